@@ -1,0 +1,41 @@
+"""ocx-sim: a deterministic, controllable simulator of the OCX derivatives exchange API.
+
+The public API for using the engine from Python. Importing this package loads no web stack.
+"""
+
+from ocx_sim.clock import DEFAULT_START_MS, SimClock, WallClock, format_ms, parse_iso
+from ocx_sim.engine.accounts import Bucket
+from ocx_sim.engine.exchange import Exchange
+from ocx_sim.engine.markets import MarketSpec, MarketType, default_catalog
+from ocx_sim.engine.orders import (
+    MarginMode,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
+from ocx_sim.engine.trading import QuoteRequest
+from ocx_sim.errors import ErrorCode, OcxError
+
+__all__ = [
+    "DEFAULT_START_MS",
+    "Bucket",
+    "ErrorCode",
+    "Exchange",
+    "MarginMode",
+    "MarketSpec",
+    "MarketType",
+    "OcxError",
+    "OrderRequest",
+    "OrderStatus",
+    "OrderType",
+    "QuoteRequest",
+    "Side",
+    "SimClock",
+    "TimeInForce",
+    "WallClock",
+    "default_catalog",
+    "format_ms",
+    "parse_iso",
+]

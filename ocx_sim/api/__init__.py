@@ -1,0 +1,1 @@
+"""The OCX REST surface: thin Starlette handlers, one module per area (DESIGN.md)."""

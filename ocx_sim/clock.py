@@ -1,0 +1,214 @@
+"""Simulated time: the only module that reads the real clock.
+
+Every instant in ocx-sim is an integer count of milliseconds since the unix epoch, taken from a
+`Clock`. Two clocks share one timer interface:
+
+- `SimClock` (manual): time moves only when told (`advance_to`, `advance_by`), never backwards.
+- `WallClock` (realtime): simulated time runs at `speed` × real time from a start instant; timers
+  fire when the owner calls `fire_due()` (the server calls it from its event loop).
+
+Invariant kept here: timers fire in (due, seq) order, where `seq` is the order they were
+scheduled in, and the clock reads exactly `due` while a timer's callback runs. A callback may
+schedule further timers; one that falls due at or before the advance target fires in the same
+advance, in its (due, seq) place.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+DEFAULT_START_MS = 1_767_312_000_000
+"""2026-01-02T00:00:00.000Z, the default first instant of a world."""
+
+TimerCallback = Callable[[int], None]
+"""A timer callback receives the instant it was due (unix ms)."""
+
+
+class ClockError(ValueError):
+    """A request the clock refuses: time never runs backwards."""
+
+
+class Timer:
+    """A handle on a scheduled callback; `cancel()` stops it from firing."""
+
+    __slots__ = ("callback", "cancelled", "due_ms", "name", "seq")
+
+    def __init__(self, due_ms: int, seq: int, callback: TimerCallback, name: str) -> None:
+        self.due_ms = due_ms
+        self.seq = seq
+        self.callback = callback
+        self.name = name
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def __lt__(self, other: Timer) -> bool:
+        return (self.due_ms, self.seq) < (other.due_ms, other.seq)
+
+    def __repr__(self) -> str:
+        return f"Timer({self.name!r}, due={format_ms(self.due_ms)}, seq={self.seq})"
+
+
+class Clock:
+    """The shared timer machinery of both clocks. Subclasses decide how `now_ms` moves."""
+
+    mode: str = "manual"
+
+    def __init__(self, start_ms: int = DEFAULT_START_MS) -> None:
+        self._now_ms = start_ms
+        self._timers: list[Timer] = []
+        self._next_seq = 0
+
+    @property
+    def now_ms(self) -> int:
+        return self._now_ms
+
+    @property
+    def speed(self) -> float:
+        return 1.0
+
+    def schedule_at(self, due_ms: int, callback: TimerCallback, name: str = "") -> Timer:
+        """Run `callback(due_ms)` when the clock reaches `due_ms` (at once on the next advance
+        or `fire_due` when `due_ms` is already past)."""
+        timer = Timer(due_ms, self._next_seq, callback, name)
+        self._next_seq += 1
+        heapq.heappush(self._timers, timer)
+        return timer
+
+    def schedule_in(self, delay_ms: int, callback: TimerCallback, name: str = "") -> Timer:
+        if delay_ms < 0:
+            raise ClockError(f"a timer delay cannot be negative (got {delay_ms} ms)")
+        return self.schedule_at(self.now_ms + delay_ms, callback, name)
+
+    def next_due_ms(self) -> int | None:
+        """The instant of the earliest live timer, or None when nothing is scheduled."""
+        self._drop_cancelled_head()
+        return self._timers[0].due_ms if self._timers else None
+
+    def pending_timers(self) -> list[Timer]:
+        """Live timers in firing order (a copy, for inspection)."""
+        return sorted(t for t in self._timers if not t.cancelled)
+
+    def _drop_cancelled_head(self) -> None:
+        while self._timers and self._timers[0].cancelled:
+            heapq.heappop(self._timers)
+
+    def _run_until(self, target_ms: int) -> int:
+        """Fire every timer due at or before `target_ms`, moving `_now_ms` to each one's instant
+        while it runs, then leave the clock at `target_ms`. Returns how many fired."""
+        fired = 0
+        timers = self._timers
+        while True:
+            self._drop_cancelled_head()
+            if not timers or timers[0].due_ms > target_ms:
+                break
+            timer = heapq.heappop(timers)
+            # A timer scheduled in the past (due before now) fires "now": time never goes back.
+            self._now_ms = max(self._now_ms, timer.due_ms)
+            timer.callback(timer.due_ms)
+            fired += 1
+        self._now_ms = max(self._now_ms, target_ms)
+        return fired
+
+
+class SimClock(Clock):
+    """A manual clock: time moves only when told, and never backwards."""
+
+    mode = "manual"
+
+    def advance_to(self, target_ms: int) -> int:
+        """Move to `target_ms`, firing due timers in (due, seq) order. Returns how many fired."""
+        if target_ms < self._now_ms:
+            raise ClockError(
+                f"the clock cannot go backwards: now is {format_ms(self._now_ms)}, "
+                f"asked for {format_ms(target_ms)}"
+            )
+        return self._run_until(target_ms)
+
+    def advance_by(self, delta_ms: int) -> int:
+        if delta_ms < 0:
+            raise ClockError(f"the clock cannot go backwards (asked to advance {delta_ms} ms)")
+        return self.advance_to(self._now_ms + delta_ms)
+
+    def fire_due(self) -> int:
+        """Fire timers already due at the current instant (e.g. scheduled for "now")."""
+        return self._run_until(self._now_ms)
+
+
+RealTimeSource = Callable[[], float]
+"""Real seconds since the epoch; `time.time` unless a test injects its own."""
+
+
+class WallClock(Clock):
+    """Realtime: simulated time = start + (real elapsed × speed). Timers fire on `fire_due()`.
+
+    `now_ms` never decreases, even if the real clock steps back (NTP): it is clamped to the
+    last value read.
+    """
+
+    mode = "realtime"
+
+    def __init__(
+        self,
+        start_ms: int = DEFAULT_START_MS,
+        speed: float = 1.0,
+        real_time: RealTimeSource = time.time,
+    ) -> None:
+        if not speed > 0:
+            raise ClockError(f"speed must be positive (got {speed})")
+        super().__init__(start_ms)
+        self._speed = float(speed)
+        self._real_time = real_time
+        self._real_origin = real_time()
+        self._sim_origin = start_ms
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    @property
+    def now_ms(self) -> int:
+        elapsed = (self._real_time() - self._real_origin) * self._speed
+        sim = self._sim_origin + int(elapsed * 1000)
+        if sim > self._now_ms:
+            self._now_ms = sim
+        return self._now_ms
+
+    def set_speed(self, speed: float) -> None:
+        """Change the speed from this instant on; time already elapsed is kept."""
+        if not speed > 0:
+            raise ClockError(f"speed must be positive (got {speed})")
+        self._sim_origin = self.now_ms
+        self._real_origin = self._real_time()
+        self._speed = float(speed)
+
+    def fire_due(self) -> int:
+        """Fire every timer due by the current realtime instant."""
+        return self._run_until(self.now_ms)
+
+    def seconds_until_next_timer(self) -> float | None:
+        """Real seconds to wait before the next timer is due (0 when one is due already)."""
+        due = self.next_due_ms()
+        if due is None:
+            return None
+        return max(0.0, (due - self.now_ms) / 1000 / self._speed)
+
+
+def format_ms(ms: int) -> str:
+    """ISO-8601 UTC with milliseconds: `2026-04-24T12:00:00.000Z` (DECISIONS.md, wire)."""
+    seconds, millis = divmod(ms, 1000)
+    stamp = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{millis:03d}Z"
+
+
+def parse_iso(text: str) -> int:
+    """Parse an ISO-8601 instant (with `Z` or an offset; naive means UTC) into unix ms."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000

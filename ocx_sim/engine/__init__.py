@@ -1,0 +1,1 @@
+"""The pure, deterministic exchange engine: no HTTP, YAML or asyncio (DESIGN.md)."""

@@ -1,0 +1,154 @@
+"""Users, their buckets, positions and spot inventory.
+
+A user is keyed by a checksummed (EIP-55) wallet address and has a ULID `user_id`. Money sits in
+four buckets (SPEC.md §10.1): `wallet` (deposits and withdrawals), `perps` (collateral for
+perpetuals and futures), `options` and `spot` (USDC plus the base assets bought there). Bucket
+balances live in the ledger; this module keeps what the ledger does not: positions, the part
+of spot inventory locked by resting orders, and the user's orders and fills.
+
+Positions are keyed by (market, margin mode): a cross and an isolated position on the same
+market are separate (SPEC.md §8.2). A position keeps its signed size and its signed cost basis
+`cost` (the sum of size × price of the quantity still open); `entry_price = cost / size`.
+Closing part of a position releases the same fraction of its cost, and the difference to the
+exit price is the realized PnL, so `cost` stays an exact decimal and, across all positions,
+the clearing account's balance is always minus the sum of all `cost`s (ledger.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+from eth_utils.address import is_hex_address, to_checksum_address
+
+from ocx_sim.engine.money import ZERO, usdc
+from ocx_sim.engine.orders import Fill, MarginMode, Order
+from ocx_sim.errors import invalid
+
+
+class Bucket(StrEnum):
+    WALLET = "wallet"
+    PERPS = "perps"
+    OPTIONS = "options"
+    SPOT = "spot"
+
+
+def checksum_address(address: str, field_name: str = "walletAddress") -> str:
+    """The EIP-55 form of a `0x` + 40 hex address; 400 naming the field otherwise."""
+    if not isinstance(address, str) or not address.startswith("0x") or not is_hex_address(address):
+        raise invalid(field_name, "must be a 0x-prefixed 20-byte hex address")
+    return str(to_checksum_address(address))
+
+
+class Position:
+    """A signed position in one market under one margin mode."""
+
+    __slots__ = (
+        "cost",
+        "funding",
+        "margin_mode",
+        "market_id",
+        "opened_at",
+        "realized_pnl",
+        "size",
+        "updated_at",
+    )
+
+    def __init__(self, market_id: str, margin_mode: MarginMode, now_ms: int) -> None:
+        self.market_id = market_id
+        self.margin_mode = margin_mode
+        self.size = ZERO
+        self.cost = ZERO
+        self.realized_pnl = ZERO
+        self.funding = ZERO
+        """Signed sum of the position's funding entries (negative = paid)."""
+        self.opened_at = now_ms
+        self.updated_at = now_ms
+
+    @property
+    def entry_price(self) -> Decimal:
+        return self.cost / self.size if self.size else ZERO
+
+    def apply(self, signed_quantity: Decimal, price: Decimal, now_ms: int) -> Decimal:
+        """Add a fill of `signed_quantity` (positive = bought) at `price`; return the realized
+        PnL of the part that closed existing size (zero when the fill only adds)."""
+        size, cost = self.size, self.cost
+        self.updated_at = now_ms
+        if not size:
+            self.opened_at = now_ms
+        if not size or (size > 0) == (signed_quantity > 0):
+            self.size = size + signed_quantity
+            self.cost = cost + signed_quantity * price
+            return ZERO
+        closing = signed_quantity if abs(signed_quantity) <= abs(size) else -size
+        # The cost released is the closed fraction of the basis (all of it on a full close).
+        released = cost if closing == -size else usdc(cost * (-closing) / size)
+        realized = -closing * price - released
+        opening = signed_quantity - closing
+        self.size = size + signed_quantity
+        self.cost = cost - released + opening * price
+        if opening:
+            self.opened_at = now_ms
+        self.realized_pnl += realized
+        return realized
+
+    def __repr__(self) -> str:
+        return f"Position({self.market_id}/{self.margin_mode}, size={self.size}, cost={self.cost})"
+
+
+@dataclass(slots=True)
+class User:
+    user_id: str
+    wallet_address: str
+    created_at: int
+    positions: dict[tuple[str, MarginMode], Position] = field(default_factory=dict)
+    orders: list[Order] = field(default_factory=list)
+    """Every order, oldest first."""
+    open_orders: dict[str, Order] = field(default_factory=dict)
+    """Non-terminal orders by id, oldest first."""
+    client_order_ids: dict[str, Order] = field(default_factory=dict)
+    """clientOrderId → its non-terminal order (unique among those, DECISIONS.md)."""
+    fills: list[Fill] = field(default_factory=list)
+    spot_locked: dict[str, Decimal] = field(default_factory=dict)
+    """Per asset, what resting spot orders hold out of the available inventory."""
+    order_margin: dict[str, Decimal] = field(default_factory=dict)
+    """Per venue, the sum of `Order.margin` over the user's resting orders."""
+
+    def position(self, market_id: str, margin_mode: MarginMode) -> Position | None:
+        return self.positions.get((market_id, margin_mode))
+
+    def position_for_update(self, market_id: str, margin_mode: MarginMode, now_ms: int) -> Position:
+        key = (market_id, margin_mode)
+        position = self.positions.get(key)
+        if position is None:
+            position = self.positions[key] = Position(market_id, margin_mode, now_ms)
+        return position
+
+    def open_positions(self) -> list[Position]:
+        return [p for p in self.positions.values() if p.size]
+
+
+class Accounts:
+    """The registry of users, by id and by checksummed address."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, User] = {}
+        self.by_address: dict[str, User] = {}
+
+    def add(self, user: User) -> None:
+        self.by_id[user.user_id] = user
+        self.by_address[user.wallet_address] = user
+
+    def get(self, user_id: str) -> User | None:
+        return self.by_id.get(user_id)
+
+    def find_address(self, address: str) -> User | None:
+        return self.by_address.get(checksum_address(address))
+
+    def __iter__(self) -> Iterator[User]:
+        return iter(self.by_id.values())
+
+    def __len__(self) -> int:
+        return len(self.by_id)

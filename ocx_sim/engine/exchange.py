@@ -1,0 +1,560 @@
+"""`Exchange`: the one entry point to a simulated OCX exchange.
+
+Commands change state and append events; queries read it; nothing else does either. Every
+command runs synchronously on the caller's thread against the simulated clock, so the same seed
+and the same commands give the same ids, the same state and the same event log (the digest).
+
+    from decimal import Decimal
+    from ocx_sim import Exchange, OrderRequest, Side
+
+    ex = Exchange.create(seed=7)                      # default catalog, 2026-01-02T00:00Z
+    alice = ex.register_user("0x" + "a1" * 20)
+    ex.deposit(alice.user_id, Decimal("10000"))
+    ex.transfer(alice.user_id, Bucket.WALLET, Bucket.PERPS, Decimal("5000"))
+    placed = ex.place_order(alice.user_id, OrderRequest("BTC-PERP", Side.BUY, Decimal("0.1"),
+                                                        price=Decimal("67000.00")))
+    ex.depth("BTC-PERP").bids                         # [(Decimal('67000.00'), Decimal('0.1000'))]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ocx_sim.clock import DEFAULT_START_MS, Clock, ClockError, SimClock, parse_iso
+from ocx_sim.engine.accounts import Accounts, Bucket, User, checksum_address
+from ocx_sim.engine.clearing import CLEARING, Clearing
+from ocx_sim.engine.context import Context
+from ocx_sim.engine.events import Event, EventLog, FundsDeposited, FundsTransferred, UserRegistered
+from ocx_sim.engine.fees import FeeSchedule, VolumeTracker
+from ocx_sim.engine.ledger import EntryType, Ledger, LedgerEntry, SystemBucket, system_account
+from ocx_sim.engine.markets import Catalog, MarketSpec, Venue, default_catalog
+from ocx_sim.engine.money import USDC, ZERO, usdc
+from ocx_sim.engine.orders import Fill, MarginMode, Order, OrderRequest
+from ocx_sim.engine.pricing import Prices
+from ocx_sim.engine.risk import MarginView, Risk
+from ocx_sim.engine.trading import Placement, Preview, QuoteRequest, QuotesResult, Trading
+from ocx_sim.errors import ErrorCode, OcxError, invalid
+from ocx_sim.ids import Ids
+
+EXTERNAL = system_account(SystemBucket.EXTERNAL)
+ALL_VENUES = frozenset(Venue)
+
+
+@dataclass(frozen=True, slots=True)
+class DepthSnapshot:
+    market_id: str
+    bids: list[tuple[Decimal, Decimal]]
+    """(price, quantity) per level, best (highest) first."""
+    asks: list[tuple[Decimal, Decimal]]
+    """(price, quantity) per level, best (lowest) first."""
+    sequence: int
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    market_id: str
+    margin_mode: MarginMode
+    size: Decimal
+    """Signed: positive long, negative short."""
+    entry_price: Decimal
+    mark_price: Decimal | None
+    unrealized_pnl: Decimal
+    realized_pnl: Decimal
+    funding_payment: Decimal
+    leverage: Decimal | None
+    liquidation_price: Decimal | None
+
+    @property
+    def side(self) -> str:
+        return "long" if self.size > 0 else "short"
+
+
+@dataclass(frozen=True, slots=True)
+class Balances:
+    """USDC per bucket (`spot` is the spot bucket's USDC, locked part included)."""
+
+    wallet: Decimal
+    perps: Decimal
+    options: Decimal
+    spot: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class AssetBalance:
+    asset: str
+    bucket: str
+    available: Decimal
+    locked: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.available + self.locked
+
+
+class Exchange:
+    """One simulated exchange: markets, books, users, money, and the event log."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        clock: Clock | None = None,
+        catalog: Catalog | None = None,
+        fees: FeeSchedule | None = None,
+    ) -> None:
+        self.seed = seed
+        self.clock = clock if clock is not None else SimClock(DEFAULT_START_MS)
+        time_source = self.clock
+        ids = Ids(seed, lambda: time_source.now_ms)
+        catalog = catalog if catalog is not None else default_catalog(self.clock.now_ms)
+        prices = Prices(catalog)
+        ledger = Ledger(ids.ulid)
+        self._ctx = ctx = Context(
+            clock=self.clock,
+            ids=ids,
+            catalog=catalog,
+            prices=prices,
+            ledger=ledger,
+            accounts=Accounts(),
+            fees=fees if fees is not None else FeeSchedule(),
+            volume=VolumeTracker(),
+            risk=Risk(catalog, prices, ledger),
+            events=EventLog(),
+        )
+        self._clearing = Clearing(ctx)
+        self._trading = Trading(ctx, self._clearing)
+        self._credited_tx: set[str] = set()
+
+    @classmethod
+    def create(cls, seed: int = 0, start: int | str | None = None) -> Exchange:
+        """An exchange on the default catalog with a manual clock starting at `start` (unix
+        ms or ISO-8601; default 2026-01-02T00:00:00.000Z)."""
+        start_ms = DEFAULT_START_MS if start is None else start
+        if isinstance(start_ms, str):
+            start_ms = parse_iso(start_ms)
+        return cls(seed=seed, clock=SimClock(start_ms))
+
+    # -- parts, for the layers above -----------------------------------------------------
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._ctx.catalog
+
+    @property
+    def ids(self) -> Ids:
+        return self._ctx.ids
+
+    @property
+    def events(self) -> EventLog:
+        return self._ctx.events
+
+    @property
+    def ledger(self) -> Ledger:
+        return self._ctx.ledger
+
+    @property
+    def fee_schedule(self) -> FeeSchedule:
+        return self._ctx.fees
+
+    @property
+    def now_ms(self) -> int:
+        return self.clock.now_ms
+
+    # -- users and money -----------------------------------------------------------------
+
+    def register_user(self, wallet_address: str) -> User:
+        """The user of this wallet, created on first sight (SIWE sign-in, DECISIONS.md)."""
+        address = checksum_address(wallet_address)
+        ctx = self._ctx
+        user = ctx.accounts.by_address.get(address)
+        if user is None:
+            user = User(ctx.ids.ulid(), address, ctx.now)
+            ctx.accounts.add(user)
+            ctx.emit(UserRegistered, user.user_id, address)
+        return user
+
+    def user(self, user_id: str) -> User:
+        return self._ctx.user(user_id)
+
+    def find_user(self, wallet_address: str) -> User | None:
+        return self._ctx.accounts.find_address(wallet_address)
+
+    @property
+    def users(self) -> list[User]:
+        return list(self._ctx.accounts)
+
+    def deposit(self, user_id: str, amount: Decimal, tx_hash: str | None = None) -> bool:
+        """Credit USDC to the user's wallet bucket at once, as a confirmed on-chain deposit.
+        A txHash is credited once only: a repeat returns False and changes nothing."""
+        ctx = self._ctx
+        user = ctx.user(user_id)
+        amount = _usdc_amount(amount, "amount")
+        if tx_hash is not None:
+            if tx_hash in self._credited_tx:
+                return False
+            self._credited_tx.add(tx_hash)
+        ctx.ledger.move(
+            ctx.now,
+            EXTERNAL,
+            (user.user_id, Bucket.WALLET.value, USDC),
+            amount,
+            EntryType.DEPOSIT,
+            tx_hash=tx_hash,
+        )
+        ctx.emit(FundsDeposited, user.user_id, amount, tx_hash)
+        return True
+
+    def transfer(self, user_id: str, source: Bucket, target: Bucket, amount: Decimal) -> Balances:
+        """Move USDC between two of the user's buckets, atomically (SPEC.md §10.1): amount
+        positive, buckets distinct, and no more than the source can give (for a margin
+        bucket, what its open positions and orders do not need)."""
+        ctx = self._ctx
+        user = ctx.user(user_id)
+        if source is target:
+            raise invalid("to", "must differ from `from`")
+        amount = _usdc_amount(amount, "amount")
+        available = ctx.risk.withdrawable(user, source, ctx.now)
+        if amount > available:
+            raise OcxError(
+                ErrorCode.INSUFFICIENT_BALANCE,
+                f"Cannot move {amount} USDC from {source.value}: {usdc(available)} available",
+                {"bucket": source.value, "available": str(usdc(available))},
+            )
+        ctx.ledger.move(
+            ctx.now,
+            (user.user_id, source.value, USDC),
+            (user.user_id, target.value, USDC),
+            amount,
+            EntryType.TRANSFER_OUT,
+            EntryType.TRANSFER_IN,
+        )
+        ctx.emit(FundsTransferred, user.user_id, source.value, target.value, amount)
+        return self.balances(user_id)
+
+    # -- orders --------------------------------------------------------------------------
+
+    def place_order(self, user_id: str, request: OrderRequest) -> Placement:
+        return self._trading.place_order(user_id, request)
+
+    def preview_order(self, user_id: str, request: OrderRequest) -> Preview:
+        return self._trading.preview_order(user_id, request)
+
+    def cancel_order(self, user_id: str, order_id: str) -> Order:
+        return self._trading.cancel_order(user_id, order_id)
+
+    def modify_order(
+        self,
+        user_id: str,
+        order_id: str,
+        *,
+        price: Decimal | None = None,
+        quantity: Decimal | None = None,
+    ) -> Placement:
+        return self._trading.modify_order(user_id, order_id, price, quantity)
+
+    def cancel_all(
+        self,
+        user_id: str,
+        *,
+        market_id: str | None = None,
+        quote_id: str | None = None,
+        client_order_id: str | None = None,
+        margin_mode: MarginMode | None = None,
+        venues: Collection[Venue] | None = None,
+    ) -> list[str]:
+        return self._trading.cancel_all(
+            user_id,
+            market_id=market_id,
+            quote_id=quote_id,
+            client_order_id=client_order_id,
+            margin_mode=margin_mode,
+            venues=venues,
+        )
+
+    def place_quotes(
+        self,
+        user_id: str,
+        market_id: str,
+        quotes: Sequence[QuoteRequest],
+        *,
+        quote_id: str | None = None,
+        cancel_all: bool = False,
+    ) -> QuotesResult:
+        return self._trading.place_quotes(
+            user_id, market_id, quotes, quote_id=quote_id, cancel_all=cancel_all
+        )
+
+    # -- markets and prices --------------------------------------------------------------
+
+    def market(self, market_id: str) -> MarketSpec:
+        return self._ctx.market(market_id)
+
+    def linear_markets(self) -> list[MarketSpec]:
+        """`/perps/markets`: spot, perps and unexpired futures, in listing order."""
+        return self._ctx.catalog.linear(self.now_ms)
+
+    def mark_price(self, market_id: str) -> Decimal | None:
+        return self._ctx.prices.mark(self.market(market_id), self.now_ms)
+
+    def index_price(self, market_id: str) -> Decimal | None:
+        return self._ctx.prices.index(self.market(market_id).underlying)
+
+    def price_band(self, market_id: str) -> tuple[Decimal, Decimal] | None:
+        spec = self.market(market_id)
+        band = self._ctx.prices.band(spec, self.now_ms)
+        return None if band is None else (spec.price(band[0]), spec.price(band[1]))
+
+    def set_index(self, market_id: str, price: Decimal | None) -> None:
+        """Set the index of the market's underlying (None withdraws it: no mark, 503)."""
+        self._ctx.prices.set_index(self.market(market_id).underlying, price)
+
+    def pin_mark(self, market_id: str, price: Decimal | None) -> None:
+        self._ctx.prices.pin_mark(self.market(market_id).id, price)
+
+    def halt(self, market_id: str) -> None:
+        """New orders answer 409 MARKET_HALTED until `resume`; cancels still work."""
+        self._ctx.halted.add(self.market(market_id).id)
+
+    def resume(self, market_id: str) -> None:
+        self._ctx.halted.discard(self.market(market_id).id)
+
+    def is_halted(self, market_id: str) -> bool:
+        return market_id in self._ctx.halted
+
+    def depth(self, market_id: str, levels: int | None = None) -> DepthSnapshot:
+        spec = self.market(market_id)
+        book = self._ctx.book(spec.id)
+        bids, asks = book.depth(levels)
+        return DepthSnapshot(
+            spec.id,
+            [(spec.price(t), spec.quantity(q)) for t, q in bids],
+            [(spec.price(t), spec.quantity(q)) for t, q in asks],
+            book.sequence,
+            self.now_ms,
+        )
+
+    # -- account queries -----------------------------------------------------------------
+
+    def order(self, user_id: str, order_id: str) -> Order:
+        return self._ctx.users_order(self._ctx.user(user_id), order_id)
+
+    def orders(
+        self,
+        user_id: str,
+        *,
+        market_id: str | None = None,
+        margin_mode: MarginMode | None = None,
+        venues: Collection[Venue] = ALL_VENUES,
+        limit: int | None = None,
+        open_only: bool = False,
+    ) -> list[Order]:
+        """The user's orders, newest first."""
+        user = self._ctx.user(user_id)
+        source = list(user.open_orders.values()) if open_only else user.orders
+        markets = self._ctx.catalog.markets
+        out: list[Order] = []
+        for order in reversed(source):
+            if limit is not None and len(out) >= limit:
+                break
+            if (
+                (market_id is None or order.market_id == market_id)
+                and (margin_mode is None or order.margin_mode is margin_mode)
+                and markets[order.market_id].venue in venues
+            ):
+                out.append(order)
+        return out
+
+    def open_orders(
+        self,
+        user_id: str,
+        *,
+        market_id: str | None = None,
+        venues: Collection[Venue] = ALL_VENUES,
+    ) -> list[Order]:
+        """The user's open orders, newest first."""
+        return self.orders(user_id, market_id=market_id, venues=venues, open_only=True)
+
+    def fills(
+        self,
+        user_id: str,
+        *,
+        market_id: str | None = None,
+        venues: Collection[Venue] = ALL_VENUES,
+        limit: int | None = None,
+    ) -> list[Fill]:
+        """The user's fills, newest first."""
+        user = self._ctx.user(user_id)
+        markets = self._ctx.catalog.markets
+        out: list[Fill] = []
+        for fill in reversed(user.fills):
+            if limit is not None and len(out) >= limit:
+                break
+            if (market_id is None or fill.market_id == market_id) and markets[
+                fill.market_id
+            ].venue in venues:
+                out.append(fill)
+        return out
+
+    def positions(self, user_id: str, venues: Collection[Venue] = ALL_VENUES) -> list[PositionView]:
+        """Open (non-flat) positions in the order they were first opened."""
+        user = self._ctx.user(user_id)
+        markets = self._ctx.catalog.markets
+        return [
+            self._position_view(user, p.market_id, p.margin_mode)
+            for p in user.positions.values()
+            if p.size and markets[p.market_id].venue in venues
+        ]
+
+    def position(
+        self, user_id: str, market_id: str, margin_mode: MarginMode = MarginMode.CROSS
+    ) -> PositionView | None:
+        """The position, or None when flat."""
+        user = self._ctx.user(user_id)
+        position = user.position(market_id, margin_mode)
+        if position is None or not position.size:
+            return None
+        return self._position_view(user, market_id, margin_mode)
+
+    def _position_view(self, user: User, market_id: str, margin_mode: MarginMode) -> PositionView:
+        position = user.positions[(market_id, margin_mode)]
+        spec = self._ctx.catalog.markets[market_id]
+        mark = self._ctx.prices.mark(spec, self.now_ms)
+        unrealized = usdc(position.size * mark - position.cost) if mark is not None else ZERO
+        equity = self.margin(user.user_id, spec.venue).equity
+        leverage = None
+        if mark is not None and equity > 0 and spec.venue is Venue.PERPS:
+            leverage = (abs(position.size) * mark / equity).quantize(Decimal("0.01"))
+        return PositionView(
+            market_id=market_id,
+            margin_mode=margin_mode,
+            size=position.size,
+            entry_price=position.entry_price,
+            mark_price=mark,
+            unrealized_pnl=unrealized,
+            realized_pnl=position.realized_pnl,
+            funding_payment=position.funding,
+            leverage=leverage,
+            liquidation_price=None,
+        )
+
+    def balances(self, user_id: str) -> Balances:
+        user = self._ctx.user(user_id)
+        balance = self._ctx.ledger.balance
+        uid = user.user_id
+        return Balances(
+            wallet=balance((uid, Bucket.WALLET.value, USDC)),
+            perps=balance((uid, Bucket.PERPS.value, USDC)),
+            options=balance((uid, Bucket.OPTIONS.value, USDC)),
+            spot=balance((uid, Bucket.SPOT.value, USDC)),
+        )
+
+    def margin(self, user_id: str, venue: Venue = Venue.PERPS) -> MarginView:
+        return self._ctx.risk.margin(self._ctx.user(user_id), venue, self.now_ms)
+
+    def spot_assets(self, user_id: str) -> list[AssetBalance]:
+        """The spot bucket per asset, USDC first, then assets in the order first held."""
+        user = self._ctx.user(user_id)
+        held = {
+            asset: amount
+            for (owner, bucket, asset), amount in self._ctx.ledger.balances.items()
+            if owner == user.user_id and bucket == Bucket.SPOT.value
+        }
+        assets = [USDC] + [a for a in held if a != USDC]
+        rows = []
+        for asset in assets:
+            locked = user.spot_locked.get(asset, ZERO)
+            rows.append(
+                AssetBalance(asset, Bucket.SPOT.value, held.get(asset, ZERO) - locked, locked)
+            )
+        return rows
+
+    def ledger_entries(self, user_id: str, limit: int | None = None) -> list[LedgerEntry]:
+        """The user's ledger entries, newest first."""
+        entries = self._ctx.ledger.entries_of(self._ctx.user(user_id).user_id)
+        entries.reverse()
+        return entries if limit is None else entries[:limit]
+
+    def volume_30d(self, user_id: str) -> Decimal:
+        return self._ctx.volume.volume(self._ctx.user(user_id).user_id, self.now_ms)
+
+    # -- time ----------------------------------------------------------------------------
+
+    def advance_to(self, ts_ms: int) -> list[Event]:
+        """Move the simulated clock to `ts_ms`, firing every timer due on the way; returns the
+        events that produced. Going backwards is 400 and changes nothing."""
+        if not isinstance(self.clock, SimClock):
+            raise OcxError(
+                ErrorCode.VALIDATION_ERROR, "a realtime clock cannot be advanced by hand"
+            )
+        before = self.events.last_seq
+        try:
+            self.clock.advance_to(ts_ms)
+        except ClockError as refusal:
+            raise OcxError(ErrorCode.VALIDATION_ERROR, str(refusal), {"field": "to"}) from refusal
+        return self.events.since(before)
+
+    def advance_by(self, ms: int) -> list[Event]:
+        return self.advance_to(self.now_ms + ms)
+
+    def digest(self) -> str:
+        """SHA-256 of the event log (events.py)."""
+        return self.events.digest()
+
+    # -- invariants ----------------------------------------------------------------------
+
+    def check_invariants(self) -> list[str]:
+        """Every broken invariant, described (empty when all hold): the ledger conserved, the
+        clearing identity, books uncrossed and consistent, holdings equal to the resting
+        orders that hold them, no negative bucket."""
+        ctx = self._ctx
+        problems = ctx.ledger.check_invariants()
+        for market_id, book in ctx.books.items():
+            problems += [f"{market_id}: {p}" for p in book.check_invariants()]
+        cost = sum(
+            (
+                p.cost
+                for u in ctx.accounts
+                for p in u.positions.values()
+                if ctx.catalog.markets[p.market_id].venue is Venue.PERPS
+            ),
+            ZERO,
+        )
+        if ctx.ledger.balance(CLEARING) != -cost:
+            problems.append(
+                f"clearing balance {ctx.ledger.balance(CLEARING)} != -(sum of costs) {-cost}"
+            )
+        for user in ctx.accounts:
+            margins: dict[str, Decimal] = {}
+            locks: dict[str, Decimal] = {}
+            for order in user.open_orders.values():
+                spec = ctx.catalog.markets[order.market_id]
+                margins[spec.venue.value] = margins.get(spec.venue.value, ZERO) + order.margin
+                asset = USDC if order.is_buy else spec.base
+                locks[asset] = locks.get(asset, ZERO) + order.lock
+                if order.level is None:
+                    problems.append(f"open order {order.id} is not on its book")
+            for venue, total in user.order_margin.items():
+                if total != margins.get(venue, ZERO):
+                    problems.append(
+                        f"{user.user_id} {venue} order margin {total} != {margins.get(venue, ZERO)}"
+                    )
+            for asset, total in user.spot_locked.items():
+                if total != locks.get(asset, ZERO):
+                    problems.append(
+                        f"{user.user_id} locked {asset} {total} != {locks.get(asset, ZERO)}"
+                    )
+        for (owner, bucket, asset), amount in ctx.ledger.balances.items():
+            if owner != "system" and amount < 0:
+                problems.append(f"negative balance {amount} {asset} in {owner}/{bucket}")
+        return problems
+
+
+def _usdc_amount(amount: Decimal, field_name: str) -> Decimal:
+    if not amount > 0:
+        raise invalid(field_name, "must be greater than zero")
+    if usdc(amount) != amount:
+        raise invalid(field_name, "USDC amounts have at most 6 decimal places")
+    return amount

@@ -1,0 +1,110 @@
+"""Trading fees: the tier schedule, each user's rolling 30-day volume, maker and taker roles.
+
+Linear markets (spot, perpetuals, futures) charge by the tier the user's rolling 30-day USD
+volume reaches (DECISIONS.md "Risk": 0 → 2/5 bps, 1 M → 1/4.5, 10 M → 0/4, 50 M → −0.5/3.5,
+maker/taker). A negative maker rate is a rebate paid to the maker. Options charge 2 bps
+(maker) or 3 bps (taker) of the underlying notional, capped at 12.5 % of the premium.
+Fees are USDC, quantized once (money.py), and charged to the venue bucket of the market.
+
+Volume is the USD notional (price × quantity) of every fill the user took part in, as maker or
+taker, on the simulated clock; a fill leaves the window 30 days after it happened.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ocx_sim.engine.money import ZERO, bps_of, usdc
+from ocx_sim.engine.orders import FeeRole
+
+WINDOW_MS = 30 * 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class FeeTier:
+    min_30d_volume_usd: Decimal
+    maker_bps: Decimal
+    taker_bps: Decimal
+
+    def bps(self, role: FeeRole) -> Decimal:
+        return self.maker_bps if role is FeeRole.MAKER else self.taker_bps
+
+
+PERP_FEE_TIERS: tuple[FeeTier, ...] = (
+    FeeTier(Decimal(0), Decimal(2), Decimal(5)),
+    FeeTier(Decimal(1_000_000), Decimal(1), Decimal("4.5")),
+    FeeTier(Decimal(10_000_000), Decimal(0), Decimal(4)),
+    FeeTier(Decimal(50_000_000), Decimal("-0.5"), Decimal("3.5")),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OptionFees:
+    maker_bps: Decimal = Decimal(2)
+    taker_bps: Decimal = Decimal(3)
+    premium_cap: Decimal = Decimal("0.125")
+    """The fee never exceeds this fraction of the premium."""
+
+    def bps(self, role: FeeRole) -> Decimal:
+        return self.maker_bps if role is FeeRole.MAKER else self.taker_bps
+
+    def fee(
+        self, role: FeeRole, quantity: Decimal, premium: Decimal, underlying: Decimal
+    ) -> Decimal:
+        by_notional = bps_of(quantity * underlying, self.bps(role))
+        return min(by_notional, usdc(quantity * premium * self.premium_cap))
+
+
+class VolumeTracker:
+    """Each user's rolling 30-day traded notional."""
+
+    def __init__(self) -> None:
+        self._fills: dict[str, deque[tuple[int, Decimal]]] = {}
+        self._totals: dict[str, Decimal] = {}
+
+    def record(self, user_id: str, now_ms: int, notional: Decimal) -> None:
+        fills = self._fills.get(user_id)
+        if fills is None:
+            fills = self._fills[user_id] = deque()
+        if fills and fills[-1][0] == now_ms:
+            # Fills of one instant share an entry, which keeps busy users' windows short.
+            fills[-1] = (now_ms, fills[-1][1] + notional)
+        else:
+            fills.append((now_ms, notional))
+        self._totals[user_id] = self._totals.get(user_id, ZERO) + notional
+
+    def volume(self, user_id: str, now_ms: int) -> Decimal:
+        """The notional of the user's fills in the 30 days up to `now_ms` (exclusive start)."""
+        fills = self._fills.get(user_id)
+        if not fills:
+            return ZERO
+        horizon = now_ms - WINDOW_MS
+        total = self._totals[user_id]
+        while fills and fills[0][0] <= horizon:
+            total -= fills.popleft()[1]
+        self._totals[user_id] = total
+        return total
+
+
+class FeeSchedule:
+    """The tier table for linear markets and the options schedule."""
+
+    def __init__(
+        self, tiers: tuple[FeeTier, ...] = PERP_FEE_TIERS, options: OptionFees | None = None
+    ) -> None:
+        if not tiers or tiers[0].min_30d_volume_usd != 0:
+            raise ValueError("the first fee tier must start at zero volume")
+        self.tiers = tuple(sorted(tiers, key=lambda t: t.min_30d_volume_usd))
+        self.options = options or OptionFees()
+
+    def tier_for(self, volume_30d: Decimal) -> FeeTier:
+        chosen = self.tiers[0]
+        for tier in self.tiers:
+            if volume_30d >= tier.min_30d_volume_usd:
+                chosen = tier
+        return chosen
+
+    def linear_fee(self, notional: Decimal, role: FeeRole, tier: FeeTier) -> Decimal:
+        return bps_of(notional, tier.bps(role))

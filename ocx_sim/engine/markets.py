@@ -1,0 +1,450 @@
+"""Market specifications and the default catalog, computed from the simulated clock.
+
+The default catalog is DECISIONS.md "Markets and prices": per underlying a spot pair, a
+perpetual and dated futures, plus a BTC option chain. Market ids follow SPEC.md §11.3
+(`BTC-USDC-SPOT`, `BTC-PERP`, `XAUT-USDC-PERP`, `BTC-USDC-2026-03-27`,
+`BTC-2026-01-09-68000-C`). Expiries are derived from the instant the catalog is built for, so a
+world can start on any date:
+
+- futures expire on the last Friday of their month at 08:00 UTC; F1 is the first quarter month
+  (Mar, Jun, Sep, Dec) whose expiry is still ahead, F2 the quarter after it;
+- options expire on Fridays at 08:00 UTC: the next two Fridays (weeklies), the last Friday of
+  this month and the next two (monthlies), and the Friday before each listed future's expiry
+  (where the perpetual's index roll ends, SPEC.md §7.2);
+- strikes sit on a grid around each expiry's forward, F = S × (1 + APR × t/365).
+
+Inside the engine prices and sizes are integer ticks and lots; `MarketSpec` converts, refusing
+a price off the tick, a size off the step or under the minimum (400 VALIDATION_ERROR naming the
+field).
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from ocx_sim.errors import ErrorCode, OcxError, invalid
+
+EXPIRY_HOUR_UTC = 8
+DAY_MS = 86_400_000
+YEAR_DAYS = Decimal(365)
+QUARTER_MONTHS = (3, 6, 9, 12)
+FUNDING_INTERVAL_MS = 300_000
+"""Funding every five minutes (SPEC.md §7.4, GitBook `fundingIntervalMs`)."""
+FUNDING_MAX_RATE_BPS = Decimal(25)
+"""The per-period funding cap, ±25 bps (SPEC.md §7.4)."""
+PRICE_BAND = Decimal("0.05")
+"""Limit prices within ±5 % of the mark; market orders sweep no further (DECISIONS.md)."""
+
+
+class MarketType(StrEnum):
+    SPOT = "spot"
+    PERP = "perp"
+    FUTURE = "future"
+    OPTION = "option"
+
+
+class OptionType(StrEnum):
+    CALL = "C"
+    PUT = "P"
+
+
+class Venue(StrEnum):
+    """The bucket whose USDC a market's trading uses (DECISIONS.md "Risk")."""
+
+    PERPS = "perps"
+    OPTIONS = "options"
+    SPOT = "spot"
+
+
+_VENUE = {
+    MarketType.SPOT: Venue.SPOT,
+    MarketType.PERP: Venue.PERPS,
+    MarketType.FUTURE: Venue.PERPS,
+    MarketType.OPTION: Venue.OPTIONS,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MarketSpec:
+    """One tradable market. Prices in `quote` (USDC) per 1 unit of `base`."""
+
+    id: str
+    type: MarketType
+    base: str
+    quote: str
+    underlying: str
+    price_decimals: int
+    size_decimals: int
+    tick: Decimal
+    step: Decimal
+    min_quantity: Decimal
+    maker_bps: Decimal
+    taker_bps: Decimal
+    max_leverage: int
+    index_market_id: str | None = None
+    expiry_ms: int | None = None
+    strike: Decimal | None = None
+    option_type: OptionType | None = None
+    band: Decimal | None = PRICE_BAND
+    """Fractional distance from the mark that limit prices may not pass; None: no band."""
+
+    @property
+    def venue(self) -> Venue:
+        return _VENUE[self.type]
+
+    @property
+    def is_linear(self) -> bool:
+        """Listed by `/perps/markets`: spot, perpetuals and dated futures (SPEC.md §4.1)."""
+        return self.type is not MarketType.OPTION
+
+    @property
+    def has_positions(self) -> bool:
+        """Perps, futures and options keep signed positions; spot moves inventory."""
+        return self.type is not MarketType.SPOT
+
+    def expired_at(self, now_ms: int) -> bool:
+        return self.expiry_ms is not None and now_ms >= self.expiry_ms
+
+    # -- conversions between wire decimals and the book's integers ---------------------------
+
+    def to_ticks(self, price: Decimal, field_name: str = "price") -> int:
+        """A positive price on the tick → integer ticks; else 400 naming `field_name`."""
+        if not price > 0:
+            raise invalid(field_name, "must be greater than zero")
+        ticks = price / self.tick
+        whole = int(ticks)
+        if ticks != whole:
+            raise invalid(field_name, f"{price} is not a multiple of the tick size {self.tick}")
+        return whole
+
+    def to_lots(self, quantity: Decimal, field_name: str = "quantity") -> int:
+        """A quantity on the step and at least the minimum → integer lots; else 400."""
+        if not quantity > 0:
+            raise invalid(field_name, "must be greater than zero")
+        lots = quantity / self.step
+        whole = int(lots)
+        if lots != whole:
+            raise invalid(field_name, f"{quantity} is not a multiple of the step size {self.step}")
+        if quantity < self.min_quantity:
+            raise invalid(field_name, f"{quantity} is below the minimum {self.min_quantity}")
+        return whole
+
+    def price(self, ticks: int) -> Decimal:
+        return self.tick * ticks
+
+    def quantity(self, lots: int) -> Decimal:
+        return self.step * lots
+
+    def ticks_floor(self, price: Decimal) -> int:
+        """The last tick at or below `price`."""
+        return int(price // self.tick)
+
+    def ticks_ceil(self, price: Decimal) -> int:
+        """The first tick at or above `price`."""
+        return -int(-price // self.tick)
+
+    def format_price(self, price: Decimal) -> str:
+        """Padded to `priceDecimals` (DECISIONS.md "Wire details")."""
+        return f"{price:.{self.price_decimals}f}"
+
+    def format_quantity(self, quantity: Decimal) -> str:
+        return f"{quantity:.{self.size_decimals}f}"
+
+
+@dataclass(frozen=True, slots=True)
+class UnderlyingSpec:
+    """One underlying's terms: its index default and the markets listed on it."""
+
+    symbol: str
+    index_price: Decimal
+    carry_apr: Decimal
+    price_decimals: int
+    size_decimals: int
+    max_leverage: int
+    spot_id: str
+    perp_id: str
+    future_prefix: str
+    futures: int
+    """How many dated futures are listed at once (F1, F2)."""
+    strike_step: Decimal | None = None
+    """Strike grid spacing; None lists no options on this underlying."""
+    strike_span: Decimal = Decimal("0.2")
+    """Strikes cover the forward ± this fraction."""
+
+    def future_id(self, expiry_ms: int) -> str:
+        return f"{self.future_prefix}-{_day(expiry_ms).isoformat()}"
+
+    def option_id(self, expiry_ms: int, strike: Decimal, option_type: OptionType) -> str:
+        return f"{self.symbol}-{_day(expiry_ms).isoformat()}-{strike:f}-{option_type.value}"
+
+
+DEFAULT_UNDERLYINGS: tuple[UnderlyingSpec, ...] = (
+    UnderlyingSpec(
+        symbol="BTC",
+        index_price=Decimal("68000.00"),
+        carry_apr=Decimal("0.05"),
+        price_decimals=2,
+        size_decimals=4,
+        max_leverage=20,
+        spot_id="BTC-USDC-SPOT",
+        perp_id="BTC-PERP",
+        future_prefix="BTC-USDC",
+        futures=2,
+        strike_step=Decimal(2000),
+    ),
+    UnderlyingSpec(
+        symbol="XAUT",
+        index_price=Decimal("4000.00"),
+        carry_apr=Decimal("0.05"),
+        price_decimals=2,
+        size_decimals=3,
+        max_leverage=20,
+        spot_id="XAUT-USDC-SPOT",
+        perp_id="XAUT-USDC-PERP",
+        future_prefix="XAUT-USDC",
+        futures=1,
+    ),
+    UnderlyingSpec(
+        symbol="WTIOIL",
+        index_price=Decimal("70.00"),
+        carry_apr=Decimal("0.05"),
+        price_decimals=2,
+        size_decimals=2,
+        max_leverage=10,
+        spot_id="WTIOIL-USDC-SPOT",
+        perp_id="WTIOIL-PERP",
+        future_prefix="WTIOIL-USDC",
+        futures=2,
+    ),
+)
+
+# Fees of the base tier (GitBook BTC-PERP: maker 2, taker 5 bps); options 2 / 3 bps of the
+# underlying notional (DECISIONS.md "Risk").
+LINEAR_MAKER_BPS = Decimal(2)
+LINEAR_TAKER_BPS = Decimal(5)
+OPTION_MAKER_BPS = Decimal(2)
+OPTION_TAKER_BPS = Decimal(3)
+OPTION_PRICE_DECIMALS = 2
+OPTION_SIZE_DECIMALS = 2
+
+
+@dataclass(slots=True)
+class Catalog:
+    """Every market of a world by id, in listing order, and the underlyings they sit on."""
+
+    underlyings: dict[str, UnderlyingSpec]
+    markets: dict[str, MarketSpec] = field(default_factory=dict)
+
+    def add(self, spec: MarketSpec) -> None:
+        if spec.id in self.markets:
+            raise ValueError(f"market {spec.id} is listed twice")
+        if spec.price_decimals + spec.size_decimals > 6:
+            # price × quantity must stay within the USDC quantum so that notionals, costs and
+            # realized PnL are exact (money.py).
+            raise ValueError(f"market {spec.id}: price and size decimals exceed 6 together")
+        self.markets[spec.id] = spec
+
+    def get(self, market_id: str) -> MarketSpec:
+        """The market, or 404 UNKNOWN_MARKET."""
+        spec = self.markets.get(market_id)
+        if spec is None:
+            raise OcxError(
+                ErrorCode.UNKNOWN_MARKET, f"Unknown market {market_id!r}", {"marketId": market_id}
+            )
+        return spec
+
+    def __contains__(self, market_id: object) -> bool:
+        return market_id in self.markets
+
+    def __iter__(self) -> Iterator[MarketSpec]:
+        return iter(self.markets.values())
+
+    def __len__(self) -> int:
+        return len(self.markets)
+
+    def linear(self, now_ms: int) -> list[MarketSpec]:
+        """`/perps/markets`: spot, perps and futures, expired futures left out."""
+        return [m for m in self.markets.values() if m.is_linear and not m.expired_at(now_ms)]
+
+    def options(self, underlying: str | None = None) -> list[MarketSpec]:
+        return [
+            m
+            for m in self.markets.values()
+            if m.type is MarketType.OPTION and (underlying is None or m.underlying == underlying)
+        ]
+
+    def futures(self, underlying: str) -> list[MarketSpec]:
+        return [
+            m
+            for m in self.markets.values()
+            if m.type is MarketType.FUTURE and m.underlying == underlying
+        ]
+
+
+# -- expiry calendar ------------------------------------------------------------------------
+
+
+def _day(ms: int) -> date:
+    return datetime.fromtimestamp(ms // 1000, tz=UTC).date()
+
+
+def _at_expiry_hour(day: date) -> int:
+    moment = datetime(day.year, day.month, day.day, EXPIRY_HOUR_UTC, tzinfo=UTC)
+    return int(moment.timestamp()) * 1000
+
+
+def last_friday(year: int, month: int) -> date:
+    last = date(year, month, calendar.monthrange(year, month)[1])
+    return last - timedelta(days=(last.weekday() - calendar.FRIDAY) % 7)
+
+
+def _months_from(year: int, month: int) -> Iterator[tuple[int, int]]:
+    while True:
+        yield year, month
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def quarterly_expiries(now_ms: int, count: int) -> list[int]:
+    """The next `count` quarterly futures expiries still ahead of `now_ms` (unix ms)."""
+    today = _day(now_ms)
+    out: list[int] = []
+    for year, month in _months_from(today.year, today.month):
+        if month in QUARTER_MONTHS:
+            expiry = _at_expiry_hour(last_friday(year, month))
+            if expiry > now_ms:
+                out.append(expiry)
+                if len(out) == count:
+                    return out
+    raise AssertionError("unreachable: the month iterator never ends")
+
+
+def option_expiries(now_ms: int, future_expiries: list[int]) -> list[int]:
+    """Option expiries still ahead of `now_ms`, ascending (the rule in the module docstring)."""
+    today = _day(now_ms)
+    chosen: set[int] = set()
+    friday = today + timedelta(days=(calendar.FRIDAY - today.weekday()) % 7)
+    weeklies = 0
+    while weeklies < 2:
+        expiry = _at_expiry_hour(friday)
+        if expiry > now_ms:
+            chosen.add(expiry)
+            weeklies += 1
+        friday += timedelta(days=7)
+    months = _months_from(today.year, today.month)
+    monthlies = 0
+    while monthlies < 3:
+        year, month = next(months)
+        expiry = _at_expiry_hour(last_friday(year, month))
+        if expiry > now_ms:
+            chosen.add(expiry)
+            monthlies += 1
+    for future in future_expiries:
+        before = future - 7 * DAY_MS
+        if before > now_ms:
+            chosen.add(before)
+    return sorted(chosen)
+
+
+def carry_forward(index: Decimal, apr: Decimal, now_ms: int, expiry_ms: int) -> Decimal:
+    """The carry fair value F = S × (1 + APR × t/365), t in days (SPEC.md §7.5)."""
+    days = Decimal(max(0, expiry_ms - now_ms)) / DAY_MS
+    return index * (1 + apr * days / YEAR_DAYS)
+
+
+def strike_grid(forward: Decimal, step: Decimal, span: Decimal) -> list[Decimal]:
+    """Strikes on multiples of `step` within forward × (1 ± span), ascending."""
+    low = -(-(forward * (1 - span)) // step)
+    high = (forward * (1 + span)) // step
+    return [step * k for k in range(int(low), int(high) + 1) if k > 0]
+
+
+# -- the default catalog --------------------------------------------------------------------
+
+
+def default_catalog(
+    now_ms: int, underlyings: tuple[UnderlyingSpec, ...] = DEFAULT_UNDERLYINGS
+) -> Catalog:
+    """DECISIONS.md's default listing for a world whose clock starts at `now_ms`."""
+    catalog = Catalog({u.symbol: u for u in underlyings})
+    for u in underlyings:
+        for spec in _linear_markets(u, now_ms):
+            catalog.add(spec)
+    for u in underlyings:
+        if u.strike_step is not None:
+            for spec in _option_markets(
+                u, now_ms, [m.expiry_ms or 0 for m in catalog.futures(u.symbol)]
+            ):
+                catalog.add(spec)
+    return catalog
+
+
+def _linear_markets(u: UnderlyingSpec, now_ms: int) -> list[MarketSpec]:
+    tick = Decimal(1).scaleb(-u.price_decimals)
+    step = Decimal(1).scaleb(-u.size_decimals)
+
+    def linear(market_id: str, kind: MarketType, expiry_ms: int | None = None) -> MarketSpec:
+        return MarketSpec(
+            id=market_id,
+            type=kind,
+            base=u.symbol,
+            quote="USDC",
+            underlying=u.symbol,
+            price_decimals=u.price_decimals,
+            size_decimals=u.size_decimals,
+            tick=tick,
+            step=step,
+            min_quantity=step,
+            maker_bps=LINEAR_MAKER_BPS,
+            taker_bps=LINEAR_TAKER_BPS,
+            # Spot pays in full (DECISIONS.md "Risk"): no leverage.
+            max_leverage=1 if kind is MarketType.SPOT else u.max_leverage,
+            index_market_id=None if kind is MarketType.SPOT else u.spot_id,
+            expiry_ms=expiry_ms,
+        )
+
+    markets = [linear(u.spot_id, MarketType.SPOT), linear(u.perp_id, MarketType.PERP)]
+    markets += [
+        linear(u.future_id(expiry), MarketType.FUTURE, expiry)
+        for expiry in quarterly_expiries(now_ms, u.futures)
+    ]
+    return markets
+
+
+def _option_markets(u: UnderlyingSpec, now_ms: int, future_expiries: list[int]) -> list[MarketSpec]:
+    assert u.strike_step is not None
+    markets: list[MarketSpec] = []
+    for expiry in option_expiries(now_ms, future_expiries):
+        forward = carry_forward(u.index_price, u.carry_apr, now_ms, expiry)
+        for strike in strike_grid(forward, u.strike_step, u.strike_span):
+            for option_type in OptionType:
+                markets.append(
+                    MarketSpec(
+                        id=u.option_id(expiry, strike, option_type),
+                        type=MarketType.OPTION,
+                        base=u.symbol,
+                        quote="USDC",
+                        underlying=u.symbol,
+                        price_decimals=OPTION_PRICE_DECIMALS,
+                        size_decimals=OPTION_SIZE_DECIMALS,
+                        tick=Decimal(1).scaleb(-OPTION_PRICE_DECIMALS),
+                        step=Decimal(1).scaleb(-OPTION_SIZE_DECIMALS),
+                        min_quantity=Decimal(1).scaleb(-OPTION_SIZE_DECIMALS),
+                        maker_bps=OPTION_MAKER_BPS,
+                        taker_bps=OPTION_TAKER_BPS,
+                        max_leverage=1,
+                        index_market_id=u.spot_id,
+                        expiry_ms=expiry,
+                        strike=strike,
+                        option_type=option_type,
+                        # Option premiums are far from linear in the underlying: a ±5 % band on
+                        # a reference mark would refuse ordinary quotes. No band until the
+                        # options issue brings a real surface (docs/fidelity.md).
+                        band=None,
+                    )
+                )
+    return markets

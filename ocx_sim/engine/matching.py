@@ -1,0 +1,121 @@
+"""One incoming order against one book: fills, then whatever rests or expires.
+
+Rules (DECISIONS.md "Orders and matching"):
+- price-time priority: the best opposite level first, oldest order first within a level; every
+  fill happens at the resting order's price;
+- the incoming order takes liquidity only up to `limit_ticks` (a limit order's price, or for a
+  market order the edge of the price band, so a market order never sweeps past the band);
+- `post_only`: an order that would take anything is refused whole (POST_ONLY_WOULD_TAKE);
+- FOK fills nothing unless it can fill everything at once; IOC, FOK and market remainders
+  expire; only a GTC limit remainder rests;
+- self-trade prevention: a resting order of the same owner met on the way is cancelled
+  (`self_trade_prevention`) and the incoming order continues;
+- a market order that could take nothing from anyone else is refused (NO_LIQUIDITY) and
+  changes nothing.
+
+Every refusal happens before the book is touched, so a refused order leaves no trace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ocx_sim.engine.book import Book, BookOrder
+from ocx_sim.errors import ErrorCode, OcxError
+
+Fill = tuple[BookOrder, int, int]
+"""(maker, lots, ticks): one execution against a resting order, at its price."""
+
+
+@dataclass(slots=True)
+class MatchResult:
+    fills: list[Fill] = field(default_factory=list)
+    self_trade_cancels: list[BookOrder] = field(default_factory=list)
+    rested: bool = False
+    expired_lots: int = 0
+
+    @property
+    def filled_lots(self) -> int:
+        return sum(lots for _, lots, _ in self.fills)
+
+
+def crosses(book: Book, is_buy: bool, limit_ticks: int) -> bool:
+    """Would an order on this side at `limit_ticks` meet the best opposite price?"""
+    if is_buy:
+        return book.best_ask is not None and book.best_ask <= limit_ticks
+    return book.best_bid is not None and book.best_bid >= limit_ticks
+
+
+def fillable_lots(book: Book, owner: str, is_buy: bool, limit_ticks: int, wanted: int) -> int:
+    """Lots that others offer up to `limit_ticks`, counted until `wanted` is reached (orders of
+    `owner` do not count: self-trade prevention would cancel them, not fill them)."""
+    total = 0
+    for level in book.levels(not is_buy, through=limit_ticks):
+        for order in level:
+            if order.owner != owner:
+                total += order.remaining
+                if total >= wanted:
+                    return total
+    return total
+
+
+def match(
+    book: Book,
+    taker: BookOrder,
+    limit_ticks: int,
+    *,
+    rest: bool,
+    fok: bool = False,
+    post_only: bool = False,
+    market: bool = False,
+) -> MatchResult:
+    """Execute `taker` (its `remaining` lots) against `book`.
+
+    `rest` says whether a remainder may rest (GTC limit orders); otherwise it expires. The
+    taker's `remaining` is decremented by what fills and then holds the unfilled quantity
+    (resting or expired); makers are reduced or removed.
+    """
+    is_buy = taker.is_buy
+    owner = taker.owner
+    if post_only and crosses(book, is_buy, limit_ticks):
+        raise OcxError(ErrorCode.POST_ONLY_WOULD_TAKE)
+    if market and fillable_lots(book, owner, is_buy, limit_ticks, 1) == 0:
+        raise OcxError(ErrorCode.NO_LIQUIDITY)
+    result = MatchResult()
+    if fok and fillable_lots(book, owner, is_buy, limit_ticks, taker.remaining) < taker.remaining:
+        result.expired_lots = taker.remaining
+        return result
+
+    fills = result.fills
+    remaining = taker.remaining
+    levels = book.asks if is_buy else book.bids
+    while remaining:
+        best = book.best_ask if is_buy else book.best_bid
+        if best is None or (best > limit_ticks if is_buy else best < limit_ticks):
+            break
+        maker = levels[best].head
+        while maker is not None and remaining:
+            following = maker.next
+            if maker.owner == owner:
+                book.remove(maker)
+                result.self_trade_cancels.append(maker)
+            elif maker.remaining <= remaining:
+                lots = maker.remaining
+                book.remove(maker)
+                maker.remaining = 0
+                remaining -= lots
+                fills.append((maker, lots, best))
+            else:
+                book.reduce(maker, remaining)
+                fills.append((maker, remaining, best))
+                remaining = 0
+            maker = following
+
+    taker.remaining = remaining
+    if remaining:
+        if rest:
+            book.add(taker)
+            result.rested = True
+        else:
+            result.expired_lots = remaining
+    return result

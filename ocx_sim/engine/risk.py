@@ -1,0 +1,196 @@
+"""Margin, first version: per-venue buckets, initial and maintenance margin, order approval.
+
+DECISIONS.md "Risk" and "Wire details":
+- margin is kept per venue bucket: `perps` for perpetuals and futures, `options` for options;
+  spot pays in full from the `spot` bucket, with resting orders locking what they could spend;
+- linear initial margin = position notional at the mark / maxLeverage, plus the open-order
+  margin: remaining quantity × limit price / maxLeverage per resting order, fees excluded;
+- maintenance margin = 2/3 of the positions' initial margin;
+- equity = bucket balance + unrealized PnL; available = equity − initial margin;
+  marginUsage = initial margin / equity (0 when nothing is held);
+- an order is approved when its own margin is at most the available margin, else 422
+  INSUFFICIENT_MARGIN with `requiredIm` and `availableIm`.
+
+Our choices where the docs are silent (docs/fidelity.md): reduce-only orders hold no margin,
+since they can only shrink a position. Options, until the options issue brings SPAN: a long
+pays its premium in full and holds nothing more; a short holds 15 % of the underlying index per
+unit (its premium liability is already in equity at the mark); a resting bid holds its premium,
+a resting ask the short margin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ocx_sim.engine.accounts import Bucket, User
+from ocx_sim.engine.ledger import Ledger
+from ocx_sim.engine.markets import Catalog, MarketSpec, MarketType, Venue
+from ocx_sim.engine.money import USDC, ZERO, format_usdc, usdc
+from ocx_sim.engine.orders import MarginMode, Side
+from ocx_sim.engine.pricing import Prices
+from ocx_sim.errors import ErrorCode, OcxError
+
+MAINTENANCE_FRACTION = Decimal(2) / Decimal(3)
+SHORT_OPTION_MARGIN = Decimal("0.15")
+
+
+@dataclass(frozen=True, slots=True)
+class MarginView:
+    """One venue bucket's margin state (the `/perps/balances` figures)."""
+
+    venue: Venue
+    balance: Decimal
+    unrealized_pnl: Decimal
+    equity: Decimal
+    position_margin: Decimal
+    order_margin: Decimal
+    maintenance_margin: Decimal
+
+    @property
+    def initial_margin(self) -> Decimal:
+        return self.position_margin + self.order_margin
+
+    @property
+    def available(self) -> Decimal:
+        return self.equity - self.initial_margin
+
+    @property
+    def usage(self) -> Decimal:
+        im = self.initial_margin
+        if not im:
+            return ZERO
+        if self.equity <= 0:
+            return Decimal(1)
+        return im / self.equity
+
+
+class Risk:
+    def __init__(self, catalog: Catalog, prices: Prices, ledger: Ledger) -> None:
+        self._catalog = catalog
+        self._prices = prices
+        self._ledger = ledger
+
+    # -- margin of what is held ------------------------------------------------------------
+
+    def margin(self, user: User, venue: Venue, now_ms: int) -> MarginView:
+        balance = self._ledger.balance((user.user_id, venue.value, USDC))
+        unrealized = value = position_im = ZERO
+        for position in user.positions.values():
+            if not position.size:
+                continue
+            spec = self._catalog.markets[position.market_id]
+            if spec.venue is not venue:
+                continue
+            mark = self._prices.mark(spec, now_ms)
+            if mark is None:
+                # No reference price: value the position at its entry (no PnL) rather than
+                # inventing one; order entry on the market is refused meanwhile.
+                mark = position.entry_price
+            worth = position.size * mark
+            unrealized += worth - position.cost
+            value += worth
+            position_im += self._position_margin(spec, position.size, mark, now_ms)
+        # Linear positions settle PnL only when they close, so equity adds the unrealized PnL;
+        # option premiums are paid in cash, so equity adds the positions' whole value.
+        equity = balance + (value if venue is Venue.OPTIONS else unrealized)
+        return MarginView(
+            venue=venue,
+            balance=balance,
+            unrealized_pnl=usdc(unrealized),
+            equity=usdc(equity),
+            position_margin=usdc(position_im),
+            order_margin=usdc(user.order_margin.get(venue.value, ZERO)),
+            maintenance_margin=usdc(position_im * MAINTENANCE_FRACTION),
+        )
+
+    def _position_margin(
+        self, spec: MarketSpec, size: Decimal, mark: Decimal, now_ms: int
+    ) -> Decimal:
+        if spec.type is MarketType.OPTION:
+            return -size * self._short_option_unit_margin(spec) if size < 0 else ZERO
+        return abs(size) * mark / spec.max_leverage
+
+    def _short_option_unit_margin(self, spec: MarketSpec) -> Decimal:
+        index = self._prices.index(spec.underlying) or ZERO
+        return index * SHORT_OPTION_MARGIN
+
+    # -- orders ----------------------------------------------------------------------------
+
+    def order_margin(
+        self, spec: MarketSpec, side: Side, quantity: Decimal, price: Decimal, reduce_only: bool
+    ) -> Decimal:
+        """The margin an order holds for `quantity` at `price` (its limit, or the mark for a
+        market order). Zero on spot (locks instead) and for reduce-only orders."""
+        if reduce_only or spec.type is MarketType.SPOT:
+            return ZERO
+        if spec.type is MarketType.OPTION:
+            if side is Side.BUY:
+                return quantity * price
+            return quantity * self._short_option_unit_margin(spec)
+        return quantity * price / spec.max_leverage
+
+    def approve(self, user: User, spec: MarketSpec, required: Decimal, now_ms: int) -> None:
+        """422 INSUFFICIENT_MARGIN unless `required` fits in the venue's available margin."""
+        if required <= 0:
+            return
+        view = self.margin(user, spec.venue, now_ms)
+        available = view.available
+        if required > available:
+            required_text = format_usdc(required)
+            available_text = format_usdc(max(available, ZERO))
+            raise OcxError(
+                ErrorCode.INSUFFICIENT_MARGIN,
+                f"Order requires {required_text} USDC margin; {available_text} available "
+                f"in the {spec.venue.value} bucket",
+                {"requiredIm": required_text, "availableIm": available_text},
+            )
+
+    def check_reduce_only(
+        self,
+        user: User,
+        spec: MarketSpec,
+        side: Side,
+        quantity: Decimal,
+        margin_mode: MarginMode,
+        ignore_order: str | None = None,
+    ) -> None:
+        """A reduce-only order, together with the user's other reduce-only orders on that
+        side, may only shrink the position (DECISIONS.md), else 422."""
+        position = user.position(spec.id, margin_mode)
+        size = position.size if position is not None else ZERO
+        closing_side = Side.SELL if size > 0 else Side.BUY
+        others = sum(
+            (
+                spec.quantity(o.remaining)
+                for o in user.open_orders.values()
+                if o.reduce_only
+                and o.market_id == spec.id
+                and o.margin_mode is margin_mode
+                and o.side is side
+                and o.id != ignore_order
+            ),
+            ZERO,
+        )
+        if not size or side is not closing_side or quantity + others > abs(size):
+            raise OcxError(
+                ErrorCode.REDUCE_ONLY_WOULD_INCREASE,
+                f"Reduce-only {side.value} of {quantity} would increase the {spec.id} position "
+                f"({size}; other reduce-only orders {others})",
+            )
+
+    # -- spot ------------------------------------------------------------------------------
+
+    def spot_available(self, user: User, asset: str) -> Decimal:
+        held = self._ledger.balance((user.user_id, Bucket.SPOT.value, asset))
+        return held - user.spot_locked.get(asset, ZERO)
+
+    def withdrawable(self, user: User, bucket: Bucket, now_ms: int) -> Decimal:
+        """What a transfer may take out of a bucket: the wallet balance; the spot USDC not
+        locked by bids; for a margin bucket, the balance not needed as initial margin."""
+        if bucket is Bucket.WALLET:
+            return self._ledger.balance((user.user_id, bucket.value, USDC))
+        if bucket is Bucket.SPOT:
+            return self.spot_available(user, USDC)
+        view = self.margin(user, Venue(bucket.value), now_ms)
+        return max(ZERO, min(view.balance, view.available))
