@@ -22,7 +22,10 @@ async def _ocx_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return error_response(status_error(exc.status_code))
+    response = error_response(status_error(exc.status_code))
+    # Routing's own headers (a 405's `Allow`) survive the catalog body.
+    response.headers.update(exc.headers or {})
+    return response
 
 
 def create_app(exchange: Exchange | None = None) -> Starlette:

@@ -140,14 +140,15 @@ class SimClock(Clock):
 
 
 RealTimeSource = Callable[[], float]
-"""Real seconds since the epoch; `time.time` unless a test injects its own."""
+"""Real seconds from any fixed origin; `time.monotonic` unless a test injects its own."""
 
 
 class WallClock(Clock):
     """Realtime: simulated time = start + (real elapsed × speed). Timers fire on `fire_due()`.
 
-    `now_ms` never decreases, even if the real clock steps back (NTP): it is clamped to the
-    last value read.
+    Real time is read from a monotonic clock (immune to NTP steps, and small enough in
+    magnitude that float seconds keep sub-millisecond precision); `now_ms` is also clamped to
+    never decrease, whatever the source does.
     """
 
     mode = "realtime"
@@ -156,7 +157,7 @@ class WallClock(Clock):
         self,
         start_ms: int = DEFAULT_START_MS,
         speed: float = 1.0,
-        real_time: RealTimeSource = time.time,
+        real_time: RealTimeSource = time.monotonic,
     ) -> None:
         if not speed > 0:
             raise ClockError(f"speed must be positive (got {speed})")

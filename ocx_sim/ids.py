@@ -31,15 +31,23 @@ RandomStream = random.Random
 _PAIRS = tuple(a + b for a in CROCKFORD for b in CROCKFORD)
 _TIME_MAX = (1 << 48) - 1
 _TAIL_BITS = 80
+_TAIL_MASK = (1 << _TAIL_BITS) - 1
 # The first tail of a millisecond leaves its top bit clear so counting up within the
 # millisecond can never overflow 80 bits.
 _FRESH_TAIL_BITS = _TAIL_BITS - 1
+
+
+def encode_ulid_value(value: int) -> str:
+    """Render a 128-bit ULID integer (from `Ids.ulid_value`) as its 26 characters."""
+    return encode_ulid(value >> _TAIL_BITS, value & _TAIL_MASK)
 
 
 def encode_ulid(time_ms: int, tail: int) -> str:
     """Render a 48-bit time and an 80-bit tail as a 26-character ULID."""
     if not 0 <= time_ms <= _TIME_MAX:
         raise ValueError(f"ULID time out of range: {time_ms}")
+    if not 0 <= tail <= _TAIL_MASK:
+        raise ValueError(f"ULID tail out of range: {tail}")
     return _encode_time(time_ms) + _encode_tail(tail)
 
 
@@ -92,6 +100,7 @@ class Ids:
         self._secret_rng = self.stream("secrets")
         self._last_ms = -1
         self._last_tail = 0
+        self._prefix_ms = -1
         self._time_prefix = ""
 
     def stream(self, name: str) -> RandomStream:
@@ -102,16 +111,26 @@ class Ids:
         """
         return random.Random(f"ocx-sim:{self.seed}:{name}")
 
-    def ulid(self) -> str:
-        now = self._now_ms()
+    def ulid_value(self, now_ms: int | None = None) -> int:
+        """The next ULID as its 128-bit integer, for callers that make many ids and render few
+        (ledger entries): `encode_ulid_value` turns it into the string `ulid()` would have
+        given. `now_ms` saves a clock read when the caller has the instant already."""
+        now = self._now_ms() if now_ms is None else now_ms
         if now > self._last_ms:
             self._last_ms = now
             self._last_tail = self._ulid_rng.getrandbits(_FRESH_TAIL_BITS)
-            self._time_prefix = _encode_time(now)
         else:
             # Same millisecond (or a clock that stood still): count up, keeping ids sorted.
             self._last_tail += 1
-        return self._time_prefix + _encode_tail(self._last_tail)
+        return (self._last_ms << _TAIL_BITS) | self._last_tail
+
+    def ulid(self, now_ms: int | None = None) -> str:
+        """The next ULID (`now_ms` saves a clock read when the caller has the instant)."""
+        value = self.ulid_value(now_ms)
+        if self._prefix_ms != self._last_ms:
+            self._prefix_ms = self._last_ms
+            self._time_prefix = _encode_time(self._last_ms)
+        return self._time_prefix + _encode_tail(value & _TAIL_MASK)
 
     def secret(self) -> str:
         """An API-key secret: `ocx_sk_` + 40 url-safe characters (DECISIONS.md "IDs")."""

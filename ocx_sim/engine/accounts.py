@@ -24,7 +24,7 @@ from enum import StrEnum
 from eth_utils.address import is_hex_address, to_checksum_address
 
 from ocx_sim.engine.money import ZERO, usdc
-from ocx_sim.engine.orders import Fill, MarginMode, Order
+from ocx_sim.engine.orders import FillRow, MarginMode, Order
 from ocx_sim.errors import invalid
 
 
@@ -98,8 +98,10 @@ class Position:
         return f"Position({self.market_id}/{self.margin_mode}, size={self.size}, cost={self.cost})"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class User:
+    """A trader. Compared by identity: two users are never "equal" by their contents."""
+
     user_id: str
     wallet_address: str
     created_at: int
@@ -108,9 +110,12 @@ class User:
     """Every order, oldest first."""
     open_orders: dict[str, Order] = field(default_factory=dict)
     """Non-terminal orders by id, oldest first."""
+    reduce_only_orders: dict[str, Order] = field(default_factory=dict)
+    """The reduce-only subset of `open_orders` (checked on every position change)."""
     client_order_ids: dict[str, Order] = field(default_factory=dict)
     """clientOrderId → its non-terminal order (unique among those, DECISIONS.md)."""
-    fills: list[Fill] = field(default_factory=list)
+    fills: list[FillRow] = field(default_factory=list)
+    """Every fill, oldest first, as plain tuples (`Fill._make` reads one)."""
     spot_locked: dict[str, Decimal] = field(default_factory=dict)
     """Per asset, what resting spot orders hold out of the available inventory."""
     order_margin: dict[str, Decimal] = field(default_factory=dict)

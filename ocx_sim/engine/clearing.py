@@ -22,15 +22,32 @@ from decimal import ROUND_UP, Decimal
 
 from ocx_sim.engine.accounts import User
 from ocx_sim.engine.context import Context
-from ocx_sim.engine.events import OrderCancelled, OrderExpired, PositionChanged, TradeExecuted
+from ocx_sim.engine.events import OrderCancelled, OrderExpired, TradeExecuted
 from ocx_sim.engine.ledger import EntryType, SystemBucket, system_account
 from ocx_sim.engine.markets import MarketSpec, MarketType
 from ocx_sim.engine.matching import MatchResult
 from ocx_sim.engine.money import BPS, USDC, USDC_QUANTUM, ZERO, bps_of
-from ocx_sim.engine.orders import CancelReason, FeeRole, Fill, MarginMode, Order, OrderStatus, Side
+from ocx_sim.engine.orders import (
+    CancelReason,
+    FeeRole,
+    Fill,
+    FillRow,
+    MarginMode,
+    Order,
+    OrderStatus,
+    Side,
+)
 
 FEES = system_account(SystemBucket.FEES)
 CLEARING = system_account(SystemBucket.CLEARING)
+# Module constants: attribute access on an enum class is several times slower than a global.
+_MAKER = FeeRole.MAKER
+_TAKER = FeeRole.TAKER
+# Records (fills, events, ledger entries) hold plain strings, not enum members: a tuple of
+# strings, numbers and decimals is atomic, so the garbage collector stops tracking it, which
+# keeps collections cheap however long the log grows (events.py).
+_MAKER_ROLE = FeeRole.MAKER.value
+_TAKER_ROLE = FeeRole.TAKER.value
 
 
 class Clearing:
@@ -67,7 +84,7 @@ class Clearing:
                 spec, order.side, remaining, price, order.reduce_only
             )
             if margin != order.margin:
-                venue = spec.venue.value
+                venue = spec.bucket
                 totals = user.order_margin
                 totals[venue] = totals.get(venue, ZERO) + margin - order.margin
                 order.margin = margin
@@ -82,21 +99,42 @@ class Clearing:
         user = ctx.accounts.by_id[order.owner]
         if order.level is not None:
             ctx.book(order.market_id).remove(order)
+        now = ctx.clock.now_ms
         order.status = status
-        order.updated_at = ctx.now
-        self.reserve(user, spec, order)
+        order.updated_at = now
+        self._release(user, spec, order)
         user.open_orders.pop(order.id, None)
+        if order.reduce_only:
+            user.reduce_only_orders.pop(order.id, None)
         cid = order.client_order_id
         if cid is not None and user.client_order_ids.get(cid) is order:
             del user.client_order_ids[cid]
-        remaining = spec.quantity(order.remaining)
         if status is OrderStatus.CANCELLED:
+            remaining = spec.quantity(order.remaining)
             reason = reason or CancelReason.USER
-            ctx.emit(
-                OrderCancelled, order.id, order.owner, order.market_id, reason.value, remaining
+            ctx.events.record(
+                OrderCancelled,
+                now,
+                order.id,
+                order.owner,
+                order.market_id,
+                reason._value_,
+                remaining,
             )
         elif status is OrderStatus.EXPIRED:
-            ctx.emit(OrderExpired, order.id, order.owner, order.market_id, remaining)
+            remaining = spec.quantity(order.remaining)
+            ctx.events.record(OrderExpired, now, order.id, order.owner, order.market_id, remaining)
+
+    def _release(self, user: User, spec: MarketSpec, order: Order) -> None:
+        """Give back all an order holds (the fast form of `reserve` for a finished order)."""
+        if order.margin:
+            bucket = spec.bucket
+            user.order_margin[bucket] -= order.margin
+            order.margin = ZERO
+        if order.lock:
+            asset = USDC if order.is_buy else spec.base
+            user.spot_locked[asset] -= order.lock
+            order.lock = ZERO
 
     # -- settling a match ----------------------------------------------------------------
 
@@ -111,16 +149,16 @@ class Clearing:
         for maker, lots, ticks in result.fills:
             assert isinstance(maker, Order)
             taker_fills.append(self._trade(spec, taker, maker, lots, ticks, touched))
-        taker_user = self._ctx.accounts.by_id[taker.owner]
         if not taker.remaining:
             self.end(taker, OrderStatus.FILLED)
         elif result.rested:
             taker.status = OrderStatus.PARTIALLY_FILLED if taker.filled_lots else OrderStatus.OPEN
-            self.reserve(taker_user, spec, taker)
+            self.reserve(self._ctx.accounts.by_id[taker.owner], spec, taker)
         else:
             self.end(taker, OrderStatus.EXPIRED)
         for user, mode in touched:
-            self.trim_reduce_only(user, spec, mode)
+            if user.reduce_only_orders:
+                self.trim_reduce_only(user, spec, mode)
         return taker_fills
 
     def _trade(
@@ -132,128 +170,151 @@ class Clearing:
         ticks: int,
         touched: list[tuple[User, MarginMode]],
     ) -> Fill:
+        """One fill of `taker` against `maker`: money, positions, fees, volume, both orders'
+        progress, both users' fill records and the `TradeExecuted` event."""
         ctx = self._ctx
-        now = ctx.now
+        now = ctx.clock.now_ms
         ledger = ctx.ledger
         price = spec.tick * ticks
         quantity = spec.step * lots
         notional = price * quantity
         users = ctx.accounts.by_id
         taker_user, maker_user = users[taker.owner], users[maker.owner]
-        trade_id = ctx.ids.ulid()
-        maker_fee = self._fee(spec, maker.owner, FeeRole.MAKER, quantity, price, notional)
-        taker_fee = self._fee(spec, taker.owner, FeeRole.TAKER, quantity, price, notional)
-        bucket = spec.venue.value
-        buyer, seller = (taker, maker) if taker.is_buy else (maker, taker)
+        trade_id = ctx.ids.ulid(now)
+        maker_fee = self._fee(spec, maker.owner, _MAKER, quantity, price, notional, now)
+        taker_fee = self._fee(spec, taker.owner, _TAKER, quantity, price, notional, now)
+        bucket = spec.bucket
+        kind = spec.type
 
-        realized = {taker.id: ZERO, maker.id: ZERO}
-        if spec.type is MarketType.SPOT:
+        taker_pnl = maker_pnl = ZERO
+        taker_size: Decimal | None = None
+        maker_size: Decimal | None = None
+        if kind is MarketType.SPOT:
+            buyer, seller = (
+                (taker.owner, maker.owner) if taker.is_buy else (maker.owner, taker.owner)
+            )
             ledger.move(
                 now,
-                (buyer.owner, bucket, USDC),
-                (seller.owner, bucket, USDC),
+                (buyer, bucket, USDC),
+                (seller, bucket, USDC),
                 notional,
                 EntryType.SPOT_TRADE,
                 ref=trade_id,
             )
             ledger.move(
                 now,
-                (seller.owner, bucket, spec.base),
-                (buyer.owner, bucket, spec.base),
+                (seller, bucket, spec.base),
+                (buyer, bucket, spec.base),
                 quantity,
                 EntryType.SPOT_TRADE,
                 ref=trade_id,
             )
         else:
-            if spec.type is MarketType.OPTION:
+            if kind is MarketType.OPTION:
+                buyer, seller = (
+                    (taker.owner, maker.owner) if taker.is_buy else (maker.owner, taker.owner)
+                )
                 ledger.move(
                     now,
-                    (buyer.owner, bucket, USDC),
-                    (seller.owner, bucket, USDC),
+                    (buyer, bucket, USDC),
+                    (seller, bucket, USDC),
                     notional,
                     EntryType.OPTION_PREMIUM,
                     ref=trade_id,
                 )
-            for order, user in ((taker, taker_user), (maker, maker_user)):
-                position = user.position_for_update(spec.id, order.margin_mode, now)
-                signed = quantity if order.is_buy else -quantity
-                pnl = position.apply(signed, price, now)
-                realized[order.id] = pnl
-                # Option premiums already moved in cash; only linear PnL settles via clearing.
-                if pnl and spec.type is not MarketType.OPTION:
-                    ledger.move(
-                        now,
-                        CLEARING,
-                        (user.user_id, bucket, USDC),
-                        pnl,
-                        EntryType.REALIZED_PNL,
-                        ref=trade_id,
-                    )
-                if (user, order.margin_mode) not in touched:
-                    touched.append((user, order.margin_mode))
-        ledger.move(
-            now, (maker.owner, bucket, USDC), FEES, maker_fee, EntryType.TRADE_FEE, ref=trade_id
+            signed = quantity if taker.is_buy else -quantity
+            taker_position = taker_user.position_for_update(spec.id, taker.margin_mode, now)
+            maker_position = maker_user.position_for_update(spec.id, maker.margin_mode, now)
+            taker_pnl = taker_position.apply(signed, price, now)
+            maker_pnl = maker_position.apply(-signed, price, now)
+            taker_size, maker_size = taker_position.size, maker_position.size
+            # Option premiums already moved in cash; only linear PnL settles via clearing.
+            if kind is not MarketType.OPTION and (taker_pnl or maker_pnl):
+                ledger.post(
+                    now,
+                    [
+                        ((taker.owner, bucket, USDC), taker_pnl),
+                        ((maker.owner, bucket, USDC), maker_pnl),
+                        (CLEARING, -taker_pnl - maker_pnl),
+                    ],
+                    EntryType.REALIZED_PNL,
+                    ref=trade_id,
+                )
+            for user, mode in ((taker_user, taker.margin_mode), (maker_user, maker.margin_mode)):
+                if (user, mode) not in touched:
+                    touched.append((user, mode))
+        ledger.post(
+            now,
+            [
+                ((maker.owner, bucket, USDC), -maker_fee),
+                ((taker.owner, bucket, USDC), -taker_fee),
+                (FEES, maker_fee + taker_fee),
+            ],
+            EntryType.TRADE_FEE,
+            ref=trade_id,
         )
-        ledger.move(
-            now, (taker.owner, bucket, USDC), FEES, taker_fee, EntryType.TRADE_FEE, ref=trade_id
-        )
-        ctx.volume.record(maker.owner, now, notional)
-        ctx.volume.record(taker.owner, now, notional)
+        volume = ctx.volume
+        volume.record(maker.owner, now, notional)
+        volume.record(taker.owner, now, notional)
 
-        ctx.emit(
+        ctx.events.record(
             TradeExecuted,
+            now,
             trade_id,
             spec.id,
             price,
             quantity,
-            taker.side.value,
+            taker.side._value_,
             maker.id,
             maker.owner,
             maker_fee,
+            maker_size,
+            maker_pnl,
             taker.id,
             taker.owner,
             taker_fee,
+            taker_size,
+            taker_pnl,
         )
-        taker_fill = self._record_fill(
-            taker_user,
-            taker,
+        taker.filled_notional += notional
+        taker.updated_at = now
+        maker.filled_notional += notional
+        maker.updated_at = now
+        taker_row: FillRow = (
             trade_id,
+            taker.id,
+            taker.owner,
+            spec.id,
+            taker.side._value_,
             price,
             quantity,
-            notional,
             taker_fee,
-            FeeRole.TAKER,
-            realized[taker.id],
+            _TAKER_ROLE,
+            now,
+            taker_pnl,
         )
-        self._record_fill(
-            maker_user,
-            maker,
-            trade_id,
-            price,
-            quantity,
-            notional,
-            maker_fee,
-            FeeRole.MAKER,
-            realized[maker.id],
+        taker_user.fills.append(taker_row)
+        maker_user.fills.append(
+            (
+                trade_id,
+                maker.id,
+                maker.owner,
+                spec.id,
+                maker.side._value_,
+                price,
+                quantity,
+                maker_fee,
+                _MAKER_ROLE,
+                now,
+                maker_pnl,
+            )
         )
-        if spec.has_positions:
-            for order, user in ((taker, taker_user), (maker, maker_user)):
-                position = user.positions[(spec.id, order.margin_mode)]
-                ctx.emit(
-                    PositionChanged,
-                    user.user_id,
-                    spec.id,
-                    order.margin_mode.value,
-                    position.size,
-                    position.entry_price,
-                    realized[order.id],
-                )
         if maker.remaining:
             maker.status = OrderStatus.PARTIALLY_FILLED
             self.reserve(maker_user, spec, maker)
         else:
             self.end(maker, OrderStatus.FILLED)
-        return taker_fill
+        return Fill._make(taker_row)
 
     def _fee(
         self,
@@ -263,44 +324,14 @@ class Clearing:
         quantity: Decimal,
         price: Decimal,
         notional: Decimal,
+        now: int,
     ) -> Decimal:
         ctx = self._ctx
         if spec.type is MarketType.OPTION:
             underlying = ctx.prices.index(spec.underlying) or price
             return ctx.fees.options.fee(role, quantity, price, underlying)
-        tier = ctx.fees.tier_for(ctx.volume.volume(user_id, ctx.now))
-        return bps_of(notional, tier.bps(role))
-
-    def _record_fill(
-        self,
-        user: User,
-        order: Order,
-        trade_id: str,
-        price: Decimal,
-        quantity: Decimal,
-        notional: Decimal,
-        fee: Decimal,
-        role: FeeRole,
-        realized: Decimal,
-    ) -> Fill:
-        now = self._ctx.now
-        order.filled_notional += notional
-        order.updated_at = now
-        fill = Fill(
-            trade_id,
-            order.id,
-            user.user_id,
-            order.market_id,
-            order.side,
-            price,
-            quantity,
-            fee,
-            role,
-            now,
-            realized,
-        )
-        user.fills.append(fill)
-        return fill
+        tier = ctx.fees.tier_for(ctx.volume.volume(user_id, now))
+        return bps_of(notional, tier.maker_bps if role is _MAKER else tier.taker_bps)
 
     # -- reduce-only upkeep --------------------------------------------------------------
 
@@ -309,8 +340,8 @@ class Clearing:
         now grow it: on the wrong side, or beyond the position's size together."""
         orders = [
             o
-            for o in user.open_orders.values()
-            if o.reduce_only and o.market_id == spec.id and o.margin_mode is margin_mode
+            for o in user.reduce_only_orders.values()
+            if o.market_id == spec.id and o.margin_mode is margin_mode
         ]
         if not orders:
             return

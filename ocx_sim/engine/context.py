@@ -13,7 +13,7 @@ from typing import Any
 from ocx_sim.clock import Clock
 from ocx_sim.engine.accounts import Accounts, User
 from ocx_sim.engine.book import Book
-from ocx_sim.engine.events import Event, EventLog
+from ocx_sim.engine.events import EventLog
 from ocx_sim.engine.fees import FeeSchedule, VolumeTracker
 from ocx_sim.engine.ledger import Ledger
 from ocx_sim.engine.markets import Catalog, MarketSpec
@@ -44,12 +44,9 @@ class Context:
     def now(self) -> int:
         return self.clock.now_ms
 
-    def emit(self, event_type: type[Event], *values: Any) -> Event:
+    def emit(self, event_type: type[Any], *values: Any) -> None:
         """Append `event_type(seq, now, *values)` to the log."""
-        events = self.events
-        event = event_type(events.next_seq(), self.clock.now_ms, *values)
-        events.append(event)
-        return event
+        self.events.record(event_type, self.clock.now_ms, *values)
 
     def user(self, user_id: str) -> User:
         user = self.accounts.by_id.get(user_id)

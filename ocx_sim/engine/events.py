@@ -1,8 +1,14 @@
-"""Events: frozen, past-tense facts about every change of state, in one append-only log.
+"""Events: immutable, past-tense facts about every change of state, in one append-only log.
 
-Each event carries `seq` (1, 2, 3, … per exchange) and `ts` (the simulated instant, unix ms).
-Streams, the control API's journal and the determinism digest read the log; nothing reads
-state back out of it, and nothing ever changes an event once appended.
+Each event type is a `NamedTuple` whose first two fields are `seq` (1, 2, 3, … per exchange)
+and `ts` (the simulated instant, unix ms); the other fields are plain values (wire strings,
+numbers, decimals). Streams, the control API's journal and the determinism digest read the log;
+nothing reads state back out of it, and nothing ever changes an event once appended.
+
+The log stores each event as a plain tuple `(type code, seq, ts, *fields)` and hands out the
+NamedTuple when read. Python's garbage collector stops tracking a plain tuple of atomic values
+(it never untracks tuple subclasses), so a log of millions of events costs later collections
+nothing; the ledger and the users' fill lists keep their records the same way.
 
 The digest is a SHA-256 over a canonical text of every event in order (type name and field
 values, decimals as their exact strings), so two runs agree on it exactly when they produced
@@ -13,60 +19,72 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
 from decimal import Decimal
+from enum import Enum
+from typing import Any, NamedTuple, Protocol
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    seq: int
-    ts: int
+class Event(Protocol):
+    """What every event has; each concrete event is a NamedTuple below."""
 
     @property
-    def type(self) -> str:
-        """The event's name on the wire and in the digest: its class name."""
-        return self.__class__.__name__
+    def seq(self) -> int: ...
 
-    def to_dict(self) -> dict[str, object]:
-        """Field values by name, `type` first; decimals stay `Decimal`."""
-        out: dict[str, object] = {"type": self.type}
-        for f in fields(self):
-            out[f.name] = getattr(self, f.name)
-        return out
+    @property
+    def ts(self) -> int: ...
 
-    def canonical(self) -> str:
-        parts = [self.type]
-        for f in fields(self):
-            value = getattr(self, f.name)
-            parts.append(
-                f"{f.name}={value!s}" if isinstance(value, Decimal) else f"{f.name}={value!r}"
-            )
-        return "|".join(parts)
+    def _asdict(self) -> dict[str, Any]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class UserRegistered(Event):
+def event_type(event: Event) -> str:
+    """The event's name on the wire and in the digest: its class name."""
+    return type(event).__name__
+
+
+def event_dict(event: Event) -> dict[str, object]:
+    """`{"type": name, field: value, …}`; decimals stay `Decimal`."""
+    out: dict[str, object] = {"type": event_type(event)}
+    for name, value in event._asdict().items():
+        out[name] = value.value if isinstance(value, Enum) else value
+    return out
+
+
+def canonical(event: Event) -> str:
+    parts = [event_type(event)]
+    for name, value in event._asdict().items():
+        if isinstance(value, Enum):
+            value = value.value
+        parts.append(f"{name}={value!s}" if isinstance(value, Decimal) else f"{name}={value!r}")
+    return "|".join(parts)
+
+
+class UserRegistered(NamedTuple):
+    seq: int
+    ts: int
     user_id: str
     wallet_address: str
 
 
-@dataclass(frozen=True, slots=True)
-class FundsDeposited(Event):
+class FundsDeposited(NamedTuple):
+    seq: int
+    ts: int
     user_id: str
     amount: Decimal
     tx_hash: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class FundsTransferred(Event):
+class FundsTransferred(NamedTuple):
+    seq: int
+    ts: int
     user_id: str
     source: str
     target: str
     amount: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class OrderAccepted(Event):
+class OrderAccepted(NamedTuple):
+    seq: int
+    ts: int
     order_id: str
     user_id: str
     market_id: str
@@ -82,8 +100,12 @@ class OrderAccepted(Event):
     quote_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class TradeExecuted(Event):
+class TradeExecuted(NamedTuple):
+    """One fill. For markets with positions it also says where each side's position stands
+    after it (`*_position`, signed; None on spot) and the PnL it realized."""
+
+    seq: int
+    ts: int
     trade_id: str
     market_id: str
     price: Decimal
@@ -92,24 +114,18 @@ class TradeExecuted(Event):
     maker_order_id: str
     maker_user_id: str
     maker_fee: Decimal
+    maker_position: Decimal | None
+    maker_realized_pnl: Decimal
     taker_order_id: str
     taker_user_id: str
     taker_fee: Decimal
+    taker_position: Decimal | None
+    taker_realized_pnl: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class PositionChanged(Event):
-    user_id: str
-    market_id: str
-    margin_mode: str
-    size: Decimal
-    entry_price: Decimal
-    realized_pnl: Decimal
-    """PnL realized by this change (not the running total)."""
-
-
-@dataclass(frozen=True, slots=True)
-class OrderCancelled(Event):
+class OrderCancelled(NamedTuple):
+    seq: int
+    ts: int
     order_id: str
     user_id: str
     market_id: str
@@ -117,18 +133,20 @@ class OrderCancelled(Event):
     remaining: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class OrderExpired(Event):
+class OrderExpired(NamedTuple):
     """An IOC, FOK or market remainder that could not fill."""
 
+    seq: int
+    ts: int
     order_id: str
     user_id: str
     market_id: str
     remaining: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class OrderModified(Event):
+class OrderModified(NamedTuple):
+    seq: int
+    ts: int
     order_id: str
     user_id: str
     market_id: str
@@ -138,36 +156,54 @@ class OrderModified(Event):
 
 
 class EventLog:
-    """The append-only log. `next_seq()` is taken by the code that builds the next event."""
+    """The append-only log; `record` appends an event with the next `seq`."""
 
     def __init__(self) -> None:
-        self._events: list[Event] = []
+        self._rows: list[tuple[Any, ...]] = []
 
-    def next_seq(self) -> int:
-        return len(self._events) + 1
-
-    def append(self, event: Event) -> None:
-        if event.seq != len(self._events) + 1:
-            raise ValueError(f"event seq {event.seq} out of order (log has {len(self._events)})")
-        self._events.append(event)
+    def record(self, event_type: type[Any], ts: int, *values: Any) -> None:
+        """Append `event_type(seq, ts, *values)`, `seq` being one more than the last."""
+        rows = self._rows
+        rows.append((_CODES[event_type], len(rows) + 1, ts, *values))
 
     @property
     def last_seq(self) -> int:
-        return len(self._events)
+        return len(self._rows)
 
     def since(self, seq: int) -> list[Event]:
         """Events with `seq` greater than the given one, oldest first."""
-        return self._events[max(seq, 0) :]
+        return [_materialize(row) for row in self._rows[max(seq, 0) :]]
+
+    def last(self) -> Event:
+        return _materialize(self._rows[-1])
 
     def __iter__(self) -> Iterator[Event]:
-        return iter(self._events)
+        return (_materialize(row) for row in self._rows)
 
     def __len__(self) -> int:
-        return len(self._events)
+        return len(self._rows)
 
     def digest(self) -> str:
         h = hashlib.sha256()
-        for event in self._events:
-            h.update(event.canonical().encode())
+        for event in self:
+            h.update(canonical(event).encode())
             h.update(b"\n")
         return h.hexdigest()
+
+
+EVENT_TYPES: tuple[type[Any], ...] = (
+    UserRegistered,
+    FundsDeposited,
+    FundsTransferred,
+    OrderAccepted,
+    TradeExecuted,
+    OrderCancelled,
+    OrderExpired,
+    OrderModified,
+)
+_CODES = {cls: code for code, cls in enumerate(EVENT_TYPES)}
+
+
+def _materialize(row: tuple[Any, ...]) -> Event:
+    event: Event = EVENT_TYPES[row[0]]._make(row[1:])
+    return event

@@ -111,7 +111,7 @@ class Exchange:
         ids = Ids(seed, lambda: time_source.now_ms)
         catalog = catalog if catalog is not None else default_catalog(self.clock.now_ms)
         prices = Prices(catalog)
-        ledger = Ledger(ids.ulid)
+        ledger = Ledger(ids.ulid_value)
         self._ctx = ctx = Context(
             clock=self.clock,
             ids=ids,
@@ -389,9 +389,10 @@ class Exchange:
         user = self._ctx.user(user_id)
         markets = self._ctx.catalog.markets
         out: list[Fill] = []
-        for fill in reversed(user.fills):
+        for row in reversed(user.fills):
             if limit is not None and len(out) >= limit:
                 break
+            fill = Fill._make(row)
             if (market_id is None or fill.market_id == market_id) and markets[
                 fill.market_id
             ].venue in venues:
@@ -531,7 +532,7 @@ class Exchange:
             locks: dict[str, Decimal] = {}
             for order in user.open_orders.values():
                 spec = ctx.catalog.markets[order.market_id]
-                margins[spec.venue.value] = margins.get(spec.venue.value, ZERO) + order.margin
+                margins[spec.bucket] = margins.get(spec.bucket, ZERO) + order.margin
                 asset = USDC if order.is_buy else spec.base
                 locks[asset] = locks.get(asset, ZERO) + order.lock
                 if order.level is None:
@@ -553,6 +554,8 @@ class Exchange:
 
 
 def _usdc_amount(amount: Decimal, field_name: str) -> Decimal:
+    if not amount.is_finite():
+        raise invalid(field_name, "must be a finite decimal number")
     if not amount > 0:
         raise invalid(field_name, "must be greater than zero")
     if usdc(amount) != amount:

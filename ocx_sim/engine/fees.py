@@ -63,6 +63,9 @@ class VolumeTracker:
     def __init__(self) -> None:
         self._fills: dict[str, deque[tuple[int, Decimal]]] = {}
         self._totals: dict[str, Decimal] = {}
+        # The last answer per user, by instant: read for every order and both sides of every
+        # fill, while it changes only when the user trades or time passes.
+        self._answers: dict[str, tuple[int, Decimal]] = {}
 
     def record(self, user_id: str, now_ms: int, notional: Decimal) -> None:
         fills = self._fills.get(user_id)
@@ -74,9 +77,13 @@ class VolumeTracker:
         else:
             fills.append((now_ms, notional))
         self._totals[user_id] = self._totals.get(user_id, ZERO) + notional
+        self._answers.pop(user_id, None)
 
     def volume(self, user_id: str, now_ms: int) -> Decimal:
         """The notional of the user's fills in the 30 days up to `now_ms` (exclusive start)."""
+        answer = self._answers.get(user_id)
+        if answer is not None and answer[0] == now_ms:
+            return answer[1]
         fills = self._fills.get(user_id)
         if not fills:
             return ZERO
@@ -85,6 +92,7 @@ class VolumeTracker:
         while fills and fills[0][0] <= horizon:
             total -= fills.popleft()[1]
         self._totals[user_id] = total
+        self._answers[user_id] = (now_ms, total)
         return total
 
 
@@ -97,14 +105,14 @@ class FeeSchedule:
         if not tiers or tiers[0].min_30d_volume_usd != 0:
             raise ValueError("the first fee tier must start at zero volume")
         self.tiers = tuple(sorted(tiers, key=lambda t: t.min_30d_volume_usd))
+        self._descending = self.tiers[::-1]
         self.options = options or OptionFees()
 
     def tier_for(self, volume_30d: Decimal) -> FeeTier:
-        chosen = self.tiers[0]
-        for tier in self.tiers:
+        for tier in self._descending:
             if volume_30d >= tier.min_30d_volume_usd:
-                chosen = tier
-        return chosen
+                return tier
+        return self.tiers[0]
 
     def linear_fee(self, notional: Decimal, role: FeeRole, tier: FeeTier) -> Decimal:
         return bps_of(notional, tier.bps(role))

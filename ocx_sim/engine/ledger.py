@@ -24,11 +24,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from ocx_sim.engine.money import USDC, ZERO
+from ocx_sim.ids import encode_ulid_value
 
 SYSTEM = "system"
 
@@ -67,35 +68,55 @@ def system_account(bucket: SystemBucket, asset: str = USDC) -> AccountKey:
     return (SYSTEM, bucket.value, asset)
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
-    id: str
+class LedgerEntry(NamedTuple):
+    """One posting; a NamedTuple because the engine writes several per fill (events.py)."""
+
+    uid: int
+    """The entry's ULID as an integer; `id` renders it (most entries are never shown)."""
     movement: int
     """Entries of one movement share this number; together they sum to zero."""
     owner: str
     bucket: str
     asset: str
     amount: Decimal
-    type: EntryType
+    type: str
+    """An `EntryType` value, kept as a plain string (events.py on why records hold strings)."""
     created_at: int
     tx_hash: str | None = None
     ref: str | None = None
     """What caused it: a trade, order, transfer or settlement id."""
 
     @property
+    def id(self) -> str:
+        return encode_ulid_value(self.uid)
+
+    @property
     def account(self) -> AccountKey:
         return (self.owner, self.bucket, self.asset)
+
+
+Row = tuple[int, int, str, str, str, Decimal, str, int, str | None, str | None]
+"""A `LedgerEntry`'s fields as a plain tuple: how the ledger stores it (events.py says why)."""
 
 
 class Ledger:
     """Append-only entries plus the running balance of every account."""
 
-    def __init__(self, new_id: Callable[[], str]) -> None:
+    def __init__(self, new_id: Callable[[int], int]) -> None:
+        """`new_id(now_ms)` hands out entry ids as ULID integers (`Ids.ulid_value`)."""
         self._new_id = new_id
-        self.entries: list[LedgerEntry] = []
+        self._rows: list[Row] = []
         self.balances: dict[AccountKey, Decimal] = {}
-        self._by_owner: dict[str, list[LedgerEntry]] = defaultdict(list)
+        self._by_owner: dict[str, list[Row]] = defaultdict(list)
         self._movements = 0
+
+    @property
+    def entries(self) -> list[LedgerEntry]:
+        """Every entry, oldest first."""
+        return [LedgerEntry._make(row) for row in self._rows]
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
     def balance(self, account: AccountKey) -> Decimal:
         return self.balances.get(account, ZERO)
@@ -121,31 +142,67 @@ class Ledger:
             raise ValueError(f"a movement stays in one asset: {source} -> {target}")
         self._movements += 1
         movement = self._movements
-        self._post(movement, source, -amount, source_type, now_ms, tx_hash, ref)
-        self._post(movement, target, amount, target_type or source_type, now_ms, tx_hash, ref)
+        self._post(movement, source, -amount, source_type._value_, now_ms, tx_hash, ref)
+        target_kind = (target_type or source_type)._value_
+        self._post(movement, target, amount, target_kind, now_ms, tx_hash, ref)
+
+    def post(
+        self,
+        now_ms: int,
+        postings: list[tuple[AccountKey, Decimal]],
+        entry_type: EntryType,
+        *,
+        ref: str | None = None,
+    ) -> None:
+        """One movement of several entries of one type and asset, e.g. both sides' fees and
+        the fee account's income (three entries, where two `move`s would write four). The
+        amounts must sum to zero; zero amounts are left out."""
+        asset = postings[0][0][2]
+        total = ZERO
+        for account, amount in postings:
+            total += amount
+            if account[2] != asset:
+                raise ValueError(f"a movement stays in one asset: {postings}")
+        if total:
+            raise ValueError(f"a movement must sum to zero: {postings}")
+        self._movements += 1
+        movement = self._movements
+        kind = entry_type._value_
+        for account, amount in postings:
+            if amount:
+                self._post(movement, account, amount, kind, now_ms, None, ref)
 
     def _post(
         self,
         movement: int,
         account: AccountKey,
         amount: Decimal,
-        entry_type: EntryType,
+        entry_type: str,
         now_ms: int,
         tx_hash: str | None,
         ref: str | None,
     ) -> None:
-        owner, bucket, asset = account
-        entry = LedgerEntry(
-            self._new_id(), movement, owner, bucket, asset, amount, entry_type, now_ms, tx_hash, ref
+        owner = account[0]
+        row: Row = (
+            self._new_id(now_ms),
+            movement,
+            owner,
+            account[1],
+            account[2],
+            amount,
+            entry_type,
+            now_ms,
+            tx_hash,
+            ref,
         )
-        self.entries.append(entry)
-        self._by_owner[owner].append(entry)
+        self._rows.append(row)
+        self._by_owner[owner].append(row)
         balances = self.balances
         balances[account] = balances.get(account, ZERO) + amount
 
     def entries_of(self, owner: str) -> list[LedgerEntry]:
         """An owner's entries, oldest first."""
-        return list(self._by_owner.get(owner, ()))
+        return [LedgerEntry._make(row) for row in self._by_owner.get(owner, ())]
 
     def totals(self) -> dict[str, Decimal]:
         """The sum of all balances per asset: zero in every asset when the ledger is sound."""
@@ -163,10 +220,11 @@ class Ledger:
         ]
         movements: dict[tuple[int, str], Decimal] = {}
         recomputed: dict[AccountKey, Decimal] = {}
-        for e in self.entries:
-            key = (e.movement, e.asset)
-            movements[key] = movements.get(key, ZERO) + e.amount
-            recomputed[e.account] = recomputed.get(e.account, ZERO) + e.amount
+        for _, movement, owner, bucket, asset, amount, *_rest in self._rows:
+            key = (movement, asset)
+            movements[key] = movements.get(key, ZERO) + amount
+            account = (owner, bucket, asset)
+            recomputed[account] = recomputed.get(account, ZERO) + amount
         problems += [
             f"movement {m} does not balance in {asset}: {total}"
             for (m, asset), total in movements.items()

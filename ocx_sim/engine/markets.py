@@ -8,8 +8,8 @@ world can start on any date:
 
 - futures expire on the last Friday of their month at 08:00 UTC; F1 is the first quarter month
   (Mar, Jun, Sep, Dec) whose expiry is still ahead, F2 the quarter after it;
-- options expire on Fridays at 08:00 UTC: the next two Fridays (weeklies), the last Friday of
-  this month and the next two (monthlies), and the Friday before each listed future's expiry
+- options expire on Fridays at 08:00 UTC: the next two Fridays (weeklies), the next three
+  month-end Fridays still ahead (monthlies), and the Friday before each listed future's expiry
   (where the perpetual's index roll ends, SPEC.md §7.2);
 - strikes sit on a grid around each expiry's forward, F = S × (1 + APR × t/365).
 
@@ -24,7 +24,7 @@ import calendar
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
 
 from ocx_sim.errors import ErrorCode, OcxError, invalid
@@ -92,10 +92,14 @@ class MarketSpec:
     option_type: OptionType | None = None
     band: Decimal | None = PRICE_BAND
     """Fractional distance from the mark that limit prices may not pass; None: no band."""
+    venue: Venue = field(init=False, repr=False, compare=False)
+    bucket: str = field(init=False, repr=False, compare=False)
+    """`venue.value` as a plain string, for ledger keys (read on every fill)."""
 
-    @property
-    def venue(self) -> Venue:
-        return _VENUE[self.type]
+    def __post_init__(self) -> None:
+        venue = _VENUE[self.type]
+        object.__setattr__(self, "venue", venue)
+        object.__setattr__(self, "bucket", venue.value)
 
     @property
     def is_linear(self) -> bool:
@@ -114,25 +118,14 @@ class MarketSpec:
 
     def to_ticks(self, price: Decimal, field_name: str = "price") -> int:
         """A positive price on the tick → integer ticks; else 400 naming `field_name`."""
-        if not price > 0:
-            raise invalid(field_name, "must be greater than zero")
-        ticks = price / self.tick
-        whole = int(ticks)
-        if ticks != whole:
-            raise invalid(field_name, f"{price} is not a multiple of the tick size {self.tick}")
-        return whole
+        return _units(price, self.tick, field_name, "tick size")
 
     def to_lots(self, quantity: Decimal, field_name: str = "quantity") -> int:
         """A quantity on the step and at least the minimum → integer lots; else 400."""
-        if not quantity > 0:
-            raise invalid(field_name, "must be greater than zero")
-        lots = quantity / self.step
-        whole = int(lots)
-        if lots != whole:
-            raise invalid(field_name, f"{quantity} is not a multiple of the step size {self.step}")
+        lots = _units(quantity, self.step, field_name, "step size")
         if quantity < self.min_quantity:
             raise invalid(field_name, f"{quantity} is below the minimum {self.min_quantity}")
-        return whole
+        return lots
 
     def price(self, ticks: int) -> Decimal:
         return self.tick * ticks
@@ -142,11 +135,12 @@ class MarketSpec:
 
     def ticks_floor(self, price: Decimal) -> int:
         """The last tick at or below `price`."""
-        return int(price // self.tick)
+        return int((price / self.tick).to_integral_value(rounding=ROUND_FLOOR))
 
     def ticks_ceil(self, price: Decimal) -> int:
-        """The first tick at or above `price`."""
-        return -int(-price // self.tick)
+        """The first tick at or above `price` (Decimal `//` truncates toward zero, so it cannot
+        give a ceiling by negation)."""
+        return int((price / self.tick).to_integral_value(rounding=ROUND_CEILING))
 
     def format_price(self, price: Decimal) -> str:
         """Padded to `priceDecimals` (DECISIONS.md "Wire details")."""
@@ -154,6 +148,27 @@ class MarketSpec:
 
     def format_quantity(self, quantity: Decimal) -> str:
         return f"{quantity:.{self.size_decimals}f}"
+
+
+MAX_INTEGER_DIGITS = 15
+"""Prices and sizes of 10^15 or more are refused: far beyond any market, and it keeps every
+conversion exact within Decimal's 28 significant digits."""
+
+
+def _units(value: Decimal, unit: Decimal, field_name: str, unit_name: str) -> int:
+    """How many `unit`s make `value` exactly, or 400 naming the field."""
+    if not value.is_finite():
+        raise invalid(field_name, "must be a finite decimal number")
+    if not value > 0:
+        raise invalid(field_name, "must be greater than zero")
+    if value.adjusted() >= MAX_INTEGER_DIGITS:
+        raise invalid(field_name, f"must be below 1e{MAX_INTEGER_DIGITS}")
+    # The division may round an input longer than Decimal's 28 digits onto the tick; the
+    # product cannot (it is short and exact) and comparisons are exact, so check that.
+    whole = int(value / unit)
+    if whole * unit != value:
+        raise invalid(field_name, f"{value} is not a multiple of the {unit_name} {unit}")
+    return whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,8 +373,8 @@ def carry_forward(index: Decimal, apr: Decimal, now_ms: int, expiry_ms: int) -> 
 
 def strike_grid(forward: Decimal, step: Decimal, span: Decimal) -> list[Decimal]:
     """Strikes on multiples of `step` within forward × (1 ± span), ascending."""
-    low = -(-(forward * (1 - span)) // step)
-    high = (forward * (1 + span)) // step
+    low = (forward * (1 - span) / step).to_integral_value(rounding=ROUND_CEILING)
+    high = (forward * (1 + span) / step).to_integral_value(rounding=ROUND_FLOOR)
     return [step * k for k in range(int(low), int(high) + 1) if k > 0]
 
 

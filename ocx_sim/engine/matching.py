@@ -18,7 +18,7 @@ Every refusal happens before the book is touched, so a refused order leaves no t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ocx_sim.engine.book import Book, BookOrder
 from ocx_sim.errors import ErrorCode, OcxError
@@ -27,16 +27,20 @@ Fill = tuple[BookOrder, int, int]
 """(maker, lots, ticks): one execution against a resting order, at its price."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class MatchResult:
-    fills: list[Fill] = field(default_factory=list)
-    self_trade_cancels: list[BookOrder] = field(default_factory=list)
+    fills: tuple[Fill, ...] = ()
+    self_trade_cancels: tuple[BookOrder, ...] = ()
     rested: bool = False
     expired_lots: int = 0
 
     @property
     def filled_lots(self) -> int:
         return sum(lots for _, lots, _ in self.fills)
+
+
+_RESTED = MatchResult(rested=True)
+"""The most common outcome, a limit order resting without touching anything, shared."""
 
 
 def crosses(book: Book, is_buy: bool, limit_ticks: int) -> bool:
@@ -81,12 +85,16 @@ def match(
         raise OcxError(ErrorCode.POST_ONLY_WOULD_TAKE)
     if market and fillable_lots(book, owner, is_buy, limit_ticks, 1) == 0:
         raise OcxError(ErrorCode.NO_LIQUIDITY)
-    result = MatchResult()
+    if not crosses(book, is_buy, limit_ticks):
+        if rest:
+            book.add(taker)
+            return _RESTED
+        return MatchResult(expired_lots=taker.remaining)
     if fok and fillable_lots(book, owner, is_buy, limit_ticks, taker.remaining) < taker.remaining:
-        result.expired_lots = taker.remaining
-        return result
+        return MatchResult(expired_lots=taker.remaining)
 
-    fills = result.fills
+    fills: list[Fill] = []
+    cancels: list[BookOrder] = []
     remaining = taker.remaining
     levels = book.asks if is_buy else book.bids
     while remaining:
@@ -98,7 +106,7 @@ def match(
             following = maker.next
             if maker.owner == owner:
                 book.remove(maker)
-                result.self_trade_cancels.append(maker)
+                cancels.append(maker)
             elif maker.remaining <= remaining:
                 lots = maker.remaining
                 book.remove(maker)
@@ -112,10 +120,8 @@ def match(
             maker = following
 
     taker.remaining = remaining
-    if remaining:
-        if rest:
-            book.add(taker)
-            result.rested = True
-        else:
-            result.expired_lots = remaining
-    return result
+    rested = bool(remaining) and rest
+    if rested:
+        book.add(taker)
+    expired = remaining if remaining and not rest else 0
+    return MatchResult(tuple(fills), tuple(cancels), rested, expired)

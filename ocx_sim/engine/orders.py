@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from ocx_sim.engine.book import BookOrder
 
@@ -54,10 +55,11 @@ class OrderStatus(StrEnum):
 
     @property
     def terminal(self) -> bool:
-        return self in _TERMINAL
-
-
-_TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED})
+        return (
+            self is OrderStatus.FILLED
+            or self is OrderStatus.CANCELLED
+            or self is OrderStatus.EXPIRED
+        )
 
 
 class FeeRole(StrEnum):
@@ -164,7 +166,12 @@ class Order(BookOrder):
 
     @property
     def is_open(self) -> bool:
-        return not self.status.terminal
+        status = self.status
+        return not (
+            status is OrderStatus.FILLED
+            or status is OrderStatus.CANCELLED
+            or status is OrderStatus.EXPIRED
+        )
 
     def __repr__(self) -> str:
         return (
@@ -173,18 +180,22 @@ class Order(BookOrder):
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
-    """One side of one trade, as the owner of `order_id` sees it."""
+class Fill(NamedTuple):
+    """One side of one trade, as the owner of `order_id` sees it. A NamedTuple of plain values
+    (`side` and `fee_role` are the wire strings), like the events (events.py)."""
 
     trade_id: str
     order_id: str
     user_id: str
     market_id: str
-    side: Side
+    side: str
     price: Decimal
     quantity: Decimal
     fee: Decimal
-    fee_role: FeeRole
+    fee_role: str
     created_at: int
     realized_pnl: Decimal = Decimal(0)
+
+
+FillRow = tuple[str, str, str, str, str, Decimal, Decimal, Decimal, str, int, Decimal]
+"""A `Fill`'s fields as a plain tuple: how users' fill lists store them (events.py says why)."""

@@ -43,6 +43,11 @@ class Prices:
             symbol: u.index_price for symbol, u in catalog.underlyings.items()
         }
         self._pinned_marks: dict[str, Decimal] = {}
+        # Marks and bands are read on every order; they change only when an input does (an
+        # index, a pin) or, for futures and options, with time. Cache them per instant.
+        self._version = 0
+        self._marks: dict[str, tuple[int, int, Decimal | None]] = {}
+        self._bands: dict[str, tuple[int, int, tuple[int, int] | None]] = {}
 
     # -- index ----------------------------------------------------------------------------
 
@@ -54,6 +59,7 @@ class Prices:
         if underlying not in self._index:
             raise KeyError(underlying)
         self._index[underlying] = price
+        self._version += 1
 
     # -- mark -----------------------------------------------------------------------------
 
@@ -63,9 +69,18 @@ class Prices:
             self._pinned_marks.pop(market_id, None)
         else:
             self._pinned_marks[market_id] = price
+        self._version += 1
 
     def mark(self, spec: MarketSpec, now_ms: int) -> Decimal | None:
         """The market's mark, on its tick; None when its underlying has no index."""
+        cached = self._marks.get(spec.id)
+        if cached is not None and cached[0] == now_ms and cached[1] == self._version:
+            return cached[2]
+        mark = self._model_mark(spec, now_ms)
+        self._marks[spec.id] = (now_ms, self._version, mark)
+        return mark
+
+    def _model_mark(self, spec: MarketSpec, now_ms: int) -> Decimal | None:
         pinned = self._pinned_marks.get(spec.id)
         if pinned is not None:
             return pinned
@@ -96,10 +111,15 @@ class Prices:
         None when the market has no band or no mark."""
         if spec.band is None:
             return None
+        cached = self._bands.get(spec.id)
+        if cached is not None and cached[0] == now_ms and cached[1] == self._version:
+            return cached[2]
         mark = self.mark(spec, now_ms)
-        if mark is None:
-            return None
-        return spec.ticks_ceil(mark * (1 - spec.band)), spec.ticks_floor(mark * (1 + spec.band))
+        band = None
+        if mark is not None:
+            band = spec.ticks_ceil(mark * (1 - spec.band)), spec.ticks_floor(mark * (1 + spec.band))
+        self._bands[spec.id] = (now_ms, self._version, band)
+        return band
 
 
 def _on_tick(price: Decimal, spec: MarketSpec, at_least_one_tick: bool = False) -> Decimal:

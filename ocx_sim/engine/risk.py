@@ -6,13 +6,16 @@ DECISIONS.md "Risk" and "Wire details":
 - linear initial margin = position notional at the mark / maxLeverage, plus the open-order
   margin: remaining quantity × limit price / maxLeverage per resting order, fees excluded;
 - maintenance margin = 2/3 of the positions' initial margin;
-- equity = bucket balance + unrealized PnL; available = equity − initial margin;
-  marginUsage = initial margin / equity (0 when nothing is held);
+- equity = bucket balance + unrealized PnL; marginUsage = initial margin / equity (0 when
+  nothing is held);
 - an order is approved when its own margin is at most the available margin, else 422
   INSUFFICIENT_MARGIN with `requiredIm` and `availableIm`.
 
-Our choices where the docs are silent (docs/fidelity.md): reduce-only orders hold no margin,
-since they can only shrink a position. Options, until the options issue brings SPAN: a long
+Our choices where the docs are silent (docs/fidelity.md): available margin is
+min(equity, balance) − initial margin, so unrealized profit does not back new exposure or
+transfers out until it is realized; an order must fit its margin plus its worst-case fee, so
+fees never overdraw the bucket; reduce-only orders hold no margin, since they can only shrink a
+position. Options, until the options issue brings SPAN: a long
 pays its premium in full and holds nothing more; a short holds 15 % of the underlying index per
 unit (its premium liability is already in equity at the mark); a resting bid holds its premium,
 a resting ask the short margin.
@@ -20,6 +23,7 @@ a resting ask the short margin.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -32,6 +36,7 @@ from ocx_sim.engine.pricing import Prices
 from ocx_sim.errors import ErrorCode, OcxError
 
 MAINTENANCE_FRACTION = Decimal(2) / Decimal(3)
+_OPTIONS = Venue.OPTIONS.value
 SHORT_OPTION_MARGIN = Decimal("0.15")
 
 
@@ -46,14 +51,13 @@ class MarginView:
     position_margin: Decimal
     order_margin: Decimal
     maintenance_margin: Decimal
+    available: Decimal
+    """What new orders and transfers out may use: equity, but never more than the cash balance
+    (unrealized profit is not collateral until realized), less initial margin."""
 
     @property
     def initial_margin(self) -> Decimal:
         return self.position_margin + self.order_margin
-
-    @property
-    def available(self) -> Decimal:
-        return self.equity - self.initial_margin
 
     @property
     def usage(self) -> Decimal:
@@ -74,13 +78,39 @@ class Risk:
     # -- margin of what is held ------------------------------------------------------------
 
     def margin(self, user: User, venue: Venue, now_ms: int) -> MarginView:
-        balance = self._ledger.balance((user.user_id, venue.value, USDC))
+        bucket = venue.value
+        balance, unrealized, equity, position_im = self._figures(user, bucket, now_ms)
+        orders = user.order_margin.get(bucket, ZERO)
+        return MarginView(
+            venue=venue,
+            balance=balance,
+            unrealized_pnl=usdc(unrealized),
+            equity=usdc(equity),
+            position_margin=usdc(position_im),
+            order_margin=usdc(orders),
+            maintenance_margin=usdc(position_im * MAINTENANCE_FRACTION),
+            available=usdc(min(equity, balance) - position_im - orders),
+        )
+
+    def available(self, user: User, bucket: str, now_ms: int) -> Decimal:
+        """`margin(...).available` of a venue bucket (`MarketSpec.bucket`), without building
+        the view: it is read on every order."""
+        balance, _, equity, position_im = self._figures(user, bucket, now_ms)
+        orders = user.order_margin.get(bucket, ZERO)
+        return usdc(min(equity, balance) - position_im - orders)
+
+    def _figures(
+        self, user: User, bucket: str, now_ms: int
+    ) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """(balance, unrealized PnL, equity, position initial margin), not yet quantized.
+        Buckets are plain strings here: enum `.value` is slow on this hot path."""
+        balance = self._ledger.balance((user.user_id, bucket, USDC))
         unrealized = value = position_im = ZERO
         for position in user.positions.values():
             if not position.size:
                 continue
             spec = self._catalog.markets[position.market_id]
-            if spec.venue is not venue:
+            if spec.bucket != bucket:
                 continue
             mark = self._prices.mark(spec, now_ms)
             if mark is None:
@@ -93,16 +123,8 @@ class Risk:
             position_im += self._position_margin(spec, position.size, mark, now_ms)
         # Linear positions settle PnL only when they close, so equity adds the unrealized PnL;
         # option premiums are paid in cash, so equity adds the positions' whole value.
-        equity = balance + (value if venue is Venue.OPTIONS else unrealized)
-        return MarginView(
-            venue=venue,
-            balance=balance,
-            unrealized_pnl=usdc(unrealized),
-            equity=usdc(equity),
-            position_margin=usdc(position_im),
-            order_margin=usdc(user.order_margin.get(venue.value, ZERO)),
-            maintenance_margin=usdc(position_im * MAINTENANCE_FRACTION),
-        )
+        equity = balance + (value if bucket == _OPTIONS else unrealized)
+        return balance, unrealized, equity, position_im
 
     def _position_margin(
         self, spec: MarketSpec, size: Decimal, mark: Decimal, now_ms: int
@@ -130,19 +152,23 @@ class Risk:
             return quantity * self._short_option_unit_margin(spec)
         return quantity * price / spec.max_leverage
 
-    def approve(self, user: User, spec: MarketSpec, required: Decimal, now_ms: int) -> None:
-        """422 INSUFFICIENT_MARGIN unless `required` fits in the venue's available margin."""
+    def approve(
+        self, user: User, spec: MarketSpec, required: Decimal, now_ms: int, fee: Decimal = ZERO
+    ) -> None:
+        """422 INSUFFICIENT_MARGIN unless the margin `required` plus the order's worst-case
+        `fee` fit in the venue's available margin (so paying the fee can never overdraw the
+        bucket)."""
+        required += max(fee, ZERO)
         if required <= 0:
             return
-        view = self.margin(user, spec.venue, now_ms)
-        available = view.available
+        available = self.available(user, spec.bucket, now_ms)
         if required > available:
             required_text = format_usdc(required)
             available_text = format_usdc(max(available, ZERO))
             raise OcxError(
                 ErrorCode.INSUFFICIENT_MARGIN,
                 f"Order requires {required_text} USDC margin; {available_text} available "
-                f"in the {spec.venue.value} bucket",
+                f"in the {spec.bucket} bucket",
                 {"requiredIm": required_text, "availableIm": available_text},
             )
 
@@ -153,22 +179,22 @@ class Risk:
         side: Side,
         quantity: Decimal,
         margin_mode: MarginMode,
-        ignore_order: str | None = None,
+        ignore: Collection[str] = (),
     ) -> None:
         """A reduce-only order, together with the user's other reduce-only orders on that
-        side, may only shrink the position (DECISIONS.md), else 422."""
+        side (but those in `ignore`: the order itself when modified, orders about to be
+        cancelled), may only shrink the position (DECISIONS.md), else 422."""
         position = user.position(spec.id, margin_mode)
         size = position.size if position is not None else ZERO
         closing_side = Side.SELL if size > 0 else Side.BUY
         others = sum(
             (
                 spec.quantity(o.remaining)
-                for o in user.open_orders.values()
-                if o.reduce_only
-                and o.market_id == spec.id
+                for o in user.reduce_only_orders.values()
+                if o.market_id == spec.id
                 and o.margin_mode is margin_mode
                 and o.side is side
-                and o.id != ignore_order
+                and o.id not in ignore
             ),
             ZERO,
         )

@@ -22,7 +22,7 @@ from ocx_sim.engine.context import Context
 from ocx_sim.engine.events import OrderAccepted, OrderModified
 from ocx_sim.engine.markets import MarketSpec, MarketType, Venue
 from ocx_sim.engine.matching import crosses, match
-from ocx_sim.engine.money import USDC, ZERO, bps_of
+from ocx_sim.engine.money import BPS, USDC, ZERO, bps_of
 from ocx_sim.engine.orders import (
     CancelReason,
     FeeRole,
@@ -110,6 +110,7 @@ class Trading:
         spec = ctx.market(request.market_id)
         ticket = self._validate(spec, request)
         self._tradable(spec)
+        self._price(spec, ticket)
         self._check_client_order_id(user, request.client_order_id)
         if request.reduce_only:
             ctx.risk.check_reduce_only(
@@ -129,8 +130,11 @@ class Trading:
         book = ctx.book(spec.id)
         is_buy = request.side is Side.BUY
         approved, reason, reason_code = True, None, None
+        priced = False
         try:
             self._tradable(spec)
+            self._price(spec, ticket)
+            priced = True
             self._check_client_order_id(user, request.client_order_id)
             if request.reduce_only:
                 ctx.risk.check_reduce_only(
@@ -147,11 +151,14 @@ class Trading:
             approved, reason, reason_code = False, refusal.message, refusal.code.value
 
         takes = request.type is OrderType.MARKET or (
-            not request.post_only and crosses(book, is_buy, ticket.limit_ticks)
+            not request.post_only and priced and crosses(book, is_buy, ticket.limit_ticks)
         )
         role = FeeRole.TAKER if takes else FeeRole.MAKER
-        price = ticket.reference_price
-        if request.type is OrderType.MARKET:
+        # Margin (or a spot lock) is held at the ticket's price; notional and fee are what the
+        # order would trade at: its limit, or for a market order the book's average within
+        # reach (the mark when there is nothing to estimate from).
+        held_at = price = ticket.reference_price
+        if request.type is OrderType.MARKET and priced:
             filled, estimate = self._fill_estimate(user, spec, ticket)
             if filled:
                 price = estimate
@@ -165,11 +172,11 @@ class Trading:
             fee_bps = ctx.fees.tier_for(volume).bps(role)
             est_fee = bps_of(notional, fee_bps)
         if spec.type is MarketType.SPOT:
-            margin = self._clearing.spot_lock(spec, request.side, request.quantity, price)[1]
+            margin = self._clearing.spot_lock(spec, request.side, request.quantity, held_at)[1]
             margin = margin if request.side is Side.BUY else ZERO
         else:
             margin = ctx.risk.order_margin(
-                spec, request.side, request.quantity, price, request.reduce_only
+                spec, request.side, request.quantity, held_at, request.reduce_only
             )
         return Preview(
             notional=notional,
@@ -184,7 +191,7 @@ class Trading:
         )
 
     def _validate(self, spec: MarketSpec, request: OrderRequest, prefix: str = "") -> _Ticket:
-        """Every 400 an order can earn, then the band (503 without a mark, 422 outside)."""
+        """Every 400 an order can earn, from the request and its market's terms alone."""
         for name, value in (
             ("stopPrice", request.stop_price),
             ("takeProfitPrice", request.take_profit_price),
@@ -218,36 +225,49 @@ class Trading:
                 "market orders on option markets need a price: the worst premium accepted",
             )
 
+        return _Ticket(
+            request,
+            lots,
+            price_ticks if price_ticks is not None else 0,
+            request.price if request.price is not None else ZERO,
+        )
+
+    def _price(self, spec: MarketSpec, ticket: _Ticket, prefix: str = "") -> None:
+        """The checks that need reference prices: 503 without a mark, 422 for a limit price
+        outside the band. Sets a market order's sweep limit (the band's edge, or its own
+        price if that is nearer) and the price its margin or lock is held at."""
         ctx = self._ctx
+        request = ticket.request
         mark = ctx.prices.require_mark(spec, ctx.now)
         band = ctx.prices.band(spec, ctx.now)
-        is_buy = request.side is Side.BUY
         if request.type is OrderType.LIMIT:
-            assert price_ticks is not None and request.price is not None
-            if band is not None and not band[0] <= price_ticks <= band[1]:
-                low, high = spec.price(band[0]), spec.price(band[1])
-                raise OcxError(
-                    ErrorCode.PRICE_OUT_OF_BAND,
-                    f"{prefix}price {request.price} is outside the band "
-                    f"{spec.format_price(low)}–{spec.format_price(high)}",
-                    {
-                        "field": prefix + "price",
-                        "priceBandLow": spec.format_price(low),
-                        "priceBandHigh": spec.format_price(high),
-                    },
-                )
-            return _Ticket(request, lots, price_ticks, request.price)
-        # A market order sweeps to the band's edge, or to its own price if that is nearer.
-        limit = price_ticks
+            self._check_band(spec, band, ticket.limit_ticks, prefix)
+            return
+        is_buy = request.side is Side.BUY
+        limit = ticket.limit_ticks if request.price is not None else None
         if band is not None:
             edge = band[1] if is_buy else band[0]
             nearer = min if is_buy else max
             limit = edge if limit is None else nearer(limit, edge)
         assert limit is not None
+        ticket.limit_ticks = limit
         # Margin is held at the mark; a spot bid locks, and an option bid pays, the worst price.
         worst_case = spec.type is MarketType.OPTION or (spec.type is MarketType.SPOT and is_buy)
-        reference = spec.price(limit) if worst_case else mark
-        return _Ticket(request, lots, limit, reference)
+        ticket.reference_price = spec.price(limit) if worst_case else mark
+
+    @staticmethod
+    def _check_band(
+        spec: MarketSpec, band: tuple[int, int] | None, ticks: int, prefix: str = ""
+    ) -> None:
+        if band is None or band[0] <= ticks <= band[1]:
+            return
+        low, high = spec.format_price(spec.price(band[0])), spec.format_price(spec.price(band[1]))
+        raise OcxError(
+            ErrorCode.PRICE_OUT_OF_BAND,
+            f"{prefix}price {spec.format_price(spec.price(ticks))} is outside the band "
+            f"{low}–{high}",
+            {"field": prefix + "price", "priceBandLow": low, "priceBandHigh": high},
+        )
 
     def _tradable(self, spec: MarketSpec) -> None:
         ctx = self._ctx
@@ -280,10 +300,27 @@ class Trading:
             )
             self._check_spot_available(user, asset, lock)
             return
-        required = self._ctx.risk.order_margin(
-            spec, request.side, request.quantity, ticket.reference_price, request.reduce_only
-        )
-        self._ctx.risk.approve(user, spec, required, self._ctx.now)
+        if request.reduce_only:
+            # It can only shrink a position, which frees more margin than its fee costs.
+            return
+        price = ticket.reference_price
+        required = self._ctx.risk.order_margin(spec, request.side, request.quantity, price, False)
+        fee = self._worst_fee(user, spec, request.quantity, price, request.post_only)
+        self._ctx.risk.approve(user, spec, required, self._ctx.now, fee)
+
+    def _worst_fee(
+        self, user: User, spec: MarketSpec, quantity: Decimal, price: Decimal, post_only: bool
+    ) -> Decimal:
+        """The most an order's fills could pay in fees: the user's taker rate (the maker rate
+        for post-only orders, which never take) at `price`."""
+        ctx = self._ctx
+        if spec.type is MarketType.OPTION:
+            index = ctx.prices.index(spec.underlying) or price
+            role = FeeRole.MAKER if post_only else FeeRole.TAKER
+            return ctx.fees.options.fee(role, quantity, price, index)
+        tier = ctx.fees.tier_for(ctx.volume.volume(user.user_id, ctx.now))
+        # Not quantized: it only bounds what the fills could cost.
+        return quantity * price * (tier.maker_bps if post_only else tier.taker_bps) / BPS
 
     def _check_spot_available(self, user: User, asset: str, amount: Decimal) -> None:
         available = self._ctx.risk.spot_available(user, asset)
@@ -298,8 +335,9 @@ class Trading:
         """Match an admitted order, then record it and settle what happened."""
         ctx = self._ctx
         request = ticket.request
+        now = ctx.clock.now_ms
         order = Order(
-            ctx.ids.ulid(), user.user_id, request, ticket.limit_ticks, ticket.lots, ctx.now
+            ctx.ids.ulid(now), user.user_id, request, ticket.limit_ticks, ticket.lots, now
         )
         is_limit = request.type is OrderType.LIMIT
         result = match(
@@ -314,21 +352,24 @@ class Trading:
         ctx.orders[order.id] = order
         user.orders.append(order)
         user.open_orders[order.id] = order
+        if request.reduce_only:
+            user.reduce_only_orders[order.id] = order
         if request.client_order_id is not None:
             user.client_order_ids[request.client_order_id] = order
-        ctx.emit(
+        ctx.events.record(
             OrderAccepted,
+            now,
             order.id,
             user.user_id,
             spec.id,
-            request.side.value,
-            request.type.value,
+            request.side._value_,
+            request.type._value_,
             request.price,
             request.quantity,
-            request.time_in_force.value,
+            request.time_in_force._value_,
             request.post_only,
             request.reduce_only,
-            request.margin_mode.value,
+            request.margin_mode._value_,
             request.client_order_id,
             request.quote_id,
         )
@@ -411,35 +452,30 @@ class Trading:
         ticks = spec.to_ticks(price) if price is not None else order.ticks
         lots = spec.to_lots(quantity) if quantity is not None else order.lots
         self._require_open(order)
-        self._tradable(spec)
         filled = order.filled_lots
         if lots <= filled:
             raise invalid(
                 "quantity",
                 f"must exceed the filled quantity {spec.format_quantity(spec.quantity(filled))}",
             )
+        self._tradable(spec)
         new_price = spec.price(ticks)
         if ticks != order.ticks:
-            band = ctx.prices.band(spec, ctx.now)
-            if band is not None and not band[0] <= ticks <= band[1]:
-                raise OcxError(
-                    ErrorCode.PRICE_OUT_OF_BAND,
-                    f"price {new_price} is outside the band",
-                    {"field": "price"},
-                )
+            ctx.prices.require_mark(spec, ctx.now)
+            self._check_band(spec, ctx.prices.band(spec, ctx.now), ticks)
         remaining = spec.quantity(lots - filled)
         if order.reduce_only:
             ctx.risk.check_reduce_only(
-                user, spec, order.side, remaining, order.margin_mode, ignore_order=order.id
+                user, spec, order.side, remaining, order.margin_mode, ignore=(order.id,)
             )
         if spec.type is MarketType.SPOT:
             asset, lock = self._clearing.spot_lock(spec, order.side, remaining, new_price)
             self._check_spot_available(user, asset, lock - order.lock)
-        else:
-            needed = ctx.risk.order_margin(
-                spec, order.side, remaining, new_price, order.reduce_only
-            )
-            ctx.risk.approve(user, spec, needed - order.margin, ctx.now)
+        elif not order.reduce_only:
+            needed = ctx.risk.order_margin(spec, order.side, remaining, new_price, False)
+            added = max(ZERO, remaining - spec.quantity(order.remaining))
+            fee = self._worst_fee(user, spec, added, new_price, order.post_only)
+            ctx.risk.approve(user, spec, needed - order.margin, ctx.now, fee)
         book = ctx.book(spec.id)
         keeps_priority = ticks == order.ticks and lots <= order.lots
         if not keeps_priority and order.post_only and crosses(book, order.is_buy, ticks):
@@ -502,6 +538,8 @@ class Trading:
             for i, q in enumerate(quotes)
         ]
         self._tradable(spec)
+        for i, ticket in enumerate(tickets):
+            self._price(spec, ticket, prefix=f"quotes[{i}].")
         doomed = (
             [o for o in user.open_orders.values() if o.market_id == market_id] if cancel_all else []
         )
@@ -565,7 +603,9 @@ class Trading:
             total = reducing.get(key, ZERO) + request.quantity
             reducing[key] = total
             try:
-                ctx.risk.check_reduce_only(user, spec, request.side, total, request.margin_mode)
+                ctx.risk.check_reduce_only(
+                    user, spec, request.side, total, request.margin_mode, ignore=doomed_ids
+                )
             except OcxError as refusal:
                 refusal.details["field"] = f"quotes[{i}].reduceOnly"
                 raise
@@ -597,8 +637,18 @@ class Trading:
             ),
             ZERO,
         )
+        fees = sum(
+            (
+                self._worst_fee(
+                    user, spec, t.request.quantity, t.reference_price, t.request.post_only
+                )
+                for t in tickets
+                if not t.request.reduce_only
+            ),
+            ZERO,
+        )
         freed = sum((o.margin for o in doomed), ZERO)
-        ctx.risk.approve(user, spec, required - freed, ctx.now)
+        ctx.risk.approve(user, spec, required - freed, ctx.now, fees)
 
 
 def _quote_order(market_id: str, quote: QuoteRequest, quote_id: str) -> OrderRequest:
