@@ -32,6 +32,7 @@ _PAIRS = tuple(a + b for a in CROCKFORD for b in CROCKFORD)
 _TIME_MAX = (1 << 48) - 1
 _TAIL_BITS = 80
 _TAIL_MASK = (1 << _TAIL_BITS) - 1
+ULID_TAIL_BITS = _TAIL_BITS
 # The first tail of a millisecond leaves its top bit clear so counting up within the
 # millisecond can never overflow 80 bits.
 _FRESH_TAIL_BITS = _TAIL_BITS - 1
@@ -131,6 +132,14 @@ class Ids:
             self._prefix_ms = self._last_ms
             self._time_prefix = _encode_time(self._last_ms)
         return self._time_prefix + _encode_tail(value & _TAIL_MASK)
+
+    def counted_tails(self, name: str) -> int:
+        """A seeded first tail for ULIDs that one owner numbers itself (the ledger: its n-th
+        entry made at `t` is `(t << ULID_TAIL_BITS) | (first + n)`), so a hot path needs no
+        call per id. The top tail bit is set: `ulid()` tails start each millisecond with it
+        clear and would need 2**79 ids in one millisecond to reach it, so the two never meet.
+        """
+        return (1 << (_TAIL_BITS - 1)) | self.stream(name).getrandbits(_TAIL_BITS - 2)
 
     def secret(self) -> str:
         """An API-key secret: `ocx_sk_` + 40 url-safe characters (DECISIONS.md "IDs")."""

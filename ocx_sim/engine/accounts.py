@@ -106,6 +106,8 @@ class User:
     wallet_address: str
     created_at: int
     positions: dict[tuple[str, MarginMode], Position] = field(default_factory=dict)
+    position_epoch: int = 0
+    """Counts changes to the positions, so margin figures can be cached between them."""
     orders: list[Order] = field(default_factory=list)
     """Every order, oldest first."""
     open_orders: dict[str, Order] = field(default_factory=dict)

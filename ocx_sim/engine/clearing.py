@@ -24,9 +24,9 @@ from ocx_sim.engine.accounts import User
 from ocx_sim.engine.context import Context
 from ocx_sim.engine.events import OrderCancelled, OrderExpired, TradeExecuted
 from ocx_sim.engine.ledger import EntryType, SystemBucket, system_account
-from ocx_sim.engine.markets import MarketSpec, MarketType
+from ocx_sim.engine.markets import MarketSpec
 from ocx_sim.engine.matching import MatchResult
-from ocx_sim.engine.money import BPS, USDC, USDC_QUANTUM, ZERO, bps_of
+from ocx_sim.engine.money import BPS, USDC, USDC_QUANTUM, ZERO
 from ocx_sim.engine.orders import (
     CancelReason,
     FeeRole,
@@ -48,6 +48,14 @@ _TAKER = FeeRole.TAKER
 # keeps collections cheap however long the log grows (events.py).
 _MAKER_ROLE = FeeRole.MAKER.value
 _TAKER_ROLE = FeeRole.TAKER.value
+_BUY = Side.BUY
+_TRADE_FEE = EntryType.TRADE_FEE
+_REALIZED_PNL = EntryType.REALIZED_PNL
+_OPEN = OrderStatus.OPEN
+_PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED
+_FILLED = OrderStatus.FILLED
+_CANCELLED = OrderStatus.CANCELLED
+_EXPIRED = OrderStatus.EXPIRED
 
 
 class Clearing:
@@ -64,25 +72,28 @@ class Clearing:
     ) -> tuple[str, Decimal]:
         """(asset, amount) a spot order of `quantity` at worst `price` must lock: a bid its
         cost plus the dearest taker fee in USDC, an ask its base quantity."""
-        if side is Side.BUY:
+        if side is _BUY:
             cost = (quantity * price * self._spot_lock_factor).quantize(USDC_QUANTUM, ROUND_UP)
             return USDC, cost
         return spec.base, quantity
 
     def reserve(self, user: User, spec: MarketSpec, order: Order) -> None:
-        """Make what `order` holds match its remaining quantity (zero once it is over)."""
-        remaining = spec.quantity(order.remaining) if order.is_open else ZERO
+        """Make what a resting `order` holds match its remaining quantity."""
         price = order.price if order.price is not None else ZERO
-        if spec.type is MarketType.SPOT:
+        if spec.is_spot:
+            remaining = spec.quantity(order.remaining)
             asset, lock = self.spot_lock(spec, order.side, remaining, price)
             if lock != order.lock:
                 locked = user.spot_locked
                 locked[asset] = locked.get(asset, ZERO) + lock - order.lock
                 order.lock = lock
         else:
-            margin = self._ctx.risk.order_margin(
-                spec, order.side, remaining, price, order.reduce_only
-            )
+            unit = order.lot_margin
+            if unit is None:
+                unit = order.lot_margin = self._ctx.risk.order_margin(
+                    spec, order.side, spec.step, price, order.reduce_only
+                )
+            margin = order.remaining * unit
             if margin != order.margin:
                 venue = spec.bucket
                 totals = user.order_margin
@@ -109,7 +120,7 @@ class Clearing:
         cid = order.client_order_id
         if cid is not None and user.client_order_ids.get(cid) is order:
             del user.client_order_ids[cid]
-        if status is OrderStatus.CANCELLED:
+        if status is _CANCELLED:
             remaining = spec.quantity(order.remaining)
             reason = reason or CancelReason.USER
             ctx.events.record(
@@ -121,7 +132,7 @@ class Clearing:
                 reason._value_,
                 remaining,
             )
-        elif status is OrderStatus.EXPIRED:
+        elif status is _EXPIRED:
             remaining = spec.quantity(order.remaining)
             ctx.events.record(OrderExpired, now, order.id, order.owner, order.market_id, remaining)
 
@@ -143,19 +154,19 @@ class Clearing:
         fill, then the taker's own status. Returns the taker's fills."""
         for resting in result.self_trade_cancels:
             assert isinstance(resting, Order)
-            self.end(resting, OrderStatus.CANCELLED, CancelReason.SELF_TRADE_PREVENTION)
+            self.end(resting, _CANCELLED, CancelReason.SELF_TRADE_PREVENTION)
         taker_fills: list[Fill] = []
         touched: list[tuple[User, MarginMode]] = []
         for maker, lots, ticks in result.fills:
             assert isinstance(maker, Order)
             taker_fills.append(self._trade(spec, taker, maker, lots, ticks, touched))
         if not taker.remaining:
-            self.end(taker, OrderStatus.FILLED)
+            self.end(taker, _FILLED)
         elif result.rested:
-            taker.status = OrderStatus.PARTIALLY_FILLED if taker.filled_lots else OrderStatus.OPEN
+            taker.status = _PARTIALLY_FILLED if taker.filled_lots else _OPEN
             self.reserve(self._ctx.accounts.by_id[taker.owner], spec, taker)
         else:
-            self.end(taker, OrderStatus.EXPIRED)
+            self.end(taker, _EXPIRED)
         for user, mode in touched:
             if user.reduce_only_orders:
                 self.trim_reduce_only(user, spec, mode)
@@ -184,12 +195,11 @@ class Clearing:
         maker_fee = self._fee(spec, maker.owner, _MAKER, quantity, price, notional, now)
         taker_fee = self._fee(spec, taker.owner, _TAKER, quantity, price, notional, now)
         bucket = spec.bucket
-        kind = spec.type
 
         taker_pnl = maker_pnl = ZERO
         taker_size: Decimal | None = None
         maker_size: Decimal | None = None
-        if kind is MarketType.SPOT:
+        if spec.is_spot:
             buyer, seller = (
                 (taker.owner, maker.owner) if taker.is_buy else (maker.owner, taker.owner)
             )
@@ -210,7 +220,7 @@ class Clearing:
                 ref=trade_id,
             )
         else:
-            if kind is MarketType.OPTION:
+            if spec.is_option:
                 buyer, seller = (
                     (taker.owner, maker.owner) if taker.is_buy else (maker.owner, taker.owner)
                 )
@@ -228,31 +238,26 @@ class Clearing:
             taker_pnl = taker_position.apply(signed, price, now)
             maker_pnl = maker_position.apply(-signed, price, now)
             taker_size, maker_size = taker_position.size, maker_position.size
-            # Option premiums already moved in cash; only linear PnL settles via clearing.
-            if kind is not MarketType.OPTION and (taker_pnl or maker_pnl):
-                ledger.post(
-                    now,
-                    [
-                        ((taker.owner, bucket, USDC), taker_pnl),
-                        ((maker.owner, bucket, USDC), maker_pnl),
-                        (CLEARING, -taker_pnl - maker_pnl),
-                    ],
-                    EntryType.REALIZED_PNL,
-                    ref=trade_id,
-                )
+            taker_user.position_epoch += 1
+            maker_user.position_epoch += 1
             for user, mode in ((taker_user, taker.margin_mode), (maker_user, maker.margin_mode)):
                 if (user, mode) not in touched:
                     touched.append((user, mode))
-        ledger.post(
-            now,
-            [
-                ((maker.owner, bucket, USDC), -maker_fee),
-                ((taker.owner, bucket, USDC), -taker_fee),
-                (FEES, maker_fee + taker_fee),
-            ],
-            EntryType.TRADE_FEE,
-            ref=trade_id,
-        )
+        taker_account = (taker.owner, bucket, USDC)
+        maker_account = (maker.owner, bucket, USDC)
+        postings = [
+            (maker_account, -maker_fee, _TRADE_FEE),
+            (taker_account, -taker_fee, _TRADE_FEE),
+            (FEES, maker_fee + taker_fee, _TRADE_FEE),
+        ]
+        # Option premiums already moved in cash; only linear PnL settles via clearing.
+        if (taker_pnl or maker_pnl) and not spec.is_option:
+            postings += [
+                (taker_account, taker_pnl, _REALIZED_PNL),
+                (maker_account, maker_pnl, _REALIZED_PNL),
+                (CLEARING, -taker_pnl - maker_pnl, _REALIZED_PNL),
+            ]
+        ledger.post(now, postings, ref=trade_id)
         volume = ctx.volume
         volume.record(maker.owner, now, notional)
         volume.record(taker.owner, now, notional)
@@ -310,10 +315,10 @@ class Clearing:
             )
         )
         if maker.remaining:
-            maker.status = OrderStatus.PARTIALLY_FILLED
+            maker.status = _PARTIALLY_FILLED
             self.reserve(maker_user, spec, maker)
         else:
-            self.end(maker, OrderStatus.FILLED)
+            self.end(maker, _FILLED)
         return Fill._make(taker_row)
 
     def _fee(
@@ -327,11 +332,12 @@ class Clearing:
         now: int,
     ) -> Decimal:
         ctx = self._ctx
-        if spec.type is MarketType.OPTION:
+        if spec.is_option:
             underlying = ctx.prices.index(spec.underlying) or price
             return ctx.fees.options.fee(role, quantity, price, underlying)
-        tier = ctx.fees.tier_for(ctx.volume.volume(user_id, now))
-        return bps_of(notional, tier.maker_bps if role is _MAKER else tier.taker_bps)
+        return ctx.fees.linear_fee(
+            notional, role, ctx.fees.tier_for(ctx.volume.volume(user_id, now))
+        )
 
     # -- reduce-only upkeep --------------------------------------------------------------
 
@@ -355,4 +361,4 @@ class Clearing:
             if size and order.side is closing and kept + remaining <= room:
                 kept += remaining
             else:
-                self.end(order, OrderStatus.CANCELLED, CancelReason.REDUCE_ONLY)
+                self.end(order, _CANCELLED, CancelReason.REDUCE_ONLY)

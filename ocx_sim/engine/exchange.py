@@ -111,7 +111,7 @@ class Exchange:
         ids = Ids(seed, lambda: time_source.now_ms)
         catalog = catalog if catalog is not None else default_catalog(self.clock.now_ms)
         prices = Prices(catalog)
-        ledger = Ledger(ids.ulid_value)
+        ledger = Ledger(ids.counted_tails("ledger"))
         self._ctx = ctx = Context(
             clock=self.clock,
             ids=ids,

@@ -12,14 +12,16 @@ taker, on the simulated clock; a fill leaves the window 30 days after it happene
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ocx_sim.engine.money import ZERO, bps_of, usdc
+from ocx_sim.engine.money import BPS, ZERO, bps_of, usdc
 from ocx_sim.engine.orders import FeeRole
 
 WINDOW_MS = 30 * 86_400_000
+_MAKER = FeeRole.MAKER
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,13 @@ class FeeTier:
     min_30d_volume_usd: Decimal
     maker_bps: Decimal
     taker_bps: Decimal
+    maker_rate: Decimal = field(init=False, repr=False, compare=False)
+    """`maker_bps` as a fraction, computed once (fees are charged on every fill)."""
+    taker_rate: Decimal = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "maker_rate", self.maker_bps / BPS)
+        object.__setattr__(self, "taker_rate", self.taker_bps / BPS)
 
     def bps(self, role: FeeRole) -> Decimal:
         return self.maker_bps if role is FeeRole.MAKER else self.taker_bps
@@ -105,14 +114,12 @@ class FeeSchedule:
         if not tiers or tiers[0].min_30d_volume_usd != 0:
             raise ValueError("the first fee tier must start at zero volume")
         self.tiers = tuple(sorted(tiers, key=lambda t: t.min_30d_volume_usd))
-        self._descending = self.tiers[::-1]
+        self._thresholds = [t.min_30d_volume_usd for t in self.tiers]
         self.options = options or OptionFees()
 
     def tier_for(self, volume_30d: Decimal) -> FeeTier:
-        for tier in self._descending:
-            if volume_30d >= tier.min_30d_volume_usd:
-                return tier
-        return self.tiers[0]
+        return self.tiers[max(0, bisect_right(self._thresholds, volume_30d) - 1)]
 
     def linear_fee(self, notional: Decimal, role: FeeRole, tier: FeeTier) -> Decimal:
-        return bps_of(notional, tier.bps(role))
+        """The fee of a linear fill (negative: a rebate), quantized to USDC."""
+        return usdc(notional * (tier.maker_rate if role is _MAKER else tier.taker_rate))

@@ -23,13 +23,12 @@ records; it does not refuse: commands check balances before they move money.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
 
 from ocx_sim.engine.money import USDC, ZERO
-from ocx_sim.ids import encode_ulid_value
+from ocx_sim.ids import ULID_TAIL_BITS, encode_ulid_value
 
 SYSTEM = "system"
 
@@ -102,9 +101,10 @@ Row = tuple[int, int, str, str, str, Decimal, str, int, str | None, str | None]
 class Ledger:
     """Append-only entries plus the running balance of every account."""
 
-    def __init__(self, new_id: Callable[[int], int]) -> None:
-        """`new_id(now_ms)` hands out entry ids as ULID integers (`Ids.ulid_value`)."""
-        self._new_id = new_id
+    def __init__(self, first_tail: int) -> None:
+        """Entry ids are ULIDs numbered from `first_tail` (`Ids.counted_tails`): the n-th
+        entry, made at `t`, is `(t << ULID_TAIL_BITS) | (first_tail + n)`."""
+        self._first_tail = first_tail
         self._rows: list[Row] = []
         self.balances: dict[AccountKey, Decimal] = {}
         self._by_owner: dict[str, list[Row]] = defaultdict(list)
@@ -136,30 +136,28 @@ class Ledger:
         """Move `amount` of the accounts' asset from `source` to `target`: one movement of two
         entries, `-amount` on the source and `+amount` on the target. A zero amount writes
         nothing; a negative one moves the other way."""
-        if not amount:
-            return
-        if source[2] != target[2]:
-            raise ValueError(f"a movement stays in one asset: {source} -> {target}")
-        self._movements += 1
-        movement = self._movements
-        self._post(movement, source, -amount, source_type._value_, now_ms, tx_hash, ref)
-        target_kind = (target_type or source_type)._value_
-        self._post(movement, target, amount, target_kind, now_ms, tx_hash, ref)
+        if amount:
+            self.post(
+                now_ms,
+                [(source, -amount, source_type), (target, amount, target_type or source_type)],
+                tx_hash=tx_hash,
+                ref=ref,
+            )
 
     def post(
         self,
         now_ms: int,
-        postings: list[tuple[AccountKey, Decimal]],
-        entry_type: EntryType,
+        postings: list[tuple[AccountKey, Decimal, EntryType]],
         *,
+        tx_hash: str | None = None,
         ref: str | None = None,
     ) -> None:
-        """One movement of several entries of one type and asset, e.g. both sides' fees and
-        the fee account's income (three entries, where two `move`s would write four). The
+        """One movement of several entries `(account, amount, type)` in one asset: a fill's
+        fees and realized PnL with the fee and clearing accounts' sides, in one go. The
         amounts must sum to zero; zero amounts are left out."""
         asset = postings[0][0][2]
         total = ZERO
-        for account, amount in postings:
+        for account, amount, _ in postings:
             total += amount
             if account[2] != asset:
                 raise ValueError(f"a movement stays in one asset: {postings}")
@@ -167,41 +165,34 @@ class Ledger:
             raise ValueError(f"a movement must sum to zero: {postings}")
         self._movements += 1
         movement = self._movements
-        kind = entry_type._value_
-        for account, amount in postings:
-            if amount:
-                self._post(movement, account, amount, kind, now_ms, None, ref)
-
-    def _post(
-        self,
-        movement: int,
-        account: AccountKey,
-        amount: Decimal,
-        entry_type: str,
-        now_ms: int,
-        tx_hash: str | None,
-        ref: str | None,
-    ) -> None:
-        owner = account[0]
-        row: Row = (
-            self._new_id(now_ms),
-            movement,
-            owner,
-            account[1],
-            account[2],
-            amount,
-            entry_type,
-            now_ms,
-            tx_hash,
-            ref,
-        )
-        self._rows.append(row)
-        self._by_owner[owner].append(row)
-        balances = self.balances
-        balances[account] = balances.get(account, ZERO) + amount
+        rows, by_owner, balances = self._rows, self._by_owner, self.balances
+        stamp = now_ms << ULID_TAIL_BITS
+        for account, amount, entry_type in postings:
+            if not amount:
+                continue
+            owner = account[0]
+            row: Row = (
+                stamp | (self._first_tail + len(rows)),
+                movement,
+                owner,
+                account[1],
+                asset,
+                amount,
+                entry_type._value_,
+                now_ms,
+                tx_hash,
+                ref,
+            )
+            rows.append(row)
+            if owner != SYSTEM:
+                # System accounts are read by scanning (`entries_of`); users' by this index.
+                by_owner[owner].append(row)
+            balances[account] = balances.get(account, ZERO) + amount
 
     def entries_of(self, owner: str) -> list[LedgerEntry]:
         """An owner's entries, oldest first."""
+        if owner == SYSTEM:
+            return [LedgerEntry._make(row) for row in self._rows if row[2] == SYSTEM]
         return [LedgerEntry._make(row) for row in self._by_owner.get(owner, ())]
 
     def totals(self) -> dict[str, Decimal]:

@@ -92,14 +92,20 @@ class MarketSpec:
     option_type: OptionType | None = None
     band: Decimal | None = PRICE_BAND
     """Fractional distance from the mark that limit prices may not pass; None: no band."""
+    # Derived once, read on every order and fill: attribute reads, where `type is
+    # MarketType.SPOT` costs a slow enum class-attribute lookup each time.
     venue: Venue = field(init=False, repr=False, compare=False)
     bucket: str = field(init=False, repr=False, compare=False)
-    """`venue.value` as a plain string, for ledger keys (read on every fill)."""
+    """`venue.value` as a plain string, for ledger keys."""
+    is_spot: bool = field(init=False, repr=False, compare=False)
+    is_option: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         venue = _VENUE[self.type]
         object.__setattr__(self, "venue", venue)
         object.__setattr__(self, "bucket", venue.value)
+        object.__setattr__(self, "is_spot", self.type is MarketType.SPOT)
+        object.__setattr__(self, "is_option", self.type is MarketType.OPTION)
 
     @property
     def is_linear(self) -> bool:

@@ -18,7 +18,7 @@ Every refusal happens before the book is touched, so a refused order leaves no t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ocx_sim.engine.book import Book, BookOrder
 from ocx_sim.errors import ErrorCode, OcxError
@@ -27,8 +27,7 @@ Fill = tuple[BookOrder, int, int]
 """(maker, lots, ticks): one execution against a resting order, at its price."""
 
 
-@dataclass(frozen=True, slots=True)
-class MatchResult:
+class MatchResult(NamedTuple):
     fills: tuple[Fill, ...] = ()
     self_trade_cancels: tuple[BookOrder, ...] = ()
     rested: bool = False

@@ -53,13 +53,9 @@ class OrderStatus(StrEnum):
     EXPIRED = "expired"
     UNTRIGGERED = "untriggered"
 
-    @property
-    def terminal(self) -> bool:
-        return (
-            self is OrderStatus.FILLED
-            or self is OrderStatus.CANCELLED
-            or self is OrderStatus.EXPIRED
-        )
+    def __init__(self, value: str) -> None:
+        # A plain attribute, not a property: it is read on every order's every step.
+        self.is_terminal = value in ("filled", "cancelled", "expired")
 
 
 class FeeRole(StrEnum):
@@ -99,6 +95,11 @@ class OrderRequest:
     quote_id: str | None = None
 
 
+_ZERO = Decimal(0)
+_BUY = Side.BUY
+_OPEN = OrderStatus.OPEN
+
+
 class Order(BookOrder):
     """An order and everything that happened to it. Mutated only by the exchange."""
 
@@ -107,6 +108,7 @@ class Order(BookOrder):
         "created_at",
         "filled_notional",
         "lock",
+        "lot_margin",
         "lots",
         "margin",
         "margin_mode",
@@ -135,7 +137,7 @@ class Order(BookOrder):
         lots: int,
         now_ms: int,
     ) -> None:
-        super().__init__(order_id, owner, request.side is Side.BUY, ticks, lots)
+        super().__init__(order_id, owner, request.side is _BUY, ticks, lots)
         self.market_id = request.market_id
         self.side = request.side
         self.type = request.type
@@ -151,14 +153,16 @@ class Order(BookOrder):
         self.take_profit_price = request.take_profit_price
         self.stop_loss_price = request.stop_loss_price
         self.quote_id = request.quote_id
-        self.status = OrderStatus.OPEN
+        self.status = _OPEN
         self.created_at = now_ms
         self.updated_at = now_ms
-        self.filled_notional = Decimal(0)
-        self.margin = Decimal(0)
+        self.filled_notional = _ZERO
+        self.margin = _ZERO
         """Initial margin this order holds while it rests (linear and option markets)."""
-        self.lock = Decimal(0)
+        self.lock = _ZERO
         """What this order holds locked in the spot bucket (USDC for a bid, base for an ask)."""
+        self.lot_margin: Decimal | None = None
+        """The margin one lot of it holds, worked out once per price (None: not yet)."""
 
     @property
     def filled_lots(self) -> int:
@@ -166,12 +170,7 @@ class Order(BookOrder):
 
     @property
     def is_open(self) -> bool:
-        status = self.status
-        return not (
-            status is OrderStatus.FILLED
-            or status is OrderStatus.CANCELLED
-            or status is OrderStatus.EXPIRED
-        )
+        return not self.status.is_terminal
 
     def __repr__(self) -> str:
         return (

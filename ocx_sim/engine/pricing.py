@@ -49,6 +49,11 @@ class Prices:
         self._marks: dict[str, tuple[int, int, Decimal | None]] = {}
         self._bands: dict[str, tuple[int, int, tuple[int, int] | None]] = {}
 
+    @property
+    def version(self) -> int:
+        """Changes whenever an input of the marks does (an index or a pin)."""
+        return self._version
+
     # -- index ----------------------------------------------------------------------------
 
     def index(self, underlying: str) -> Decimal | None:

@@ -29,7 +29,7 @@ from decimal import Decimal
 
 from ocx_sim.engine.accounts import Bucket, User
 from ocx_sim.engine.ledger import Ledger
-from ocx_sim.engine.markets import Catalog, MarketSpec, MarketType, Venue
+from ocx_sim.engine.markets import Catalog, MarketSpec, Venue
 from ocx_sim.engine.money import USDC, ZERO, format_usdc, usdc
 from ocx_sim.engine.orders import MarginMode, Side
 from ocx_sim.engine.pricing import Prices
@@ -74,6 +74,9 @@ class Risk:
         self._catalog = catalog
         self._prices = prices
         self._ledger = ledger
+        # The positions' part of a bucket's figures, read for every order, changes only when
+        # the positions, the marks' inputs or the instant do: cached on all three.
+        self._held: dict[tuple[str, str], tuple[int, int, int, Decimal, Decimal, Decimal]] = {}
 
     # -- margin of what is held ------------------------------------------------------------
 
@@ -105,6 +108,26 @@ class Risk:
         """(balance, unrealized PnL, equity, position initial margin), not yet quantized.
         Buckets are plain strings here: enum `.value` is slow on this hot path."""
         balance = self._ledger.balance((user.user_id, bucket, USDC))
+        key = (user.user_id, bucket)
+        held = self._held.get(key)
+        version = self._prices.version
+        if (
+            held is not None
+            and held[0] == now_ms
+            and held[1] == version
+            and held[2] == user.position_epoch
+        ):
+            _, _, _, unrealized, value, position_im = held
+        else:
+            unrealized, value, position_im = self._positions(user, bucket, now_ms)
+            self._held[key] = (now_ms, version, user.position_epoch, unrealized, value, position_im)
+        # Linear positions settle PnL only when they close, so equity adds the unrealized PnL;
+        # option premiums are paid in cash, so equity adds the positions' whole value.
+        equity = balance + (value if bucket == _OPTIONS else unrealized)
+        return balance, unrealized, equity, position_im
+
+    def _positions(self, user: User, bucket: str, now_ms: int) -> tuple[Decimal, Decimal, Decimal]:
+        """(unrealized PnL, value at the mark, initial margin) of the bucket's positions."""
         unrealized = value = position_im = ZERO
         for position in user.positions.values():
             if not position.size:
@@ -121,15 +144,12 @@ class Risk:
             unrealized += worth - position.cost
             value += worth
             position_im += self._position_margin(spec, position.size, mark, now_ms)
-        # Linear positions settle PnL only when they close, so equity adds the unrealized PnL;
-        # option premiums are paid in cash, so equity adds the positions' whole value.
-        equity = balance + (value if bucket == _OPTIONS else unrealized)
-        return balance, unrealized, equity, position_im
+        return unrealized, value, position_im
 
     def _position_margin(
         self, spec: MarketSpec, size: Decimal, mark: Decimal, now_ms: int
     ) -> Decimal:
-        if spec.type is MarketType.OPTION:
+        if spec.is_option:
             return -size * self._short_option_unit_margin(spec) if size < 0 else ZERO
         return abs(size) * mark / spec.max_leverage
 
@@ -144,9 +164,9 @@ class Risk:
     ) -> Decimal:
         """The margin an order holds for `quantity` at `price` (its limit, or the mark for a
         market order). Zero on spot (locks instead) and for reduce-only orders."""
-        if reduce_only or spec.type is MarketType.SPOT:
+        if reduce_only or spec.is_spot:
             return ZERO
-        if spec.type is MarketType.OPTION:
+        if spec.is_option:
             if side is Side.BUY:
                 return quantity * price
             return quantity * self._short_option_unit_margin(spec)

@@ -28,7 +28,7 @@ ALICE_SPOT_BTC: AccountKey = ("alice", "spot", "BTC")
 
 def new_ledger() -> Ledger:
     """A ledger drawing its entry ids from the engine's own seeded id source."""
-    return Ledger(Ids(1, lambda: T0).ulid_value)
+    return Ledger(Ids(1, lambda: T0).counted_tails("ledger"))
 
 
 def test_a_movement_writes_two_entries_summing_to_zero_signed_from_each_owners_view() -> None:
@@ -213,8 +213,11 @@ def test_a_posting_of_several_entries_is_one_movement_that_must_sum_to_zero() ->
     # both sides' fees and the fee account's income: three entries, one movement
     ledger.post(
         T0,
-        [(ALICE_PERPS, D("-1.36")), (bob_perps, D("-3.40")), (FEES, D("4.76"))],
-        EntryType.TRADE_FEE,
+        [
+            (ALICE_PERPS, D("-1.36"), EntryType.TRADE_FEE),
+            (bob_perps, D("-3.40"), EntryType.TRADE_FEE),
+            (FEES, D("4.76"), EntryType.TRADE_FEE),
+        ],
         ref="trade-1",
     )
 
@@ -232,7 +235,12 @@ def test_a_posting_leaves_out_zero_amounts() -> None:
     ledger = new_ledger()
 
     ledger.post(
-        T0, [(ALICE_PERPS, D("0.68")), (BOB_WALLET, D(0)), (FEES, D("-0.68"))], EntryType.TRADE_FEE
+        T0,
+        [
+            (ALICE_PERPS, D("0.68"), EntryType.TRADE_FEE),
+            (BOB_WALLET, D(0), EntryType.TRADE_FEE),
+            (FEES, D("-0.68"), EntryType.TRADE_FEE),
+        ],
     )
 
     assert [e.account for e in ledger.entries] == [ALICE_PERPS, FEES]
@@ -242,9 +250,18 @@ def test_a_posting_that_does_not_balance_or_mixes_assets_is_refused_and_writes_n
     ledger = new_ledger()
 
     with pytest.raises(ValueError, match="sum to zero"):
-        ledger.post(T0, [(ALICE_PERPS, D(1)), (FEES, D("-0.99"))], EntryType.TRADE_FEE)
+        ledger.post(
+            T0,
+            [(ALICE_PERPS, D(1), EntryType.TRADE_FEE), (FEES, D("-0.99"), EntryType.TRADE_FEE)],
+        )
     with pytest.raises(ValueError, match="one asset"):
-        ledger.post(T0, [(ALICE_PERPS, D(1)), (ALICE_SPOT_BTC, D(-1))], EntryType.SPOT_TRADE)
+        ledger.post(
+            T0,
+            [
+                (ALICE_PERPS, D(1), EntryType.SPOT_TRADE),
+                (ALICE_SPOT_BTC, D(-1), EntryType.SPOT_TRADE),
+            ],
+        )
 
     assert ledger.entries == []
     assert ledger.balances == {}
