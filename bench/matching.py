@@ -12,10 +12,11 @@ passive order is passive whatever happened before it.
 3. exchange: `Exchange.place_order` / `cancel_order` for 8 funded users on BTC-PERP, with
    validation, risk, fees, the ledger and the event log.
 
-Each is run `--repeat` times (default 5) and the median reported. With `--json` the last line
-is `{"book_ops_per_s": …, "exchange_orders_per_s": …}` (plus the baseline figures). Targets on a
-2-core machine: book ≥ 500,000 ops/s, exchange ≥ 50,000 orders/s. Timings are printed, never
-asserted: machines here are shared and noisy.
+Each is run `--repeat` times (default 5) and the median reported, with each figure's ratio to
+the baseline. With `--json` the last line is `{"book_ops_per_s": …, "exchange_orders_per_s": …}`
+(the exchange figure counts every operation of the run, cancels included). Targets on a 2-core
+machine: book ≥ 500,000 ops/s, exchange ≥ 50,000 orders/s. Timings are printed, never asserted:
+machines here are shared and noisy.
 """
 
 from __future__ import annotations
@@ -325,17 +326,7 @@ def main() -> None:
             f"book filled {book_filled} lots but the reference filled {baseline_filled}"
         )
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "book_ops_per_s": round(book),
-                    "exchange_orders_per_s": round(exchange),
-                    "baseline_ops_per_s": round(baseline),
-                    "book_vs_baseline": round(book / baseline, 3),
-                    "exchange_vs_baseline": round(exchange / baseline, 3),
-                }
-            )
-        )
+        print(json.dumps({"book_ops_per_s": round(book), "exchange_orders_per_s": round(exchange)}))
 
 
 if __name__ == "__main__":

@@ -86,7 +86,12 @@ class VolumeTracker:
         else:
             fills.append((now_ms, notional))
         self._totals[user_id] = self._totals.get(user_id, ZERO) + notional
-        self._answers.pop(user_id, None)
+        answer = self._answers.get(user_id)
+        if answer is not None and answer[0] == now_ms:
+            # Same instant, same window: the answer grows by the fill.
+            self._answers[user_id] = (now_ms, answer[1] + notional)
+        else:
+            self._answers.pop(user_id, None)
 
     def volume(self, user_id: str, now_ms: int) -> Decimal:
         """The notional of the user's fills in the 30 days up to `now_ms` (exclusive start)."""

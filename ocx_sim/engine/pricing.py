@@ -47,7 +47,7 @@ class Prices:
         # index, a pin) or, for futures and options, with time. Cache them per instant.
         self._version = 0
         self._marks: dict[str, tuple[int, int, Decimal | None]] = {}
-        self._bands: dict[str, tuple[int, int, tuple[int, int] | None]] = {}
+        self._bands: dict[str, tuple[int, int, tuple[int, int] | None, Decimal | None]] = {}
 
     @property
     def version(self) -> int:
@@ -111,19 +111,30 @@ class Prices:
             )
         return mark
 
+    def mark_and_band(
+        self, spec: MarketSpec, now_ms: int
+    ) -> tuple[Decimal, tuple[int, int] | None]:
+        """`require_mark` and `band` in one look-up (order entry reads both)."""
+        cached = self._bands.get(spec.id)
+        if cached is None or cached[0] != now_ms or cached[1] != self._version:
+            self.band(spec, now_ms)
+            cached = self._bands[spec.id]
+        mark = cached[3]
+        if mark is None:
+            return self.require_mark(spec, now_ms), None
+        return mark, cached[2]
+
     def band(self, spec: MarketSpec, now_ms: int) -> tuple[int, int] | None:
         """The price band in ticks, (low, high) inclusive: mark × (1 ∓ band) on the tick;
         None when the market has no band or no mark."""
-        if spec.band is None:
-            return None
         cached = self._bands.get(spec.id)
         if cached is not None and cached[0] == now_ms and cached[1] == self._version:
             return cached[2]
         mark = self.mark(spec, now_ms)
         band = None
-        if mark is not None:
+        if mark is not None and spec.band is not None:
             band = spec.ticks_ceil(mark * (1 - spec.band)), spec.ticks_floor(mark * (1 + spec.band))
-        self._bands[spec.id] = (now_ms, self._version, band)
+        self._bands[spec.id] = (now_ms, self._version, band, mark)
         return band
 
 

@@ -107,7 +107,7 @@ class Risk:
     ) -> tuple[Decimal, Decimal, Decimal, Decimal]:
         """(balance, unrealized PnL, equity, position initial margin), not yet quantized.
         Buckets are plain strings here: enum `.value` is slow on this hot path."""
-        balance = self._ledger.balance((user.user_id, bucket, USDC))
+        balance = self._ledger.balances.get((user.user_id, bucket, USDC), ZERO)
         key = (user.user_id, bucket)
         held = self._held.get(key)
         version = self._prices.version

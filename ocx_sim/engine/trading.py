@@ -23,7 +23,7 @@ from ocx_sim.engine.context import Context
 from ocx_sim.engine.events import OrderAccepted, OrderModified
 from ocx_sim.engine.markets import MarketSpec, Venue
 from ocx_sim.engine.matching import crosses, match
-from ocx_sim.engine.money import BPS, USDC, ZERO, bps_of
+from ocx_sim.engine.money import USDC, ZERO, bps_of
 from ocx_sim.engine.orders import (
     CancelReason,
     FeeRole,
@@ -247,8 +247,7 @@ class Trading:
         price if that is nearer) and the price its margin or lock is held at."""
         ctx = self._ctx
         request = ticket.request
-        mark = ctx.prices.require_mark(spec, now)
-        band = ctx.prices.band(spec, now)
+        mark, band = ctx.prices.mark_and_band(spec, now)
         if request.type is _LIMIT:
             self._check_band(spec, band, ticket.limit_ticks, prefix)
             return
@@ -335,7 +334,7 @@ class Trading:
             return ctx.fees.options.fee(role, quantity, price, index)
         tier = ctx.fees.tier_for(ctx.volume.volume(user.user_id, now))
         # Not quantized: it only bounds what the fills could cost.
-        return quantity * price * (tier.maker_bps if post_only else tier.taker_bps) / BPS
+        return quantity * price * (tier.maker_rate if post_only else tier.taker_rate)
 
     def _check_spot_available(self, user: User, asset: str, amount: Decimal) -> None:
         available = self._ctx.risk.spot_available(user, asset)
