@@ -15,7 +15,7 @@ from ocx_sim.engine.orders import (
     Side,
     TimeInForce,
 )
-from ocx_sim.engine.trading import QuoteRequest
+from ocx_sim.engine.quotes import QuoteRequest
 from ocx_sim.errors import ErrorCode, OcxError
 
 __all__ = [

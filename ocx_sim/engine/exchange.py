@@ -19,79 +19,30 @@ and the same commands give the same ids, the same state and the same event log (
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 
 from ocx_sim.clock import DEFAULT_START_MS, Clock, ClockError, SimClock, parse_iso
 from ocx_sim.engine.accounts import Accounts, Bucket, User, checksum_address
-from ocx_sim.engine.clearing import CLEARING, Clearing
+from ocx_sim.engine.clearing import Clearing
 from ocx_sim.engine.context import Context
 from ocx_sim.engine.events import Event, EventLog, FundsDeposited, FundsTransferred, UserRegistered
 from ocx_sim.engine.fees import FeeSchedule, VolumeTracker
+from ocx_sim.engine.invariants import check_invariants
 from ocx_sim.engine.ledger import EntryType, Ledger, LedgerEntry, SystemBucket, system_account
 from ocx_sim.engine.markets import Catalog, MarketSpec, Venue, default_catalog
 from ocx_sim.engine.money import USDC, ZERO, usdc
 from ocx_sim.engine.orders import Fill, MarginMode, Order, OrderRequest
+from ocx_sim.engine.preview import Preview, preview_order
 from ocx_sim.engine.pricing import Prices
+from ocx_sim.engine.quotes import QuoteRequest, QuotesResult, Quoting
 from ocx_sim.engine.risk import MarginView, Risk
-from ocx_sim.engine.trading import Placement, Preview, QuoteRequest, QuotesResult, Trading
+from ocx_sim.engine.trading import Placement, Trading
+from ocx_sim.engine.views import AssetBalance, Balances, DepthSnapshot, PositionView
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.ids import Ids
 
 EXTERNAL = system_account(SystemBucket.EXTERNAL)
 ALL_VENUES = frozenset(Venue)
-
-
-@dataclass(frozen=True, slots=True)
-class DepthSnapshot:
-    market_id: str
-    bids: list[tuple[Decimal, Decimal]]
-    """(price, quantity) per level, best (highest) first."""
-    asks: list[tuple[Decimal, Decimal]]
-    """(price, quantity) per level, best (lowest) first."""
-    sequence: int
-    timestamp: int
-
-
-@dataclass(frozen=True, slots=True)
-class PositionView:
-    market_id: str
-    margin_mode: MarginMode
-    size: Decimal
-    """Signed: positive long, negative short."""
-    entry_price: Decimal
-    mark_price: Decimal | None
-    unrealized_pnl: Decimal
-    realized_pnl: Decimal
-    funding_payment: Decimal
-    leverage: Decimal | None
-    liquidation_price: Decimal | None
-
-    @property
-    def side(self) -> str:
-        return "long" if self.size > 0 else "short"
-
-
-@dataclass(frozen=True, slots=True)
-class Balances:
-    """USDC per bucket (`spot` is the spot bucket's USDC, locked part included)."""
-
-    wallet: Decimal
-    perps: Decimal
-    options: Decimal
-    spot: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class AssetBalance:
-    asset: str
-    bucket: str
-    available: Decimal
-    locked: Decimal
-
-    @property
-    def total(self) -> Decimal:
-        return self.available + self.locked
 
 
 class Exchange:
@@ -126,6 +77,7 @@ class Exchange:
         )
         self._clearing = Clearing(ctx)
         self._trading = Trading(ctx, self._clearing)
+        self._quoting = Quoting(ctx, self._clearing, self._trading)
         self._credited_tx: set[str] = set()
 
     @classmethod
@@ -240,7 +192,7 @@ class Exchange:
         return self._trading.place_order(user_id, request)
 
     def preview_order(self, user_id: str, request: OrderRequest) -> Preview:
-        return self._trading.preview_order(user_id, request)
+        return preview_order(self._trading, user_id, request)
 
     def cancel_order(self, user_id: str, order_id: str) -> Order:
         return self._trading.cancel_order(user_id, order_id)
@@ -283,7 +235,7 @@ class Exchange:
         quote_id: str | None = None,
         cancel_all: bool = False,
     ) -> QuotesResult:
-        return self._trading.place_quotes(
+        return self._quoting.place_quotes(
             user_id, market_id, quotes, quote_id=quote_id, cancel_all=cancel_all
         )
 
@@ -507,50 +459,8 @@ class Exchange:
     # -- invariants ----------------------------------------------------------------------
 
     def check_invariants(self) -> list[str]:
-        """Every broken invariant, described (empty when all hold): the ledger conserved, the
-        clearing identity, books uncrossed and consistent, holdings equal to the resting
-        orders that hold them, no negative bucket."""
-        ctx = self._ctx
-        problems = ctx.ledger.check_invariants()
-        for market_id, book in ctx.books.items():
-            problems += [f"{market_id}: {p}" for p in book.check_invariants()]
-        cost = sum(
-            (
-                p.cost
-                for u in ctx.accounts
-                for p in u.positions.values()
-                if ctx.catalog.markets[p.market_id].venue is Venue.PERPS
-            ),
-            ZERO,
-        )
-        if ctx.ledger.balance(CLEARING) != -cost:
-            problems.append(
-                f"clearing balance {ctx.ledger.balance(CLEARING)} != -(sum of costs) {-cost}"
-            )
-        for user in ctx.accounts:
-            margins: dict[str, Decimal] = {}
-            locks: dict[str, Decimal] = {}
-            for order in user.open_orders.values():
-                spec = ctx.catalog.markets[order.market_id]
-                margins[spec.bucket] = margins.get(spec.bucket, ZERO) + order.margin
-                asset = USDC if order.is_buy else spec.base
-                locks[asset] = locks.get(asset, ZERO) + order.lock
-                if order.level is None:
-                    problems.append(f"open order {order.id} is not on its book")
-            for venue, total in user.order_margin.items():
-                if total != margins.get(venue, ZERO):
-                    problems.append(
-                        f"{user.user_id} {venue} order margin {total} != {margins.get(venue, ZERO)}"
-                    )
-            for asset, total in user.spot_locked.items():
-                if total != locks.get(asset, ZERO):
-                    problems.append(
-                        f"{user.user_id} locked {asset} {total} != {locks.get(asset, ZERO)}"
-                    )
-        for (owner, bucket, asset), amount in ctx.ledger.balances.items():
-            if owner != "system" and amount < 0:
-                problems.append(f"negative balance {amount} {asset} in {owner}/{bucket}")
-        return problems
+        """Every broken invariant, described (empty when all hold); see `invariants.py`."""
+        return check_invariants(self._ctx)
 
 
 def _usdc_amount(amount: Decimal, field_name: str) -> Decimal:

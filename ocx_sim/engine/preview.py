@@ -1,0 +1,109 @@
+"""`preview_order`: what an order would cost and whether it would pass, changing nothing.
+
+The preview runs every check `Trading.place_order` runs, in the same order, on the same
+state (DECISIONS.md "Wire details"): bad input is still 400 and an unknown market 404, but a
+business refusal (409, 422, 503, an unaffordable spot order) comes back as `approved: false`
+with its reason instead of an error. `marginRequired` is the order's own margin (or for a spot
+bid, what it would lock), fees excluded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ocx_sim.engine.matching import crosses
+from ocx_sim.engine.money import ZERO, bps_of
+from ocx_sim.engine.orders import FeeRole, OrderRequest, OrderType, Side
+from ocx_sim.engine.trading import Trading
+from ocx_sim.errors import ErrorCode, OcxError
+
+_BUY = Side.BUY
+_MARKET = OrderType.MARKET
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """`/perps/orders/preview`: what the order would cost, with no side effects."""
+
+    notional: Decimal
+    margin_required: Decimal
+    est_fee: Decimal
+    fee_bps: Decimal
+    fee_role: FeeRole
+    user_30d_volume: Decimal
+    approved: bool
+    reason: str | None = None
+    reason_code: str | None = None
+
+
+def preview_order(trading: Trading, user_id: str, request: OrderRequest) -> Preview:
+    """Price the order and run every check an order would meet, changing nothing.
+    Bad input still answers 400 and an unknown market 404; a business refusal comes
+    back as `approved: false` with its reason."""
+    ctx = trading.ctx
+    user = ctx.user(user_id)
+    spec = ctx.market(request.market_id)
+    ticket = trading.validate(spec, request)
+    book = ctx.book(spec.id)
+    is_buy = request.side is _BUY
+    approved, reason, reason_code = True, None, None
+    priced = False
+    try:
+        trading.check_tradable(spec, ctx.now)
+        trading.price_ticket(spec, ticket, ctx.now)
+        priced = True
+        trading.check_client_order_id(user, request.client_order_id)
+        if request.reduce_only:
+            ctx.risk.check_reduce_only(
+                user, spec, request.side, request.quantity, request.margin_mode
+            )
+        trading.admit(user, spec, ticket, ctx.now)
+        if request.post_only and crosses(book, is_buy, ticket.limit_ticks):
+            raise OcxError(ErrorCode.POST_ONLY_WOULD_TAKE)
+        if request.type is _MARKET and not trading.fill_estimate(user, spec, ticket)[0]:
+            raise OcxError(ErrorCode.NO_LIQUIDITY)
+    except OcxError as refusal:
+        if refusal.code is ErrorCode.VALIDATION_ERROR or refusal.status == 404:
+            raise
+        approved, reason, reason_code = False, refusal.message, refusal.code.value
+
+    takes = request.type is _MARKET or (
+        not request.post_only and priced and crosses(book, is_buy, ticket.limit_ticks)
+    )
+    role = FeeRole.TAKER if takes else FeeRole.MAKER
+    # Margin (or a spot lock) is held at the ticket's price; notional and fee are what the
+    # order would trade at: its limit, or for a market order the book's average within
+    # reach (the mark when there is nothing to estimate from).
+    held_at = price = ticket.reference_price
+    if request.type is _MARKET and priced:
+        filled, estimate = trading.fill_estimate(user, spec, ticket)
+        if filled:
+            price = estimate
+    notional = price * request.quantity
+    volume = ctx.volume.volume(user.user_id, ctx.now)
+    if spec.is_option:
+        fee_bps = ctx.fees.options.bps(role)
+        index = ctx.prices.index(spec.underlying) or price
+        est_fee = ctx.fees.options.fee(role, request.quantity, price, index)
+    else:
+        fee_bps = ctx.fees.tier_for(volume).bps(role)
+        est_fee = bps_of(notional, fee_bps)
+    if spec.is_spot:
+        margin = trading.clearing.spot_lock(spec, request.side, request.quantity, held_at)[1]
+        margin = margin if request.side is _BUY else ZERO
+    else:
+        margin = ctx.risk.order_margin(
+            spec, request.side, request.quantity, held_at, request.reduce_only
+        )
+    return Preview(
+        notional=notional,
+        margin_required=margin,
+        est_fee=est_fee,
+        fee_bps=fee_bps,
+        fee_role=role,
+        user_30d_volume=volume,
+        approved=approved,
+        reason=reason,
+        reason_code=reason_code,
+    )

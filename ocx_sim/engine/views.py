@@ -1,0 +1,60 @@
+"""The read models `Exchange` queries answer with: frozen values, built on demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ocx_sim.engine.orders import MarginMode
+
+
+@dataclass(frozen=True, slots=True)
+class DepthSnapshot:
+    market_id: str
+    bids: list[tuple[Decimal, Decimal]]
+    """(price, quantity) per level, best (highest) first."""
+    asks: list[tuple[Decimal, Decimal]]
+    """(price, quantity) per level, best (lowest) first."""
+    sequence: int
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    market_id: str
+    margin_mode: MarginMode
+    size: Decimal
+    """Signed: positive long, negative short."""
+    entry_price: Decimal
+    mark_price: Decimal | None
+    unrealized_pnl: Decimal
+    realized_pnl: Decimal
+    funding_payment: Decimal
+    leverage: Decimal | None
+    liquidation_price: Decimal | None
+
+    @property
+    def side(self) -> str:
+        return "long" if self.size > 0 else "short"
+
+
+@dataclass(frozen=True, slots=True)
+class Balances:
+    """USDC per bucket (`spot` is the spot bucket's USDC, locked part included)."""
+
+    wallet: Decimal
+    perps: Decimal
+    options: Decimal
+    spot: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class AssetBalance:
+    asset: str
+    bucket: str
+    available: Decimal
+    locked: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.available + self.locked
