@@ -155,6 +155,36 @@ class OrderModified(NamedTuple):
     priority_kept: bool
 
 
+class MarketHalted(NamedTuple):
+    seq: int
+    ts: int
+    market_id: str
+
+
+class MarketResumed(NamedTuple):
+    seq: int
+    ts: int
+    market_id: str
+
+
+class IndexSet(NamedTuple):
+    """An underlying's index was set (`price` None: withdrawn, so its markets have no mark)."""
+
+    seq: int
+    ts: int
+    underlying: str
+    price: Decimal | None
+
+
+class MarkPinned(NamedTuple):
+    """A market's mark was pinned (`price` None: released to the model)."""
+
+    seq: int
+    ts: int
+    market_id: str
+    price: Decimal | None
+
+
 class EventLog:
     """The append-only log; `record` appends an event with the next `seq`."""
 
@@ -200,6 +230,10 @@ EVENT_TYPES: tuple[type[Any], ...] = (
     OrderCancelled,
     OrderExpired,
     OrderModified,
+    MarketHalted,
+    MarketResumed,
+    IndexSet,
+    MarkPinned,
 )
 _CODES = {cls: code for code, cls in enumerate(EVENT_TYPES)}
 

@@ -25,7 +25,17 @@ from ocx_sim.clock import DEFAULT_START_MS, Clock, ClockError, SimClock, parse_i
 from ocx_sim.engine.accounts import Accounts, Bucket, User, checksum_address
 from ocx_sim.engine.clearing import Clearing
 from ocx_sim.engine.context import Context
-from ocx_sim.engine.events import Event, EventLog, FundsDeposited, FundsTransferred, UserRegistered
+from ocx_sim.engine.events import (
+    Event,
+    EventLog,
+    FundsDeposited,
+    FundsTransferred,
+    IndexSet,
+    MarketHalted,
+    MarketResumed,
+    MarkPinned,
+    UserRegistered,
+)
 from ocx_sim.engine.fees import FeeSchedule, VolumeTracker
 from ocx_sim.engine.invariants import check_invariants
 from ocx_sim.engine.ledger import EntryType, Ledger, LedgerEntry, SystemBucket, system_account
@@ -261,17 +271,28 @@ class Exchange:
 
     def set_index(self, market_id: str, price: Decimal | None) -> None:
         """Set the index of the market's underlying (None withdraws it: no mark, 503)."""
-        self._ctx.prices.set_index(self.market(market_id).underlying, price)
+        underlying = self.market(market_id).underlying
+        self._ctx.prices.set_index(underlying, _price_or_none(price))
+        self._ctx.emit(IndexSet, underlying, price)
 
     def pin_mark(self, market_id: str, price: Decimal | None) -> None:
-        self._ctx.prices.pin_mark(self.market(market_id).id, price)
+        """Pin the market's mark at `price` (None releases it to the model)."""
+        spec = self.market(market_id)
+        self._ctx.prices.pin_mark(spec.id, _price_or_none(price))
+        self._ctx.emit(MarkPinned, spec.id, price)
 
     def halt(self, market_id: str) -> None:
         """New orders answer 409 MARKET_HALTED until `resume`; cancels still work."""
-        self._ctx.halted.add(self.market(market_id).id)
+        spec = self.market(market_id)
+        if spec.id not in self._ctx.halted:
+            self._ctx.halted.add(spec.id)
+            self._ctx.emit(MarketHalted, spec.id)
 
     def resume(self, market_id: str) -> None:
-        self._ctx.halted.discard(self.market(market_id).id)
+        spec = self.market(market_id)
+        if spec.id in self._ctx.halted:
+            self._ctx.halted.discard(spec.id)
+            self._ctx.emit(MarketResumed, spec.id)
 
     def is_halted(self, market_id: str) -> bool:
         return market_id in self._ctx.halted
@@ -461,6 +482,12 @@ class Exchange:
     def check_invariants(self) -> list[str]:
         """Every broken invariant, described (empty when all hold); see `invariants.py`."""
         return check_invariants(self._ctx)
+
+
+def _price_or_none(price: Decimal | None) -> Decimal | None:
+    if price is not None and not (price.is_finite() and price > 0):
+        raise invalid("price", "must be a positive decimal number")
+    return price
 
 
 def _usdc_amount(amount: Decimal, field_name: str) -> Decimal:
