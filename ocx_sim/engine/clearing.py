@@ -199,18 +199,19 @@ class Clearing:
         taker_pnl = maker_pnl = ZERO
         taker_size: Decimal | None = None
         maker_size: Decimal | None = None
-        if spec.is_spot:
-            buyer, seller = (
-                (taker.owner, maker.owner) if taker.is_buy else (maker.owner, taker.owner)
-            )
+        buyer, seller = (taker.owner, maker.owner) if taker.is_buy else (maker.owner, taker.owner)
+        if spec.is_spot or spec.is_option:
+            # Cash changes hands at once: the spot price, or the option premium.
+            cash_type = EntryType.SPOT_TRADE if spec.is_spot else EntryType.OPTION_PREMIUM
             ledger.move(
                 now,
                 (buyer, bucket, USDC),
                 (seller, bucket, USDC),
                 notional,
-                EntryType.SPOT_TRADE,
+                cash_type,
                 ref=trade_id,
             )
+        if spec.is_spot:
             ledger.move(
                 now,
                 (seller, bucket, spec.base),
@@ -220,18 +221,6 @@ class Clearing:
                 ref=trade_id,
             )
         else:
-            if spec.is_option:
-                buyer, seller = (
-                    (taker.owner, maker.owner) if taker.is_buy else (maker.owner, taker.owner)
-                )
-                ledger.move(
-                    now,
-                    (buyer, bucket, USDC),
-                    (seller, bucket, USDC),
-                    notional,
-                    EntryType.OPTION_PREMIUM,
-                    ref=trade_id,
-                )
             signed = quantity if taker.is_buy else -quantity
             taker_position = taker_user.position_for_update(spec.id, taker.margin_mode, now)
             maker_position = maker_user.position_for_update(spec.id, maker.margin_mode, now)
