@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from ocx_sim import Bucket, Exchange, OrderRequest, OrderType, Side
+from ocx_sim.engine.ledger import EntryType, SystemBucket, system_account
 
 # `ci` (the default) bounds every property test so `make test` stays within its time budget;
 # `dev` digs deeper: HYPOTHESIS_PROFILE=dev make test.
@@ -70,3 +71,41 @@ def limit(market_id: str, side: str, quantity: str, price: str, **fields: object
 def market(market_id: str, side: str, quantity: str, **fields: object) -> OrderRequest:
     """A market order request: `market("BTC-PERP", "sell", "0.1")`."""
     return OrderRequest(market_id, Side(side), D(quantity), type=OrderType.MARKET, **fields)  # type: ignore[arg-type]
+
+
+def footprint(exchange: Exchange) -> tuple[object, ...]:
+    """Everything a refused command must leave as it was (DECISIONS.md: a refused order is in
+    no list, no ledger entry and no event): the event log, every balance and ledger entry,
+    every user's orders and what they hold, and every book."""
+    books = []
+    for spec in exchange.catalog:
+        depth = exchange.depth(spec.id)
+        if depth.bids or depth.asks or depth.sequence:
+            books.append((spec.id, depth.bids, depth.asks, depth.sequence))
+    orders = [
+        (o.id, o.status, o.price, o.quantity, o.remaining, o.margin, o.lock)
+        for user in exchange.users
+        for o in exchange.orders(user.user_id)
+    ]
+    open_orders = [o.id for user in exchange.users for o in exchange.open_orders(user.user_id)]
+    return (
+        exchange.digest(),
+        len(exchange.ledger),
+        dict(exchange.ledger.balances),
+        orders,
+        open_orders,
+        books,
+    )
+
+
+def credit_spot(exchange: Exchange, user_id: str, asset: str, amount: str | Decimal) -> None:
+    """Give a user base-asset inventory in the spot bucket. The engine has no command for this
+    (deposits are USDC only; users buy their BTC), so tests move it in from the outside world's
+    account on the ledger, which keeps the ledger balanced."""
+    exchange.ledger.move(
+        exchange.now_ms,
+        system_account(SystemBucket.EXTERNAL, asset),
+        (user_id, Bucket.SPOT.value, asset),
+        D(amount),
+        EntryType.DEPOSIT,
+    )

@@ -12,7 +12,7 @@ from ocx_sim import ErrorCode, Exchange, MarginMode, OcxError, OrderStatus, Quot
 from ocx_sim.engine.events import Event, OrderCancelled, OrderModified, TradeExecuted
 from ocx_sim.engine.markets import Venue
 from ocx_sim.engine.orders import FeeRole, Order
-from tests.conftest import UserFactory, limit
+from tests.conftest import UserFactory, footprint, limit
 
 D = Decimal
 PERP = "BTC-PERP"
@@ -27,17 +27,6 @@ def events_of(exchange: Exchange, kind: type[E]) -> list[E]:
 
 def remaining_quantity(exchange: Exchange, order: Order) -> Decimal:
     return exchange.market(order.market_id).quantity(order.remaining)
-
-
-def snapshot(exchange: Exchange, user_id: str) -> tuple[object, ...]:
-    depth = exchange.depth(PERP)
-    return (
-        len(exchange.events),
-        len(exchange.ledger.entries),
-        [(o.id, o.status, o.price, o.quantity, o.remaining) for o in exchange.orders(user_id)],
-        (depth.bids, depth.asks, depth.sequence),
-        exchange.margin(user_id).order_margin,
-    )
 
 
 def maker_of_next_sell(exchange: Exchange, make_user: UserFactory, price: str) -> str:
@@ -118,7 +107,7 @@ def test_cancel_of_another_users_order_is_order_not_found_and_leaves_it_open(
 ) -> None:
     alice, mallory = make_user(perps="10000"), make_user(perps="10000")
     order = exchange.place_order(alice, limit(PERP, "buy", "0.1", "67000.00")).order
-    before = snapshot(exchange, alice)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.cancel_order(mallory, order.id)
@@ -126,7 +115,7 @@ def test_cancel_of_another_users_order_is_order_not_found_and_leaves_it_open(
     assert err.value.code is ErrorCode.ORDER_NOT_FOUND
     assert err.value.status == 404
     assert order.status is OrderStatus.OPEN
-    assert snapshot(exchange, alice) == before
+    assert footprint(exchange) == before
 
 
 def test_cancel_of_a_cancelled_order_is_order_not_open(
@@ -274,7 +263,7 @@ def test_modify_quantity_must_exceed_the_filled_quantity(
     alice, bob = make_user(perps="10000"), make_user(perps="10000")
     ask = exchange.place_order(alice, limit(PERP, "sell", "0.3", "67000.00")).order
     exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00"))
-    before = snapshot(exchange, alice)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.modify_order(alice, ask.id, quantity=D(quantity))
@@ -282,7 +271,7 @@ def test_modify_quantity_must_exceed_the_filled_quantity(
     assert err.value.code is ErrorCode.VALIDATION_ERROR
     assert err.value.status == 400
     assert err.value.details["field"] == "quantity"
-    assert snapshot(exchange, alice) == before
+    assert footprint(exchange) == before
 
 
 def test_modify_quantity_of_a_partially_filled_order_is_the_new_total(
@@ -319,7 +308,7 @@ def test_modify_with_invalid_values_is_validation_error(
 ) -> None:
     bob = make_user(perps="10000")
     order = exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00")).order
-    before = snapshot(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.modify_order(
@@ -332,7 +321,7 @@ def test_modify_with_invalid_values_is_validation_error(
     assert err.value.code is ErrorCode.VALIDATION_ERROR
     assert err.value.status == 400
     assert err.value.details["field"] == field
-    assert snapshot(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_modify_of_a_post_only_order_to_a_crossing_price_is_refused_and_changes_nothing(
@@ -341,7 +330,7 @@ def test_modify_of_a_post_only_order_to_a_crossing_price_is_refused_and_changes_
     alice, bob = make_user(perps="10000"), make_user(perps="10000")
     exchange.place_order(alice, limit(PERP, "sell", "0.1", "67000.00"))
     bid = exchange.place_order(bob, limit(PERP, "buy", "0.1", "66000.00", post_only=True)).order
-    before = snapshot(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.modify_order(bob, bid.id, price=D("67000.00"))
@@ -350,7 +339,7 @@ def test_modify_of_a_post_only_order_to_a_crossing_price_is_refused_and_changes_
     assert err.value.status == 422
     assert bid.price == D("66000.00")
     assert bid.status is OrderStatus.OPEN
-    assert snapshot(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_modify_of_a_terminal_order_is_order_not_open(
@@ -359,14 +348,14 @@ def test_modify_of_a_terminal_order_is_order_not_open(
     bob = make_user(perps="10000")
     order = exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00")).order
     exchange.cancel_order(bob, order.id)
-    before = snapshot(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.modify_order(bob, order.id, price=D("66000.00"))
 
     assert err.value.code is ErrorCode.ORDER_NOT_OPEN
     assert err.value.status == 409
-    assert snapshot(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_modify_of_another_users_order_is_order_not_found(
@@ -374,14 +363,14 @@ def test_modify_of_another_users_order_is_order_not_found(
 ) -> None:
     alice, mallory = make_user(perps="10000"), make_user(perps="10000")
     order = exchange.place_order(alice, limit(PERP, "buy", "0.1", "67000.00")).order
-    before = snapshot(exchange, alice)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.modify_order(mallory, order.id, price=D("66000.00"))
 
     assert err.value.code is ErrorCode.ORDER_NOT_FOUND
     assert err.value.status == 404
-    assert snapshot(exchange, alice) == before
+    assert footprint(exchange) == before
 
 
 def test_modify_to_a_price_outside_the_band_is_refused(
@@ -389,14 +378,14 @@ def test_modify_to_a_price_outside_the_band_is_refused(
 ) -> None:
     bob = make_user(perps="10000")
     order = exchange.place_order(bob, limit(PERP, "sell", "0.1", "69000.00")).order
-    before = snapshot(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.modify_order(bob, order.id, price=D("71400.01"))
 
     assert err.value.code is ErrorCode.PRICE_OUT_OF_BAND
     assert err.value.status == 422
-    assert snapshot(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_modify_that_increases_margin_beyond_the_available_is_refused(
@@ -404,7 +393,7 @@ def test_modify_that_increases_margin_beyond_the_available_is_refused(
 ) -> None:
     bob = make_user(perps="700")
     order = exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00")).order  # holds 335
-    before = snapshot(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.modify_order(bob, order.id, quantity=D("0.3"))  # would hold 1005
@@ -414,7 +403,7 @@ def test_modify_that_increases_margin_beyond_the_available_is_refused(
     assert "requiredIm" in err.value.details
     assert err.value.details["availableIm"] == "365.00"
     assert order.quantity == D("0.1")
-    assert snapshot(exchange, bob) == before
+    assert footprint(exchange) == before
     # 0.2 would hold 670: 335 more, plus the fee on the 0.1 added (3.35), within 365.
     placed = exchange.modify_order(bob, order.id, quantity=D("0.2"))
     assert placed.order.quantity == D("0.2")
@@ -427,7 +416,7 @@ def test_modify_to_a_higher_price_is_checked_against_the_margin(
     # placing needs 335 of margin plus the 3.35 taker fee; once it rests, 3.55 is left
     bob = make_user(perps="338.55")
     order = exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00")).order  # holds 335
-    before = snapshot(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.modify_order(bob, order.id, price=D("67710.01"))  # would hold 338.55005
@@ -437,7 +426,7 @@ def test_modify_to_a_higher_price_is_checked_against_the_margin(
     assert err.value.status == 422
     assert err.value.details == {"requiredIm": "3.55005", "availableIm": "3.55"}
     assert order.price == D("67000.00")
-    assert snapshot(exchange, bob) == before
+    assert footprint(exchange) == before
     # 3.55 more fits exactly; a fee on the whole 0.1 (3.3855) would not have
     placed = exchange.modify_order(bob, order.id, price=D("67710.00"))  # holds 338.55
     assert placed.order.price == D("67710.00")
@@ -607,14 +596,14 @@ def test_modify_of_a_reduce_only_order_beyond_the_position_is_refused(
     order = exchange.place_order(
         bob, limit(PERP, "sell", "0.1", "69000.00", reduce_only=True)
     ).order
-    before = snapshot(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.modify_order(bob, order.id, quantity=D("0.3"))
 
     assert err.value.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
     assert err.value.status == 422
-    assert snapshot(exchange, bob) == before
+    assert footprint(exchange) == before
     # Up to the position's 0.2 is fine: the order's own current size does not count twice.
     assert exchange.modify_order(bob, order.id, quantity=D("0.2")).order.quantity == D("0.2")
 
@@ -623,14 +612,14 @@ def test_modify_on_a_halted_market_is_refused(exchange: Exchange, make_user: Use
     bob = make_user(perps="10000")
     order = exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00")).order
     exchange.halt(PERP)
-    before = snapshot(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.modify_order(bob, order.id, price=D("66000.00"))
 
     assert err.value.code is ErrorCode.MARKET_HALTED
     assert err.value.status == 409
-    assert snapshot(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_modify_of_a_spot_bid_relocks_for_its_new_price_and_quantity(

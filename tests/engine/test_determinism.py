@@ -29,7 +29,7 @@ from ocx_sim import (
     TimeInForce,
 )
 from ocx_sim.engine.events import OrderCancelled, OrderModified, TradeExecuted
-from ocx_sim.engine.ledger import EntryType, SystemBucket, system_account
+from tests.conftest import credit_spot
 
 D = Decimal
 Command = tuple[object, ...]
@@ -145,14 +145,7 @@ def apply(exchange: Exchange, markets: list[str], users: list[str], command: Com
         return
     user = users[int(str(args[0])) % len(users)]
     if kind == "btc":
-        # Deposits are USDC only; spot sellers get BTC as a movement from the outside world.
-        exchange.ledger.move(
-            exchange.now_ms,
-            system_account(SystemBucket.EXTERNAL, "BTC"),
-            (user, Bucket.SPOT.value, "BTC"),
-            D(str(args[1])),
-            EntryType.DEPOSIT,
-        )
+        credit_spot(exchange, user, "BTC", D(str(args[1])))
     elif kind == "deposit":
         _, amount, tx = args
         exchange.deposit(user, D(str(amount)), tx_hash=tx if tx is None else str(tx))

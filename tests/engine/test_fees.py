@@ -12,7 +12,7 @@ from ocx_sim.engine.clearing import FEES
 from ocx_sim.engine.fees import WINDOW_MS, FeeSchedule, FeeTier, OptionFees, VolumeTracker
 from ocx_sim.engine.ledger import EntryType
 from ocx_sim.engine.orders import FeeRole
-from tests.conftest import UserFactory, limit, market
+from tests.conftest import UserFactory, credit_spot, limit, market
 
 D = Decimal
 T0 = DEFAULT_START_MS
@@ -146,14 +146,7 @@ def test_a_perp_trade_charges_taker_5_and_maker_2_bps_in_the_perps_bucket(
 
 def test_a_spot_trade_charges_fees_in_spot_usdc(exchange: Exchange, make_user: UserFactory) -> None:
     buyer, seller = make_user(spot="1000"), make_user(spot="0")
-    # The seller needs BTC in its spot bucket: credit it as an external deposit of BTC.
-    exchange.ledger.move(
-        exchange.now_ms,
-        ("system", "external", "BTC"),
-        (seller, "spot", "BTC"),
-        D("0.01"),
-        EntryType.DEPOSIT,
-    )
+    credit_spot(exchange, seller, "BTC", "0.01")
     exchange.place_order(seller, limit("BTC-USDC-SPOT", "sell", "0.01", "68000.00"))
 
     exchange.place_order(buyer, market("BTC-USDC-SPOT", "buy", "0.01"))

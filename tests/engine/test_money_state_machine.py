@@ -20,11 +20,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from ocx_sim import Bucket, ErrorCode, Exchange, OcxError, OrderRequest, OrderType, Side
 from ocx_sim.engine.clearing import CLEARING, FEES
 from ocx_sim.engine.exchange import EXTERNAL
-from ocx_sim.engine.ledger import EntryType, SystemBucket, system_account
+from ocx_sim.engine.ledger import SystemBucket, system_account
 from ocx_sim.engine.money import USDC
 from ocx_sim.engine.orders import TimeInForce
 from ocx_sim.errors import CATALOG
-from tests.conftest import limit
+from tests.conftest import credit_spot, limit
 
 D = Decimal
 PERP = "BTC-PERP"
@@ -118,13 +118,7 @@ class MoneyMachine(RuleBasedStateMachine):
     def credit_btc(self, user: str, quantity: Decimal) -> None:
         """Spot sellers need inventory and deposits are USDC only: credit BTC into the spot
         bucket as one more double-entry movement from the outside world."""
-        self.exchange.ledger.move(
-            self.exchange.now_ms,
-            BTC_EXTERNAL,
-            (user, Bucket.SPOT.value, "BTC"),
-            quantity,
-            EntryType.DEPOSIT,
-        )
+        credit_spot(self.exchange, user, "BTC", quantity)
         self.btc_seeded[user] += quantity
 
     def price_near_mark(self, market_id: str, offset_bps: int) -> Decimal:

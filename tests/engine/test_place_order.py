@@ -25,29 +25,15 @@ from ocx_sim import (
     default_catalog,
 )
 from ocx_sim.engine.events import Event, OrderCancelled, OrderExpired, TradeExecuted
-from ocx_sim.engine.ledger import EntryType, SystemBucket, system_account
+from ocx_sim.engine.ledger import EntryType
 from ocx_sim.engine.orders import FeeRole, Order
-from tests.conftest import UserFactory, limit, market
+from tests.conftest import UserFactory, credit_spot, footprint, limit, market
 
 D = Decimal
 PERP = "BTC-PERP"
 SPOT = "BTC-USDC-SPOT"
 
-State = tuple[int, int, list[str], list[str], tuple[object, ...]]
 E = TypeVar("E", bound=Event)
-
-
-def state(exchange: Exchange, user_id: str, market_id: str = PERP) -> State:
-    """Everything a refused order must leave as it was: the event log, the ledger, the
-    user's orders (all and open) and the book."""
-    depth = exchange.depth(market_id)
-    return (
-        len(exchange.events),
-        len(exchange.ledger.entries),
-        [o.id for o in exchange.orders(user_id)],
-        [o.id for o in exchange.open_orders(user_id)],
-        (depth.bids, depth.asks, depth.sequence),
-    )
 
 
 def events_of(exchange: Exchange, kind: type[E]) -> list[E]:
@@ -64,18 +50,6 @@ def filled_quantity(exchange: Exchange, order: Order) -> Decimal:
 
 def remaining_quantity(exchange: Exchange, order: Order) -> Decimal:
     return quantity_of(exchange, order, order.remaining)
-
-
-def credit_spot(exchange: Exchange, user_id: str, asset: str, amount: str) -> None:
-    """Give a user base-asset inventory in the spot bucket. The engine has no command for
-    this yet (deposits are USDC only), so it is a ledger movement from the outside world."""
-    exchange.ledger.move(
-        exchange.now_ms,
-        system_account(SystemBucket.EXTERNAL, asset),
-        (user_id, Bucket.SPOT.value, asset),
-        D(amount),
-        EntryType.DEPOSIT,
-    )
 
 
 def spot_row(exchange: Exchange, user_id: str, asset: str) -> tuple[Decimal, Decimal]:
@@ -245,14 +219,14 @@ def test_market_order_with_nothing_to_take_is_no_liquidity_and_leaves_no_trace(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     bob = make_user(perps="10000")
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_order(bob, market(PERP, "buy", "0.1"))
 
     assert err.value.code is ErrorCode.NO_LIQUIDITY
     assert err.value.status == 422
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_market_order_facing_only_the_users_own_orders_is_no_liquidity(
@@ -260,7 +234,7 @@ def test_market_order_facing_only_the_users_own_orders_is_no_liquidity(
 ) -> None:
     bob = make_user(perps="10000")
     own_ask = exchange.place_order(bob, limit(PERP, "sell", "0.1", "67000.00")).order
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_order(bob, market(PERP, "buy", "0.1"))
@@ -268,7 +242,7 @@ def test_market_order_facing_only_the_users_own_orders_is_no_liquidity(
     assert err.value.code is ErrorCode.NO_LIQUIDITY
     assert err.value.status == 422
     assert own_ask.status is OrderStatus.OPEN
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_post_only_order_that_would_take_is_refused_without_trace(
@@ -276,14 +250,14 @@ def test_post_only_order_that_would_take_is_refused_without_trace(
 ) -> None:
     alice, bob = make_user(perps="10000"), make_user(perps="10000")
     exchange.place_order(alice, limit(PERP, "sell", "0.1", "67000.00"))
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00", post_only=True))
 
     assert err.value.code is ErrorCode.POST_ONLY_WOULD_TAKE
     assert err.value.status == 422
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_post_only_order_that_does_not_cross_rests(
@@ -308,7 +282,7 @@ def test_limit_price_outside_the_band_is_refused(
     exchange: Exchange, make_user: UserFactory, side: str, price: str
 ) -> None:
     bob = make_user(perps="10000")
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_order(bob, limit(PERP, side, "0.01", price))
@@ -318,7 +292,7 @@ def test_limit_price_outside_the_band_is_refused(
     assert err.value.details["field"] == "price"
     assert err.value.details["priceBandLow"] == "64600.00"
     assert err.value.details["priceBandHigh"] == "71400.00"
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 @pytest.mark.parametrize(("side", "price"), [("sell", "71400.00"), ("buy", "64600.00")])
@@ -366,7 +340,7 @@ def test_market_order_whose_only_liquidity_is_beyond_the_band_is_no_liquidity(
 ) -> None:
     far_ask = _ask_beyond_the_band(exchange, make_user)
     bob = make_user(perps="10000")
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_order(bob, market(PERP, "buy", "0.1"))
@@ -374,7 +348,7 @@ def test_market_order_whose_only_liquidity_is_beyond_the_band_is_no_liquidity(
     assert err.value.code is ErrorCode.NO_LIQUIDITY
     assert err.value.status == 422
     assert far_ask.status is OrderStatus.OPEN
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_market_sell_never_fills_below_the_band(exchange: Exchange, make_user: UserFactory) -> None:
@@ -438,7 +412,7 @@ def test_invalid_order_is_validation_error_naming_the_field(
     exchange: Exchange, make_user: UserFactory, request_: OrderRequest, field: str
 ) -> None:
     bob = make_user(perps="10000", spot="10000")
-    before = state(exchange, bob, request_.market_id)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_order(bob, request_)
@@ -446,7 +420,7 @@ def test_invalid_order_is_validation_error_naming_the_field(
     assert err.value.code is ErrorCode.VALIDATION_ERROR
     assert err.value.status == 400
     assert err.value.details["field"] == field
-    assert state(exchange, bob, request_.market_id) == before
+    assert footprint(exchange) == before
 
 
 def test_quantity_below_the_market_minimum_is_validation_error() -> None:
@@ -457,7 +431,7 @@ def test_quantity_below_the_market_minimum_is_validation_error() -> None:
     bob = exchange.register_user("0x" + "b0" * 20).user_id
     exchange.deposit(bob, D("10000"))
     exchange.transfer(bob, Bucket.WALLET, Bucket.PERPS, D("10000"))
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_order(bob, limit(PERP, "buy", "0.0009", "67000.00"))
@@ -465,7 +439,7 @@ def test_quantity_below_the_market_minimum_is_validation_error() -> None:
     assert err.value.code is ErrorCode.VALIDATION_ERROR
     assert err.value.status == 400
     assert err.value.details["field"] == "quantity"
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
     placed = exchange.place_order(bob, limit(PERP, "buy", "0.0010", "67000.00"))
     assert placed.order.status is OrderStatus.OPEN
 
@@ -492,14 +466,14 @@ def test_halted_market_refuses_new_orders_but_still_cancels(
     bob = make_user(perps="10000")
     resting = exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00")).order
     exchange.halt(PERP)
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_order(bob, limit(PERP, "buy", "0.1", "66000.00"))
 
     assert err.value.code is ErrorCode.MARKET_HALTED
     assert err.value.status == 409
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
     cancelled = exchange.cancel_order(bob, resting.id)
     assert cancelled.status is OrderStatus.CANCELLED
     assert exchange.depth(PERP).bids == []
@@ -512,7 +486,7 @@ def test_duplicate_client_order_id_among_open_orders_is_409_naming_the_existing_
 ) -> None:
     bob = make_user(perps="10000")
     first = exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00", client_order_id="c1"))
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_order(bob, limit(PERP, "buy", "0.1", "66000.00", client_order_id="c1"))
@@ -520,7 +494,7 @@ def test_duplicate_client_order_id_among_open_orders_is_409_naming_the_existing_
     assert err.value.code is ErrorCode.DUPLICATE_CLIENT_ORDER_ID
     assert err.value.status == 409
     assert err.value.details["orderId"] == first.order.id
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_client_order_id_of_a_cancelled_order_may_be_reused_at_once(
@@ -583,7 +557,7 @@ def test_insufficient_margin_is_422_with_required_and_available_as_strings(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     bob = make_user(perps="100")
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00"))
@@ -593,7 +567,7 @@ def test_insufficient_margin_is_422_with_required_and_available_as_strings(
     # margin 0.1 × 67000 / 20 = 335, plus the worst-case (taker) fee 5 bps of 6700 = 3.35.
     assert err.value.details["requiredIm"] == "338.35"
     assert err.value.details["availableIm"] == "100.00"
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_margin_of_resting_orders_reduces_what_a_new_order_may_use(
@@ -601,7 +575,7 @@ def test_margin_of_resting_orders_reduces_what_a_new_order_may_use(
 ) -> None:
     bob = make_user(perps="500")
     exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00"))  # holds 335
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_order(bob, limit(PERP, "buy", "0.1", "66000.00"))  # needs 330 + 3.30
@@ -610,7 +584,7 @@ def test_margin_of_resting_orders_reduces_what_a_new_order_may_use(
     assert err.value.status == 422
     assert err.value.details["requiredIm"] == "333.30"
     assert err.value.details["availableIm"] == "165.00"
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
     # 0.04 × 66000 / 20 = 132, plus a 1.32 fee, fits in the 165 left.
     assert exchange.place_order(bob, limit(PERP, "buy", "0.04", "66000.00")).order.is_open
 
@@ -665,14 +639,14 @@ def test_self_trade_prevention_cancels_the_users_resting_order_and_continues(
 
 def test_reduce_only_when_flat_is_refused(exchange: Exchange, make_user: UserFactory) -> None:
     bob = make_user(perps="10000")
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_order(bob, limit(PERP, "sell", "0.1", "69000.00", reduce_only=True))
 
     assert err.value.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
     assert err.value.status == 422
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_reduce_only_on_the_increasing_side_is_refused(
@@ -680,14 +654,14 @@ def test_reduce_only_on_the_increasing_side_is_refused(
 ) -> None:
     bob = make_user(perps="10000")
     open_long(exchange, make_user, bob, "0.2")
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_order(bob, limit(PERP, "buy", "0.1", "66000.00", reduce_only=True))
 
     assert err.value.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
     assert err.value.status == 422
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_reduce_only_larger_than_the_position_is_refused(
@@ -695,14 +669,14 @@ def test_reduce_only_larger_than_the_position_is_refused(
 ) -> None:
     bob = make_user(perps="10000")
     open_long(exchange, make_user, bob, "0.2")
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_order(bob, limit(PERP, "sell", "0.3", "69000.00", reduce_only=True))
 
     assert err.value.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
     assert err.value.status == 422
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_reduce_only_together_with_other_reduce_only_orders_may_not_exceed_the_position(
@@ -711,14 +685,14 @@ def test_reduce_only_together_with_other_reduce_only_orders_may_not_exceed_the_p
     bob = make_user(perps="10000")
     open_long(exchange, make_user, bob, "0.2")
     exchange.place_order(bob, limit(PERP, "sell", "0.15", "69000.00", reduce_only=True))
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_order(bob, limit(PERP, "sell", "0.1", "69500.00", reduce_only=True))
 
     assert err.value.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
     assert err.value.status == 422
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
     # What is left of the position (0.05) may still be covered.
     rest = exchange.place_order(bob, limit(PERP, "sell", "0.05", "69500.00", reduce_only=True))
     assert rest.order.status is OrderStatus.OPEN
@@ -813,14 +787,14 @@ def test_spot_buy_without_the_usdc_is_insufficient_balance(
 ) -> None:
     # One micro-USDC short of the 6703.35 the bid must lock.
     bob = make_user(spot="6703.349999")
-    before = state(exchange, bob, SPOT)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_order(bob, limit(SPOT, "buy", "0.1", "67000.00"))
 
     assert err.value.code is ErrorCode.INSUFFICIENT_BALANCE
     assert err.value.status == 400
-    assert state(exchange, bob, SPOT) == before
+    assert footprint(exchange) == before
 
 
 def test_spot_buy_with_exactly_the_lock_is_accepted(
@@ -850,14 +824,14 @@ def test_spot_sell_without_inventory_is_insufficient_balance(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     bob = make_user(spot="100000")
-    before = state(exchange, bob, SPOT)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_order(bob, limit(SPOT, "sell", "0.1", "67000.00"))
 
     assert err.value.code is ErrorCode.INSUFFICIENT_BALANCE
     assert err.value.status == 400
-    assert state(exchange, bob, SPOT) == before
+    assert footprint(exchange) == before
 
 
 def test_spot_sell_beyond_the_unlocked_inventory_is_insufficient_balance(
@@ -866,14 +840,14 @@ def test_spot_sell_beyond_the_unlocked_inventory_is_insufficient_balance(
     bob = make_user()
     credit_spot(exchange, bob, "BTC", "0.3")
     exchange.place_order(bob, limit(SPOT, "sell", "0.2", "69000.00"))
-    before = state(exchange, bob, SPOT)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_order(bob, limit(SPOT, "sell", "0.2", "70000.00"))
 
     assert err.value.code is ErrorCode.INSUFFICIENT_BALANCE
     assert err.value.status == 400
-    assert state(exchange, bob, SPOT) == before
+    assert footprint(exchange) == before
 
 
 def test_spot_fill_moves_usdc_and_base_between_spot_buckets_with_fees_in_usdc(

@@ -10,22 +10,10 @@ import pytest
 
 from ocx_sim import ErrorCode, Exchange, OcxError, OrderRequest, Side
 from ocx_sim.engine.orders import FeeRole
-from tests.conftest import UserFactory, limit, market
+from tests.conftest import UserFactory, footprint, limit, market
 
 D = Decimal
 PERP = "BTC-PERP"
-
-
-def state(exchange: Exchange) -> tuple[object, ...]:
-    """Everything a preview must leave as it was: the log, the ledger, every order, the book."""
-    depth = exchange.depth(PERP)
-    return (
-        len(exchange.events),
-        exchange.digest(),
-        len(exchange.ledger.entries),
-        [(o.id, o.status, o.remaining) for u in exchange.users for o in exchange.orders(u.user_id)],
-        (depth.bids, depth.asks, depth.sequence),
-    )
 
 
 def test_preview_of_a_resting_limit_order_prices_it_as_maker(
@@ -218,7 +206,7 @@ def test_preview_of_invalid_input_is_still_400(
     exchange: Exchange, make_user: UserFactory, request_: OrderRequest, field: str
 ) -> None:
     bob = make_user(perps="10000")
-    before = state(exchange)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.preview_order(bob, request_)
@@ -226,7 +214,7 @@ def test_preview_of_invalid_input_is_still_400(
     assert err.value.code is ErrorCode.VALIDATION_ERROR
     assert err.value.status == 400
     assert err.value.details["field"] == field
-    assert state(exchange) == before
+    assert footprint(exchange) == before
 
 
 def test_preview_of_invalid_input_on_a_halted_market_is_still_400(
@@ -257,7 +245,7 @@ def test_preview_changes_nothing(exchange: Exchange, make_user: UserFactory) -> 
     exchange.place_order(alice, limit(PERP, "sell", "0.1", "67000.00"))
     exchange.place_order(bob, limit(PERP, "sell", "0.1", "67100.00"))
     margin_before = exchange.margin(bob)
-    before = state(exchange)
+    before = footprint(exchange)
 
     previews = [
         exchange.preview_order(bob, limit(PERP, "buy", "0.2", "67100.00")),
@@ -267,7 +255,7 @@ def test_preview_changes_nothing(exchange: Exchange, make_user: UserFactory) -> 
     ]
 
     assert [p.approved for p in previews] == [True, True, True, False]
-    assert state(exchange) == before
+    assert footprint(exchange) == before
     assert exchange.margin(bob) == margin_before
     assert exchange.position(bob, PERP) is None
     assert exchange.fills(bob) == []

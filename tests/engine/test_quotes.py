@@ -10,7 +10,7 @@ import pytest
 
 from ocx_sim import ErrorCode, Exchange, OcxError, OrderStatus, QuoteRequest, Side
 from ocx_sim.engine.events import Event, OrderCancelled, TradeExecuted
-from tests.conftest import UserFactory, limit
+from tests.conftest import UserFactory, footprint, limit
 
 D = Decimal
 PERP = "BTC-PERP"
@@ -28,19 +28,6 @@ def bid(price: str, quantity: str = "0.1", **fields: object) -> QuoteRequest:
 
 def ask(price: str, quantity: str = "0.1", **fields: object) -> QuoteRequest:
     return QuoteRequest(Side.SELL, D(price), D(quantity), **fields)  # type: ignore[arg-type]
-
-
-def state(exchange: Exchange, user_id: str, market_id: str = PERP) -> tuple[object, ...]:
-    """What a refused set must leave as it was."""
-    depth = exchange.depth(market_id)
-    return (
-        len(exchange.events),
-        len(exchange.ledger.entries),
-        [(o.id, o.status) for o in exchange.orders(user_id)],
-        [o.id for o in exchange.open_orders(user_id)],
-        (depth.bids, depth.asks, depth.sequence),
-        exchange.margin(user_id).order_margin,
-    )
 
 
 def test_quotes_place_a_ladder_tagged_with_the_given_quote_id(
@@ -130,7 +117,7 @@ def test_more_than_fifty_quotes_is_validation_error_naming_quotes(
 ) -> None:
     bob = make_user(perps="100000")
     quotes = [bid(f"{66000 + i}.00", "0.01") for i in range(51)]
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_quotes(bob, PERP, quotes)
@@ -138,7 +125,7 @@ def test_more_than_fifty_quotes_is_validation_error_naming_quotes(
     assert err.value.code is ErrorCode.VALIDATION_ERROR
     assert err.value.status == 400
     assert err.value.details["field"] == "quotes"
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 @pytest.mark.parametrize("cancel_all", [False, True])
@@ -147,7 +134,7 @@ def test_one_invalid_quote_refuses_the_whole_set_and_changes_nothing(
 ) -> None:
     bob = make_user(perps="10000")
     previous = exchange.place_order(bob, limit(PERP, "buy", "0.1", "65000.00")).order
-    before = state(exchange, bob)
+    before = footprint(exchange)
     quotes = [bid("67000.00"), bid("66900.00"), ask("67100.00"), ask("67200.005")]
 
     with pytest.raises(OcxError) as err:
@@ -157,7 +144,7 @@ def test_one_invalid_quote_refuses_the_whole_set_and_changes_nothing(
     assert err.value.status == 400
     assert err.value.details["field"] == "quotes[3].price"
     assert previous.status is OrderStatus.OPEN
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 @pytest.mark.parametrize(
@@ -173,7 +160,7 @@ def test_invalid_quote_is_named_by_its_index_and_field(
     exchange: Exchange, make_user: UserFactory, quote: QuoteRequest, field: str
 ) -> None:
     bob = make_user(perps="10000")
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_quotes(bob, PERP, [ask("69000.00"), quote])
@@ -181,12 +168,12 @@ def test_invalid_quote_is_named_by_its_index_and_field(
     assert err.value.code is ErrorCode.VALIDATION_ERROR
     assert err.value.status == 400
     assert err.value.details["field"] == field
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_quote_outside_the_band_refuses_the_set(exchange: Exchange, make_user: UserFactory) -> None:
     bob = make_user(perps="10000")
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_quotes(bob, PERP, [bid("67000.00"), ask("71400.01")])
@@ -194,7 +181,7 @@ def test_quote_outside_the_band_refuses_the_set(exchange: Exchange, make_user: U
     assert err.value.code is ErrorCode.PRICE_OUT_OF_BAND
     assert err.value.status == 422
     assert err.value.details["field"] == "quotes[1].price"
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_quotes_on_an_unknown_market_are_404(exchange: Exchange, make_user: UserFactory) -> None:
@@ -213,7 +200,7 @@ def test_quotes_on_a_halted_market_are_refused_and_cancel_nothing(
     bob = make_user(perps="10000")
     previous = exchange.place_order(bob, limit(PERP, "buy", "0.1", "65000.00")).order
     exchange.halt(PERP)
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_quotes(bob, PERP, [bid("67000.00")], cancel_all=True)
@@ -221,7 +208,7 @@ def test_quotes_on_a_halted_market_are_refused_and_cancel_nothing(
     assert err.value.code is ErrorCode.MARKET_HALTED
     assert err.value.status == 409
     assert previous.status is OrderStatus.OPEN
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 @pytest.mark.parametrize("cancel_all", [False, True])
@@ -231,7 +218,7 @@ def test_post_only_quote_that_would_take_refuses_the_set_and_changes_nothing(
     bob, alice = make_user(perps="10000"), make_user(perps="10000")
     exchange.place_order(alice, limit(PERP, "sell", "0.1", "67000.00"))
     previous = exchange.place_order(bob, limit(PERP, "buy", "0.1", "65000.00")).order
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_quotes(
@@ -246,7 +233,7 @@ def test_post_only_quote_that_would_take_refuses_the_set_and_changes_nothing(
     assert err.value.details["field"] == "quotes[1]"
     assert previous.status is OrderStatus.OPEN
     assert events_of(exchange, TradeExecuted) == []
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_post_only_quote_meeting_only_orders_that_cancel_all_removes_is_accepted(
@@ -275,7 +262,7 @@ def test_quotes_crossing_each_other_are_self_trade(
     exchange: Exchange, make_user: UserFactory, quotes: list[QuoteRequest], field: str
 ) -> None:
     bob = make_user(perps="10000")
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_quotes(bob, PERP, quotes)
@@ -283,14 +270,14 @@ def test_quotes_crossing_each_other_are_self_trade(
     assert err.value.code is ErrorCode.SELF_TRADE
     assert err.value.status == 422
     assert err.value.details["field"] == field
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_duplicate_client_order_ids_within_the_set_are_409(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     bob = make_user(perps="10000")
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_quotes(
@@ -306,7 +293,7 @@ def test_duplicate_client_order_ids_within_the_set_are_409(
     assert err.value.code is ErrorCode.DUPLICATE_CLIENT_ORDER_ID
     assert err.value.status == 409
     assert err.value.details["field"] == "quotes[2].clientOrderId"
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_quote_reusing_the_client_order_id_of_an_open_order_is_409(
@@ -316,7 +303,7 @@ def test_quote_reusing_the_client_order_id_of_an_open_order_is_409(
     gold = exchange.place_order(
         bob, limit("XAUT-USDC-PERP", "buy", "1", "3900.00", client_order_id="a")
     ).order
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_quotes(bob, PERP, [bid("67000.00", client_order_id="a")], cancel_all=True)
@@ -324,7 +311,7 @@ def test_quote_reusing_the_client_order_id_of_an_open_order_is_409(
     assert err.value.code is ErrorCode.DUPLICATE_CLIENT_ORDER_ID
     assert err.value.status == 409
     assert err.value.details["orderId"] == gold.id
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_quote_may_reuse_the_client_order_id_of_an_order_cancel_all_replaces(
@@ -348,7 +335,7 @@ def test_the_sets_margin_and_fees_are_checked_as_a_whole(
     # margin 335 + 334.5 + 334 = 1003.50; taker fees 3.35 + 3.345 + 3.34 = 10.035
     bob = make_user(perps="1013.53")
     quotes = [bid("67000.00"), bid("66900.00"), bid("66800.00")]
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_quotes(bob, PERP, quotes)
@@ -358,7 +345,7 @@ def test_the_sets_margin_and_fees_are_checked_as_a_whole(
     assert err.value.status == 422
     assert err.value.details["requiredIm"] == "1013.535"
     assert err.value.details["availableIm"] == "1013.53"
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
     # Each quote fits on its own, and so do any two of them.
     assert len(exchange.place_quotes(bob, PERP, quotes[:2]).orders) == 2
 
@@ -369,13 +356,13 @@ def test_margin_freed_by_cancel_all_counts_toward_the_new_set(
     bob = make_user(perps="700")
     old = exchange.place_order(bob, limit(PERP, "buy", "0.2", "67000.00")).order  # holds 670
     quotes = [bid("67000.00"), ask("67100.00")]  # 335 + 335.5 = 670.5, with 30 left free
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_quotes(bob, PERP, quotes)
     assert err.value.code is ErrorCode.INSUFFICIENT_MARGIN
     assert err.value.status == 422
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
     result = exchange.place_quotes(bob, PERP, quotes, cancel_all=True)
 
@@ -390,14 +377,14 @@ def test_spot_quotes_check_the_sets_usdc_lock_as_a_whole(
 ) -> None:
     # Each bid locks 0.1 × price × 1.0005: 6703.35 and 6693.345, 13396.695 together.
     bob = make_user(spot="13396.69")
-    before = state(exchange, bob, SPOT)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_quotes(bob, SPOT, [bid("67000.00"), bid("66900.00")])
 
     assert err.value.code is ErrorCode.INSUFFICIENT_BALANCE
     assert err.value.status == 400
-    assert state(exchange, bob, SPOT) == before
+    assert footprint(exchange) == before
 
 
 def _long(exchange: Exchange, make_user: UserFactory, user_id: str, quantity: str) -> None:
@@ -411,7 +398,7 @@ def test_reduce_only_quotes_together_may_not_exceed_the_position(
 ) -> None:
     bob = make_user(perps="10000")
     _long(exchange, make_user, bob, "0.2")
-    before = state(exchange, bob)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:
         exchange.place_quotes(
@@ -423,7 +410,7 @@ def test_reduce_only_quotes_together_may_not_exceed_the_position(
     assert err.value.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
     assert err.value.status == 422
     assert err.value.details["field"] == "quotes[1].reduceOnly"
-    assert state(exchange, bob) == before
+    assert footprint(exchange) == before
 
 
 def test_reduce_only_quotes_may_replace_reduce_only_orders_cancel_all_removes(

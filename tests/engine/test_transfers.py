@@ -10,19 +10,9 @@ from ocx_sim import Bucket, ErrorCode, Exchange, OcxError
 from ocx_sim.engine.events import FundsDeposited, FundsTransferred
 from ocx_sim.engine.exchange import EXTERNAL
 from ocx_sim.engine.ledger import EntryType
-from tests.conftest import UserFactory, limit
+from tests.conftest import UserFactory, footprint, limit
 
 D = Decimal
-
-
-def state(exchange: Exchange, user_id: str) -> tuple[object, ...]:
-    """Everything a refused command must leave as it was."""
-    return (
-        exchange.balances(user_id),
-        len(exchange.ledger.entries),
-        len(exchange.events),
-        dict(exchange.ledger.balances),
-    )
 
 
 # -- transfer --------------------------------------------------------------------------------
@@ -93,7 +83,7 @@ def test_a_transfer_of_zero_or_less_is_refused_naming_amount(
     exchange: Exchange, make_user: UserFactory, amount: str
 ) -> None:
     user = make_user(wallet="100")
-    before = state(exchange, user)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as refused:
         exchange.transfer(user, Bucket.WALLET, Bucket.PERPS, D(amount))
@@ -101,7 +91,7 @@ def test_a_transfer_of_zero_or_less_is_refused_naming_amount(
     assert refused.value.code is ErrorCode.VALIDATION_ERROR
     assert refused.value.status == 400
     assert refused.value.details["field"] == "amount"
-    assert state(exchange, user) == before
+    assert footprint(exchange) == before
 
 
 @pytest.mark.parametrize("amount", ["0.0000001", "1.1234567", "10.0000005"])
@@ -109,7 +99,7 @@ def test_a_transfer_with_more_than_six_decimals_is_refused(
     exchange: Exchange, make_user: UserFactory, amount: str
 ) -> None:
     user = make_user(wallet="100")
-    before = state(exchange, user)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as refused:
         exchange.transfer(user, Bucket.WALLET, Bucket.PERPS, D(amount))
@@ -117,7 +107,7 @@ def test_a_transfer_with_more_than_six_decimals_is_refused(
     assert refused.value.code is ErrorCode.VALIDATION_ERROR
     assert refused.value.status == 400
     assert refused.value.details["field"] == "amount"
-    assert state(exchange, user) == before
+    assert footprint(exchange) == before
 
 
 @pytest.mark.parametrize("amount", ["NaN", "sNaN", "Infinity", "-Infinity"])
@@ -125,7 +115,7 @@ def test_a_transfer_of_a_non_finite_amount_is_refused_naming_amount(
     exchange: Exchange, make_user: UserFactory, amount: str
 ) -> None:
     user = make_user(wallet="100")
-    before = state(exchange, user)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as refused:
         exchange.transfer(user, Bucket.WALLET, Bucket.PERPS, D(amount))
@@ -133,7 +123,7 @@ def test_a_transfer_of_a_non_finite_amount_is_refused_naming_amount(
     assert refused.value.code is ErrorCode.VALIDATION_ERROR
     assert refused.value.status == 400
     assert refused.value.details["field"] == "amount"
-    assert state(exchange, user) == before
+    assert footprint(exchange) == before
 
 
 def test_six_decimals_with_trailing_zeros_are_accepted(
@@ -151,7 +141,7 @@ def test_a_transfer_to_the_same_bucket_is_refused_naming_to(
     exchange: Exchange, make_user: UserFactory, bucket: Bucket
 ) -> None:
     user = make_user(wallet="100", perps="100", options="100", spot="100")
-    before = state(exchange, user)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as refused:
         exchange.transfer(user, bucket, bucket, D("10"))
@@ -159,7 +149,7 @@ def test_a_transfer_to_the_same_bucket_is_refused_naming_to(
     assert refused.value.code is ErrorCode.VALIDATION_ERROR
     assert refused.value.status == 400
     assert refused.value.details["field"] == "to"
-    assert state(exchange, user) == before
+    assert footprint(exchange) == before
 
 
 @pytest.mark.parametrize(
@@ -171,14 +161,14 @@ def test_a_transfer_of_more_than_the_source_holds_is_refused_and_changes_nothing
 ) -> None:
     user = make_user(wallet="100", perps="50", options="25", spot="10")
     target = Bucket.PERPS if source is Bucket.WALLET else Bucket.WALLET
-    before = state(exchange, user)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as refused:
         exchange.transfer(user, source, target, D(held) + D("0.000001"))
 
     assert refused.value.code is ErrorCode.INSUFFICIENT_BALANCE
     assert refused.value.status == 400
-    assert state(exchange, user) == before
+    assert footprint(exchange) == before
     # all of it is fine
     after = exchange.transfer(user, source, target, D(held))
     assert getattr(after, source.value) == 0
@@ -212,14 +202,14 @@ def test_spot_usdc_locked_by_a_bid_cannot_be_transferred_out(
     # the bid locks its cost plus the dearest taker fee: 680 × 1.0005 = 680.34
     (usdc_row,) = exchange.spot_assets(user)
     assert (usdc_row.available, usdc_row.locked) == (D("319.66"), D("680.34"))
-    before = state(exchange, user)
+    before = footprint(exchange)
 
     with pytest.raises(OcxError) as refused:
         exchange.transfer(user, Bucket.SPOT, Bucket.WALLET, D("319.660001"))
 
     assert refused.value.code is ErrorCode.INSUFFICIENT_BALANCE
     assert refused.value.status == 400
-    assert state(exchange, user) == before
+    assert footprint(exchange) == before
     exchange.transfer(user, Bucket.SPOT, Bucket.WALLET, D("319.66"))
     assert exchange.balances(user).spot == D("680.34")
     # cancelling the bid frees the rest
