@@ -5,7 +5,7 @@ command runs synchronously on the caller's thread against the simulated clock, s
 and the same commands give the same ids, the same state and the same event log (the digest).
 
     from decimal import Decimal
-    from ocx_sim import Exchange, OrderRequest, Side
+    from ocx_sim import Bucket, Exchange, OrderRequest, Side
 
     ex = Exchange.create(seed=7)                      # default catalog, 2026-01-02T00:00Z
     alice = ex.register_user("0x" + "a1" * 20)
@@ -88,7 +88,6 @@ class Exchange:
         self._clearing = Clearing(ctx)
         self._trading = Trading(ctx, self._clearing)
         self._quoting = Quoting(ctx, self._clearing, self._trading)
-        self._credited_tx: set[str] = set()
 
     @classmethod
     def create(cls, seed: int = 0, start: int | str | None = None) -> Exchange:
@@ -155,9 +154,9 @@ class Exchange:
         user = ctx.user(user_id)
         amount = _usdc_amount(amount, "amount")
         if tx_hash is not None:
-            if tx_hash in self._credited_tx:
+            if tx_hash in ctx.credited_tx:
                 return False
-            self._credited_tx.add(tx_hash)
+            ctx.credited_tx.add(tx_hash)
         ctx.ledger.move(
             ctx.now,
             EXTERNAL,
