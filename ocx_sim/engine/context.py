@@ -39,8 +39,6 @@ class Context:
     books: dict[str, Book] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
     halted: set[str] = field(default_factory=set)
-    credited_tx: set[str] = field(default_factory=set)
-    """Deposit transaction hashes already credited (each is credited once)."""
 
     @property
     def now(self) -> int:

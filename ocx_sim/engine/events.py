@@ -155,6 +155,19 @@ class OrderModified(NamedTuple):
     priority_kept: bool
 
 
+class SettlementChanged(NamedTuple):
+    """A deposit or withdrawal record was created or changed status."""
+
+    seq: int
+    ts: int
+    settlement_id: str
+    user_id: str
+    kind: str
+    status: str
+    amount: Decimal
+    tx_hash: str | None
+
+
 class MarketHalted(NamedTuple):
     seq: int
     ts: int
@@ -234,6 +247,7 @@ EVENT_TYPES: tuple[type[Any], ...] = (
     MarketResumed,
     IndexSet,
     MarkPinned,
+    SettlementChanged,
 )
 _CODES = {cls: code for code, cls in enumerate(EVENT_TYPES)}
 

@@ -28,7 +28,6 @@ from ocx_sim.engine.context import Context
 from ocx_sim.engine.events import (
     Event,
     EventLog,
-    FundsDeposited,
     FundsTransferred,
     IndexSet,
     MarketHalted,
@@ -47,7 +46,14 @@ from ocx_sim.engine.pricing import Prices
 from ocx_sim.engine.quotes import QuoteRequest, QuotesResult, Quoting
 from ocx_sim.engine.risk import MarginView, Risk
 from ocx_sim.engine.trading import Placement, Trading
-from ocx_sim.engine.views import AssetBalance, Balances, DepthSnapshot, PositionView
+from ocx_sim.engine.views import (
+    AssetBalance,
+    Balances,
+    DepthSnapshot,
+    PositionView,
+    WalletSummary,
+)
+from ocx_sim.engine.wallet import Settlement, SettlementKind, SettlementStatus, Wallet
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.ids import Ids
 
@@ -88,6 +94,7 @@ class Exchange:
         self._clearing = Clearing(ctx)
         self._trading = Trading(ctx, self._clearing)
         self._quoting = Quoting(ctx, self._clearing, self._trading)
+        self._wallet = Wallet(ctx)
 
     @classmethod
     def create(cls, seed: int = 0, start: int | str | None = None) -> Exchange:
@@ -148,25 +155,61 @@ class Exchange:
         return list(self._ctx.accounts)
 
     def deposit(self, user_id: str, amount: Decimal, tx_hash: str | None = None) -> bool:
-        """Credit USDC to the user's wallet bucket at once, as a confirmed on-chain deposit.
-        A txHash is credited once only: a repeat returns False and changes nothing."""
-        ctx = self._ctx
-        user = ctx.user(user_id)
-        amount = _usdc_amount(amount, "amount")
-        if tx_hash is not None:
-            if tx_hash in ctx.credited_tx:
-                return False
-            ctx.credited_tx.add(tx_hash)
-        ctx.ledger.move(
-            ctx.now,
-            EXTERNAL,
-            (user.user_id, Bucket.WALLET.value, USDC),
-            amount,
-            EntryType.DEPOSIT,
-            tx_hash=tx_hash,
+        """Credit USDC to the user's wallet bucket at once, as a confirmed on-chain deposit
+        (funding for tests, scenarios and the control API). A txHash is credited once only:
+        a repeat returns False and changes nothing."""
+        user = self._ctx.user(user_id)
+        return (
+            self._wallet.credit_deposit(user, _usdc_amount(amount, "amount"), tx_hash) is not None
         )
-        ctx.emit(FundsDeposited, user.user_id, amount, tx_hash)
-        return True
+
+    def submit_deposit(
+        self, wallet_address: str, amount: Decimal, tx_hash: str | None = None
+    ) -> Settlement:
+        """A deposit seen on chain from `wallet_address` (its user is created if new): a
+        `pending` settlement, credited after 2 confirmations 2 s apart. A txHash seen before
+        answers its existing record."""
+        user = self.register_user(wallet_address)
+        return self._wallet.submit_deposit(user, _usdc_amount(amount, "amount"), tx_hash)
+
+    def withdraw(self, user_id: str, amount: Decimal) -> Settlement:
+        """Debit the wallet bucket and queue the on-chain payout (400 INSUFFICIENT_BALANCE
+        beyond the wallet bucket's balance)."""
+        user = self._ctx.user(user_id)
+        return self._wallet.withdraw(user, _usdc_amount(amount, "amount"))
+
+    def settlements(
+        self,
+        user_id: str,
+        *,
+        kind: SettlementKind | None = None,
+        status: SettlementStatus | None = None,
+        limit: int | None = None,
+    ) -> list[Settlement]:
+        """The user's deposits and withdrawals, newest first."""
+        records = [
+            s
+            for s in self._wallet.of_user(self._ctx.user(user_id).user_id)
+            if (kind is None or s.kind is kind) and (status is None or s.status is status)
+        ]
+        return records if limit is None else records[:limit]
+
+    def settlement(self, user_id: str, settlement_id: str) -> Settlement:
+        """One of the user's settlements; 404 NOT_FOUND for anyone else's."""
+        record = self._wallet.settlements.get(settlement_id)
+        if record is None or record.user_id != self._ctx.user(user_id).user_id:
+            raise OcxError(ErrorCode.NOT_FOUND, f"Settlement {settlement_id!r} not found")
+        return record
+
+    def wallet_summary(self, user_id: str) -> WalletSummary:
+        """`GET /wallet/balance`: buckets, deposits credited, withdrawals in flight."""
+        balances = self.balances(user_id)
+        uid = self._ctx.user(user_id).user_id
+        return WalletSummary(
+            balances=balances,
+            onchain_deposit_total=self._wallet.deposited.get(uid, ZERO),
+            pending_withdrawal_total=self._wallet.pending_withdrawals(uid),
+        )
 
     def transfer(self, user_id: str, source: Bucket, target: Bucket, amount: Decimal) -> Balances:
         """Move USDC between two of the user's buckets, atomically (SPEC.md §10.1): amount

@@ -58,3 +58,18 @@ class AssetBalance:
     @property
     def total(self) -> Decimal:
         return self.available + self.locked
+
+
+@dataclass(frozen=True, slots=True)
+class WalletSummary:
+    """`GET /wallet/balance`."""
+
+    balances: Balances
+    onchain_deposit_total: Decimal
+    pending_withdrawal_total: Decimal
+
+    @property
+    def tradable(self) -> Decimal:
+        """GitBook's `tradableBalance`: the USDC in all four buckets."""
+        b = self.balances
+        return b.wallet + b.perps + b.options + b.spot

@@ -48,7 +48,9 @@ def test_advance_to_fires_due_timers_and_returns_the_events_they_made(
     first = exchange.advance_to(start + 6_000)
     second = exchange.advance_by(10_000)
 
-    assert [(event_type(e), e.ts) for e in first] == [("FundsDeposited", start + 5_000)]
+    assert [(event_type(e), e.ts) for e in first if isinstance(e, FundsDeposited)] == [
+        ("FundsDeposited", start + 5_000)
+    ]
     assert [e.tx_hash for e in second if isinstance(e, FundsDeposited)] == ["0x02"]
     assert second[0].ts == start + 9_000
     assert exchange.now_ms == start + 16_000

@@ -1,0 +1,67 @@
+"""Order-path rate limiting on the simulated clock (DECISIONS.md "Rate limits").
+
+A sliding window of 60 s per user across all of the user's credentials, 120 requests by
+default, raised per account (market makers ×10). A refused request does not count. Every
+order-path response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` (counting the current
+request) and `X-RateLimit-Reset` = floor((oldest request in the window + 60 s) / 1000); a
+refusal is 429 ORDER_RATE_LIMIT with `Retry-After` = ceil(retryAfterMs / 1000).
+
+It lives beside authentication rather than in `api/` because it is per-world state, and a
+world owns all of its state (worlds.py sits below the web layers).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+DEFAULT_LIMIT = 120
+WINDOW_MS = 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_s: int
+    retry_after_ms: int
+
+    def headers(self) -> dict[str, str]:
+        out = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset_s),
+        }
+        if not self.allowed:
+            out["Retry-After"] = str(-(-self.retry_after_ms // 1000))
+        return out
+
+
+class RateLimiter:
+    def __init__(self, limit: int = DEFAULT_LIMIT, window_ms: int = WINDOW_MS) -> None:
+        self.limit = limit
+        self.window_ms = window_ms
+        self._overrides: dict[str, int] = {}
+        self._hits: dict[str, deque[int]] = {}
+
+    def set_limit(self, user_id: str, limit: int) -> None:
+        """Give one account its own limit per window (e.g. a market maker's 10×)."""
+        self._overrides[user_id] = limit
+
+    def hit(self, user_id: str, now_ms: int) -> Verdict:
+        """Count one order-path request at `now_ms`, unless the window is full."""
+        limit = self._overrides.get(user_id, self.limit)
+        hits = self._hits.get(user_id)
+        if hits is None:
+            hits = self._hits[user_id] = deque()
+        horizon = now_ms - self.window_ms
+        while hits and hits[0] <= horizon:
+            hits.popleft()
+        if len(hits) >= limit:
+            oldest = hits[0]
+            return Verdict(
+                False, limit, 0, (oldest + self.window_ms) // 1000, oldest + self.window_ms - now_ms
+            )
+        hits.append(now_ms)
+        return Verdict(True, limit, limit - len(hits), (hits[0] + self.window_ms) // 1000, 0)

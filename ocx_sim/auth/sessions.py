@@ -1,0 +1,56 @@
+"""Session tokens: HS256 JWTs (PyJWT), valid 7 days of simulated time, revocable.
+
+DECISIONS.md "Authentication": claims `sub` (the user id), `iat` and `exp = iat + 604800` in
+simulated unix seconds, plus a `jti` so that `/auth/logout` can revoke exactly this session.
+The signing key is per world and comes from the world's seed. PyJWT's own time checks read the
+wall clock, so they are switched off and `exp` is checked against the simulated clock here.
+"""
+
+from __future__ import annotations
+
+import jwt
+
+from ocx_sim.errors import ErrorCode, OcxError
+
+SESSION_SECONDS = 604_800
+COOKIE_NAME = "astra_session"
+_ALGORITHM = "HS256"
+
+
+class Sessions:
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+        self._revoked: set[str] = set()
+
+    def issue(self, user_id: str, session_id: str, now_ms: int) -> str:
+        issued = now_ms // 1000
+        claims = {"sub": user_id, "iat": issued, "exp": issued + SESSION_SECONDS, "jti": session_id}
+        return jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
+
+    def verify(self, token: str, now_ms: int) -> tuple[str, str]:
+        """(user id, session id) of a valid token; 401 UNAUTHENTICATED for a token that is not
+        ours, SESSION_EXPIRED past `exp` or after logout."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[_ALGORITHM],
+                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+            )
+        except jwt.PyJWTError:
+            raise OcxError(ErrorCode.UNAUTHENTICATED, "Invalid session token") from None
+        user_id, session_id, expires = claims.get("sub"), claims.get("jti"), claims.get("exp")
+        if (
+            not isinstance(user_id, str)
+            or not isinstance(session_id, str)
+            or not isinstance(expires, int)
+        ):
+            raise OcxError(ErrorCode.UNAUTHENTICATED, "Invalid session token")
+        if session_id in self._revoked:
+            raise OcxError(ErrorCode.SESSION_EXPIRED, "This session has been logged out")
+        if now_ms // 1000 >= expires:
+            raise OcxError(ErrorCode.SESSION_EXPIRED)
+        return user_id, session_id
+
+    def revoke(self, session_id: str) -> None:
+        self._revoked.add(session_id)
