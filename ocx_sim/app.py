@@ -1,5 +1,5 @@
-"""`create_app`: the Starlette application over one exchange; the only module that wires the
-web layers together (DESIGN.md)."""
+"""`create_app`: the Starlette application over a set of worlds; the only module that wires the
+OCX API and the /_sim control API together (DESIGN.md)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,16 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
-from ocx_sim.api import market
-from ocx_sim.api.responses import error_response, status_error
-from ocx_sim.engine.exchange import Exchange
-from ocx_sim.errors import OcxError
+from ocx_sim.api import routes as api_routes
+from ocx_sim.api.schemas import COMPONENTS
+from ocx_sim.gateway.endpoint import Endpoint, serve
+from ocx_sim.gateway.openapi import document
+from ocx_sim.gateway.responses import error_response, json_response, status_error
+from ocx_sim.worlds import WorldConfig, Worlds
 
-
-async def _ocx_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, OcxError)
-    return error_response(exc)
+VERSION = "0.1.0"
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -28,14 +27,29 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def create_app(exchange: Exchange | None = None) -> Starlette:
-    """The OCX REST API over `exchange` (a fresh default-catalog exchange when omitted)."""
+def create_app(worlds: Worlds | None = None, *, control: bool = True) -> Starlette:
+    """The OCX REST API over `worlds` (a default world on the default config when omitted):
+    every endpoint at `/` for the default world and under `/w/{worldId}` for the others."""
+    if worlds is None:
+        worlds = Worlds(WorldConfig())
+    endpoints: list[Endpoint] = list(api_routes.ENDPOINTS)
+    spec = document(endpoints, COMPONENTS, title="ocx-sim: the OCX REST API", version=VERSION)
+
+    async def openapi(request: Request) -> Response:
+        return json_response(spec)
+
+    def table() -> list[BaseRoute]:
+        out: list[BaseRoute] = []
+        for endpoint in endpoints:
+            handler = serve(endpoint, worlds)
+            for path in (endpoint.path, *endpoint.aliases):
+                out.append(Route(path, handler, methods=[endpoint.method]))
+        out.append(Route("/openapi.json", openapi, methods=["GET"]))
+        return out
+
     app = Starlette(
-        routes=[
-            Route("/perps/markets", market.list_markets, methods=["GET"]),
-            Route("/markets/linear", market.list_markets, methods=["GET"]),
-        ],
-        exception_handlers={OcxError: _ocx_error, HTTPException: _http_error},
+        routes=[*table(), Mount("/w/{world_id}", routes=table())],
+        exception_handlers={HTTPException: _http_error},
     )
-    app.state.exchange = exchange if exchange is not None else Exchange.create()
+    app.state.worlds = worlds
     return app

@@ -13,6 +13,7 @@ import pytest
 from ocx_sim.app import create_app
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.engine.markets import MarketType
+from ocx_sim.worlds import WorldConfig, Worlds
 
 # DECISIONS.md "Markets and prices": the default catalog's linear markets, in GitBook's listing
 # order. F1/F2 are the last Fridays of March and June 2026 for a world starting 2026-01-02.
@@ -60,6 +61,16 @@ EXTRA_FIELDS = {
 ISO_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
+@pytest.fixture
+def worlds() -> Worlds:
+    return Worlds(WorldConfig(seed=1))
+
+
+@pytest.fixture
+def exchange(worlds: Worlds) -> Exchange:
+    return worlds.default.exchange
+
+
 def call(app: Any, method: str, path: str) -> httpx.Response:
     async def go() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
@@ -69,16 +80,16 @@ def call(app: Any, method: str, path: str) -> httpx.Response:
     return asyncio.run(go())
 
 
-def markets(exchange: Exchange, path: str = "/perps/markets") -> list[dict[str, Any]]:
-    response = call(create_app(exchange), "GET", path)
+def markets(worlds: Worlds, path: str = "/perps/markets") -> list[dict[str, Any]]:
+    response = call(create_app(worlds), "GET", path)
     assert response.status_code == 200
     body = response.json()
     assert isinstance(body, list)
     return body
 
 
-def by_id(exchange: Exchange) -> dict[str, dict[str, Any]]:
-    return {m["id"]: m for m in markets(exchange)}
+def by_id(worlds: Worlds) -> dict[str, dict[str, Any]]:
+    return {m["id"]: m for m in markets(worlds)}
 
 
 def _on_tick(value: Decimal, tick: Decimal, rounding: str) -> Decimal:
@@ -89,9 +100,10 @@ def _on_tick(value: Decimal, tick: Decimal, rounding: str) -> Decimal:
 
 
 def test_perps_markets_and_markets_linear_answer_200_with_identical_bodies(
+    worlds: Worlds,
     exchange: Exchange,
 ) -> None:
-    app = create_app(exchange)
+    app = create_app(worlds)
     perps = call(app, "GET", "/perps/markets")
     linear = call(app, "GET", "/markets/linear")
     assert perps.status_code == linear.status_code == 200
@@ -100,22 +112,26 @@ def test_perps_markets_and_markets_linear_answer_200_with_identical_bodies(
     assert len(perps.json()) == len(DEFAULT_LINEAR_IDS)
 
 
-def test_market_list_is_exactly_the_default_catalogs_linear_markets(exchange: Exchange) -> None:
-    ids = [m["id"] for m in markets(exchange)]
+def test_market_list_is_exactly_the_default_catalogs_linear_markets(
+    worlds: Worlds, exchange: Exchange
+) -> None:
+    ids = [m["id"] for m in markets(worlds)]
     assert ids == DEFAULT_LINEAR_IDS
     assert ids == [spec.id for spec in exchange.catalog if spec.type is not MarketType.OPTION]
     assert any(spec.type is MarketType.OPTION for spec in exchange.catalog)
 
 
-def test_market_list_holds_spot_perps_and_futures_but_no_options(exchange: Exchange) -> None:
-    types = [m["marketType"] for m in markets(exchange)]
+def test_market_list_holds_spot_perps_and_futures_but_no_options(
+    worlds: Worlds, exchange: Exchange
+) -> None:
+    types = [m["marketType"] for m in markets(worlds)]
     assert types.count("spot") == 3
     assert types.count("perp") == 3
     assert types.count("future") == 5
     assert "option" not in types
 
 
-def test_create_app_without_an_exchange_serves_a_fresh_default_world() -> None:
+def test_create_app_without_worlds_serves_a_fresh_default_world() -> None:
     response = call(create_app(), "GET", "/perps/markets")
     assert response.status_code == 200
     assert [m["id"] for m in response.json()] == DEFAULT_LINEAR_IDS
@@ -124,14 +140,16 @@ def test_create_app_without_an_exchange_serves_a_fresh_default_world() -> None:
 # -- the market shape -----------------------------------------------------------------------
 
 
-def test_every_market_has_the_union_shape_and_its_types_extra_fields(exchange: Exchange) -> None:
-    for market in markets(exchange):
+def test_every_market_has_the_union_shape_and_its_types_extra_fields(
+    worlds: Worlds, exchange: Exchange
+) -> None:
+    for market in markets(worlds):
         assert set(market) == UNION_FIELDS | EXTRA_FIELDS[market["marketType"]], market["id"]
 
 
-def test_both_doc_sets_names_agree_on_every_market(exchange: Exchange) -> None:
+def test_both_doc_sets_names_agree_on_every_market(worlds: Worlds, exchange: Exchange) -> None:
     gitbook_type = {"spot": "spot", "perp": "perpetual", "future": "future"}
-    for market in markets(exchange):
+    for market in markets(worlds):
         assert market["id"] == market["symbol"] == market["marketId"]
         assert market["type"] == gitbook_type[market["marketType"]]
         assert market["baseSymbol"] == market["base"] == market["id"].split("-")[0]
@@ -139,9 +157,10 @@ def test_both_doc_sets_names_agree_on_every_market(exchange: Exchange) -> None:
 
 
 def test_btc_perp_renders_padded_decimals_band_fees_and_funding_terms(
+    worlds: Worlds,
     exchange: Exchange,
 ) -> None:
-    assert by_id(exchange)["BTC-PERP"] == {
+    assert by_id(worlds)["BTC-PERP"] == {
         "id": "BTC-PERP",
         "symbol": "BTC-PERP",
         "marketId": "BTC-PERP",
@@ -168,8 +187,10 @@ def test_btc_perp_renders_padded_decimals_band_fees_and_funding_terms(
     }
 
 
-def test_decimals_are_strings_padded_to_the_markets_decimals(exchange: Exchange) -> None:
-    for market in markets(exchange):
+def test_decimals_are_strings_padded_to_the_markets_decimals(
+    worlds: Worlds, exchange: Exchange
+) -> None:
+    for market in markets(worlds):
         price_dp, size_dp = market["priceDecimals"], market["sizeDecimals"]
         assert type(price_dp) is int
         assert type(size_dp) is int
@@ -186,9 +207,10 @@ def test_decimals_are_strings_padded_to_the_markets_decimals(exchange: Exchange)
 
 
 def test_perps_carry_integer_funding_interval_and_futures_an_iso_expiry(
+    worlds: Worlds,
     exchange: Exchange,
 ) -> None:
-    listed = by_id(exchange)
+    listed = by_id(worlds)
     for market_id in ("BTC-PERP", "XAUT-USDC-PERP", "WTIOIL-PERP"):
         assert type(listed[market_id]["fundingIntervalMs"]) is int
         assert listed[market_id]["fundingIntervalMs"] == 300_000
@@ -202,9 +224,10 @@ def test_perps_carry_integer_funding_interval_and_futures_an_iso_expiry(
 
 
 def test_spot_markets_have_no_index_market_and_derivatives_point_at_their_spot(
+    worlds: Worlds,
     exchange: Exchange,
 ) -> None:
-    for market in markets(exchange):
+    for market in markets(worlds):
         if market["marketType"] == "spot":
             assert market["indexMarketId"] is None
         else:
@@ -214,8 +237,10 @@ def test_spot_markets_have_no_index_market_and_derivatives_point_at_their_spot(
 # -- prices ---------------------------------------------------------------------------------
 
 
-def test_btc_perp_band_is_five_percent_either_side_of_the_mark(exchange: Exchange) -> None:
-    btc = by_id(exchange)["BTC-PERP"]
+def test_btc_perp_band_is_five_percent_either_side_of_the_mark(
+    worlds: Worlds, exchange: Exchange
+) -> None:
+    btc = by_id(worlds)["BTC-PERP"]
     assert (btc["priceBandLow"], btc["markPrice"], btc["priceBandHigh"]) == (
         "64600.00",
         "68000.00",
@@ -224,12 +249,13 @@ def test_btc_perp_band_is_five_percent_either_side_of_the_mark(exchange: Exchang
 
 
 def test_every_band_is_mark_times_0_95_and_1_05_rounded_inward_to_the_tick(
+    worlds: Worlds,
     exchange: Exchange,
 ) -> None:
     # The band holds the prices within ±5 % of the mark (DECISIONS.md): a limit that is not on
     # the tick rounds toward the mark, so no price in the band is more than 5 % away.
     wrong: dict[str, dict[str, tuple[str, str]]] = {}
-    for market in markets(exchange):
+    for market in markets(worlds):
         mark, tick = Decimal(market["markPrice"]), Decimal(market["tickSize"])
         low = _on_tick(mark * Decimal("0.95"), tick, ROUND_CEILING)
         high = _on_tick(mark * Decimal("1.05"), tick, ROUND_FLOOR)
@@ -240,20 +266,22 @@ def test_every_band_is_mark_times_0_95_and_1_05_rounded_inward_to_the_tick(
     assert wrong == {}
 
 
-def test_market_list_renders_the_live_mark_and_band(exchange: Exchange) -> None:
+def test_market_list_renders_the_live_mark_and_band(worlds: Worlds, exchange: Exchange) -> None:
     exchange.set_index("BTC-PERP", Decimal("70000"))
-    btc = by_id(exchange)["BTC-PERP"]
+    btc = by_id(worlds)["BTC-PERP"]
     assert btc["markPrice"] == "70000.00"
     assert (btc["priceBandLow"], btc["priceBandHigh"]) == ("66500.00", "73500.00")
 
 
-def test_halted_market_shows_halted_and_the_others_stay_active(exchange: Exchange) -> None:
+def test_halted_market_shows_halted_and_the_others_stay_active(
+    worlds: Worlds, exchange: Exchange
+) -> None:
     exchange.halt("BTC-PERP")
-    statuses = {m["id"]: m["tradingStatus"] for m in markets(exchange)}
+    statuses = {m["id"]: m["tradingStatus"] for m in markets(worlds)}
     assert statuses.pop("BTC-PERP") == "halted"
     assert set(statuses.values()) == {"active"}
     exchange.resume("BTC-PERP")
-    assert by_id(exchange)["BTC-PERP"]["tradingStatus"] == "active"
+    assert by_id(worlds)["BTC-PERP"]["tradingStatus"] == "active"
 
 
 # -- routing errors -------------------------------------------------------------------------
@@ -261,9 +289,9 @@ def test_halted_market_shows_halted_and_the_others_stay_active(exchange: Exchang
 
 @pytest.mark.parametrize("path", ["/nope", "/perps/market", "/perps/markets/BTC-PERP/x", "/"])
 def test_unknown_path_answers_404_not_found_with_the_error_body(
-    exchange: Exchange, path: str
+    worlds: Worlds, exchange: Exchange, path: str
 ) -> None:
-    response = call(create_app(exchange), "GET", path)
+    response = call(create_app(worlds), "GET", path)
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
@@ -276,9 +304,9 @@ def test_unknown_path_answers_404_not_found_with_the_error_body(
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
 @pytest.mark.parametrize("path", ["/perps/markets", "/markets/linear"])
 def test_wrong_method_answers_405_method_not_allowed_with_the_error_body(
-    exchange: Exchange, path: str, method: str
+    worlds: Worlds, exchange: Exchange, path: str, method: str
 ) -> None:
-    response = call(create_app(exchange), method, path)
+    response = call(create_app(worlds), method, path)
     assert response.status_code == 405
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
@@ -288,9 +316,9 @@ def test_wrong_method_answers_405_method_not_allowed_with_the_error_body(
     assert body["message"]
 
 
-def test_wrong_method_answer_names_the_allowed_methods(exchange: Exchange) -> None:
+def test_wrong_method_answer_names_the_allowed_methods(worlds: Worlds, exchange: Exchange) -> None:
     # RFC 9110 §15.5.6: a 405 response MUST carry an Allow header listing the target's methods.
-    response = call(create_app(exchange), "POST", "/perps/markets")
+    response = call(create_app(worlds), "POST", "/perps/markets")
     assert response.status_code == 405
     allowed = {m.strip() for m in response.headers.get("allow", "").split(",")}
     assert "GET" in allowed

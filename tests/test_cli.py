@@ -43,11 +43,13 @@ def fake_serve(monkeypatch: pytest.MonkeyPatch) -> FakeServe:
     return fake
 
 
-def test_serve_builds_an_app_over_an_exchange_with_the_given_seed(fake_serve: FakeServe) -> None:
+def test_serve_builds_an_app_over_a_default_world_with_the_given_seed(
+    fake_serve: FakeServe,
+) -> None:
     assert ocx_sim.cli.main(["serve", "--port", "9999", "--seed", "5"]) == 0
     call = fake_serve.only_call
     assert isinstance(call["app"], Starlette)
-    exchange = call["app"].state.exchange
+    exchange = call["app"].state.worlds.default.exchange
     assert isinstance(exchange, Exchange)
     assert exchange.seed == 5
     assert exchange.now_ms == DEFAULT_START_MS
@@ -74,7 +76,7 @@ def test_serve_defaults_to_port_8000_and_seed_0(fake_serve: FakeServe) -> None:
     ocx_sim.cli.main(["serve"])
     call = fake_serve.only_call
     assert (call["host"], call["port"], call["access_log"]) == ("127.0.0.1", 8000, False)
-    assert call["app"].state.exchange.seed == 0
+    assert call["app"].state.worlds.default.exchange.seed == 0
 
 
 def test_serve_passes_host_and_access_log_options(fake_serve: FakeServe) -> None:

@@ -147,6 +147,9 @@ class Exchange:
     def user(self, user_id: str) -> User:
         return self._ctx.user(user_id)
 
+    def has_user(self, user_id: str) -> bool:
+        return user_id in self._ctx.accounts.by_id
+
     def find_user(self, wallet_address: str) -> User | None:
         return self._ctx.accounts.find_address(wallet_address)
 

@@ -1,0 +1,250 @@
+"""The engine's objects as OCX puts them on the wire (DECISIONS.md "Wire details").
+
+Prices and sizes are strings padded to the market's decimals; USDC amounts keep 6 dp at most
+and show at least 2 (`17.0525`, `1000.00`); instants are ISO-8601 UTC with milliseconds; every
+field of an object is always present, `null` when unset; enums are their wire strings.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from ocx_sim.auth.keys import ApiKey
+from ocx_sim.clock import format_ms
+from ocx_sim.engine.exchange import Exchange
+from ocx_sim.engine.ledger import LedgerEntry
+from ocx_sim.engine.markets import FUNDING_INTERVAL_MS, FUNDING_MAX_RATE_BPS, MarketSpec, MarketType
+from ocx_sim.engine.money import format_usdc
+from ocx_sim.engine.orders import Fill, Order
+from ocx_sim.engine.trading import Placement
+from ocx_sim.engine.views import DepthSnapshot, PositionView
+from ocx_sim.engine.wallet import CHAIN_ID, NETWORK, Settlement
+
+Json = dict[str, Any]
+
+
+def usdc(amount: Decimal) -> str:
+    return format_usdc(amount)
+
+
+def instant(ms: int | None) -> str | None:
+    return None if ms is None else format_ms(ms)
+
+
+def price(spec: MarketSpec, value: Decimal | None) -> str | None:
+    """On the market's decimals; an average (or entry) price off the tick is rounded half-even."""
+    if value is None:
+        return None
+    return spec.format_price(value.quantize(spec.tick, rounding=ROUND_HALF_EVEN))
+
+
+def quantity(spec: MarketSpec, value: Decimal) -> str:
+    return spec.format_quantity(value)
+
+
+def decimal_text(value: Decimal) -> str:
+    """A plain decimal (bps, rates) without exponent or trailing zeros: `2`, `4.5`, `-0.5`."""
+    text = f"{value.normalize():f}"
+    return "0" if text in ("-0", "") else text
+
+
+# -- markets ----------------------------------------------------------------------------------
+
+# GitBook's `type` names a perpetual "perpetual" where Mintlify's `marketType` says "perp".
+_GITBOOK_TYPE = {
+    MarketType.SPOT: "spot",
+    MarketType.PERP: "perpetual",
+    MarketType.FUTURE: "future",
+    MarketType.OPTION: "option",
+}
+
+
+def market(exchange: Exchange, spec: MarketSpec) -> Json:
+    """The union of both doc sets' market shapes (SPEC.md §4.1 [SIM]): Mintlify's names first,
+    GitBook's as extra fields."""
+    mark = exchange.mark_price(spec.id)
+    band = exchange.price_band(spec.id)
+    body: Json = {
+        "id": spec.id,
+        "symbol": spec.id,
+        "marketId": spec.id,
+        "marketType": spec.type.value,
+        "type": _GITBOOK_TYPE[spec.type],
+        "baseSymbol": spec.base,
+        "base": spec.base,
+        "quoteSymbol": spec.quote,
+        "quote": spec.quote,
+        "markPrice": price(spec, mark),
+        "priceDecimals": spec.price_decimals,
+        "sizeDecimals": spec.size_decimals,
+        "tickSize": spec.format_price(spec.tick),
+        "stepSize": spec.format_quantity(spec.step),
+        "minQuantity": spec.format_quantity(spec.min_quantity),
+        "tradingStatus": "halted" if exchange.is_halted(spec.id) else "active",
+        "priceBandLow": None if band is None else spec.format_price(band[0]),
+        "priceBandHigh": None if band is None else spec.format_price(band[1]),
+        "makerFeeBps": decimal_text(spec.maker_bps),
+        "takerFeeBps": decimal_text(spec.taker_bps),
+        "indexMarketId": spec.index_market_id,
+    }
+    if spec.type is MarketType.PERP:
+        body["fundingIntervalMs"] = FUNDING_INTERVAL_MS
+        body["fundingMaxRateBps"] = decimal_text(FUNDING_MAX_RATE_BPS)
+    if spec.expiry_ms is not None:
+        body["expiry"] = format_ms(spec.expiry_ms)
+    if spec.type is MarketType.OPTION:
+        assert spec.strike is not None and spec.option_type is not None
+        body["strike"] = decimal_text(spec.strike)
+        body["optionType"] = "call" if spec.option_type.value == "C" else "put"
+    return body
+
+
+def depth(spec: MarketSpec, snapshot: DepthSnapshot) -> Json:
+    """`{marketId, bids, asks, sequence, timestamp}`: bids descending, asks ascending, each
+    level `[price, quantity]`."""
+    return {
+        "marketId": snapshot.market_id,
+        "bids": [[spec.format_price(p), spec.format_quantity(q)] for p, q in snapshot.bids],
+        "asks": [[spec.format_price(p), spec.format_quantity(q)] for p, q in snapshot.asks],
+        "sequence": snapshot.sequence,
+        "timestamp": format_ms(snapshot.timestamp),
+    }
+
+
+# -- orders, fills, positions -----------------------------------------------------------------
+
+
+def order(exchange: Exchange, o: Order) -> Json:
+    spec = exchange.market(o.market_id)
+    filled = spec.quantity(o.filled_lots)
+    return {
+        "id": o.id,
+        "clientOrderId": o.client_order_id,
+        "marketId": o.market_id,
+        "side": o.side.value,
+        "type": o.type.value,
+        "price": price(spec, o.price),
+        "quantity": quantity(spec, o.quantity),
+        "filledQuantity": quantity(spec, filled),
+        "remainingQuantity": quantity(spec, spec.quantity(o.remaining)),
+        "avgFillPrice": price(spec, o.filled_notional / filled) if filled else None,
+        "status": o.status.value,
+        "timeInForce": o.time_in_force.value,
+        "postOnly": o.post_only,
+        "reduceOnly": o.reduce_only,
+        "marginMode": o.margin_mode.value,
+        "stopPrice": price(spec, o.stop_price),
+        "takeProfitPrice": price(spec, o.take_profit_price),
+        "stopLossPrice": price(spec, o.stop_loss_price),
+        "quoteId": o.quote_id,
+        "createdAt": format_ms(o.created_at),
+        "updatedAt": format_ms(o.updated_at),
+    }
+
+
+def fill(exchange: Exchange, f: Fill) -> Json:
+    """A fill as an order's answer lists it."""
+    spec = exchange.market(f.market_id)
+    return {
+        "tradeId": f.trade_id,
+        "price": price(spec, f.price),
+        "quantity": quantity(spec, f.quantity),
+        "fee": usdc(f.fee),
+        "feeRole": f.fee_role,
+        "createdAt": format_ms(f.created_at),
+    }
+
+
+def trade(exchange: Exchange, f: Fill) -> Json:
+    """A fill in the account's trade lists: the fill plus its order, market and side."""
+    body = fill(exchange, f)
+    body.update(
+        {
+            "orderId": f.order_id,
+            "marketId": f.market_id,
+            "side": f.side,
+            "liquidity": f.fee_role,
+            "realizedPnl": usdc(f.realized_pnl),
+        }
+    )
+    return body
+
+
+def position(exchange: Exchange, p: PositionView) -> Json:
+    spec = exchange.market(p.market_id)
+    return {
+        "marketId": p.market_id,
+        "side": p.side,
+        "quantity": quantity(spec, abs(p.size)),
+        "entryPrice": price(spec, p.entry_price),
+        "markPrice": price(spec, p.mark_price),
+        "unrealizedPnl": usdc(p.unrealized_pnl),
+        "realizedPnl": usdc(p.realized_pnl),
+        "fundingPayment": usdc(p.funding_payment),
+        "liquidationPrice": price(spec, p.liquidation_price),
+        "leverage": None if p.leverage is None else decimal_text(p.leverage),
+        "marginMode": p.margin_mode.value,
+    }
+
+
+def placement(exchange: Exchange, user_id: str, placed: Placement) -> Json:
+    """An order command's answer: the order, its fills, and the position it left (or null)."""
+    o = placed.order
+    body = order(exchange, o)
+    body["fills"] = [fill(exchange, f) for f in placed.fills]
+    held = exchange.position(user_id, o.market_id, o.margin_mode)
+    body["position"] = None if held is None else position(exchange, held)
+    return body
+
+
+# -- wallet -----------------------------------------------------------------------------------
+
+
+def ledger_entry(e: LedgerEntry) -> Json:
+    return {
+        "id": e.id,
+        "type": e.type,
+        "amount": usdc(e.amount) if e.asset == "USDC" else f"{e.amount.normalize():f}",
+        "asset": e.asset,
+        "bucket": e.bucket,
+        "txHash": e.tx_hash,
+        "createdAt": format_ms(e.created_at),
+    }
+
+
+def settlement(s: Settlement) -> Json:
+    return {
+        "id": s.id,
+        "kind": s.kind.value,
+        "status": s.status.value,
+        "asset": "USDC",
+        "amount": usdc(s.amount),
+        "txHash": s.tx_hash,
+        "withdrawalId": s.withdrawal_id,
+        "walletAddress": s.wallet_address,
+        "network": NETWORK,
+        "chainId": CHAIN_ID,
+        "confirmations": s.confirmations,
+        "settledAt": instant(s.settled_at),
+        "createdAt": format_ms(s.created_at),
+        "updatedAt": format_ms(s.updated_at),
+    }
+
+
+# -- keys -------------------------------------------------------------------------------------
+
+
+def api_key(key: ApiKey, now_ms: int) -> Json:
+    return {
+        "id": key.id,
+        "name": key.name,
+        "scope": key.scope.value,
+        "allowedIps": list(key.allowed_ips),
+        "expiresAt": instant(key.expires_at),
+        "createdAt": format_ms(key.created_at),
+        "revokedAt": instant(key.revoked_at),
+        "lastUsedAt": instant(key.last_used_at),
+        "lastUsedIp": key.last_used_ip,
+        "status": key.status(now_ms).value,
+    }

@@ -1,0 +1,261 @@
+"""One way every OCX endpoint is served: declare it, and `serve` does the gateway's work.
+
+An `Endpoint` names its method, path (and aliases), handler, the credentials it accepts
+(`auth.policy.Access`), whether it is on the rate-limited order path, and the JSON schemas of
+its request and answer (for `/openapi.json`). `serve` runs each request through the gateway in
+DECISIONS.md's order:
+
+1. the world: the default one, or `/w/{worldId}` (404 for an unknown world);
+2. credentials and the key policy (401/403), then invite gating (403);
+3. the order-path rate limit (429), whose headers every order-path answer carries;
+4. the JSON body (400 naming `body` when it is not a JSON object);
+5. the handler: parse (400 naming the field), one engine call, render.
+
+Every `OcxError` becomes the catalog's error body; anything else is logged and answered as
+500 INTERNAL_ERROR without a traceback. Handlers return data (rendered with orjson), or a
+`Reply` when they set a status or cookie.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ocx_sim.auth.keys import ApiKey
+from ocx_sim.auth.policy import Access, check_key
+from ocx_sim.auth.ratelimit import Verdict
+from ocx_sim.auth.sessions import COOKIE_NAME, SESSION_SECONDS
+from ocx_sim.engine.exchange import Exchange
+from ocx_sim.errors import ErrorCode, OcxError, invalid
+from ocx_sim.gateway.responses import JSON_TYPE, error_response
+from ocx_sim.worlds import World, Worlds
+
+log = logging.getLogger("ocx_sim.api")
+
+Schema = Mapping[str, Any]
+Handler = Callable[["Call"], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    access: Access
+    summary: str
+    response: Schema
+    request: Schema | None = None
+    query: Mapping[str, Schema] = field(default_factory=dict)
+    """Query parameters: name → schema (all optional unless the schema says `required`)."""
+    aliases: tuple[str, ...] = ()
+    order_path: bool = False
+    """Counted by the order-path rate limit (DECISIONS.md "Rate limits")."""
+    body_optional: bool = False
+    tag: str = "ocx"
+    status: int = 200
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+    @property
+    def is_write(self) -> bool:
+        return self.method != "GET"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a user, by a session or by one of their API keys."""
+
+    user_id: str
+    session_id: str | None = None
+    key: ApiKey | None = None
+
+
+@dataclass(slots=True)
+class Reply:
+    """A handler's answer when it needs more than 200 and a body."""
+
+    body: Any
+    status: int = 200
+    cookies: dict[str, str | None] = field(default_factory=dict)
+    """name → value to set, or None to clear."""
+
+
+class Call:
+    """One request on its way through an endpoint: the world, the caller and the body."""
+
+    __slots__ = ("body", "endpoint", "principal", "request", "world")
+
+    def __init__(self, request: Request, world: World, endpoint: Endpoint) -> None:
+        self.request = request
+        self.world = world
+        self.endpoint = endpoint
+        self.principal: Principal | None = None
+        self.body: dict[str, Any] = {}
+
+    @property
+    def exchange(self) -> Exchange:
+        return self.world.exchange
+
+    @property
+    def user_id(self) -> str:
+        """The caller's user id (the gateway has already refused anonymous callers)."""
+        if self.principal is None:
+            raise OcxError(ErrorCode.UNAUTHENTICATED)
+        return self.principal.user_id
+
+    @property
+    def query(self) -> Mapping[str, str]:
+        return self.request.query_params
+
+    def path_param(self, name: str) -> str:
+        return str(self.request.path_params[name])
+
+    def client_ip(self) -> str | None:
+        if self.world.config.trusted_proxies:
+            forwarded = self.request.headers.get("x-forwarded-for")
+            if forwarded:
+                return forwarded.split(",")[0].strip()
+        client = self.request.client
+        return client.host if client is not None else None
+
+
+def credential(request: Request) -> tuple[str, str] | None:
+    """("key", secret) or ("session", token) from the request, or None. The Authorization
+    header wins over `x-api-key`, which wins over the session cookie (DECISIONS.md)."""
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise OcxError(ErrorCode.UNAUTHENTICATED, "Authorization must be 'Bearer <token>'")
+        return ("key", token) if token.startswith("ocx_sk_") else ("session", token)
+    api_key = request.headers.get("x-api-key")
+    if api_key:
+        return ("key", api_key)
+    cookie = request.cookies.get(COOKIE_NAME)
+    if cookie:
+        return ("session", cookie)
+    return None
+
+
+def authenticate(call: Call) -> Principal | None:
+    endpoint, world = call.endpoint, call.world
+    access = endpoint.access
+    if access is Access.PUBLIC:
+        return None
+    found = credential(call.request) if access is not Access.OPTIONAL else _quiet(call.request)
+    if found is None:
+        if access is Access.OPTIONAL:
+            return None
+        raise OcxError(ErrorCode.UNAUTHENTICATED)
+    kind, secret = found
+    now = world.now_ms
+    if kind == "session":
+        try:
+            user_id, session_id = world.sessions.verify(secret, now)
+        except OcxError:
+            if access is Access.OPTIONAL:
+                return None
+            raise
+        if not world.exchange.has_user(user_id):
+            raise OcxError(ErrorCode.UNAUTHENTICATED, "Session of an unknown user")
+        return Principal(user_id, session_id=session_id)
+    if access is Access.OPTIONAL:
+        return None
+    key = world.keys.authenticate(secret, call.client_ip(), now)
+    check_key(access, world.config.profile, key.scope, endpoint.is_write)
+    return Principal(key.user_id, key=key)
+
+
+def _quiet(request: Request) -> tuple[str, str] | None:
+    """`credential` for endpoints where a malformed one simply means anonymous."""
+    try:
+        return credential(request)
+    except OcxError:
+        return None
+
+
+async def read_body(call: Call) -> dict[str, Any]:
+    raw = await call.request.body()
+    if not raw.strip():
+        if call.endpoint.body_optional:
+            return {}
+        raise invalid("body", "a JSON object is required")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise invalid("body", "is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise invalid("body", "must be a JSON object")
+    return body
+
+
+def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[Response]]:
+    """The Starlette endpoint function for one `Endpoint` (at the root or under `/w/{id}`)."""
+
+    async def run(request: Request) -> Response:
+        world_id = request.path_params.get("world_id")
+        world = worlds.default if world_id is None else worlds.get(world_id)
+        if world is None:
+            return error_response(OcxError(ErrorCode.NOT_FOUND, f"Unknown world {world_id!r}"))
+        call = Call(request, world, endpoint)
+        verdict: Verdict | None = None
+        try:
+            call.principal = authenticate(call)
+            if endpoint.order_path:
+                user_id = call.user_id
+                invites = world.config.invite_codes
+                if invites is not None and user_id not in world.invited:
+                    raise OcxError(ErrorCode.INVITE_REQUIRED)
+                verdict = world.limiter.hit(user_id, world.now_ms)
+                if not verdict.allowed:
+                    raise OcxError(
+                        ErrorCode.ORDER_RATE_LIMIT,
+                        f"Order rate limit of {verdict.limit} per minute exceeded",
+                    )
+            if endpoint.request is not None:
+                call.body = await read_body(call)
+            result = await endpoint.handler(call)
+            response = _render(result, call, endpoint.status)
+        except OcxError as error:
+            response = error_response(error, world.config.profile, verdict)
+        except Exception:
+            log.exception("unexpected error in %s %s", request.method, request.url.path)
+            response = error_response(OcxError(ErrorCode.INTERNAL_ERROR), world.config.profile)
+        if verdict is not None:
+            response.headers.update(verdict.headers())
+        return response
+
+    run.__name__ = endpoint.operation_id
+    return run
+
+
+def _render(result: Any, call: Call, default_status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if not isinstance(result, Reply):
+        return Response(orjson.dumps(result), default_status, media_type=JSON_TYPE)
+    response = Response(orjson.dumps(result.body), result.status, media_type=JSON_TYPE)
+    path = call.world.cookie_path
+    for name, value in result.cookies.items():
+        if value is None:
+            response.delete_cookie(name, path=path, secure=True, httponly=True, samesite="none")
+        else:
+            response.set_cookie(
+                name,
+                value,
+                max_age=SESSION_SECONDS,
+                path=path,
+                secure=True,
+                httponly=True,
+                samesite="none",
+            )
+    return response
