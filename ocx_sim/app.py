@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from ocx_sim.api import routes as api_routes
-from ocx_sim.api.schemas import COMPONENTS
+from ocx_sim.control import routes as control_routes
 from ocx_sim.gateway.endpoint import Endpoint, serve
 from ocx_sim.gateway.openapi import document
 from ocx_sim.gateway.responses import error_response, json_response, status_error
@@ -33,7 +33,11 @@ def create_app(worlds: Worlds | None = None, *, control: bool = True) -> Starlet
     if worlds is None:
         worlds = Worlds(WorldConfig())
     endpoints: list[Endpoint] = list(api_routes.ENDPOINTS)
-    spec = document(endpoints, COMPONENTS, title="ocx-sim: the OCX REST API", version=VERSION)
+    components = dict(api_routes.COMPONENTS)
+    if control:
+        endpoints += control_routes.ENDPOINTS
+        components.update(control_routes.COMPONENTS)
+    spec = document(endpoints, components, title="ocx-sim: the OCX REST API", version=VERSION)
 
     async def openapi(request: Request) -> Response:
         return json_response(spec)

@@ -7,7 +7,7 @@ from typing import Any
 from ocx_sim.api import render
 from ocx_sim.auth.policy import Access
 from ocx_sim.gateway.endpoint import Call, Endpoint
-from ocx_sim.gateway.schemas import array, ref
+from ocx_sim.gateway.schemas import Schema, array, ref
 
 
 async def list_markets(call: Call) -> Any:
@@ -16,6 +16,7 @@ async def list_markets(call: Call) -> Any:
     return [render.market(exchange, spec) for spec in exchange.linear_markets()]
 
 
+COMPONENTS: dict[str, Schema] = {}
 ENDPOINTS = [
     Endpoint(
         "GET",

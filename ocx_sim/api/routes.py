@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from ocx_sim.api import market
+from ocx_sim.api import account, auth, keys, market, options, perps, schemas, wallet
 from ocx_sim.gateway.endpoint import Endpoint
+from ocx_sim.gateway.schemas import Schema
 
-ENDPOINTS: list[Endpoint] = [*market.ENDPOINTS]
+_MODULES = (market, auth, keys, perps, options, account, wallet)
+ENDPOINTS: list[Endpoint] = [e for m in _MODULES for e in m.ENDPOINTS]
+COMPONENTS: dict[str, Schema] = {
+    **schemas.COMPONENTS,
+    **{k: v for m in _MODULES if m is not market for k, v in m.COMPONENTS.items()},
+}

@@ -250,6 +250,7 @@ class Clearing:
         volume = ctx.volume
         volume.record(maker.owner, now, notional)
         volume.record(taker.owner, now, notional)
+        ctx.tape.record(spec.id, now, price, quantity)
 
         ctx.events.record(
             TradeExecuted,

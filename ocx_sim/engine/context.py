@@ -20,6 +20,7 @@ from ocx_sim.engine.markets import Catalog, MarketSpec
 from ocx_sim.engine.orders import Order
 from ocx_sim.engine.pricing import Prices
 from ocx_sim.engine.risk import Risk
+from ocx_sim.engine.tape import Tape
 from ocx_sim.errors import ErrorCode, OcxError
 from ocx_sim.ids import Ids
 
@@ -36,6 +37,7 @@ class Context:
     volume: VolumeTracker
     risk: Risk
     events: EventLog
+    tape: Tape = field(default_factory=Tape)
     books: dict[str, Book] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
     halted: set[str] = field(default_factory=set)

@@ -40,11 +40,20 @@ from ocx_sim.engine.invariants import check_invariants
 from ocx_sim.engine.ledger import EntryType, Ledger, LedgerEntry, SystemBucket, system_account
 from ocx_sim.engine.markets import Catalog, MarketSpec, Venue, default_catalog
 from ocx_sim.engine.money import USDC, ZERO, usdc
-from ocx_sim.engine.orders import Fill, MarginMode, Order, OrderRequest
+from ocx_sim.engine.orders import (
+    Fill,
+    MarginMode,
+    Order,
+    OrderRequest,
+    OrderType,
+    Side,
+    TimeInForce,
+)
 from ocx_sim.engine.preview import Preview, preview_order
 from ocx_sim.engine.pricing import Prices
 from ocx_sim.engine.quotes import QuoteRequest, QuotesResult, Quoting
 from ocx_sim.engine.risk import MarginView, Risk
+from ocx_sim.engine.tape import Tape
 from ocx_sim.engine.trading import Placement, Trading
 from ocx_sim.engine.views import (
     AssetBalance,
@@ -58,6 +67,9 @@ from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.ids import Ids
 
 EXTERNAL = system_account(SystemBucket.EXTERNAL)
+HOUSE_ADDRESS = "0x00000000000000000000000000000000000000ff"
+"""The outside trader's account (`outside_trade`)."""
+HOUSE_FLOAT = Decimal(1_000_000)
 ALL_VENUES = frozenset(Venue)
 
 
@@ -130,6 +142,31 @@ class Exchange:
     @property
     def now_ms(self) -> int:
         return self.clock.now_ms
+
+    @property
+    def tape(self) -> Tape:
+        """Every trade of every market, for candles and 24-hour stats."""
+        return self._ctx.tape
+
+    def open_interest(self, market_id: str) -> Decimal:
+        """The market's open interest: the sum of all long positions (= all short ones)."""
+        spec = self.market(market_id)
+        return sum(
+            (
+                p.size
+                for u in self._ctx.accounts
+                for (m, _), p in u.positions.items()
+                if m == spec.id and p.size > 0
+            ),
+            ZERO,
+        )
+
+    def insurance_fund(self) -> tuple[Decimal, list[LedgerEntry]]:
+        """The insurance fund's balance and its entries, newest first."""
+        account = system_account(SystemBucket.INSURANCE)
+        entries = [e for e in self._ctx.ledger.entries_of("system") if e.account == account]
+        entries.reverse()
+        return self._ctx.ledger.balance(account), entries
 
     # -- users and money -----------------------------------------------------------------
 
@@ -248,6 +285,60 @@ class Exchange:
 
     def preview_order(self, user_id: str, request: OrderRequest) -> Preview:
         return preview_order(self._trading, user_id, request)
+
+    def close_position(
+        self,
+        user_id: str,
+        market_id: str,
+        *,
+        quantity: Decimal | None = None,
+        margin_mode: MarginMode = MarginMode.CROSS,
+        order_type: OrderType = OrderType.MARKET,
+        price: Decimal | None = None,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+    ) -> Placement:
+        return self._trading.close_position(
+            user_id,
+            market_id,
+            quantity=quantity,
+            margin_mode=margin_mode,
+            order_type=order_type,
+            price=price,
+            time_in_force=time_in_force,
+        )
+
+    def outside_trade(
+        self, market_id: str, side: Side, price: Decimal, quantity: Decimal
+    ) -> Placement:
+        """An outside trader's IOC limit order (the control API's `trade`): how a test forces a
+        fill of resting orders. The trader is a house account funded without limit, so only
+        the order's own terms (tick, step, band, halt) can refuse it."""
+        house = self.register_user(HOUSE_ADDRESS)
+        spec = self.market(market_id)
+        self._fund_house(house, spec, side, price, quantity)
+        request = OrderRequest(spec.id, side, quantity, price=price, time_in_force=TimeInForce.IOC)
+        return self._trading.place_order(house.user_id, request)
+
+    def _fund_house(
+        self, house: User, spec: MarketSpec, side: Side, price: Decimal, quantity: Decimal
+    ) -> None:
+        ctx = self._ctx
+        if side is Side.SELL and spec.is_spot:
+            held = ctx.ledger.balance((house.user_id, Bucket.SPOT.value, spec.base))
+            if held < quantity:
+                ctx.ledger.move(
+                    ctx.now,
+                    system_account(SystemBucket.EXTERNAL, spec.base),
+                    (house.user_id, Bucket.SPOT.value, spec.base),
+                    quantity - held,
+                    EntryType.DEPOSIT,
+                )
+        bucket = Bucket(spec.bucket)
+        balance = ctx.ledger.balance((house.user_id, bucket.value, USDC))
+        needed = quantity * price * 2 + HOUSE_FLOAT
+        if balance < needed:
+            self.deposit(house.user_id, usdc(needed - balance))
+            self.transfer(house.user_id, Bucket.WALLET, bucket, usdc(needed - balance))
 
     def cancel_order(self, user_id: str, order_id: str) -> Order:
         return self._trading.cancel_order(user_id, order_id)

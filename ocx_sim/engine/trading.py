@@ -304,6 +304,42 @@ class Trading:
 
     # -- existing orders -----------------------------------------------------------------
 
+    def close_position(
+        self,
+        user_id: str,
+        market_id: str,
+        *,
+        quantity: Decimal | None = None,
+        margin_mode: MarginMode = MarginMode.CROSS,
+        order_type: OrderType = OrderType.MARKET,
+        price: Decimal | None = None,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+    ) -> Placement:
+        """`/perps/positions/close`: a reduce-only order against the position, for all of it
+        or `quantity` of it; 404 NOT_FOUND when there is no position to close."""
+        ctx = self.ctx
+        user = ctx.user(user_id)
+        spec = ctx.market(market_id)
+        held = user.position(spec.id, margin_mode)
+        if held is None or not held.size:
+            raise OcxError(
+                ErrorCode.NOT_FOUND,
+                f"No open {margin_mode.value} position in {spec.id}",
+                {"marketId": spec.id},
+            )
+        side = Side.SELL if held.size > 0 else Side.BUY
+        request = OrderRequest(
+            market_id=spec.id,
+            side=side,
+            quantity=quantity if quantity is not None else abs(held.size),
+            type=order_type,
+            price=price,
+            time_in_force=time_in_force,
+            reduce_only=True,
+            margin_mode=margin_mode,
+        )
+        return self.place_order(user_id, request)
+
     def cancel_order(self, user_id: str, order_id: str) -> Order:
         """Cancel one open order (works on halted markets too)."""
         user = self.ctx.user(user_id)

@@ -1,0 +1,142 @@
+"""A synchronous in-process client: calls the ASGI app directly, without sockets or threads.
+
+Starlette's TestClient runs the app in a worker thread through a portal; this one drives the
+app's coroutine on a private event loop in the calling thread, which is all a handler that
+never waits on I/O needs, and far cheaper per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from starlette.types import ASGIApp, Message
+
+
+class Response:
+    """A finished answer: status, headers (lower-case names), body."""
+
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.status_code = status
+        self.header_list = headers
+        self.headers = dict(headers)
+        self.content = body
+
+    def json(self) -> Any:
+        return orjson.loads(self.content)
+
+    @property
+    def text(self) -> str:
+        return self.content.decode()
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Cookies this answer sets (name → value; an empty value clears)."""
+        jar: SimpleCookie = SimpleCookie()
+        for name, value in self.header_list:
+            if name == "set-cookie":
+                jar.load(value)
+        return {name: morsel.value for name, morsel in jar.items()}
+
+    def set_cookie_headers(self) -> list[str]:
+        return [value for name, value in self.header_list if name == "set-cookie"]
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status_code} {self.content[:200]!r}>"
+
+
+class InProcessClient:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        host: str = "testserver",
+        client_ip: str = "127.0.0.1",
+    ) -> None:
+        self.app = app
+        self.host = host
+        self.client_ip = client_ip
+        self._loop = asyncio.new_event_loop()
+
+    def close(self) -> None:
+        self._loop.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        content: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        cookies: Mapping[str, str] | None = None,
+        client_ip: str | None = None,
+    ) -> Response:
+        body = b""
+        sent = {k.lower(): v for k, v in (headers or {}).items()}
+        if json is not None:
+            body = orjson.dumps(json)
+            sent.setdefault("content-type", "application/json")
+        elif content is not None:
+            body = content.encode() if isinstance(content, str) else content
+        if cookies:
+            sent["cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        sent.setdefault("host", self.host)
+        sent["content-length"] = str(len(body))
+        raw_path, _, query = path.partition("?")
+        if params:
+            extra = urlencode({k: v for k, v in params.items() if v is not None})
+            query = f"{query}&{extra}" if query else extra
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method.upper(),
+            "scheme": "http",
+            "path": raw_path,
+            "raw_path": raw_path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [(k.encode(), v.encode()) for k, v in sent.items()],
+            "client": (client_ip or self.client_ip, 50000),
+            "server": (self.host, 80),
+        }
+        return self._loop.run_until_complete(self._call(scope, body))
+
+    async def _call(self, scope: dict[str, Any], body: bytes) -> Response:
+        delivered = False
+        status = 500
+        headers: list[tuple[str, str]] = []
+        chunks: list[bytes] = []
+
+        async def receive() -> Message:
+            nonlocal delivered
+            if delivered:
+                return {"type": "http.disconnect"}
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers.extend((k.decode().lower(), v.decode()) for k, v in message["headers"])
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, send)
+        return Response(status, headers, b"".join(chunks))
+
+    def get(self, path: str, **kwargs: Any) -> Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Response:
+        return self.request("POST", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Response:
+        return self.request("DELETE", path, **kwargs)
