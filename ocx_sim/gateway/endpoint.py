@@ -91,10 +91,12 @@ class Reply:
 class Call:
     """One request on its way through an endpoint: the world, the caller and the body."""
 
-    __slots__ = ("body", "endpoint", "principal", "request", "world")
+    __slots__ = ("body", "endpoint", "principal", "request", "world", "worlds")
 
-    def __init__(self, request: Request, world: World, endpoint: Endpoint) -> None:
+    def __init__(self, request: Request, worlds: Worlds, world: World, endpoint: Endpoint) -> None:
         self.request = request
+        self.worlds = worlds
+        """The server's registry (for the control API's `/_sim/worlds`)."""
         self.world = world
         self.endpoint = endpoint
         self.principal: Principal | None = None
@@ -206,7 +208,7 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
         world = worlds.default if world_id is None else worlds.get(world_id)
         if world is None:
             return error_response(OcxError(ErrorCode.NOT_FOUND, f"Unknown world {world_id!r}"))
-        call = Call(request, world, endpoint)
+        call = Call(request, worlds, world, endpoint)
         verdict: Verdict | None = None
         try:
             call.principal = authenticate(call)
