@@ -9,6 +9,7 @@ from decimal import Decimal
 from ocx_sim.app import create_app
 from ocx_sim.auth.keys import Scope
 from ocx_sim.auth.policy import Profile
+from ocx_sim.auth.ratelimit import DEFAULT_LIMIT
 from ocx_sim.engine.accounts import Bucket
 from ocx_sim.server import serve
 from ocx_sim.worlds import ClockMode, KeyRequest, NewAccount, WorldConfig, Worlds
@@ -41,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument(
         "--no-control", action="store_true", help="switch the /_sim control API off"
     )
+    serve_cmd.add_argument(
+        "--rate-limit",
+        type=int,
+        default=DEFAULT_LIMIT,
+        help="order-path requests per user per minute (default 120, as OCX)",
+    )
     serve_cmd.add_argument("--access-log", action="store_true", help="log every request")
     return parser
 
@@ -62,11 +69,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         if not args.speed > 0:
             raise SystemExit("--speed must be positive")
+        if args.rate_limit < 1:
+            raise SystemExit("--rate-limit must be at least 1")
         config = WorldConfig(
             seed=args.seed,
             clock=ClockMode(args.clock),
             speed=args.speed,
             profile=Profile(args.profile),
+            order_rate_limit=args.rate_limit,
         )
         worlds = Worlds(config)
         demo = worlds.default.create_account(

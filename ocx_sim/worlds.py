@@ -18,12 +18,13 @@ from eth_account import Account
 
 from ocx_sim.auth.keys import ApiKey, ApiKeys, Scope
 from ocx_sim.auth.policy import Profile
-from ocx_sim.auth.ratelimit import RateLimiter
+from ocx_sim.auth.ratelimit import DEFAULT_LIMIT, RateLimiter
 from ocx_sim.auth.sessions import Sessions
 from ocx_sim.auth.siwe import DEFAULT_CHAIN_IDS, Nonces
 from ocx_sim.clock import DEFAULT_START_MS, Clock, SimClock, WallClock
 from ocx_sim.engine.accounts import Bucket
 from ocx_sim.engine.exchange import Exchange
+from ocx_sim.errors import invalid
 from ocx_sim.ids import Ids
 
 DEFAULT_WORLD_ID = "default"
@@ -48,6 +49,8 @@ class WorldConfig:
     """Codes that unlock trading; None: no invite gating (DECISIONS.md)."""
     trusted_proxies: bool = False
     """Take the client address from X-Forwarded-For (only behind a proxy you run)."""
+    order_rate_limit: int = DEFAULT_LIMIT
+    """Order-path requests per user per 60 s (DECISIONS.md "Rate limits")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +85,10 @@ class World:
         )
         self.exchange = Exchange(seed=config.seed, clock=self.clock)
         ids = self.exchange.ids
-        self.sessions = Sessions(ids.token_bytes(32))
+        self.sessions = Sessions(ids.token_bytes(32), audience=world_id)
         self.nonces = Nonces()
         self.keys = ApiKeys(ids)
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(config.order_rate_limit)
         self.invited: set[str] = set()
         """Users who redeemed an invite (only consulted when invite codes are configured)."""
 
@@ -104,6 +107,16 @@ class World:
     @property
     def now_ms(self) -> int:
         return self.clock.now_ms
+
+    def redeem_invite(self, user_id: str, code: str) -> None:
+        """Unlock trading for the user (only consulted when invite codes are configured; then an
+        unknown code is 400 naming `code`). Codes may be redeemed by any number of users."""
+        codes = self.config.invite_codes
+        if codes is None:
+            return
+        if code not in codes:
+            raise invalid("code", "is not a valid invite code")
+        self.invited.add(user_id)
 
     def sign_in(self, user_id: str) -> str:
         """A new session token for the user, exactly what a SIWE sign-in gives."""

@@ -15,7 +15,7 @@ from ocx_sim.clock import format_ms
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.engine.ledger import LedgerEntry
 from ocx_sim.engine.markets import FUNDING_INTERVAL_MS, FUNDING_MAX_RATE_BPS, MarketSpec, MarketType
-from ocx_sim.engine.money import format_usdc
+from ocx_sim.engine.money import USDC, format_usdc
 from ocx_sim.engine.orders import Fill, Order
 from ocx_sim.engine.trading import Placement
 from ocx_sim.engine.views import DepthSnapshot, PositionView
@@ -201,11 +201,19 @@ def placement(exchange: Exchange, user_id: str, placed: Placement) -> Json:
 # -- wallet -----------------------------------------------------------------------------------
 
 
-def ledger_entry(e: LedgerEntry) -> Json:
+def asset_amount(exchange: Exchange, asset: str, value: Decimal) -> str:
+    """USDC as money; a base asset on its spot market's size decimals."""
+    if asset == USDC:
+        return usdc(value)
+    spec = exchange.catalog.spot_market(asset)
+    return decimal_text(value) if spec is None else quantity(spec, value)
+
+
+def ledger_entry(exchange: Exchange, e: LedgerEntry) -> Json:
     return {
         "id": e.id,
         "type": e.type,
-        "amount": usdc(e.amount) if e.asset == "USDC" else f"{e.amount.normalize():f}",
+        "amount": asset_amount(exchange, e.asset, e.amount),
         "asset": e.asset,
         "bucket": e.bucket,
         "txHash": e.tx_hash,

@@ -10,5 +10,5 @@ _MODULES = (market, auth, keys, perps, options, account, wallet)
 ENDPOINTS: list[Endpoint] = [e for m in _MODULES for e in m.ENDPOINTS]
 COMPONENTS: dict[str, Schema] = {
     **schemas.COMPONENTS,
-    **{k: v for m in _MODULES if m is not market for k, v in m.COMPONENTS.items()},
+    **{k: v for m in _MODULES for k, v in m.COMPONENTS.items()},
 }

@@ -60,14 +60,14 @@ def hash_secret(secret: str) -> str:
 
 
 def normalize_ips(values: list[str]) -> tuple[str, ...]:
-    """Each entry an IPv4/IPv6 address or network (`203.0.113.0/24`); 400 otherwise."""
-    out = []
+    """Each entry an IPv4/IPv6 address or network (`203.0.113.0/24`), kept as the client wrote
+    it; 400 naming the entry otherwise."""
     for i, value in enumerate(values):
         try:
-            out.append(str(ipaddress.ip_network(value, strict=False)))
+            ipaddress.ip_network(value, strict=False)
         except ValueError:
             raise invalid(f"allowedIps[{i}]", f"{value!r} is not an IP address") from None
-    return tuple(out)
+    return tuple(values)
 
 
 def ip_allowed(key: ApiKey, ip: str | None) -> bool:
@@ -79,7 +79,7 @@ def ip_allowed(key: ApiKey, ip: str | None) -> bool:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return False
-    return any(address in ipaddress.ip_network(net) for net in key.allowed_ips)
+    return any(address in ipaddress.ip_network(net, strict=False) for net in key.allowed_ips)
 
 
 class ApiKeys:
@@ -134,7 +134,8 @@ class ApiKeys:
 
     def authenticate(self, secret: str, ip: str | None, now_ms: int) -> ApiKey:
         """The key whose secret this is, in use from `ip`; 401 for an unknown, revoked or
-        expired key, 403 from an address outside its allowlist."""
+        expired key, 403 from an address outside its allowlist. Use is recorded separately
+        (`record_use`), once the endpoint's policy has accepted the key."""
         key = self._by_hash.get(hash_secret(secret))
         if key is None:
             raise OcxError(ErrorCode.API_KEY_INVALID)
@@ -147,6 +148,10 @@ class ApiKeys:
             raise OcxError(
                 ErrorCode.IP_NOT_ALLOWED, f"Requests from {ip} are not allowed for this key"
             )
+        return key
+
+    @staticmethod
+    def record_use(key: ApiKey, ip: str | None, now_ms: int) -> None:
+        """Note a successful use (once the endpoint has accepted the key, not before)."""
         key.last_used_at = now_ms
         key.last_used_ip = ip
-        return key

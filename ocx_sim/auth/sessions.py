@@ -1,8 +1,10 @@
 """Session tokens: HS256 JWTs (PyJWT), valid 7 days of simulated time, revocable.
 
 DECISIONS.md "Authentication": claims `sub` (the user id), `iat` and `exp = iat + 604800` in
-simulated unix seconds, plus a `jti` so that `/auth/logout` can revoke exactly this session.
-The signing key is per world and comes from the world's seed. PyJWT's own time checks read the
+simulated unix seconds, plus a `jti` so that `/auth/logout` can revoke exactly this session,
+and `aud`, the world's id. The signing key is per world and comes from the world's seed, so two
+worlds on the same seed share it; the audience keeps a token of one world from opening the
+other (the worlds of parallel tests usually share a seed). PyJWT's own time checks read the
 wall clock, so they are switched off and `exp` is checked against the simulated clock here.
 """
 
@@ -18,13 +20,20 @@ _ALGORITHM = "HS256"
 
 
 class Sessions:
-    def __init__(self, secret: bytes) -> None:
+    def __init__(self, secret: bytes, audience: str) -> None:
         self._secret = secret
+        self._audience = audience
         self._revoked: set[str] = set()
 
     def issue(self, user_id: str, session_id: str, now_ms: int) -> str:
         issued = now_ms // 1000
-        claims = {"sub": user_id, "iat": issued, "exp": issued + SESSION_SECONDS, "jti": session_id}
+        claims = {
+            "sub": user_id,
+            "aud": self._audience,
+            "iat": issued,
+            "exp": issued + SESSION_SECONDS,
+            "jti": session_id,
+        }
         return jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
 
     def verify(self, token: str, now_ms: int) -> tuple[str, str]:
@@ -35,6 +44,7 @@ class Sessions:
                 token,
                 self._secret,
                 algorithms=[_ALGORITHM],
+                audience=self._audience,
                 options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
             )
         except jwt.PyJWTError:

@@ -111,10 +111,12 @@ def parse_message(text: str) -> SiweMessage:
     missing = [key for key in _REQUIRED if key not in values]
     if missing:
         raise _malformed(f"missing {', '.join(missing)}")
-    try:
-        chain_id = int(values["Chain ID"])
-    except ValueError:
-        raise _malformed("Chain ID must be an integer") from None
+    order = [key for key in _FIELDS if key in values]
+    if list(values) != order:
+        raise _malformed(f"fields must come in the order {', '.join(order)}")
+    if re.fullmatch(r"[0-9]+", values["Chain ID"]) is None:
+        raise _malformed("Chain ID must be a decimal integer")
+    chain_id = int(values["Chain ID"])
     return SiweMessage(
         domain=header.group(1),
         address=address_text,
@@ -165,7 +167,15 @@ class Nonces:
         self._issued: dict[str, _Nonce] = {}
 
     def issue(self, nonce: str, address: str, now_ms: int) -> None:
-        self._issued[nonce] = _Nonce(checksum_address(address), now_ms)
+        # Forget nonces that can no longer be used (oldest first, as issued), so a public
+        # endpoint cannot grow this without bound.
+        issued = self._issued
+        for stale in list(issued):
+            record = issued[stale]
+            if now_ms - record.issued_ms < NONCE_TTL_MS and not record.used:
+                break
+            del issued[stale]
+        issued[nonce] = _Nonce(checksum_address(address), now_ms)
 
     def consume(self, nonce: str, address: str, now_ms: int) -> None:
         record = self._issued.get(nonce)
@@ -173,7 +183,7 @@ class Nonces:
             raise OcxError(
                 ErrorCode.NONCE_MISMATCH, "Nonce was not issued to this address or was already used"
             )
-        if now_ms - record.issued_ms > NONCE_TTL_MS:
+        if now_ms - record.issued_ms >= NONCE_TTL_MS:
             raise OcxError(
                 ErrorCode.NONCE_EXPIRED, "Nonce is older than 5 minutes; request a new one"
             )

@@ -1,9 +1,138 @@
-"""(being written)"""
+"""The world's clock (CONTROL-API.md "Clock"): read it, and move a manual one forward.
+
+Advancing fires every timer due up to the target in (due, seq) order (deposit confirmations,
+and funding, expiries, keeper runs and scenario steps as they arrive) and answers the events
+they produced, each as `{seq, ts, type, …its other fields camelCased}` with decimals as
+strings. A manual clock never goes backwards (400, nothing changes); a realtime clock moves by
+itself, so advancing it by hand is refused naming `mode`.
+"""
 
 from __future__ import annotations
 
-from ocx_sim.gateway.endpoint import Endpoint
-from ocx_sim.gateway.schemas import Schema
+from decimal import Decimal
+from typing import Any
 
-COMPONENTS: dict[str, Schema] = {}
-ENDPOINTS: list[Endpoint] = []
+from ocx_sim.auth.policy import Access
+from ocx_sim.clock import format_ms, parse_iso
+from ocx_sim.engine.events import Event, event_dict
+from ocx_sim.errors import invalid
+from ocx_sim.gateway import parse
+from ocx_sim.gateway.endpoint import Call, Endpoint
+from ocx_sim.gateway.schemas import INSTANT, Schema, array, enum, obj, ref
+from ocx_sim.worlds import ClockMode, World
+
+EARLIEST_MS = 0
+LATEST_MS = parse_iso("9999-12-31T23:59:59.999Z")
+"""The instants the wire format can express (DECISIONS.md: `2026-04-24T12:00:00.000Z`)."""
+
+
+def read_instant(body: dict[str, Any], name: str) -> int | None:
+    """An optional ISO-8601 instant (with `Z` or an offset; naive means UTC) as unix ms, within
+    the years 1970 to 9999; 400 naming the field otherwise."""
+    raw = body.get(name)
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise invalid(name, 'must be an ISO-8601 instant such as "2026-04-24T12:00:00.000Z"')
+    try:
+        value = parse_iso(raw)
+    except ValueError:
+        raise invalid(
+            name, f'{raw!r} is not an ISO-8601 instant such as "2026-04-24T12:00:00.000Z"'
+        ) from None
+    if not EARLIEST_MS <= value <= LATEST_MS:
+        raise invalid(name, "must be between 1970-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z")
+    return value
+
+
+def camel(name: str) -> str:
+    """`maker_order_id` → `makerOrderId`."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def event_view(event: Event) -> dict[str, Any]:
+    """`{seq, ts (ISO), type, …}`: the event's fields camelCased, decimals as plain strings
+    (never an exponent), enums as their wire strings, None as null."""
+    out: dict[str, Any] = {"seq": event.seq, "ts": format_ms(event.ts)}
+    for name, value in event_dict(event).items():
+        if name in ("seq", "ts"):
+            continue
+        out[camel(name)] = f"{value:f}" if isinstance(value, Decimal) else value
+    return out
+
+
+def _time(world: World) -> dict[str, Any]:
+    now = world.now_ms
+    return {"now": format_ms(now), "nowMs": now}
+
+
+async def get_clock(call: Call) -> Any:
+    """`{now, nowMs, mode, speed}`."""
+    clock = call.world.clock
+    return {**_time(call.world), "mode": clock.mode, "speed": clock.speed}
+
+
+async def advance_clock(call: Call) -> Any:
+    """Move a manual clock by `ms` or to `to`, firing every timer due on the way."""
+    body = call.body
+    ms = parse.integer(body, "ms", low=0, high=LATEST_MS)
+    to = read_instant(body, "to")
+    if ms is None and to is None:
+        raise invalid("ms", "give either ms (milliseconds to advance) or to (an instant)")
+    if ms is not None and to is not None:
+        raise invalid("to", "give either ms or to, not both")
+    world = call.world
+    if world.clock.mode != ClockMode.MANUAL:
+        raise invalid("mode", "a realtime clock runs by itself; only a manual clock is advanced")
+    target = to if to is not None else world.now_ms + (ms or 0)
+    if target > LATEST_MS:
+        raise invalid("ms", "would move the clock past 9999-12-31T23:59:59.999Z")
+    events = call.exchange.advance_to(target)
+    return {**_time(world), "events": [event_view(event) for event in events]}
+
+
+COMPONENTS: dict[str, Schema] = {
+    "SimClock": obj(
+        {
+            "now": INSTANT,
+            "nowMs": {"type": "integer"},
+            "mode": enum(*(mode.value for mode in ClockMode)),
+            "speed": {"type": "number", "exclusiveMinimum": 0},
+        }
+    ),
+    "SimEvent": obj({"seq": {"type": "integer"}, "ts": INSTANT, "type": {"type": "string"}}),
+}
+ADVANCE: Schema = {
+    **obj(
+        {
+            "ms": {"type": "integer", "minimum": 0},
+            "to": {"type": "string", "description": "ISO-8601 instant"},
+        },
+        optional=("ms", "to"),
+    ),
+    "description": "exactly one of `ms` and `to`",
+}
+ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/_sim/clock",
+        get_clock,
+        Access.PUBLIC,
+        "Read the world's clock",
+        response=ref("SimClock"),
+        tag="control",
+    ),
+    Endpoint(
+        "POST",
+        "/_sim/clock/advance",
+        advance_clock,
+        Access.PUBLIC,
+        "Advance a manual clock, firing every timer due; answers the events they produced",
+        response=obj(
+            {"now": INSTANT, "nowMs": {"type": "integer"}, "events": array(ref("SimEvent"))}
+        ),
+        request=ADVANCE,
+        tag="control",
+    ),
+]

@@ -1,9 +1,143 @@
-"""(being written)"""
+"""Worlds (CONTROL-API.md "Worlds"): create, list and delete the exchanges a server holds.
+
+A world is one exchange built from a config; the default world answers at `/`, every other at
+`/w/{worldId}/`. A new world's config is the server's (`--seed`, `--clock`, `--speed`,
+`--profile`) with the request's overrides, so the same body gives a world that answers the same
+requests with the same bytes. Scenarios arrive with the testing-tool issue: until then a
+`scenario` is refused, naming the field, rather than silently ignored.
+"""
 
 from __future__ import annotations
 
-from ocx_sim.gateway.endpoint import Endpoint
-from ocx_sim.gateway.schemas import Schema
+import dataclasses
+import math
+from typing import Any
 
-COMPONENTS: dict[str, Schema] = {}
-ENDPOINTS: list[Endpoint] = []
+from ocx_sim.auth.policy import Access, Profile
+from ocx_sim.clock import format_ms
+from ocx_sim.control.clock import read_instant
+from ocx_sim.errors import ErrorCode, OcxError, invalid
+from ocx_sim.gateway import parse
+from ocx_sim.gateway.endpoint import Call, Endpoint
+from ocx_sim.gateway.schemas import INSTANT, Schema, array, enum, obj, ref
+from ocx_sim.worlds import DEFAULT_WORLD_ID, ClockMode, World
+
+SEED_LOW, SEED_HIGH = -(2**63), 2**63 - 1
+"""Seeds are signed 64-bit integers (the CLI's `--seed` takes any of them)."""
+MAX_SPEED = 10_000.0
+"""A realtime clock runs at most this many simulated seconds per real second (a day of real
+time is then 27 simulated years, far inside what an instant can express)."""
+
+
+def _speed(body: dict[str, Any]) -> float | None:
+    raw = body.get("speed")
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise invalid("speed", "must be a number")
+    speed = float(raw)
+    if not (math.isfinite(speed) and 0 < speed <= MAX_SPEED):
+        raise invalid("speed", f"must be greater than 0 and at most {MAX_SPEED:g}")
+    return speed
+
+
+def world_view(world: World) -> dict[str, Any]:
+    """`{worldId, baseUrl, seed, now}`; the default world's base URL is `/`."""
+    return {
+        "worldId": world.world_id,
+        "baseUrl": world.base_url or "/",
+        "seed": world.config.seed,
+        "now": format_ms(world.now_ms),
+    }
+
+
+async def create_world(call: Call) -> Any:
+    """A new world from the server's config with the body's overrides."""
+    body = call.body
+    if body.get("scenario") is not None:
+        raise invalid("scenario", "scenarios are not supported yet")
+    seed = parse.integer(body, "seed", low=SEED_LOW, high=SEED_HIGH)
+    clock = parse.optional_choice(body, "clock", ClockMode)
+    speed = _speed(body)
+    start_ms = read_instant(body, "start")
+    profile = parse.optional_choice(body, "profile", Profile)
+    base = call.worlds.default_config
+    config = dataclasses.replace(
+        base,
+        seed=base.seed if seed is None else seed,
+        clock=clock or base.clock,
+        speed=base.speed if speed is None else speed,
+        start_ms=base.start_ms if start_ms is None else start_ms,
+        profile=profile or base.profile,
+    )
+    return world_view(call.worlds.create(config))
+
+
+async def list_worlds(call: Call) -> Any:
+    """Every world of the server, the default one first, then in creation order."""
+    return {"worlds": [world_view(world) for world in call.worlds.all()]}
+
+
+async def delete_world(call: Call) -> Any:
+    """Drop a world: its paths answer 404 from then on. The default world stays."""
+    world_id = call.path_param("worldId")
+    if world_id == DEFAULT_WORLD_ID:
+        raise invalid("worldId", "the default world cannot be deleted")
+    if not call.worlds.delete(world_id):
+        raise OcxError(ErrorCode.NOT_FOUND, f"Unknown world {world_id!r}", {"worldId": world_id})
+    return {"worldId": world_id, "deleted": True}
+
+
+COMPONENTS: dict[str, Schema] = {
+    "SimWorld": obj(
+        {
+            "worldId": {"type": "string"},
+            "baseUrl": {"type": "string"},
+            "seed": {"type": "integer"},
+            "now": INSTANT,
+        }
+    ),
+}
+CREATE_WORLD: Schema = obj(
+    {
+        "seed": {"type": "integer", "minimum": SEED_LOW, "maximum": SEED_HIGH},
+        "clock": enum(*(mode.value for mode in ClockMode)),
+        "speed": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SPEED},
+        "start": {"type": "string", "description": "ISO-8601 instant"},
+        "scenario": {"type": "string", "description": "not supported yet: answers 400"},
+        "profile": enum(*(profile.value for profile in Profile)),
+    },
+    optional=("seed", "clock", "speed", "start", "scenario", "profile"),
+)
+ENDPOINTS = [
+    Endpoint(
+        "POST",
+        "/_sim/worlds",
+        create_world,
+        Access.PUBLIC,
+        "Create a world: the server's config with the body's overrides",
+        response=ref("SimWorld"),
+        request=CREATE_WORLD,
+        body_optional=True,
+        tag="control",
+        status=201,
+    ),
+    Endpoint(
+        "GET",
+        "/_sim/worlds",
+        list_worlds,
+        Access.PUBLIC,
+        "List the worlds, the default one first",
+        response=obj({"worlds": array(ref("SimWorld"))}),
+        tag="control",
+    ),
+    Endpoint(
+        "DELETE",
+        "/_sim/worlds/{worldId}",
+        delete_world,
+        Access.PUBLIC,
+        "Delete a world; its paths answer 404 from then on",
+        response=obj({"worldId": {"type": "string"}, "deleted": {"const": True}}),
+        tag="control",
+    ),
+]

@@ -39,7 +39,7 @@ from ocx_sim.engine.fees import FeeSchedule, VolumeTracker
 from ocx_sim.engine.invariants import check_invariants
 from ocx_sim.engine.ledger import EntryType, Ledger, LedgerEntry, SystemBucket, system_account
 from ocx_sim.engine.markets import Catalog, MarketSpec, Venue, default_catalog
-from ocx_sim.engine.money import USDC, ZERO, usdc
+from ocx_sim.engine.money import USDC, ZERO, format_usdc, usdc
 from ocx_sim.engine.orders import (
     Fill,
     MarginMode,
@@ -209,8 +209,9 @@ class Exchange:
         """A deposit seen on chain from `wallet_address` (its user is created if new): a
         `pending` settlement, credited after 2 confirmations 2 s apart. A txHash seen before
         answers its existing record."""
+        amount = _usdc_amount(amount, "amount")
         user = self.register_user(wallet_address)
-        return self._wallet.submit_deposit(user, _usdc_amount(amount, "amount"), tx_hash)
+        return self._wallet.submit_deposit(user, amount, tx_hash)
 
     def withdraw(self, user_id: str, amount: Decimal) -> Settlement:
         """Debit the wallet bucket and queue the on-chain payout (400 INSUFFICIENT_BALANCE
@@ -264,8 +265,9 @@ class Exchange:
         if amount > available:
             raise OcxError(
                 ErrorCode.INSUFFICIENT_BALANCE,
-                f"Cannot move {amount} USDC from {source.value}: {usdc(available)} available",
-                {"bucket": source.value, "available": str(usdc(available))},
+                f"Cannot move {amount} USDC from {source.value}: "
+                f"{format_usdc(available)} available",
+                {"bucket": source.value, "available": format_usdc(available)},
             )
         ctx.ledger.move(
             ctx.now,
@@ -313,11 +315,15 @@ class Exchange:
         """An outside trader's IOC limit order (the control API's `trade`): how a test forces a
         fill of resting orders. The trader is a house account funded without limit, so only
         the order's own terms (tick, step, band, halt) can refuse it."""
-        house = self.register_user(HOUSE_ADDRESS)
         spec = self.market(market_id)
-        self._fund_house(house, spec, side, price, quantity)
         request = OrderRequest(spec.id, side, quantity, price=price, time_in_force=TimeInForce.IOC)
-        return self._trading.place_order(house.user_id, request)
+        # The order's own terms first: a refused trade must leave no house account behind.
+        trading, now = self._trading, self.now_ms
+        trading.price_ticket(spec, trading.validate(spec, request), now)
+        trading.check_tradable(spec, now)
+        house = self.register_user(HOUSE_ADDRESS)
+        self._fund_house(house, spec, side, price, quantity)
+        return trading.place_order(house.user_id, request)
 
     def _fund_house(
         self, house: User, spec: MarketSpec, side: Side, price: Decimal, quantity: Decimal
@@ -340,8 +346,12 @@ class Exchange:
             self.deposit(house.user_id, usdc(needed - balance))
             self.transfer(house.user_id, Bucket.WALLET, bucket, usdc(needed - balance))
 
-    def cancel_order(self, user_id: str, order_id: str) -> Order:
-        return self._trading.cancel_order(user_id, order_id)
+    def cancel_order(
+        self, user_id: str, order_id: str, *, venues: Collection[Venue] = ALL_VENUES
+    ) -> Order:
+        """Cancel one of the user's open orders (404 outside `venues`, as for any order the
+        user does not own)."""
+        return self._trading.cancel_order(user_id, self.order(user_id, order_id, venues=venues).id)
 
     def modify_order(
         self,
@@ -350,8 +360,13 @@ class Exchange:
         *,
         price: Decimal | None = None,
         quantity: Decimal | None = None,
+        venues: Collection[Venue] = ALL_VENUES,
     ) -> Placement:
-        return self._trading.modify_order(user_id, order_id, price, quantity)
+        """Change an open order's price and/or total quantity (404 outside `venues`)."""
+        if price is None and quantity is None:
+            raise invalid("price", "give a new price, a new quantity, or both")
+        order = self.order(user_id, order_id, venues=venues)
+        return self._trading.modify_order(user_id, order.id, price, quantity)
 
     def cancel_all(
         self,
@@ -380,9 +395,10 @@ class Exchange:
         *,
         quote_id: str | None = None,
         cancel_all: bool = False,
+        labels: Sequence[str] | None = None,
     ) -> QuotesResult:
         return self._quoting.place_quotes(
-            user_id, market_id, quotes, quote_id=quote_id, cancel_all=cancel_all
+            user_id, market_id, quotes, quote_id=quote_id, cancel_all=cancel_all, labels=labels
         )
 
     # -- markets and prices --------------------------------------------------------------
@@ -447,8 +463,15 @@ class Exchange:
 
     # -- account queries -----------------------------------------------------------------
 
-    def order(self, user_id: str, order_id: str) -> Order:
-        return self._ctx.users_order(self._ctx.user(user_id), order_id)
+    def order(
+        self, user_id: str, order_id: str, *, venues: Collection[Venue] = ALL_VENUES
+    ) -> Order:
+        """One of the user's orders; 404 ORDER_NOT_FOUND for an unknown id, another user's
+        order, or one trading outside `venues` (each order path sees only its own venues)."""
+        order = self._ctx.users_order(self._ctx.user(user_id), order_id)
+        if self._ctx.catalog.markets[order.market_id].venue not in venues:
+            raise OcxError(ErrorCode.ORDER_NOT_FOUND, f"Order {order_id!r} not found")
+        return order
 
     def orders(
         self,
@@ -587,6 +610,17 @@ class Exchange:
         entries.reverse()
         return entries if limit is None else entries[:limit]
 
+    def realized_pnl(self, user_id: str, since_ms: int) -> Decimal:
+        """The PnL realized by the user's fills after `since_ms` (`realized24h`)."""
+        user = self._ctx.user(user_id)
+        total = ZERO
+        for row in reversed(user.fills):
+            fill = Fill._make(row)
+            if fill.created_at <= since_ms:
+                break
+            total += fill.realized_pnl
+        return total
+
     def volume_30d(self, user_id: str) -> Decimal:
         return self._ctx.volume.volume(self._ctx.user(user_id).user_id, self.now_ms)
 
@@ -597,7 +631,9 @@ class Exchange:
         events that produced. Going backwards is 400 and changes nothing."""
         if not isinstance(self.clock, SimClock):
             raise OcxError(
-                ErrorCode.VALIDATION_ERROR, "a realtime clock cannot be advanced by hand"
+                ErrorCode.VALIDATION_ERROR,
+                "a realtime clock cannot be advanced by hand",
+                {"field": "mode"},
             )
         before = self.events.last_seq
         try:

@@ -299,6 +299,10 @@ class Catalog:
             if m.type is MarketType.OPTION and (underlying is None or m.underlying == underlying)
         ]
 
+    def spot_market(self, asset: str) -> MarketSpec | None:
+        """The spot pair that trades `asset` against USDC (its size decimals are the asset's)."""
+        return next((m for m in self.markets.values() if m.is_spot and m.base == asset), None)
+
     def futures(self, underlying: str) -> list[MarketSpec]:
         return [
             m

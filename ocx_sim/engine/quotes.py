@@ -71,10 +71,13 @@ class Quoting:
         *,
         quote_id: str | None = None,
         cancel_all: bool = False,
+        labels: Sequence[str] | None = None,
     ) -> QuotesResult:
         """Place a ladder atomically (DECISIONS.md "Quotes"): the whole set is checked first
-        and, if any quote fails, nothing changes (the error names `quotes[i]`). With
+        and, if any quote fails, nothing changes (the error names `quotes[i]`, or `labels[i]`
+        when the caller's body names its quotes otherwise, e.g. `bid`/`ask`). With
         `cancel_all` the user's open orders on the market are cancelled, then the set placed."""
+        names = list(labels) if labels is not None else [f"quotes[{i}]" for i in range(len(quotes))]
         ctx = self._ctx
         user = ctx.user(user_id)
         spec = ctx.market(market_id)
@@ -82,17 +85,17 @@ class Quoting:
             raise invalid("quotes", f"at most {MAX_BULK_QUOTES} quotes per call, got {len(quotes)}")
         tag = quote_id if quote_id is not None else ctx.ids.ulid()
         tickets = [
-            self._trading.validate(spec, _quote_order(market_id, q, tag), prefix=f"quotes[{i}].")
+            self._trading.validate(spec, _quote_order(market_id, q, tag), prefix=f"{names[i]}.")
             for i, q in enumerate(quotes)
         ]
         now = ctx.now
         self._trading.check_tradable(spec, now)
         for i, ticket in enumerate(tickets):
-            self._trading.price_ticket(spec, ticket, now, prefix=f"quotes[{i}].")
+            self._trading.price_ticket(spec, ticket, now, prefix=f"{names[i]}.")
         doomed = (
             [o for o in user.open_orders.values() if o.market_id == market_id] if cancel_all else []
         )
-        self._admit(user, spec, tickets, doomed, now)
+        self._admit(user, spec, tickets, doomed, now, names)
 
         for order in doomed:
             self._clearing.end(order, OrderStatus.CANCELLED, CancelReason.QUOTE_REPLACED)
@@ -106,9 +109,10 @@ class Quoting:
         tickets: list[Ticket],
         doomed: list[Order],
         now: int,
+        names: list[str],
     ) -> None:
         """The single-order checks, applied to the set as a whole on the book as it will be
-        once `doomed` is cancelled."""
+        once `doomed` is cancelled; errors name each quote by `names[i]`."""
         ctx = self._ctx
         doomed_ids = {o.id for o in doomed}
         seen: dict[str, int] = {}
@@ -119,8 +123,8 @@ class Quoting:
             if cid in seen:
                 raise OcxError(
                     ErrorCode.DUPLICATE_CLIENT_ORDER_ID,
-                    f"quotes[{i}].clientOrderId repeats quotes[{seen[cid]}]",
-                    {"field": f"quotes[{i}].clientOrderId"},
+                    f"{names[i]}.clientOrderId repeats {names[seen[cid]]}",
+                    {"field": f"{names[i]}.clientOrderId"},
                 )
             seen[cid] = i
             self._trading.check_client_order_id(user, cid, doomed_ids)
@@ -133,19 +137,19 @@ class Quoting:
             ticks = ticket.limit_ticks
             if request.side is _BUY:
                 if best_ask is not None and ticks >= best_ask[0]:
-                    raise _self_cross(i, best_ask[1])
+                    raise _self_cross(names[i], names[best_ask[1]])
                 best_bid = max(best_bid or (ticks, i), (ticks, i))
             else:
                 if best_bid is not None and ticks <= best_bid[0]:
-                    raise _self_cross(i, best_bid[1])
+                    raise _self_cross(names[i], names[best_bid[1]])
                 best_ask = min(best_ask or (ticks, i), (ticks, i))
             if request.post_only and _crosses_excluding(
                 book, request.side is _BUY, ticks, doomed_ids
             ):
                 raise OcxError(
                     ErrorCode.POST_ONLY_WOULD_TAKE,
-                    f"quotes[{i}] is post-only and would take liquidity",
-                    {"field": f"quotes[{i}]"},
+                    f"{names[i]} is post-only and would take liquidity",
+                    {"field": names[i]},
                 )
 
         reducing: dict[tuple[Side, MarginMode], Decimal] = {}
@@ -161,7 +165,7 @@ class Quoting:
                     user, spec, request.side, total, request.margin_mode, ignore=doomed_ids
                 )
             except OcxError as refusal:
-                refusal.details["field"] = f"quotes[{i}].reduceOnly"
+                refusal.details["field"] = f"{names[i]}.reduceOnly"
                 raise
 
         if spec.is_spot:
@@ -221,11 +225,11 @@ def _quote_order(market_id: str, quote: QuoteRequest, quote_id: str) -> OrderReq
     )
 
 
-def _self_cross(index: int, other: int) -> OcxError:
+def _self_cross(name: str, other: str) -> OcxError:
     return OcxError(
         ErrorCode.SELF_TRADE,
-        f"quotes[{index}] would trade against quotes[{other}] of the same set",
-        {"field": f"quotes[{index}]"},
+        f"{name} would trade against {other} of the same set",
+        {"field": name},
     )
 
 

@@ -321,23 +321,25 @@ class Trading:
         user = ctx.user(user_id)
         spec = ctx.market(market_id)
         held = user.position(spec.id, margin_mode)
-        if held is None or not held.size:
-            raise OcxError(
-                ErrorCode.NOT_FOUND,
-                f"No open {margin_mode.value} position in {spec.id}",
-                {"marketId": spec.id},
-            )
-        side = Side.SELL if held.size > 0 else Side.BUY
+        size = held.size if held is not None else ZERO
         request = OrderRequest(
             market_id=spec.id,
-            side=side,
-            quantity=quantity if quantity is not None else abs(held.size),
+            side=Side.SELL if size > 0 else Side.BUY,
+            quantity=quantity if quantity is not None else abs(size) or spec.min_quantity,
             type=order_type,
             price=price,
             time_in_force=time_in_force,
             reduce_only=True,
             margin_mode=margin_mode,
         )
+        # Bad input is 400 before the missing position is 404 (DECISIONS.md check order).
+        self.validate(spec, request)
+        if not size:
+            raise OcxError(
+                ErrorCode.NOT_FOUND,
+                f"No open {margin_mode.value} position in {spec.id}",
+                {"marketId": spec.id},
+            )
         return self.place_order(user_id, request)
 
     def cancel_order(self, user_id: str, order_id: str) -> Order:
@@ -387,11 +389,11 @@ class Trading:
         """Change a resting order's price and/or total quantity (DECISIONS.md): a smaller
         quantity at the same price keeps its place in the queue; a new price or a larger
         quantity sends it to the back, and a new price that crosses trades at once."""
+        if price is None and quantity is None:
+            raise invalid("price", "give a new price, a new quantity, or both")
         ctx = self.ctx
         user = ctx.user(user_id)
         order = ctx.users_order(user, order_id)
-        if price is None and quantity is None:
-            raise invalid("price", "give a new price, a new quantity, or both")
         spec = ctx.market(order.market_id)
         ticks = spec.to_ticks(price) if price is not None else order.ticks
         lots = spec.to_lots(quantity) if quantity is not None else order.lots

@@ -25,7 +25,7 @@ from ocx_sim.engine.accounts import Bucket, User
 from ocx_sim.engine.context import Context
 from ocx_sim.engine.events import FundsDeposited, SettlementChanged
 from ocx_sim.engine.ledger import EntryType, SystemBucket, system_account
-from ocx_sim.engine.money import USDC, ZERO
+from ocx_sim.engine.money import USDC, ZERO, format_usdc
 from ocx_sim.errors import ErrorCode, OcxError
 
 CONFIRMATIONS = 2
@@ -146,9 +146,9 @@ class Wallet:
         if amount > balance:
             raise OcxError(
                 ErrorCode.INSUFFICIENT_BALANCE,
-                f"Cannot withdraw {amount} USDC: the wallet bucket holds {balance}; "
-                "transfer from perps, options or spot first",
-                {"bucket": Bucket.WALLET.value, "available": str(balance)},
+                f"Cannot withdraw {amount} USDC: the wallet bucket holds "
+                f"{format_usdc(balance)}; transfer from perps, options or spot first",
+                {"bucket": Bucket.WALLET.value, "available": format_usdc(balance)},
             )
         record = self._record(user, SettlementKind.WITHDRAW, amount, None)
         ctx.ledger.move(

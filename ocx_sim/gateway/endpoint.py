@@ -172,8 +172,10 @@ def authenticate(call: Call) -> Principal | None:
         return Principal(user_id, session_id=session_id)
     if access is Access.OPTIONAL:
         return None
-    key = world.keys.authenticate(secret, call.client_ip(), now)
+    ip = call.client_ip()
+    key = world.keys.authenticate(secret, ip, now)
     check_key(access, world.config.profile, key.scope, endpoint.is_write)
+    world.keys.record_use(key, ip, now)
     return Principal(key.user_id, key=key)
 
 

@@ -446,7 +446,7 @@ def test_unrealized_profit_cannot_be_transferred_out_of_perps(
 
     assert refused.value.code is ErrorCode.INSUFFICIENT_BALANCE
     assert refused.value.status == 400
-    assert refused.value.details == {"bucket": "perps", "available": "9598.640000"}
+    assert refused.value.details == {"bucket": "perps", "available": "9598.64"}
     exchange.transfer(user, Bucket.PERPS, Bucket.WALLET, D("9598.64"))
     # the position's margin stays behind, however large the profit
     assert exchange.balances(user).perps == D(400)

@@ -1,0 +1,641 @@
+"""Public market data over HTTP: books, the 24-hour ticker, candles, fees, the insurance fund."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from ocx_sim.clock import DEFAULT_START_MS
+from ocx_sim.engine.ledger import EntryType, SystemBucket, system_account
+from ocx_sim.engine.orders import OrderRequest, Side
+from ocx_sim.worlds import NewAccount, World
+from tests.api.conftest import ApiClient, assert_error, read_key, trade_key
+
+T0 = DEFAULT_START_MS
+"""2026-01-02T00:00:00.000Z, a multiple of every candle width."""
+T0_S = T0 // 1000
+MINUTE = 60_000
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+OPTION = "BTC-2026-01-09-68000-C"
+PUBLIC_PATHS = [
+    "/perps/markets",
+    "/markets/linear",
+    "/perps/orderbook/BTC-PERP",
+    "/orderbook/BTC-USDC-SPOT",
+    f"/options/orderbook/{OPTION}",
+    "/perps/market-stats",
+    "/perps/market-stats?marketId=BTC-PERP",
+    "/perps/ohlc?symbol=BTC-PERP",
+    "/perps/fees",
+    "/options/fees",
+    "/perps/insurance-fund",
+]
+
+
+def rest(world: World, account: NewAccount, market: str, side: Side, price: str, qty: str) -> None:
+    """A resting limit order of `account`."""
+    request = OrderRequest(market, side, Decimal(qty), price=Decimal(price))
+    placed = world.exchange.place_order(account.user_id, request)
+    assert not placed.fills
+
+
+def trade(
+    world: World, maker: NewAccount, market: str, price: str, qty: str, side: Side = Side.SELL
+) -> None:
+    """One trade of `qty` at `price`: `maker` rests an order on `side`, the outside trader
+    takes it."""
+    rest(world, maker, market, side, price, qty)
+    taker = Side.BUY if side is Side.SELL else Side.SELL
+    placed = world.exchange.outside_trade(market, taker, Decimal(price), Decimal(qty))
+    assert [f.quantity for f in placed.fills] == [Decimal(qty)]
+
+
+def at(world: World, ms: int) -> None:
+    world.exchange.advance_to(ms)
+
+
+# -- /perps/orderbook -------------------------------------------------------------------------
+
+
+def test_perps_orderbook_aggregates_levels_with_bids_descending_and_asks_ascending(
+    client: ApiClient, world: World, trader: NewAccount, other: NewAccount
+) -> None:
+    rest(world, trader, "BTC-PERP", Side.BUY, "67800.00", "1")
+    rest(world, trader, "BTC-PERP", Side.BUY, "67900.00", "0.5")
+    rest(world, other, "BTC-PERP", Side.BUY, "67900.00", "0.25")
+    rest(world, other, "BTC-PERP", Side.SELL, "68200.00", "0.1")
+    rest(world, trader, "BTC-PERP", Side.SELL, "68100.50", "0.3")
+
+    response = client.get("/perps/orderbook/BTC-PERP")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "marketId": "BTC-PERP",
+        "bids": [["67900.00", "0.7500"], ["67800.00", "1.0000"]],
+        "asks": [["68100.50", "0.3000"], ["68200.00", "0.1000"]],
+        "sequence": world.exchange.depth("BTC-PERP").sequence,
+        "timestamp": "2026-01-02T00:00:00.000Z",
+    }
+
+
+def test_perps_orderbook_depth_keeps_the_best_levels_of_each_side(
+    client: ApiClient, world: World, trader: NewAccount
+) -> None:
+    for price in ("67700.00", "67800.00", "67900.00"):
+        rest(world, trader, "BTC-PERP", Side.BUY, price, "0.1")
+    for price in ("68300.00", "68200.00"):
+        rest(world, trader, "BTC-PERP", Side.SELL, price, "0.2")
+
+    body = client.get("/perps/orderbook/BTC-PERP", params={"depth": 2}).json()
+    top = client.get("/perps/orderbook/BTC-PERP", params={"depth": 1}).json()
+    whole = client.get("/perps/orderbook/BTC-PERP", params={"depth": 1000}).json()
+
+    assert body["bids"] == [["67900.00", "0.1000"], ["67800.00", "0.1000"]]
+    assert body["asks"] == [["68200.00", "0.2000"], ["68300.00", "0.2000"]]
+    assert (top["bids"], top["asks"]) == ([["67900.00", "0.1000"]], [["68200.00", "0.2000"]])
+    assert len(whole["bids"]) == 3 and len(whole["asks"]) == 2
+
+
+def test_perps_orderbook_sequence_and_timestamp_follow_the_book_and_the_clock(
+    client: ApiClient, world: World, trader: NewAccount
+) -> None:
+    before = client.get("/perps/orderbook/BTC-PERP").json()
+    at(world, T0 + 1500)
+    rest(world, trader, "BTC-PERP", Side.BUY, "67000.00", "0.1")
+
+    after = client.get("/perps/orderbook/BTC-PERP").json()
+
+    assert (before["bids"], before["asks"]) == ([], [])
+    assert after["sequence"] > before["sequence"]
+    assert after["timestamp"] == "2026-01-02T00:00:01.500Z"
+
+
+def test_perps_orderbook_serves_spot_and_futures_on_their_decimals(
+    client: ApiClient, world: World, trader: NewAccount
+) -> None:
+    rest(world, trader, "XAUT-USDC-SPOT", Side.BUY, "3990.5", "1.5")
+    rest(world, trader, "XAUT-USDC-2026-03-27", Side.SELL, "4050", "2")
+    rest(world, trader, "WTIOIL-PERP", Side.BUY, "69.9", "12")
+
+    spot = client.get("/perps/orderbook/XAUT-USDC-SPOT").json()
+    future = client.get("/perps/orderbook/XAUT-USDC-2026-03-27").json()
+    oil = client.get("/perps/orderbook/WTIOIL-PERP").json()
+
+    assert spot["bids"] == [["3990.50", "1.500"]]
+    assert future["asks"] == [["4050.00", "2.000"]]
+    assert oil["bids"] == [["69.90", "12.00"]]
+
+
+def test_perps_orderbook_refuses_an_option_pointing_at_the_clob_book(client: ApiClient) -> None:
+    response = client.get(f"/perps/orderbook/{OPTION}")
+
+    assert_error(response, 404, "UNKNOWN_MARKET")
+    assert "/orderbook/{marketId}" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/perps/orderbook/NOPE-PERP", "/orderbook/NOPE", "/options/orderbook/NOPE"]
+)
+def test_an_unknown_market_has_no_book(client: ApiClient, path: str) -> None:
+    assert_error(client.get(path), 404, "UNKNOWN_MARKET")
+
+
+@pytest.mark.parametrize("depth", ["0", "1001", "-1", "1.5", "two", "1e2"])
+@pytest.mark.parametrize(
+    "path",
+    ["/perps/orderbook/BTC-PERP", "/orderbook/BTC-USDC-SPOT", f"/options/orderbook/{OPTION}"],
+)
+def test_a_depth_that_is_not_an_integer_from_1_to_1000_is_refused(
+    client: ApiClient, path: str, depth: str
+) -> None:
+    assert_error(client.get(path, params={"depth": depth}), 400, "VALIDATION_ERROR", "depth")
+
+
+def test_a_bad_depth_is_refused_before_the_market_is_looked_up(client: ApiClient) -> None:
+    response = client.get("/perps/orderbook/NOPE", params={"depth": "0"})
+
+    assert_error(response, 400, "VALIDATION_ERROR", "depth")
+
+
+# -- /orderbook and /options/orderbook ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("prefix", ["/orderbook", "/options/orderbook"])
+def test_clob_orderbook_serves_an_option_on_both_paths(
+    client: ApiClient, world: World, trader: NewAccount, other: NewAccount, prefix: str
+) -> None:
+    rest(world, trader, OPTION, Side.BUY, "2100", "1.5")
+    rest(world, other, OPTION, Side.BUY, "2050.5", "0.25")
+    rest(world, other, OPTION, Side.SELL, "2200", "2")
+
+    response = client.get(f"{prefix}/{OPTION}")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "marketId": OPTION,
+        "bids": [["2100.00", "1.50"], ["2050.50", "0.25"]],
+        "asks": [["2200.00", "2.00"]],
+        "sequence": world.exchange.depth(OPTION).sequence,
+        "timestamp": "2026-01-02T00:00:00.000Z",
+    }
+
+
+@pytest.mark.parametrize("prefix", ["/orderbook", "/options/orderbook"])
+def test_clob_orderbook_serves_spot_with_depth(
+    client: ApiClient, world: World, trader: NewAccount, prefix: str
+) -> None:
+    for price in ("67800", "67900"):
+        rest(world, trader, "BTC-USDC-SPOT", Side.BUY, price, "0.01")
+
+    body = client.get(f"{prefix}/BTC-USDC-SPOT", params={"depth": 1}).json()
+
+    assert body["bids"] == [["67900.00", "0.0100"]]
+    assert body["asks"] == []
+
+
+@pytest.mark.parametrize("prefix", ["/orderbook", "/options/orderbook"])
+@pytest.mark.parametrize("market", ["BTC-PERP", "BTC-USDC-2026-03-27"])
+def test_clob_orderbook_refuses_linear_derivatives_pointing_at_the_perps_book(
+    client: ApiClient, prefix: str, market: str
+) -> None:
+    response = client.get(f"{prefix}/{market}")
+
+    assert_error(response, 404, "UNKNOWN_MARKET")
+    assert "/perps/orderbook" in response.json()["message"]
+
+
+# -- /perps/market-stats ------------------------------------------------------------------------
+
+
+def test_market_stats_of_a_market_that_never_traded(client: ApiClient) -> None:
+    response = client.get("/perps/market-stats", params={"marketId": "BTC-PERP"})
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "marketId": "BTC-PERP",
+        "markPrice": "68000.00",
+        "indexPrice": "68000.00",
+        "last": None,
+        "high24h": None,
+        "low24h": None,
+        "change24hPct": None,
+        "change24h": None,
+        "volume24h": "0.0000",
+        "volume24hUsd": "0.00",
+        "openInterest": "0.0000",
+        "openInterestUsd": "0.00",
+    }
+
+
+def test_market_stats_sum_the_days_trades_and_the_open_interest(
+    client: ApiClient, world: World, trader: NewAccount, other: NewAccount
+) -> None:
+    exchange = world.exchange
+    exchange.pin_mark("BTC-PERP", Decimal("68050.00"))
+    rest(world, trader, "BTC-PERP", Side.SELL, "68000.00", "0.2")
+    exchange.place_order(
+        other.user_id, OrderRequest("BTC-PERP", Side.BUY, Decimal("0.2"), price=Decimal("68000"))
+    )
+    at(world, T0 + HOUR)
+    rest(world, trader, "BTC-PERP", Side.SELL, "68100.00", "0.3")
+    exchange.place_order(
+        other.user_id, OrderRequest("BTC-PERP", Side.BUY, Decimal("0.3"), price=Decimal("68100"))
+    )
+    at(world, T0 + 2 * HOUR)
+    rest(world, trader, "BTC-PERP", Side.BUY, "67900.00", "0.1")
+    exchange.place_order(
+        other.user_id, OrderRequest("BTC-PERP", Side.SELL, Decimal("0.1"), price=Decimal("67900"))
+    )
+
+    body = client.get("/perps/market-stats", params={"marketId": "BTC-PERP"}).json()
+
+    # other is long 0.2 + 0.3 − 0.1 = 0.4, trader short as much.
+    assert body == {
+        "marketId": "BTC-PERP",
+        "markPrice": "68050.00",
+        "indexPrice": "68000.00",
+        "last": "67900.00",
+        "high24h": "68100.00",
+        "low24h": "67900.00",
+        # (67900 − 68000) / 68000 = −0.00147058…
+        "change24hPct": "-0.15",
+        "change24h": "-0.001471",
+        "volume24h": "0.6000",
+        # 0.2 × 68000 + 0.3 × 68100 + 0.1 × 67900 = 13600 + 20430 + 6790
+        "volume24hUsd": "40820.00",
+        "openInterest": "0.4000",
+        # 0.4 × 68050
+        "openInterestUsd": "27220.00",
+    }
+
+
+def test_market_stats_window_is_the_last_24_hours(
+    client: ApiClient, world: World, trader: NewAccount
+) -> None:
+    trade(world, trader, "BTC-PERP", "68000.00", "0.2")
+    at(world, T0 + 12 * HOUR)
+    trade(world, trader, "BTC-PERP", "68100.00", "0.3")
+
+    def stats() -> dict[str, str | None]:
+        body = client.get("/perps/market-stats", params={"marketId": "BTC-PERP"}).json()
+        assert isinstance(body, dict)
+        return body
+
+    at(world, T0 + DAY - 1)
+    both = stats()
+    at(world, T0 + DAY + 1)
+    second_only = stats()
+    at(world, T0 + 12 * HOUR + DAY + 1)
+    none = stats()
+
+    assert (both["volume24h"], both["low24h"], both["high24h"]) == (
+        "0.5000",
+        "68000.00",
+        "68100.00",
+    )
+    assert (both["change24hPct"], both["change24h"]) == ("0.15", "0.001471")
+    assert both["volume24hUsd"] == "34030.00"
+    assert second_only["volume24h"] == "0.3000"
+    assert (second_only["low24h"], second_only["high24h"]) == ("68100.00", "68100.00")
+    assert (second_only["change24hPct"], second_only["change24h"]) == ("0.00", "0.000000")
+    assert second_only["volume24hUsd"] == "20430.00"
+    assert none["last"] == "68100.00"
+    assert [none[k] for k in ("high24h", "low24h", "change24hPct", "change24h")] == [None] * 4
+    assert (none["volume24h"], none["volume24hUsd"]) == ("0.0000", "0.00")
+
+
+def test_a_tiny_fall_rounds_to_zero_change_without_a_minus_sign(
+    client: ApiClient, world: World, trader: NewAccount
+) -> None:
+    trade(world, trader, "BTC-PERP", "68000.00", "0.1")
+    trade(world, trader, "BTC-PERP", "67999.99", "0.1")
+
+    body = client.get("/perps/market-stats", params={"marketId": "BTC-PERP"}).json()
+
+    # −0.01 / 68000 = −0.000000147…
+    assert (body["change24hPct"], body["change24h"]) == ("0.00", "0.000000")
+    assert (body["low24h"], body["last"]) == ("67999.99", "67999.99")
+
+
+def test_market_stats_without_an_index_have_no_mark_and_no_open_interest_value(
+    client: ApiClient, world: World, trader: NewAccount
+) -> None:
+    trade(world, trader, "BTC-PERP", "68000.00", "0.1")
+    world.exchange.set_index("BTC-PERP", None)
+
+    body = client.get("/perps/market-stats", params={"marketId": "BTC-PERP"}).json()
+
+    assert (body["markPrice"], body["indexPrice"]) == (None, None)
+    assert (body["openInterest"], body["openInterestUsd"]) == ("0.1000", None)
+    assert body["last"] == "68000.00"
+
+
+def test_market_stats_of_spot_have_no_open_interest(
+    client: ApiClient, world: World, trader: NewAccount
+) -> None:
+    rest(world, trader, "WTIOIL-USDC-SPOT", Side.BUY, "70.10", "3")
+    world.exchange.outside_trade("WTIOIL-USDC-SPOT", Side.SELL, Decimal("70.10"), Decimal("3"))
+
+    body = client.get("/perps/market-stats", params={"marketId": "WTIOIL-USDC-SPOT"}).json()
+
+    assert (body["openInterest"], body["openInterestUsd"]) == (None, None)
+    assert (body["last"], body["volume24h"], body["volume24hUsd"]) == ("70.10", "3.00", "210.30")
+    assert (body["markPrice"], body["indexPrice"]) == ("70.00", "70.00")
+
+
+def test_market_stats_of_a_future_carry_the_underlying_index(client: ApiClient) -> None:
+    body = client.get("/perps/market-stats", params={"marketId": "BTC-USDC-2026-03-27"}).json()
+
+    assert body["indexPrice"] == "68000.00"
+    markets = {m["id"]: m for m in client.get("/perps/markets").json()}
+    assert body["markPrice"] == markets["BTC-USDC-2026-03-27"]["markPrice"] == "68785.57"
+    assert body["openInterest"] == "0.0000"
+
+
+def test_market_stats_without_market_id_list_every_linear_market_in_listing_order(
+    client: ApiClient, world: World, trader: NewAccount
+) -> None:
+    trade(world, trader, "XAUT-USDC-PERP", "4001.25", "1.5")
+
+    stats = client.get("/perps/market-stats").json()
+    markets = client.get("/perps/markets").json()
+
+    assert [s["marketId"] for s in stats] == [m["id"] for m in markets]
+    by_id = {s["marketId"]: s for s in stats}
+    assert by_id["XAUT-USDC-PERP"]["volume24h"] == "1.500"
+    assert by_id["XAUT-USDC-PERP"]["openInterest"] == "1.500"
+    assert by_id["XAUT-USDC-PERP"]["volume24hUsd"] == "6001.875"
+    assert by_id["WTIOIL-PERP"]["volume24h"] == "0.00"
+    assert by_id["BTC-USDC-SPOT"]["openInterest"] is None
+    assert (
+        by_id["XAUT-USDC-PERP"]
+        == client.get("/perps/market-stats", params={"marketId": "XAUT-USDC-PERP"}).json()
+    )
+
+
+@pytest.mark.parametrize("market", ["NOPE-PERP", OPTION])
+def test_market_stats_of_an_unknown_market_or_an_option_are_404(
+    client: ApiClient, market: str
+) -> None:
+    response = client.get("/perps/market-stats", params={"marketId": market})
+
+    assert_error(response, 404, "UNKNOWN_MARKET")
+
+
+# -- /perps/ohlc --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tape(world: World, trader: NewAccount) -> World:
+    """BTC-PERP trades in minutes 0, 3 and 16 of the day (minutes 1, 2, 4–15 without)."""
+    for offset, price, qty in (
+        (10_000, "68000.00", "0.1"),
+        (30_000, "68100.00", "0.2"),
+        (50_000, "67950.00", "0.1"),
+        (3 * MINUTE + 5_000, "68200.00", "0.05"),
+        (16 * MINUTE, "68050.00", "0.3"),
+    ):
+        at(world, T0 + offset)
+        trade(world, trader, "BTC-PERP", price, qty)
+    at(world, T0 + 20 * MINUTE)
+    return world
+
+
+def ohlc(client: ApiClient, **params: object) -> dict[str, object]:
+    response = client.get("/perps/ohlc", params={"symbol": "BTC-PERP", **params})
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert isinstance(body, dict)
+    return body
+
+
+def test_one_minute_candles_leave_out_the_minutes_without_trades(
+    client: ApiClient, tape: World
+) -> None:
+    body = ohlc(client, resolution="1", **{"from": T0_S, "to": T0_S + 1200})
+
+    assert body == {
+        "s": "ok",
+        "t": [T0_S, T0_S + 180, T0_S + 960],
+        "o": ["68000.00", "68200.00", "68050.00"],
+        "h": ["68100.00", "68200.00", "68050.00"],
+        "l": ["67950.00", "68200.00", "68050.00"],
+        "c": ["67950.00", "68200.00", "68050.00"],
+        "v": ["0.4000", "0.0500", "0.3000"],
+    }
+
+
+def test_five_minute_candles_start_at_multiples_of_five_minutes(
+    client: ApiClient, tape: World
+) -> None:
+    body = ohlc(client, resolution="5", **{"from": T0_S, "to": T0_S + 1200})
+
+    assert body == {
+        "s": "ok",
+        "t": [T0_S, T0_S + 900],
+        "o": ["68000.00", "68050.00"],
+        "h": ["68200.00", "68050.00"],
+        "l": ["67950.00", "68050.00"],
+        "c": ["68200.00", "68050.00"],
+        "v": ["0.4500", "0.3000"],
+    }
+
+
+@pytest.mark.parametrize("resolution", ["60", "240", "D"])
+def test_wide_candles_hold_every_trade_in_one_bar(
+    client: ApiClient, tape: World, resolution: str
+) -> None:
+    body = ohlc(client, resolution=resolution, **{"from": T0_S, "to": T0_S + 1200})
+
+    assert body == {
+        "s": "ok",
+        "t": [T0_S],
+        "o": ["68000.00"],
+        "h": ["68200.00"],
+        "l": ["67950.00"],
+        "c": ["68050.00"],
+        "v": ["0.7500"],
+    }
+
+
+def test_thirty_minute_candles_split_at_the_half_hour(
+    client: ApiClient, tape: World, trader: NewAccount
+) -> None:
+    at(tape, T0 + 31 * MINUTE)
+    trade(tape, trader, "BTC-PERP", "67990.00", "0.01")
+
+    body = ohlc(client, resolution="30", **{"from": T0_S, "to": T0_S + 3600})
+
+    assert body["t"] == [T0_S, T0_S + 1800]
+    assert (body["o"], body["c"]) == (["68000.00", "67990.00"], ["68050.00", "67990.00"])
+    assert body["v"] == ["0.7500", "0.0100"]
+
+
+def test_ohlc_defaults_to_15_minute_candles_up_to_now(client: ApiClient, tape: World) -> None:
+    body = ohlc(client)
+
+    assert body["t"] == [T0_S, T0_S + 900]
+    assert body["c"] == ["68200.00", "68050.00"]
+    assert body["v"] == ["0.4500", "0.3000"]
+
+
+def test_ohlc_includes_the_candle_containing_to(client: ApiClient, tape: World) -> None:
+    window = {"resolution": "1", "from": T0_S}
+
+    at_start = ohlc(client, **window, to=T0_S + 180)
+    inside = ohlc(client, **window, to=T0_S + 200)
+    before = ohlc(client, **window, to=T0_S + 179)
+
+    assert at_start["t"] == inside["t"] == [T0_S, T0_S + 180]
+    assert before["t"] == [T0_S]
+
+
+def test_ohlc_includes_the_candle_containing_from(client: ApiClient, tape: World) -> None:
+    inside = ohlc(client, resolution="1", **{"from": T0_S + 30, "to": T0_S + 1200})
+    after = ohlc(client, resolution="1", **{"from": T0_S + 60, "to": T0_S + 1200})
+
+    assert inside["t"] == [T0_S, T0_S + 180, T0_S + 960]
+    assert after["t"] == [T0_S + 180, T0_S + 960]
+
+
+def test_ohlc_without_a_candle_in_the_range_is_no_data(client: ApiClient, tape: World) -> None:
+    earlier = ohlc(client, resolution="1", **{"from": T0_S - 3600, "to": T0_S - 1})
+    gap = ohlc(client, resolution="1", **{"from": T0_S + 240, "to": T0_S + 900})
+    quiet = client.get("/perps/ohlc", params={"symbol": "WTIOIL-PERP"}).json()
+
+    assert earlier == gap == quiet == {"s": "no_data"}
+
+
+def test_ohlc_of_a_day_range_defaults_within_the_90_day_cap(client: ApiClient, tape: World) -> None:
+    at(tape, T0 + 89 * DAY)
+
+    body = ohlc(client, resolution="D")
+
+    assert body["t"] == [T0_S]
+
+
+def test_ohlc_prices_and_volumes_use_the_markets_decimals(
+    client: ApiClient, world: World, trader: NewAccount
+) -> None:
+    trade(world, trader, "WTIOIL-PERP", "70.25", "1.5")
+    trade(world, trader, "XAUT-USDC-SPOT", "4000.1", "0.25", side=Side.BUY)
+
+    oil = client.get("/perps/ohlc", params={"symbol": "WTIOIL-PERP", "resolution": "1"}).json()
+    gold = client.get("/perps/ohlc", params={"symbol": "XAUT-USDC-SPOT"}).json()
+
+    assert (oil["o"], oil["v"]) == (["70.25"], ["1.50"])
+    assert (gold["c"], gold["v"]) == (["4000.10"], ["0.250"])
+
+
+def test_a_range_of_exactly_90_days_is_served(client: ApiClient, tape: World) -> None:
+    body = ohlc(client, **{"from": T0_S + 1200 - 90 * 86_400, "to": T0_S + 1200})
+
+    assert body["s"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({}, "symbol"),
+        ({"symbol": ""}, "symbol"),
+        ({"symbol": "BTC-PERP", "resolution": "2"}, "resolution"),
+        ({"symbol": "BTC-PERP", "resolution": "1D"}, "resolution"),
+        ({"symbol": "BTC-PERP", "resolution": "d"}, "resolution"),
+        ({"symbol": "BTC-PERP", "from": "yesterday"}, "from"),
+        ({"symbol": "BTC-PERP", "from": "1767312000.5"}, "from"),
+        ({"symbol": "BTC-PERP", "from": "-1"}, "from"),
+        ({"symbol": "BTC-PERP", "to": "now"}, "to"),
+        ({"symbol": "BTC-PERP", "to": "1767312000000"}, "to"),
+        ({"symbol": "BTC-PERP", "from": str(T0_S + 1), "to": str(T0_S)}, "from"),
+        ({"symbol": "BTC-PERP", "from": str(T0_S - 90 * 86_400 - 1), "to": str(T0_S)}, "from"),
+        ({"symbol": "NOPE", "resolution": "7"}, "resolution"),
+    ],
+)
+def test_ohlc_refuses_bad_queries_naming_the_parameter(
+    client: ApiClient, params: dict[str, str], field: str
+) -> None:
+    assert_error(client.get("/perps/ohlc", params=params), 400, "VALIDATION_ERROR", field)
+
+
+@pytest.mark.parametrize("symbol", ["NOPE-PERP", OPTION])
+def test_ohlc_of_an_unknown_market_or_an_option_is_404(client: ApiClient, symbol: str) -> None:
+    assert_error(client.get("/perps/ohlc", params={"symbol": symbol}), 404, "UNKNOWN_MARKET")
+
+
+# -- fees and the insurance fund ----------------------------------------------------------------
+
+
+def test_perps_fees_list_the_tiers_with_a_maker_rebate_at_the_top(client: ApiClient) -> None:
+    response = client.get("/perps/fees")
+
+    assert response.status_code == 200
+    assert response.json() == [
+        {"min30dVolumeUsd": "0.00", "makerBps": "2", "takerBps": "5"},
+        {"min30dVolumeUsd": "1000000.00", "makerBps": "1", "takerBps": "4.5"},
+        {"min30dVolumeUsd": "10000000.00", "makerBps": "0", "takerBps": "4"},
+        {"min30dVolumeUsd": "50000000.00", "makerBps": "-0.5", "takerBps": "3.5"},
+    ]
+
+
+def test_options_fees_are_bps_of_the_underlying_capped_by_the_premium(client: ApiClient) -> None:
+    response = client.get("/options/fees")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "makerBps": "2",
+        "takerBps": "3",
+        "basis": "underlying_notional",
+        "premiumCap": "0.125",
+    }
+
+
+def test_the_insurance_fund_starts_empty(client: ApiClient) -> None:
+    assert client.get("/perps/insurance-fund").json() == {"balance": "0.00", "history": []}
+
+
+def test_the_insurance_fund_shows_its_balance_and_history_newest_first(
+    client: ApiClient, world: World
+) -> None:
+    # Nothing pays the fund before liquidations exist, so the test posts its movements.
+    ledger, fund = world.exchange.ledger, system_account(SystemBucket.INSURANCE)
+    fees = system_account(SystemBucket.FEES)
+    ledger.move(T0, fees, fund, Decimal("125.5"), EntryType.LIQUIDATION_FEE)
+    at(world, T0 + 1_000)
+    ledger.move(T0 + 1_000, fund, fees, Decimal("20.125"), EntryType.INSURANCE)
+
+    response = client.get("/perps/insurance-fund")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "balance": "105.375",
+        "history": [
+            {"type": "insurance", "amount": "-20.125", "createdAt": "2026-01-02T00:00:01.000Z"},
+            {
+                "type": "liquidation_fee",
+                "amount": "125.50",
+                "createdAt": "2026-01-02T00:00:00.000Z",
+            },
+        ],
+    }
+
+
+# -- credentials --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", PUBLIC_PATHS)
+def test_market_data_is_public_and_ignores_credentials(
+    client: ApiClient, trader: NewAccount, path: str
+) -> None:
+    anonymous = client.get(path)
+
+    assert anonymous.status_code == 200
+    for credentials in (
+        {"key": read_key(trader)},
+        {"key": trade_key(trader)},
+        {"token": trader.session_token},
+        {"headers": {"Authorization": "Bearer not-a-session"}},
+    ):
+        response = client.get(path, **credentials)
+        assert (response.status_code, response.json()) == (200, anonymous.json())
