@@ -131,6 +131,8 @@ class World:
         """A user with funded buckets, a session and API keys (CONTROL-API.md "Accounts").
         Without an address a key pair is generated from the world's seed. Balances arrive as a
         confirmed deposit to the wallet bucket, then transfers, so the ledger tells the truth."""
+        for request in api_keys:
+            ApiKeys.check(request.name, request.expires_in_days)
         private_key = None
         if wallet_address is None:
             private_key = "0x" + self.ids.token_bytes(32).hex()

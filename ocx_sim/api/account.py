@@ -18,7 +18,6 @@ from collections.abc import Collection
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from ocx_sim.api import render
 from ocx_sim.api.orders import CLOB, perps_venues
 from ocx_sim.api.wallet import asset_balance, bucket_balances
 from ocx_sim.auth.policy import Access
@@ -27,7 +26,7 @@ from ocx_sim.engine.markets import DAY_MS, Venue
 from ocx_sim.engine.orders import MarginMode
 from ocx_sim.engine.risk import MarginView
 from ocx_sim.errors import ErrorCode, OcxError
-from ocx_sim.gateway import parse
+from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import DECIMAL, Schema, array, enum, obj, ref
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocx_sim.api import render
 from ocx_sim.auth.keys import MAX_EXPIRY_DAYS, MAX_NAME_LENGTH, Scope, normalize_ips
 from ocx_sim.auth.policy import Access, Profile
-from ocx_sim.gateway import parse
+from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import Schema, array, enum, obj, ref
 

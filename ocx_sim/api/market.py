@@ -14,13 +14,12 @@ from collections.abc import Collection
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from ocx_sim.api import render
 from ocx_sim.auth.policy import Access
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.engine.markets import MarketSpec, MarketType
 from ocx_sim.engine.tape import Candle
 from ocx_sim.errors import ErrorCode, OcxError, invalid
-from ocx_sim.gateway import parse
+from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import DECIMAL, INSTANT, Schema, array, enum, nullable, obj, ref
 

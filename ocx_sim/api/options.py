@@ -17,14 +17,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ocx_sim.api import render
 from ocx_sim.api.orders import CLOB, ORDER_REQUEST, QUOTE, market_on, order_request, quote_request
 from ocx_sim.auth.policy import Access
 from ocx_sim.engine.orders import Order, Side
 from ocx_sim.engine.preview import Preview
 from ocx_sim.engine.quotes import QuoteRequest, QuotesResult
 from ocx_sim.errors import ErrorCode, OcxError, invalid
-from ocx_sim.gateway import parse
+from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import DECIMAL, Schema, array, enum, obj, ref
 

@@ -13,7 +13,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from ocx_sim.api import render
 from ocx_sim.api.orders import (
     ORDER_REQUEST,
     QUOTE,
@@ -28,7 +27,7 @@ from ocx_sim.engine.orders import MarginMode, Order, OrderType, Side, TimeInForc
 from ocx_sim.engine.preview import Preview
 from ocx_sim.engine.quotes import MAX_BULK_QUOTES, QuoteRequest, QuotesResult
 from ocx_sim.errors import ErrorCode, OcxError, invalid
-from ocx_sim.gateway import parse
+from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import DECIMAL, Schema, array, enum, obj, ref
 

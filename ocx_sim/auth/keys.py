@@ -90,6 +90,14 @@ class ApiKeys:
         self._by_id: dict[str, ApiKey] = {}
         self._by_hash: dict[str, ApiKey] = {}
 
+    @staticmethod
+    def check(name: str, expires_in_days: int | None) -> None:
+        """The 400s `create` would raise, for callers that must check before they act."""
+        if not 0 < len(name) <= MAX_NAME_LENGTH:
+            raise invalid("name", f"must be 1 to {MAX_NAME_LENGTH} characters")
+        if expires_in_days is not None and not 0 < expires_in_days <= MAX_EXPIRY_DAYS:
+            raise invalid("expiresInDays", f"must be between 1 and {MAX_EXPIRY_DAYS}")
+
     def create(
         self,
         user_id: str,
@@ -100,10 +108,7 @@ class ApiKeys:
         now_ms: int,
     ) -> tuple[ApiKey, str]:
         """A new key and its secret (the only time the secret exists outside the caller)."""
-        if not 0 < len(name) <= MAX_NAME_LENGTH:
-            raise invalid("name", f"must be 1 to {MAX_NAME_LENGTH} characters")
-        if expires_in_days is not None and not 0 < expires_in_days <= MAX_EXPIRY_DAYS:
-            raise invalid("expiresInDays", f"must be between 1 and {MAX_EXPIRY_DAYS}")
+        self.check(name, expires_in_days)
         secret = self._ids.secret()
         key = ApiKey(
             id=self._ids.ulid(),

@@ -21,12 +21,10 @@ from typing import Any
 
 from ocx_sim.auth.keys import MAX_EXPIRY_DAYS, MAX_NAME_LENGTH, Scope, normalize_ips
 from ocx_sim.auth.policy import Access
-from ocx_sim.clock import format_ms
 from ocx_sim.engine.accounts import Bucket, checksum_address
-from ocx_sim.engine.money import format_usdc, usdc
-from ocx_sim.engine.wallet import CHAIN_ID, NETWORK, Settlement
+from ocx_sim.engine.money import usdc
 from ocx_sim.errors import OcxError, invalid
-from ocx_sim.gateway import parse
+from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import DECIMAL, ULID, Schema, array, enum, nullable, obj, ref
 from ocx_sim.worlds import KeyRequest
@@ -101,27 +99,6 @@ async def create_account(call: Call) -> Any:
     }
 
 
-def settlement_view(s: Settlement) -> dict[str, Any]:
-    """The settlement record in the GitBook shape (DECISIONS.md "Wire details"), the
-    `Settlement` component the OCX wallet endpoints answer too."""
-    return {
-        "id": s.id,
-        "kind": s.kind.value,
-        "status": s.status.value,
-        "asset": "USDC",
-        "amount": format_usdc(s.amount),
-        "txHash": s.tx_hash,
-        "withdrawalId": s.withdrawal_id,
-        "walletAddress": s.wallet_address,
-        "network": NETWORK,
-        "chainId": CHAIN_ID,
-        "confirmations": s.confirmations,
-        "settledAt": None if s.settled_at is None else format_ms(s.settled_at),
-        "createdAt": format_ms(s.created_at),
-        "updatedAt": format_ms(s.updated_at),
-    }
-
-
 async def submit_deposit(call: Call) -> Any:
     """A deposit seen on chain from `walletAddress` (its user is created if new): pending, then
     credited after its confirmations; a known txHash answers its existing record."""
@@ -130,7 +107,7 @@ async def submit_deposit(call: Call) -> Any:
     amount = parse.decimal(body, "amount")
     tx_hash = parse.optional_string(body, "txHash", max_length=TX_HASH_MAX_LENGTH)
     record = call.exchange.submit_deposit(wallet, amount, tx_hash)
-    return settlement_view(record)
+    return render.settlement(record)
 
 
 COMPONENTS: dict[str, Schema] = {

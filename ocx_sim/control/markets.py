@@ -18,13 +18,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from ocx_sim.auth.policy import Access
-from ocx_sim.clock import format_ms
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.engine.markets import MAX_INTEGER_DIGITS, MarketSpec
-from ocx_sim.engine.money import format_usdc
-from ocx_sim.engine.orders import Fill, Side
-from ocx_sim.errors import invalid
-from ocx_sim.gateway import parse
+from ocx_sim.engine.markets import MarketSpec
+from ocx_sim.engine.orders import Side
+from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import DECIMAL, Schema, array, enum, nullable, obj, ref
 
@@ -52,23 +49,9 @@ def _status(exchange: Exchange, spec: MarketSpec) -> dict[str, Any]:
     }
 
 
-def fill_view(spec: MarketSpec, f: Fill) -> dict[str, Any]:
-    """A fill as an order's answer lists it (the `Fill` component)."""
-    return {
-        "tradeId": f.trade_id,
-        "price": spec.format_price(f.price),
-        "quantity": spec.format_quantity(f.quantity),
-        "fee": format_usdc(f.fee),
-        "feeRole": f.fee_role,
-        "createdAt": format_ms(f.created_at),
-    }
-
-
 async def set_index(call: Call) -> Any:
     """Set the index of the market's underlying and hold it there."""
     price = parse.decimal(call.body, "price")
-    if price.adjusted() >= MAX_INTEGER_DIGITS:
-        raise invalid("price", f"must be below 1e{MAX_INTEGER_DIGITS}")
     exchange = call.exchange
     spec = exchange.market(call.path_param("marketId"))
     exchange.set_index(spec.id, price)
@@ -80,7 +63,6 @@ async def pin_mark(call: Call) -> Any:
     price = parse.decimal(call.body, "price")
     exchange = call.exchange
     spec = exchange.market(call.path_param("marketId"))
-    spec.to_ticks(price, "price")
     exchange.pin_mark(spec.id, price)
     return _prices(exchange, spec)
 
@@ -94,7 +76,7 @@ async def outside_trade(call: Call) -> Any:
     exchange = call.exchange
     spec = exchange.market(call.path_param("marketId"))
     placed = exchange.outside_trade(spec.id, side, price, quantity)
-    return {"fills": [fill_view(spec, f) for f in placed.fills]}
+    return {"fills": [render.fill(exchange, f) for f in placed.fills]}
 
 
 async def halt_market(call: Call) -> Any:

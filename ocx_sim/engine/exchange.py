@@ -38,7 +38,13 @@ from ocx_sim.engine.events import (
 from ocx_sim.engine.fees import FeeSchedule, VolumeTracker
 from ocx_sim.engine.invariants import check_invariants
 from ocx_sim.engine.ledger import EntryType, Ledger, LedgerEntry, SystemBucket, system_account
-from ocx_sim.engine.markets import Catalog, MarketSpec, Venue, default_catalog
+from ocx_sim.engine.markets import (
+    MAX_INTEGER_DIGITS,
+    Catalog,
+    MarketSpec,
+    Venue,
+    default_catalog,
+)
 from ocx_sim.engine.money import USDC, ZERO, format_usdc, usdc
 from ocx_sim.engine.orders import (
     Fill,
@@ -70,6 +76,7 @@ EXTERNAL = system_account(SystemBucket.EXTERNAL)
 HOUSE_ADDRESS = "0x00000000000000000000000000000000000000ff"
 """The outside trader's account (`outside_trade`)."""
 HOUSE_FLOAT = Decimal(1_000_000)
+MAX_PRICE = Decimal(10) ** MAX_INTEGER_DIGITS
 ALL_VENUES = frozenset(Venue)
 
 
@@ -422,14 +429,17 @@ class Exchange:
         return None if band is None else (spec.price(band[0]), spec.price(band[1]))
 
     def set_index(self, market_id: str, price: Decimal | None) -> None:
-        """Set the index of the market's underlying (None withdraws it: no mark, 503)."""
+        """Set the index of the market's underlying (None withdraws it: no mark, 503). An
+        index is a reference, not a tradable price: it may fall between ticks."""
         underlying = self.market(market_id).underlying
         self._ctx.prices.set_index(underlying, _price_or_none(price))
         self._ctx.emit(IndexSet, underlying, price)
 
     def pin_mark(self, market_id: str, price: Decimal | None) -> None:
-        """Pin the market's mark at `price` (None releases it to the model)."""
+        """Pin the market's mark at `price`, on the market's tick (None releases it)."""
         spec = self.market(market_id)
+        if price is not None:
+            spec.to_ticks(price)
         self._ctx.prices.pin_mark(spec.id, _price_or_none(price))
         self._ctx.emit(MarkPinned, spec.id, price)
 
@@ -657,8 +667,8 @@ class Exchange:
 
 
 def _price_or_none(price: Decimal | None) -> Decimal | None:
-    if price is not None and not (price.is_finite() and price > 0):
-        raise invalid("price", "must be a positive decimal number")
+    if price is not None and not (price.is_finite() and 0 < price < MAX_PRICE):
+        raise invalid("price", f"must be a positive decimal number below {MAX_PRICE}")
     return price
 
 
