@@ -17,17 +17,24 @@ Target: ratio ≥ 0.6.
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
+# This script is `bench/http.py`; run as a script its folder is first on the import path and
+# would shadow the standard library's `http` package it uses. Take that folder off first.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    del sys.path[0]
+
 import argparse
 import http.client
 import json
 import multiprocessing
-import os
 import random
 import shutil
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator

@@ -19,6 +19,7 @@ import heapq
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 
 DEFAULT_START_MS = 1_767_312_000_000
 """2026-01-02T00:00:00.000Z, the default first instant of a world."""
@@ -140,7 +141,8 @@ class SimClock(Clock):
 
 
 RealTimeSource = Callable[[], float]
-"""Real seconds from any fixed origin; `time.monotonic` unless a test injects its own."""
+"""Real seconds from any fixed origin; `time.monotonic` unless a test injects its own (a
+`WallClock`'s `real_time`, passed down from `Worlds`)."""
 
 
 class WallClock(Clock):
@@ -157,14 +159,14 @@ class WallClock(Clock):
         self,
         start_ms: int = DEFAULT_START_MS,
         speed: float = 1.0,
-        real_time: RealTimeSource = time.monotonic,
+        real_time: RealTimeSource | None = None,
     ) -> None:
         if not speed > 0:
             raise ClockError(f"speed must be positive (got {speed})")
         super().__init__(start_ms)
         self._speed = float(speed)
-        self._real_time = real_time
-        self._real_origin = real_time()
+        self._real_time = real_time or time.monotonic
+        self._real_origin = self._real_time()
         self._sim_origin = start_ms
 
     @property
@@ -199,8 +201,10 @@ class WallClock(Clock):
         return max(0.0, (due - self.now_ms) / 1000 / self._speed)
 
 
+@lru_cache(maxsize=4096)
 def format_ms(ms: int) -> str:
-    """ISO-8601 UTC with milliseconds: `2026-04-24T12:00:00.000Z` (DECISIONS.md, wire)."""
+    """ISO-8601 UTC with milliseconds: `2026-04-24T12:00:00.000Z` (DECISIONS.md, wire). Every
+    order answer formats the same few instants, so recent ones are remembered."""
     seconds, millis = divmod(ms, 1000)
     stamp = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
     return f"{stamp}.{millis:03d}Z"

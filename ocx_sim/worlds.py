@@ -21,7 +21,7 @@ from ocx_sim.auth.policy import Profile
 from ocx_sim.auth.ratelimit import DEFAULT_LIMIT, RateLimiter
 from ocx_sim.auth.sessions import Sessions
 from ocx_sim.auth.siwe import DEFAULT_CHAIN_IDS, Nonces
-from ocx_sim.clock import DEFAULT_START_MS, Clock, SimClock, WallClock
+from ocx_sim.clock import DEFAULT_START_MS, Clock, RealTimeSource, SimClock, WallClock
 from ocx_sim.engine.accounts import Bucket
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import invalid
@@ -75,11 +75,13 @@ class NewAccount:
 
 
 class World:
-    def __init__(self, world_id: str, config: WorldConfig) -> None:
+    def __init__(
+        self, world_id: str, config: WorldConfig, real_time: RealTimeSource | None = None
+    ) -> None:
         self.world_id = world_id
         self.config = config
         self.clock: Clock = (
-            WallClock(config.start_ms, config.speed)
+            WallClock(config.start_ms, config.speed, real_time)
             if config.clock is ClockMode.REALTIME
             else SimClock(config.start_ms)
         )
@@ -107,6 +109,16 @@ class World:
     @property
     def now_ms(self) -> int:
         return self.clock.now_ms
+
+    def keep_time(self) -> float | None:
+        """A realtime world fires every timer due by now (CONTROL-API.md "Clock": "a realtime
+        clock ... fires timers as it goes") and says how many real seconds until its next one;
+        None when nothing is pending. A manual world's time moves only when told: no-op."""
+        clock = self.clock
+        if not isinstance(clock, WallClock):
+            return None
+        clock.fire_due()
+        return clock.seconds_until_next_timer()
 
     def redeem_invite(self, user_id: str, code: str) -> None:
         """Unlock trading for the user (only consulted when invite codes are configured; then an
@@ -167,18 +179,20 @@ class Worlds:
     """The default world and every world created beside it."""
 
     default_config: WorldConfig
+    real_time: RealTimeSource | None = None
+    """What realtime worlds read as real time (the monotonic clock unless a test fakes it)."""
     default: World = field(init=False)
     _worlds: dict[str, World] = field(init=False, default_factory=dict)
     _ids: Ids = field(init=False)
 
     def __post_init__(self) -> None:
-        self.default = World(DEFAULT_WORLD_ID, self.default_config)
+        self.default = World(DEFAULT_WORLD_ID, self.default_config, self.real_time)
         # World ids come from the server's seed, not any world's: creating a world must not
         # move another world's random streams.
         self._ids = Ids(self.default_config.seed, lambda: self.default_config.start_ms)
 
     def create(self, config: WorldConfig) -> World:
-        world = World(self._ids.ulid(), config)
+        world = World(self._ids.ulid(), config, self.real_time)
         self._worlds[world.world_id] = world
         return world
 
@@ -189,6 +203,11 @@ class Worlds:
 
     def delete(self, world_id: str) -> bool:
         return self._worlds.pop(world_id, None) is not None
+
+    def keep_time(self) -> float | None:
+        """`World.keep_time` for every world: real seconds until the soonest next timer."""
+        waits = [wait for world in self.all() if (wait := world.keep_time()) is not None]
+        return min(waits, default=None)
 
     def all(self) -> list[World]:
         """The default world first, then the others in creation order."""

@@ -109,3 +109,13 @@ def credit_spot(exchange: Exchange, user_id: str, asset: str, amount: str | Deci
         D(amount),
         EntryType.DEPOSIT,
     )
+
+
+class FakeRealTime:
+    """A real-time source a test moves by hand: `real_time()` returns `now` (seconds)."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

@@ -17,6 +17,7 @@ from ocx_sim.clock import (
     format_ms,
     parse_iso,
 )
+from tests.conftest import FakeRealTime
 
 
 def _ms(moment: datetime) -> int:
@@ -26,16 +27,6 @@ def _ms(moment: datetime) -> int:
 
 START_2026 = _ms(datetime(2026, 1, 2, tzinfo=UTC))
 APRIL_NOON = _ms(datetime(2026, 4, 24, 12, tzinfo=UTC))
-
-
-class FakeRealTime:
-    """A real-time source a test moves by hand: `real_time()` returns `now` (seconds)."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 # -- SimClock: moving time ----------------------------------------------------------------

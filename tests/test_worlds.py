@@ -15,7 +15,16 @@ from ocx_sim.engine.accounts import Bucket
 from ocx_sim.engine.ledger import EntryType
 from ocx_sim.errors import ErrorCode, OcxError
 from ocx_sim.ids import is_ulid
-from ocx_sim.worlds import DEFAULT_WORLD_ID, KeyRequest, NewAccount, World, WorldConfig, Worlds
+from ocx_sim.worlds import (
+    DEFAULT_WORLD_ID,
+    ClockMode,
+    KeyRequest,
+    NewAccount,
+    World,
+    WorldConfig,
+    Worlds,
+)
+from tests.conftest import FakeRealTime
 
 FUNDS = {Bucket.WALLET: Decimal(100), Bucket.PERPS: Decimal(250), Bucket.SPOT: Decimal("0.5")}
 KEYS = (KeyRequest("bot", Scope.TRADE), KeyRequest("reader", Scope.READ, ("10.0.0.0/8",), 30))
@@ -235,3 +244,63 @@ def test_each_sign_in_is_a_session_of_its_own() -> None:
     assert first_session != second_session
     assert is_ulid(second_session)
     assert world.sessions.verify(second, world.now_ms) == (account.user_id, second_session)
+
+
+# -- time -------------------------------------------------------------------------------------
+
+ADDRESS = "0x" + "ab" * 20
+
+
+def realtime_worlds(real: FakeRealTime, speed: float = 1.0) -> Worlds:
+    return Worlds(WorldConfig(clock=ClockMode.REALTIME, speed=speed), real_time=real)
+
+
+def test_a_realtime_world_confirms_a_deposit_once_real_time_reaches_each_confirmation() -> None:
+    real = FakeRealTime()
+    world = realtime_worlds(real).default
+    deposit = world.exchange.submit_deposit(ADDRESS, Decimal(100))
+
+    real.now += 1.9
+    assert world.keep_time() == pytest.approx(0.1)  # the first confirmation is 0.1 s away
+    assert deposit.confirmations == 0
+
+    real.now += 0.1
+    assert world.keep_time() == pytest.approx(2.0)
+    assert (deposit.confirmations, deposit.status.value) == (1, "pending")
+
+    real.now += 2.0
+    assert world.keep_time() is None  # nothing left to fire
+    assert (deposit.confirmations, deposit.status.value) == (2, "confirmed")
+
+
+def test_a_realtime_world_at_speed_ten_confirms_ten_times_sooner() -> None:
+    real = FakeRealTime()
+    world = realtime_worlds(real, speed=10).default
+    deposit = world.exchange.submit_deposit(ADDRESS, Decimal(100))
+
+    real.now += 0.4
+    world.keep_time()
+
+    assert deposit.status.value == "confirmed"
+
+
+def test_a_manual_world_never_moves_its_own_time() -> None:
+    world = Worlds(WorldConfig()).default
+    deposit = world.exchange.submit_deposit(ADDRESS, Decimal(100))
+
+    assert world.keep_time() is None
+    assert (world.now_ms, deposit.confirmations) == (DEFAULT_START_MS, 0)
+
+
+def test_the_registry_keeps_every_realtime_worlds_time_and_names_the_soonest_timer() -> None:
+    real = FakeRealTime()
+    worlds = realtime_worlds(real)
+    other = worlds.create(WorldConfig(clock=ClockMode.REALTIME, speed=4))
+    first = worlds.default.exchange.submit_deposit(ADDRESS, Decimal(1))
+    second = other.exchange.submit_deposit(ADDRESS, Decimal(1))
+
+    assert worlds.keep_time() == pytest.approx(0.5)  # speed 4: 2 s of simulated time
+
+    real.now += 1.0
+    assert worlds.keep_time() == pytest.approx(1.0)  # the default world's first, still 1 s off
+    assert (first.status.value, second.status.value) == ("pending", "confirmed")

@@ -210,6 +210,8 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
         world = worlds.default if world_id is None else worlds.get(world_id)
         if world is None:
             return error_response(OcxError(ErrorCode.NOT_FOUND, f"Unknown world {world_id!r}"))
+        # A request sees every timer due by its instant, whatever the background ticker's lag.
+        world.keep_time()
         call = Call(request, worlds, world, endpoint)
         verdict: Verdict | None = None
         try:
