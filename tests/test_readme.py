@@ -5,7 +5,15 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -22,3 +30,89 @@ def test_readme_engine_example_runs_and_prints_what_it_claims() -> None:
     # Every commented print shows its output, except the last: the digest, described in words.
     assert lines[: len(claims) - 1] == claims[:-1]
     assert re.fullmatch(r"[0-9a-f]{64}", lines[-1])
+
+
+# -- the sandbox walkthrough --------------------------------------------------------------------
+
+BASE = "http://127.0.0.1:8000"
+MARK = "<<<end of step>>>"
+
+
+def walkthrough() -> list[tuple[str, str]]:
+    """Each `$ command` of "The sandbox, step by step", with the output the README shows."""
+    text = README.read_text()
+    section = text.split("## The sandbox, step by step", 1)[1].split("\n## ", 1)[0]
+    steps: list[tuple[str, list[str]]] = []
+    for block in re.findall(r"```console\n(.*?)```", section, flags=re.S):
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                steps.append((line[2:], []))
+            else:
+                steps[-1][1].append(line)
+    return [(command, "\n".join(output)) for command, output in steps]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[tuple[int, str]]:
+    """`ocx-sim serve` as `make serve` runs it, on a free port: (port, the banner it printed,
+    as many lines as the README shows)."""
+    lines = len(walkthrough()[0][1].splitlines()) - 1  # without make's echo of the command
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ocx_sim", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        banner = [server.stdout.readline() for _ in range(lines)]
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the sandbox did not start"
+                time.sleep(0.05)
+        yield port, "".join(banner).rstrip("\n")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the walkthrough is written for curl")
+def test_every_walkthrough_command_works_as_written_and_answers_what_the_readme_shows(
+    sandbox: tuple[int, str], tmp_path: Path
+) -> None:
+    port, banner = sandbox
+    here = f"http://127.0.0.1:{port}"
+    (serve, shown_banner), *steps = walkthrough()
+    assert serve == "make serve"
+    make_echo, printed = shown_banner.split("\n", 1)
+    assert make_echo == ".venv/bin/ocx-sim serve --host 127.0.0.1 --port 8000"
+    assert banner == printed.replace(BASE, here)
+
+    # One shell runs every step in order (variables and cookies carry over), marking the end
+    # of each step's output. The README's paths are relative to the project folder.
+    bin_dir = Path(sys.executable).parent
+    script = "\n".join(
+        f"{command.replace(BASE, here).replace('.venv/bin/', f'{bin_dir}/')}\nprintf '\\n{MARK}\\n'"
+        for command, _ in steps
+    )
+    run = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    outputs = run.stdout.split(f"\n{MARK}\n")[:-1]
+
+    assert run.stderr == ""
+    assert len(outputs) == len(steps)
+    for (command, shown), output in zip(steps, outputs, strict=True):
+        assert output == shown.replace(BASE, here), command

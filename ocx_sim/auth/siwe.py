@@ -1,4 +1,5 @@
-"""Sign-In with Ethereum (EIP-4361): the message format, its checks, and the signer.
+"""Sign-In with Ethereum (EIP-4361): the message format, its checks, and the signer; and the
+wallet's half, `prepare_message` and `sign_message`, for `ocx-sim siwe` and client tests.
 
 The message is parsed here (the `siwe` package pulls in web3 and pins an older eth-account);
 the `personal_sign` (EIP-191) signature is recovered with eth-account. The checks are
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from ocx_sim.clock import parse_iso
+from ocx_sim.clock import format_ms, parse_iso
 from ocx_sim.engine.accounts import checksum_address
 from ocx_sim.errors import ErrorCode, OcxError
 
@@ -142,6 +143,40 @@ def _instant(text: str, name: str) -> int:
         return parse_iso(text)
     except ValueError:
         raise _malformed(f"{name} must be an ISO-8601 instant") from None
+
+
+STATEMENT = "Sign in to OCX to continue."
+"""The statement of OCX's own sign-in message (SPEC.md §3.3, the GitBook example)."""
+
+
+def prepare_message(
+    domain: str,
+    address: str,
+    nonce: str,
+    issued_at_ms: int,
+    *,
+    chain_id: int = DEFAULT_CHAIN_IDS[0],
+    uri: str | None = None,
+    statement: str | None = STATEMENT,
+) -> str:
+    """The EIP-4361 text a wallet signs, laid out as the `siwe` npm package's
+    `prepareMessage()` lays it out (URI defaults to `https://<domain>`)."""
+    lines = [f"{domain} wants you to sign in with your Ethereum account:", address, ""]
+    lines += [statement, ""] if statement is not None else [""]
+    lines += [
+        f"URI: {uri or 'https://' + domain}",
+        "Version: 1",
+        f"Chain ID: {chain_id}",
+        f"Nonce: {nonce}",
+        f"Issued At: {format_ms(issued_at_ms)}",
+    ]
+    return "\n".join(lines)
+
+
+def sign_message(private_key: str, text: str) -> str:
+    """What a wallet's `personal_sign` (EIP-191) answers for `text`: 0x-prefixed hex."""
+    signed = Account.sign_message(encode_defunct(text=text), private_key=private_key)
+    return "0x" + bytes(signed.signature).hex()
 
 
 def recover_signer(text: str, signature: str) -> str:

@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from ocx_sim.auth.policy import Access, Profile
-from ocx_sim.clock import format_ms
+from ocx_sim.clock import format_ms, parse_iso
 from ocx_sim.control.clock import read_instant
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.gateway import parse
@@ -24,6 +24,9 @@ from ocx_sim.worlds import DEFAULT_WORLD_ID, ClockMode, World
 
 SEED_LOW, SEED_HIGH = -(2**63), 2**63 - 1
 """Seeds are signed 64-bit integers (the CLI's `--seed` takes any of them)."""
+LATEST_START_MS = parse_iso("9998-12-31T23:59:59.999Z")
+"""A world lists futures and options expiring up to half a year after its start, and every
+expiry must be an instant the wire can express (up to the year 9999)."""
 MAX_SPEED = 10_000.0
 """A realtime clock runs at most this many simulated seconds per real second (a day of real
 time is then 27 simulated years, far inside what an instant can express)."""
@@ -60,6 +63,8 @@ async def create_world(call: Call) -> Any:
     clock = parse.optional_choice(body, "clock", ClockMode)
     speed = _speed(body)
     start_ms = read_instant(body, "start")
+    if start_ms is not None and start_ms > LATEST_START_MS:
+        raise invalid("start", "must be at most 9998-12-31T23:59:59.999Z")
     profile = parse.optional_choice(body, "profile", Profile)
     base = call.worlds.default_config
     config = dataclasses.replace(
@@ -103,7 +108,10 @@ CREATE_WORLD: Schema = obj(
         "seed": {"type": "integer", "minimum": SEED_LOW, "maximum": SEED_HIGH},
         "clock": enum(*(mode.value for mode in ClockMode)),
         "speed": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SPEED},
-        "start": {"type": "string", "description": "ISO-8601 instant"},
+        "start": {
+            "type": "string",
+            "description": "ISO-8601 instant, at most 9998-12-31T23:59:59.999Z",
+        },
         "scenario": {"type": "string", "description": "not supported yet: answers 400"},
         "profile": enum(*(profile.value for profile in Profile)),
     },

@@ -45,7 +45,7 @@ from ocx_sim.engine.markets import (
     Venue,
     default_catalog,
 )
-from ocx_sim.engine.money import USDC, ZERO, format_usdc, usdc
+from ocx_sim.engine.money import MAX_AMOUNT, USDC, ZERO, format_usdc, usdc
 from ocx_sim.engine.orders import (
     Fill,
     MarginMode,
@@ -677,6 +677,8 @@ def _usdc_amount(amount: Decimal, field_name: str) -> Decimal:
         raise invalid(field_name, "must be a finite decimal number")
     if not amount > 0:
         raise invalid(field_name, "must be greater than zero")
+    if amount >= MAX_AMOUNT:
+        raise invalid(field_name, "must be below 1e15")
     if usdc(amount) != amount:
         raise invalid(field_name, "USDC amounts have at most 6 decimal places")
     return amount

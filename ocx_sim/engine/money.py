@@ -10,6 +10,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 USDC = "USDC"
 USDC_QUANTUM = Decimal("0.000001")
+MAX_AMOUNT = Decimal(10) ** 15
+"""USDC amounts of 10^15 or more are refused where they come in: beyond any balance, and it keeps
+quantizing to 6 dp within Decimal's 28 significant digits (`quantize` raises beyond them)."""
 ZERO = Decimal(0)
 BPS = Decimal(10_000)
 

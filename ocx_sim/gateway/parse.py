@@ -144,8 +144,12 @@ def query_int(
         return default
     if not re.fullmatch(r"-?\d+", raw):
         raise invalid(name, "must be an integer")
-    value = int(raw)
-    if not low <= value <= high:
+    # More digits than either bound has is out of range, and `int()` refuses strings of over
+    # 4300 digits (Python's guard against quadratic conversion): never convert those.
+    digits = raw.lstrip("-").lstrip("0") or "0"
+    widest = max(len(str(abs(low))), len(str(abs(high))))
+    value = None if len(digits) > widest else int(digits) * (-1 if raw[0] == "-" else 1)
+    if value is None or not low <= value <= high:
         raise invalid(name, f"must be between {low} and {high}")
     return value
 

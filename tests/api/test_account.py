@@ -508,6 +508,15 @@ def test_a_limit_outside_1_to_500_or_not_an_integer_is_a_400_naming_limit(
     assert_error(response, 400, "VALIDATION_ERROR", "limit")
 
 
+@pytest.mark.parametrize("path", LISTS_WITH_LIMIT)
+def test_a_limit_of_thousands_of_digits_is_a_400_naming_limit_not_a_500(
+    client: ApiClient, trader: NewAccount, path: str
+) -> None:
+    response = client.get(path, token=trader.session_token, params={"limit": "9" * 5000})
+
+    assert_error(response, 400, "VALIDATION_ERROR", "limit")
+
+
 def test_an_unknown_margin_mode_is_a_400_naming_margin_mode(
     client: ApiClient, trader: NewAccount
 ) -> None:

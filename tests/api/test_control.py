@@ -135,6 +135,24 @@ def test_creating_a_world_refuses_a_malformed_body_naming_the_field(
     assert len(client.get("/_sim/worlds").json()["worlds"]) == 1
 
 
+def test_a_world_can_start_as_late_as_the_end_of_9998(client: ApiClient) -> None:
+    response = client.post("/_sim/worlds", json={"start": "9998-12-31T23:59:59.999Z"})
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["now"] == "9998-12-31T23:59:59.999Z"
+
+
+@pytest.mark.parametrize("start", ["9999-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z"])
+def test_a_world_starting_in_9999_is_a_400_naming_start_not_a_500(
+    client: ApiClient, start: str
+) -> None:
+    # Its catalog would list futures expiring after 9999, which no instant can express.
+    response = client.post("/_sim/worlds", json={"start": start})
+
+    assert_error(response, 400, "VALIDATION_ERROR", "start")
+    assert len(client.get("/_sim/worlds").json()["worlds"]) == 1
+
+
 def test_creating_a_world_refuses_bad_json_naming_body(client: ApiClient) -> None:
     assert_error(client.post("/_sim/worlds", content="{"), 400, "VALIDATION_ERROR", "body")
 
@@ -595,6 +613,16 @@ def test_creating_an_account_refuses_a_malformed_body_naming_the_field_and_creat
     assert world.exchange.digest() == digest
 
 
+@pytest.mark.parametrize("amount", ["1000000000000000", "9" * 40])
+def test_account_balances_of_1e15_or_more_are_a_400_naming_the_bucket_not_a_500(
+    client: ApiClient, world: World, amount: str
+) -> None:
+    response = client.post("/_sim/accounts", json={"balances": {"perps": amount}})
+
+    assert_error(response, 400, "VALIDATION_ERROR", "balances.perps")
+    assert world.exchange.users == []
+
+
 # -- deposits ---------------------------------------------------------------------------------
 
 
@@ -697,6 +725,16 @@ def test_a_deposit_of_more_than_six_decimals_is_400_naming_amount(client: ApiCli
     response = client.post("/_sim/deposits", json={"walletAddress": WALLET, "amount": "1.0000001"})
 
     assert_error(response, 400, "VALIDATION_ERROR", "amount")
+
+
+@pytest.mark.parametrize("amount", ["1000000000000000", "9" * 40])
+def test_a_deposit_of_1e15_or_more_is_a_400_naming_amount_not_a_500(
+    client: ApiClient, world: World, amount: str
+) -> None:
+    response = client.post("/_sim/deposits", json={"walletAddress": WALLET, "amount": amount})
+
+    assert_error(response, 400, "VALIDATION_ERROR", "amount")
+    assert world.exchange.users == []
 
 
 def test_a_deposit_refuses_bad_json_naming_body(client: ApiClient) -> None:

@@ -153,6 +153,19 @@ def test_a_depth_that_is_not_an_integer_from_1_to_1000_is_refused(
     assert_error(client.get(path, params={"depth": depth}), 400, "VALIDATION_ERROR", "depth")
 
 
+def test_a_depth_of_thousands_of_digits_is_a_400_naming_depth_not_a_500(client: ApiClient) -> None:
+    # Python's int() refuses strings of over 4300 digits; the parser must not reach it.
+    response = client.get("/perps/orderbook/BTC-PERP", params={"depth": "9" * 5000})
+
+    assert_error(response, 400, "VALIDATION_ERROR", "depth")
+
+
+def test_a_depth_with_leading_zeros_is_still_its_number(client: ApiClient) -> None:
+    response = client.get("/perps/orderbook/BTC-PERP", params={"depth": "0" * 5000 + "1"})
+
+    assert response.status_code == 200, response.json()
+
+
 def test_a_bad_depth_is_refused_before_the_market_is_looked_up(client: ApiClient) -> None:
     response = client.get("/perps/orderbook/NOPE", params={"depth": "0"})
 
@@ -557,6 +570,15 @@ def test_ohlc_refuses_bad_queries_naming_the_parameter(
     client: ApiClient, params: dict[str, str], field: str
 ) -> None:
     assert_error(client.get("/perps/ohlc", params=params), 400, "VALIDATION_ERROR", field)
+
+
+@pytest.mark.parametrize("name", ["from", "to"])
+def test_an_ohlc_time_of_thousands_of_digits_is_a_400_naming_it_not_a_500(
+    client: ApiClient, name: str
+) -> None:
+    response = client.get("/perps/ohlc", params={"symbol": "BTC-PERP", name: "9" * 5000})
+
+    assert_error(response, 400, "VALIDATION_ERROR", name)
 
 
 @pytest.mark.parametrize("symbol", ["NOPE-PERP", OPTION])

@@ -297,6 +297,23 @@ def test_a_malformed_transfer_is_a_400_naming_the_field_and_changes_nothing(
     assert footprint(client, trader) == before
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("/wallet/transfer", {"from": "wallet", "to": "perps"}), ("/wallet/withdraw", {})],
+)
+@pytest.mark.parametrize("amount", ["1000000000000000", "9" * 40, "1" + "0" * 30 + ".5"])
+def test_an_amount_of_1e15_or_more_is_a_400_naming_amount_not_a_500(
+    client: ApiClient, trader: NewAccount, path: str, body: dict[str, Any], amount: str
+) -> None:
+    # Quantizing such an amount to 6 dp would exceed Decimal's 28 significant digits.
+    before = footprint(client, trader)
+
+    response = client.post(path, json={**body, "amount": amount}, token=trader.session_token)
+
+    assert_error(response, 400, "VALIDATION_ERROR", "amount")
+    assert footprint(client, trader) == before
+
+
 @pytest.mark.parametrize("path", ["/wallet/transfer", "/wallet/withdraw"])
 @pytest.mark.parametrize("content", ["{", "", "[]", '"amount"', "null"])
 def test_a_wallet_write_whose_body_is_not_a_json_object_is_a_400_naming_body(
@@ -530,6 +547,15 @@ def test_a_history_limit_outside_1_to_500_is_a_400_naming_limit(
     client: ApiClient, trader: NewAccount, limit: str
 ) -> None:
     response = client.get("/wallet/history", token=trader.session_token, params={"limit": limit})
+
+    assert_error(response, 400, "VALIDATION_ERROR", "limit")
+
+
+@pytest.mark.parametrize("path", ["/wallet/history", "/wallet/settlements"])
+def test_a_wallet_limit_of_thousands_of_digits_is_a_400_naming_limit_not_a_500(
+    client: ApiClient, trader: NewAccount, path: str
+) -> None:
+    response = client.get(path, token=trader.session_token, params={"limit": "9" * 5000})
 
     assert_error(response, 400, "VALIDATION_ERROR", "limit")
 
