@@ -40,6 +40,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 HOST = "127.0.0.1"
 TRIVIAL_APP = """
@@ -85,14 +86,16 @@ def server(argv: list[str], port: int, cwd: str | None = None) -> Iterator[None]
         process.wait(timeout=10)
 
 
-def call(port: int, method: str, path: str, body: dict | None = None, token: str = "") -> dict:
+def call(
+    port: int, method: str, path: str, body: dict[str, Any] | None = None, token: str = ""
+) -> dict[str, Any]:
     connection = http.client.HTTPConnection(HOST, port, timeout=10)
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     connection.request(method, path, json.dumps(body or {}), headers)
     response = connection.getresponse()
-    answer = json.loads(response.read())
+    answer: dict[str, Any] = json.loads(response.read())
     connection.close()
     if response.status >= 300:
         raise SystemExit(f"{method} {path} answered {response.status}: {answer}")
@@ -119,7 +122,12 @@ def order_bodies(seed: int, n: int = 2000) -> list[bytes]:
 
 
 def client_worker(
-    port: int, path: str, bodies: list[bytes], tokens: list[str], seconds: float, out: object
+    port: int,
+    path: str,
+    bodies: list[bytes],
+    tokens: list[str],
+    seconds: float,
+    out: multiprocessing.Queue[list[int]],
 ) -> None:
     """One keep-alive connection sending requests back to back; reports latencies in µs."""
     connection = http.client.HTTPConnection(HOST, port, timeout=30)
@@ -141,13 +149,13 @@ def client_worker(
         latencies.append(int((time.perf_counter() - start) * 1e6))
         i += 1
     connection.close()
-    out.put(latencies)  # type: ignore[attr-defined]
+    out.put(latencies)
 
 
 def python_load(
     port: int, path: str, bodies: list[bytes], tokens: list[str], seconds: float, workers: int
 ) -> tuple[float, float, float]:
-    queue: multiprocessing.Queue = multiprocessing.Queue()
+    queue: multiprocessing.Queue[list[int]] = multiprocessing.Queue()
     processes = [
         multiprocessing.Process(
             target=client_worker, args=(port, path, bodies, tokens, seconds, queue)
@@ -231,7 +239,7 @@ def main() -> None:
         "1000000000",
     ]
     with server(ocx, port):
-        tokens = []
+        tokens: list[str] = []
         for n in range(2):
             account = call(
                 port,

@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from ocx_sim.api import routes as api_routes
 from ocx_sim.control import routes as control_routes
-from ocx_sim.gateway.endpoint import Endpoint, serve
+from ocx_sim.gateway.endpoint import Endpoint, serve, unknown_world
 from ocx_sim.gateway.openapi import document
 from ocx_sim.gateway.responses import error_response, json_response, status_error
 from ocx_sim.worlds import WorldConfig, Worlds
@@ -103,6 +103,9 @@ def create_app(worlds: Worlds | None = None, *, control: bool = True) -> Starlet
     spec = document(endpoints, components, title="ocx-sim: the OCX REST API", version=VERSION)
 
     async def openapi(request: Request) -> Response:
+        world_id = request.path_params.get("world_id")
+        if world_id is not None and worlds.get(world_id) is None:
+            return error_response(unknown_world(world_id))
         return json_response(spec)
 
     def table() -> list[BaseRoute]:

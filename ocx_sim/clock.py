@@ -5,12 +5,14 @@ Every instant in ocx-sim is an integer count of milliseconds since the unix epoc
 
 - `SimClock` (manual): time moves only when told (`advance_to`, `advance_by`), never backwards.
 - `WallClock` (realtime): simulated time runs at `speed` × real time from a start instant; timers
-  fire when the owner calls `fire_due()` (the server calls it from its event loop).
+  fire when the owner calls `fire_due()` (worlds.py, before each request and from the app's
+  ticker).
 
 Invariant kept here: timers fire in (due, seq) order, where `seq` is the order they were
-scheduled in, and the clock reads exactly `due` while a timer's callback runs. A callback may
-schedule further timers; one that falls due at or before the advance target fires in the same
-advance, in its (due, seq) place.
+scheduled in. A manual clock reads exactly `due` while a timer's callback runs; a realtime one
+reads the real instant it fires at (never earlier than `due`), and the callback is told `due`.
+A callback may schedule further timers; one that falls due at or before the advance target
+fires in the same advance, in its (due, seq) place.
 """
 
 from __future__ import annotations

@@ -87,7 +87,11 @@ def test_timers_fire_in_due_order_and_same_due_in_scheduling_order() -> None:
     fired: list[str] = []
     schedule = [("c1", 300), ("a1", 100), ("b1", 200), ("a2", 100), ("c2", 300), ("a3", 100)]
     for name, due in schedule:
-        clock.schedule_at(due, lambda _due, name=name: fired.append(name), name)
+
+        def fire(_due: int, name: str = name) -> None:
+            fired.append(name)
+
+        clock.schedule_at(due, fire, name)
     assert clock.advance_to(1_000) == 6
     assert fired == ["a1", "a2", "a3", "b1", "c1", "c2"]
 
@@ -165,7 +169,12 @@ def test_timer_cancelled_by_an_earlier_timer_in_the_same_advance_never_fires() -
     clock = SimClock(0)
     fired: list[str] = []
     later = clock.schedule_at(300, lambda _d: fired.append("later"))
-    clock.schedule_at(100, lambda _d: (fired.append("canceller"), later.cancel()))
+
+    def canceller(_d: int) -> None:
+        fired.append("canceller")
+        later.cancel()
+
+    clock.schedule_at(100, canceller)
     clock.schedule_at(300, lambda _d: fired.append("sibling"))
     assert clock.advance_to(1_000) == 2
     assert fired == ["canceller", "sibling"]

@@ -66,13 +66,17 @@ def margin_usage(view: MarginView) -> str:
 
 async def list_perps_orders(call: Call) -> Any:
     """The caller's perps orders, newest first."""
+    # Malformed parameters (400) are found before an unknown market (404): DECISIONS.md
+    # "Wire details" orders the checks so.
     venues = _perps(call)
+    limit = _limit(call)
+    margin_mode = parse.query_choice(call.query, "marginMode", MarginMode)
     orders = call.exchange.orders(
         call.user_id,
         market_id=_market_filter(call, venues),
-        margin_mode=parse.query_choice(call.query, "marginMode", MarginMode),
+        margin_mode=margin_mode,
         venues=venues,
-        limit=_limit(call),
+        limit=limit,
     )
     return [render.order(call.exchange, o) for o in orders]
 
@@ -94,8 +98,9 @@ async def list_perps_positions(call: Call) -> Any:
 async def list_perps_trades(call: Call) -> Any:
     """The caller's perps fills, newest first."""
     venues = _perps(call)
+    limit = _limit(call)  # 400 before 404, as above
     fills = call.exchange.fills(
-        call.user_id, market_id=_market_filter(call, venues), venues=venues, limit=_limit(call)
+        call.user_id, market_id=_market_filter(call, venues), venues=venues, limit=limit
     )
     return [render.trade(call.exchange, f) for f in fills]
 
@@ -119,11 +124,9 @@ async def get_perps_balances(call: Call) -> Any:
 
 async def list_clob_orders(call: Call) -> Any:
     """The caller's spot and options orders, newest first."""
+    limit = _limit(call)  # 400 before 404, as above
     orders = call.exchange.orders(
-        call.user_id,
-        market_id=_market_filter(call, CLOB),
-        venues=CLOB,
-        limit=_limit(call),
+        call.user_id, market_id=_market_filter(call, CLOB), venues=CLOB, limit=limit
     )
     return [render.order(call.exchange, o) for o in orders]
 
@@ -135,11 +138,9 @@ async def list_option_positions(call: Call) -> Any:
 
 async def list_option_trades(call: Call) -> Any:
     """The caller's option fills, newest first."""
+    limit = _limit(call)  # 400 before 404, as above
     fills = call.exchange.fills(
-        call.user_id,
-        market_id=_market_filter(call, OPTIONS),
-        venues=OPTIONS,
-        limit=_limit(call),
+        call.user_id, market_id=_market_filter(call, OPTIONS), venues=OPTIONS, limit=limit
     )
     return [render.trade(call.exchange, f) for f in fills]
 

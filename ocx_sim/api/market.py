@@ -66,7 +66,7 @@ def _market_of(
     if spec.type not in kinds:
         raise OcxError(
             ErrorCode.UNKNOWN_MARKET,
-            f"{market_id} is a {spec.type.value} market; use {other_path}",
+            f"{market_id} is not served here ({spec.type.value} market); use {other_path}",
             {"marketId": market_id},
         )
     return spec
@@ -87,6 +87,10 @@ async def perps_orderbook(call: Call) -> Any:
 async def orderbook(call: Call) -> Any:
     """A spot or option market's aggregated book (the CLOB), same shape as the perps one."""
     return _book(call, CLOB, "/perps/orderbook/{marketId}")
+
+
+_OPTION_BOOK = "/orderbook/{marketId} for its book"
+"""Where an option's market data is, until the options board (a later issue) serves tickers."""
 
 
 # -- 24-hour stats ----------------------------------------------------------------------------
@@ -137,7 +141,7 @@ async def market_stats(call: Call) -> Any:
     market_id = parse.query_string(call.query, "marketId")
     if market_id is None:
         return [_stats(exchange, spec) for spec in exchange.linear_markets()]
-    return _stats(exchange, _market_of(exchange, market_id, LINEAR, "/markets/board"))
+    return _stats(exchange, _market_of(exchange, market_id, LINEAR, _OPTION_BOOK))
 
 
 # -- candles ----------------------------------------------------------------------------------
@@ -187,7 +191,7 @@ async def ohlc(call: Call) -> Any:
         raise invalid("resolution", f"must be one of {', '.join(RESOLUTIONS_MS)}")
     start, to = _range(call, resolution_ms)
     exchange = call.exchange
-    spec = _market_of(exchange, symbol, LINEAR, "/markets/board")
+    spec = _market_of(exchange, symbol, LINEAR, _OPTION_BOOK)
     end_ms = (to * 1000 // resolution_ms + 1) * resolution_ms
     return _udf(spec, exchange.tape.candles(spec.id, resolution_ms, start * 1000, end_ms))
 
@@ -273,9 +277,8 @@ _OHLC = {
 _UNIX_S: Schema = {"type": "integer", "minimum": 0, "maximum": MAX_UNIX_S}
 _DEPTH: dict[str, Schema] = {"depth": {"type": "integer", "minimum": 1, "maximum": MAX_DEPTH}}
 
-# Components of this module's own shapes would need api/routes.py to merge `market.COMPONENTS`
-# (it leaves this module out), so the shapes are inline.
 COMPONENTS: dict[str, Schema] = {}
+"""This module's shapes are used once each, so they are written inline."""
 ENDPOINTS = [
     Endpoint(
         "GET",

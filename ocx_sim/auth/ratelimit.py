@@ -4,7 +4,9 @@ A sliding window of 60 s per user across all of the user's credentials, 120 requ
 default, raised per account (market makers ×10). A refused request does not count. Every
 order-path response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` (counting the current
 request) and `X-RateLimit-Reset` = floor((oldest request in the window + 60 s) / 1000); a
-refusal is 429 ORDER_RATE_LIMIT with `Retry-After` = ceil(retryAfterMs / 1000).
+refusal is 429 ORDER_RATE_LIMIT with `Retry-After` = ceil(retryAfterMs / 1000). An answer
+refused before the request was counted, for a caller whose user is known, carries the window
+as it stands (`peek`); an anonymous or unrecognised caller has no window to show.
 
 It lives beside authentication rather than in `api/` because it is per-world state, and a
 world owns all of its state (worlds.py sits below the web layers).
@@ -51,13 +53,7 @@ class RateLimiter:
 
     def hit(self, user_id: str, now_ms: int) -> Verdict:
         """Count one order-path request at `now_ms`, unless the window is full."""
-        limit = self._overrides.get(user_id, self.limit)
-        hits = self._hits.get(user_id)
-        if hits is None:
-            hits = self._hits[user_id] = deque()
-        horizon = now_ms - self.window_ms
-        while hits and hits[0] <= horizon:
-            hits.popleft()
+        limit, hits = self._window(user_id, now_ms)
         if len(hits) >= limit:
             oldest = hits[0]
             return Verdict(
@@ -65,3 +61,20 @@ class RateLimiter:
             )
         hits.append(now_ms)
         return Verdict(True, limit, limit - len(hits), (hits[0] + self.window_ms) // 1000, 0)
+
+    def peek(self, user_id: str, now_ms: int) -> Verdict:
+        """The window as it stands, counting nothing: the headers of an order-path answer
+        refused before its request was counted (a key without the scope, an invite needed)."""
+        limit, hits = self._window(user_id, now_ms)
+        reset_ms = hits[0] + self.window_ms if hits else now_ms
+        return Verdict(True, limit, max(0, limit - len(hits)), reset_ms // 1000, 0)
+
+    def _window(self, user_id: str, now_ms: int) -> tuple[int, deque[int]]:
+        """The user's limit and their requests still inside the window."""
+        hits = self._hits.get(user_id)
+        if hits is None:
+            hits = self._hits[user_id] = deque()
+        horizon = now_ms - self.window_ms
+        while hits and hits[0] <= horizon:
+            hits.popleft()
+        return self._overrides.get(user_id, self.limit), hits

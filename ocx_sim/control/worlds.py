@@ -16,9 +16,9 @@ from typing import Any
 from ocx_sim.auth.policy import Access, Profile
 from ocx_sim.clock import format_ms, parse_iso
 from ocx_sim.control.clock import read_instant
-from ocx_sim.errors import ErrorCode, OcxError, invalid
+from ocx_sim.errors import invalid
 from ocx_sim.gateway import parse
-from ocx_sim.gateway.endpoint import Call, Endpoint
+from ocx_sim.gateway.endpoint import Call, Endpoint, unknown_world
 from ocx_sim.gateway.schemas import INSTANT, Schema, array, enum, obj, ref
 from ocx_sim.worlds import DEFAULT_WORLD_ID, ClockMode, World
 
@@ -89,7 +89,7 @@ async def delete_world(call: Call) -> Any:
     if world_id == DEFAULT_WORLD_ID:
         raise invalid("worldId", "the default world cannot be deleted")
     if not call.worlds.delete(world_id):
-        raise OcxError(ErrorCode.NOT_FOUND, f"Unknown world {world_id!r}", {"worldId": world_id})
+        raise unknown_world(world_id)
     return {"worldId": world_id, "deleted": True}
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -37,6 +38,7 @@ from ocx_sim.gateway.responses import JSON_TYPE, error_response
 from ocx_sim.worlds import World, Worlds
 
 log = logging.getLogger("ocx_sim.api")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Schema = Mapping[str, Any]
 Handler = Callable[["Call"], Awaitable[Any]]
@@ -168,15 +170,20 @@ def authenticate(call: Call) -> Principal | None:
                 return None
             raise
         if not world.exchange.has_user(user_id):
+            if access is Access.OPTIONAL:
+                return None
             raise OcxError(ErrorCode.UNAUTHENTICATED, "Session of an unknown user")
         return Principal(user_id, session_id=session_id)
     if access is Access.OPTIONAL:
         return None
     ip = call.client_ip()
     key = world.keys.authenticate(secret, ip, now)
+    # Known from here on, even if the policy refuses the key: the refusal's answer shows the
+    # user's rate-limit window.
+    call.principal = Principal(key.user_id, key=key)
     check_key(access, world.config.profile, key.scope, endpoint.is_write)
     world.keys.record_use(key, ip, now)
-    return Principal(key.user_id, key=key)
+    return call.principal
 
 
 def _quiet(request: Request) -> tuple[str, str] | None:
@@ -202,6 +209,10 @@ async def read_body(call: Call) -> dict[str, Any]:
     return body
 
 
+def unknown_world(world_id: str) -> OcxError:
+    return OcxError(ErrorCode.NOT_FOUND, f"Unknown world {world_id!r}", {"worldId": world_id})
+
+
 def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[Response]]:
     """The Starlette endpoint function for one `Endpoint` (at the root or under `/w/{id}`)."""
 
@@ -209,7 +220,7 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
         world_id = request.path_params.get("world_id")
         world = worlds.default if world_id is None else worlds.get(world_id)
         if world is None:
-            return error_response(OcxError(ErrorCode.NOT_FOUND, f"Unknown world {world_id!r}"))
+            return error_response(unknown_world(str(world_id)))
         # A request sees every timer due by its instant, whatever the background ticker's lag.
         world.keep_time()
         call = Call(request, worlds, world, endpoint)
@@ -232,6 +243,8 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
             result = await endpoint.handler(call)
             response = _render(result, call, endpoint.status)
         except OcxError as error:
+            if endpoint.order_path and verdict is None and call.principal is not None:
+                verdict = world.limiter.peek(call.principal.user_id, world.now_ms)
             response = error_response(error, world.config.profile, verdict)
         except Exception:
             log.exception("unexpected error in %s %s", request.method, request.url.path)
@@ -253,7 +266,18 @@ def _render(result: Any, call: Call, default_status: int) -> Response:
     path = call.world.cookie_path
     for name, value in result.cookies.items():
         if value is None:
-            response.delete_cookie(name, path=path, secure=True, httponly=True, samesite="none")
+            # Starlette's delete_cookie dates `expires` by the real clock; a fixed past
+            # instant keeps the answer byte-identical run after run (CONTROL-API.md).
+            response.set_cookie(
+                name,
+                "",
+                max_age=0,
+                expires=_EPOCH,
+                path=path,
+                secure=True,
+                httponly=True,
+                samesite="none",
+            )
         else:
             response.set_cookie(
                 name,

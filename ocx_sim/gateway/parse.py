@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 
 from ocx_sim.errors import invalid
 
-_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+"""ASCII digits only: `\\d` would also take other scripts' digits, which Decimal then reads."""
 _MISSING = object()
 E = TypeVar("E", bound=StrEnum)
 
@@ -142,7 +143,7 @@ def query_int(
     raw = query.get(name)
     if raw is None or raw == "":
         return default
-    if not re.fullmatch(r"-?\d+", raw):
+    if not re.fullmatch(r"-?[0-9]+", raw):
         raise invalid(name, "must be an integer")
     # More digits than either bound has is out of range, and `int()` refuses strings of over
     # 4300 digits (Python's guard against quadratic conversion): never convert those.

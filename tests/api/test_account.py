@@ -621,3 +621,26 @@ def test_an_ioc_remainder_is_listed_expired_and_not_open(
 
     assert [(o["id"], o["status"]) for o in orders] == [(placed, "expired")]
     assert get(client, trader, "/perps/orders/open") == []
+
+
+@pytest.mark.parametrize("path", LISTS_WITH_LIMIT)
+def test_a_malformed_limit_is_a_400_before_an_unknown_market_filter_is_a_404(
+    client: ApiClient, trader: NewAccount, path: str
+) -> None:
+    response = client.get(
+        path, token=trader.session_token, params={"marketId": "NOPE", "limit": "0"}
+    )
+
+    assert_error(response, 400, "VALIDATION_ERROR", "limit")
+
+
+def test_a_malformed_margin_mode_is_a_400_before_an_unknown_market_filter_is_a_404(
+    client: ApiClient, trader: NewAccount
+) -> None:
+    response = client.get(
+        "/perps/orders",
+        token=trader.session_token,
+        params={"marketId": "NOPE", "marginMode": "both"},
+    )
+
+    assert_error(response, 400, "VALIDATION_ERROR", "marginMode")

@@ -6,7 +6,7 @@ EIP-191 signature, exactly what a wallet produces.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import jwt
 import pytest
@@ -15,6 +15,7 @@ from eth_account.signers.local import LocalAccount
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from ocx_sim.app import create_app
 from ocx_sim.auth.policy import Access, Profile
 from ocx_sim.auth.siwe import MAX_EXPIRY_AHEAD_MS, NONCE_TTL_MS
 from ocx_sim.gateway.endpoint import Call, Endpoint, serve
@@ -30,7 +31,7 @@ WEEK_MS = 604_800_000
 
 @pytest.fixture
 def wallet() -> LocalAccount:
-    return Account.create()
+    return cast(LocalAccount, Account.create())
 
 
 def nonce_for(client: ApiClient, address: str, base: str = "") -> str:
@@ -412,6 +413,31 @@ def test_logout_ends_this_session_and_clears_the_cookie(
     assert client.get("/auth/me", cookies={COOKIE: token}).json() is None
     assert client.get("/auth/me", token=other).json()["walletAddress"] == wallet.address
     assert client.get("/perps/me/api-keys", token=other).status_code == 200
+
+
+def test_the_cookie_clearing_is_dated_at_the_epoch_so_logouts_answer_the_same_bytes(
+    client: ApiClient, trader: NewAccount
+) -> None:
+    response = client.post("/auth/logout", token=trader.session_token)
+
+    assert cookie_attributes(response)["expires"] == "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+def test_a_valid_session_of_a_user_this_world_does_not_know_is_anonymous_on_auth_me(
+    trader: NewAccount,
+) -> None:
+    # A world on the same seed signs with the same key for the same audience, as a world
+    # rebuilt from its seed would; the token's user does not exist there.
+    twin = InProcessClient(create_app(Worlds(WorldConfig(seed=7))))
+
+    assert (
+        twin.get("/auth/me", headers={"Authorization": f"Bearer {trader.session_token}"}).json()
+        is None
+    )
+    refused = twin.get(
+        "/perps/balances", headers={"Authorization": f"Bearer {trader.session_token}"}
+    )
+    assert_error(refused, 401, "UNAUTHENTICATED")
 
 
 def test_logout_without_credentials_is_unauthenticated(client: ApiClient) -> None:

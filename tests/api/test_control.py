@@ -513,7 +513,7 @@ def test_creating_an_account_needs_no_body(client: ApiClient, world: World) -> N
 
     assert response.status_code == 201
     balances = world.exchange.balances(response.json()["userId"])
-    assert (balances.wallet, balances.perps) == (0, 0)
+    assert (balances.wallet, balances.perps) == (Decimal(0), Decimal(0))
 
 
 def test_account_balances_credit_each_bucket_through_the_ledger(
@@ -528,7 +528,7 @@ def test_account_balances_credit_each_bucket_through_the_ledger(
     assert (balances.wallet, balances.perps, balances.options, balances.spot) == (
         Decimal("100"),
         Decimal("2500.5"),
-        0,
+        Decimal("0"),
         Decimal("0.000001"),
     )
     types = [e.type for e in world.exchange.ledger_entries(body["userId"])]

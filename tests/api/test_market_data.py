@@ -661,3 +661,20 @@ def test_market_data_is_public_and_ignores_credentials(
     ):
         response = client.get(path, **credentials)
         assert (response.status_code, response.json()) == (200, anonymous.json())
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [("/perps/market-stats", {"marketId": OPTION}), ("/perps/ohlc", {"symbol": OPTION})],
+)
+def test_an_options_404_on_a_linear_path_points_at_the_book_that_serves_it(
+    client: ApiClient, path: str, params: dict[str, str]
+) -> None:
+    response = client.get(path, params=params)
+
+    assert_error(response, 404, "UNKNOWN_MARKET")
+    message = response.json()["message"]
+    assert message == (
+        f"{OPTION} is not served here (option market); use /orderbook/{{marketId}} for its book"
+    )
+    assert client.get(f"/orderbook/{OPTION}").status_code == 200

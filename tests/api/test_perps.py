@@ -152,6 +152,8 @@ def test_an_order_on_a_dated_future_is_accepted_on_the_perps_path(
         ({"side": None}, None, "side"),
         ({"price": None}, None, "price"),
         ({"marketId": 7}, None, "marketId"),
+        ({"price": "\u0666\u0668\u0660\u0660\u0660"}, None, "price"),  # Arabic-Indic 68000
+        ({"quantity": "\uff11"}, None, "quantity"),  # a full-width 1
     ],
 )
 def test_a_malformed_order_is_400_naming_the_field(
@@ -1197,3 +1199,24 @@ def test_malformed_input_is_400_before_an_unknown_market_is_404(
     response = client.post(path, token=trader.session_token, json=body)
 
     assert_error(response, 400, "VALIDATION_ERROR", field)
+
+
+def test_a_read_key_refused_on_the_order_path_shows_the_window_without_using_it(
+    client: ApiClient, trader: NewAccount
+) -> None:
+    place(client, trader, price="67000")
+
+    refused = client.post("/perps/orders/cancel-all", key=read_key(trader), json={})
+
+    assert_error(refused, 403, "INSUFFICIENT_SCOPE")  # cancel-all takes a trade key
+    assert refused.headers["x-ratelimit-limit"] == "120"
+    assert refused.headers["x-ratelimit-remaining"] == "119"  # the refusal counted nothing
+    assert "retry-after" not in refused.headers
+    assert place(client, trader, price="67000").headers["x-ratelimit-remaining"] == "118"
+
+
+def test_an_anonymous_order_path_refusal_has_no_window_to_show(client: ApiClient) -> None:
+    refused = client.post("/perps/orders", json=order_body(price="67000"))
+
+    assert_error(refused, 401, "UNAUTHENTICATED")
+    assert not set(RATE_HEADERS) & set(refused.headers)

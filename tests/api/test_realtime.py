@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
-from typing import Any
 
 import pytest
+from starlette.types import Message
 
 from ocx_sim.app import TICK_SECONDS, create_app, keep_time
 from ocx_sim.engine.wallet import SettlementStatus
@@ -74,13 +74,13 @@ def test_the_app_runs_the_ticker_for_its_lifetime(worlds: Worlds, real: FakeReal
     app = create_app(worlds)
 
     async def lifetime() -> list[str]:
-        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        inbox: asyncio.Queue[Message] = asyncio.Queue()
         outbox: list[str] = []
 
-        async def receive() -> dict[str, Any]:
+        async def receive() -> Message:
             return await inbox.get()
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: Message) -> None:
             outbox.append(message["type"])
 
         await inbox.put({"type": "lifespan.startup"})

@@ -99,3 +99,17 @@ def test_a_per_user_override_raises_only_that_users_limit() -> None:
     assert verdicts[-1].remaining == 0
     assert not limiter.hit(ALICE, T0 + 20).allowed
     assert limiter.hit(BOB, T0).limit == 2
+
+
+def test_a_peek_shows_the_window_without_counting_a_request() -> None:
+    limiter = RateLimiter(limit=3)
+    limiter.hit(ALICE, T0)
+
+    peeked = limiter.peek(ALICE, T0 + 5_000)
+
+    assert peeked == Verdict(True, 3, 2, (T0 + 60_000) // 1000, 0)
+    assert limiter.hit(ALICE, T0 + 6_000).remaining == 1  # the peek took nothing
+
+
+def test_a_peek_at_an_empty_window_shows_it_whole_and_resetting_now() -> None:
+    assert RateLimiter(limit=3).peek(BOB, T0) == Verdict(True, 3, 3, T0 // 1000, 0)

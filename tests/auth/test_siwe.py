@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from eth_account import Account
@@ -28,12 +28,12 @@ NONCE = "0123456789abcdef"
 
 @pytest.fixture(scope="module")
 def wallet() -> LocalAccount:
-    return Account.create()
+    return cast(LocalAccount, Account.create())
 
 
 @pytest.fixture(scope="module")
 def stranger() -> LocalAccount:
-    return Account.create()
+    return cast(LocalAccount, Account.create())
 
 
 def error_of(action: Any) -> OcxError:
@@ -231,12 +231,13 @@ def test_a_message_that_fails_a_check_is_invalid_siwe_message(
 
 
 def test_the_edges_of_the_time_windows_are_accepted(wallet: LocalAccount) -> None:
-    for fields in (
+    edges: list[dict[str, Any]] = [
         {"issued_at": NOW + ISSUED_AT_SKEW_MS},
         {"expiration": NOW + MAX_EXPIRY_AHEAD_MS},
         {"expiration": NOW + 1},
         {"not_before": NOW},
-    ):
+    ]
+    for fields in edges:
         issued = Nonces()
         issued.issue(NONCE, wallet.address, NOW)
         assert check(wallet, issued, **fields) == wallet.address

@@ -133,9 +133,9 @@ def apply(exchange: Exchange, markets: list[str], users: list[str], command: Com
     kind, *args = command
     if kind == "register":
         (n,) = args
-        user = exchange.register_user(f"0x{int(str(n)) + 1:040x}")
-        if user.user_id not in users:
-            users.append(user.user_id)
+        registered = exchange.register_user(f"0x{int(str(n)) + 1:040x}")
+        if registered.user_id not in users:
+            users.append(registered.user_id)
         return
     if kind == "advance":
         exchange.advance_by(int(str(args[0])))

@@ -38,12 +38,15 @@ def test_advance_to_fires_due_timers_and_returns_the_events_they_made(
 ) -> None:
     user = exchange.register_user("0x" + "ab" * 20)
     start = exchange.now_ms
-    exchange.clock.schedule_at(
-        start + 5_000, lambda due: exchange.deposit(user.user_id, D("10"), tx_hash="0x01")
-    )
-    exchange.clock.schedule_at(
-        start + 9_000, lambda due: exchange.deposit(user.user_id, D("20"), tx_hash="0x02")
-    )
+
+    def deposit_10(due: int) -> None:
+        exchange.deposit(user.user_id, D("10"), tx_hash="0x01")
+
+    def deposit_20(due: int) -> None:
+        exchange.deposit(user.user_id, D("20"), tx_hash="0x02")
+
+    exchange.clock.schedule_at(start + 5_000, deposit_10)
+    exchange.clock.schedule_at(start + 9_000, deposit_20)
 
     first = exchange.advance_to(start + 6_000)
     second = exchange.advance_by(10_000)

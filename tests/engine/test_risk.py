@@ -32,8 +32,8 @@ def test_a_flat_user_with_no_orders_has_only_a_balance(
     view = exchange.margin(user)
 
     assert view.venue is Venue.PERPS
-    assert (view.balance, view.equity, view.unrealized_pnl) == (D(5000), D(5000), 0)
-    assert (view.initial_margin, view.maintenance_margin, view.available) == (0, 0, D(5000))
+    assert (view.balance, view.equity, view.unrealized_pnl) == (D(5000), D(5000), D(0))
+    assert (view.initial_margin, view.maintenance_margin, view.available) == (D(0), D(0), D(5000))
     assert view.usage == 0
 
 
@@ -209,7 +209,7 @@ def test_margin_is_kept_per_venue_bucket(exchange: Exchange, make_user: UserFact
 
     assert exchange.margin(user, Venue.PERPS).order_margin == D(340)
     options = exchange.margin(user, Venue.OPTIONS)
-    assert (options.balance, options.initial_margin, options.available) == (D(700), 0, D(700))
+    assert (options.balance, options.initial_margin, options.available) == (D(700), D(0), D(700))
 
 
 # -- approval --------------------------------------------------------------------------------

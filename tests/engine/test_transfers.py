@@ -26,10 +26,15 @@ def test_a_transfer_moves_usdc_from_wallet_to_perps_and_back(
 
     after = exchange.transfer(user, Bucket.WALLET, Bucket.PERPS, D("250.5"))
 
-    assert (after.wallet, after.perps, after.options, after.spot) == (D("749.5"), D("250.5"), 0, 0)
+    assert (after.wallet, after.perps, after.options, after.spot) == (
+        D("749.5"),
+        D("250.5"),
+        D(0),
+        D(0),
+    )
     assert exchange.balances(user) == after
     back = exchange.transfer(user, Bucket.PERPS, Bucket.WALLET, D("250.5"))
-    assert (back.wallet, back.perps) == (D(1000), 0)
+    assert (back.wallet, back.perps) == (D(1000), D(0))
     assert exchange.check_invariants() == []
 
 
