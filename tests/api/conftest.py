@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from ocx_sim.app import create_app
 from ocx_sim.auth.keys import Scope
 from ocx_sim.engine.accounts import Bucket
+from ocx_sim.engine.markets import MarketSpec, OptionType
 from ocx_sim.testing.client import InProcessClient, Response
 from ocx_sim.worlds import KeyRequest, NewAccount, World, WorldConfig, Worlds
 
@@ -163,3 +164,16 @@ def assert_error(response: Response, status: int, code: str, field: str | None =
     assert body["error"] == body["code"] == code, body
     if field is not None:
         assert body.get("details", {}).get("field") == field, body
+
+
+def atm_call(world: World) -> MarketSpec:
+    """The BTC 68000 call of the first expiry at least three days away (premium tick 0.01,
+    size step 0.01)."""
+    now = world.exchange.now_ms
+    return next(
+        spec
+        for spec in world.exchange.catalog.options("BTC")
+        if spec.strike == 68000
+        and spec.option_type is OptionType.CALL
+        and (spec.expiry_ms or 0) > now + 3 * 86_400_000
+    )

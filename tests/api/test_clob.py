@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from ocx_sim.engine.markets import MarketSpec, OptionType
+from ocx_sim.engine.markets import MarketSpec
 from ocx_sim.engine.orders import OrderRequest, Side
 from ocx_sim.testing.client import Response
 from ocx_sim.worlds import NewAccount, World
-from tests.api.conftest import ApiClient, assert_error, read_key, trade_key
+from tests.api.conftest import ApiClient, assert_error, atm_call, read_key, trade_key
 from tests.conftest import credit_spot
 
 D = Decimal
@@ -36,16 +36,7 @@ EVERY_PATH = ORDER_PATH + PREVIEW_PATHS
 
 @pytest.fixture
 def option(world: World) -> MarketSpec:
-    """The BTC 68000 call of the first expiry at least three days away (premium tick 0.01,
-    size step 0.01)."""
-    now = world.exchange.now_ms
-    return next(
-        spec
-        for spec in world.exchange.catalog.options("BTC")
-        if spec.strike == 68000
-        and spec.option_type is OptionType.CALL
-        and (spec.expiry_ms or 0) > now + 3 * 86_400_000
-    )
+    return atm_call(world)
 
 
 def spot_body(**fields: Any) -> dict[str, Any]:

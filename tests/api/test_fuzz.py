@@ -48,13 +48,13 @@ from ocx_sim.auth.keys import Scope
 from ocx_sim.auth.policy import Profile
 from ocx_sim.auth.siwe import prepare_message, sign_message
 from ocx_sim.clock import DEFAULT_START_MS, format_ms
-from ocx_sim.engine.markets import MarketSpec, OptionType
+from ocx_sim.engine.markets import MarketSpec
 from ocx_sim.engine.orders import OrderRequest, Side
 from ocx_sim.errors import CATALOG, ErrorCode
 from ocx_sim.gateway.schemas import DECIMAL, INSTANT, ULID
 from ocx_sim.testing.client import InProcessClient, Response
 from ocx_sim.worlds import DEFAULT_WORLD_ID, KeyRequest, NewAccount, World, WorldConfig, Worlds
-from tests.api.conftest import FUNDS, ApiClient, OpenApi, read_key, trade_key
+from tests.api.conftest import FUNDS, ApiClient, OpenApi, atm_call, read_key, trade_key
 from tests.conftest import credit_spot
 
 Json = Any
@@ -513,17 +513,6 @@ class Seat:
         return self.world.config.profile
 
 
-def _option(world: World) -> MarketSpec:
-    now = world.now_ms
-    return next(
-        spec
-        for spec in world.exchange.catalog.options("BTC")
-        if spec.strike == 68000
-        and spec.option_type is OptionType.CALL
-        and (spec.expiry_ms or 0) > now + 3 * 86_400_000
-    )
-
-
 def seat(world: World, prefix: str) -> Seat:
     """Two funded users; books with liquidity on both sides; the trader with a perps position,
     a filled order, resting perps, spot and option orders, a withdrawal, a deposit and SIWE
@@ -535,7 +524,7 @@ def seat(world: World, prefix: str) -> Seat:
     other = world.create_account(balances=FUNDS, api_keys=[KeyRequest("other-bot", Scope.TRADE)])
     exchange = world.exchange
     credit_spot(exchange, other.user_id, "BTC", "5")
-    option = _option(world).id
+    option = atm_call(world).id
     client_ids = (f"c-{n}" for n in range(1, 100))
 
     def place(account: NewAccount, market: str, side: Side, quantity: str, price: str) -> str:
@@ -632,7 +621,7 @@ class Bed:
         self.learned: list[str] = []
         """Ids of orders placed by fuzzed requests."""
         exchange = self.worlds.default.exchange
-        option = _option(self.worlds.default).id
+        option = atm_call(self.worlds.default).id
         self.linear = [PERP, FUTURE, "XAUT-USDC-PERP", "WTIOIL-PERP"]
         self.clob = [SPOT, option, "XAUT-USDC-SPOT"]
         self.markets = [*self.linear, *self.clob, "ETH-PERP", "btc-perp"]
