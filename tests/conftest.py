@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, settings
 
-from ocx_sim import Bucket, Exchange, OrderRequest, OrderType, Side
+from ocx_sim import Bucket, Exchange, OcxError, OrderRequest, OrderType, Side
 from ocx_sim.engine.ledger import EntryType, SystemBucket, system_account
 
 # `ci` (the default) bounds every property test so `make test` stays within its time budget;
@@ -96,6 +96,16 @@ def footprint(exchange: Exchange) -> tuple[object, ...]:
         open_orders,
         books,
     )
+
+
+def refused(exchange: Exchange, action: Callable[[], object]) -> OcxError:
+    """The OcxError `action` raises, after checking it left no trace (DESIGN.md: a refused
+    command changes nothing): the exchange's footprint is the same before and after."""
+    before = footprint(exchange)
+    with pytest.raises(OcxError) as caught:
+        action()
+    assert footprint(exchange) == before
+    return caught.value
 
 
 def credit_spot(exchange: Exchange, user_id: str, asset: str, amount: str | Decimal) -> None:

@@ -189,11 +189,12 @@ def test_out_of_range_options_exit_with_a_message_without_serving(
 
 # -- ocx-sim siwe -----------------------------------------------------------------------------
 
-WALLET = Account.from_key("0x" + "42" * 32)
+KEY = "0x" + "42" * 32
+WALLET = Account.from_key(KEY)
 
 
 def siwe_body(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
-    ocx_sim.cli.main(["siwe", "--private-key", "0x" + "42" * 32, *argv])
+    ocx_sim.cli.main(["siwe", "--private-key", KEY, *argv])
     body: dict[str, str] = json.loads(capsys.readouterr().out)
     return body
 
@@ -238,7 +239,6 @@ def test_siwe_reads_the_nonce_answer_piped_in_and_names_the_given_domain_and_cha
     )
 
 
-KEY = "0x" + "42" * 32
 NOON = "2026-01-02T12:00:00Z"
 
 
@@ -269,7 +269,7 @@ def test_siwe_without_issued_at_says_when_the_sandbox_cannot_be_reached() -> Non
             [
                 "siwe",
                 "--private-key",
-                "0x" + "42" * 32,
+                KEY,
                 "--nonce",
                 "abc",
                 "--url",

@@ -22,7 +22,7 @@ from typing import Any
 from ocx_sim.auth.keys import MAX_EXPIRY_DAYS, MAX_NAME_LENGTH, Scope, normalize_ips
 from ocx_sim.auth.policy import Access
 from ocx_sim.engine.accounts import Bucket, checksum_address
-from ocx_sim.engine.money import MAX_AMOUNT, usdc
+from ocx_sim.engine.money import usdc_amount
 from ocx_sim.errors import OcxError, invalid
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
@@ -46,13 +46,7 @@ def _balances(body: dict[str, Any]) -> dict[Bucket, Decimal]:
         amount = parse.optional_decimal(raw, bucket.value, "balances.", positive=False)
         if amount is None:
             continue
-        if amount < 0:
-            raise invalid(name, "must not be negative")
-        if amount >= MAX_AMOUNT:
-            raise invalid(name, "must be below 1e15")
-        if usdc(amount) != amount:
-            raise invalid(name, "USDC amounts have at most 6 decimal places")
-        out[bucket] = amount
+        out[bucket] = usdc_amount(amount, name, zero_ok=True)
     return out
 
 

@@ -39,13 +39,12 @@ from ocx_sim.engine.fees import FeeSchedule, VolumeTracker
 from ocx_sim.engine.invariants import check_invariants
 from ocx_sim.engine.ledger import EntryType, Ledger, LedgerEntry, SystemBucket, system_account
 from ocx_sim.engine.markets import (
-    MAX_INTEGER_DIGITS,
     Catalog,
     MarketSpec,
     Venue,
     default_catalog,
 )
-from ocx_sim.engine.money import MAX_AMOUNT, USDC, ZERO, format_usdc, usdc
+from ocx_sim.engine.money import MAX_INTEGER_DIGITS, USDC, ZERO, format_usdc, usdc, usdc_amount
 from ocx_sim.engine.orders import (
     Fill,
     MarginMode,
@@ -206,9 +205,7 @@ class Exchange:
         (funding for tests, scenarios and the control API). A txHash is credited once only:
         a repeat returns False and changes nothing."""
         user = self._ctx.user(user_id)
-        return (
-            self._wallet.credit_deposit(user, _usdc_amount(amount, "amount"), tx_hash) is not None
-        )
+        return self._wallet.credit_deposit(user, usdc_amount(amount, "amount"), tx_hash) is not None
 
     def submit_deposit(
         self, wallet_address: str, amount: Decimal, tx_hash: str | None = None
@@ -216,7 +213,7 @@ class Exchange:
         """A deposit seen on chain from `wallet_address` (its user is created if new): a
         `pending` settlement, credited after 2 confirmations 2 s apart. A txHash seen before
         answers its existing record."""
-        amount = _usdc_amount(amount, "amount")
+        amount = usdc_amount(amount, "amount")
         user = self.register_user(wallet_address)
         return self._wallet.submit_deposit(user, amount, tx_hash)
 
@@ -224,7 +221,7 @@ class Exchange:
         """Debit the wallet bucket and queue the on-chain payout (400 INSUFFICIENT_BALANCE
         beyond the wallet bucket's balance)."""
         user = self._ctx.user(user_id)
-        return self._wallet.withdraw(user, _usdc_amount(amount, "amount"))
+        return self._wallet.withdraw(user, usdc_amount(amount, "amount"))
 
     def settlements(
         self,
@@ -267,7 +264,7 @@ class Exchange:
         user = ctx.user(user_id)
         if source is target:
             raise invalid("to", "must differ from `from`")
-        amount = _usdc_amount(amount, "amount")
+        amount = usdc_amount(amount, "amount")
         available = ctx.risk.withdrawable(user, source, ctx.now)
         if amount > available:
             raise OcxError(
@@ -670,15 +667,3 @@ def _price_or_none(price: Decimal | None) -> Decimal | None:
     if price is not None and not (price.is_finite() and 0 < price < MAX_PRICE):
         raise invalid("price", f"must be a positive decimal number below {MAX_PRICE}")
     return price
-
-
-def _usdc_amount(amount: Decimal, field_name: str) -> Decimal:
-    if not amount.is_finite():
-        raise invalid(field_name, "must be a finite decimal number")
-    if not amount > 0:
-        raise invalid(field_name, "must be greater than zero")
-    if amount >= MAX_AMOUNT:
-        raise invalid(field_name, "must be below 1e15")
-    if usdc(amount) != amount:
-        raise invalid(field_name, "USDC amounts have at most 6 decimal places")
-    return amount

@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
 
+from ocx_sim.engine.money import MAX_INTEGER_DIGITS
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 
 EXPIRY_HOUR_UTC = 8
@@ -154,11 +155,6 @@ class MarketSpec:
 
     def format_quantity(self, quantity: Decimal) -> str:
         return f"{quantity:.{self.size_decimals}f}"
-
-
-MAX_INTEGER_DIGITS = 15
-"""Prices and sizes of 10^15 or more are refused: far beyond any market, and it keeps every
-conversion exact within Decimal's 28 significant digits."""
 
 
 def _units(value: Decimal, unit: Decimal, field_name: str, unit_name: str) -> int:

@@ -27,7 +27,7 @@ from ocx_sim import (
 from ocx_sim.engine.events import Event, OrderCancelled, OrderExpired, TradeExecuted
 from ocx_sim.engine.ledger import EntryType
 from ocx_sim.engine.orders import FeeRole, Order
-from tests.conftest import UserFactory, credit_spot, footprint, limit, market
+from tests.conftest import UserFactory, credit_spot, footprint, limit, market, refused
 
 D = Decimal
 PERP = "BTC-PERP"
@@ -219,14 +219,10 @@ def test_market_order_with_nothing_to_take_is_no_liquidity_and_leaves_no_trace(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     bob = make_user(perps="10000")
-    before = footprint(exchange)
+    err = refused(exchange, lambda: exchange.place_order(bob, market(PERP, "buy", "0.1")))
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_order(bob, market(PERP, "buy", "0.1"))
-
-    assert err.value.code is ErrorCode.NO_LIQUIDITY
-    assert err.value.status == 422
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.NO_LIQUIDITY
+    assert err.status == 422
 
 
 def test_market_order_facing_only_the_users_own_orders_is_no_liquidity(
@@ -250,14 +246,13 @@ def test_post_only_order_that_would_take_is_refused_without_trace(
 ) -> None:
     alice, bob = make_user(perps="10000"), make_user(perps="10000")
     exchange.place_order(alice, limit(PERP, "sell", "0.1", "67000.00"))
-    before = footprint(exchange)
+    err = refused(
+        exchange,
+        lambda: exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00", post_only=True)),
+    )
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00", post_only=True))
-
-    assert err.value.code is ErrorCode.POST_ONLY_WOULD_TAKE
-    assert err.value.status == 422
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.POST_ONLY_WOULD_TAKE
+    assert err.status == 422
 
 
 def test_post_only_order_that_does_not_cross_rests(
@@ -282,17 +277,13 @@ def test_limit_price_outside_the_band_is_refused(
     exchange: Exchange, make_user: UserFactory, side: str, price: str
 ) -> None:
     bob = make_user(perps="10000")
-    before = footprint(exchange)
+    err = refused(exchange, lambda: exchange.place_order(bob, limit(PERP, side, "0.01", price)))
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_order(bob, limit(PERP, side, "0.01", price))
-
-    assert err.value.code is ErrorCode.PRICE_OUT_OF_BAND
-    assert err.value.status == 422
-    assert err.value.details["field"] == "price"
-    assert err.value.details["priceBandLow"] == "64600.00"
-    assert err.value.details["priceBandHigh"] == "71400.00"
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.PRICE_OUT_OF_BAND
+    assert err.status == 422
+    assert err.details["field"] == "price"
+    assert err.details["priceBandLow"] == "64600.00"
+    assert err.details["priceBandHigh"] == "71400.00"
 
 
 @pytest.mark.parametrize(("side", "price"), [("sell", "71400.00"), ("buy", "64600.00")])
@@ -412,15 +403,11 @@ def test_invalid_order_is_validation_error_naming_the_field(
     exchange: Exchange, make_user: UserFactory, request_: OrderRequest, field: str
 ) -> None:
     bob = make_user(perps="10000", spot="10000")
-    before = footprint(exchange)
+    err = refused(exchange, lambda: exchange.place_order(bob, request_))
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_order(bob, request_)
-
-    assert err.value.code is ErrorCode.VALIDATION_ERROR
-    assert err.value.status == 400
-    assert err.value.details["field"] == field
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.VALIDATION_ERROR
+    assert err.status == 400
+    assert err.details["field"] == field
 
 
 def test_quantity_below_the_market_minimum_is_validation_error() -> None:
@@ -431,15 +418,13 @@ def test_quantity_below_the_market_minimum_is_validation_error() -> None:
     bob = exchange.register_user("0x" + "b0" * 20).user_id
     exchange.deposit(bob, D("10000"))
     exchange.transfer(bob, Bucket.WALLET, Bucket.PERPS, D("10000"))
-    before = footprint(exchange)
+    err = refused(
+        exchange, lambda: exchange.place_order(bob, limit(PERP, "buy", "0.0009", "67000.00"))
+    )
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_order(bob, limit(PERP, "buy", "0.0009", "67000.00"))
-
-    assert err.value.code is ErrorCode.VALIDATION_ERROR
-    assert err.value.status == 400
-    assert err.value.details["field"] == "quantity"
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.VALIDATION_ERROR
+    assert err.status == 400
+    assert err.details["field"] == "quantity"
     placed = exchange.place_order(bob, limit(PERP, "buy", "0.0010", "67000.00"))
     assert placed.order.status is OrderStatus.OPEN
 
@@ -466,14 +451,12 @@ def test_halted_market_refuses_new_orders_but_still_cancels(
     bob = make_user(perps="10000")
     resting = exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00")).order
     exchange.halt(PERP)
-    before = footprint(exchange)
+    err = refused(
+        exchange, lambda: exchange.place_order(bob, limit(PERP, "buy", "0.1", "66000.00"))
+    )
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_order(bob, limit(PERP, "buy", "0.1", "66000.00"))
-
-    assert err.value.code is ErrorCode.MARKET_HALTED
-    assert err.value.status == 409
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.MARKET_HALTED
+    assert err.status == 409
     cancelled = exchange.cancel_order(bob, resting.id)
     assert cancelled.status is OrderStatus.CANCELLED
     assert exchange.depth(PERP).bids == []
@@ -486,15 +469,16 @@ def test_duplicate_client_order_id_among_open_orders_is_409_naming_the_existing_
 ) -> None:
     bob = make_user(perps="10000")
     first = exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00", client_order_id="c1"))
-    before = footprint(exchange)
+    err = refused(
+        exchange,
+        lambda: exchange.place_order(
+            bob, limit(PERP, "buy", "0.1", "66000.00", client_order_id="c1")
+        ),
+    )
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_order(bob, limit(PERP, "buy", "0.1", "66000.00", client_order_id="c1"))
-
-    assert err.value.code is ErrorCode.DUPLICATE_CLIENT_ORDER_ID
-    assert err.value.status == 409
-    assert err.value.details["orderId"] == first.order.id
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.DUPLICATE_CLIENT_ORDER_ID
+    assert err.status == 409
+    assert err.details["orderId"] == first.order.id
 
 
 def test_client_order_id_of_a_cancelled_order_may_be_reused_at_once(
@@ -557,17 +541,15 @@ def test_insufficient_margin_is_422_with_required_and_available_as_strings(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     bob = make_user(perps="100")
-    before = footprint(exchange)
+    err = refused(
+        exchange, lambda: exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00"))
+    )
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00"))
-
-    assert err.value.code is ErrorCode.INSUFFICIENT_MARGIN
-    assert err.value.status == 422
+    assert err.code is ErrorCode.INSUFFICIENT_MARGIN
+    assert err.status == 422
     # margin 0.1 × 67000 / 20 = 335, plus the worst-case (taker) fee 5 bps of 6700 = 3.35.
-    assert err.value.details["requiredIm"] == "338.35"
-    assert err.value.details["availableIm"] == "100.00"
-    assert footprint(exchange) == before
+    assert err.details["requiredIm"] == "338.35"
+    assert err.details["availableIm"] == "100.00"
 
 
 def test_margin_of_resting_orders_reduces_what_a_new_order_may_use(
@@ -575,16 +557,15 @@ def test_margin_of_resting_orders_reduces_what_a_new_order_may_use(
 ) -> None:
     bob = make_user(perps="500")
     exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00"))  # holds 335
-    before = footprint(exchange)
+    # needs 330 + 3.30
+    err = refused(
+        exchange, lambda: exchange.place_order(bob, limit(PERP, "buy", "0.1", "66000.00"))
+    )
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_order(bob, limit(PERP, "buy", "0.1", "66000.00"))  # needs 330 + 3.30
-
-    assert err.value.code is ErrorCode.INSUFFICIENT_MARGIN
-    assert err.value.status == 422
-    assert err.value.details["requiredIm"] == "333.30"
-    assert err.value.details["availableIm"] == "165.00"
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.INSUFFICIENT_MARGIN
+    assert err.status == 422
+    assert err.details["requiredIm"] == "333.30"
+    assert err.details["availableIm"] == "165.00"
     # 0.04 × 66000 / 20 = 132, plus a 1.32 fee, fits in the 165 left.
     assert exchange.place_order(bob, limit(PERP, "buy", "0.04", "66000.00")).order.is_open
 
@@ -639,14 +620,13 @@ def test_self_trade_prevention_cancels_the_users_resting_order_and_continues(
 
 def test_reduce_only_when_flat_is_refused(exchange: Exchange, make_user: UserFactory) -> None:
     bob = make_user(perps="10000")
-    before = footprint(exchange)
+    err = refused(
+        exchange,
+        lambda: exchange.place_order(bob, limit(PERP, "sell", "0.1", "69000.00", reduce_only=True)),
+    )
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_order(bob, limit(PERP, "sell", "0.1", "69000.00", reduce_only=True))
-
-    assert err.value.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
-    assert err.value.status == 422
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
+    assert err.status == 422
 
 
 def test_reduce_only_on_the_increasing_side_is_refused(
@@ -654,14 +634,13 @@ def test_reduce_only_on_the_increasing_side_is_refused(
 ) -> None:
     bob = make_user(perps="10000")
     open_long(exchange, make_user, bob, "0.2")
-    before = footprint(exchange)
+    err = refused(
+        exchange,
+        lambda: exchange.place_order(bob, limit(PERP, "buy", "0.1", "66000.00", reduce_only=True)),
+    )
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_order(bob, limit(PERP, "buy", "0.1", "66000.00", reduce_only=True))
-
-    assert err.value.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
-    assert err.value.status == 422
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
+    assert err.status == 422
 
 
 def test_reduce_only_larger_than_the_position_is_refused(
@@ -669,14 +648,13 @@ def test_reduce_only_larger_than_the_position_is_refused(
 ) -> None:
     bob = make_user(perps="10000")
     open_long(exchange, make_user, bob, "0.2")
-    before = footprint(exchange)
+    err = refused(
+        exchange,
+        lambda: exchange.place_order(bob, limit(PERP, "sell", "0.3", "69000.00", reduce_only=True)),
+    )
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_order(bob, limit(PERP, "sell", "0.3", "69000.00", reduce_only=True))
-
-    assert err.value.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
-    assert err.value.status == 422
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
+    assert err.status == 422
 
 
 def test_reduce_only_together_with_other_reduce_only_orders_may_not_exceed_the_position(
@@ -685,14 +663,13 @@ def test_reduce_only_together_with_other_reduce_only_orders_may_not_exceed_the_p
     bob = make_user(perps="10000")
     open_long(exchange, make_user, bob, "0.2")
     exchange.place_order(bob, limit(PERP, "sell", "0.15", "69000.00", reduce_only=True))
-    before = footprint(exchange)
+    err = refused(
+        exchange,
+        lambda: exchange.place_order(bob, limit(PERP, "sell", "0.1", "69500.00", reduce_only=True)),
+    )
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_order(bob, limit(PERP, "sell", "0.1", "69500.00", reduce_only=True))
-
-    assert err.value.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
-    assert err.value.status == 422
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
+    assert err.status == 422
     # What is left of the position (0.05) may still be covered.
     rest = exchange.place_order(bob, limit(PERP, "sell", "0.05", "69500.00", reduce_only=True))
     assert rest.order.status is OrderStatus.OPEN
@@ -787,14 +764,12 @@ def test_spot_buy_without_the_usdc_is_insufficient_balance(
 ) -> None:
     # One micro-USDC short of the 6703.35 the bid must lock.
     bob = make_user(spot="6703.349999")
-    before = footprint(exchange)
+    err = refused(
+        exchange, lambda: exchange.place_order(bob, limit(SPOT, "buy", "0.1", "67000.00"))
+    )
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_order(bob, limit(SPOT, "buy", "0.1", "67000.00"))
-
-    assert err.value.code is ErrorCode.INSUFFICIENT_BALANCE
-    assert err.value.status == 400
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.INSUFFICIENT_BALANCE
+    assert err.status == 400
 
 
 def test_spot_buy_with_exactly_the_lock_is_accepted(
@@ -824,14 +799,12 @@ def test_spot_sell_without_inventory_is_insufficient_balance(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     bob = make_user(spot="100000")
-    before = footprint(exchange)
+    err = refused(
+        exchange, lambda: exchange.place_order(bob, limit(SPOT, "sell", "0.1", "67000.00"))
+    )
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_order(bob, limit(SPOT, "sell", "0.1", "67000.00"))
-
-    assert err.value.code is ErrorCode.INSUFFICIENT_BALANCE
-    assert err.value.status == 400
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.INSUFFICIENT_BALANCE
+    assert err.status == 400
 
 
 def test_spot_sell_beyond_the_unlocked_inventory_is_insufficient_balance(
@@ -840,14 +813,12 @@ def test_spot_sell_beyond_the_unlocked_inventory_is_insufficient_balance(
     bob = make_user()
     credit_spot(exchange, bob, "BTC", "0.3")
     exchange.place_order(bob, limit(SPOT, "sell", "0.2", "69000.00"))
-    before = footprint(exchange)
+    err = refused(
+        exchange, lambda: exchange.place_order(bob, limit(SPOT, "sell", "0.2", "70000.00"))
+    )
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_order(bob, limit(SPOT, "sell", "0.2", "70000.00"))
-
-    assert err.value.code is ErrorCode.INSUFFICIENT_BALANCE
-    assert err.value.status == 400
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.INSUFFICIENT_BALANCE
+    assert err.status == 400
 
 
 def test_spot_fill_moves_usdc_and_base_between_spot_buckets_with_fees_in_usdc(

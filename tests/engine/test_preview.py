@@ -10,7 +10,7 @@ import pytest
 
 from ocx_sim import ErrorCode, Exchange, OcxError, OrderRequest, Side
 from ocx_sim.engine.orders import FeeRole
-from tests.conftest import UserFactory, footprint, limit, market
+from tests.conftest import UserFactory, footprint, limit, market, refused
 
 D = Decimal
 PERP = "BTC-PERP"
@@ -206,15 +206,11 @@ def test_preview_of_invalid_input_is_still_400(
     exchange: Exchange, make_user: UserFactory, request_: OrderRequest, field: str
 ) -> None:
     bob = make_user(perps="10000")
-    before = footprint(exchange)
+    err = refused(exchange, lambda: exchange.preview_order(bob, request_))
 
-    with pytest.raises(OcxError) as err:
-        exchange.preview_order(bob, request_)
-
-    assert err.value.code is ErrorCode.VALIDATION_ERROR
-    assert err.value.status == 400
-    assert err.value.details["field"] == field
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.VALIDATION_ERROR
+    assert err.status == 400
+    assert err.details["field"] == field
 
 
 def test_preview_of_invalid_input_on_a_halted_market_is_still_400(

@@ -10,7 +10,7 @@ import pytest
 
 from ocx_sim import ErrorCode, Exchange, OcxError, OrderStatus, QuoteRequest, Side
 from ocx_sim.engine.events import Event, OrderCancelled, TradeExecuted
-from tests.conftest import UserFactory, footprint, limit
+from tests.conftest import UserFactory, footprint, limit, refused
 
 D = Decimal
 PERP = "BTC-PERP"
@@ -117,15 +117,11 @@ def test_more_than_fifty_quotes_is_validation_error_naming_quotes(
 ) -> None:
     bob = make_user(perps="100000")
     quotes = [bid(f"{66000 + i}.00", "0.01") for i in range(51)]
-    before = footprint(exchange)
+    err = refused(exchange, lambda: exchange.place_quotes(bob, PERP, quotes))
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_quotes(bob, PERP, quotes)
-
-    assert err.value.code is ErrorCode.VALIDATION_ERROR
-    assert err.value.status == 400
-    assert err.value.details["field"] == "quotes"
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.VALIDATION_ERROR
+    assert err.status == 400
+    assert err.details["field"] == "quotes"
 
 
 @pytest.mark.parametrize("cancel_all", [False, True])
@@ -160,28 +156,22 @@ def test_invalid_quote_is_named_by_its_index_and_field(
     exchange: Exchange, make_user: UserFactory, quote: QuoteRequest, field: str
 ) -> None:
     bob = make_user(perps="10000")
-    before = footprint(exchange)
+    err = refused(exchange, lambda: exchange.place_quotes(bob, PERP, [ask("69000.00"), quote]))
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_quotes(bob, PERP, [ask("69000.00"), quote])
-
-    assert err.value.code is ErrorCode.VALIDATION_ERROR
-    assert err.value.status == 400
-    assert err.value.details["field"] == field
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.VALIDATION_ERROR
+    assert err.status == 400
+    assert err.details["field"] == field
 
 
 def test_quote_outside_the_band_refuses_the_set(exchange: Exchange, make_user: UserFactory) -> None:
     bob = make_user(perps="10000")
-    before = footprint(exchange)
+    err = refused(
+        exchange, lambda: exchange.place_quotes(bob, PERP, [bid("67000.00"), ask("71400.01")])
+    )
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_quotes(bob, PERP, [bid("67000.00"), ask("71400.01")])
-
-    assert err.value.code is ErrorCode.PRICE_OUT_OF_BAND
-    assert err.value.status == 422
-    assert err.value.details["field"] == "quotes[1].price"
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.PRICE_OUT_OF_BAND
+    assert err.status == 422
+    assert err.details["field"] == "quotes[1].price"
 
 
 def test_quotes_on_an_unknown_market_are_404(exchange: Exchange, make_user: UserFactory) -> None:
@@ -262,25 +252,20 @@ def test_quotes_crossing_each_other_are_self_trade(
     exchange: Exchange, make_user: UserFactory, quotes: list[QuoteRequest], field: str
 ) -> None:
     bob = make_user(perps="10000")
-    before = footprint(exchange)
+    err = refused(exchange, lambda: exchange.place_quotes(bob, PERP, quotes))
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_quotes(bob, PERP, quotes)
-
-    assert err.value.code is ErrorCode.SELF_TRADE
-    assert err.value.status == 422
-    assert err.value.details["field"] == field
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.SELF_TRADE
+    assert err.status == 422
+    assert err.details["field"] == field
 
 
 def test_duplicate_client_order_ids_within_the_set_are_409(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     bob = make_user(perps="10000")
-    before = footprint(exchange)
-
-    with pytest.raises(OcxError) as err:
-        exchange.place_quotes(
+    err = refused(
+        exchange,
+        lambda: exchange.place_quotes(
             bob,
             PERP,
             [
@@ -288,12 +273,12 @@ def test_duplicate_client_order_ids_within_the_set_are_409(
                 bid("66900.00", client_order_id="b"),
                 ask("69000.00", client_order_id="a"),
             ],
-        )
+        ),
+    )
 
-    assert err.value.code is ErrorCode.DUPLICATE_CLIENT_ORDER_ID
-    assert err.value.status == 409
-    assert err.value.details["field"] == "quotes[2].clientOrderId"
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.DUPLICATE_CLIENT_ORDER_ID
+    assert err.status == 409
+    assert err.details["field"] == "quotes[2].clientOrderId"
 
 
 def test_quote_reusing_the_client_order_id_of_an_open_order_is_409(
@@ -303,15 +288,16 @@ def test_quote_reusing_the_client_order_id_of_an_open_order_is_409(
     gold = exchange.place_order(
         bob, limit("XAUT-USDC-PERP", "buy", "1", "3900.00", client_order_id="a")
     ).order
-    before = footprint(exchange)
+    err = refused(
+        exchange,
+        lambda: exchange.place_quotes(
+            bob, PERP, [bid("67000.00", client_order_id="a")], cancel_all=True
+        ),
+    )
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_quotes(bob, PERP, [bid("67000.00", client_order_id="a")], cancel_all=True)
-
-    assert err.value.code is ErrorCode.DUPLICATE_CLIENT_ORDER_ID
-    assert err.value.status == 409
-    assert err.value.details["orderId"] == gold.id
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.DUPLICATE_CLIENT_ORDER_ID
+    assert err.status == 409
+    assert err.details["orderId"] == gold.id
 
 
 def test_quote_may_reuse_the_client_order_id_of_an_order_cancel_all_replaces(
@@ -335,17 +321,13 @@ def test_the_sets_margin_and_fees_are_checked_as_a_whole(
     # margin 335 + 334.5 + 334 = 1003.50; taker fees 3.35 + 3.345 + 3.34 = 10.035
     bob = make_user(perps="1013.53")
     quotes = [bid("67000.00"), bid("66900.00"), bid("66800.00")]
-    before = footprint(exchange)
-
-    with pytest.raises(OcxError) as err:
-        exchange.place_quotes(bob, PERP, quotes)
+    err = refused(exchange, lambda: exchange.place_quotes(bob, PERP, quotes))
 
     # the margin alone would fit: only the set's fees added together do not
-    assert err.value.code is ErrorCode.INSUFFICIENT_MARGIN
-    assert err.value.status == 422
-    assert err.value.details["requiredIm"] == "1013.535"
-    assert err.value.details["availableIm"] == "1013.53"
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.INSUFFICIENT_MARGIN
+    assert err.status == 422
+    assert err.details["requiredIm"] == "1013.535"
+    assert err.details["availableIm"] == "1013.53"
     # Each quote fits on its own, and so do any two of them.
     assert len(exchange.place_quotes(bob, PERP, quotes[:2]).orders) == 2
 
@@ -356,13 +338,9 @@ def test_margin_freed_by_cancel_all_counts_toward_the_new_set(
     bob = make_user(perps="700")
     old = exchange.place_order(bob, limit(PERP, "buy", "0.2", "67000.00")).order  # holds 670
     quotes = [bid("67000.00"), ask("67100.00")]  # 335 + 335.5 = 670.5, with 30 left free
-    before = footprint(exchange)
-
-    with pytest.raises(OcxError) as err:
-        exchange.place_quotes(bob, PERP, quotes)
-    assert err.value.code is ErrorCode.INSUFFICIENT_MARGIN
-    assert err.value.status == 422
-    assert footprint(exchange) == before
+    err = refused(exchange, lambda: exchange.place_quotes(bob, PERP, quotes))
+    assert err.code is ErrorCode.INSUFFICIENT_MARGIN
+    assert err.status == 422
 
     result = exchange.place_quotes(bob, PERP, quotes, cancel_all=True)
 
@@ -377,14 +355,12 @@ def test_spot_quotes_check_the_sets_usdc_lock_as_a_whole(
 ) -> None:
     # Each bid locks 0.1 × price × 1.0005: 6703.35 and 6693.345, 13396.695 together.
     bob = make_user(spot="13396.69")
-    before = footprint(exchange)
+    err = refused(
+        exchange, lambda: exchange.place_quotes(bob, SPOT, [bid("67000.00"), bid("66900.00")])
+    )
 
-    with pytest.raises(OcxError) as err:
-        exchange.place_quotes(bob, SPOT, [bid("67000.00"), bid("66900.00")])
-
-    assert err.value.code is ErrorCode.INSUFFICIENT_BALANCE
-    assert err.value.status == 400
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.INSUFFICIENT_BALANCE
+    assert err.status == 400
 
 
 def _long(exchange: Exchange, make_user: UserFactory, user_id: str, quantity: str) -> None:
@@ -398,19 +374,18 @@ def test_reduce_only_quotes_together_may_not_exceed_the_position(
 ) -> None:
     bob = make_user(perps="10000")
     _long(exchange, make_user, bob, "0.2")
-    before = footprint(exchange)
-
-    with pytest.raises(OcxError) as err:
-        exchange.place_quotes(
+    err = refused(
+        exchange,
+        lambda: exchange.place_quotes(
             bob,
             PERP,
             [ask("69000.00", reduce_only=True), ask("69100.00", "0.15", reduce_only=True)],
-        )
+        ),
+    )
 
-    assert err.value.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
-    assert err.value.status == 422
-    assert err.value.details["field"] == "quotes[1].reduceOnly"
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
+    assert err.status == 422
+    assert err.details["field"] == "quotes[1].reduceOnly"
 
 
 def test_reduce_only_quotes_may_replace_reduce_only_orders_cancel_all_removes(

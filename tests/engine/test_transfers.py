@@ -11,7 +11,7 @@ from ocx_sim import Bucket, ErrorCode, Exchange, OcxError
 from ocx_sim.engine.events import FundsDeposited, FundsTransferred
 from ocx_sim.engine.exchange import EXTERNAL
 from ocx_sim.engine.ledger import EntryType
-from tests.conftest import UserFactory, footprint, limit
+from tests.conftest import UserFactory, limit, refused
 
 D = Decimal
 
@@ -89,15 +89,11 @@ def test_a_transfer_of_zero_or_less_is_refused_naming_amount(
     exchange: Exchange, make_user: UserFactory, amount: str
 ) -> None:
     user = make_user(wallet="100")
-    before = footprint(exchange)
+    err = refused(exchange, lambda: exchange.transfer(user, Bucket.WALLET, Bucket.PERPS, D(amount)))
 
-    with pytest.raises(OcxError) as refused:
-        exchange.transfer(user, Bucket.WALLET, Bucket.PERPS, D(amount))
-
-    assert refused.value.code is ErrorCode.VALIDATION_ERROR
-    assert refused.value.status == 400
-    assert refused.value.details["field"] == "amount"
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.VALIDATION_ERROR
+    assert err.status == 400
+    assert err.details["field"] == "amount"
 
 
 @pytest.mark.parametrize("amount", ["0.0000001", "1.1234567", "10.0000005"])
@@ -105,15 +101,11 @@ def test_a_transfer_with_more_than_six_decimals_is_refused(
     exchange: Exchange, make_user: UserFactory, amount: str
 ) -> None:
     user = make_user(wallet="100")
-    before = footprint(exchange)
+    err = refused(exchange, lambda: exchange.transfer(user, Bucket.WALLET, Bucket.PERPS, D(amount)))
 
-    with pytest.raises(OcxError) as refused:
-        exchange.transfer(user, Bucket.WALLET, Bucket.PERPS, D(amount))
-
-    assert refused.value.code is ErrorCode.VALIDATION_ERROR
-    assert refused.value.status == 400
-    assert refused.value.details["field"] == "amount"
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.VALIDATION_ERROR
+    assert err.status == 400
+    assert err.details["field"] == "amount"
 
 
 @pytest.mark.parametrize("amount", ["NaN", "sNaN", "Infinity", "-Infinity"])
@@ -121,15 +113,11 @@ def test_a_transfer_of_a_non_finite_amount_is_refused_naming_amount(
     exchange: Exchange, make_user: UserFactory, amount: str
 ) -> None:
     user = make_user(wallet="100")
-    before = footprint(exchange)
+    err = refused(exchange, lambda: exchange.transfer(user, Bucket.WALLET, Bucket.PERPS, D(amount)))
 
-    with pytest.raises(OcxError) as refused:
-        exchange.transfer(user, Bucket.WALLET, Bucket.PERPS, D(amount))
-
-    assert refused.value.code is ErrorCode.VALIDATION_ERROR
-    assert refused.value.status == 400
-    assert refused.value.details["field"] == "amount"
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.VALIDATION_ERROR
+    assert err.status == 400
+    assert err.details["field"] == "amount"
 
 
 def test_six_decimals_with_trailing_zeros_are_accepted(
@@ -147,15 +135,11 @@ def test_a_transfer_to_the_same_bucket_is_refused_naming_to(
     exchange: Exchange, make_user: UserFactory, bucket: Bucket
 ) -> None:
     user = make_user(wallet="100", perps="100", options="100", spot="100")
-    before = footprint(exchange)
+    err = refused(exchange, lambda: exchange.transfer(user, bucket, bucket, D("10")))
 
-    with pytest.raises(OcxError) as refused:
-        exchange.transfer(user, bucket, bucket, D("10"))
-
-    assert refused.value.code is ErrorCode.VALIDATION_ERROR
-    assert refused.value.status == 400
-    assert refused.value.details["field"] == "to"
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.VALIDATION_ERROR
+    assert err.status == 400
+    assert err.details["field"] == "to"
 
 
 @pytest.mark.parametrize(
@@ -167,14 +151,12 @@ def test_a_transfer_of_more_than_the_source_holds_is_refused_and_changes_nothing
 ) -> None:
     user = make_user(wallet="100", perps="50", options="25", spot="10")
     target = Bucket.PERPS if source is Bucket.WALLET else Bucket.WALLET
-    before = footprint(exchange)
+    err = refused(
+        exchange, lambda: exchange.transfer(user, source, target, D(held) + D("0.000001"))
+    )
 
-    with pytest.raises(OcxError) as refused:
-        exchange.transfer(user, source, target, D(held) + D("0.000001"))
-
-    assert refused.value.code is ErrorCode.INSUFFICIENT_BALANCE
-    assert refused.value.status == 400
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.INSUFFICIENT_BALANCE
+    assert err.status == 400
     # all of it is fine
     after = exchange.transfer(user, source, target, D(held))
     assert getattr(after, source.value) == 0
@@ -208,14 +190,12 @@ def test_spot_usdc_locked_by_a_bid_cannot_be_transferred_out(
     # the bid locks its cost plus the dearest taker fee: 680 × 1.0005 = 680.34
     (usdc_row,) = exchange.spot_assets(user)
     assert (usdc_row.available, usdc_row.locked) == (D("319.66"), D("680.34"))
-    before = footprint(exchange)
+    err = refused(
+        exchange, lambda: exchange.transfer(user, Bucket.SPOT, Bucket.WALLET, D("319.660001"))
+    )
 
-    with pytest.raises(OcxError) as refused:
-        exchange.transfer(user, Bucket.SPOT, Bucket.WALLET, D("319.660001"))
-
-    assert refused.value.code is ErrorCode.INSUFFICIENT_BALANCE
-    assert refused.value.status == 400
-    assert footprint(exchange) == before
+    assert err.code is ErrorCode.INSUFFICIENT_BALANCE
+    assert err.status == 400
     exchange.transfer(user, Bucket.SPOT, Bucket.WALLET, D("319.66"))
     assert exchange.balances(user).spot == D("680.34")
     # cancelling the bid frees the rest
