@@ -7,6 +7,7 @@ behaviour beyond lookups that refuse unknown things with the catalog's errors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,11 @@ class Context:
     books: dict[str, Book] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
     halted: set[str] = field(default_factory=set)
+    price_watchers: list[Callable[[], None]] = field(default_factory=list)
+    """Run, in order, after any index or mark may have moved (`prices_moved`): the stop
+    triggers first (a stop-loss may spare its account), then the liquidation pass."""
+    _watching: bool = False
+    _moved_again: bool = False
 
     @property
     def now(self) -> int:
@@ -49,6 +55,24 @@ class Context:
     def emit(self, event_type: type[Any], *values: Any) -> None:
         """Append `event_type(seq, now, *values)` to the log."""
         self.events.record(event_type, self.clock.now_ms, *values)
+
+    def prices_moved(self) -> None:
+        """Tell the watchers that marks may have moved. A watcher's own orders can move
+        prices again (a fill changes the book); such a call while they run is not nested but
+        makes them run once more, until a round changes nothing further."""
+        if self._watching:
+            self._moved_again = True
+            return
+        self._watching = True
+        try:
+            while True:
+                self._moved_again = False
+                for watcher in self.price_watchers:
+                    watcher()
+                if not self._moved_again:
+                    break
+        finally:
+            self._watching = False
 
     def user(self, user_id: str) -> User:
         user = self.accounts.by_id.get(user_id)

@@ -431,6 +431,7 @@ class Exchange:
         underlying = self.market(market_id).underlying
         self._ctx.prices.set_index(underlying, _price_or_none(price))
         self._ctx.emit(IndexSet, underlying, price)
+        self._ctx.prices_moved()
 
     def pin_mark(self, market_id: str, price: Decimal | None) -> None:
         """Pin the market's mark at `price`, on the market's tick (None releases it)."""
@@ -439,6 +440,7 @@ class Exchange:
             spec.to_ticks(price)
         self._ctx.prices.pin_mark(spec.id, _price_or_none(price))
         self._ctx.emit(MarkPinned, spec.id, price)
+        self._ctx.prices_moved()
 
     def halt(self, market_id: str) -> None:
         """New orders answer 409 MARKET_HALTED until `resume`; cancels still work."""
