@@ -33,6 +33,7 @@ test: check
 bench: $(VENV)/.installed
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/http.py
+	$(BIN)/python bench/lifecycle.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -106,7 +106,10 @@ async def list_perps_trades(call: Call) -> Any:
 
 
 async def get_perps_balances(call: Call) -> Any:
-    """The perps bucket's balance and margin (DECISIONS.md "Wire details")."""
+    """The perps bucket's balance and margin (DECISIONS.md "Wire details"): equity, PnL and
+    the margins over every position (isolated allocations count in the initial margin, each
+    isolated position's own maintenance in the maintenance); `availableMargin` is the cross
+    part's (risk.py, docs/fidelity.md)."""
     view = call.exchange.margin(call.user_id, Venue.PERPS)
     return {
         "perpsBalance": render.usdc(view.balance),

@@ -5,7 +5,7 @@ engine's markets (spot, perpetuals, dated futures) at `/perps/orderbook/{marketI
 (spot and options) at `/orderbook/{marketId}`; a market of the other engine answers 404
 UNKNOWN_MARKET naming the right path. The 24-hour ticker and the candles are read off the
 engine's tape (engine/tape.py); the ticker is the union of both doc sets' fields (SPEC.md §4.1
-[SIM]), funding fields aside: they come with the funding lifecycle.
+[SIM]), with the running funding period of perpetuals.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from ocx_sim.auth.policy import Access
 from ocx_sim.engine.exchange import Exchange
+from ocx_sim.engine.funding import PERIODS_PER_HOUR
 from ocx_sim.engine.markets import MarketSpec, MarketType
 from ocx_sim.engine.tape import Candle
 from ocx_sim.errors import ErrorCode, OcxError, invalid
@@ -132,6 +133,21 @@ def _stats(exchange: Exchange, spec: MarketSpec) -> dict[str, Any]:
         "volume24hUsd": render.usdc(day.volume_usd),
         "openInterest": open_interest,
         "openInterestUsd": open_interest_usd,
+        **_funding(exchange, spec),
+    }
+
+
+def _funding(exchange: Exchange, spec: MarketSpec) -> dict[str, Any]:
+    """A perpetual's running funding period (DECISIONS.md "Markets and prices"): the rate it
+    would settle at now, as a fraction and as the 1-hour percent (12 periods); null for the
+    markets that pay no funding."""
+    rate = exchange.funding_rate(spec.id)
+    if rate is None:
+        return {"fundingRate": None, "funding1hPct": None, "nextFundingAt": None}
+    return {
+        "fundingRate": render.decimal_text(rate),
+        "funding1hPct": render.decimal_text(rate * PERIODS_PER_HOUR * 100),
+        "nextFundingAt": render.instant(exchange.next_funding_at),
     }
 
 
@@ -255,6 +271,9 @@ _MARKET_STATS = obj(
         "volume24hUsd": DECIMAL,
         "openInterest": _OPTIONAL,
         "openInterestUsd": _OPTIONAL,
+        "fundingRate": _OPTIONAL,
+        "funding1hPct": _OPTIONAL,
+        "nextFundingAt": nullable(INSTANT),
     }
 )
 _SERIES = array(DECIMAL)

@@ -23,6 +23,7 @@ from ocx_sim.worlds import ClockMode, World
 
 EARLIEST_MS = 0
 LATEST_MS = parse_iso("9999-12-31T23:59:59.999Z")
+MAX_ADVANCE_MS = 366 * 86_400_000
 """The instants the wire format can express (DECISIONS.md: `2026-04-24T12:00:00.000Z`)."""
 
 
@@ -88,6 +89,10 @@ async def advance_clock(call: Call) -> Any:
     target = to if to is not None else world.now_ms + (ms or 0)
     if target > LATEST_MS:
         raise invalid("ms", "would move the clock past 9999-12-31T23:59:59.999Z")
+    if target - world.now_ms > MAX_ADVANCE_MS:
+        # Funding fires every 5 minutes: a century in one call would hold the server for
+        # hours. Longer spans go in steps, each answering its events.
+        raise invalid("ms" if to is None else "to", "advance at most 366 days per call")
     events = call.exchange.advance_to(target)
     return {**_time(world), "events": [event_view(event) for event in events]}
 

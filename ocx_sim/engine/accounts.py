@@ -12,6 +12,15 @@ market are separate (SPEC.md §8.2). A position keeps its signed size and its si
 Closing part of a position releases the same fraction of its cost, and the difference to the
 exit price is the realized PnL, so `cost` stays an exact decimal and, across all positions,
 the clearing account's balance is always minus the sum of all `cost`s (ledger.py).
+
+An isolated position also keeps `margin`, the initial margin allocated to it at open
+(DECISIONS.md "Risk": "an isolated position holds its own margin, allocated at open"): filled
+notional / maxLeverage when it opens or grows, released pro rata when it shrinks and fully when
+flat. It is bookkeeping only: the USDC stays in the perps bucket, and risk.py keeps the
+allocation out of the cross part of the bucket's figures.
+
+`INSURANCE_FUND_ADDRESS` is the reserved user whose buckets are the insurance fund's cash
+(liquidation.py).
 """
 
 from __future__ import annotations
@@ -26,6 +35,9 @@ from eth_utils.address import is_hex_address, to_checksum_address
 from ocx_sim.engine.money import ZERO, usdc
 from ocx_sim.engine.orders import FillRow, MarginMode, Order
 from ocx_sim.errors import invalid
+
+INSURANCE_FUND_ADDRESS = "0x00000000000000000000000000000000000000fe"
+"""The insurance fund's user (checksummed; created by the first liquidation, liquidation.py)."""
 
 
 class Bucket(StrEnum):
@@ -48,6 +60,7 @@ class Position:
     __slots__ = (
         "cost",
         "funding",
+        "margin",
         "margin_mode",
         "market_id",
         "opened_at",
@@ -64,6 +77,8 @@ class Position:
         self.realized_pnl = ZERO
         self.funding = ZERO
         """Signed sum of the position's funding entries (negative = paid)."""
+        self.margin = ZERO
+        """An isolated position's allocated initial margin (always zero for cross)."""
         self.opened_at = now_ms
         self.updated_at = now_ms
 
@@ -93,6 +108,21 @@ class Position:
             self.opened_at = now_ms
         self.realized_pnl += realized
         return realized
+
+    def reallocate(self, before: Decimal, price: Decimal, max_leverage: int) -> None:
+        """Keep an isolated position's allocation after a fill at `price` moved its size from
+        `before`: a grown position adds the new quantity's notional / maxLeverage, a shrunk one
+        keeps the remaining fraction, a flat one holds nothing and a flipped one starts anew."""
+        after = self.size
+        same_side = bool(before) and (before > 0) == (after > 0)
+        if not after:
+            self.margin = ZERO
+        elif same_side and abs(after) <= abs(before):
+            self.margin = usdc(self.margin * after / before)
+        elif same_side:
+            self.margin += usdc((abs(after) - abs(before)) * price / max_leverage)
+        else:
+            self.margin = usdc(abs(after) * price / max_leverage)
 
     def __repr__(self) -> str:
         return f"Position({self.market_id}/{self.margin_mode}, size={self.size}, cost={self.cost})"

@@ -198,6 +198,140 @@ class MarkPinned(NamedTuple):
     price: Decimal | None
 
 
+class FundingPaid(NamedTuple):
+    """One position's funding payment (`amount` signed: negative = paid)."""
+
+    seq: int
+    ts: int
+    user_id: str
+    market_id: str
+    margin_mode: str
+    amount: Decimal
+
+
+class FundingSettled(NamedTuple):
+    """A perpetual's funding period closed with open interest: its rate, the mark it was paid
+    on, and the total each side paid or received."""
+
+    seq: int
+    ts: int
+    market_id: str
+    rate: Decimal
+    mark: Decimal
+    open_interest: Decimal
+    amount: Decimal
+
+
+class MarketExpired(NamedTuple):
+    """A dated market reached its expiry: orders cancelled, positions settled at `price`."""
+
+    seq: int
+    ts: int
+    market_id: str
+    price: Decimal
+
+
+class MarketListed(NamedTuple):
+    seq: int
+    ts: int
+    market_id: str
+
+
+class PositionSettled(NamedTuple):
+    """A position closed at its market's expiry; `amount` is its `settlement` entry."""
+
+    seq: int
+    ts: int
+    user_id: str
+    market_id: str
+    margin_mode: str
+    quantity: Decimal
+    price: Decimal
+    amount: Decimal
+
+
+class AccountLiquidated(NamedTuple):
+    """A liquidation began (DECISIONS.md "Risk"): a bucket's cross part (`market_id` None) or
+    one isolated position fell below maintenance. Its steps follow as their own events."""
+
+    seq: int
+    ts: int
+    user_id: str
+    bucket: str
+    margin_mode: str
+    market_id: str | None
+    equity: Decimal
+    maintenance: Decimal
+
+
+class PositionLiquidated(NamedTuple):
+    """What the book did not take of a liquidated position, taken over by the insurance fund at
+    the mark (a bookless trade, no trading fee); `side` is the liquidated user's."""
+
+    seq: int
+    ts: int
+    user_id: str
+    market_id: str
+    margin_mode: str
+    side: str
+    quantity: Decimal
+    price: Decimal
+    realized_pnl: Decimal
+
+
+class LiquidationFeeCharged(NamedTuple):
+    """1 % of the notional a liquidation closed (book and fund alike), paid to the fund."""
+
+    seq: int
+    ts: int
+    user_id: str
+    bucket: str
+    closed_notional: Decimal
+    fee: Decimal
+
+
+class InsurancePaid(NamedTuple):
+    """The fund made good a liquidated account's negative equity (bad debt)."""
+
+    seq: int
+    ts: int
+    user_id: str
+    bucket: str
+    amount: Decimal
+
+
+class OrderTriggered(NamedTuple):
+    """An untriggered stop, take-profit or stop-loss order fired at `mark` (DECISIONS.md
+    "Wire details"); what it then did follows as trades, a cancel (`trigger_rejected`) or
+    nothing (it rests)."""
+
+    seq: int
+    ts: int
+    order_id: str
+    user_id: str
+    market_id: str
+    mark: Decimal
+
+
+class CurveSet(NamedTuple):
+    """An underlying's reference futures curve was quoted (F1, F2); its index follows it."""
+
+    seq: int
+    ts: int
+    underlying: str
+    front: Decimal
+    following: Decimal
+
+
+class VolatilitySet(NamedTuple):
+    """An underlying's curve now walks at this annualized volatility (0: still)."""
+
+    seq: int
+    ts: int
+    underlying: str
+    volatility: Decimal
+
+
 class EventLog:
     """The append-only log; `record` appends an event with the next `seq`."""
 
@@ -248,6 +382,18 @@ EVENT_TYPES: tuple[type[Any], ...] = (
     IndexSet,
     MarkPinned,
     SettlementChanged,
+    FundingPaid,
+    FundingSettled,
+    MarketExpired,
+    MarketListed,
+    PositionSettled,
+    CurveSet,
+    VolatilitySet,
+    AccountLiquidated,
+    PositionLiquidated,
+    LiquidationFeeCharged,
+    InsurancePaid,
+    OrderTriggered,
 )
 _CODES = {cls: code for code, cls in enumerate(EVENT_TYPES)}
 

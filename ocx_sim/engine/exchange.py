@@ -20,12 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from decimal import Decimal
+from functools import partial
+from typing import TypeVar
 
 from ocx_sim.clock import DEFAULT_START_MS, Clock, ClockError, SimClock, parse_iso
 from ocx_sim.engine.accounts import Accounts, Bucket, User, checksum_address
 from ocx_sim.engine.clearing import Clearing
 from ocx_sim.engine.context import Context
 from ocx_sim.engine.events import (
+    CurveSet,
     Event,
     EventLog,
     FundsTransferred,
@@ -34,13 +37,19 @@ from ocx_sim.engine.events import (
     MarketResumed,
     MarkPinned,
     UserRegistered,
+    VolatilitySet,
 )
 from ocx_sim.engine.fees import FeeSchedule, VolumeTracker
+from ocx_sim.engine.index import Curve, IndexProcess
 from ocx_sim.engine.invariants import check_invariants
 from ocx_sim.engine.ledger import EntryType, Ledger, LedgerEntry, SystemBucket, system_account
+from ocx_sim.engine.lifecycle import Lifecycle
+from ocx_sim.engine.liquidation import Liquidation
+from ocx_sim.engine.liquidity import LiquidityAgent, LiquiditySpec
 from ocx_sim.engine.markets import (
     Catalog,
     MarketSpec,
+    MarketType,
     Venue,
     default_catalog,
 )
@@ -60,6 +69,7 @@ from ocx_sim.engine.quotes import QuoteRequest, QuotesResult, Quoting
 from ocx_sim.engine.risk import MarginView, Risk
 from ocx_sim.engine.tape import Tape
 from ocx_sim.engine.trading import Placement, Trading
+from ocx_sim.engine.triggers import Triggers
 from ocx_sim.engine.views import (
     AssetBalance,
     Balances,
@@ -72,11 +82,21 @@ from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.ids import Ids
 
 EXTERNAL = system_account(SystemBucket.EXTERNAL)
+EventT = TypeVar("EventT")
 HOUSE_ADDRESS = "0x00000000000000000000000000000000000000ff"
 """The outside trader's account (`outside_trade`)."""
 HOUSE_FLOAT = Decimal(1_000_000)
 MAX_PRICE = Decimal(10) ** MAX_INTEGER_DIGITS
 ALL_VENUES = frozenset(Venue)
+LIQUIDITY_ADDRESS = "0x00000000000000000000000000000000000000fd"
+"""The sandbox's market maker (`add_liquidity`)."""
+AGENT_FUNDS = Decimal(1_000_000_000)
+SANDBOX_VOLATILITY = {"BTC": Decimal("0.5"), "XAUT": Decimal("0.15"), "WTIOIL": Decimal("0.4")}
+DEFAULT_VOLATILITY = Decimal("0.3")
+SANDBOX_QUOTE_USD = Decimal(5_000)
+"""About this much notional per rung of the sandbox's ladders."""
+MAX_VOLATILITY = Decimal(10)
+"""1000 % a year: anything wilder is a typo."""
 
 
 class Exchange:
@@ -95,7 +115,7 @@ class Exchange:
         time_source = self.clock
         ids = Ids(seed, lambda: time_source.now_ms)
         catalog = catalog if catalog is not None else default_catalog(self.clock.now_ms)
-        prices = Prices(catalog)
+        prices = Prices(catalog, IndexProcess(catalog, ids, self.clock.now_ms), self.clock)
         ledger = Ledger(ids.counted_tails("ledger"))
         self._ctx = ctx = Context(
             clock=self.clock,
@@ -111,8 +131,16 @@ class Exchange:
         )
         self._clearing = Clearing(ctx)
         self._trading = Trading(ctx, self._clearing)
+        # The first price watcher (context.py): a stop-loss that fires may spare its account
+        # the liquidation pass that runs after it.
+        self._triggers = Triggers(ctx, self._trading, self._clearing)
+        ctx.price_watchers.append(self._triggers.check)
+        self._liquidation = Liquidation(ctx, self._clearing, self._trading)
+        # The liquidation pass watches prices after the triggers (DECISIONS.md "Risk").
+        ctx.price_watchers.append(self._liquidation.check)
         self._quoting = Quoting(ctx, self._clearing, self._trading)
         self._wallet = Wallet(ctx)
+        self._lifecycle = Lifecycle(ctx, self._clearing)
 
     @classmethod
     def create(cls, seed: int = 0, start: int | str | None = None) -> Exchange:
@@ -168,11 +196,13 @@ class Exchange:
         )
 
     def insurance_fund(self) -> tuple[Decimal, list[LedgerEntry]]:
-        """The insurance fund's balance and its entries, newest first."""
-        account = system_account(SystemBucket.INSURANCE)
-        entries = [e for e in self._ctx.ledger.entries_of("system") if e.account == account]
-        entries.reverse()
-        return self._ctx.ledger.balance(account), entries
+        """The insurance fund's balance (the cash of its perps and options buckets; it may be
+        negative, SPEC.md §8.5 [SIM]) and its entries, newest first (liquidation.py)."""
+        fund = self._liquidation.fund()
+        if fund is None:
+            return ZERO, []
+        cash = self.balances(fund.user_id)
+        return cash.perps + cash.options, self.ledger_entries(fund.user_id)
 
     # -- users and money -----------------------------------------------------------------
 
@@ -256,6 +286,23 @@ class Exchange:
             pending_withdrawal_total=self._wallet.pending_withdrawals(uid),
         )
 
+    def set_vault_liquidity(self, amount: Decimal | None) -> None:
+        """The vault's USDC for withdrawals (None: unlimited, the default). A withdrawal the
+        vault cannot pay waits `insufficient_liquidity`, retried by every keeper run; sending
+        one spends its amount, and credited deposits add theirs."""
+        self._wallet.vault_liquidity = (
+            None if amount is None else usdc_amount(amount, "amount", zero_ok=True)
+        )
+
+    def vault_liquidity(self) -> Decimal | None:
+        """The vault's USDC left for withdrawals; None when unlimited."""
+        return self._wallet.vault_liquidity
+
+    def fail_next_withdrawal(self) -> int:
+        """Make the next withdrawal the keeper tries to send end `failed`, refunded to the
+        wallet bucket (`withdraw_refund`). Each call arms one more; answers how many are armed."""
+        return self._wallet.arm_failure()
+
     def transfer(self, user_id: str, source: Bucket, target: Bucket, amount: Decimal) -> Balances:
         """Move USDC between two of the user's buckets, atomically (SPEC.md §10.1): amount
         positive, buckets distinct, and no more than the source can give (for a margin
@@ -287,7 +334,9 @@ class Exchange:
     # -- orders --------------------------------------------------------------------------
 
     def place_order(self, user_id: str, request: OrderRequest) -> Placement:
-        return self._trading.place_order(user_id, request)
+        placed = self._trading.place_order(user_id, request)
+        self._lifecycle.wake_for(request.market_id)
+        return placed
 
     def preview_order(self, user_id: str, request: OrderRequest) -> Preview:
         return preview_order(self._trading, user_id, request)
@@ -327,7 +376,9 @@ class Exchange:
         trading.check_tradable(spec, now)
         house = self.register_user(HOUSE_ADDRESS)
         self._fund_house(house, spec, side, price, quantity)
-        return trading.place_order(house.user_id, request)
+        placed = trading.place_order(house.user_id, request)
+        self._lifecycle.wake_for(spec.id)
+        return placed
 
     def _fund_house(
         self, house: User, spec: MarketSpec, side: Side, price: Decimal, quantity: Decimal
@@ -370,7 +421,9 @@ class Exchange:
         if price is None and quantity is None:
             raise invalid("price", "give a new price, a new quantity, or both")
         order = self.order(user_id, order_id, venues=venues)
-        return self._trading.modify_order(user_id, order.id, price, quantity)
+        placed = self._trading.modify_order(user_id, order.id, price, quantity)
+        self._lifecycle.wake_for(order.market_id)
+        return placed
 
     def cancel_all(
         self,
@@ -401,9 +454,11 @@ class Exchange:
         cancel_all: bool = False,
         labels: Sequence[str] | None = None,
     ) -> QuotesResult:
-        return self._quoting.place_quotes(
+        result = self._quoting.place_quotes(
             user_id, market_id, quotes, quote_id=quote_id, cancel_all=cancel_all, labels=labels
         )
+        self._lifecycle.wake_for(market_id)
+        return result
 
     # -- markets and prices --------------------------------------------------------------
 
@@ -426,21 +481,105 @@ class Exchange:
         return None if band is None else (spec.price(band[0]), spec.price(band[1]))
 
     def set_index(self, market_id: str, price: Decimal | None) -> None:
-        """Set the index of the market's underlying (None withdraws it: no mark, 503). An
-        index is a reference, not a tradable price: it may fall between ticks."""
+        """Set the index of the market's underlying and hold it there, whatever the curve or
+        a random walk do, until set again (None withdraws it: no mark, 503). An index is a
+        reference, not a tradable price: it may fall between ticks."""
+        ctx = self._ctx
         underlying = self.market(market_id).underlying
-        self._ctx.prices.set_index(underlying, _price_or_none(price))
-        self._ctx.emit(IndexSet, underlying, price)
-        self._ctx.prices_moved()
+        price = _price_or_none(price)
+        self._lifecycle.change_prices(
+            partial(ctx.prices.set_index, underlying, price),
+            partial(ctx.emit, IndexSet, underlying, price),
+        )
+
+    def set_curve(self, underlying: str, front: Decimal, following: Decimal) -> None:
+        """Quote the underlying's reference futures curve, F1 and F2 (`index.py`): the index
+        follows it from now on, rolling from F1 to F2 in the five days before F1's roll
+        ends. Releases an index set by `set_index`."""
+        ctx = self._ctx
+        self._underlying(underlying)
+        front, following = _price(front, "front"), _price(following, "following")
+        self._lifecycle.change_prices(
+            partial(ctx.prices.set_curve, underlying, front, following),
+            partial(ctx.emit, CurveSet, underlying, front, following),
+        )
+
+    def set_volatility(self, underlying: str, volatility: Decimal) -> None:
+        """Let the underlying's curve walk (a seeded geometric Brownian motion, one step a
+        second) at this annualized volatility; 0 holds it still."""
+        ctx = self._ctx
+        self._underlying(underlying)
+        if not (volatility.is_finite() and 0 <= volatility <= MAX_VOLATILITY):
+            raise invalid("volatility", f"must be between 0 and {MAX_VOLATILITY}")
+        self._lifecycle.change_prices(
+            partial(ctx.prices.set_volatility, underlying, float(volatility)),
+            partial(ctx.emit, VolatilitySet, underlying, volatility),
+        )
+
+    def _underlying(self, symbol: str) -> None:
+        if symbol not in self._ctx.catalog.underlyings:
+            raise invalid("underlying", f"unknown underlying {symbol!r}")
 
     def pin_mark(self, market_id: str, price: Decimal | None) -> None:
         """Pin the market's mark at `price`, on the market's tick (None releases it)."""
+        ctx = self._ctx
         spec = self.market(market_id)
         if price is not None:
             spec.to_ticks(price)
-        self._ctx.prices.pin_mark(spec.id, _price_or_none(price))
-        self._ctx.emit(MarkPinned, spec.id, price)
-        self._ctx.prices_moved()
+        price = _price_or_none(price)
+        self._lifecycle.change_prices(
+            partial(ctx.prices.pin_mark, spec.id, price),
+            partial(ctx.emit, MarkPinned, spec.id, price),
+        )
+
+    def add_liquidity(self, spec: LiquiditySpec) -> None:
+        """Keep a house market maker's ladder around the market's mark (`liquidity.py`)."""
+        market = self.market(spec.market_id)
+        if spec.levels < 1 or spec.refresh_ms < 1:
+            raise invalid("levels", "an agent quotes at least one level, at least every ms")
+        market.to_lots(spec.quantity)
+        agent_user = self.find_user(LIQUIDITY_ADDRESS)
+        if agent_user is None:
+            agent_user = self.register_user(LIQUIDITY_ADDRESS)
+            self.deposit(agent_user.user_id, 2 * AGENT_FUNDS)
+            for bucket in (Bucket.PERPS, Bucket.OPTIONS):
+                self.transfer(agent_user.user_id, Bucket.WALLET, bucket, AGENT_FUNDS)
+        LiquidityAgent(self._ctx, self._quoting, agent_user, spec).start()
+        self._lifecycle.wake_for(market.id)
+
+    def start_sandbox(self) -> None:
+        """Make the market live on its own (DECISIONS.md "Markets and prices", sandbox): each
+        underlying's curve in contango at its carry and walking at its volatility, and a
+        liquidity agent on every perpetual. All seeded: the same seed moves the same way."""
+        ctx = self._ctx
+        for symbol, underlying in ctx.catalog.underlyings.items():
+            curve = ctx.prices.process.curves[symbol]
+            front = ctx.prices.index(symbol) or underlying.index_price
+            years = Decimal(curve.next_ms - curve.front_ms) / (365 * 86_400_000)
+            following = (front * (1 + underlying.carry_apr * years)).quantize(Decimal("1e-8"))
+            self.set_curve(symbol, front, following)
+            self.set_volatility(symbol, SANDBOX_VOLATILITY.get(symbol, DEFAULT_VOLATILITY))
+        for market in list(ctx.catalog):
+            if market.type is MarketType.PERP:
+                index = ctx.prices.index(market.underlying) or Decimal(1)
+                lots = max(1, int(SANDBOX_QUOTE_USD / index / market.step))
+                self.add_liquidity(LiquiditySpec(market.id, market.step * lots))
+
+    def index_curve(self, underlying: str) -> Curve:
+        """The underlying's reference curve (F1, F2, their expiries, pin and walk)."""
+        self._underlying(underlying)
+        return self._ctx.prices.process.curves[underlying]
+
+    def funding_rate(self, market_id: str) -> Decimal | None:
+        """A perpetual's funding rate for the running period so far (None for others)."""
+        spec = self.market(market_id)
+        if spec.type is not MarketType.PERP:
+            return None
+        return self._lifecycle.funding.current_rate(spec)
+
+    @property
+    def next_funding_at(self) -> int:
+        return self._lifecycle.funding.next_at
 
     def halt(self, market_id: str) -> None:
         """New orders answer 409 MARKET_HALTED until `resume`; cancels still work."""
@@ -563,12 +702,19 @@ class Exchange:
     def _position_view(self, user: User, market_id: str, margin_mode: MarginMode) -> PositionView:
         position = user.positions[(market_id, margin_mode)]
         spec = self._ctx.catalog.markets[market_id]
-        mark = self._ctx.prices.mark(spec, self.now_ms)
+        risk, now = self._ctx.risk, self.now_ms
+        mark = self._ctx.prices.mark(spec, now)
         unrealized = usdc(position.size * mark - position.cost) if mark is not None else ZERO
-        equity = self.margin(user.user_id, spec.venue).equity
         leverage = None
-        if mark is not None and equity > 0 and spec.venue is Venue.PERPS:
-            leverage = (abs(position.size) * mark / equity).quantize(Decimal("0.01"))
+        if mark is not None and spec.venue is Venue.PERPS:
+            # The equity that backs the position: its own if isolated, else the cross part's
+            # (DECISIONS.md "Risk": cross positions share the bucket's equity).
+            if margin_mode is MarginMode.ISOLATED:
+                equity = risk.isolated(spec, position, now).equity
+            else:
+                equity = risk.margin(user, spec.venue, now).cross_equity
+            if equity > 0:
+                leverage = (abs(position.size) * mark / equity).quantize(Decimal("0.01"))
         return PositionView(
             market_id=market_id,
             margin_mode=margin_mode,
@@ -579,7 +725,8 @@ class Exchange:
             realized_pnl=position.realized_pnl,
             funding_payment=position.funding,
             leverage=leverage,
-            liquidation_price=None,
+            liquidation_price=risk.liquidation_price(user, spec, position, now),
+            margin=position.margin,
         )
 
     def balances(self, user_id: str) -> Balances:
@@ -654,6 +801,10 @@ class Exchange:
     def advance_by(self, ms: int) -> list[Event]:
         return self.advance_to(self.now_ms + ms)
 
+    def events_of(self, event_type: type[EventT]) -> list[EventT]:
+        """Every event of one type, oldest first."""
+        return [e for e in self.events if isinstance(e, event_type)]
+
     def digest(self) -> str:
         """SHA-256 of the event log (events.py)."""
         return self.events.digest()
@@ -666,6 +817,10 @@ class Exchange:
 
 
 def _price_or_none(price: Decimal | None) -> Decimal | None:
-    if price is not None and not (price.is_finite() and 0 < price < MAX_PRICE):
-        raise invalid("price", f"must be a positive decimal number below {MAX_PRICE}")
+    return None if price is None else _price(price, "price")
+
+
+def _price(price: Decimal, field: str) -> Decimal:
+    if not (price.is_finite() and 0 < price < MAX_PRICE):
+        raise invalid(field, f"must be a positive decimal number below {MAX_PRICE}")
     return price

@@ -4,19 +4,25 @@
 - the clearing account's balance is minus the sum of the open linear positions' cost bases;
 - every book is uncrossed and consistent with its index;
 - each user's open-order margin and spot locks equal the sum over the resting orders that
-  hold them, and every open order rests on its book;
-- no user bucket is negative.
+  hold them, and every open order rests on its book, but an `untriggered` one, which is off
+  the book and holds nothing until it fires (triggers.py);
+- an isolated position's allocation is never negative and zero when flat; a
+  cross position (and any option position) has none;
+- no user bucket is negative, but the insurance fund's: it takes the bad debt and may go
+  negative, since there is no ADL (SPEC.md §8.5 [SIM], liquidation.py).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from ocx_sim.engine.accounts import INSURANCE_FUND_ADDRESS
 from ocx_sim.engine.clearing import CLEARING
 from ocx_sim.engine.context import Context
 from ocx_sim.engine.ledger import SYSTEM
 from ocx_sim.engine.markets import Venue
 from ocx_sim.engine.money import USDC, ZERO
+from ocx_sim.engine.orders import MarginMode, OrderStatus
 
 
 def check_invariants(ctx: Context) -> list[str]:
@@ -45,7 +51,10 @@ def check_invariants(ctx: Context) -> list[str]:
             margins[spec.bucket] = margins.get(spec.bucket, ZERO) + order.margin
             asset = USDC if order.is_buy else spec.base
             locks[asset] = locks.get(asset, ZERO) + order.lock
-            if order.level is None:
+            if order.status is OrderStatus.UNTRIGGERED:
+                if order.level is not None or order.margin or order.lock:
+                    problems.append(f"untriggered order {order.id} is on its book or holds")
+            elif order.level is None:
                 problems.append(f"open order {order.id} is not on its book")
         for venue, total in user.order_margin.items():
             if total != margins.get(venue, ZERO):
@@ -57,7 +66,23 @@ def check_invariants(ctx: Context) -> list[str]:
                 problems.append(
                     f"{user.user_id} locked {asset} {total} != {locks.get(asset, ZERO)}"
                 )
+    problems += _allocation_problems(ctx)
+    fund = ctx.accounts.by_address.get(INSURANCE_FUND_ADDRESS)
+    exempt = {SYSTEM, fund.user_id if fund is not None else SYSTEM}
     for (owner, bucket, asset), amount in ctx.ledger.balances.items():
-        if owner != SYSTEM and amount < 0:
+        if owner not in exempt and amount < 0:
             problems.append(f"negative balance {amount} {asset} in {owner}/{bucket}")
+    return problems
+
+
+def _allocation_problems(ctx: Context) -> list[str]:
+    problems = []
+    for user in ctx.accounts:
+        for position in user.positions.values():
+            spec = ctx.catalog.markets[position.market_id]
+            isolated = position.margin_mode is MarginMode.ISOLATED and not spec.is_option
+            if isolated and (position.margin < 0 or (not position.size and position.margin)):
+                problems.append(f"{user.user_id} {position!r} holds allocation {position.margin}")
+            elif not isolated and position.margin:
+                problems.append(f"{user.user_id} {position!r} is not isolated but holds margin")
     return problems

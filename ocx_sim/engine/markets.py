@@ -392,16 +392,34 @@ def default_catalog(
 ) -> Catalog:
     """DECISIONS.md's default listing for a world whose clock starts at `now_ms`."""
     catalog = Catalog({u.symbol: u for u in underlyings})
-    for u in underlyings:
-        for spec in _linear_markets(u, now_ms):
-            catalog.add(spec)
-    for u in underlyings:
-        if u.strike_step is not None:
-            for spec in _option_markets(
-                u, now_ms, [m.expiry_ms or 0 for m in catalog.futures(u.symbol)]
-            ):
-                catalog.add(spec)
+    for spec in due_listings(catalog, now_ms, {u.symbol: u.index_price for u in underlyings}):
+        catalog.add(spec)
     return catalog
+
+
+def due_listings(catalog: Catalog, now_ms: int, indexes: dict[str, Decimal]) -> list[MarketSpec]:
+    """The markets the listing rule (module docstring) wants at `now_ms` that `catalog` lacks:
+    linear markets first, then option chains, whose strikes sit around each expiry's forward
+    from `indexes` (an underlying without an index lists no new options)."""
+    wanted: list[MarketSpec] = []
+    for u in catalog.underlyings.values():
+        wanted += _linear_markets(u, now_ms)
+    future_expiries = {
+        u.symbol: [
+            m.expiry_ms or 0
+            for m in wanted
+            if m.type is MarketType.FUTURE and m.underlying == u.symbol
+        ]
+        for u in catalog.underlyings.values()
+    }
+    for u in catalog.underlyings.values():
+        index = indexes.get(u.symbol)
+        if u.strike_step is not None and index is not None:
+            listed = {m.expiry_ms for m in catalog.options(u.symbol)}
+            for expiry in option_expiries(now_ms, future_expiries[u.symbol]):
+                if expiry not in listed:
+                    wanted += _option_chain(u, now_ms, expiry, index)
+    return [spec for spec in wanted if spec.id not in catalog]
 
 
 def _linear_markets(u: UnderlyingSpec, now_ms: int) -> list[MarketSpec]:
@@ -436,36 +454,36 @@ def _linear_markets(u: UnderlyingSpec, now_ms: int) -> list[MarketSpec]:
     return markets
 
 
-def _option_markets(u: UnderlyingSpec, now_ms: int, future_expiries: list[int]) -> list[MarketSpec]:
+def _option_chain(u: UnderlyingSpec, now_ms: int, expiry: int, index: Decimal) -> list[MarketSpec]:
+    """Calls and puts of one expiry on the strike grid around its forward."""
     assert u.strike_step is not None
     markets: list[MarketSpec] = []
-    for expiry in option_expiries(now_ms, future_expiries):
-        forward = carry_forward(u.index_price, u.carry_apr, now_ms, expiry)
-        for strike in strike_grid(forward, u.strike_step, u.strike_span):
-            for option_type in OptionType:
-                markets.append(
-                    MarketSpec(
-                        id=u.option_id(expiry, strike, option_type),
-                        type=MarketType.OPTION,
-                        base=u.symbol,
-                        quote="USDC",
-                        underlying=u.symbol,
-                        price_decimals=OPTION_PRICE_DECIMALS,
-                        size_decimals=OPTION_SIZE_DECIMALS,
-                        tick=Decimal(1).scaleb(-OPTION_PRICE_DECIMALS),
-                        step=Decimal(1).scaleb(-OPTION_SIZE_DECIMALS),
-                        min_quantity=Decimal(1).scaleb(-OPTION_SIZE_DECIMALS),
-                        maker_bps=OPTION_MAKER_BPS,
-                        taker_bps=OPTION_TAKER_BPS,
-                        max_leverage=1,
-                        index_market_id=u.spot_id,
-                        expiry_ms=expiry,
-                        strike=strike,
-                        option_type=option_type,
-                        # Option premiums are far from linear in the underlying: a ±5 % band on
-                        # a reference mark would refuse ordinary quotes. No band until the
-                        # options issue brings a real surface (docs/fidelity.md).
-                        band=None,
-                    )
+    forward = carry_forward(index, u.carry_apr, now_ms, expiry)
+    for strike in strike_grid(forward, u.strike_step, u.strike_span):
+        for option_type in OptionType:
+            markets.append(
+                MarketSpec(
+                    id=u.option_id(expiry, strike, option_type),
+                    type=MarketType.OPTION,
+                    base=u.symbol,
+                    quote="USDC",
+                    underlying=u.symbol,
+                    price_decimals=OPTION_PRICE_DECIMALS,
+                    size_decimals=OPTION_SIZE_DECIMALS,
+                    tick=Decimal(1).scaleb(-OPTION_PRICE_DECIMALS),
+                    step=Decimal(1).scaleb(-OPTION_SIZE_DECIMALS),
+                    min_quantity=Decimal(1).scaleb(-OPTION_SIZE_DECIMALS),
+                    maker_bps=OPTION_MAKER_BPS,
+                    taker_bps=OPTION_TAKER_BPS,
+                    max_leverage=1,
+                    index_market_id=u.spot_id,
+                    expiry_ms=expiry,
+                    strike=strike,
+                    option_type=option_type,
+                    # Option premiums are far from linear in the underlying: a ±5 % band on
+                    # a reference mark would refuse ordinary quotes. No band until the
+                    # options issue brings a real surface (docs/fidelity.md).
+                    band=None,
                 )
+            )
     return markets

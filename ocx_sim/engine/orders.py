@@ -72,6 +72,16 @@ class CancelReason(StrEnum):
     SELF_TRADE_PREVENTION = "self_trade_prevention"
     REDUCE_ONLY = "reduce_only"
     """A reduce-only order that the position's change left able to grow it."""
+    TRIGGER_REJECTED = "trigger_rejected"
+    """A stop, take-profit or stop-loss order that the checks refused when it fired."""
+    ONE_CANCELS_OTHER = "one_cancels_other"
+    """A take-profit or stop-loss order whose sibling fired (DECISIONS.md "Wire details")."""
+    POSITION_CLOSED = "position_closed"
+    """An untriggered take-profit or stop-loss order whose position went flat (or flipped)."""
+    LIQUIDATION = "liquidation"
+    """Its bucket was liquidated (DECISIONS.md "Risk": resting orders are cancelled first)."""
+    MARKET_EXPIRED = "market_expired"
+    """Its dated market reached expiry."""
 
 
 @dataclass(frozen=True, slots=True)

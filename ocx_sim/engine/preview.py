@@ -59,10 +59,13 @@ def preview_order(trading: Trading, user_id: str, request: OrderRequest) -> Prev
                 user, spec, request.side, request.quantity, request.margin_mode
             )
         trading.admit(user, spec, ticket, ctx.now)
-        if request.post_only and crosses(book, is_buy, ticket.limit_ticks):
-            raise OcxError(ErrorCode.POST_ONLY_WOULD_TAKE)
-        if request.type is _MARKET and not trading.fill_estimate(user, spec, ticket)[0]:
-            raise OcxError(ErrorCode.NO_LIQUIDITY)
+        # A stop meets the book only when it fires (triggers.py), so the book cannot refuse
+        # its placement.
+        if request.stop_price is None:
+            if request.post_only and crosses(book, is_buy, ticket.limit_ticks):
+                raise OcxError(ErrorCode.POST_ONLY_WOULD_TAKE)
+            if request.type is _MARKET and not trading.fill_estimate(user, spec, ticket)[0]:
+                raise OcxError(ErrorCode.NO_LIQUIDITY)
     except OcxError as refusal:
         if refusal.code is ErrorCode.VALIDATION_ERROR or refusal.status == 404:
             raise

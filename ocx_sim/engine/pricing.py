@@ -1,11 +1,17 @@
-"""Reference prices: each underlying's index and each market's mark (first version).
+"""Reference prices: each underlying's index and each market's mark.
 
-DECISIONS.md "Markets and prices": each underlying has one index S, the perpetual's and the
-spot pair's reference. This version holds the index still at its catalog default (or where a
-command sets it) and derives marks from it:
+DECISIONS.md "Markets and prices": each underlying has one index S (`index.py`: a reference
+futures curve with its roll, pinned, withdrawn or walking), the perpetual's and the spot pair's
+reference. Marks derive from it:
 
-- spot and perpetual: the index;
-- dated future: the carry fair value F = S × (1 + APR × t/365), unless a mark is pinned;
+- spot: the index;
+- perpetual: the index plus a smoothed basis. The basis follows the book's mid only while the
+  book is healthy (two-sided, spread under 0.5 %, mid within 0.5 % of the index) and decays to
+  zero otherwise, with a 10 s half-life either way (`lifecycle.py` samples it every second).
+  So the mark moves with the index at once, and a wick in a thin book never moves it
+  (SPEC.md §7.3: "anchored to the index", "smoothed");
+- dated future: the carry fair value F = S × (1 + APR × t/365), unless a mark is pinned (a
+  scenario setting the future's reference price, DECISIONS.md);
 - option: Black-76 on the synthetic forward S·e^(rT) at a flat volatility, a static reference
   until the options issue brings the volatility surface (floats are allowed only here,
   DESIGN.md rule 1, and the result is rounded once to the tick).
@@ -20,6 +26,8 @@ from __future__ import annotations
 import math
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from ocx_sim.clock import Clock
+from ocx_sim.engine.index import IndexProcess
 from ocx_sim.engine.markets import (
     DAY_MS,
     Catalog,
@@ -28,6 +36,7 @@ from ocx_sim.engine.markets import (
     OptionType,
     carry_forward,
 )
+from ocx_sim.engine.money import ZERO
 from ocx_sim.errors import ErrorCode, OcxError
 
 REFERENCE_VOL = 0.55
@@ -37,34 +46,82 @@ OPTION_RATE = 0.05
 
 
 class Prices:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, process: IndexProcess, clock: Clock) -> None:
         self._catalog = catalog
-        self._index: dict[str, Decimal | None] = {
-            symbol: u.index_price for symbol, u in catalog.underlyings.items()
-        }
+        self.process = process
+        self._clock = clock
+        self._basis: dict[str, Decimal] = {}
+        """Per perpetual, the smoothed mark − index (absent: zero)."""
         self._pinned_marks: dict[str, Decimal] = {}
-        # Marks and bands are read on every order; they change only when an input does (an
-        # index, a pin) or, for futures and options, with time. Cache them per instant.
+        # Indexes, marks and bands are read on every order; they change only when an input
+        # does (an index, a pin, a basis, a random-walk step) or with time (a roll, a future's
+        # carry, an option's decay). Cache them per instant and input version.
         self._version = 0
+        self._index_version = 0
+        """Changes with the indexes' inputs only (not with a basis or a pinned mark)."""
+        self._indexes: dict[str, tuple[int, int, Decimal | None]] = {}
         self._marks: dict[str, tuple[int, int, Decimal | None]] = {}
         self._bands: dict[str, tuple[int, int, tuple[int, int] | None, Decimal | None]] = {}
 
     @property
     def version(self) -> int:
-        """Changes whenever an input of the marks does (an index or a pin)."""
+        """Changes whenever an input of the marks does."""
         return self._version
+
+    def touch(self) -> None:
+        """Note that an index input changed outside these methods (a random-walk step)."""
+        self._version += 1
+        self._index_version += 1
 
     # -- index ----------------------------------------------------------------------------
 
     def index(self, underlying: str) -> Decimal | None:
-        return self._index.get(underlying)
+        now = self._clock.now_ms
+        cached = self._indexes.get(underlying)
+        if cached is not None and cached[0] == now and cached[1] == self._index_version:
+            return cached[2]
+        value = self.process.index(underlying, now)
+        self._indexes[underlying] = (now, self._index_version, value)
+        return value
 
     def set_index(self, underlying: str, price: Decimal | None) -> None:
-        """Set (or, with None, withdraw) an underlying's index."""
-        if underlying not in self._index:
-            raise KeyError(underlying)
-        self._index[underlying] = price
+        """Pin an underlying's index at `price`, or with None withdraw it (no mark)."""
+        curve = self.process.curves[underlying]
+        curve.pinned, curve.withdrawn = price, price is None
+        self.touch()
+
+    def set_curve(self, underlying: str, f1: Decimal, f2: Decimal) -> None:
+        """New reference levels for the front and next futures; releases a pin."""
+        curve = self.process.curves[underlying]
+        curve.f1, curve.f2, curve.factor = f1, f2, 1.0
+        curve.pinned, curve.withdrawn = None, False
+        self.touch()
+
+    def set_volatility(self, underlying: str, volatility: float) -> None:
+        self.process.curves[underlying].volatility = volatility
+        self.touch()
+
+    # -- basis ----------------------------------------------------------------------------
+
+    def basis(self, market_id: str) -> Decimal:
+        return self._basis.get(market_id, ZERO)
+
+    def set_basis(self, market_id: str, basis: Decimal) -> None:
+        if basis:
+            self._basis[market_id] = basis
+        else:
+            self._basis.pop(market_id, None)
         self._version += 1
+
+    def premium(self, spec: MarketSpec, now_ms: int) -> Decimal:
+        """(mark − index) / index of a perpetual; zero without both prices."""
+        if spec.id not in self._basis and spec.id not in self._pinned_marks:
+            return ZERO
+        index = self.index(spec.underlying)
+        mark = self.mark(spec, now_ms)
+        if index is None or mark is None:
+            return ZERO
+        return (mark - index) / index
 
     # -- mark -----------------------------------------------------------------------------
 
@@ -89,10 +146,12 @@ class Prices:
         pinned = self._pinned_marks.get(spec.id)
         if pinned is not None:
             return pinned
-        index = self._index.get(spec.underlying)
+        index = self.index(spec.underlying)
         if index is None:
             return None
-        if spec.type is MarketType.SPOT or spec.type is MarketType.PERP:
+        if spec.type is MarketType.PERP:
+            return index + self._basis.get(spec.id, ZERO)
+        if spec.is_spot:
             return index
         expiry = spec.expiry_ms if spec.expiry_ms is not None else now_ms
         if spec.type is MarketType.FUTURE:

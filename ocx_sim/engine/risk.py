@@ -11,12 +11,18 @@ DECISIONS.md "Risk" and "Wire details":
 - an order is approved when its own margin is at most the available margin, else 422
   INSUFFICIENT_MARGIN with `requiredIm` and `availableIm`.
 
+Cross positions share the bucket's equity; an isolated position holds its own margin, allocated
+at open (`Position.margin`). So a bucket has a cross part, equity = balance − allocations +
+cross unrealized PnL against maintenance = 2/3 of the cross positions' IM, and each isolated
+position on its own, equity = allocation + its unrealized PnL against 2/3 of its IM at the
+mark; liquidation.py acts on either falling below.
+
 Our choices where the docs are silent (docs/fidelity.md): available margin is
-min(equity, balance) − initial margin, so unrealized profit does not back new exposure or
-transfers out until it is realized; an order must fit its margin plus its worst-case fee, so
-fees never overdraw the bucket; reduce-only orders hold no margin, since they can only shrink a
-position. Options, until the options issue brings SPAN: a long
-pays its premium in full and holds nothing more; a short holds 15 % of the underlying index per
+min(cross equity, balance − allocations) − cross initial margin − order margin, so unrealized
+profit does not back new exposure or transfers out until it is realized; an order must fit its
+margin plus its worst-case fee, so fees never overdraw the bucket; reduce-only orders hold no
+margin, since they can only shrink a position. Options, until the options issue brings SPAN: a
+long pays its premium in full and holds nothing more; a short holds 15 % of the underlying index per
 unit (its premium liability is already in equity at the mark); a resting bid holds its premium,
 a resting ask the short margin.
 """
@@ -26,8 +32,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
-from ocx_sim.engine.accounts import Bucket, User
+from ocx_sim.engine.accounts import Bucket, Position, User
 from ocx_sim.engine.ledger import Ledger
 from ocx_sim.engine.markets import Catalog, MarketSpec, Venue
 from ocx_sim.engine.money import USDC, ZERO, format_usdc, usdc
@@ -37,27 +44,42 @@ from ocx_sim.errors import ErrorCode, OcxError
 
 MAINTENANCE_FRACTION = Decimal(2) / Decimal(3)
 _OPTIONS = Venue.OPTIONS.value
+_ISOLATED = MarginMode.ISOLATED
 SHORT_OPTION_MARGIN = Decimal("0.15")
 
 
 @dataclass(frozen=True, slots=True)
 class MarginView:
-    """One venue bucket's margin state (the `/perps/balances` figures)."""
+    """One venue bucket's margin state (the `/perps/balances` figures).
+
+    The bucket's totals (`equity`, `unrealized_pnl`, `initial_margin`, `maintenance_margin`)
+    count every position; the cross part (`cross_equity`, `cross_maintenance`, `available`)
+    leaves out isolated positions and their allocations, which answer for themselves."""
 
     venue: Venue
     balance: Decimal
     unrealized_pnl: Decimal
+    """Of every position, cross and isolated."""
     equity: Decimal
+    """Balance + every position's unrealized PnL (options: + their value at the mark)."""
     position_margin: Decimal
+    """Initial margin of the cross positions at the mark."""
+    isolated_margin: Decimal
+    """The isolated positions' allocations."""
     order_margin: Decimal
     maintenance_margin: Decimal
+    """2/3 of the cross positions' initial margin plus each isolated position's own."""
     available: Decimal
-    """What new orders and transfers out may use: equity, but never more than the cash balance
-    (unrealized profit is not collateral until realized), less initial margin."""
+    """What new orders and transfers out may use: the cross equity, but never more than the
+    cash balance (unrealized profit is not collateral until realized), less allocations,
+    cross initial margin and order margin."""
+    cross_equity: Decimal
+    """Balance − allocations + the cross positions' unrealized PnL: what backs cross positions."""
+    cross_maintenance: Decimal
 
     @property
     def initial_margin(self) -> Decimal:
-        return self.position_margin + self.order_margin
+        return self.position_margin + self.isolated_margin + self.order_margin
 
     @property
     def usage(self) -> Decimal:
@@ -69,6 +91,30 @@ class MarginView:
         return im / self.equity
 
 
+class Held(NamedTuple):
+    """A bucket's position figures, not yet quantized (`Risk.held`)."""
+
+    unrealized: Decimal
+    """Cross positions' unrealized PnL."""
+    value: Decimal
+    """Cross positions' value at the mark (options equity adds it instead of the PnL)."""
+    initial: Decimal
+    """Cross positions' initial margin at the mark."""
+    allocated: Decimal
+    """Isolated positions' allocations."""
+    isolated_unrealized: Decimal
+    isolated_maintenance: Decimal
+
+
+class IsolatedRisk(NamedTuple):
+    """One isolated position's own figures: equity = allocation + unrealized PnL, maintenance
+    = 2/3 of its initial margin at the mark (not quantized)."""
+
+    mark: Decimal
+    equity: Decimal
+    maintenance: Decimal
+
+
 class Risk:
     def __init__(self, catalog: Catalog, prices: Prices, ledger: Ledger) -> None:
         self._catalog = catalog
@@ -76,75 +122,149 @@ class Risk:
         self._ledger = ledger
         # The positions' part of a bucket's figures, read for every order, changes only when
         # the positions, the marks' inputs or the instant do: cached on all three.
-        self._held: dict[tuple[str, str], tuple[int, int, int, Decimal, Decimal, Decimal]] = {}
+        self._held: dict[tuple[str, str], tuple[int, int, int, Held]] = {}
 
     # -- margin of what is held ------------------------------------------------------------
 
     def margin(self, user: User, venue: Venue, now_ms: int) -> MarginView:
         bucket = venue.value
-        balance, unrealized, equity, position_im = self._figures(user, bucket, now_ms)
+        balance = self._ledger.balances.get((user.user_id, bucket, USDC), ZERO)
+        held = self.held(user, bucket, now_ms)
         orders = user.order_margin.get(bucket, ZERO)
+        cross_equity = self._cross_equity(bucket, balance, held)
+        cross_maintenance = held.initial * MAINTENANCE_FRACTION
         return MarginView(
             venue=venue,
             balance=balance,
-            unrealized_pnl=usdc(unrealized),
-            equity=usdc(equity),
-            position_margin=usdc(position_im),
+            unrealized_pnl=usdc(held.unrealized + held.isolated_unrealized),
+            equity=usdc(cross_equity + held.allocated + held.isolated_unrealized),
+            position_margin=usdc(held.initial),
+            isolated_margin=held.allocated,
             order_margin=usdc(orders),
-            maintenance_margin=usdc(position_im * MAINTENANCE_FRACTION),
-            available=usdc(min(equity, balance) - position_im - orders),
+            maintenance_margin=usdc(cross_maintenance + held.isolated_maintenance),
+            available=usdc(self._available(balance, cross_equity, held, orders)),
+            cross_equity=usdc(cross_equity),
+            cross_maintenance=usdc(cross_maintenance),
         )
 
     def available(self, user: User, bucket: str, now_ms: int) -> Decimal:
         """`margin(...).available` of a venue bucket (`MarketSpec.bucket`), without building
         the view: it is read on every order."""
-        balance, _, equity, position_im = self._figures(user, bucket, now_ms)
-        orders = user.order_margin.get(bucket, ZERO)
-        return usdc(min(equity, balance) - position_im - orders)
-
-    def _figures(
-        self, user: User, bucket: str, now_ms: int
-    ) -> tuple[Decimal, Decimal, Decimal, Decimal]:
-        """(balance, unrealized PnL, equity, position initial margin), not yet quantized.
-        Buckets are plain strings here: enum `.value` is slow on this hot path."""
         balance = self._ledger.balances.get((user.user_id, bucket, USDC), ZERO)
-        key = (user.user_id, bucket)
-        held = self._held.get(key)
-        version = self._prices.version
-        if (
-            held is not None
-            and held[0] == now_ms
-            and held[1] == version
-            and held[2] == user.position_epoch
-        ):
-            _, _, _, unrealized, value, position_im = held
-        else:
-            unrealized, value, position_im = self._positions(user, bucket, now_ms)
-            self._held[key] = (now_ms, version, user.position_epoch, unrealized, value, position_im)
+        held = self.held(user, bucket, now_ms)
+        orders = user.order_margin.get(bucket, ZERO)
+        return usdc(
+            self._available(balance, self._cross_equity(bucket, balance, held), held, orders)
+        )
+
+    def cross_shortfall(self, user: User, bucket: str, now_ms: int) -> bool:
+        """Whether the bucket's cross part is liquidatable: maintenance > 0 and equity below
+        it (DECISIONS.md "Risk"), on unquantized figures so that the liquidation price, where
+        they are equal, is exactly the boundary."""
+        held = self.held(user, bucket, now_ms)
+        if not held.initial:
+            return False
+        balance = self._ledger.balances.get((user.user_id, bucket, USDC), ZERO)
+        equity = self._cross_equity(bucket, balance, held)
+        return equity < held.initial * MAINTENANCE_FRACTION
+
+    @staticmethod
+    def _cross_equity(bucket: str, balance: Decimal, held: Held) -> Decimal:
         # Linear positions settle PnL only when they close, so equity adds the unrealized PnL;
         # option premiums are paid in cash, so equity adds the positions' whole value.
-        equity = balance + (value if bucket == _OPTIONS else unrealized)
-        return balance, unrealized, equity, position_im
+        if bucket == _OPTIONS:
+            return balance + held.value
+        return balance - held.allocated + held.unrealized
 
-    def _positions(self, user: User, bucket: str, now_ms: int) -> tuple[Decimal, Decimal, Decimal]:
-        """(unrealized PnL, value at the mark, initial margin) of the bucket's positions."""
+    @staticmethod
+    def _available(balance: Decimal, cross_equity: Decimal, held: Held, orders: Decimal) -> Decimal:
+        # min(equity, balance) over the cross part: the allocations are the isolated
+        # positions', so they come off the cash too.
+        return min(cross_equity, balance - held.allocated) - held.initial - orders
+
+    def held(self, user: User, bucket: str, now_ms: int) -> Held:
+        """The bucket's position figures, cached per instant, mark inputs and positions.
+        Buckets are plain strings here: enum `.value` is slow on this hot path."""
+        key = (user.user_id, bucket)
+        cached = self._held.get(key)
+        version = self._prices.version
+        if (
+            cached is not None
+            and cached[0] == now_ms
+            and cached[1] == version
+            and cached[2] == user.position_epoch
+        ):
+            return cached[3]
+        held = self._positions(user, bucket, now_ms)
+        self._held[key] = (now_ms, version, user.position_epoch, held)
+        return held
+
+    def mark_or_entry(self, spec: MarketSpec, position: Position, now_ms: int) -> Decimal:
+        """The mark, or without a reference price the position's entry (no PnL) rather than an
+        invented price; order entry on the market is refused meanwhile."""
+        mark = self._prices.mark(spec, now_ms)
+        return position.entry_price if mark is None else mark
+
+    def _positions(self, user: User, bucket: str, now_ms: int) -> Held:
         unrealized = value = position_im = ZERO
+        allocated = isolated_unrealized = isolated_maintenance = ZERO
         for position in user.positions.values():
             if not position.size:
                 continue
             spec = self._catalog.markets[position.market_id]
             if spec.bucket != bucket:
                 continue
-            mark = self._prices.mark(spec, now_ms)
-            if mark is None:
-                # No reference price: value the position at its entry (no PnL) rather than
-                # inventing one; order entry on the market is refused meanwhile.
-                mark = position.entry_price
+            mark = self.mark_or_entry(spec, position, now_ms)
             worth = position.size * mark
+            im = self._position_margin(spec, position.size, mark, now_ms)
+            if position.margin_mode is _ISOLATED and not spec.is_option:
+                allocated += position.margin
+                isolated_unrealized += worth - position.cost
+                isolated_maintenance += im * MAINTENANCE_FRACTION
+                continue
             unrealized += worth - position.cost
             value += worth
-            position_im += self._position_margin(spec, position.size, mark, now_ms)
-        return unrealized, value, position_im
+            position_im += im
+        return Held(
+            unrealized, value, position_im, allocated, isolated_unrealized, isolated_maintenance
+        )
+
+    def isolated(self, spec: MarketSpec, position: Position, now_ms: int) -> IsolatedRisk:
+        """An isolated position's own equity and maintenance at the mark."""
+        mark = self.mark_or_entry(spec, position, now_ms)
+        equity = position.margin + position.size * mark - position.cost
+        maintenance = abs(position.size) * mark / spec.max_leverage * MAINTENANCE_FRACTION
+        return IsolatedRisk(mark, equity, maintenance)
+
+    # -- liquidation prices ----------------------------------------------------------------
+
+    def liquidation_price(
+        self, user: User, spec: MarketSpec, position: Position, now_ms: int
+    ) -> Decimal | None:
+        """The mark of `spec` at which the position's margin (its cross bucket's, or its own
+        if isolated) has equity = maintenance, every other mark held; None for options (their
+        value is not linear in the mark) and when there is no positive solution.
+
+        Linear in the mark P: cross equity moves by size × ΔP and maintenance by
+        k × |size| × ΔP (k = 2/3 / maxLeverage), so ΔP = (MM − E) / (size − k|size|); an
+        isolated position solves allocation + size × P − cost = k × |size| × P."""
+        if spec.is_option or not position.size:
+            return None
+        size = position.size
+        k = MAINTENANCE_FRACTION / spec.max_leverage
+        slope = size - k * abs(size)
+        if position.margin_mode is _ISOLATED:
+            price = (position.cost - position.margin) / slope
+        else:
+            held = self.held(user, spec.bucket, now_ms)
+            balance = self._ledger.balances.get((user.user_id, spec.bucket, USDC), ZERO)
+            equity = self._cross_equity(spec.bucket, balance, held)
+            mark = self.mark_or_entry(spec, position, now_ms)
+            price = mark + (held.initial * MAINTENANCE_FRACTION - equity) / slope
+        # On the tick, rounded toward safety (a long's up, a short's down): at the price shown
+        # the position still stands, one tick further it is liquidated.
+        ticks = spec.ticks_ceil(price) if size > 0 else spec.ticks_floor(price)
+        return spec.price(ticks) if ticks > 0 else None
 
     def _position_margin(
         self, spec: MarketSpec, size: Decimal, mark: Decimal, now_ms: int

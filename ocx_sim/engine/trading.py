@@ -7,21 +7,25 @@ entry and no event. An accepted order is matched (`matching.py`) and the result 
 
 Where the docs are silent (docs/fidelity.md): a market order may carry `price` as the worst
 price it accepts (inside the band); on option markets, which have no band yet, it must.
+
+An order with `stopPrice`, `takeProfitPrice` or `stopLossPrice` passes the same checks here and
+is then handed to `triggers.py`, which keeps it `untriggered` (or watches its fills) and, when
+the mark crosses, brings it back through `activate`: the checks again, then matching.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ocx_sim.engine.accounts import User
 from ocx_sim.engine.clearing import Clearing
 from ocx_sim.engine.context import Context
 from ocx_sim.engine.events import OrderAccepted, OrderModified
 from ocx_sim.engine.markets import MarketSpec, Venue
-from ocx_sim.engine.matching import crosses, match
+from ocx_sim.engine.matching import MatchResult, crosses, match
 from ocx_sim.engine.money import ZERO
 from ocx_sim.engine.orders import (
     CancelReason,
@@ -37,6 +41,9 @@ from ocx_sim.engine.orders import (
 )
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 
+if TYPE_CHECKING:
+    from ocx_sim.engine.triggers import Triggers
+
 MAX_BULK_QUOTES = 50
 CLIENT_ORDER_ID_MAX_LENGTH = 64
 # Module aliases for the enum members compared on every order: a global read is several times
@@ -46,6 +53,8 @@ _LIMIT = OrderType.LIMIT
 _MARKET = OrderType.MARKET
 _GTC = TimeInForce.GTC
 _FOK = TimeInForce.FOK
+_OPEN = OrderStatus.OPEN
+_UNTRIGGERED = OrderStatus.UNTRIGGERED
 
 
 class Placement(NamedTuple):
@@ -65,6 +74,8 @@ class Ticket:
     """The limit price, or for a market order the furthest price it may sweep to."""
     reference_price: Decimal
     """The price its margin or spot lock is computed at."""
+    triggered: bool = False
+    """It carries a stopPrice, takeProfitPrice or stopLossPrice (`triggers.py` takes it)."""
 
 
 class Trading:
@@ -74,6 +85,8 @@ class Trading:
     def __init__(self, ctx: Context, clearing: Clearing) -> None:
         self.ctx = ctx
         self.clearing = clearing
+        self.triggers: Triggers | None = None
+        """Set by `Triggers` itself when the exchange builds it (it needs this object)."""
 
     # -- new orders ----------------------------------------------------------------------
 
@@ -92,21 +105,20 @@ class Trading:
                 user, spec, request.side, request.quantity, request.margin_mode
             )
         self.admit(user, spec, ticket, now)
+        if ticket.triggered:
+            assert self.triggers is not None, "trigger orders need a Triggers (exchange.py)"
+            return self.triggers.place(user, spec, ticket, now)
         return self.execute(user, spec, ticket, now)
 
     def validate(self, spec: MarketSpec, request: OrderRequest, prefix: str = "") -> Ticket:
         """Every 400 an order can earn, from the request and its market's terms alone."""
-        for name, value in (
-            ("stopPrice", request.stop_price),
-            ("takeProfitPrice", request.take_profit_price),
-            ("stopLossPrice", request.stop_loss_price),
-        ):
-            if value is not None:
-                raise invalid(
-                    prefix + name,
-                    "stop, take-profit and stop-loss orders are not supported by this version "
-                    "of ocx-sim (see the README's status table)",
-                )
+        triggered = (
+            request.stop_price is not None
+            or request.take_profit_price is not None
+            or request.stop_loss_price is not None
+        )
+        if triggered:
+            self.validate_triggers(spec, request, prefix)
         lots = spec.to_lots(request.quantity, prefix + "quantity")
         cid = request.client_order_id
         if cid is not None and not 0 < len(cid) <= CLIENT_ORDER_ID_MAX_LENGTH:
@@ -134,7 +146,36 @@ class Trading:
             lots,
             price_ticks if price_ticks is not None else 0,
             request.price if request.price is not None else ZERO,
+            triggered,
         )
+
+    @staticmethod
+    def validate_triggers(spec: MarketSpec, request: OrderRequest, prefix: str = "") -> None:
+        """The 400s of `stopPrice`, `takeProfitPrice` and `stopLossPrice` (DECISIONS.md "Orders
+        and matching": stops; docs/fidelity.md "Trigger orders"): each on the tick; TP/SL only
+        on an entry that can open a position on a linear market, with the take-profit on the
+        profitable side of the stop-loss."""
+        if request.stop_price is not None:
+            spec.to_ticks(request.stop_price, prefix + "stopPrice")
+        tp, sl = request.take_profit_price, request.stop_loss_price
+        if tp is None and sl is None:
+            return
+        name = prefix + ("takeProfitPrice" if tp is not None else "stopLossPrice")
+        if spec.is_spot or spec.is_option:
+            # Spot has no position; an option exit would be a market order without the
+            # worst price option market orders need (validate, above).
+            raise invalid(name, "take-profit/stop-loss apply to perpetuals and futures only")
+        if request.reduce_only:
+            raise invalid(name, "take-profit/stop-loss cannot be attached to a reduce-only order")
+        if tp is not None:
+            spec.to_ticks(tp, prefix + "takeProfitPrice")
+        if sl is not None:
+            spec.to_ticks(sl, prefix + "stopLossPrice")
+        if tp is not None and sl is not None:
+            if request.side is _BUY and not tp > sl:
+                raise invalid(name, "must be above stopLossPrice for a buy")
+            if request.side is not _BUY and not tp < sl:
+                raise invalid(name, "must be below stopLossPrice for a sell")
 
     def price_ticket(self, spec: MarketSpec, ticket: Ticket, now: int, prefix: str = "") -> None:
         """The checks that need reference prices: 503 without a mark, 422 for a limit price
@@ -240,8 +281,16 @@ class Trading:
                 {"asset": asset, "required": str(amount), "available": str(available)},
             )
 
-    def execute(self, user: User, spec: MarketSpec, ticket: Ticket, now: int) -> Placement:
-        """Match an admitted order, then record it and settle what happened."""
+    def execute(
+        self,
+        user: User,
+        spec: MarketSpec,
+        ticket: Ticket,
+        now: int,
+        watch: Callable[[Order], None] | None = None,
+    ) -> Placement:
+        """Match an admitted order, then record it and settle what happened (`watch`, when
+        given, sees the recorded order before its fills are settled)."""
         ctx = self.ctx
         request = ticket.request
         order = Order(
@@ -281,8 +330,84 @@ class Trading:
             request.client_order_id,
             request.quote_id,
         )
+        if watch is not None:
+            watch(order)
         fills = self.clearing.settle(spec, order, result)
         return Placement(order, fills)
+
+    def record_untriggered(
+        self, user: User, spec: MarketSpec, request: OrderRequest, lots: int, now: int
+    ) -> Order:
+        """Create an `untriggered` order: in the user's lists (its clientOrderId taken) and
+        the `OrderAccepted` event, but not on the book and holding nothing (docs/fidelity.md
+        "Trigger orders": margin is checked at placement, not held)."""
+        ctx = self.ctx
+        order = Order(ctx.ids.ulid(now), user.user_id, request, 0, lots, now)
+        order.status = _UNTRIGGERED
+        ctx.orders[order.id] = order
+        user.orders.append(order)
+        user.open_orders[order.id] = order
+        if request.client_order_id is not None:
+            user.client_order_ids[request.client_order_id] = order
+        ctx.events.record(
+            OrderAccepted,
+            now,
+            order.id,
+            user.user_id,
+            spec.id,
+            request.side._value_,
+            request.type._value_,
+            request.price,
+            request.quantity,
+            request.time_in_force._value_,
+            request.post_only,
+            request.reduce_only,
+            request.margin_mode._value_,
+            request.client_order_id,
+            request.quote_id,
+        )
+        return order
+
+    def activate(self, order: Order) -> tuple[MarketSpec, MatchResult]:
+        """Bring a fired `untriggered` order to the market (DECISIONS.md "Wire details": it
+        keeps its id and enters the book as its type and price): every check a new order meets
+        (halt, expiry, mark, band, reduce-only, margin), then matching. Raises the refusal and
+        changes nothing when one fails; else the order is open, matched and ready to settle."""
+        ctx = self.ctx
+        now = ctx.now
+        user = ctx.user(order.owner)
+        spec = ctx.market(order.market_id)
+        request = _request_of(order)
+        price = order.price
+        ticket = Ticket(
+            request,
+            order.lots,
+            spec.to_ticks(price) if price is not None else 0,
+            price if price is not None else ZERO,
+        )
+        self.check_tradable(spec, now)
+        self.price_ticket(spec, ticket, now)
+        if order.reduce_only:
+            ctx.risk.check_reduce_only(user, spec, order.side, order.quantity, order.margin_mode)
+        self.admit(user, spec, ticket, now)
+        is_limit = order.type is _LIMIT
+        order.ticks = ticket.limit_ticks
+        result = match(
+            ctx.book(spec.id),
+            order,
+            ticket.limit_ticks,
+            rest=is_limit and order.time_in_force is _GTC,
+            fok=order.time_in_force is _FOK,
+            post_only=order.post_only,
+            market=not is_limit,
+        )
+        order.status = _OPEN
+        order.updated_at = now
+        if order.reduce_only:
+            # Only now: an untriggered order rests nowhere, so it is no "other" reduce-only
+            # order (Risk.check_reduce_only) and no position change trims it.
+            user.reduce_only_orders[order.id] = order
+        return spec, result
 
     def fill_estimate(self, user: User, spec: MarketSpec, ticket: Ticket) -> tuple[int, Decimal]:
         """(lots others would fill, their average price) for a market order, without
@@ -398,6 +523,12 @@ class Trading:
         ticks = spec.to_ticks(price) if price is not None else order.ticks
         lots = spec.to_lots(quantity) if quantity is not None else order.lots
         self.require_open(order)
+        if order.status is _UNTRIGGERED:
+            raise OcxError(
+                ErrorCode.ORDER_NOT_OPEN,
+                f"Order {order.id} is untriggered: cancel it and place a new one",
+                {"orderId": order.id, "status": order.status.value},
+            )
         now = ctx.now
         filled = order.filled_lots
         if lots <= filled:
@@ -460,3 +591,24 @@ class Trading:
                 f"Order {order.id} is {order.status.value}",
                 {"orderId": order.id, "status": order.status.value},
             )
+
+
+def _request_of(order: Order) -> OrderRequest:
+    """The request an order stands for now (its current quantity), for the checks it meets
+    again when it fires."""
+    return OrderRequest(
+        market_id=order.market_id,
+        side=order.side,
+        quantity=order.quantity,
+        type=order.type,
+        price=order.price,
+        time_in_force=order.time_in_force,
+        post_only=order.post_only,
+        reduce_only=order.reduce_only,
+        margin_mode=order.margin_mode,
+        client_order_id=order.client_order_id,
+        stop_price=order.stop_price,
+        take_profit_price=order.take_profit_price,
+        stop_loss_price=order.stop_loss_price,
+        quote_id=order.quote_id,
+    )

@@ -31,7 +31,13 @@ class PositionView:
     realized_pnl: Decimal
     funding_payment: Decimal
     leverage: Decimal | None
+    """Notional at the mark / the equity backing it (the cross part's, or an isolated
+    position's own); None for options and when that equity is not positive."""
     liquidation_price: Decimal | None
+    """The mark at which the backing equity meets maintenance, on the tick toward safety
+    (risk.py `liquidation_price`); None for options and when there is no positive one."""
+    margin: Decimal = Decimal(0)
+    """An isolated position's allocated initial margin; zero for cross."""
 
     @property
     def side(self) -> str:

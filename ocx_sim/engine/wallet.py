@@ -1,17 +1,28 @@
 """The wallet bucket's link to the chain: deposits and withdrawals as settlement records.
 
-DECISIONS.md "Wallet":
+DECISIONS.md "Wallet" and "Withdrawal keeper":
 - A deposit is a simulated on-chain transfer with a `txHash`. Its settlement is `pending`
   until 2 confirmations, one every 2 s of simulated time; then it is `confirmed` and credited
   to the wallet bucket (ledger `deposit`). Each txHash is credited once: submitting a known
   one answers its existing record.
 - A withdrawal debits the wallet bucket at once (ledger `withdraw`) and waits `pending` for the
-  keeper, which the lifecycle issue brings: until then it stays `pending`.
+  keeper, which runs on each simulated-minute boundary (unix ms a multiple of 60,000) while a
+  withdrawal awaits it, and only then, so an idle world holds no keeper timer. Each run takes
+  the waiting records in creation order: `pending` → `processing`; the next run tries to send
+  a `processing` one: `sent` with a `txHash` drawn from the seed, then `confirmed` (`settledAt`
+  set) after 2 confirmations 2 s apart, like a deposit's.
+- The vault's liquidity is unlimited (None) until set. Once set, sending needs at least the
+  withdrawal's amount and spends it, and every credited deposit adds to it; without enough the
+  record waits `insufficient_liquidity` (still in flight) and every run tries again.
+- Each armed failure (the control API's fail-next) makes the next send the keeper tries end
+  `failed` instead, with no txHash; the amount goes back to the wallet bucket once (ledger
+  `withdraw_refund`, ref the settlement id), and the vault keeps its liquidity.
+- `pendingWithdrawalTotal` counts withdrawals neither `confirmed` nor `failed`.
 - Records use the GitBook shape: `asset` USDC, `network` base-sepolia, `chainId` 84532, and
   `txHash` null until the transfer exists on chain.
 
-Timers are scheduled as `functools.partial`s of bound methods, not closures, so that a deep
-copy of a world (snapshots) copies them along with everything they touch.
+Timers are scheduled as bound methods or `functools.partial`s of them, not closures, so that a
+deep copy of a world (snapshots) copies them along with everything they touch.
 """
 
 from __future__ import annotations
@@ -30,6 +41,9 @@ from ocx_sim.errors import ErrorCode, OcxError
 
 CONFIRMATIONS = 2
 CONFIRMATION_MS = 2_000
+KEEPER_INTERVAL_MS = 60_000
+"""The keeper runs on every simulated-minute boundary."""
+KEEPER_TIMER = "withdrawal keeper"
 NETWORK = "base-sepolia"
 CHAIN_ID = 84532
 EXTERNAL = system_account(SystemBucket.EXTERNAL)
@@ -76,6 +90,16 @@ class Settlement:
         )
 
 
+_AWAITING_KEEPER = frozenset(
+    (
+        SettlementStatus.PENDING,
+        SettlementStatus.PROCESSING,
+        SettlementStatus.INSUFFICIENT_LIQUIDITY,
+    )
+)
+"""The withdrawal statuses the keeper moves on; `sent` waits for its confirmations instead."""
+
+
 class Wallet:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
@@ -84,6 +108,15 @@ class Wallet:
         self._by_user: dict[str, list[Settlement]] = {}
         self.deposited: dict[str, Decimal] = {}
         """Per user, the USDC credited by deposits (`onchainDepositTotal`)."""
+        self.vault_liquidity: Decimal | None = None
+        """The vault's USDC for payouts; None: unlimited (the default)."""
+        self.failures_armed = 0
+        """How many of the next sends the keeper tries will fail (fail-next)."""
+        self._awaiting_keeper: list[Settlement] = []
+        """Withdrawals the keeper has still to move, in creation order (the order it takes
+        them in)."""
+        self._keeper_due: int | None = None
+        """When the keeper's timer fires; None while no withdrawal awaits it."""
 
     # -- deposits --------------------------------------------------------------------------
 
@@ -93,13 +126,7 @@ class Wallet:
         if known is not None:
             return known
         record = self._record(user, SettlementKind.DEPOSIT, amount, tx_hash or self._tx_hash())
-        clock = self._ctx.clock
-        for n in range(1, CONFIRMATIONS + 1):
-            clock.schedule_at(
-                record.created_at + n * CONFIRMATION_MS,
-                partial(self._confirm, record.id),
-                name=f"deposit {record.id} confirmation {n}",
-            )
+        self._schedule_confirmations(record)
         return record
 
     def credit_deposit(self, user: User, amount: Decimal, tx_hash: str | None) -> Settlement | None:
@@ -112,14 +139,32 @@ class Wallet:
         self._credit(record)
         return record
 
+    def _schedule_confirmations(self, record: Settlement) -> None:
+        """A transfer now on chain: one confirmation every 2 s from now."""
+        clock = self._ctx.clock
+        now = self._ctx.now
+        for n in range(1, CONFIRMATIONS + 1):
+            clock.schedule_at(
+                now + n * CONFIRMATION_MS,
+                partial(self._confirm, record.id),
+                name=f"{record.kind.value} {record.id} confirmation {n}",
+            )
+
     def _confirm(self, settlement_id: str, due_ms: int) -> None:
+        """One more confirmation; the last credits a deposit or settles a withdrawal."""
         record = self.settlements[settlement_id]
-        if record.status is not SettlementStatus.PENDING:
+        deposit = record.kind is SettlementKind.DEPOSIT
+        on_chain = SettlementStatus.PENDING if deposit else SettlementStatus.SENT
+        if record.status is not on_chain:
             return
         record.confirmations += 1
         record.updated_at = due_ms
-        if record.confirmations >= CONFIRMATIONS:
+        if record.confirmations < CONFIRMATIONS:
+            return
+        if deposit:
             self._credit(record)
+        else:
+            self._set_status(record, SettlementStatus.CONFIRMED, settled=True)
 
     def _credit(self, record: Settlement) -> None:
         ctx = self._ctx
@@ -134,6 +179,9 @@ class Wallet:
             ref=record.id,
         )
         self.deposited[record.user_id] = self.deposited.get(record.user_id, ZERO) + record.amount
+        if self.vault_liquidity is not None:
+            # Deposits are paid into the vault, so they fund later withdrawals.
+            self.vault_liquidity += record.amount
         ctx.emit(FundsDeposited, record.user_id, record.amount, record.tx_hash)
         self._set_status(record, SettlementStatus.CONFIRMED, settled=True)
 
@@ -159,7 +207,70 @@ class Wallet:
             EntryType.WITHDRAW,
             ref=record.id,
         )
+        self._awaiting_keeper.append(record)
+        self._schedule_keeper(ctx.now)
         return record
+
+    def arm_failure(self) -> int:
+        """Make the next send the keeper tries fail; answers how many failures are armed."""
+        self.failures_armed += 1
+        return self.failures_armed
+
+    # -- the keeper ------------------------------------------------------------------------
+
+    def _schedule_keeper(self, after_ms: int) -> None:
+        """Set the keeper's timer on the first minute boundary after `after_ms`, unless set."""
+        if self._keeper_due is not None:
+            return
+        self._keeper_due = (after_ms // KEEPER_INTERVAL_MS + 1) * KEEPER_INTERVAL_MS
+        self._ctx.clock.schedule_at(self._keeper_due, self._run_keeper, name=KEEPER_TIMER)
+
+    def _run_keeper(self, due_ms: int) -> None:
+        """One keeper run: each waiting withdrawal moves one step, oldest first. A record the
+        run turned `processing` is sent by the next run, not this one."""
+        self._keeper_due = None
+        for record in self._awaiting_keeper:
+            if record.status is SettlementStatus.PENDING:
+                self._set_status(record, SettlementStatus.PROCESSING, settled=False)
+            else:
+                self._try_send(record)
+        self._awaiting_keeper = [r for r in self._awaiting_keeper if r.status in _AWAITING_KEEPER]
+        if self._awaiting_keeper:
+            # From the instant it was due: a late realtime run does not shift the cadence.
+            self._schedule_keeper(due_ms)
+
+    def _try_send(self, record: Settlement) -> None:
+        """`processing` or `insufficient_liquidity` → `sent`, unless the vault cannot pay it
+        (it waits for the next run) or a failure is armed (`failed`, refunded)."""
+        liquidity = self.vault_liquidity
+        if liquidity is not None and liquidity < record.amount:
+            if record.status is not SettlementStatus.INSUFFICIENT_LIQUIDITY:
+                self._set_status(record, SettlementStatus.INSUFFICIENT_LIQUIDITY, settled=False)
+            return
+        if self.failures_armed:
+            self.failures_armed -= 1
+            self._fail(record)
+            return
+        if liquidity is not None:
+            self.vault_liquidity = liquidity - record.amount
+        record.tx_hash = self._tx_hash()
+        self._set_status(record, SettlementStatus.SENT, settled=False)
+        self._schedule_confirmations(record)
+
+    def _fail(self, record: Settlement) -> None:
+        """The transfer is rejected: `failed`, and the amount back in the wallet bucket. Only
+        the keeper's waiting records get here, and `failed` never waits again, so the refund
+        happens once."""
+        ctx = self._ctx
+        ctx.ledger.move(
+            ctx.now,
+            EXTERNAL,
+            (record.user_id, Bucket.WALLET.value, USDC),
+            record.amount,
+            EntryType.WITHDRAW_REFUND,
+            ref=record.id,
+        )
+        self._set_status(record, SettlementStatus.FAILED, settled=False)
 
     # -- reads -----------------------------------------------------------------------------
 

@@ -208,7 +208,10 @@ def test_perps_positions_show_size_entry_mark_and_unrealized_pnl(
             "unrealizedPnl": "-20.00",
             "realizedPnl": "0.00",
             "fundingPayment": "0.00",
-            "liquidationPrice": None,
+            # cross equity 100077.04 meets maintenance (2/3 of 345 + 401 IM) + (P − 4010) / 15
+            # while the short loses 2 (P − 4010): P = 4010 + 99579.7067 / 2.0667 = 52193.729…,
+            # shown on the tick below (the safe side); the long alone has no such price
+            "liquidationPrice": "52193.72",
             "leverage": "0.08",
             "marginMode": "cross",
         },

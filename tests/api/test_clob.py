@@ -284,7 +284,10 @@ MALFORMED_ORDERS = [
     pytest.param({"json": spot_body(postOnly="yes")}, "postOnly", id="boolean-not-bool"),
     pytest.param({"json": spot_body(clientOrderId="x" * 65)}, "clientOrderId", id="long-cid"),
     pytest.param({"json": spot_body(reduceOnly=True)}, "reduceOnly", id="reduce-only-spot"),
-    pytest.param({"json": spot_body(stopPrice="60000.00")}, "stopPrice", id="stop-unsupported"),
+    pytest.param(
+        {"json": spot_body(takeProfitPrice="70000.00")}, "takeProfitPrice", id="tp-on-spot"
+    ),
+    pytest.param({"json": spot_body(stopPrice="60000.001")}, "stopPrice", id="stop-off-tick"),
 ]
 
 

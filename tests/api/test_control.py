@@ -438,6 +438,8 @@ def test_advancing_backwards_is_400_and_changes_nothing(client: ApiClient, world
         ({"ms": 1.5}, "ms"),
         ({"ms": True}, "ms"),
         ({"ms": 300_000_000_000_000}, "ms"),
+        ({"ms": 366 * 86_400_000 + 1}, "ms"),
+        ({"to": "2027-01-04T00:00:00.001Z"}, "to"),
         ({"to": "tomorrow"}, "to"),
         ({"to": 1767312005000}, "to"),
         ({"to": "10000-01-01T00:00:00Z"}, "to"),

@@ -593,14 +593,15 @@ class Request:
 
 
 ODDS = {
-    **dict.fromkeys(("stopPrice", "takeProfitPrice", "stopLossPrice", "scenario"), 1),
+    **dict.fromkeys(("scenario",), 1),
     **dict.fromkeys(("type", "timeInForce", "postOnly", "reduceOnly"), 2),
+    **dict.fromkeys(("stopPrice", "takeProfitPrice", "stopLossPrice"), 2),
     **dict.fromkeys(("price", "bid", "ask"), 7),
 }
 """How often (in eighths) a conforming body sends these optional fields: rarely those refused
-whatever their value (stop orders and scenarios are not supported yet), seldom an order's
-options (their defaults make a plain limit order), mostly a price (a limit order needs one) and
-each side of a two-sided quote (one is needed)."""
+whatever their value (scenarios are not supported yet), seldom an order's options and
+triggers (their defaults make a plain limit order), mostly a price (a limit order needs one)
+and each side of a two-sided quote (one is needed)."""
 
 
 class Bed:

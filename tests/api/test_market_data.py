@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 
 from ocx_sim.clock import DEFAULT_START_MS
-from ocx_sim.engine.ledger import EntryType, SystemBucket, system_account
 from ocx_sim.engine.orders import OrderRequest, Side
 from ocx_sim.worlds import NewAccount, World
 from tests.api.conftest import ApiClient, assert_error, read_key, trade_key
@@ -239,7 +238,25 @@ def test_market_stats_of_a_market_that_never_traded(client: ApiClient) -> None:
         "volume24hUsd": "0.00",
         "openInterest": "0.0000",
         "openInterestUsd": "0.00",
+        "fundingRate": "0",
+        "funding1hPct": "0",
+        "nextFundingAt": "2026-01-02T00:05:00.000Z",
     }
+
+
+def test_market_stats_show_the_running_funding_period(client: ApiClient, world: World) -> None:
+    world.exchange.pin_mark("BTC-PERP", Decimal("68068.00"))  # premium 0.001
+    world.exchange.advance_by(100_000)
+    world.exchange.pin_mark("BTC-PERP", Decimal("68000.00"))
+    world.exchange.advance_by(100_000)
+
+    body = client.get("/perps/market-stats", params={"marketId": "BTC-PERP"}).json()
+
+    # 0.001 for 100 s of the 200 s so far: 0.0005 a period, × 12 × 100 = 0.6 % an hour.
+    assert (body["fundingRate"], body["funding1hPct"]) == ("0.0005", "0.6")
+    assert body["nextFundingAt"] == "2026-01-02T00:05:00.000Z"
+    spot = client.get("/perps/market-stats", params={"marketId": "BTC-USDC-SPOT"}).json()
+    assert (spot["fundingRate"], spot["funding1hPct"], spot["nextFundingAt"]) == (None,) * 3
 
 
 def test_market_stats_sum_the_days_trades_and_the_open_interest(
@@ -281,6 +298,10 @@ def test_market_stats_sum_the_days_trades_and_the_open_interest(
         "openInterest": "0.4000",
         # 0.4 × 68050
         "openInterestUsd": "27220.00",
+        # The pinned premium 50 / 68000 held all period: 0.00073529, 0.882348 % an hour.
+        "fundingRate": "0.00073529",
+        "funding1hPct": "0.882348",
+        "nextFundingAt": "2026-01-02T02:05:00.000Z",
     }
 
 
@@ -617,30 +638,12 @@ def test_the_insurance_fund_starts_empty(client: ApiClient) -> None:
     assert client.get("/perps/insurance-fund").json() == {"balance": "0.00", "history": []}
 
 
-def test_the_insurance_fund_shows_its_balance_and_history_newest_first(
-    client: ApiClient, world: World
-) -> None:
-    # Nothing pays the fund before liquidations exist, so the test posts its movements.
-    ledger, fund = world.exchange.ledger, system_account(SystemBucket.INSURANCE)
-    fees = system_account(SystemBucket.FEES)
-    ledger.move(T0, fees, fund, Decimal("125.5"), EntryType.LIQUIDATION_FEE)
-    at(world, T0 + 1_000)
-    ledger.move(T0 + 1_000, fund, fees, Decimal("20.125"), EntryType.INSURANCE)
-
+def test_a_new_worlds_insurance_fund_is_empty(client: ApiClient) -> None:
+    # Liquidations fill it (tests/api/test_liquidation.py follows one through).
     response = client.get("/perps/insurance-fund")
 
     assert response.status_code == 200
-    assert response.json() == {
-        "balance": "105.375",
-        "history": [
-            {"type": "insurance", "amount": "-20.125", "createdAt": "2026-01-02T00:00:01.000Z"},
-            {
-                "type": "liquidation_fee",
-                "amount": "125.50",
-                "createdAt": "2026-01-02T00:00:00.000Z",
-            },
-        ],
-    }
+    assert response.json() == {"balance": "0.00", "history": []}
 
 
 # -- credentials --------------------------------------------------------------------------------

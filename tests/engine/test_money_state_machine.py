@@ -20,7 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from ocx_sim import Bucket, ErrorCode, Exchange, OcxError, OrderRequest, OrderType, Side
 from ocx_sim.engine.clearing import CLEARING, FEES
 from ocx_sim.engine.exchange import EXTERNAL
-from ocx_sim.engine.ledger import SystemBucket, system_account
+from ocx_sim.engine.ledger import EntryType, SystemBucket, system_account
 from ocx_sim.engine.money import USDC
 from ocx_sim.engine.orders import TimeInForce
 from ocx_sim.errors import CATALOG
@@ -333,6 +333,10 @@ class MoneyMachine(RuleBasedStateMachine):
                 else:
                     usdc += fill.realized_pnl
                     position += signed
+            # A pinned mark off the index is a premium: positions pay or earn funding.
+            usdc += sum(
+                (e.amount for e in ex.ledger_entries(user) if e.type == EntryType.FUNDING), D(0)
+            )
             balances = ex.balances(user)
             assert balances.wallet == self.wallet[user]
             assert balances.wallet + balances.perps + balances.options + balances.spot == usdc

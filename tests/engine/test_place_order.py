@@ -369,16 +369,54 @@ BAD_REQUESTS: list[tuple[str, OrderRequest, str]] = [
     ("zero price", limit(PERP, "buy", "0.1", "0"), "price"),
     ("negative price", limit(PERP, "sell", "0.1", "-67000.00"), "price"),
     ("limit without price", OrderRequest(PERP, Side.BUY, D("0.1")), "price"),
-    ("stopPrice", limit(PERP, "buy", "0.1", "67000.00", stop_price=D("69000.00")), "stopPrice"),
     (
-        "takeProfitPrice",
-        limit(PERP, "buy", "0.1", "67000.00", take_profit_price=D("70000.00")),
+        "stopPrice off the tick",
+        limit(PERP, "buy", "0.1", "67000.00", stop_price=D("69000.001")),
+        "stopPrice",
+    ),
+    (
+        "takeProfitPrice off the tick",
+        limit(PERP, "buy", "0.1", "67000.00", take_profit_price=D("70000.001")),
         "takeProfitPrice",
     ),
     (
+        "negative stopLossPrice",
+        limit(PERP, "buy", "0.1", "67000.00", stop_loss_price=D("-65000.00")),
         "stopLossPrice",
-        limit(PERP, "buy", "0.1", "67000.00", stop_loss_price=D("65000.00")),
+    ),
+    (
+        "buy takeProfitPrice below stopLossPrice",
+        limit(
+            PERP,
+            "buy",
+            "0.1",
+            "67000.00",
+            take_profit_price=D("65000.00"),
+            stop_loss_price=D("66000.00"),
+        ),
+        "takeProfitPrice",
+    ),
+    (
+        "sell takeProfitPrice above stopLossPrice",
+        limit(
+            PERP,
+            "sell",
+            "0.1",
+            "67000.00",
+            take_profit_price=D("68000.00"),
+            stop_loss_price=D("68000.00"),
+        ),
+        "takeProfitPrice",
+    ),
+    (
+        "stopLossPrice on spot",
+        limit(SPOT, "buy", "0.1", "67000.00", stop_loss_price=D("65000.00")),
         "stopLossPrice",
+    ),
+    (
+        "takeProfitPrice on a reduce-only order",
+        limit(PERP, "sell", "0.1", "67000.00", reduce_only=True, take_profit_price=D("6.00")),
+        "takeProfitPrice",
     ),
     (
         "empty clientOrderId",

@@ -196,9 +196,9 @@ def test_preview_outside_the_price_band_is_not_approved(
         pytest.param(limit(PERP, "buy", "0", "67000.00"), "quantity", id="zero quantity"),
         pytest.param(OrderRequest(PERP, Side.BUY, D("0.1")), "price", id="limit without price"),
         pytest.param(
-            limit(PERP, "buy", "0.1", "67000.00", stop_price=D("69000.00")),
+            limit(PERP, "buy", "0.1", "67000.00", stop_price=D("69000.001")),
             "stopPrice",
-            id="stopPrice",
+            id="stopPrice off the tick",
         ),
     ],
 )

@@ -327,16 +327,18 @@ def test_a_user_with_negative_available_margin_is_told_zero_available(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     user = open_long(exchange, make_user, "1", "68000.00")  # balance 9986.40
-    exchange.pin_mark("BTC-PERP", D("58000.00"))
-    # equity 9986.40 − 10000 < 0
+    exchange.pin_mark("BTC-PERP", D("61000.00"))
+    # equity 9986.40 − 7000 = 2986.40: below the initial margin 61000 / 20 = 3050 but above
+    # the maintenance 2033.33, so not liquidated; available 2986.40 − 3050 = −63.60
 
     with pytest.raises(OcxError) as refused:
-        exchange.place_order(user, limit("BTC-PERP", "buy", "0.0001", "58000.00"))
+        exchange.place_order(user, limit("BTC-PERP", "buy", "0.0001", "61000.00"))
 
-    # margin 0.0001 × 58000 / 20 = 0.29; fee 5 bps of 5.80 = 0.0029
+    # margin 0.0001 × 61000 / 20 = 0.305; fee 5 bps of 6.10 = 0.00305
     assert refused.value.code is ErrorCode.INSUFFICIENT_MARGIN
-    assert refused.value.details == {"requiredIm": "0.2929", "availableIm": "0.00"}
-    assert exchange.margin(user).usage == 1
+    assert refused.value.details == {"requiredIm": "0.30805", "availableIm": "0.00"}
+    assert exchange.margin(user).available == D("-63.60")
+    assert exchange.margin(user).usage == D(3050) / D("2986.40")
 
 
 # -- reduce-only -----------------------------------------------------------------------------

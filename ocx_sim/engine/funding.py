@@ -1,0 +1,145 @@
+"""Funding: every perpetual's periodic payment between longs and shorts.
+
+DECISIONS.md "Markets and prices" (SPEC.md §7.4):
+- every 300 000 ms on clock boundaries (unix ms multiples of the interval);
+- the rate of a period = clamp(time-weighted average of (mark − index) / index over the
+  period, ±0.0025), kept to 8 decimals;
+- each position pays rate × size × mark (the mark at the boundary); longs pay when the rate is
+  positive, shorts when it is negative; OCX takes no side;
+- `funding1hPct` = rate × 12 × 100.
+
+The premium is piecewise constant between price changes, so `accrue` (called before every
+change of an index, mark or basis, and at each boundary) adds premium × elapsed time to the
+period's sum: the average is exact, not sampled.
+
+Invariant (zero-sum): a period's payments sum to exactly zero. Longs and shorts hold the same
+open interest, so both sides owe the same total before rounding; that total is rounded once to
+USDC's 6 decimals and shared out within each side by the largest-remainder method, so every
+payment is on the USDC quantum and the two sides' sums are equal to the last micro-dollar.
+Payments are one ledger movement per market and period (type `funding`); each position keeps
+the signed sum of its payments in `funding` (`fundingPayment` on the wire).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+
+from ocx_sim.engine.accounts import Position
+from ocx_sim.engine.context import Context
+from ocx_sim.engine.events import FundingPaid, FundingSettled
+from ocx_sim.engine.ledger import AccountKey, EntryType
+from ocx_sim.engine.markets import (
+    FUNDING_INTERVAL_MS,
+    FUNDING_MAX_RATE_BPS,
+    MarketSpec,
+    MarketType,
+)
+from ocx_sim.engine.money import BPS, USDC, USDC_QUANTUM, ZERO
+
+MAX_RATE = FUNDING_MAX_RATE_BPS / BPS
+RATE_QUANTUM = Decimal("1e-8")
+PERIODS_PER_HOUR = 3_600_000 // FUNDING_INTERVAL_MS
+
+
+def next_boundary(now_ms: int) -> int:
+    """The first funding instant strictly after `now_ms`."""
+    return (now_ms // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS
+
+
+def clamp_rate(average_premium: Decimal) -> Decimal:
+    rate = max(-MAX_RATE, min(MAX_RATE, average_premium))
+    return rate.quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+class Funding:
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._perps = [m for m in ctx.catalog if m.type is MarketType.PERP]
+        self._period_start = ctx.now
+        self._accrued_to = ctx.now
+        self._premium_ms: dict[str, Decimal] = {}
+        """Per perpetual, Σ premium × ms over the period so far."""
+        self.last_rates: dict[str, Decimal] = {}
+        """Per perpetual, the rate of the last settled period."""
+
+    @property
+    def next_at(self) -> int:
+        return next_boundary(self._ctx.now)
+
+    def accrue(self, now_ms: int) -> None:
+        """Add the premium that held since the last accrual up to `now_ms`. Call it before
+        anything changes a perpetual's mark or index."""
+        elapsed = now_ms - self._accrued_to
+        if elapsed <= 0:
+            return
+        self._accrued_to = now_ms
+        prices = self._ctx.prices
+        for spec in self._perps:
+            premium = prices.premium(spec, now_ms)
+            if premium:
+                sums = self._premium_ms
+                sums[spec.id] = sums.get(spec.id, ZERO) + premium * elapsed
+
+    def current_rate(self, spec: MarketSpec) -> Decimal:
+        """The rate the running period would settle at now (`fundingRate` in the stats)."""
+        now = self._ctx.now
+        self.accrue(now)
+        elapsed = now - self._period_start
+        if elapsed <= 0:
+            return clamp_rate(self._ctx.prices.premium(spec, now))
+        return clamp_rate(self._premium_ms.get(spec.id, ZERO) / elapsed)
+
+    def settle(self, boundary_ms: int) -> None:
+        """Close the period ending at `boundary_ms`: every perpetual's rate, and its payments."""
+        self.accrue(boundary_ms)
+        elapsed = boundary_ms - self._period_start
+        sums, self._premium_ms = self._premium_ms, {}
+        self._period_start = boundary_ms
+        if elapsed <= 0:
+            return
+        for spec in self._perps:
+            rate = clamp_rate(sums.get(spec.id, ZERO) / elapsed)
+            self.last_rates[spec.id] = rate
+            self._pay(spec, rate)
+
+    def _pay(self, spec: MarketSpec, rate: Decimal) -> None:
+        ctx = self._ctx
+        mark = ctx.prices.mark(spec, ctx.now)
+        held: list[tuple[str, Position]] = [
+            (user.user_id, position)
+            for user in ctx.accounts
+            for (market_id, _), position in user.positions.items()
+            if market_id == spec.id and position.size
+        ]
+        if not rate or mark is None or not held:
+            return
+        longs = [(u, p) for u, p in held if p.size > 0]
+        shorts = [(u, p) for u, p in held if p.size < 0]
+        open_interest = sum((p.size for _, p in longs), ZERO)
+        total = (open_interest * mark * abs(rate)).quantize(USDC_QUANTUM, ROUND_HALF_EVEN)
+        payers, receivers = (longs, shorts) if rate > 0 else (shorts, longs)
+        postings: list[tuple[AccountKey, Decimal, EntryType]] = []
+        for side, sign in ((payers, -1), (receivers, 1)):
+            for (user_id, position), amount in zip(side, _shares(total, side), strict=True):
+                signed = sign * amount
+                position.funding += signed
+                postings.append(((user_id, spec.bucket, USDC), signed, EntryType.FUNDING))
+                ctx.emit(FundingPaid, user_id, spec.id, position.margin_mode.value, signed)
+        for user_id, _ in held:
+            ctx.accounts.by_id[user_id].position_epoch += 1
+        ctx.ledger.post(ctx.now, postings, ref=f"funding:{spec.id}:{ctx.now}")
+        ctx.emit(FundingSettled, spec.id, rate, mark, open_interest, total)
+
+
+def _shares(total: Decimal, side: list[tuple[str, Position]]) -> list[Decimal]:
+    """`total` split in proportion to the positions' sizes, each share on the USDC quantum
+    and the shares summing to `total` exactly (largest remainder; ties to the earlier)."""
+    sizes = [abs(p.size) for _, p in side]
+    whole = sum(sizes, ZERO)
+    exact = [total * size / whole for size in sizes]
+    shares = [e.quantize(USDC_QUANTUM, rounding=ROUND_FLOOR) for e in exact]
+    left = int((total - sum(shares, ZERO)) / USDC_QUANTUM)
+    by_remainder = sorted(range(len(side)), key=lambda i: shares[i] - exact[i])
+    for i in by_remainder[:left]:
+        shares[i] += USDC_QUANTUM
+    return shares

@@ -1,0 +1,139 @@
+"""Each underlying's index: a reference futures curve (F1, F2) and the roll between them.
+
+SPEC.md §7.2, DECISIONS.md "Markets and prices": the index tracks the front-month future F1.
+Over the five days that end at the options expiry before F1's expiry (the Friday a week
+earlier) it moves to the next future F2; from then on it is F2, and when F1 expires the curve
+moves on: F2 becomes the front and a new F2 is quoted with the same spread ratio (so a flat
+curve stays flat, and a still index stays still).
+
+The docs give no blend formula. Ours, the weight of F2 across the window's fraction τ ∈ [0, 1]:
+w(τ) = (1 − e^(−kτ)) / (1 − e^(−k)), k = ROLL_SHARPNESS: an exponentially weighted ramp that
+is continuous, moves most at the start and reaches 1 exactly when the window ends
+(docs/fidelity.md).
+
+What moves an index:
+- `pin`: a test, a scenario or the control API sets it; it stays exactly there, whatever the
+  curve, the roll or the random walk do, until set again (CONTROL-API.md "Markets");
+- `set_curve`: new F1 and F2 levels (this releases a pin);
+- `withdraw`: the reference feed is gone; no index means no mark (SPEC.md §7.1);
+- a volatility: a seeded geometric Brownian motion moves both curve points by one common
+  factor every step (the sandbox). The walk runs in floats, like the option pricing math
+  (DESIGN.md rule 1), and the index is rounded once to 8 decimals when read.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from ocx_sim.engine.markets import DAY_MS, Catalog, quarterly_expiries
+from ocx_sim.ids import Ids, RandomStream
+
+ROLL_DAYS = 5
+ROLL_END_BEFORE_EXPIRY_MS = 7 * DAY_MS
+"""The roll ends at the options expiry on the Friday before the future's expiry."""
+ROLL_SHARPNESS = Decimal(3)
+INDEX_QUANTUM = Decimal("1e-8")
+YEAR_MS = 365 * DAY_MS
+_NORMALIZER = 1 - (-ROLL_SHARPNESS).exp()
+
+
+def roll_weight(now_ms: int, front_expiry_ms: int) -> Decimal:
+    """The weight of F2 in the index at `now_ms`: 0 before the window, 1 after it."""
+    end = front_expiry_ms - ROLL_END_BEFORE_EXPIRY_MS
+    start = end - ROLL_DAYS * DAY_MS
+    if now_ms <= start:
+        return Decimal(0)
+    if now_ms >= end:
+        return Decimal(1)
+    fraction = Decimal(now_ms - start) / (ROLL_DAYS * DAY_MS)
+    return (1 - (-ROLL_SHARPNESS * fraction).exp()) / _NORMALIZER
+
+
+@dataclass(slots=True)
+class Curve:
+    """One underlying's reference curve and how its index is being driven."""
+
+    underlying: str
+    front_ms: int
+    """F1's expiry."""
+    next_ms: int
+    """F2's expiry."""
+    f1: Decimal
+    f2: Decimal
+    factor: float = 1.0
+    """The random walk's cumulative move of both curve points since they were last set."""
+    volatility: float = 0.0
+    """Annualized; 0 keeps the curve still."""
+    pinned: Decimal | None = None
+    withdrawn: bool = False
+
+    def index(self, now_ms: int) -> Decimal | None:
+        if self.withdrawn:
+            return None
+        if self.pinned is not None:
+            return self.pinned
+        weight = roll_weight(now_ms, self.front_ms)
+        level = self.f1 + (self.f2 - self.f1) * weight if weight else self.f1
+        if self.factor != 1.0:
+            level *= Decimal(repr(self.factor))
+        return level.quantize(INDEX_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+    def drifts(self, now_ms: int) -> bool:
+        """Whether the index moves with time alone at `now_ms` (a random walk, or a roll
+        between two different curve points)."""
+        if self.withdrawn or self.pinned is not None:
+            return False
+        if self.volatility:
+            return True
+        end = self.front_ms - ROLL_END_BEFORE_EXPIRY_MS
+        return self.f1 != self.f2 and end - ROLL_DAYS * DAY_MS < now_ms < end
+
+    def roll_over(self, next_ms: int) -> None:
+        """F1 has expired: F2 becomes the front and a new F2 keeps the curve's spread ratio."""
+        ratio = self.f2 / self.f1
+        self.f1, self.front_ms = self.f2, self.next_ms
+        self.f2 = (self.f1 * ratio).quantize(INDEX_QUANTUM, rounding=ROUND_HALF_EVEN)
+        self.next_ms = next_ms
+
+
+class IndexProcess:
+    """Every underlying's curve, and the seeded random walk that moves them."""
+
+    def __init__(self, catalog: Catalog, ids: Ids, now_ms: int) -> None:
+        self.curves: dict[str, Curve] = {}
+        self._walks: dict[str, RandomStream] = {}
+        for symbol, u in catalog.underlyings.items():
+            front, after = quarterly_expiries(now_ms, 2)
+            self.curves[symbol] = Curve(symbol, front, after, u.index_price, u.index_price)
+            # One stream per underlying: a walk added on one never shifts another's draws.
+            self._walks[symbol] = ids.stream(f"index:{symbol}")
+
+    def index(self, underlying: str, now_ms: int) -> Decimal | None:
+        return self.curves[underlying].index(now_ms)
+
+    def drifts(self, now_ms: int) -> bool:
+        return any(curve.drifts(now_ms) for curve in self.curves.values())
+
+    def step(self, dt_ms: int) -> bool:
+        """Move every walking curve by one GBM step of `dt_ms`; whether any moved."""
+        moved = False
+        years = dt_ms / YEAR_MS
+        for symbol, curve in self.curves.items():
+            sigma = curve.volatility
+            if not sigma or curve.pinned is not None or curve.withdrawn:
+                continue
+            shock = self._walks[symbol].gauss(0.0, 1.0)
+            curve.factor *= math.exp(sigma * math.sqrt(years) * shock - 0.5 * sigma * sigma * years)
+            moved = True
+        return moved
+
+    def roll_expired_fronts(self, now_ms: int) -> list[str]:
+        """Move on every curve whose front has expired by `now_ms`; their underlyings."""
+        rolled = []
+        for symbol, curve in self.curves.items():
+            while curve.front_ms <= now_ms:
+                curve.roll_over(quarterly_expiries(curve.next_ms, 1)[0])
+                rolled.append(symbol)
+        return rolled

@@ -1,0 +1,335 @@
+"""Liquidation and the insurance fund (DECISIONS.md "Risk"; SPEC.md §8.4, §8.5).
+
+A margin account is liquidated when its maintenance margin is positive and its equity is below
+it. The accounts are, per user (risk.py):
+- the cross part of the `perps` bucket: balance − isolated allocations + cross unrealized PnL,
+  against 2/3 of the cross positions' initial margin;
+- each isolated linear position on its own: its allocation + its unrealized PnL, against 2/3 of
+  its initial margin at the mark;
+- the `options` bucket: balance + the positions' value, against 2/3 of the short options'
+  margin.
+
+`check()` runs after every price move (`Context.prices_moved`, after the stop triggers, so a
+stop-loss may spare its account). It visits the users holding positions in registration order,
+and per user the perps cross part, its isolated positions (in the order first opened) and the
+options bucket. It repeats until a pass finds nothing, since a liquidation's fills may leave
+one of its makers short. A liquidation is always full; its steps, each an event and ledger
+entries:
+
+1. `AccountLiquidated` (equity and maintenance when it began);
+2. the account's open orders are cancelled (reason `liquidation`, status `untriggered` ones
+   too): for a cross part, every order of the bucket (an isolated order filling later would
+   draw on the cross part's cash); for an isolated position, its market's isolated orders;
+3. each position is closed by an IOC reduce-only order through the normal order path, paying
+   the normal taker fee: a market order on linear markets (it sweeps to the band's edge), an
+   IOC limit at the mark ± the same 5 % on options (a market order there needs a price);
+4. whatever the book did not take (or all of it, when the order is refused: no liquidity, a
+   halted or expired market, no mark) is taken over by the insurance fund at the mark on the
+   tick: a bookless trade without trading fee (`PositionLiquidated`; ledger `liquidation`: the
+   PnL each side realizes against the clearing account, or the option premium at the mark);
+5. the liquidation fee, 1 % of all notional closed in 3 and 4, goes to the fund
+   (`LiquidationFeeCharged`, ledger `liquidation_fee`);
+6. if the account's equity is then negative, the fund pays the shortfall back
+   (`InsurancePaid`, ledger `insurance`). For an isolated position the account is its
+   allocation: a loss beyond it never reaches the cross part, the fund covers it. There is no
+   ADL: the fund's balance may go negative (SPEC.md §8.5 [SIM]).
+
+The fund is a reserved user (`INSURANCE_FUND_ADDRESS`), registered by the first liquidation,
+so it can hold the positions it takes over: its `perps` and `options` buckets are the fund's
+cash, its positions pay and receive funding and settle like anyone's, it is never liquidated
+and invariants.py lets its buckets go negative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from ocx_sim.engine.accounts import INSURANCE_FUND_ADDRESS, Position, User
+from ocx_sim.engine.clearing import CLEARING, Clearing
+from ocx_sim.engine.context import Context
+from ocx_sim.engine.events import (
+    AccountLiquidated,
+    InsurancePaid,
+    LiquidationFeeCharged,
+    PositionLiquidated,
+    UserRegistered,
+)
+from ocx_sim.engine.ledger import EntryType
+from ocx_sim.engine.markets import PRICE_BAND, MarketSpec, Venue
+from ocx_sim.engine.money import USDC, ZERO, usdc
+from ocx_sim.engine.orders import (
+    CancelReason,
+    MarginMode,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
+from ocx_sim.engine.trading import Trading
+from ocx_sim.errors import OcxError
+
+LIQUIDATION_FEE_RATE = Decimal("0.01")
+"""Of the closed notional, to the insurance fund (DECISIONS.md "Risk")."""
+_PERPS = Venue.PERPS.value
+_OPTIONS = Venue.OPTIONS.value
+_CROSS = MarginMode.CROSS
+_ISOLATED = MarginMode.ISOLATED
+
+
+class Liquidation:
+    def __init__(self, ctx: Context, clearing: Clearing, trading: Trading) -> None:
+        self._ctx = ctx
+        self._clearing = clearing
+        self._trading = trading
+
+    # -- the fund ----------------------------------------------------------------------------
+
+    def fund(self) -> User | None:
+        """The insurance fund's user, once a liquidation has needed it."""
+        return self._ctx.accounts.by_address.get(INSURANCE_FUND_ADDRESS)
+
+    def _fund(self) -> User:
+        ctx = self._ctx
+        fund = self.fund()
+        if fund is None:
+            fund = User(ctx.ids.ulid(), INSURANCE_FUND_ADDRESS, ctx.now)
+            ctx.accounts.add(fund)
+            ctx.emit(UserRegistered, fund.user_id, INSURANCE_FUND_ADDRESS)
+        return fund
+
+    # -- finding accounts under maintenance --------------------------------------------------
+
+    def check(self) -> None:
+        """Liquidate every account under maintenance (module docstring), until none is."""
+        while self._pass():
+            pass
+
+    def _pass(self) -> bool:
+        fund = self.fund()
+        liquidated = False
+        # A snapshot: the first liquidation registers the fund.
+        for user in list(self._ctx.accounts.by_id.values()):
+            if user is fund or not user.positions:
+                continue
+            liquidated |= self._check_user(user)
+        return liquidated
+
+    def _check_user(self, user: User) -> bool:
+        ctx = self._ctx
+        risk, now = ctx.risk, ctx.now
+        if not any(p.size for p in user.positions.values()):
+            return False
+        liquidated = False
+        if risk.cross_shortfall(user, _PERPS, now):
+            self._liquidate_bucket(user, _PERPS)
+            liquidated = True
+        markets = ctx.catalog.markets
+        for position in list(user.positions.values()):
+            spec = markets[position.market_id]
+            if position.size and position.margin_mode is _ISOLATED and not spec.is_option:
+                own = risk.isolated(spec, position, now)
+                if own.equity < own.maintenance:
+                    self._liquidate_isolated(user, spec, position, own.equity, own.maintenance)
+                    liquidated = True
+        if risk.cross_shortfall(user, _OPTIONS, now):
+            self._liquidate_bucket(user, _OPTIONS)
+            liquidated = True
+        return liquidated
+
+    # -- liquidating ---------------------------------------------------------------------------
+
+    def _liquidate_bucket(self, user: User, bucket: str) -> None:
+        """The cross part of `bucket`: every cross position in it (for options, every one)."""
+        ctx = self._ctx
+        view = ctx.risk.margin(user, Venue(bucket), ctx.now)
+        ctx.emit(
+            AccountLiquidated,
+            user.user_id,
+            bucket,
+            _CROSS._value_,
+            None,
+            view.cross_equity,
+            view.cross_maintenance,
+        )
+        markets = ctx.catalog.markets
+        self._cancel(user, lambda o: markets[o.market_id].bucket == bucket)
+        notional = ZERO
+        for position in list(user.positions.values()):
+            spec = markets[position.market_id]
+            in_cross = position.margin_mode is _CROSS or spec.is_option
+            if position.size and spec.bucket == bucket and in_cross:
+                notional += self._close(user, spec, position)
+        self._charge_fee(user, bucket, notional)
+        # What is left is the cross part's equity: the cash less the isolated allocations.
+        balance = ctx.ledger.balance((user.user_id, bucket, USDC))
+        allocated = _allocations(user) if bucket == _PERPS else ZERO
+        self._cover(user, bucket, allocated - balance)
+
+    def _liquidate_isolated(
+        self,
+        user: User,
+        spec: MarketSpec,
+        position: Position,
+        equity: Decimal,
+        maintenance: Decimal,
+    ) -> None:
+        ctx = self._ctx
+        bucket = spec.bucket
+        ctx.emit(
+            AccountLiquidated,
+            user.user_id,
+            bucket,
+            _ISOLATED._value_,
+            spec.id,
+            usdc(equity),
+            usdc(maintenance),
+        )
+        cross_before = self._cross_cash(user, bucket)
+        self._cancel(user, lambda o: o.market_id == spec.id and o.margin_mode is _ISOLATED)
+        notional = self._close(user, spec, position)
+        self._charge_fee(user, bucket, notional)
+        # The allocation has been released into the cross part's cash along with the losses
+        # and fees: whatever that took from the cross part beyond the allocation is bad debt.
+        self._cover(user, bucket, cross_before - self._cross_cash(user, bucket))
+
+    def _cross_cash(self, user: User, bucket: str) -> Decimal:
+        return self._ctx.ledger.balance((user.user_id, bucket, USDC)) - _allocations(user)
+
+    def _cancel(self, user: User, doomed: Callable[[Order], bool]) -> None:
+        for order in [o for o in user.open_orders.values() if doomed(o)]:
+            self._clearing.end(order, OrderStatus.CANCELLED, CancelReason.LIQUIDATION)
+
+    def _close(self, user: User, spec: MarketSpec, position: Position) -> Decimal:
+        """Close the position, on the book as far as it goes, the rest to the fund; returns
+        the notional closed."""
+        notional = ZERO
+        try:
+            placed = self._trading.place_order(user.user_id, self._closing_order(spec, position))
+        except OcxError:
+            # No liquidity, a halted or expired market, no mark: the fund takes it all.
+            pass
+        else:
+            notional = sum((f.price * f.quantity for f in placed.fills), ZERO)
+        if position.size:
+            notional += self._fund_takes(user, spec, position)
+        return notional
+
+    def _closing_order(self, spec: MarketSpec, position: Position) -> OrderRequest:
+        side = Side.SELL if position.size > 0 else Side.BUY
+        quantity = abs(position.size)
+        if not spec.is_option:
+            return OrderRequest(
+                spec.id,
+                side,
+                quantity,
+                type=OrderType.MARKET,
+                time_in_force=TimeInForce.IOC,
+                reduce_only=True,
+                margin_mode=position.margin_mode,
+            )
+        # Options have no band, so a market order must name its worst price: the linear
+        # band's 5 % from the mark, on the tick.
+        mark = self._ctx.risk.mark_or_entry(spec, position, self._ctx.now)
+        if side is Side.SELL:
+            ticks = max(spec.ticks_ceil(mark * (1 - PRICE_BAND)), 1)
+        else:
+            ticks = spec.ticks_floor(mark * (1 + PRICE_BAND))
+        return OrderRequest(
+            spec.id,
+            side,
+            quantity,
+            price=spec.price(ticks),
+            time_in_force=TimeInForce.IOC,
+            reduce_only=True,
+            margin_mode=position.margin_mode,
+        )
+
+    def _fund_takes(self, user: User, spec: MarketSpec, position: Position) -> Decimal:
+        """The fund takes the position over at the mark on the tick (an index may fall between
+        ticks; the tick keeps every amount in whole USDC quanta): a bookless trade, no fee."""
+        ctx = self._ctx
+        now, ledger = ctx.now, ctx.ledger
+        fund = self._fund()
+        mark = self._ctx.risk.mark_or_entry(spec, position, now)
+        price = spec.price(int((mark / spec.tick).to_integral_value(rounding=ROUND_HALF_EVEN)))
+        before = position.size
+        signed = -before
+        quantity = abs(before)
+        realized = position.apply(signed, price, now)
+        if position.margin_mode is _ISOLATED and not spec.is_option:
+            position.reallocate(before, price, spec.max_leverage)
+        fund_position = fund.position_for_update(spec.id, _CROSS, now)
+        fund_realized = fund_position.apply(before, price, now)
+        user.position_epoch += 1
+        fund.position_epoch += 1
+        ref = ctx.ids.ulid(now)
+        user_account = (user.user_id, spec.bucket, USDC)
+        fund_account = (fund.user_id, spec.bucket, USDC)
+        notional = quantity * price
+        if spec.is_option:
+            # Premiums move in cash, as on the book (clearing.py).
+            payer, payee = (
+                (user_account, fund_account) if signed > 0 else (fund_account, user_account)
+            )
+            ledger.move(now, payer, payee, notional, EntryType.LIQUIDATION, ref=ref)
+        else:
+            ledger.post(
+                now,
+                [
+                    (user_account, realized, EntryType.LIQUIDATION),
+                    (fund_account, fund_realized, EntryType.LIQUIDATION),
+                    (CLEARING, -realized - fund_realized, EntryType.LIQUIDATION),
+                ],
+                ref=ref,
+            )
+        side = Side.BUY if signed > 0 else Side.SELL
+        ctx.emit(
+            PositionLiquidated,
+            user.user_id,
+            spec.id,
+            position.margin_mode._value_,
+            side._value_,
+            quantity,
+            price,
+            realized,
+        )
+        return notional
+
+    def _charge_fee(self, user: User, bucket: str, notional: Decimal) -> None:
+        fee = usdc(notional * LIQUIDATION_FEE_RATE)
+        if not fee:
+            return
+        ctx = self._ctx
+        fund = self._fund()
+        ctx.ledger.move(
+            ctx.now,
+            (user.user_id, bucket, USDC),
+            (fund.user_id, bucket, USDC),
+            fee,
+            EntryType.LIQUIDATION_FEE,
+        )
+        ctx.emit(LiquidationFeeCharged, user.user_id, bucket, notional, fee)
+
+    def _cover(self, user: User, bucket: str, shortfall: Decimal) -> None:
+        """The fund pays a positive `shortfall` (negative equity left over) into the bucket."""
+        if shortfall <= 0:
+            return
+        ctx = self._ctx
+        fund = self._fund()
+        ctx.ledger.move(
+            ctx.now,
+            (fund.user_id, bucket, USDC),
+            (user.user_id, bucket, USDC),
+            shortfall,
+            EntryType.INSURANCE,
+        )
+        ctx.emit(InsurancePaid, user.user_id, bucket, shortfall)
+
+
+def _allocations(user: User) -> Decimal:
+    """The isolated positions' allocations, all in the perps bucket (`Position.margin` is zero
+    for every other position)."""
+    return sum((p.margin for p in user.positions.values()), ZERO)

@@ -1,0 +1,467 @@
+"""Trigger orders (DECISIONS.md "Orders and matching" and "Wire details": Stops;
+docs/fidelity.md "Trigger orders"): stops wait `untriggered` and fire on the mark; take-profit
+and stop-loss children are armed by the entry's fills, one cancels the other, and they go with
+the position.
+
+BTC-PERP starts with its mark at 68000.00 and a 5 % band (64600.00–71400.00); the books here
+are one-sided whenever an index moves, so the mark is the index."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TypeVar
+
+import pytest
+
+from ocx_sim import Bucket, ErrorCode, Exchange, OrderStatus
+from ocx_sim.engine.events import Event, OrderCancelled, OrderTriggered, TradeExecuted
+from ocx_sim.engine.orders import Order, OrderType, Side
+from tests.conftest import UserFactory, limit, market, refused
+
+D = Decimal
+PERP = "BTC-PERP"
+SPOT = "BTC-USDC-SPOT"
+E = TypeVar("E", bound=Event)
+
+
+def events_of(exchange: Exchange, kind: type[E]) -> list[E]:
+    return [e for e in exchange.events if isinstance(e, kind)]
+
+
+def cancel_reason(exchange: Exchange, order: Order) -> str:
+    return next(e.reason for e in events_of(exchange, OrderCancelled) if e.order_id == order.id)
+
+
+def status(order: Order) -> OrderStatus:
+    """The order's status now (a call, so the type checker does not narrow it across the
+    commands that change it)."""
+    return order.status
+
+
+def triggered_ids(exchange: Exchange) -> list[str]:
+    return [e.order_id for e in events_of(exchange, OrderTriggered)]
+
+
+def children_of(exchange: Exchange, user_id: str, entry: Order) -> list[Order]:
+    """The entry's take-profit/stop-loss orders, oldest first (TP first when both)."""
+    return [
+        o
+        for o in reversed(exchange.orders(user_id, market_id=entry.market_id))
+        if o.id != entry.id and o.stop_price is not None and o.reduce_only
+    ]
+
+
+# -- stop orders ---------------------------------------------------------------------------
+
+
+def test_the_trigger_is_the_first_price_watcher(exchange: Exchange) -> None:
+    # triggers.py: stops go before the liquidation pass, so a stop-loss may spare an account.
+    assert exchange._ctx.price_watchers[0] == exchange._triggers.check
+
+
+def test_a_stop_waits_untriggered_off_the_book_holding_no_margin(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    bob = make_user(perps="10000")
+
+    placed = exchange.place_order(bob, market(PERP, "buy", "0.1", stop_price=D("69000.00")))
+
+    order = placed.order
+    assert placed.fills == []
+    assert status(order) is OrderStatus.UNTRIGGERED
+    assert order.stop_price == D("69000.00")
+    assert exchange.depth(PERP).bids == []
+    assert [o.id for o in exchange.open_orders(bob)] == [order.id]
+    assert exchange.margin(bob).order_margin == 0
+    assert exchange.check_invariants() == []
+
+
+def test_a_buy_stop_fires_at_the_first_mark_at_or_above_its_stop(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    alice, bob = make_user(perps="10000"), make_user(perps="10000")
+    exchange.place_order(alice, limit(PERP, "sell", "0.1", "69100.00"))
+    stop = exchange.place_order(bob, market(PERP, "buy", "0.1", stop_price=D("69000.00"))).order
+
+    exchange.set_index(PERP, D("68999.99"))
+    assert status(stop) is OrderStatus.UNTRIGGERED
+    assert triggered_ids(exchange) == []
+
+    exchange.set_index(PERP, D("69000.00"))
+
+    assert status(stop) is OrderStatus.FILLED
+    assert events_of(exchange, OrderTriggered)[-1].mark == D("69000.00")
+    trade = events_of(exchange, TradeExecuted)[-1]
+    assert (trade.taker_order_id, trade.price, trade.quantity) == (
+        stop.id,
+        D("69100.00"),
+        D("0.1"),
+    )
+    assert exchange.position(bob, PERP) is not None
+    assert exchange.check_invariants() == []
+
+
+def test_a_sell_stop_fires_at_the_first_mark_at_or_below_its_stop(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    alice, bob = make_user(perps="10000"), make_user(perps="10000")
+    exchange.place_order(alice, limit(PERP, "buy", "0.1", "66900.00"))
+    stop = exchange.place_order(bob, market(PERP, "sell", "0.1", stop_price=D("67000.00"))).order
+
+    exchange.set_index(PERP, D("67000.01"))
+    assert status(stop) is OrderStatus.UNTRIGGERED
+
+    exchange.set_index(PERP, D("67000.00"))
+
+    assert status(stop) is OrderStatus.FILLED
+    assert [(f.price, f.quantity) for f in exchange.fills(bob)] == [(D("66900.00"), D("0.1"))]
+
+
+def test_a_stop_the_mark_already_crosses_fires_at_placement(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    alice, bob = make_user(perps="10000"), make_user(perps="10000")
+    exchange.place_order(alice, limit(PERP, "sell", "0.1", "68100.00"))
+
+    placed = exchange.place_order(bob, market(PERP, "buy", "0.1", stop_price=D("67000.00")))
+
+    assert status(placed.order) is OrderStatus.FILLED
+    assert [(f.price, f.quantity) for f in placed.fills] == [(D("68100.00"), D("0.1"))]
+    assert triggered_ids(exchange) == [placed.order.id]
+
+
+def test_a_fired_stop_limit_rests_with_its_id_and_then_holds_margin(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    bob = make_user(perps="10000")
+    stop = exchange.place_order(
+        bob, limit(PERP, "buy", "0.1", "69050.00", stop_price=D("69000.00"))
+    ).order
+
+    exchange.pin_mark(PERP, D("69000.00"))
+
+    assert status(stop) is OrderStatus.OPEN
+    assert exchange.depth(PERP).bids == [(D("69050.00"), D("0.1000"))]
+    assert [o.id for o in exchange.open_orders(bob)] == [stop.id]
+    # 0.1 × 69050.00 / 20× leverage
+    assert stop.margin == D("345.25")
+    assert exchange.check_invariants() == []
+
+
+def test_stops_crossed_together_fire_in_creation_order(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    alice, dave, bob = make_user(perps="10000"), make_user(perps="10000"), make_user(perps="10000")
+    exchange.place_order(alice, limit(PERP, "sell", "0.1", "69100.00"))
+    first = exchange.place_order(dave, market(PERP, "buy", "0.1", stop_price=D("68900.00")))
+    second = exchange.place_order(bob, market(PERP, "buy", "0.1", stop_price=D("68500.00")))
+
+    exchange.set_index(PERP, D("69000.00"))
+
+    # dave's stop was created first, so it takes the only ask; bob's finds nothing to take.
+    assert triggered_ids(exchange) == [first.order.id, second.order.id]
+    assert status(first.order) is OrderStatus.FILLED
+    assert status(second.order) is OrderStatus.CANCELLED
+    assert cancel_reason(exchange, second.order) == "trigger_rejected"
+
+
+def test_a_stop_is_refused_at_placement_without_the_margin_it_would_need(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    # 0.1 × 68000.00 / 20 = 340.00 margin + 3.40 worst taker fee (5 bps) > 300.
+    bob = make_user(perps="300")
+
+    err = refused(
+        exchange,
+        lambda: exchange.place_order(bob, market(PERP, "buy", "0.1", stop_price=D("69000.00"))),
+    )
+
+    assert err.code is ErrorCode.INSUFFICIENT_MARGIN
+
+
+def test_a_stop_the_checks_refuse_when_it_fires_is_cancelled_and_nothing_else_changes(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    alice, bob = make_user(perps="10000"), make_user(perps="400")
+    ask = exchange.place_order(alice, limit(PERP, "sell", "0.1", "69100.00")).order
+    # 340.00 + 3.40 fits in 400 at placement; the margin is not held, so 300 can leave.
+    stop = exchange.place_order(bob, market(PERP, "buy", "0.1", stop_price=D("69000.00"))).order
+    exchange.transfer(bob, Bucket.PERPS, Bucket.WALLET, D("300"))
+
+    exchange.set_index(PERP, D("69000.00"))  # now 345.00 + 3.45 > 100
+
+    assert status(stop) is OrderStatus.CANCELLED
+    assert cancel_reason(exchange, stop) == "trigger_rejected"
+    assert events_of(exchange, TradeExecuted) == []
+    assert status(ask) is OrderStatus.OPEN
+    assert exchange.position(bob, PERP) is None
+    assert exchange.open_orders(bob) == []
+
+
+def test_a_stop_on_a_halted_market_is_rejected_when_it_fires(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    bob = make_user(perps="10000")
+    stop = exchange.place_order(bob, market(PERP, "buy", "0.1", stop_price=D("69000.00"))).order
+    exchange.halt(PERP)
+
+    exchange.set_index(PERP, D("69500.00"))
+
+    assert status(stop) is OrderStatus.CANCELLED
+    assert cancel_reason(exchange, stop) == "trigger_rejected"
+
+
+def test_cancelling_an_untriggered_stop_ends_it_for_good(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    bob = make_user(perps="10000")
+    stop = exchange.place_order(bob, market(PERP, "buy", "0.1", stop_price=D("69000.00"))).order
+
+    cancelled = exchange.cancel_order(bob, stop.id)
+    exchange.set_index(PERP, D("69500.00"))
+
+    assert status(cancelled) is OrderStatus.CANCELLED
+    assert cancel_reason(exchange, stop) == "user"
+    assert exchange.open_orders(bob) == []
+    assert triggered_ids(exchange) == []
+
+
+def test_cancel_all_takes_untriggered_orders_too(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    bob = make_user(perps="10000")
+    resting = exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00")).order
+    stop = exchange.place_order(bob, market(PERP, "buy", "0.1", stop_price=D("69000.00"))).order
+
+    assert exchange.cancel_all(bob, market_id=PERP) == [resting.id, stop.id]
+    assert status(stop) is OrderStatus.CANCELLED
+
+
+def test_an_untriggered_order_cannot_be_modified(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    bob = make_user(perps="10000")
+    stop = exchange.place_order(
+        bob, limit(PERP, "buy", "0.1", "69050.00", stop_price=D("69000.00"))
+    ).order
+
+    err = refused(exchange, lambda: exchange.modify_order(bob, stop.id, price=D("69060.00")))
+
+    assert err.code is ErrorCode.ORDER_NOT_OPEN
+
+
+def test_a_spot_stop_locks_nothing_until_it_fires(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    bob = make_user(spot="10000")
+    stop = exchange.place_order(
+        bob, limit(SPOT, "buy", "0.1", "69050.00", stop_price=D("69000.00"))
+    ).order
+    assert exchange.spot_assets(bob)[0].locked == 0
+
+    exchange.set_index(SPOT, D("69000.00"))
+
+    assert status(stop) is OrderStatus.OPEN
+    # 0.1 × 69050.00 × (1 + 5 bps), the bid's lock (docs/fidelity.md "Money")
+    assert exchange.spot_assets(bob)[0].locked == D("6908.4525")
+
+
+def test_preview_of_a_stop_does_not_ask_the_book(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    bob = make_user(perps="10000")
+
+    preview = exchange.preview_order(bob, market(PERP, "buy", "0.1", stop_price=D("69000.00")))
+
+    assert preview.approved is True
+
+
+# -- take-profit / stop-loss ---------------------------------------------------------------
+
+
+def test_an_entry_s_first_fill_creates_its_take_profit_and_stop_loss_for_the_filled_quantity(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    alice, bob = make_user(perps="10000"), make_user(perps="10000")
+    entry = exchange.place_order(
+        bob,
+        limit(
+            PERP,
+            "buy",
+            "0.3",
+            "68000.00",
+            take_profit_price=D("70000.00"),
+            stop_loss_price=D("66000.00"),
+        ),
+    ).order
+    assert children_of(exchange, bob, entry) == []
+
+    exchange.place_order(alice, market(PERP, "sell", "0.1"))
+
+    tp, sl = children_of(exchange, bob, entry)
+    for child in (tp, sl):
+        assert status(child) is OrderStatus.UNTRIGGERED
+        assert (child.side, child.type, child.reduce_only) == (Side.SELL, OrderType.MARKET, True)
+        assert child.quantity == D("0.1")
+        assert child.level is None and child.margin == 0
+    assert (tp.stop_price, tp.take_profit_price, tp.stop_loss_price) == (
+        D("70000.00"),
+        D("70000.00"),
+        None,
+    )
+    assert (sl.stop_price, sl.take_profit_price, sl.stop_loss_price) == (
+        D("66000.00"),
+        None,
+        D("66000.00"),
+    )
+
+    exchange.place_order(alice, market(PERP, "sell", "0.1"))
+
+    assert [c.quantity for c in children_of(exchange, bob, entry)] == [D("0.2"), D("0.2")]
+    assert exchange.check_invariants() == []
+
+
+def _long_with_bracket(exchange: Exchange, make_user: UserFactory) -> tuple[str, Order]:
+    """bob long 0.2 at 68000.00 through an entry with TP 70000.00 and SL 66000.00."""
+    alice, bob = make_user(perps="10000"), make_user(perps="10000")
+    entry = exchange.place_order(
+        bob,
+        limit(
+            PERP,
+            "buy",
+            "0.2",
+            "68000.00",
+            take_profit_price=D("70000.00"),
+            stop_loss_price=D("66000.00"),
+        ),
+    ).order
+    exchange.place_order(alice, market(PERP, "sell", "0.2"))
+    assert status(entry) is OrderStatus.FILLED
+    return bob, entry
+
+
+def test_the_take_profit_fires_at_its_price_and_cancels_the_stop_loss(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    bob, entry = _long_with_bracket(exchange, make_user)
+    tp, sl = children_of(exchange, bob, entry)
+    carol = make_user(perps="10000")
+    exchange.place_order(carol, limit(PERP, "buy", "0.2", "69900.00"))
+
+    exchange.set_index(PERP, D("69999.99"))
+    assert status(tp) is OrderStatus.UNTRIGGERED
+
+    exchange.set_index(PERP, D("70000.00"))
+
+    assert status(tp) is OrderStatus.FILLED
+    assert status(sl) is OrderStatus.CANCELLED
+    assert cancel_reason(exchange, sl) == "one_cancels_other"
+    assert exchange.position(bob, PERP) is None
+    # (69900.00 − 68000.00) × 0.2
+    assert exchange.fills(bob)[0].realized_pnl == D("380.00")
+    assert exchange.check_invariants() == []
+
+
+def test_the_stop_loss_of_a_short_fires_at_its_price_and_cancels_the_take_profit(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    alice, bob, carol = make_user(perps="10000"), make_user(perps="10000"), make_user(perps="10000")
+    entry = exchange.place_order(
+        bob,
+        limit(
+            PERP,
+            "sell",
+            "0.1",
+            "68000.00",
+            take_profit_price=D("66000.00"),
+            stop_loss_price=D("69000.00"),
+        ),
+    ).order
+    exchange.place_order(alice, market(PERP, "buy", "0.1"))
+    tp, sl = children_of(exchange, bob, entry)
+    assert tp.side is sl.side is Side.BUY
+    exchange.place_order(carol, limit(PERP, "sell", "0.1", "69100.00"))
+
+    exchange.set_index(PERP, D("68999.99"))
+    assert status(sl) is OrderStatus.UNTRIGGERED
+
+    exchange.set_index(PERP, D("69000.00"))
+
+    assert status(sl) is OrderStatus.FILLED
+    assert status(tp) is OrderStatus.CANCELLED
+    assert cancel_reason(exchange, tp) == "one_cancels_other"
+    assert exchange.position(bob, PERP) is None
+    # (68000.00 − 69100.00) × 0.1
+    assert exchange.fills(bob)[0].realized_pnl == D("-110.00")
+
+
+def test_take_profit_and_stop_loss_go_when_the_position_is_closed_by_hand(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    bob, entry = _long_with_bracket(exchange, make_user)
+    tp, sl = children_of(exchange, bob, entry)
+    carol = make_user(perps="10000")
+    exchange.place_order(carol, limit(PERP, "buy", "0.2", "67900.00"))
+
+    exchange.close_position(bob, PERP)
+
+    assert exchange.position(bob, PERP) is None
+    assert tp.status is sl.status is OrderStatus.CANCELLED
+    assert cancel_reason(exchange, tp) == cancel_reason(exchange, sl) == "position_closed"
+    exchange.set_index(PERP, D("70000.00"))
+    assert triggered_ids(exchange) == []
+
+
+def test_untriggered_children_leave_room_for_other_reduce_only_orders(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    bob, _ = _long_with_bracket(exchange, make_user)
+
+    # The children would make 0.6 of reduce-only sells against 0.2 if they counted.
+    placed = exchange.place_order(bob, limit(PERP, "sell", "0.2", "69000.00", reduce_only=True))
+
+    assert status(placed.order) is OrderStatus.OPEN
+
+
+def test_a_stop_entry_arms_its_bracket_when_it_fires_and_fills(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    alice, bob = make_user(perps="10000"), make_user(perps="10000")
+    exchange.place_order(alice, limit(PERP, "sell", "0.1", "69100.00"))
+    stop = exchange.place_order(
+        bob,
+        market(
+            PERP,
+            "buy",
+            "0.1",
+            stop_price=D("69000.00"),
+            take_profit_price=D("71000.00"),
+            stop_loss_price=D("67000.00"),
+        ),
+    ).order
+    assert children_of(exchange, bob, stop) == []
+
+    exchange.set_index(PERP, D("69000.00"))
+
+    assert [(c.stop_price, c.quantity) for c in children_of(exchange, bob, stop)] == [
+        (D("71000.00"), D("0.1")),
+        (D("67000.00"), D("0.1")),
+    ]
+
+
+@pytest.mark.parametrize("mark", ["66000.00", "65000.00"])
+def test_a_child_the_mark_already_crosses_when_armed_fires_at_once(
+    exchange: Exchange, make_user: UserFactory, mark: str
+) -> None:
+    alice, bob, carol = make_user(perps="10000"), make_user(perps="10000"), make_user(perps="10000")
+    exchange.pin_mark(PERP, D(mark))
+    exchange.place_order(carol, limit(PERP, "buy", "0.1", "64000.00"))
+    entry = exchange.place_order(
+        bob, limit(PERP, "buy", "0.1", "66500.00", stop_loss_price=D("66000.00"))
+    ).order
+
+    exchange.place_order(alice, limit(PERP, "sell", "0.1", "66500.00"))
+
+    (sl,) = children_of(exchange, bob, entry)
+    assert status(sl) is OrderStatus.FILLED
+    assert exchange.position(bob, PERP) is None
