@@ -535,8 +535,10 @@ class Exchange:
     def add_liquidity(self, spec: LiquiditySpec) -> None:
         """Keep a house market maker's ladder around the market's mark (`liquidity.py`)."""
         market = self.market(spec.market_id)
-        if spec.levels < 1 or spec.refresh_ms < 1:
-            raise invalid("levels", "an agent quotes at least one level, at least every ms")
+        if spec.levels < 1:
+            raise invalid("levels", "an agent quotes at least one level a side")
+        if spec.refresh_ms < 1:
+            raise invalid("refreshMs", "must be at least 1 ms")
         market.to_lots(spec.quantity)
         agent_user = self.find_user(LIQUIDITY_ADDRESS)
         if agent_user is None:

@@ -98,11 +98,12 @@ class Expiries:
                 if market_id != spec.id or not position.size:
                     continue
                 size = position.size
+                value = payoff * size
                 # A future pays its PnL against the entry; an option's premium changed hands
                 # when it traded, so it receives or pays the payoff alone.
-                amount = payoff * size if spec.is_option else price * size - position.cost
+                amount = value if spec.is_option else value - position.cost
                 postings.append(((user.user_id, spec.bucket, USDC), amount, EntryType.SETTLEMENT))
-                position.realized_pnl += payoff * size - position.cost if spec.is_option else amount
+                position.realized_pnl += value - position.cost
                 position.size = position.cost = ZERO
                 position.updated_at = now
                 user.position_epoch += 1

@@ -146,4 +146,6 @@ class Lifecycle:
     def _fund(self, due_ms: int) -> None:
         self.funding.settle(due_ms)
         self._ctx.clock.schedule_at(next_boundary(due_ms), partial(self._fund), name="funding")
+        # No price moved, but funding erodes collateral (SPEC.md §8.4): the liquidation
+        # pass must see the new balances.
         self._ctx.prices_moved()

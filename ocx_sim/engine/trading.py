@@ -306,30 +306,9 @@ class Trading:
             post_only=request.post_only,
             market=not is_limit,
         )
-        ctx.orders[order.id] = order
-        user.orders.append(order)
-        user.open_orders[order.id] = order
+        self._accept(user, spec, order, request, now)
         if request.reduce_only:
             user.reduce_only_orders[order.id] = order
-        if request.client_order_id is not None:
-            user.client_order_ids[request.client_order_id] = order
-        ctx.events.record(
-            OrderAccepted,
-            now,
-            order.id,
-            user.user_id,
-            spec.id,
-            request.side._value_,
-            request.type._value_,
-            request.price,
-            request.quantity,
-            request.time_in_force._value_,
-            request.post_only,
-            request.reduce_only,
-            request.margin_mode._value_,
-            request.client_order_id,
-            request.quote_id,
-        )
         if watch is not None:
             watch(order)
         fills = self.clearing.settle(spec, order, result)
@@ -344,6 +323,16 @@ class Trading:
         ctx = self.ctx
         order = Order(ctx.ids.ulid(now), user.user_id, request, 0, lots, now)
         order.status = _UNTRIGGERED
+        # Untriggered, it rests nowhere: it stays out of the reduce-only set until it fires.
+        self._accept(user, spec, order, request, now)
+        return order
+
+    def _accept(
+        self, user: User, spec: MarketSpec, order: Order, request: OrderRequest, now: int
+    ) -> None:
+        """Put a new order in the exchange's and the user's lists (its clientOrderId taken)
+        and log `OrderAccepted`."""
+        ctx = self.ctx
         ctx.orders[order.id] = order
         user.orders.append(order)
         user.open_orders[order.id] = order
@@ -366,7 +355,6 @@ class Trading:
             request.client_order_id,
             request.quote_id,
         )
-        return order
 
     def activate(self, order: Order) -> tuple[MarketSpec, MatchResult]:
         """Bring a fired `untriggered` order to the market (DECISIONS.md "Wire details": it
