@@ -8,11 +8,17 @@ Every instant in ocx-sim is an integer count of milliseconds since the unix epoc
   fire when the owner calls `fire_due()` (worlds.py, before each request and from the app's
   ticker).
 
-Invariant kept here: timers fire in (due, seq) order, where `seq` is the order they were
-scheduled in. A manual clock reads exactly `due` while a timer's callback runs; a realtime one
-reads the real instant it fires at (never earlier than `due`), and the callback is told `due`.
-A callback may schedule further timers; one that falls due at or before the advance target
-fires in the same advance, in its (due, seq) place.
+Invariant kept here: timers fire in (due, rank, seq) order, where `seq` is the order they were
+scheduled in and `rank` puts a timer scheduled `first` (the price tick, lifecycle.py) before
+every other one due at the same instant. A manual clock reads exactly `due` while a timer's
+callback runs; a realtime one reads the real instant it fires at (never earlier than `due`),
+and the callback is told `due`. A callback may schedule further timers; one that falls due at
+or before the advance target fires in the same advance, in its place.
+
+A callback may also run ahead (`run_ahead_to`) up to its `horizon_ms`: the advance target, or
+the next timer's instant, whichever is earlier. The price tick uses it to work through many
+seconds in one call, exactly as if it had fired once a second: nothing else can happen in
+between.
 """
 
 from __future__ import annotations
@@ -37,10 +43,13 @@ class ClockError(ValueError):
 class Timer:
     """A handle on a scheduled callback; `cancel()` stops it from firing."""
 
-    __slots__ = ("callback", "cancelled", "due_ms", "name", "seq")
+    __slots__ = ("callback", "cancelled", "due_ms", "name", "rank", "seq")
 
-    def __init__(self, due_ms: int, seq: int, callback: TimerCallback, name: str) -> None:
+    def __init__(
+        self, due_ms: int, rank: int, seq: int, callback: TimerCallback, name: str
+    ) -> None:
         self.due_ms = due_ms
+        self.rank = rank
         self.seq = seq
         self.callback = callback
         self.name = name
@@ -50,7 +59,7 @@ class Timer:
         self.cancelled = True
 
     def __lt__(self, other: Timer) -> bool:
-        return (self.due_ms, self.seq) < (other.due_ms, other.seq)
+        return (self.due_ms, self.rank, self.seq) < (other.due_ms, other.rank, other.seq)
 
     def __repr__(self) -> str:
         return f"Timer({self.name!r}, due={format_ms(self.due_ms)}, seq={self.seq})"
@@ -63,8 +72,12 @@ class Clock:
 
     def __init__(self, start_ms: int = DEFAULT_START_MS) -> None:
         self._now_ms = start_ms
-        self._timers: list[Timer] = []
+        # Heap entries are (due, rank, seq, timer): tuples of ints compare in C, and `seq` is
+        # unique, so the timers themselves are never compared.
+        self._timers: list[tuple[int, int, int, Timer]] = []
         self._next_seq = 0
+        self._target_ms: int | None = None
+        """While timers run, the instant the clock is moving to."""
 
     @property
     def now_ms(self) -> int:
@@ -74,12 +87,16 @@ class Clock:
     def speed(self) -> float:
         return 1.0
 
-    def schedule_at(self, due_ms: int, callback: TimerCallback, name: str = "") -> Timer:
+    def schedule_at(
+        self, due_ms: int, callback: TimerCallback, name: str = "", first: bool = False
+    ) -> Timer:
         """Run `callback(due_ms)` when the clock reaches `due_ms` (at once on the next advance
-        or `fire_due` when `due_ms` is already past)."""
-        timer = Timer(due_ms, self._next_seq, callback, name)
+        or `fire_due` when `due_ms` is already past); `first`: before the other timers due
+        at that instant."""
+        rank = 0 if first else 1
+        timer = Timer(due_ms, rank, self._next_seq, callback, name)
+        heapq.heappush(self._timers, (due_ms, rank, self._next_seq, timer))
         self._next_seq += 1
-        heapq.heappush(self._timers, timer)
         return timer
 
     def schedule_in(self, delay_ms: int, callback: TimerCallback, name: str = "") -> Timer:
@@ -90,30 +107,53 @@ class Clock:
     def next_due_ms(self) -> int | None:
         """The instant of the earliest live timer, or None when nothing is scheduled."""
         self._drop_cancelled_head()
-        return self._timers[0].due_ms if self._timers else None
+        return self._timers[0][0] if self._timers else None
 
     def pending_timers(self) -> list[Timer]:
         """Live timers in firing order (a copy, for inspection)."""
-        return sorted(t for t in self._timers if not t.cancelled)
+        return [entry[3] for entry in sorted(self._timers) if not entry[3].cancelled]
+
+    def horizon_ms(self) -> int:
+        """How far a running timer's callback may `run_ahead_to`: the advance target or the
+        next timer's instant, whichever is earlier (now, outside a run)."""
+        target = self._target_ms
+        if target is None:
+            return self._now_ms
+        due = self.next_due_ms()
+        return target if due is None or due > target else due
+
+    def run_ahead_to(self, ms: int) -> None:
+        """From a timer's callback: move now to `ms` (within `horizon_ms`), as if a timer due
+        then were firing."""
+        if not self._now_ms <= ms <= self.horizon_ms():
+            raise ClockError(f"cannot run ahead to {format_ms(ms)}: beyond the horizon")
+        self._now_ms = ms
 
     def _drop_cancelled_head(self) -> None:
-        while self._timers and self._timers[0].cancelled:
-            heapq.heappop(self._timers)
+        timers = self._timers
+        while timers and timers[0][3].cancelled:
+            heapq.heappop(timers)
 
     def _run_until(self, target_ms: int) -> int:
         """Fire every timer due at or before `target_ms`, moving `_now_ms` to each one's instant
         while it runs, then leave the clock at `target_ms`. Returns how many fired."""
         fired = 0
         timers = self._timers
-        while True:
-            self._drop_cancelled_head()
-            if not timers or timers[0].due_ms > target_ms:
-                break
-            timer = heapq.heappop(timers)
-            # A timer scheduled in the past (due before now) fires "now": time never goes back.
-            self._now_ms = max(self._now_ms, timer.due_ms)
-            timer.callback(timer.due_ms)
-            fired += 1
+        outer_target, self._target_ms = self._target_ms, target_ms
+        try:
+            while True:
+                self._drop_cancelled_head()
+                if not timers or timers[0][0] > target_ms:
+                    break
+                due, _, _, timer = heapq.heappop(timers)
+                # A timer scheduled in the past (due before now) fires "now": time never goes
+                # back.
+                if due > self._now_ms:
+                    self._now_ms = due
+                timer.callback(due)
+                fired += 1
+        finally:
+            self._target_ms = outer_target
         self._now_ms = max(self._now_ms, target_ms)
         return fired
 

@@ -359,3 +359,34 @@ def test_parse_iso_reads_an_offset_rendering_as_the_same_instant(ms: int, minute
     zone = timezone(timedelta(minutes=minutes))
     local = datetime.fromtimestamp(ms // 1000, tz=zone).replace(microsecond=(ms % 1000) * 1000)
     assert parse_iso(local.isoformat(timespec="milliseconds")) == ms
+
+
+def test_a_timer_scheduled_first_fires_before_the_others_due_at_the_same_instant() -> None:
+    clock = SimClock(0)
+    fired: list[str] = []
+    clock.schedule_at(100, lambda _d: fired.append("early bird"))
+    clock.schedule_at(100, lambda _d: fired.append("first"), first=True)
+    clock.schedule_at(99, lambda _d: fired.append("earlier"))
+    clock.advance_to(100)
+    assert fired == ["earlier", "first", "early bird"]
+
+
+def test_a_callback_may_run_ahead_to_the_next_timer_or_the_target_but_not_beyond() -> None:
+    clock = SimClock(0)
+    seen: list[tuple[int, int]] = []
+
+    def batch(_due: int) -> None:
+        seen.append((clock.now_ms, clock.horizon_ms()))
+        clock.run_ahead_to(clock.horizon_ms())
+        with pytest.raises(ClockError):
+            clock.run_ahead_to(clock.horizon_ms() + 1)
+
+    clock.schedule_at(100, batch)
+    clock.schedule_at(700, lambda _d: seen.append((clock.now_ms, -1)))
+    clock.schedule_at(900, batch)
+    clock.advance_to(1_000)
+    # The first batch may go as far as the 700 ms timer; the second, to the target.
+    assert seen == [(100, 700), (700, -1), (900, 1_000)]
+    assert clock.now_ms == 1_000
+    # Outside an advance there is no horizon beyond now.
+    assert clock.horizon_ms() == 1_000

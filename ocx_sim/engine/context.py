@@ -7,9 +7,9 @@ behaviour beyond lookups that refuse unknown things with the catalog's errors.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ocx_sim.clock import Clock
 from ocx_sim.engine.accounts import Accounts, User
@@ -24,6 +24,20 @@ from ocx_sim.engine.risk import Risk
 from ocx_sim.engine.tape import Tape
 from ocx_sim.errors import ErrorCode, OcxError
 from ocx_sim.ids import Ids
+
+QuietMarks = Mapping[str, tuple[float, float]]
+"""Per market id, the open interval of marks within which a watcher has nothing to do."""
+
+
+class PriceWatcher(Protocol):
+    def check(self) -> None:
+        """Act on the marks as they are now (fire triggers, liquidate)."""
+
+    def quiet_marks(self) -> QuietMarks | None:
+        """While every listed market's mark stays strictly inside its interval (and nothing
+        but marks changes), `check` would do nothing: the per-second tick (ticker.py) skips
+        it. Markets not listed do not concern the watcher; None: it must check on every
+        move."""
 
 
 @dataclass(slots=True)
@@ -42,7 +56,7 @@ class Context:
     books: dict[str, Book] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
     halted: set[str] = field(default_factory=set)
-    price_watchers: list[Callable[[], None]] = field(default_factory=list)
+    price_watchers: list[PriceWatcher] = field(default_factory=list)
     """Run, in order, after any index or mark may have moved (`prices_moved`): the stop
     triggers first (a stop-loss may spare its account), then the liquidation pass."""
     _watching: bool = False
@@ -68,7 +82,7 @@ class Context:
             while True:
                 self._moved_again = False
                 for watcher in self.price_watchers:
-                    watcher()
+                    watcher.check()
                 if not self._moved_again:
                     break
         finally:

@@ -83,6 +83,9 @@ class FundsTransferred(NamedTuple):
 
 
 class OrderAccepted(NamedTuple):
+    """A new order entered the exchange's lists (resting, matching or `untriggered`). The
+    trigger prices come last (None when absent) so that the older fields keep their places."""
+
     seq: int
     ts: int
     order_id: str
@@ -98,6 +101,9 @@ class OrderAccepted(NamedTuple):
     margin_mode: str
     client_order_id: str | None
     quote_id: str | None
+    stop_price: Decimal | None = None
+    take_profit_price: Decimal | None = None
+    stop_loss_price: Decimal | None = None
 
 
 class TradeExecuted(NamedTuple):
@@ -332,6 +338,24 @@ class VolatilitySet(NamedTuple):
     volatility: Decimal
 
 
+class VaultLiquiditySet(NamedTuple):
+    """The vault's USDC for withdrawals was set (`amount` None: unlimited); the keeper pays
+    from it from now on (wallet.py)."""
+
+    seq: int
+    ts: int
+    amount: Decimal | None
+
+
+class WithdrawalFailureArmed(NamedTuple):
+    """One more failure was armed (fail-next): the next send the keeper tries fails.
+    `armed` is how many are armed now."""
+
+    seq: int
+    ts: int
+    armed: int
+
+
 class EventLog:
     """The append-only log; `record` appends an event with the next `seq`."""
 
@@ -394,7 +418,10 @@ EVENT_TYPES: tuple[type[Any], ...] = (
     LiquidationFeeCharged,
     InsurancePaid,
     OrderTriggered,
+    VaultLiquiditySet,
+    WithdrawalFailureArmed,
 )
+"""Each type's code is its index here, so new types are only ever appended."""
 _CODES = {cls: code for code, cls in enumerate(EVENT_TYPES)}
 
 

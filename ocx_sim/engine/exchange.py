@@ -134,10 +134,10 @@ class Exchange:
         # The first price watcher (context.py): a stop-loss that fires may spare its account
         # the liquidation pass that runs after it.
         self._triggers = Triggers(ctx, self._trading, self._clearing)
-        ctx.price_watchers.append(self._triggers.check)
+        ctx.price_watchers.append(self._triggers)
         self._liquidation = Liquidation(ctx, self._clearing, self._trading)
         # The liquidation pass watches prices after the triggers (DECISIONS.md "Risk").
-        ctx.price_watchers.append(self._liquidation.check)
+        ctx.price_watchers.append(self._liquidation)
         self._quoting = Quoting(ctx, self._clearing, self._trading)
         self._wallet = Wallet(ctx)
         self._lifecycle = Lifecycle(ctx, self._clearing)
@@ -289,8 +289,8 @@ class Exchange:
     def set_vault_liquidity(self, amount: Decimal | None) -> None:
         """The vault's USDC for withdrawals (None: unlimited, the default). A withdrawal the
         vault cannot pay waits `insufficient_liquidity`, retried by every keeper run; sending
-        one spends its amount, and credited deposits add theirs."""
-        self._wallet.vault_liquidity = (
+        one spends its amount, and credited deposits add theirs. Logged (`VaultLiquiditySet`)."""
+        self._wallet.set_liquidity(
             None if amount is None else usdc_amount(amount, "amount", zero_ok=True)
         )
 
@@ -300,7 +300,8 @@ class Exchange:
 
     def fail_next_withdrawal(self) -> int:
         """Make the next withdrawal the keeper tries to send end `failed`, refunded to the
-        wallet bucket (`withdraw_refund`). Each call arms one more; answers how many are armed."""
+        wallet bucket (`withdraw_refund`). Each call arms one more (`WithdrawalFailureArmed`);
+        answers how many are armed."""
         return self._wallet.arm_failure()
 
     def transfer(self, user_id: str, source: Bucket, target: Bucket, amount: Decimal) -> Balances:
@@ -352,7 +353,7 @@ class Exchange:
         price: Decimal | None = None,
         time_in_force: TimeInForce = TimeInForce.GTC,
     ) -> Placement:
-        return self._trading.close_position(
+        placed = self._trading.close_position(
             user_id,
             market_id,
             quantity=quantity,
@@ -361,6 +362,8 @@ class Exchange:
             price=price,
             time_in_force=time_in_force,
         )
+        self._lifecycle.wake_for(market_id)
+        return placed
 
     def outside_trade(
         self, market_id: str, side: Side, price: Decimal, quantity: Decimal
@@ -406,7 +409,12 @@ class Exchange:
     ) -> Order:
         """Cancel one of the user's open orders (404 outside `venues`, as for any order the
         user does not own)."""
-        return self._trading.cancel_order(user_id, self.order(user_id, order_id, venues=venues).id)
+        cancelled = self._trading.cancel_order(
+            user_id, self.order(user_id, order_id, venues=venues).id
+        )
+        # A book without the order may no longer be healthy: the mark's basis heads elsewhere.
+        self._lifecycle.wake_for(cancelled.market_id)
+        return cancelled
 
     def modify_order(
         self,
@@ -435,7 +443,7 @@ class Exchange:
         margin_mode: MarginMode | None = None,
         venues: Collection[Venue] | None = None,
     ) -> list[str]:
-        return self._trading.cancel_all(
+        cancelled = self._trading.cancel_all(
             user_id,
             market_id=market_id,
             quote_id=quote_id,
@@ -443,6 +451,8 @@ class Exchange:
             margin_mode=margin_mode,
             venues=venues,
         )
+        self._lifecycle.wake()
+        return cancelled
 
     def place_quotes(
         self,
@@ -546,8 +556,7 @@ class Exchange:
             self.deposit(agent_user.user_id, 2 * AGENT_FUNDS)
             for bucket in (Bucket.PERPS, Bucket.OPTIONS):
                 self.transfer(agent_user.user_id, Bucket.WALLET, bucket, AGENT_FUNDS)
-        LiquidityAgent(self._ctx, self._quoting, agent_user, spec).start()
-        self._lifecycle.wake_for(market.id)
+        LiquidityAgent(self._ctx, self._quoting, agent_user, spec, self._lifecycle.wake_for).start()
 
     def start_sandbox(self) -> None:
         """Make the market live on its own (DECISIONS.md "Markets and prices", sandbox): each

@@ -22,6 +22,7 @@ minus the open linear positions' cost bases (ledger.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import partial
 
@@ -37,9 +38,11 @@ SETTLEMENT_RETRY_MS = 60_000
 
 
 class Expiries:
-    def __init__(self, ctx: Context, clearing: Clearing) -> None:
+    def __init__(self, ctx: Context, clearing: Clearing, prices_moved: Callable[[], None]) -> None:
         self._ctx = ctx
         self._clearing = clearing
+        self._prices_moved = prices_moved
+        """`Lifecycle.prices_moved`: the watchers, then the tick if something now moves."""
         self._scheduled: set[int] = set()
         self.schedule()
 
@@ -62,7 +65,7 @@ class Expiries:
         ctx.prices.process.roll_expired_fronts(due_ms)
         self._list(due_ms)
         ctx.prices.touch()
-        ctx.prices_moved()
+        self._prices_moved()
 
     def _settle_when_priced(self, market_ids: list[str], due_ms: int) -> None:
         """Settle each market whose index is available; retry the others in a minute."""

@@ -10,7 +10,10 @@ DECISIONS.md "Markets and prices" (SPEC.md §7.4):
 
 The premium is piecewise constant between price changes, so `accrue` (called before every
 change of an index, mark or basis, and at each boundary) adds premium × elapsed time to the
-period's sum: the average is exact, not sampled.
+period's sum: the average is not sampled. Like the walk and the basis it follows every second,
+the premium is a float (DESIGN.md rule 1: not money); the rate is rounded once, to 8 decimals,
+and the payments are Decimal. Reading the running rate accrues nothing, so that what a client
+looks at never changes what is paid.
 
 Invariant (zero-sum): a period's payments sum to exactly zero. Longs and shorts hold the same
 open interest, so both sides owe the same total before rounding; that total is rounded once to
@@ -57,7 +60,7 @@ class Funding:
         self._perps = [m for m in ctx.catalog if m.type is MarketType.PERP]
         self._period_start = ctx.now
         self._accrued_to = ctx.now
-        self._premium_ms: dict[str, Decimal] = {}
+        self._premium_ms: dict[str, float] = {}
         """Per perpetual, Σ premium × ms over the period so far."""
         self.last_rates: dict[str, Decimal] = {}
         """Per perpetual, the rate of the last settled period."""
@@ -66,28 +69,47 @@ class Funding:
     def next_at(self) -> int:
         return next_boundary(self._ctx.now)
 
+    @property
+    def perps(self) -> list[MarketSpec]:
+        return self._perps
+
     def accrue(self, now_ms: int) -> None:
         """Add the premium that held since the last accrual up to `now_ms`. Call it before
         anything changes a perpetual's mark or index."""
         elapsed = now_ms - self._accrued_to
         if elapsed <= 0:
             return
-        self._accrued_to = now_ms
         prices = self._ctx.prices
+        sums = self._premium_ms
         for spec in self._perps:
-            premium = prices.premium(spec, now_ms)
+            premium = prices.premium_f(spec)
             if premium:
-                sums = self._premium_ms
-                sums[spec.id] = sums.get(spec.id, ZERO) + premium * elapsed
+                sums[spec.id] = sums.get(spec.id, 0.0) + premium * elapsed
+        self._accrued_to = now_ms
+
+    def sums(self) -> list[float]:
+        """Each perpetual's Σ premium × ms so far this period, in the order of `perps`: the
+        ticker accrues second by second on these (the same additions `accrue` would make,
+        in the same order, so floats round the same) and `store`s them back."""
+        return [self._premium_ms.get(spec.id, 0.0) for spec in self._perps]
+
+    def store(self, accrued_to: int, sums: list[float]) -> None:
+        self._premium_ms = {s.id: v for s, v in zip(self._perps, sums, strict=True) if v}
+        self._accrued_to = accrued_to
+
+    @property
+    def accrued_to(self) -> int:
+        return self._accrued_to
 
     def current_rate(self, spec: MarketSpec) -> Decimal:
         """The rate the running period would settle at now (`fundingRate` in the stats)."""
         now = self._ctx.now
-        self.accrue(now)
+        premium = self._ctx.prices.premium_f(spec)
         elapsed = now - self._period_start
         if elapsed <= 0:
-            return clamp_rate(self._ctx.prices.premium(spec, now))
-        return clamp_rate(self._premium_ms.get(spec.id, ZERO) / elapsed)
+            return _rate(premium)
+        pending = premium * (now - self._accrued_to)
+        return _rate((self._premium_ms.get(spec.id, 0.0) + pending) / elapsed)
 
     def settle(self, boundary_ms: int) -> None:
         """Close the period ending at `boundary_ms`: every perpetual's rate, and its payments."""
@@ -98,7 +120,7 @@ class Funding:
         if elapsed <= 0:
             return
         for spec in self._perps:
-            rate = clamp_rate(sums.get(spec.id, ZERO) / elapsed)
+            rate = _rate(sums.get(spec.id, 0.0) / elapsed)
             self.last_rates[spec.id] = rate
             self._pay(spec, rate)
 
@@ -129,6 +151,10 @@ class Funding:
             ctx.accounts.by_id[user_id].position_epoch += 1
         ctx.ledger.post(ctx.now, postings, ref=f"funding:{spec.id}:{ctx.now}")
         ctx.emit(FundingSettled, spec.id, rate, mark, open_interest, total)
+
+
+def _rate(average_premium: float) -> Decimal:
+    return clamp_rate(Decimal(repr(average_premium)))
 
 
 def _shares(total: Decimal, side: list[tuple[str, Position]]) -> list[Decimal]:

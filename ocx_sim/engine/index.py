@@ -17,8 +17,9 @@ What moves an index:
 - `set_curve`: new F1 and F2 levels (this releases a pin);
 - `withdraw`: the reference feed is gone; no index means no mark (SPEC.md §7.1);
 - a volatility: a seeded geometric Brownian motion moves both curve points by one common
-  factor every step (the sandbox). The walk runs in floats, like the option pricing math
-  (DESIGN.md rule 1), and the index is rounded once to 8 decimals when read.
+  factor every second (the sandbox; `walk_factor`, stepped by ticker.py). The walk runs in
+  floats, like the option pricing math (DESIGN.md rule 1), and the index is rounded once to 8
+  decimals when read.
 """
 
 from __future__ import annotations
@@ -51,6 +52,17 @@ def roll_weight(now_ms: int, front_expiry_ms: int) -> Decimal:
     return (1 - (-ROLL_SHARPNESS * fraction).exp()) / _NORMALIZER
 
 
+_SHARPNESS_F = float(ROLL_SHARPNESS)
+_NORMALIZER_F = float(_NORMALIZER)
+
+
+def walk_factor(volatility: float, dt_ms: int, shock: float) -> float:
+    """One step of the geometric Brownian motion: the factor a standard normal `shock` moves
+    the level by over `dt_ms` (drift-free in expectation)."""
+    years = dt_ms / YEAR_MS
+    return math.exp(volatility * math.sqrt(years) * shock - 0.5 * volatility * volatility * years)
+
+
 @dataclass(slots=True)
 class Curve:
     """One underlying's reference curve and how its index is being driven."""
@@ -80,15 +92,44 @@ class Curve:
             level *= Decimal(repr(self.factor))
         return level.quantize(INDEX_QUANTUM, rounding=ROUND_HALF_EVEN)
 
+    def level_f(self, now_ms: int) -> float | None:
+        """The index in floats, for the per-second work (ticker.py): the same value as `index`
+        but for its rounding to 8 decimals; None when withdrawn."""
+        if self.withdrawn:
+            return None
+        if self.pinned is not None:
+            return float(self.pinned)
+        return self.unwalked_f(now_ms) * self.factor
+
+    def unwalked_f(self, now_ms: int) -> float:
+        """The curve's level with its roll, before the walk's factor, in floats."""
+        end = self.front_ms - ROLL_END_BEFORE_EXPIRY_MS
+        start = end - ROLL_DAYS * DAY_MS
+        if now_ms <= start:
+            level = float(self.f1)
+        elif now_ms >= end:
+            level = float(self.f2)
+        else:
+            fraction = (now_ms - start) / (ROLL_DAYS * DAY_MS)
+            weight = (1 - math.exp(-_SHARPNESS_F * fraction)) / _NORMALIZER_F
+            level = float(self.f1) + float(self.f2 - self.f1) * weight
+        return level
+
+    def walks(self) -> bool:
+        """Whether the random walk moves it (a volatility, not pinned, not withdrawn)."""
+        return bool(self.volatility) and self.pinned is None and not self.withdrawn
+
+    def rolling(self, now_ms: int) -> bool:
+        """Whether the roll moves it at `now_ms` (inside the window, between two levels)."""
+        if self.withdrawn or self.pinned is not None or self.f1 == self.f2:
+            return False
+        end = self.front_ms - ROLL_END_BEFORE_EXPIRY_MS
+        return end - ROLL_DAYS * DAY_MS < now_ms < end
+
     def drifts(self, now_ms: int) -> bool:
         """Whether the index moves with time alone at `now_ms` (a random walk, or a roll
         between two different curve points)."""
-        if self.withdrawn or self.pinned is not None:
-            return False
-        if self.volatility:
-            return True
-        end = self.front_ms - ROLL_END_BEFORE_EXPIRY_MS
-        return self.f1 != self.f2 and end - ROLL_DAYS * DAY_MS < now_ms < end
+        return self.walks() or self.rolling(now_ms)
 
     def roll_over(self, next_ms: int) -> None:
         """F1 has expired: F2 becomes the front and a new F2 keeps the curve's spread ratio."""
@@ -107,7 +148,6 @@ class IndexProcess:
         for symbol, u in catalog.underlyings.items():
             front, after = quarterly_expiries(now_ms, 2)
             self.curves[symbol] = Curve(symbol, front, after, u.index_price, u.index_price)
-            # One stream per underlying: a walk added on one never shifts another's draws.
             self._walks[symbol] = ids.stream(f"index:{symbol}")
 
     def index(self, underlying: str, now_ms: int) -> Decimal | None:
@@ -116,18 +156,9 @@ class IndexProcess:
     def drifts(self, now_ms: int) -> bool:
         return any(curve.drifts(now_ms) for curve in self.curves.values())
 
-    def step(self, dt_ms: int) -> bool:
-        """Move every walking curve by one GBM step of `dt_ms`; whether any moved."""
-        moved = False
-        years = dt_ms / YEAR_MS
-        for symbol, curve in self.curves.items():
-            sigma = curve.volatility
-            if not sigma or curve.pinned is not None or curve.withdrawn:
-                continue
-            shock = self._walks[symbol].gauss(0.0, 1.0)
-            curve.factor *= math.exp(sigma * math.sqrt(years) * shock - 0.5 * sigma * sigma * years)
-            moved = True
-        return moved
+    def walk(self, underlying: str) -> RandomStream:
+        """The underlying's own stream of shocks: a walk added on one never shifts another's."""
+        return self._walks[underlying]
 
     def roll_expired_fronts(self, now_ms: int) -> list[str]:
         """Move on every curve whose front has expired by `now_ms`; their underlyings."""

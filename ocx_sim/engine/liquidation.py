@@ -42,12 +42,13 @@ and invariants.py lets its buckets go negative.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from ocx_sim.engine.accounts import INSURANCE_FUND_ADDRESS, Position, User
 from ocx_sim.engine.clearing import CLEARING, Clearing
-from ocx_sim.engine.context import Context
+from ocx_sim.engine.context import Context, QuietMarks
 from ocx_sim.engine.events import (
     AccountLiquidated,
     InsurancePaid,
@@ -68,6 +69,7 @@ from ocx_sim.engine.orders import (
     Side,
     TimeInForce,
 )
+from ocx_sim.engine.risk import MAINTENANCE_FRACTION
 from ocx_sim.engine.trading import Trading
 from ocx_sim.errors import OcxError
 
@@ -84,6 +86,7 @@ class Liquidation:
         self._ctx = ctx
         self._clearing = clearing
         self._trading = trading
+        self._quiet: tuple[int, QuietMarks | None] | None = None
 
     # -- the fund ----------------------------------------------------------------------------
 
@@ -106,6 +109,57 @@ class Liquidation:
         """Liquidate every account under maintenance (module docstring), until none is."""
         while self._pass():
             pass
+
+    def quiet_marks(self) -> QuietMarks | None:
+        """Per market someone holds: how far its mark may move before any account could fall
+        under maintenance (None when someone holds options: their value is not linear in a
+        mark). Remembered until the ledger moves: every change of a balance or a position
+        (a fill, funding, a transfer, a settlement) posts to it."""
+        token = len(self._ctx.ledger)
+        if self._quiet is None or self._quiet[0] != token:
+            self._quiet = (token, self._quiet_marks())
+        return self._quiet[1]
+
+    def _quiet_marks(self) -> QuietMarks | None:
+        """An account's equity − maintenance moves by at most |size| × (1 + 2/3 / maxLeverage)
+        per unit of a linear position's mark (its PnL, and its maintenance at the mark). So an
+        isolated position is safe while its mark moves less than its slack over that weight,
+        and a cross part while each of its n markets moves less than 1/n of its slack over
+        the weight: together they cannot use more than the slack."""
+        ctx = self._ctx
+        risk, now, markets = ctx.risk, ctx.now, ctx.catalog.markets
+        fund = self.fund()
+        room: dict[str, Decimal] = {}
+        for user in ctx.accounts.by_id.values():
+            if user is fund:
+                continue
+            cross: list[tuple[MarketSpec, Position]] = []
+            for position in user.positions.values():
+                if not position.size:
+                    continue
+                spec = markets[position.market_id]
+                if spec.is_option:
+                    return None
+                if position.margin_mode is _ISOLATED:
+                    own = risk.isolated(spec, position, now)
+                    _narrow(room, spec, position, own.equity - own.maintenance)
+                else:
+                    cross.append((spec, position))
+            if cross:
+                slack = risk.cross_slack(user, _PERPS, now)
+                assert slack is not None  # cross positions hold initial margin
+                for spec, position in cross:
+                    _narrow(room, spec, position, slack / len(cross))
+        quiet = {}
+        for market_id, distance in room.items():
+            mark = ctx.prices.mark(markets[market_id], now)
+            if mark is None or distance <= 0:
+                # Valued at entry while there is no mark, or already at the edge: any move
+                # needs a look.
+                quiet[market_id] = (math.inf, -math.inf)
+            else:
+                quiet[market_id] = (float(mark - distance), float(mark + distance))
+        return quiet
 
     def _pass(self) -> bool:
         fund = self.fund()
@@ -327,6 +381,12 @@ class Liquidation:
             EntryType.INSURANCE,
         )
         ctx.emit(InsurancePaid, user.user_id, bucket, shortfall)
+
+
+def _narrow(room: dict[str, Decimal], spec: MarketSpec, position: Position, slack: Decimal) -> None:
+    weight = abs(position.size) * (1 + MAINTENANCE_FRACTION / spec.max_leverage)
+    distance = slack / weight
+    room[spec.id] = min(room.get(spec.id, distance), distance)
 
 
 def _allocations(user: User) -> Decimal:

@@ -1,18 +1,30 @@
-"""Liquidity agents: a house market maker that keeps a ladder around each mark it is given.
+"""Liquidity agents: a house market maker that keeps a ladder around each market's fair value.
 
 The sandbox (`Exchange.start_sandbox`) puts one on every perpetual so that a client meets a
-live book. Every `refresh_ms` of simulated time, if a rung was taken or the fair value moved
-half a step, the agent replaces its orders on the market with `levels` bids and asks: the
-first `spread_bps / 2` from the fair value (the mark; a perpetual's index) and each further one
-`step_bps` beyond, `quantity` each, rounded away from it onto the tick. It goes through the
-ordinary bulk-quote command (`quotes.py`, with cancel-all), so its orders match, pay fees and
-hold margin like anyone's; its account (`Exchange.add_liquidity`) is funded once with enough
-for years of quoting. A market without a mark (no index), halted or expired is skipped until
-the next refresh.
+live book. The ladder has `levels` bids and asks, `quantity` each: the first `spread_bps / 2`
+from its centre and each further one a step (`step_bps`) beyond, rounded away from the centre
+onto the tick. It is quoted around the fair value (a perpetual's index, another market's
+mark), with the step and the half-spread fixed in price when it is quoted.
+
+Every `refresh_ms` of simulated time the agent looks again:
+- a rung was taken (filled, even in part, or cancelled), the step has drifted more than 10 %
+  from `step_bps` of the fair value, or the fair value is `levels` steps or more away: the
+  whole ladder is quoted afresh around the fair value;
+- the fair value is k whole steps away (0 < |k| < levels): the centre moves k steps. Every
+  rung is then where a rung of the old ladder was, or beyond it, so only the rungs that fall
+  off are replaced: 2|k| orders rather than all of them;
+- otherwise the ladder stands: re-quoting it would only churn the book.
+
+It goes through the ordinary bulk-quote command (`quotes.py`, replacing the rungs it moves),
+so its orders match, pay fees and hold margin like anyone's; its account
+(`Exchange.add_liquidity`) is funded once with enough for years of quoting. A market without
+a mark (no index), halted or expired is skipped until the next refresh.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from functools import partial
@@ -21,7 +33,7 @@ from ocx_sim.engine.accounts import User
 from ocx_sim.engine.context import Context
 from ocx_sim.engine.markets import MarketType
 from ocx_sim.engine.money import BPS
-from ocx_sim.engine.orders import Side
+from ocx_sim.engine.orders import Order, OrderStatus, Side
 from ocx_sim.engine.quotes import QuoteRequest, Quoting
 from ocx_sim.errors import OcxError
 
@@ -36,14 +48,38 @@ class LiquiditySpec:
     refresh_ms: int = 10_000
 
 
+_OPEN = OrderStatus.OPEN
+"""An order in this status has not been filled at all (a partial fill changes it)."""
+STEP_DRIFT = 0.1
+"""How far the step, fixed in price, may drift from `step_bps` of the fair value before the
+ladder is quoted afresh."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Ladder:
+    center: Decimal
+    step: Decimal
+    half_spread: Decimal
+
+
 class LiquidityAgent:
-    def __init__(self, ctx: Context, quoting: Quoting, user: User, spec: LiquiditySpec) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        quoting: Quoting,
+        user: User,
+        spec: LiquiditySpec,
+        quoted: Callable[[str], None],
+    ) -> None:
         self._ctx = ctx
         self._quoting = quoting
         self.user = user
         self.spec = spec
-        self._center: Decimal | None = None
-        """Where the standing ladder was quoted around."""
+        self._quoted = quoted
+        """`Lifecycle.wake_for`: a new ladder may move the perpetual's mark."""
+        self._ladder: _Ladder | None = None
+        self._standing: list[Order] = []
+        """The ladder's orders."""
 
     def start(self) -> None:
         self._refresh(self._ctx.now)
@@ -51,19 +87,80 @@ class LiquidityAgent:
     def _refresh(self, due_ms: int) -> None:
         ctx, spec = self._ctx, self.spec
         market = ctx.catalog.markets[spec.market_id]
-        ladder = self.ladder() if self._stale() else []
-        if ladder:
-            try:
-                self._quoting.place_quotes(self.user.user_id, market.id, ladder, cancel_all=True)
-                self._center = self._fair_value()
-            except OcxError:
-                # Halted, expired, or out of margin after a run of fills: sit this one out
-                # rather than stop quoting for good.
-                pass
+        ladder = self._next_ladder()
+        if ladder is not None:
+            # Halted, expired, or out of margin after a run of fills: sit this one out rather
+            # than stop quoting for good.
+            with contextlib.suppress(OcxError):
+                self._quote(ladder)
         if not market.expired_at(due_ms + spec.refresh_ms):
             ctx.clock.schedule_at(
                 due_ms + spec.refresh_ms, partial(self._refresh), name="liquidity"
             )
+
+    def _next_ladder(self) -> _Ladder | None:
+        """The ladder to quote now (module docstring), or None to leave things as they are.
+        Decided in floats: it runs every refresh, and quoting is what needs the decimals."""
+        fair = self._fair_value_f()
+        ladder = self._ladder
+        if fair is None:
+            return None
+        if ladder is None or not all(o.status is _OPEN for o in self._standing):
+            return self._fresh()
+        step = float(ladder.step)
+        if abs(step / fair * float(BPS) - float(self.spec.step_bps)) > STEP_DRIFT * float(
+            self.spec.step_bps
+        ):
+            return self._fresh()
+        steps = int((fair - float(ladder.center)) / step)  # whole steps, toward zero
+        if not steps:
+            return None
+        if abs(steps) >= self.spec.levels:
+            return self._fresh()
+        return _Ladder(ladder.center + steps * ladder.step, ladder.step, ladder.half_spread)
+
+    def _fresh(self) -> _Ladder | None:
+        """A ladder centred on the fair value, its step and half-spread in price from it."""
+        fair = self._fair_value()
+        if fair is None:
+            return None
+        tick = self._ctx.catalog.markets[self.spec.market_id].tick
+        step = max(tick, fair * self.spec.step_bps / BPS)
+        return _Ladder(fair, step, fair * self.spec.spread_bps / 2 / BPS)
+
+    def _quote(self, ladder: _Ladder) -> None:
+        """Place the rungs of `ladder` the standing orders do not already hold, replacing
+        the standing orders it has no rung for."""
+        market_id = self.spec.market_id
+        standing = {(o.side, o.price): o for o in self._standing if o.status is _OPEN}
+        kept, new = [], []
+        for rung in self.rungs(ladder):
+            order = standing.pop((rung.side, rung.price), None)
+            if order is None:
+                new.append(rung)
+            else:
+                kept.append(order)
+        # What is left of `standing` has no rung any more (and orders that were taken or
+        # cancelled are gone already).
+        placed = self._quoting.place_quotes(
+            self.user.user_id, market_id, new, replacing=list(standing.values())
+        )
+        self._ladder = ladder
+        self._standing = kept + placed.orders
+        self._quoted(market_id)
+
+    def rungs(self, ladder: _Ladder) -> list[QuoteRequest]:
+        """The ladder's orders: bids rounded down onto the tick, asks up."""
+        spec = self.spec
+        tick = self._ctx.catalog.markets[spec.market_id].tick
+        rungs = []
+        for level in range(spec.levels):
+            distance = ladder.half_spread + ladder.step * level
+            bid = ((ladder.center - distance) / tick).to_integral_value(ROUND_FLOOR)
+            ask = ((ladder.center + distance) / tick).to_integral_value(ROUND_CEILING)
+            rungs.append(QuoteRequest(Side.BUY, tick * bid, spec.quantity))
+            rungs.append(QuoteRequest(Side.SELL, tick * ask, spec.quantity))
+        return rungs
 
     def _fair_value(self) -> Decimal | None:
         """The price the ladder is centred on. A perpetual's is its index: quoting around the
@@ -74,32 +171,11 @@ class LiquidityAgent:
             return ctx.prices.index(market.underlying)
         return ctx.prices.mark(market, ctx.now)
 
-    def _stale(self) -> bool:
-        """Whether the standing ladder needs replacing: a rung was taken, or the fair value
-        moved more than half a step away from its centre. Re-quoting an unchanged ladder
-        would only churn the book."""
-        center, now = self._center, self._fair_value()
-        if center is None or now is None:
-            return True
-        standing = sum(
-            1 for o in self.user.open_orders.values() if o.market_id == self.spec.market_id
-        )
-        if standing < 2 * self.spec.levels:
-            return True
-        return abs(now - center) / center * BPS >= self.spec.step_bps / 2
-
-    def ladder(self) -> list[QuoteRequest]:
-        """The rungs around the fair value (none without one)."""
-        spec = self.spec
-        market = self._ctx.catalog.markets[spec.market_id]
-        mark = self._fair_value()
-        if mark is None:
-            return []
-        rungs = []
-        for level in range(spec.levels):
-            distance = (spec.spread_bps / 2 + spec.step_bps * level) / BPS
-            bid = (mark * (1 - distance) / market.tick).to_integral_value(ROUND_FLOOR)
-            ask = (mark * (1 + distance) / market.tick).to_integral_value(ROUND_CEILING)
-            rungs.append(QuoteRequest(Side.BUY, market.tick * bid, spec.quantity))
-            rungs.append(QuoteRequest(Side.SELL, market.tick * ask, spec.quantity))
-        return rungs
+    def _fair_value_f(self) -> float | None:
+        """`_fair_value` in floats: checked every refresh, so cheaply."""
+        ctx = self._ctx
+        market = ctx.catalog.markets[self.spec.market_id]
+        if market.type is MarketType.PERP:
+            return ctx.prices.index_f(market.underlying)
+        mark = ctx.prices.mark(market, ctx.now)
+        return None if mark is None else float(mark)

@@ -7,7 +7,7 @@ reference. Marks derive from it:
 - spot: the index;
 - perpetual: the index plus a smoothed basis. The basis follows the book's mid only while the
   book is healthy (two-sided, spread under 0.5 %, mid within 0.5 % of the index) and decays to
-  zero otherwise, with a 10 s half-life either way (`lifecycle.py` samples it every second).
+  zero otherwise, with a 10 s half-life either way (`ticker.py` samples it every second).
   So the mark moves with the index at once, and a wick in a thin book never moves it
   (SPEC.md §7.3: "anchored to the index", "smoothed");
 - dated future: the carry fair value F = S × (1 + APR × t/365), unless a mark is pinned (a
@@ -39,6 +39,7 @@ from ocx_sim.engine.markets import (
 from ocx_sim.engine.money import ZERO
 from ocx_sim.errors import ErrorCode, OcxError
 
+BASIS_QUANTUM = Decimal("1e-8")
 REFERENCE_VOL = 0.55
 """The flat implied volatility of the static option reference marks."""
 OPTION_RATE = 0.05
@@ -50,7 +51,7 @@ class Prices:
         self._catalog = catalog
         self.process = process
         self._clock = clock
-        self._basis: dict[str, Decimal] = {}
+        self._basis: dict[str, float] = {}
         """Per perpetual, the smoothed mark − index (absent: zero)."""
         self._pinned_marks: dict[str, Decimal] = {}
         # Indexes, marks and bands are read on every order; they change only when an input
@@ -101,29 +102,44 @@ class Prices:
         self.process.curves[underlying].volatility = volatility
         self.touch()
 
+    def index_f(self, underlying: str) -> float | None:
+        """The index in floats (the per-second work's, ticker.py): `index` before rounding."""
+        return self.process.curves[underlying].level_f(self._clock.now_ms)
+
     # -- basis ----------------------------------------------------------------------------
+    # The basis is a float: it is an exponential average sampled every second (ticker.py),
+    # like the index's walk; a mark reads it rounded to 8 decimals.
 
     def basis(self, market_id: str) -> Decimal:
-        return self._basis.get(market_id, ZERO)
+        basis = self._basis.get(market_id)
+        if basis is None:
+            return ZERO
+        return Decimal(repr(basis)).quantize(BASIS_QUANTUM, ROUND_HALF_EVEN)
 
-    def set_basis(self, market_id: str, basis: Decimal) -> None:
+    def basis_f(self, market_id: str) -> float:
+        return self._basis.get(market_id, 0.0)
+
+    def set_basis_f(self, market_id: str, basis: float) -> None:
         if basis:
             self._basis[market_id] = basis
         else:
             self._basis.pop(market_id, None)
         self._version += 1
 
-    def premium(self, spec: MarketSpec, now_ms: int) -> Decimal:
-        """(mark − index) / index of a perpetual; zero without both prices."""
-        if spec.id not in self._basis and spec.id not in self._pinned_marks:
-            return ZERO
-        index = self.index(spec.underlying)
-        mark = self.mark(spec, now_ms)
-        if index is None or mark is None:
-            return ZERO
-        return (mark - index) / index
+    def premium_f(self, spec: MarketSpec) -> float:
+        """(mark − index) / index of a perpetual, in floats (funding.py accrues it); zero
+        without both prices."""
+        pinned = self._pinned_marks.get(spec.id)
+        basis = self._basis.get(spec.id)
+        if pinned is None and basis is None:
+            return 0.0
+        index = self.index_f(spec.underlying)
+        return premium_of(index, basis or 0.0, None if pinned is None else float(pinned))
 
     # -- mark -----------------------------------------------------------------------------
+
+    def pinned_mark(self, market_id: str) -> Decimal | None:
+        return self._pinned_marks.get(market_id)
 
     def pin_mark(self, market_id: str, price: Decimal | None) -> None:
         """Pin a market's mark at `price` (None releases it to the model)."""
@@ -150,7 +166,7 @@ class Prices:
         if index is None:
             return None
         if spec.type is MarketType.PERP:
-            return index + self._basis.get(spec.id, ZERO)
+            return index + self.basis(spec.id)
         if spec.is_spot:
             return index
         expiry = spec.expiry_ms if spec.expiry_ms is not None else now_ms
@@ -195,6 +211,16 @@ class Prices:
             band = spec.ticks_ceil(mark * (1 - spec.band)), spec.ticks_floor(mark * (1 + spec.band))
         self._bands[spec.id] = (now_ms, self._version, band, mark)
         return band
+
+
+def premium_of(index: float | None, basis: float, pinned_mark: float | None) -> float:
+    """A perpetual's premium (mark − index) / index, in floats, from its index, its basis
+    and its pinned mark if any; zero without an index."""
+    if not index:
+        return 0.0
+    if pinned_mark is not None:
+        return (pinned_mark - index) / index
+    return basis / index
 
 
 def _on_tick(price: Decimal, spec: MarketSpec, at_least_one_tick: bool = False) -> Decimal:

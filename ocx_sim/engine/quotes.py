@@ -71,12 +71,14 @@ class Quoting:
         *,
         quote_id: str | None = None,
         cancel_all: bool = False,
+        replacing: Sequence[Order] = (),
         labels: Sequence[str] | None = None,
     ) -> QuotesResult:
         """Place a ladder atomically (DECISIONS.md "Quotes"): the whole set is checked first
         and, if any quote fails, nothing changes (the error names `quotes[i]`, or `labels[i]`
         when the caller's body names its quotes otherwise, e.g. `bid`/`ask`). With
-        `cancel_all` the user's open orders on the market are cancelled, then the set placed."""
+        `cancel_all` the user's open orders on the market are cancelled, then the set placed;
+        with `replacing`, those of them only (a liquidity agent moving some rungs)."""
         names = list(labels) if labels is not None else [f"quotes[{i}]" for i in range(len(quotes))]
         ctx = self._ctx
         user = ctx.user(user_id)
@@ -92,9 +94,12 @@ class Quoting:
         self._trading.check_tradable(spec, now)
         for i, ticket in enumerate(tickets):
             self._trading.price_ticket(spec, ticket, now, prefix=f"{names[i]}.")
-        doomed = (
-            [o for o in user.open_orders.values() if o.market_id == market_id] if cancel_all else []
-        )
+        if cancel_all:
+            doomed = [o for o in user.open_orders.values() if o.market_id == market_id]
+        else:
+            doomed = [
+                o for o in replacing if o.market_id == market_id and user.open_orders.get(o.id) is o
+            ]
         self._admit(user, spec, tickets, doomed, now, names)
 
         for order in doomed:

@@ -161,12 +161,17 @@ class Risk:
         """Whether the bucket's cross part is liquidatable: maintenance > 0 and equity below
         it (DECISIONS.md "Risk"), on unquantized figures so that the liquidation price, where
         they are equal, is exactly the boundary."""
+        slack = self.cross_slack(user, bucket, now_ms)
+        return slack is not None and slack < 0
+
+    def cross_slack(self, user: User, bucket: str, now_ms: int) -> Decimal | None:
+        """The bucket's cross equity − cross maintenance, unquantized; None when it holds no
+        cross position (nothing to maintain)."""
         held = self.held(user, bucket, now_ms)
         if not held.initial:
-            return False
+            return None
         balance = self._ledger.balances.get((user.user_id, bucket, USDC), ZERO)
-        equity = self._cross_equity(bucket, balance, held)
-        return equity < held.initial * MAINTENANCE_FRACTION
+        return self._cross_equity(bucket, balance, held) - held.initial * MAINTENANCE_FRACTION
 
     @staticmethod
     def _cross_equity(bucket: str, balance: Decimal, held: Held) -> Decimal:

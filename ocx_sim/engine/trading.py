@@ -331,7 +331,7 @@ class Trading:
         self, user: User, spec: MarketSpec, order: Order, request: OrderRequest, now: int
     ) -> None:
         """Put a new order in the exchange's and the user's lists (its clientOrderId taken)
-        and log `OrderAccepted`."""
+        and log `OrderAccepted`, trigger prices included (they decide when a stop fires)."""
         ctx = self.ctx
         ctx.orders[order.id] = order
         user.orders.append(order)
@@ -354,6 +354,9 @@ class Trading:
             request.margin_mode._value_,
             request.client_order_id,
             request.quote_id,
+            request.stop_price,
+            request.take_profit_price,
+            request.stop_loss_price,
         )
 
     def activate(self, order: Order) -> tuple[MarketSpec, MatchResult]:

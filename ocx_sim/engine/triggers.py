@@ -24,12 +24,13 @@ created; the untriggered orders are kept per market, so a check with none costs 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
 from ocx_sim.engine.accounts import User
 from ocx_sim.engine.clearing import Clearing
-from ocx_sim.engine.context import Context
+from ocx_sim.engine.context import Context, QuietMarks
 from ocx_sim.engine.events import OrderModified, OrderTriggered
 from ocx_sim.engine.markets import MarketSpec
 from ocx_sim.engine.matching import MatchResult
@@ -91,6 +92,9 @@ class Triggers:
         """The untriggered children of each position (they go with it)."""
         self._busy = False
         self._rescan = False
+        self._version = 0
+        """Changes whenever an order is armed or disarmed."""
+        self._quiet: tuple[tuple[int, int], QuietMarks | None] | None = None
 
     # -- placement -----------------------------------------------------------------------
 
@@ -130,6 +134,33 @@ class Triggers:
                     self._fire_if_crossed(armed)
         finally:
             self._busy = False
+
+    def quiet_marks(self) -> QuietMarks | None:
+        """Per market with untriggered orders: between the highest fire-on-fall trigger and
+        the lowest fire-on-rise one, no order fires. None while `check` has cleaning up to do
+        (an order ended elsewhere, a child whose position went). Remembered until an order is
+        armed or disarmed or the ledger moves (a position may have gone)."""
+        token = (len(self._ctx.ledger), self._version)
+        if self._quiet is None or self._quiet[0] != token:
+            self._quiet = (token, self._quiet_marks())
+        return self._quiet[1]
+
+    def _quiet_marks(self) -> QuietMarks | None:
+        quiet = {}
+        for market_id, armed_orders in self._armed.items():
+            low, high = -math.inf, math.inf
+            for armed in armed_orders.values():
+                order = armed.order
+                if order.status is not _UNTRIGGERED:
+                    return None
+                if armed.entry_id is not None and self._position_gone(order):
+                    return None
+                if armed.above:
+                    high = min(high, float(armed.trigger))
+                else:
+                    low = max(low, float(armed.trigger))
+            quiet[market_id] = (low, high)
+        return quiet
 
     def _scan(self) -> list[Armed]:
         """The armed orders their market's mark crosses, in creation order. Orders ended
@@ -312,6 +343,7 @@ class Triggers:
     def _arm(self, order: Order, trigger: Decimal, above: bool, entry_id: str | None) -> Armed:
         self._seq += 1
         armed = Armed(self._seq, order, trigger, above, entry_id)
+        self._version += 1
         self._armed.setdefault(order.market_id, {})[order.id] = armed
         if entry_id is not None:
             key = (order.owner, order.market_id, order.margin_mode)
@@ -323,6 +355,7 @@ class Triggers:
         return self._armed.get(order.market_id, {}).get(order.id)
 
     def _disarm(self, armed: Armed) -> None:
+        self._version += 1
         order = armed.order
         orders = self._armed[order.market_id]
         del orders[order.id]

@@ -11,12 +11,16 @@ DECISIONS.md "Wallet" and "Withdrawal keeper":
   the waiting records in creation order: `pending` → `processing`; the next run tries to send
   a `processing` one: `sent` with a `txHash` drawn from the seed, then `confirmed` (`settledAt`
   set) after 2 confirmations 2 s apart, like a deposit's.
-- The vault's liquidity is unlimited (None) until set. Once set, sending needs at least the
-  withdrawal's amount and spends it, and every credited deposit adds to it; without enough the
-  record waits `insufficient_liquidity` (still in flight) and every run tries again.
-- Each armed failure (the control API's fail-next) makes the next send the keeper tries end
-  `failed` instead, with no txHash; the amount goes back to the wallet bucket once (ledger
-  `withdraw_refund`, ref the settlement id), and the vault keeps its liquidity.
+- The vault's liquidity is unlimited (None) until set (`VaultLiquiditySet`). Once set,
+  sending needs at least the withdrawal's amount and spends it, and every credited deposit
+  adds to it; without enough the record waits `insufficient_liquidity` (still in flight) and
+  every run tries again.
+- Each armed failure (the control API's fail-next; `WithdrawalFailureArmed`) makes the next
+  send the keeper tries end `failed` instead, with no txHash; the amount goes back to the
+  wallet bucket once (ledger `withdraw_refund`, ref the settlement id), and the vault keeps
+  its liquidity.
+- Setting the liquidity and arming a failure are logged as events although they move no
+  money: they change what the keeper will do, so the digest must tell such runs apart.
 - `pendingWithdrawalTotal` counts withdrawals neither `confirmed` nor `failed`.
 - Records use the GitBook shape: `asset` USDC, `network` base-sepolia, `chainId` 84532, and
   `txHash` null until the transfer exists on chain.
@@ -34,7 +38,12 @@ from functools import partial
 
 from ocx_sim.engine.accounts import Bucket, User
 from ocx_sim.engine.context import Context
-from ocx_sim.engine.events import FundsDeposited, SettlementChanged
+from ocx_sim.engine.events import (
+    FundsDeposited,
+    SettlementChanged,
+    VaultLiquiditySet,
+    WithdrawalFailureArmed,
+)
 from ocx_sim.engine.ledger import EntryType, SystemBucket, system_account
 from ocx_sim.engine.money import USDC, ZERO, format_usdc
 from ocx_sim.errors import ErrorCode, OcxError
@@ -211,9 +220,15 @@ class Wallet:
         self._schedule_keeper(ctx.now)
         return record
 
+    def set_liquidity(self, amount: Decimal | None) -> None:
+        """The vault's USDC for payouts from now on (None: unlimited)."""
+        self.vault_liquidity = amount
+        self._ctx.emit(VaultLiquiditySet, amount)
+
     def arm_failure(self) -> int:
         """Make the next send the keeper tries fail; answers how many failures are armed."""
         self.failures_armed += 1
+        self._ctx.emit(WithdrawalFailureArmed, self.failures_armed)
         return self.failures_armed
 
     # -- the keeper ------------------------------------------------------------------------

@@ -13,8 +13,14 @@ from typing import TypeVar
 
 import pytest
 
-from ocx_sim import Bucket, ErrorCode, Exchange, OrderStatus
-from ocx_sim.engine.events import Event, OrderCancelled, OrderTriggered, TradeExecuted
+from ocx_sim import Bucket, ErrorCode, Exchange, OrderRequest, OrderStatus
+from ocx_sim.engine.events import (
+    Event,
+    OrderAccepted,
+    OrderCancelled,
+    OrderTriggered,
+    TradeExecuted,
+)
 from ocx_sim.engine.orders import Order, OrderType, Side
 from tests.conftest import UserFactory, limit, market, refused
 
@@ -51,20 +57,80 @@ def children_of(exchange: Exchange, user_id: str, entry: Order) -> list[Order]:
     ]
 
 
+def buy_stop(
+    price: str | None = None, *, stop: str = "69000.00", market_id: str = PERP, **fields: object
+) -> OrderRequest:
+    """A buy stop for 0.1 at `stop`: a market order, or a stop-limit at `price`."""
+    if price is None:
+        return market(market_id, "buy", "0.1", stop_price=D(stop), **fields)
+    return limit(market_id, "buy", "0.1", price, stop_price=D(stop), **fields)
+
+
+def bracket(
+    side: str,
+    quantity: str,
+    price: str,
+    *,
+    take_profit: str | None = None,
+    stop_loss: str | None = None,
+) -> OrderRequest:
+    """A limit entry on BTC-PERP carrying a take-profit and/or a stop-loss."""
+    return limit(
+        PERP,
+        side,
+        quantity,
+        price,
+        take_profit_price=None if take_profit is None else D(take_profit),
+        stop_loss_price=None if stop_loss is None else D(stop_loss),
+    )
+
+
+@pytest.fixture
+def alice(make_user: UserFactory) -> str:
+    """A trader with 10000 USDC in perps; so are `bob` and `carol`."""
+    return make_user(perps="10000")
+
+
+@pytest.fixture
+def bob(make_user: UserFactory) -> str:
+    return make_user(perps="10000")
+
+
+@pytest.fixture
+def carol(make_user: UserFactory) -> str:
+    return make_user(perps="10000")
+
+
+@pytest.fixture
+def ask(exchange: Exchange, alice: str) -> Order:
+    """alice's ask for 0.1 at 69100.00, above the 69000.00 stops: what a fired buy stop takes."""
+    return exchange.place_order(alice, limit(PERP, "sell", "0.1", "69100.00")).order
+
+
+@pytest.fixture
+def bracketed_long(exchange: Exchange, alice: str, bob: str) -> Order:
+    """bob long 0.2 at 68000.00 through an entry with TP 70000.00 and SL 66000.00 (alice
+    sold it); the fixture is the filled entry."""
+    entry = exchange.place_order(
+        bob, bracket("buy", "0.2", "68000.00", take_profit="70000.00", stop_loss="66000.00")
+    )
+    exchange.place_order(alice, market(PERP, "sell", "0.2"))
+    assert status(entry.order) is OrderStatus.FILLED
+    return entry.order
+
+
 # -- stop orders ---------------------------------------------------------------------------
 
 
 def test_the_trigger_is_the_first_price_watcher(exchange: Exchange) -> None:
     # triggers.py: stops go before the liquidation pass, so a stop-loss may spare an account.
-    assert exchange._ctx.price_watchers[0] == exchange._triggers.check
+    assert exchange._ctx.price_watchers[0] is exchange._triggers
 
 
 def test_a_stop_waits_untriggered_off_the_book_holding_no_margin(
-    exchange: Exchange, make_user: UserFactory
+    exchange: Exchange, bob: str
 ) -> None:
-    bob = make_user(perps="10000")
-
-    placed = exchange.place_order(bob, market(PERP, "buy", "0.1", stop_price=D("69000.00")))
+    placed = exchange.place_order(bob, buy_stop())
 
     order = placed.order
     assert placed.fills == []
@@ -77,11 +143,9 @@ def test_a_stop_waits_untriggered_off_the_book_holding_no_margin(
 
 
 def test_a_buy_stop_fires_at_the_first_mark_at_or_above_its_stop(
-    exchange: Exchange, make_user: UserFactory
+    exchange: Exchange, ask: Order, bob: str
 ) -> None:
-    alice, bob = make_user(perps="10000"), make_user(perps="10000")
-    exchange.place_order(alice, limit(PERP, "sell", "0.1", "69100.00"))
-    stop = exchange.place_order(bob, market(PERP, "buy", "0.1", stop_price=D("69000.00"))).order
+    stop = exchange.place_order(bob, buy_stop()).order
 
     exchange.set_index(PERP, D("68999.99"))
     assert status(stop) is OrderStatus.UNTRIGGERED
@@ -102,9 +166,8 @@ def test_a_buy_stop_fires_at_the_first_mark_at_or_above_its_stop(
 
 
 def test_a_sell_stop_fires_at_the_first_mark_at_or_below_its_stop(
-    exchange: Exchange, make_user: UserFactory
+    exchange: Exchange, alice: str, bob: str
 ) -> None:
-    alice, bob = make_user(perps="10000"), make_user(perps="10000")
     exchange.place_order(alice, limit(PERP, "buy", "0.1", "66900.00"))
     stop = exchange.place_order(bob, market(PERP, "sell", "0.1", stop_price=D("67000.00"))).order
 
@@ -118,9 +181,8 @@ def test_a_sell_stop_fires_at_the_first_mark_at_or_below_its_stop(
 
 
 def test_a_stop_the_mark_already_crosses_fires_at_placement(
-    exchange: Exchange, make_user: UserFactory
+    exchange: Exchange, alice: str, bob: str
 ) -> None:
-    alice, bob = make_user(perps="10000"), make_user(perps="10000")
     exchange.place_order(alice, limit(PERP, "sell", "0.1", "68100.00"))
 
     placed = exchange.place_order(bob, market(PERP, "buy", "0.1", stop_price=D("67000.00")))
@@ -131,12 +193,9 @@ def test_a_stop_the_mark_already_crosses_fires_at_placement(
 
 
 def test_a_fired_stop_limit_rests_with_its_id_and_then_holds_margin(
-    exchange: Exchange, make_user: UserFactory
+    exchange: Exchange, bob: str
 ) -> None:
-    bob = make_user(perps="10000")
-    stop = exchange.place_order(
-        bob, limit(PERP, "buy", "0.1", "69050.00", stop_price=D("69000.00"))
-    ).order
+    stop = exchange.place_order(bob, buy_stop("69050.00")).order
 
     exchange.pin_mark(PERP, D("69000.00"))
 
@@ -149,12 +208,11 @@ def test_a_fired_stop_limit_rests_with_its_id_and_then_holds_margin(
 
 
 def test_stops_crossed_together_fire_in_creation_order(
-    exchange: Exchange, make_user: UserFactory
+    exchange: Exchange, make_user: UserFactory, ask: Order, bob: str
 ) -> None:
-    alice, dave, bob = make_user(perps="10000"), make_user(perps="10000"), make_user(perps="10000")
-    exchange.place_order(alice, limit(PERP, "sell", "0.1", "69100.00"))
-    first = exchange.place_order(dave, market(PERP, "buy", "0.1", stop_price=D("68900.00")))
-    second = exchange.place_order(bob, market(PERP, "buy", "0.1", stop_price=D("68500.00")))
+    dave = make_user(perps="10000")
+    first = exchange.place_order(dave, buy_stop(stop="68900.00"))
+    second = exchange.place_order(bob, buy_stop(stop="68500.00"))
 
     exchange.set_index(PERP, D("69000.00"))
 
@@ -171,21 +229,17 @@ def test_a_stop_is_refused_at_placement_without_the_margin_it_would_need(
     # 0.1 × 68000.00 / 20 = 340.00 margin + 3.40 worst taker fee (5 bps) > 300.
     bob = make_user(perps="300")
 
-    err = refused(
-        exchange,
-        lambda: exchange.place_order(bob, market(PERP, "buy", "0.1", stop_price=D("69000.00"))),
-    )
+    err = refused(exchange, lambda: exchange.place_order(bob, buy_stop()))
 
     assert err.code is ErrorCode.INSUFFICIENT_MARGIN
 
 
 def test_a_stop_the_checks_refuse_when_it_fires_is_cancelled_and_nothing_else_changes(
-    exchange: Exchange, make_user: UserFactory
+    exchange: Exchange, make_user: UserFactory, ask: Order
 ) -> None:
-    alice, bob = make_user(perps="10000"), make_user(perps="400")
-    ask = exchange.place_order(alice, limit(PERP, "sell", "0.1", "69100.00")).order
+    bob = make_user(perps="400")
     # 340.00 + 3.40 fits in 400 at placement; the margin is not held, so 300 can leave.
-    stop = exchange.place_order(bob, market(PERP, "buy", "0.1", stop_price=D("69000.00"))).order
+    stop = exchange.place_order(bob, buy_stop()).order
     exchange.transfer(bob, Bucket.PERPS, Bucket.WALLET, D("300"))
 
     exchange.set_index(PERP, D("69000.00"))  # now 345.00 + 3.45 > 100
@@ -198,11 +252,8 @@ def test_a_stop_the_checks_refuse_when_it_fires_is_cancelled_and_nothing_else_ch
     assert exchange.open_orders(bob) == []
 
 
-def test_a_stop_on_a_halted_market_is_rejected_when_it_fires(
-    exchange: Exchange, make_user: UserFactory
-) -> None:
-    bob = make_user(perps="10000")
-    stop = exchange.place_order(bob, market(PERP, "buy", "0.1", stop_price=D("69000.00"))).order
+def test_a_stop_on_a_halted_market_is_rejected_when_it_fires(exchange: Exchange, bob: str) -> None:
+    stop = exchange.place_order(bob, buy_stop()).order
     exchange.halt(PERP)
 
     exchange.set_index(PERP, D("69500.00"))
@@ -211,11 +262,8 @@ def test_a_stop_on_a_halted_market_is_rejected_when_it_fires(
     assert cancel_reason(exchange, stop) == "trigger_rejected"
 
 
-def test_cancelling_an_untriggered_stop_ends_it_for_good(
-    exchange: Exchange, make_user: UserFactory
-) -> None:
-    bob = make_user(perps="10000")
-    stop = exchange.place_order(bob, market(PERP, "buy", "0.1", stop_price=D("69000.00"))).order
+def test_cancelling_an_untriggered_stop_ends_it_for_good(exchange: Exchange, bob: str) -> None:
+    stop = exchange.place_order(bob, buy_stop()).order
 
     cancelled = exchange.cancel_order(bob, stop.id)
     exchange.set_index(PERP, D("69500.00"))
@@ -226,24 +274,16 @@ def test_cancelling_an_untriggered_stop_ends_it_for_good(
     assert triggered_ids(exchange) == []
 
 
-def test_cancel_all_takes_untriggered_orders_too(
-    exchange: Exchange, make_user: UserFactory
-) -> None:
-    bob = make_user(perps="10000")
+def test_cancel_all_takes_untriggered_orders_too(exchange: Exchange, bob: str) -> None:
     resting = exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00")).order
-    stop = exchange.place_order(bob, market(PERP, "buy", "0.1", stop_price=D("69000.00"))).order
+    stop = exchange.place_order(bob, buy_stop()).order
 
     assert exchange.cancel_all(bob, market_id=PERP) == [resting.id, stop.id]
     assert status(stop) is OrderStatus.CANCELLED
 
 
-def test_an_untriggered_order_cannot_be_modified(
-    exchange: Exchange, make_user: UserFactory
-) -> None:
-    bob = make_user(perps="10000")
-    stop = exchange.place_order(
-        bob, limit(PERP, "buy", "0.1", "69050.00", stop_price=D("69000.00"))
-    ).order
+def test_an_untriggered_order_cannot_be_modified(exchange: Exchange, bob: str) -> None:
+    stop = exchange.place_order(bob, buy_stop("69050.00")).order
 
     err = refused(exchange, lambda: exchange.modify_order(bob, stop.id, price=D("69060.00")))
 
@@ -254,9 +294,7 @@ def test_a_spot_stop_locks_nothing_until_it_fires(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     bob = make_user(spot="10000")
-    stop = exchange.place_order(
-        bob, limit(SPOT, "buy", "0.1", "69050.00", stop_price=D("69000.00"))
-    ).order
+    stop = exchange.place_order(bob, buy_stop("69050.00", market_id=SPOT)).order
     assert exchange.spot_assets(bob)[0].locked == 0
 
     exchange.set_index(SPOT, D("69000.00"))
@@ -266,12 +304,8 @@ def test_a_spot_stop_locks_nothing_until_it_fires(
     assert exchange.spot_assets(bob)[0].locked == D("6908.4525")
 
 
-def test_preview_of_a_stop_does_not_ask_the_book(
-    exchange: Exchange, make_user: UserFactory
-) -> None:
-    bob = make_user(perps="10000")
-
-    preview = exchange.preview_order(bob, market(PERP, "buy", "0.1", stop_price=D("69000.00")))
+def test_preview_of_a_stop_does_not_ask_the_book(exchange: Exchange, bob: str) -> None:
+    preview = exchange.preview_order(bob, buy_stop())
 
     assert preview.approved is True
 
@@ -280,19 +314,10 @@ def test_preview_of_a_stop_does_not_ask_the_book(
 
 
 def test_an_entry_s_first_fill_creates_its_take_profit_and_stop_loss_for_the_filled_quantity(
-    exchange: Exchange, make_user: UserFactory
+    exchange: Exchange, alice: str, bob: str
 ) -> None:
-    alice, bob = make_user(perps="10000"), make_user(perps="10000")
     entry = exchange.place_order(
-        bob,
-        limit(
-            PERP,
-            "buy",
-            "0.3",
-            "68000.00",
-            take_profit_price=D("70000.00"),
-            stop_loss_price=D("66000.00"),
-        ),
+        bob, bracket("buy", "0.3", "68000.00", take_profit="70000.00", stop_loss="66000.00")
     ).order
     assert children_of(exchange, bob, entry) == []
 
@@ -321,31 +346,10 @@ def test_an_entry_s_first_fill_creates_its_take_profit_and_stop_loss_for_the_fil
     assert exchange.check_invariants() == []
 
 
-def _long_with_bracket(exchange: Exchange, make_user: UserFactory) -> tuple[str, Order]:
-    """bob long 0.2 at 68000.00 through an entry with TP 70000.00 and SL 66000.00."""
-    alice, bob = make_user(perps="10000"), make_user(perps="10000")
-    entry = exchange.place_order(
-        bob,
-        limit(
-            PERP,
-            "buy",
-            "0.2",
-            "68000.00",
-            take_profit_price=D("70000.00"),
-            stop_loss_price=D("66000.00"),
-        ),
-    ).order
-    exchange.place_order(alice, market(PERP, "sell", "0.2"))
-    assert status(entry) is OrderStatus.FILLED
-    return bob, entry
-
-
 def test_the_take_profit_fires_at_its_price_and_cancels_the_stop_loss(
-    exchange: Exchange, make_user: UserFactory
+    exchange: Exchange, bob: str, bracketed_long: Order, carol: str
 ) -> None:
-    bob, entry = _long_with_bracket(exchange, make_user)
-    tp, sl = children_of(exchange, bob, entry)
-    carol = make_user(perps="10000")
+    tp, sl = children_of(exchange, bob, bracketed_long)
     exchange.place_order(carol, limit(PERP, "buy", "0.2", "69900.00"))
 
     exchange.set_index(PERP, D("69999.99"))
@@ -363,19 +367,10 @@ def test_the_take_profit_fires_at_its_price_and_cancels_the_stop_loss(
 
 
 def test_the_stop_loss_of_a_short_fires_at_its_price_and_cancels_the_take_profit(
-    exchange: Exchange, make_user: UserFactory
+    exchange: Exchange, alice: str, bob: str, carol: str
 ) -> None:
-    alice, bob, carol = make_user(perps="10000"), make_user(perps="10000"), make_user(perps="10000")
     entry = exchange.place_order(
-        bob,
-        limit(
-            PERP,
-            "sell",
-            "0.1",
-            "68000.00",
-            take_profit_price=D("66000.00"),
-            stop_loss_price=D("69000.00"),
-        ),
+        bob, bracket("sell", "0.1", "68000.00", take_profit="66000.00", stop_loss="69000.00")
     ).order
     exchange.place_order(alice, market(PERP, "buy", "0.1"))
     tp, sl = children_of(exchange, bob, entry)
@@ -396,11 +391,9 @@ def test_the_stop_loss_of_a_short_fires_at_its_price_and_cancels_the_take_profit
 
 
 def test_take_profit_and_stop_loss_go_when_the_position_is_closed_by_hand(
-    exchange: Exchange, make_user: UserFactory
+    exchange: Exchange, bob: str, bracketed_long: Order, carol: str
 ) -> None:
-    bob, entry = _long_with_bracket(exchange, make_user)
-    tp, sl = children_of(exchange, bob, entry)
-    carol = make_user(perps="10000")
+    tp, sl = children_of(exchange, bob, bracketed_long)
     exchange.place_order(carol, limit(PERP, "buy", "0.2", "67900.00"))
 
     exchange.close_position(bob, PERP)
@@ -413,10 +406,8 @@ def test_take_profit_and_stop_loss_go_when_the_position_is_closed_by_hand(
 
 
 def test_untriggered_children_leave_room_for_other_reduce_only_orders(
-    exchange: Exchange, make_user: UserFactory
+    exchange: Exchange, bob: str, bracketed_long: Order
 ) -> None:
-    bob, _ = _long_with_bracket(exchange, make_user)
-
     # The children would make 0.6 of reduce-only sells against 0.2 if they counted.
     placed = exchange.place_order(bob, limit(PERP, "sell", "0.2", "69000.00", reduce_only=True))
 
@@ -424,20 +415,10 @@ def test_untriggered_children_leave_room_for_other_reduce_only_orders(
 
 
 def test_a_stop_entry_arms_its_bracket_when_it_fires_and_fills(
-    exchange: Exchange, make_user: UserFactory
+    exchange: Exchange, ask: Order, bob: str
 ) -> None:
-    alice, bob = make_user(perps="10000"), make_user(perps="10000")
-    exchange.place_order(alice, limit(PERP, "sell", "0.1", "69100.00"))
     stop = exchange.place_order(
-        bob,
-        market(
-            PERP,
-            "buy",
-            "0.1",
-            stop_price=D("69000.00"),
-            take_profit_price=D("71000.00"),
-            stop_loss_price=D("67000.00"),
-        ),
+        bob, buy_stop(take_profit_price=D("71000.00"), stop_loss_price=D("67000.00"))
     ).order
     assert children_of(exchange, bob, stop) == []
 
@@ -451,17 +432,68 @@ def test_a_stop_entry_arms_its_bracket_when_it_fires_and_fills(
 
 @pytest.mark.parametrize("mark", ["66000.00", "65000.00"])
 def test_a_child_the_mark_already_crosses_when_armed_fires_at_once(
-    exchange: Exchange, make_user: UserFactory, mark: str
+    exchange: Exchange, alice: str, bob: str, carol: str, mark: str
 ) -> None:
-    alice, bob, carol = make_user(perps="10000"), make_user(perps="10000"), make_user(perps="10000")
     exchange.pin_mark(PERP, D(mark))
     exchange.place_order(carol, limit(PERP, "buy", "0.1", "64000.00"))
-    entry = exchange.place_order(
-        bob, limit(PERP, "buy", "0.1", "66500.00", stop_loss_price=D("66000.00"))
-    ).order
+    entry = exchange.place_order(bob, bracket("buy", "0.1", "66500.00", stop_loss="66000.00")).order
 
     exchange.place_order(alice, limit(PERP, "sell", "0.1", "66500.00"))
 
     (sl,) = children_of(exchange, bob, entry)
     assert status(sl) is OrderStatus.FILLED
     assert exchange.position(bob, PERP) is None
+
+
+# -- trigger prices in the event log -------------------------------------------------------
+
+
+def test_accepted_events_carry_the_trigger_prices(
+    exchange: Exchange, bob: str, bracketed_long: Order
+) -> None:
+    stop = exchange.place_order(bob, buy_stop("69050.00")).order
+    tp, sl = children_of(exchange, bob, bracketed_long)
+
+    accepted = {
+        e.order_id: (e.stop_price, e.take_profit_price, e.stop_loss_price)
+        for e in events_of(exchange, OrderAccepted)
+    }
+
+    assert accepted[stop.id] == (D("69000.00"), None, None)
+    assert accepted[bracketed_long.id] == (None, D("70000.00"), D("66000.00"))
+    assert accepted[tp.id] == (D("70000.00"), D("70000.00"), None)
+    assert accepted[sl.id] == (D("66000.00"), None, D("66000.00"))
+
+
+def digest_after_placing(request: OrderRequest) -> str:
+    """The digest of a fresh exchange where one trader, 10000 USDC in perps, placed `request`
+    (the mark, 68000.00, crosses none of the triggers below: nothing fires or fills)."""
+    exchange = Exchange.create(seed=1)
+    trader = exchange.register_user("0x" + "b0" * 20).user_id
+    exchange.deposit(trader, D("10000"))
+    exchange.transfer(trader, Bucket.WALLET, Bucket.PERPS, D("10000"))
+    exchange.place_order(trader, request)
+    return exchange.digest()
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param(buy_stop(), buy_stop(stop="69500.00"), id="stopPrice"),
+        pytest.param(
+            bracket("buy", "0.1", "67000.00", take_profit="70000.00"),
+            bracket("buy", "0.1", "67000.00", take_profit="70500.00"),
+            id="takeProfitPrice",
+        ),
+        pytest.param(
+            bracket("buy", "0.1", "67000.00", stop_loss="66000.00"),
+            bracket("buy", "0.1", "67000.00", stop_loss="65500.00"),
+            id="stopLossPrice",
+        ),
+    ],
+)
+def test_orders_that_differ_only_in_a_trigger_price_give_different_digests(
+    first: OrderRequest, second: OrderRequest
+) -> None:
+    assert digest_after_placing(first) == digest_after_placing(first)
+    assert digest_after_placing(first) != digest_after_placing(second)

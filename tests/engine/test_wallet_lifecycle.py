@@ -4,13 +4,19 @@ keeper on simulated-minute boundaries, the vault's liquidity and failed, refunde
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 
 from ocx_sim import ErrorCode, Exchange
 from ocx_sim.clock import format_ms, parse_iso
-from ocx_sim.engine.events import Event, SettlementChanged
+from ocx_sim.engine.events import (
+    Event,
+    SettlementChanged,
+    VaultLiquiditySet,
+    WithdrawalFailureArmed,
+)
 from ocx_sim.engine.exchange import EXTERNAL
 from ocx_sim.engine.ledger import EntryType, LedgerEntry
 from ocx_sim.engine.wallet import KEEPER_TIMER, Settlement, SettlementStatus
@@ -425,3 +431,62 @@ def test_zero_liquidity_is_allowed(exchange: Exchange) -> None:
     exchange.set_vault_liquidity(D(0))
 
     assert exchange.vault_liquidity() == D(0)
+
+
+# -- the control hooks are facts in the log ---------------------------------------------------
+
+
+def test_setting_the_vault_liquidity_is_logged_with_its_amount(exchange: Exchange) -> None:
+    at(exchange, "12:00:30.000")
+    exchange.set_vault_liquidity(D("100.5"))
+    exchange.set_vault_liquidity(None)
+
+    assert [(format_ms(e.ts), e.amount) for e in exchange.events_of(VaultLiquiditySet)] == [
+        ("2026-01-02T12:00:30.000Z", D("100.5")),
+        ("2026-01-02T12:00:30.000Z", None),
+    ]
+
+
+def test_arming_a_failure_is_logged_with_how_many_are_armed(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    user = funded(exchange, make_user)
+    exchange.withdraw(user, D("1"))
+    exchange.fail_next_withdrawal()
+    exchange.fail_next_withdrawal()
+    at(exchange, "12:02:00.000")  # the send fails and uses up one of the two
+
+    exchange.fail_next_withdrawal()
+
+    assert [(format_ms(e.ts), e.armed) for e in exchange.events_of(WithdrawalFailureArmed)] == [
+        ("2026-01-02T12:00:30.000Z", 1),
+        ("2026-01-02T12:00:30.000Z", 2),
+        ("2026-01-02T12:02:00.000Z", 2),
+    ]
+
+
+def digest_with(*hooks: Callable[[Exchange], object]) -> str:
+    """The digest of one fixed run (a withdrawal waiting for the keeper, which has not run
+    yet, so the hooks have changed nothing else) after `hooks` are applied to it."""
+    exchange = Exchange.create(seed=5)
+    user = exchange.register_user("0x" + "42" * 20).user_id
+    exchange.deposit(user, D("100"))
+    exchange.withdraw(user, D("10"))
+    for hook in hooks:
+        hook(exchange)
+    return exchange.digest()
+
+
+def test_runs_that_differ_only_by_vault_liquidity_or_armed_failures_differ_in_digest() -> None:
+    digests = [
+        digest_with(),
+        digest_with(lambda ex: ex.set_vault_liquidity(D("5"))),
+        digest_with(lambda ex: ex.set_vault_liquidity(D("50"))),
+        digest_with(lambda ex: ex.set_vault_liquidity(None)),
+        digest_with(Exchange.fail_next_withdrawal),
+        digest_with(Exchange.fail_next_withdrawal, Exchange.fail_next_withdrawal),
+    ]
+
+    assert len(set(digests)) == len(digests)
+    # Still deterministic: the same hooks give the same digest.
+    assert digest_with(Exchange.fail_next_withdrawal) == digests[4]

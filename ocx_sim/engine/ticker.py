@@ -1,0 +1,422 @@
+"""The price tick: once a simulated second, everything that moves with time alone.
+
+Each second boundary, while anything can move (`Ticker.active`), in this order:
+
+1. funding accrues the premium that held over the second that ends (funding.py);
+2. every walking underlying's curve takes one step of its seeded random walk, and a curve in
+   its roll window moves along it (index.py);
+3. every perpetual's basis moves toward its target by the EWMA's decay, a 10 s half-life: the
+   healthy book's mid − index, or zero (DECISIONS.md "Markets and prices"); within half a
+   tick of the target it arrives, so a still book lets the tick stop;
+4. the price watchers (`Context.price_watchers`: stop triggers, then liquidation) run, unless
+   every mark they care about stayed strictly inside the interval they declared quiet.
+
+A still world schedules no tick; `wake()` (after orders on a perpetual and after every index
+or mark change) starts it again when something can move.
+
+Why batches: a walking sandbox ticks 86 400 times a simulated day, and a timer per second
+would cost more than the work. So one tick timer works through every second up to the clock's
+horizon (the advance target or the next other timer, `Clock.horizon_ms`): nothing else can
+happen in between, and at equal instants the tick is scheduled `first`, so the result is the
+same as one timer a second, however the clock is advanced. The seconds are worked in floats
+(the walk, the basis and the premium are floats; marks read them rounded, pricing.py); when a
+watcher must run, the state is written back and the clock moved to that second first
+(`Clock.run_ahead_to`), so the watcher sees exactly what a tick at that second would show.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
+
+from ocx_sim.clock import Timer
+from ocx_sim.engine.context import Context
+from ocx_sim.engine.funding import Funding
+from ocx_sim.engine.index import YEAR_MS, Curve
+from ocx_sim.engine.markets import DAY_MS, YEAR_DAYS, MarketSpec, MarketType
+from ocx_sim.engine.pricing import premium_of
+
+TICK_MS = 1_000
+BASIS_HALF_LIFE_MS = 10_000
+HEALTHY_SPREAD = Decimal("0.005")
+"""A book is healthy when its spread is under 0.5 % of the mid …"""
+HEALTHY_DEVIATION = 0.005
+"""… and its mid within 0.5 % of the index (DECISIONS.md "Markets and prices")."""
+
+MARK_ERROR_TICKS = 1.0
+MARK_ERROR_RELATIVE = 1e-9
+"""How far a mark computed in floats here (`_mark_f`) may be from the real one: the index and
+basis are rounded to 8 decimals and a future's mark to its tick (half a tick at most), and
+floats add a relative error near 1e-16. Quiet intervals are narrowed by this much."""
+
+_INF = math.inf
+_YEAR_DAYS = float(YEAR_DAYS)
+
+
+def _keep(elapsed_ms: int) -> float:
+    """What part of the basis's gap to its target is left after `elapsed_ms`."""
+    return float(2.0 ** (-elapsed_ms / BASIS_HALF_LIFE_MS))
+
+
+@dataclass(slots=True)
+class _Underlying:
+    """One underlying's index as the batch steps it."""
+
+    curve: Curve
+    walking: bool
+    rolling: bool
+    unwalked: float
+    """The curve's level before the walk (recomputed each second while rolling)."""
+    factor: float
+    index: float | None
+
+
+@dataclass(slots=True)
+class _Perp:
+    spec: MarketSpec
+    underlying: _Underlying
+    half_tick: float
+    pinned: float | None
+    """A pinned mark: no basis, and its premium is against the pin."""
+    mid: float | None
+    """The book's mid when two-sided with a spread under 0.5 % (the deviation is checked
+    against the index every second)."""
+    basis: float
+    premium: float
+    """The premium in effect until the next change: what funding accrues."""
+
+
+@dataclass(slots=True)
+class _Watched:
+    """A market a watcher cares about, and the marks between which all of them are quiet,
+    already narrowed by how far `_mark_f` may be from the mark."""
+
+    spec: MarketSpec
+    underlying: _Underlying
+    perp: _Perp | None
+    pinned: float | None
+    carry: float
+    """A future's carry APR."""
+    low: float
+    high: float
+
+
+class Ticker:
+    def __init__(self, ctx: Context, funding: Funding) -> None:
+        self._ctx = ctx
+        self._funding = funding
+        self._perps = funding.perps
+        self._perp_ids = frozenset(p.id for p in self._perps)
+        self._timer: Timer | None = None
+        self._last_tick = ctx.now
+        """The instant the walk and the basis were last stepped to."""
+        self._books: dict[str, tuple[int, float | None]] = {}
+        """Per perpetual: (book sequence, the mid when the spread is healthy)."""
+        self._half_ticks = {p.id: float(p.tick) / 2 for p in self._perps}
+        self._running = False
+        """While a batch runs (its end decides whether to tick again)."""
+
+    # -- starting ----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Start the tick if something can now move with time and it is not running."""
+        if self._timer is None and not self._running and self.active():
+            self._last_tick = self._ctx.now
+            self._schedule(self._ctx.now)
+
+    def wake_for(self, market_id: str) -> None:
+        """`wake` after an order on `market_id` (only a perpetual's book moves a mark)."""
+        if self._timer is None and market_id in self._perp_ids:
+            self.wake()
+
+    def active(self) -> bool:
+        """Whether anything moves with time: a walk, a roll, or a basis not at its target."""
+        now = self._ctx.now
+        underlyings = self._underlyings(now)
+        if any(u.walking or u.rolling for u in underlyings.values()):
+            return True
+        return any(
+            _target(p.underlying.index, p.mid) != p.basis for p in self._perp_states(underlyings)
+        )
+
+    def _schedule(self, after_ms: int) -> None:
+        due = (after_ms // TICK_MS + 1) * TICK_MS
+        self._timer = self._ctx.clock.schedule_at(
+            due, partial(self._tick), name="price tick", first=True
+        )
+
+    # -- the batch ---------------------------------------------------------------------------
+
+    def _tick(self, due_ms: int) -> None:
+        self._timer = None
+        self._running = True
+        try:
+            moving = self._batch(due_ms)
+        finally:
+            self._running = False
+        if moving:
+            self._schedule(self._last_tick)
+
+    def _batch(self, due_ms: int) -> bool:
+        """Every second from `due_ms` up to the horizon while something moves; whether
+        something still does."""
+        ctx = self._ctx
+        clock = ctx.clock
+        second = due_ms
+        while True:
+            underlyings = self._underlyings(second)
+            perps = self._perp_states(underlyings)
+            watched, always = self._watched(underlyings, perps)
+            horizon = clock.horizon_ms()
+            last, watch, moving = self._run(second, horizon, underlyings, perps, watched, always)
+            self._write_back(last, underlyings, perps)
+            if not watch:
+                return moving
+            # A watcher must look at `last`: it sees the state a tick there would leave, and
+            # whatever it does (orders, fills) is seen by the seconds after it.
+            ctx.prices_moved()
+            if not self.active():
+                return False
+            second = last + TICK_MS
+            if second > clock.horizon_ms():
+                return True
+
+    def _run(
+        self,
+        second: int,
+        horizon: int,
+        underlyings: dict[str, _Underlying],
+        perps: list[_Perp],
+        watched: list[_Watched],
+        always: bool,
+    ) -> tuple[int, bool, bool]:
+        """Step every second from `second` to `horizon`, in floats, until one needs the
+        watchers or nothing moves any more. Returns the last second stepped, whether the
+        watchers must run there, and whether anything still moves."""
+        process = self._ctx.prices.process
+        unit_years = TICK_MS / YEAR_MS
+        # Per walking curve: its factor's step over a whole second is exp(scale × shock −
+        # drift), computed in the same order as for any other elapsed time below.
+        walkers = [
+            (u, process.walk(symbol).gauss, u.curve.volatility)
+            for symbol, u in underlyings.items()
+            if u.walking
+        ]
+        unit_steps = [
+            (u, gauss, sigma * math.sqrt(unit_years), 0.5 * sigma * sigma * unit_years)
+            for u, gauss, sigma in walkers
+        ]
+        rollers = [u for u in underlyings.values() if u.rolling]
+        movers = [u for u, _, _ in walkers] + [u for u in rollers if not u.walking]
+        unit_keep = _keep(TICK_MS)
+        accrued_to = self._funding.accrued_to
+        sums = self._funding.sums()
+        last = self._last_tick
+        exp = math.exp
+        while True:
+            elapsed = second - last
+            # 1. funding: the premium in effect since the last accrual.
+            since = second - accrued_to
+            for i, perp in enumerate(perps):
+                if perp.premium:
+                    sums[i] += perp.premium * since
+            accrued_to = second
+            # 2. the index.
+            if elapsed == TICK_MS:
+                for u, gauss, scale, drift in unit_steps:
+                    u.factor *= exp(scale * gauss(0.0, 1.0) - drift)
+            else:
+                years = elapsed / YEAR_MS
+                for u, gauss, sigma in walkers:
+                    u.factor *= exp(
+                        sigma * math.sqrt(years) * gauss(0.0, 1.0) - 0.5 * sigma * sigma * years
+                    )
+            for u in rollers:
+                u.unwalked = u.curve.unwalked_f(second)
+                u.rolling = u.curve.rolling(second)
+            for u in movers:
+                u.index = u.unwalked * u.factor
+            # 3. the basis, and the premium it makes. (`_target` and `premium_of` written out:
+            # this runs for every perpetual every simulated second.)
+            moved = bool(movers)
+            unsettled = False
+            keep = unit_keep if elapsed == TICK_MS else _keep(elapsed)
+            for perp in perps:
+                index = perp.underlying.index
+                mid = perp.mid
+                target = 0.0
+                if index is not None and mid is not None:
+                    gap = mid - index
+                    if abs(gap) < HEALTHY_DEVIATION * index:
+                        target = gap
+                basis = perp.basis
+                if basis != target:
+                    basis = target + (basis - target) * keep
+                    if abs(basis - target) < perp.half_tick:
+                        basis = target
+                    else:
+                        unsettled = True
+                    perp.basis = basis
+                    moved = True
+                if not index:
+                    perp.premium = 0.0
+                elif perp.pinned is None:
+                    perp.premium = basis / index
+                else:
+                    perp.premium = (perp.pinned - index) / index
+            last = second
+            # 4. the watchers, unless every mark they follow is inside its quiet interval.
+            if moved:
+                crossed = always
+                for w in watched:
+                    mark = _mark_f(w, second)
+                    if mark is None or not w.low < mark < w.high:
+                        crossed = True
+                        break
+                if crossed:
+                    self._funding.store(accrued_to, sums)
+                    return last, True, True
+            if rollers and not all(u.rolling for u in rollers):
+                rollers = [u for u in rollers if u.rolling]
+                movers = [u for u, _, _ in walkers] + [u for u in rollers if not u.walking]
+            second += TICK_MS
+            moving = bool(movers) or unsettled
+            if second > horizon or not moving:
+                self._funding.store(accrued_to, sums)
+                return last, False, moving
+
+    def _write_back(
+        self, last: int, underlyings: dict[str, _Underlying], perps: list[_Perp]
+    ) -> None:
+        """Leave the batch's state where the rest of the engine reads it, at `last`."""
+        ctx = self._ctx
+        ctx.clock.run_ahead_to(max(last, ctx.now))
+        for u in underlyings.values():
+            u.curve.factor = u.factor
+        for perp in perps:
+            if perp.pinned is None:
+                ctx.prices.set_basis_f(perp.spec.id, perp.basis)
+        ctx.prices.touch()
+        self._last_tick = last
+
+    # -- what moves --------------------------------------------------------------------------
+
+    def _underlyings(self, now: int) -> dict[str, _Underlying]:
+        states = {}
+        for symbol, curve in self._ctx.prices.process.curves.items():
+            unwalked = curve.unwalked_f(now)
+            if curve.withdrawn:
+                index = None
+            elif curve.pinned is not None:
+                index = float(curve.pinned)
+            else:
+                index = unwalked * curve.factor  # as Curve.level_f
+            states[symbol] = _Underlying(
+                curve, curve.walks(), curve.rolling(now), unwalked, curve.factor, index
+            )
+        return states
+
+    def _perp_states(self, underlyings: dict[str, _Underlying]) -> list[_Perp]:
+        prices = self._ctx.prices
+        states = []
+        for spec in self._perps:
+            pinned_mark = prices.pinned_mark(spec.id)
+            pinned = None if pinned_mark is None else float(pinned_mark)
+            underlying = underlyings[spec.underlying]
+            basis = prices.basis_f(spec.id)
+            states.append(
+                _Perp(
+                    spec,
+                    underlying,
+                    self._half_ticks[spec.id],
+                    pinned,
+                    self._healthy_mid(spec),
+                    basis,
+                    premium_of(underlying.index, basis, pinned),
+                )
+            )
+        return states
+
+    def _healthy_mid(self, spec: MarketSpec) -> float | None:
+        """The book's mid when it is two-sided and its spread under 0.5 % (remembered per
+        book sequence: the book changes far less often than the tick runs)."""
+        book = self._ctx.books.get(spec.id)
+        if book is None:
+            return None
+        cached = self._books.get(spec.id)
+        if cached is not None and cached[0] == book.sequence:
+            return cached[1]
+        mid = None
+        if book.best_bid is not None and book.best_ask is not None:
+            bid, ask = spec.price(book.best_bid), spec.price(book.best_ask)
+            middle = (bid + ask) / 2
+            if (ask - bid) / middle < HEALTHY_SPREAD:
+                mid = float(middle)
+        self._books[spec.id] = (book.sequence, mid)
+        return mid
+
+    def _watched(
+        self, underlyings: dict[str, _Underlying], perps: list[_Perp]
+    ) -> tuple[list[_Watched], bool]:
+        """The markets the watchers follow, each with the intersection of their quiet
+        intervals; and whether some watcher must run on every move."""
+        ctx = self._ctx
+        bounds: dict[str, tuple[float, float]] = {}
+        for watcher in ctx.price_watchers:
+            quiet = watcher.quiet_marks()
+            if quiet is None:
+                return [], True
+            for market_id, (low, high) in quiet.items():
+                was_low, was_high = bounds.get(market_id, (-_INF, _INF))
+                bounds[market_id] = (max(low, was_low), min(high, was_high))
+        by_id = {p.spec.id: p for p in perps}
+        watched = []
+        for market_id, (low, high) in bounds.items():
+            spec = ctx.catalog.markets[market_id]
+            pinned = ctx.prices.pinned_mark(market_id)
+            if spec.is_option and pinned is None:
+                # An option's mark is not followed in floats: any move wakes the watchers.
+                return [], True
+            error = MARK_ERROR_TICKS * float(spec.tick)
+            if low > -_INF:
+                low += error + MARK_ERROR_RELATIVE * abs(low)
+            if high < _INF:
+                high -= error + MARK_ERROR_RELATIVE * abs(high)
+            watched.append(
+                _Watched(
+                    spec,
+                    underlyings[spec.underlying],
+                    by_id.get(market_id),
+                    float(pinned) if pinned is not None else None,
+                    float(ctx.catalog.underlyings[spec.underlying].carry_apr),
+                    low,
+                    high,
+                )
+            )
+        return watched, False
+
+
+def _target(index: float | None, mid: float | None) -> float:
+    """Where a perpetual's basis is heading: the healthy book's mid − index, or zero. (A
+    pinned mark hides the basis but does not stop it: unpinned, the mark is the model's.)"""
+    if index is None or mid is None:
+        return 0.0
+    gap = mid - index
+    return gap if abs(gap) < HEALTHY_DEVIATION * index else 0.0
+
+
+def _mark_f(w: _Watched, now_ms: int) -> float | None:
+    """The market's mark in floats, from the batch's state (pricing.py has the rules)."""
+    if w.pinned is not None:
+        return w.pinned
+    index = w.underlying.index
+    if index is None:
+        return None
+    if w.perp is not None:
+        return index + w.perp.basis
+    expiry = w.spec.expiry_ms
+    if w.spec.type is MarketType.FUTURE and expiry is not None:
+        return index * (1 + w.carry * (max(0, expiry - now_ms) / DAY_MS) / _YEAR_DAYS)
+    return index
