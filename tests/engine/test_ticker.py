@@ -1,0 +1,134 @@
+"""The price tick works through seconds in batches and skips quiet watchers; neither may show.
+
+`ticker.py` replaces a timer a second by one timer that steps every second up to the clock's
+horizon, and runs the watchers (stop triggers, liquidation) only when a mark leaves the
+interval they declared quiet. These tests hold it to the plain model: the same world advanced
+in one go or in odd steps, and with the watchers run on every move, ends identical.
+"""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+import pytest
+
+from ocx_sim import Bucket, Exchange, MarginMode, OrderRequest, OrderType, Side
+from ocx_sim.engine.events import AccountLiquidated, FundingSettled, OrderTriggered
+from ocx_sim.engine.liquidation import Liquidation
+from ocx_sim.engine.triggers import Triggers
+
+D = Decimal
+PERP = "BTC-PERP"
+HOUR_MS = 3_600_000
+
+
+def _busy_world(seed: int = 3) -> Exchange:
+    """The sandbox with BTC walking fast (300 % a year) and accounts near the edge: a long and a
+    short at about 17× cross, an isolated long, and stops on either side of the mark, so that
+    within hours stops fire and accounts are liquidated."""
+    exchange = Exchange.create(seed=seed)
+    exchange.start_sandbox()
+    exchange.set_volatility("BTC", D(3))
+    mark = exchange.mark_price(PERP)
+    assert mark is not None
+    traders = []
+    for n, (side, mode, size, cash) in enumerate(
+        [
+            (Side.BUY, MarginMode.CROSS, "0.1", 400),
+            (Side.SELL, MarginMode.CROSS, "0.1", 400),
+            (Side.BUY, MarginMode.ISOLATED, "0.05", 300),
+            (Side.BUY, MarginMode.CROSS, "0", 1_000),  # stop-order users, flat for now
+            (Side.BUY, MarginMode.CROSS, "0", 1_000),
+        ]
+    ):
+        user = exchange.register_user(f"0x{n + 1:040x}").user_id
+        exchange.deposit(user, D(cash))
+        exchange.transfer(user, Bucket.WALLET, Bucket.PERPS, D(cash))
+        traders.append(user)
+        if not D(size):
+            continue
+        exchange.place_order(
+            user, OrderRequest(PERP, side, D(size), type=OrderType.MARKET, margin_mode=mode)
+        )
+    for user, side, offset in [(traders[3], Side.SELL, -150), (traders[4], Side.BUY, 150)]:
+        stop = (mark + offset).quantize(D("0.01"))
+        exchange.place_order(
+            user, OrderRequest(PERP, side, D("0.02"), type=OrderType.MARKET, stop_price=stop)
+        )
+    return exchange
+
+
+def _state(exchange: Exchange) -> tuple[object, ...]:
+    curve = exchange.index_curve("BTC")
+    return (
+        exchange.now_ms,
+        exchange.digest(),
+        exchange.index_price(PERP),
+        exchange.mark_price(PERP),
+        curve.factor,
+        exchange.funding_rate(PERP),
+        # The running period's premium sums, unrounded: floats add up differently when
+        # split differently, and the rounded rate would hide it.
+        exchange._lifecycle.funding.sums(),
+        dict(exchange.ledger.balances),
+    )
+
+
+def test_the_busy_world_really_fires_stops_liquidates_and_pays_funding() -> None:
+    # Without these the other tests would compare two quiet worlds.
+    exchange = _busy_world()
+    exchange.advance_by(3 * HOUR_MS)
+    assert exchange.events_of(OrderTriggered)
+    assert exchange.events_of(AccountLiquidated)
+    assert exchange.events_of(FundingSettled)
+    assert exchange.check_invariants() == []
+
+
+def test_advancing_in_one_go_or_in_odd_steps_gives_the_same_world() -> None:
+    at_once, stepwise = _busy_world(), _busy_world()
+    target = at_once.now_ms + 3 * HOUR_MS
+    at_once.advance_to(target)
+    steps = random.Random(11)
+    while stepwise.now_ms < target:
+        # From a millisecond to ten minutes, often landing between seconds and on timers.
+        step = steps.choice([1, 999, 1_000, 1_001, 7_300, 60_000, 600_000])
+        stepwise.advance_to(min(target, stepwise.now_ms + step))
+        stepwise.mark_price(PERP)  # reading must change nothing either
+        stepwise.funding_rate(PERP)
+    assert _state(stepwise) == _state(at_once)
+
+
+def test_skipping_the_watchers_while_marks_are_quiet_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    skipping = _busy_world()
+    skipping.advance_by(3 * HOUR_MS)
+    # The plain model: every watcher runs after every second that moved a price.
+    monkeypatch.setattr(Liquidation, "quiet_marks", lambda self: None)
+    monkeypatch.setattr(Triggers, "quiet_marks", lambda self: None)
+    watching = _busy_world()
+    watching.advance_by(3 * HOUR_MS)
+    assert _state(skipping) == _state(watching)
+
+
+def test_a_still_world_schedules_no_tick_and_a_book_change_wakes_it(
+    exchange: Exchange,
+) -> None:
+    def ticking() -> bool:
+        return any(t.name == "price tick" for t in exchange.clock.pending_timers())
+
+    assert not ticking()
+    maker = exchange.register_user("0x" + "ab" * 20).user_id
+    exchange.deposit(maker, D(10_000))
+    exchange.transfer(maker, Bucket.WALLET, Bucket.PERPS, D(10_000))
+    exchange.place_order(maker, OrderRequest(PERP, Side.BUY, D("0.1"), price=D("68100")))
+    exchange.place_order(maker, OrderRequest(PERP, Side.SELL, D("0.1"), price=D("68120")))
+    assert ticking()  # the mark heads for the healthy book's mid
+    exchange.advance_by(600_000)
+    assert not ticking()  # … and has arrived
+    exchange.cancel_all(maker)
+    assert ticking()  # an empty book: the basis decays back to zero
+    exchange.advance_by(600_000)
+    assert exchange.mark_price(PERP) == D("68000.00")
+    assert not ticking()
