@@ -249,6 +249,9 @@ class Clearing:
             taker_size, maker_size = taker_position.size, maker_position.size
             taker_user.position_epoch += 1
             maker_user.position_epoch += 1
+            # A fill away from the mark can leave either side under maintenance at once.
+            ctx.filled.add(taker_user.user_id)
+            ctx.filled.add(maker_user.user_id)
             for user, mode in ((taker_user, taker.margin_mode), (maker_user, maker.margin_mode)):
                 if (user, mode) not in touched:
                     touched.append((user, mode))

@@ -59,6 +59,9 @@ class Context:
     price_watchers: list[PriceWatcher] = field(default_factory=list)
     """Run, in order, after any index or mark may have moved (`prices_moved`): the stop
     triggers first (a stop-loss may spare its account), then the liquidation pass."""
+    filled: set[str] = field(default_factory=set)
+    """Users whose positions a fill changed since the liquidation pass last looked at them
+    (`Liquidation.check_filled`)."""
     _watching: bool = False
     _moved_again: bool = False
 

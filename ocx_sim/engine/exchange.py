@@ -336,7 +336,7 @@ class Exchange:
 
     def place_order(self, user_id: str, request: OrderRequest) -> Placement:
         placed = self._trading.place_order(user_id, request)
-        self._lifecycle.wake_for(request.market_id)
+        self._after_orders(request.market_id)
         return placed
 
     def preview_order(self, user_id: str, request: OrderRequest) -> Preview:
@@ -362,7 +362,7 @@ class Exchange:
             price=price,
             time_in_force=time_in_force,
         )
-        self._lifecycle.wake_for(market_id)
+        self._after_orders(market_id)
         return placed
 
     def outside_trade(
@@ -380,7 +380,7 @@ class Exchange:
         house = self.register_user(HOUSE_ADDRESS)
         self._fund_house(house, spec, side, price, quantity)
         placed = trading.place_order(house.user_id, request)
-        self._lifecycle.wake_for(spec.id)
+        self._after_orders(spec.id)
         return placed
 
     def _fund_house(
@@ -403,6 +403,12 @@ class Exchange:
         if balance < needed:
             self.deposit(house.user_id, usdc(needed - balance))
             self.transfer(house.user_id, Bucket.WALLET, bucket, usdc(needed - balance))
+
+    def _after_orders(self, market_id: str) -> None:
+        """After orders on `market_id`: liquidate whom their fills left under maintenance, and
+        start the price tick if the book now moves the mark."""
+        self._liquidation.check_filled()
+        self._lifecycle.wake_for(market_id)
 
     def cancel_order(
         self, user_id: str, order_id: str, *, venues: Collection[Venue] = ALL_VENUES
@@ -430,7 +436,7 @@ class Exchange:
             raise invalid("price", "give a new price, a new quantity, or both")
         order = self.order(user_id, order_id, venues=venues)
         placed = self._trading.modify_order(user_id, order.id, price, quantity)
-        self._lifecycle.wake_for(order.market_id)
+        self._after_orders(order.market_id)
         return placed
 
     def cancel_all(
@@ -467,7 +473,7 @@ class Exchange:
         result = self._quoting.place_quotes(
             user_id, market_id, quotes, quote_id=quote_id, cancel_all=cancel_all, labels=labels
         )
-        self._lifecycle.wake_for(market_id)
+        self._after_orders(market_id)
         return result
 
     # -- markets and prices --------------------------------------------------------------
@@ -556,7 +562,7 @@ class Exchange:
             self.deposit(agent_user.user_id, 2 * AGENT_FUNDS)
             for bucket in (Bucket.PERPS, Bucket.OPTIONS):
                 self.transfer(agent_user.user_id, Bucket.WALLET, bucket, AGENT_FUNDS)
-        LiquidityAgent(self._ctx, self._quoting, agent_user, spec, self._lifecycle.wake_for).start()
+        LiquidityAgent(self._ctx, self._quoting, agent_user, spec, self._after_orders).start()
 
     def start_sandbox(self) -> None:
         """Make the market live on its own (DECISIONS.md "Markets and prices", sandbox): each

@@ -107,8 +107,27 @@ class Liquidation:
 
     def check(self) -> None:
         """Liquidate every account under maintenance (module docstring), until none is."""
+        self._ctx.filled.clear()
         while self._pass():
             pass
+
+    def check_filled(self) -> None:
+        """After orders: liquidate the accounts their fills left under maintenance (a market
+        order sweeping a thin book, a limit far from the mark). Only the users whose positions
+        changed are looked at; a liquidation's own fills then get the full pass."""
+        ctx = self._ctx
+        if not ctx.filled:
+            return
+        fund = self.fund()
+        # Ids are ULIDs from one monotonic generator: sorted is registration order, the
+        # order the full pass visits users in.
+        users = [ctx.accounts.by_id[user_id] for user_id in sorted(ctx.filled)]
+        ctx.filled.clear()
+        for user in users:
+            if user is not fund and self._check_user(user):
+                # Its closing fills may have left others short: look at everyone.
+                self.check()
+                return
 
     def quiet_marks(self) -> QuietMarks | None:
         """Per market someone holds: how far its mark may move before any account could fall
@@ -247,7 +266,11 @@ class Liquidation:
         self._charge_fee(user, bucket, notional)
         # The allocation has been released into the cross part's cash along with the losses
         # and fees: whatever that took from the cross part beyond the allocation is bad debt.
-        self._cover(user, bucket, cross_before - self._cross_cash(user, bucket))
+        # So is a bucket left below zero: a maker fee of the position's fills may have come
+        # out of cross cash that was all allocated (fees are checked at placement, not held
+        # while an order rests), and the allocation no longer stands behind it.
+        balance = ctx.ledger.balance((user.user_id, bucket, USDC))
+        self._cover(user, bucket, max(cross_before - self._cross_cash(user, bucket), -balance))
 
     def _cross_cash(self, user: User, bucket: str) -> Decimal:
         return self._ctx.ledger.balance((user.user_id, bucket, USDC)) - _allocations(user)

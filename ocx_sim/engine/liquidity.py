@@ -76,7 +76,8 @@ class LiquidityAgent:
         self.user = user
         self.spec = spec
         self._quoted = quoted
-        """`Lifecycle.wake_for`: a new ladder may move the perpetual's mark."""
+        """After its orders (`Exchange._after_orders`): a fill may leave someone under
+        maintenance, and a new ladder may move the perpetual's mark."""
         self._ladder: _Ladder | None = None
         self._standing: list[Order] = []
         """The ladder's orders."""
