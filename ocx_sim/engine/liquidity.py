@@ -60,6 +60,13 @@ class _Ladder:
     center: Decimal
     step: Decimal
     half_spread: Decimal
+    fair_range: tuple[float, float]
+    """The fair values at which `step` is still within `STEP_DRIFT` of `step_bps` of them."""
+
+    def moved(self, steps: int) -> _Ladder:
+        return _Ladder(
+            self.center + steps * self.step, self.step, self.half_spread, self.fair_range
+        )
 
 
 class LiquidityAgent:
@@ -108,26 +115,28 @@ class LiquidityAgent:
             return None
         if ladder is None or not all(o.status is _OPEN for o in self._standing):
             return self._fresh()
-        step = float(ladder.step)
-        if abs(step / fair * float(BPS) - float(self.spec.step_bps)) > STEP_DRIFT * float(
-            self.spec.step_bps
-        ):
+        low, high = ladder.fair_range
+        if not low <= fair <= high:
             return self._fresh()
-        steps = int((fair - float(ladder.center)) / step)  # whole steps, toward zero
+        steps = int((fair - float(ladder.center)) / float(ladder.step))  # whole, toward zero
         if not steps:
             return None
         if abs(steps) >= self.spec.levels:
             return self._fresh()
-        return _Ladder(ladder.center + steps * ladder.step, ladder.step, ladder.half_spread)
+        return ladder.moved(steps)
 
     def _fresh(self) -> _Ladder | None:
         """A ladder centred on the fair value, its step and half-spread in price from it."""
         fair = self._fair_value()
         if fair is None:
             return None
-        tick = self._ctx.catalog.markets[self.spec.market_id].tick
-        step = max(tick, fair * self.spec.step_bps / BPS)
-        return _Ladder(fair, step, fair * self.spec.spread_bps / 2 / BPS)
+        spec = self.spec
+        tick = self._ctx.catalog.markets[spec.market_id].tick
+        rate = spec.step_bps / BPS
+        step = max(tick, fair * rate)
+        # step / fair within (1 ± STEP_DRIFT) × rate.
+        low, high = float(step / rate) / (1 + STEP_DRIFT), float(step / rate) / (1 - STEP_DRIFT)
+        return _Ladder(fair, step, fair * spec.spread_bps / 2 / BPS, (low, high))
 
     def _quote(self, ladder: _Ladder) -> None:
         """Place the rungs of `ladder` the standing orders do not already hold, replacing
