@@ -126,11 +126,6 @@ class Curve:
         end = self.front_ms - ROLL_END_BEFORE_EXPIRY_MS
         return end - ROLL_DAYS * DAY_MS < now_ms < end
 
-    def drifts(self, now_ms: int) -> bool:
-        """Whether the index moves with time alone at `now_ms` (a random walk, or a roll
-        between two different curve points)."""
-        return self.walks() or self.rolling(now_ms)
-
     def roll_over(self, next_ms: int) -> None:
         """F1 has expired: F2 becomes the front and a new F2 keeps the curve's spread ratio."""
         ratio = self.f2 / self.f1
@@ -152,9 +147,6 @@ class IndexProcess:
 
     def index(self, underlying: str, now_ms: int) -> Decimal | None:
         return self.curves[underlying].index(now_ms)
-
-    def drifts(self, now_ms: int) -> bool:
-        return any(curve.drifts(now_ms) for curve in self.curves.values())
 
     def walk(self, underlying: str) -> RandomStream:
         """The underlying's own stream of shocks: a walk added on one never shifts another's."""
