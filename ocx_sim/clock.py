@@ -58,9 +58,6 @@ class Timer:
     def cancel(self) -> None:
         self.cancelled = True
 
-    def __lt__(self, other: Timer) -> bool:
-        return (self.due_ms, self.rank, self.seq) < (other.due_ms, other.rank, other.seq)
-
     def __repr__(self) -> str:
         return f"Timer({self.name!r}, due={format_ms(self.due_ms)}, seq={self.seq})"
 
