@@ -17,7 +17,7 @@ What moves an index:
 - `set_curve`: new F1 and F2 levels (this releases a pin);
 - `withdraw`: the reference feed is gone; no index means no mark (SPEC.md §7.1);
 - a volatility: a seeded geometric Brownian motion moves both curve points by one common
-  factor every second (the sandbox; `walk_factor`, stepped by ticker.py). The walk runs in
+  factor every second (the sandbox: `walk_factor`, stepped by ticker.py). The walk runs in
   floats, like the option pricing math (DESIGN.md rule 1), and the index is rounded once to 8
   decimals when read.
 """

@@ -34,7 +34,7 @@ from functools import partial
 from ocx_sim.clock import Timer
 from ocx_sim.engine.context import Context
 from ocx_sim.engine.funding import Funding
-from ocx_sim.engine.index import YEAR_MS, Curve
+from ocx_sim.engine.index import YEAR_MS, Curve, walk_factor
 from ocx_sim.engine.markets import DAY_MS, YEAR_DAYS, MarketSpec, MarketType
 from ocx_sim.engine.pricing import premium_of
 
@@ -198,7 +198,8 @@ class Ticker:
         process = self._ctx.prices.process
         unit_years = TICK_MS / YEAR_MS
         # Per walking curve: its factor's step over a whole second is exp(scale × shock −
-        # drift), computed in the same order as for any other elapsed time below.
+        # drift), `walk_factor` with its constants worked out once (in the same order, so the
+        # floats are the same as for any other elapsed time below).
         walkers = [
             (u, process.walk(symbol).gauss, u.curve.volatility)
             for symbol, u in underlyings.items()
@@ -228,11 +229,8 @@ class Ticker:
                 for u, gauss, scale, drift in unit_steps:
                     u.factor *= exp(scale * gauss(0.0, 1.0) - drift)
             else:
-                years = elapsed / YEAR_MS
                 for u, gauss, sigma in walkers:
-                    u.factor *= exp(
-                        sigma * math.sqrt(years) * gauss(0.0, 1.0) - 0.5 * sigma * sigma * years
-                    )
+                    u.factor *= walk_factor(sigma, elapsed, gauss(0.0, 1.0))
             for u in rollers:
                 u.unwalked = u.curve.unwalked_f(second)
                 u.rolling = u.curve.rolling(second)
@@ -296,8 +294,8 @@ class Ticker:
         for u in underlyings.values():
             u.curve.factor = u.factor
         for perp in perps:
-            if perp.pinned is None:
-                ctx.prices.set_basis_f(perp.spec.id, perp.basis)
+            # Pinned or not: a pin hides the basis but does not stop it.
+            ctx.prices.set_basis_f(perp.spec.id, perp.basis)
         ctx.prices.touch()
         self._last_tick = last
 

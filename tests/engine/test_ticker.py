@@ -132,3 +132,26 @@ def test_a_still_world_schedules_no_tick_and_a_book_change_wakes_it(
     exchange.advance_by(600_000)
     assert exchange.mark_price(PERP) == D("68000.00")
     assert not ticking()
+
+
+def test_under_a_pinned_mark_the_basis_follows_the_book_the_same_in_one_go_or_in_steps() -> None:
+    def pinned_over_a_healthy_book() -> Exchange:
+        exchange = Exchange.create(seed=1)
+        maker = exchange.register_user("0x" + "ab" * 20).user_id
+        exchange.deposit(maker, D(10_000))
+        exchange.transfer(maker, Bucket.WALLET, Bucket.PERPS, D(10_000))
+        exchange.place_order(maker, OrderRequest(PERP, Side.BUY, D("0.1"), price=D("68100")))
+        exchange.place_order(maker, OrderRequest(PERP, Side.SELL, D("0.1"), price=D("68120")))
+        exchange.pin_mark(PERP, D("68300.00"))
+        return exchange
+
+    at_once, stepwise = pinned_over_a_healthy_book(), pinned_over_a_healthy_book()
+    at_once.advance_by(20_000)
+    for _ in range(20):
+        stepwise.advance_by(1_000)
+    for exchange in (at_once, stepwise):
+        exchange.pin_mark(PERP, None)
+    # Unpinned, the mark is the model's: 20 s of the 10 s half-life toward the mid 68110,
+    # 110 × (1 − 2^−2) = 82.50 over the index.
+    assert abs(at_once.mark_price(PERP) - D("68082.50")) < D("0.01")  # type: ignore[operator]
+    assert stepwise.mark_price(PERP) == at_once.mark_price(PERP)
