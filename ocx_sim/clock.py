@@ -19,6 +19,14 @@ A callback may also run ahead (`run_ahead_to`) up to its `horizon_ms`: the advan
 the next timer's instant, whichever is earlier. The price tick uses it to work through many
 seconds in one call, exactly as if it had fired once a second: nothing else can happen in
 between.
+
+Deferrable timers (`schedule_deferrable`) are for owners that look again every so often and
+mostly find nothing to do (the liquidity agents, every 10 s). They fire after every ordinary
+timer due at their instant, among themselves by the owner's `order`; they do not bound the
+horizon, and a callback running ahead passes one only by `defer`ring it to a later instant,
+which it does when it knows the owner would do nothing there but reschedule. Because their
+order is the owner's and not the scheduling order, a deferred timer and one that fired and
+was scheduled again wait in exactly the same place.
 """
 
 from __future__ import annotations
@@ -43,13 +51,14 @@ class ClockError(ValueError):
 class Timer:
     """A handle on a scheduled callback; `cancel()` stops it from firing."""
 
-    __slots__ = ("callback", "cancelled", "due_ms", "name", "rank", "seq")
+    __slots__ = ("callback", "cancelled", "due_ms", "name", "order", "seq")
 
     def __init__(
-        self, due_ms: int, rank: int, seq: int, callback: TimerCallback, name: str
+        self, due_ms: int, order: int, seq: int, callback: TimerCallback, name: str
     ) -> None:
         self.due_ms = due_ms
-        self.rank = rank
+        self.order = order
+        """Its rank at its instant (ordinary timers), or its owner's order (deferrable)."""
         self.seq = seq
         self.callback = callback
         self.name = name
@@ -72,6 +81,8 @@ class Clock:
         # Heap entries are (due, rank, seq, timer): tuples of ints compare in C, and `seq` is
         # unique, so the timers themselves are never compared.
         self._timers: list[tuple[int, int, int, Timer]] = []
+        self._deferrable: list[tuple[int, int, int, Timer]] = []
+        """(due, order, seq, timer): after the ordinary timers due at the same instant."""
         self._next_seq = 0
         self._target_ms: int | None = None
         """While timers run, the instant the clock is moving to."""
@@ -96,6 +107,32 @@ class Clock:
         self._next_seq += 1
         return timer
 
+    def schedule_deferrable(
+        self, due_ms: int, callback: TimerCallback, name: str, order: int
+    ) -> Timer:
+        """Like `schedule_at`, but it fires after the ordinary timers due at `due_ms`, before
+        deferrable ones of a higher `order`, and a callback running ahead may `defer` it
+        (module docstring). One owner, one `order`."""
+        timer = Timer(due_ms, order, self._next_seq, callback, name)
+        heapq.heappush(self._deferrable, (due_ms, order, self._next_seq, timer))
+        self._next_seq += 1
+        return timer
+
+    def next_deferrable(self) -> Timer | None:
+        """The deferrable timer that fires first, if any."""
+        queue = self._deferrable
+        while queue and queue[0][3].cancelled:
+            heapq.heappop(queue)
+        return queue[0][3] if queue else None
+
+    def defer(self, timer: Timer, due_ms: int) -> None:
+        """From a callback running ahead: move `next_deferrable()` to the later `due_ms`, as
+        if it had fired and its owner had scheduled it again."""
+        if timer is not self.next_deferrable() or due_ms <= timer.due_ms:
+            raise ClockError(f"cannot defer {timer!r} to {format_ms(due_ms)}")
+        timer.due_ms = due_ms
+        heapq.heapreplace(self._deferrable, (due_ms, timer.order, timer.seq, timer))
+
     def schedule_in(self, delay_ms: int, callback: TimerCallback, name: str = "") -> Timer:
         if delay_ms < 0:
             raise ClockError(f"a timer delay cannot be negative (got {delay_ms} ms)")
@@ -103,26 +140,33 @@ class Clock:
 
     def next_due_ms(self) -> int | None:
         """The instant of the earliest live timer, or None when nothing is scheduled."""
-        self._drop_cancelled_head()
-        return self._timers[0][0] if self._timers else None
+        queue = self._next_queue()
+        return queue[0][0] if queue is not None else None
 
     def pending_timers(self) -> list[Timer]:
         """Live timers in firing order (a copy, for inspection)."""
-        return [entry[3] for entry in sorted(self._timers) if not entry[3].cancelled]
+        # At one instant the ordinary timers (ranks 0 and 1) fire before the deferrable ones.
+        keyed = [((d, 0, r, s), t) for d, r, s, t in self._timers]
+        keyed += [((d, 1, o, s), t) for d, o, s, t in self._deferrable]
+        return [timer for _, timer in sorted(keyed, key=lambda k: k[0]) if not timer.cancelled]
 
     def horizon_ms(self) -> int:
         """How far a running timer's callback may `run_ahead_to`: the advance target or the
-        next timer's instant, whichever is earlier (now, outside a run)."""
+        next ordinary timer's instant, whichever is earlier (now, outside a run)."""
         target = self._target_ms
         if target is None:
             return self._now_ms
-        due = self.next_due_ms()
+        self._drop_cancelled_head()
+        due = self._timers[0][0] if self._timers else None
         return target if due is None or due > target else due
 
     def run_ahead_to(self, ms: int) -> None:
-        """From a timer's callback: move now to `ms` (within `horizon_ms`), as if a timer due
-        then were firing."""
-        if not self._now_ms <= ms <= self.horizon_ms():
+        """From a timer's callback: move now to `ms` (within `horizon_ms`, and not past a
+        deferrable timer it has not deferred), as if a timer due then were firing."""
+        deferrable = self.next_deferrable()
+        if not self._now_ms <= ms <= self.horizon_ms() or (
+            deferrable is not None and deferrable.due_ms < ms
+        ):
             raise ClockError(f"cannot run ahead to {format_ms(ms)}: beyond the horizon")
         self._now_ms = ms
 
@@ -131,18 +175,27 @@ class Clock:
         while timers and timers[0][3].cancelled:
             heapq.heappop(timers)
 
+    def _next_queue(self) -> list[tuple[int, int, int, Timer]] | None:
+        """The queue whose head fires next (ordinary before deferrable at one instant), or
+        None when both are empty."""
+        self._drop_cancelled_head()
+        ordinary = self._timers
+        deferrable = self._deferrable if self.next_deferrable() is not None else None
+        if deferrable is None or (ordinary and ordinary[0][0] <= deferrable[0][0]):
+            return ordinary or None
+        return deferrable
+
     def _run_until(self, target_ms: int) -> int:
         """Fire every timer due at or before `target_ms`, moving `_now_ms` to each one's instant
         while it runs, then leave the clock at `target_ms`. Returns how many fired."""
         fired = 0
-        timers = self._timers
         outer_target, self._target_ms = self._target_ms, target_ms
         try:
             while True:
-                self._drop_cancelled_head()
-                if not timers or timers[0][0] > target_ms:
+                queue = self._next_queue()
+                if queue is None or queue[0][0] > target_ms:
                     break
-                due, _, _, timer = heapq.heappop(timers)
+                due, _, _, timer = heapq.heappop(queue)
                 # A timer scheduled in the past (due before now) fires "now": time never goes
                 # back.
                 if due > self._now_ms:

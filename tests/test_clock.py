@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
 
 import pytest
 from hypothesis import given
@@ -390,3 +391,86 @@ def test_a_callback_may_run_ahead_to_the_next_timer_or_the_target_but_not_beyond
     assert clock.now_ms == 1_000
     # Outside an advance there is no horizon beyond now.
     assert clock.horizon_ms() == 1_000
+
+
+# -- deferrable timers ----------------------------------------------------------------------
+
+
+def test_deferrable_timers_fire_after_the_ordinary_ones_at_their_instant_in_owner_order() -> None:
+    clock = SimClock(0)
+    fired: list[str] = []
+    clock.schedule_deferrable(100, lambda _d: fired.append("owner 2"), "two", order=2)
+    clock.schedule_deferrable(100, lambda _d: fired.append("owner 1"), "one", order=1)
+    clock.schedule_at(100, lambda _d: fired.append("ordinary"))
+    clock.schedule_deferrable(50, lambda _d: fired.append("owner 3, earlier"), "three", order=3)
+    assert [t.name for t in clock.pending_timers()] == ["three", "", "one", "two"]
+    assert clock.next_due_ms() == 50
+    clock.advance_to(100)
+    assert fired == ["owner 3, earlier", "ordinary", "owner 1", "owner 2"]
+
+
+def test_a_deferrable_timer_does_not_bound_the_horizon_but_must_be_deferred_to_pass() -> None:
+    clock = SimClock(0)
+    fired: list[int] = []
+    refresh = clock.schedule_deferrable(300, fired.append, "refresh", order=0)
+    seen: list[int] = []
+
+    def batch(_due: int) -> None:
+        seen.append(clock.horizon_ms())
+        with pytest.raises(ClockError):
+            clock.run_ahead_to(301)  # past the refresh it has not deferred
+        clock.run_ahead_to(300)  # up to it is fine
+        head = clock.next_deferrable()
+        assert head is refresh
+        clock.defer(head, 800)
+        clock.run_ahead_to(700)
+
+    clock.schedule_at(100, batch)
+    clock.schedule_at(700, lambda _d: None)
+    clock.advance_to(1_000)
+    assert seen == [700]  # the ordinary timer at 700 bounds it; the refresh at 300 does not
+    assert fired == [800]  # deferred, not lost: it fired at its new instant
+    assert refresh.due_ms == 800
+
+
+def test_a_deferred_timer_waits_where_one_that_fired_and_was_scheduled_again_would() -> None:
+    def run(defer: bool) -> list[str]:
+        clock = SimClock(0)
+        fired: list[str] = []
+
+        def agent(name: str, order: int, due: int) -> None:
+            fired.append(f"{name}@{due}")
+            clock.schedule_deferrable(due + 100, partial(agent, name, order), name, order)
+
+        clock.schedule_deferrable(100, partial(agent, "a", 0), "a", 0)
+        clock.schedule_deferrable(100, partial(agent, "b", 1), "b", 1)
+        if defer:
+            # Something running ahead passes both at 100 (as if they fired and did nothing).
+            def pass_them(_due: int) -> None:
+                for _ in range(2):
+                    head = clock.next_deferrable()
+                    assert head is not None
+                    clock.defer(head, head.due_ms + 100)
+                    fired.append(f"{head.name}@100")
+
+            clock.schedule_at(50, pass_them)
+        clock.schedule_at(200, lambda _d: fired.append("ordinary@200"))
+        clock.advance_to(200)
+        return fired
+
+    assert (
+        run(defer=False) == run(defer=True) == ["a@100", "b@100", "ordinary@200", "a@200", "b@200"]
+    )
+
+
+def test_only_the_next_deferrable_timer_can_be_deferred_and_only_later() -> None:
+    clock = SimClock(0)
+    first = clock.schedule_deferrable(100, lambda _d: None, "first", order=0)
+    second = clock.schedule_deferrable(200, lambda _d: None, "second", order=1)
+    with pytest.raises(ClockError):
+        clock.defer(second, 300)
+    with pytest.raises(ClockError):
+        clock.defer(first, 100)
+    first.cancel()
+    assert clock.next_deferrable() is second
+    assert clock.next_due_ms() == 200

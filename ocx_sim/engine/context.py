@@ -7,7 +7,7 @@ behaviour beyond lookups that refuse unknown things with the catalog's errors.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -40,6 +40,28 @@ class PriceWatcher(Protocol):
         move."""
 
 
+@dataclass(frozen=True, slots=True)
+class QuietRefresh:
+    """How the price tick (ticker.py) can tell, in floats, that a refresher's look at its
+    instant would change nothing, so that it may defer the refresher's timer instead of
+    stopping there."""
+
+    underlying: str
+    """The refresher's fair value is this underlying's index (`Prices.index_f`)."""
+    period_ms: int
+    stands: Callable[[float | None], bool]
+    """Given the fair value at the instant of a look: whether the look would do nothing but
+    schedule the next one `period_ms` later."""
+
+
+class Refresher(Protocol):
+    """Something that looks at a market on a deferrable timer (`Clock.schedule_deferrable`,
+    with `order` = its place in `Context.refreshers`): a liquidity agent."""
+
+    def quiet_refresh(self) -> QuietRefresh | None:
+        """How its looks can be judged ahead; None: they cannot, its timer must fire."""
+
+
 @dataclass(slots=True)
 class Context:
     clock: Clock
@@ -59,6 +81,7 @@ class Context:
     price_watchers: list[PriceWatcher] = field(default_factory=list)
     """Run, in order, after any index or mark may have moved (`prices_moved`): the stop
     triggers first (a stop-loss may spare its account), then the liquidation pass."""
+    refreshers: list[Refresher] = field(default_factory=list)
     filled: set[str] = field(default_factory=set)
     """Users whose positions a fill changed since the liquidation pass last looked at them
     (`Liquidation.check_filled`)."""

@@ -15,6 +15,11 @@ Every `refresh_ms` of simulated time the agent looks again:
   off are replaced: 2|k| orders rather than all of them;
 - otherwise the ladder stands: re-quoting it would only churn the book.
 
+A refresh that finds nothing to do changes nothing, so on a perpetual its timer is deferrable
+(`Clock.schedule_deferrable`): the price tick passes it when `_stands` says so of the index
+it has computed for that instant, and stops there only when the agent will act. A short
+`refresh_ms` therefore costs little.
+
 It goes through the ordinary bulk-quote command (`quotes.py`, replacing the rungs it moves),
 so its orders match, pay fees and hold margin like anyone's; its account
 (`Exchange.add_liquidity`) is funded once with enough for years of quoting. A market without
@@ -25,12 +30,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from functools import partial
 
 from ocx_sim.engine.accounts import User
-from ocx_sim.engine.context import Context
+from ocx_sim.engine.context import Context, QuietRefresh
 from ocx_sim.engine.markets import MarketType
 from ocx_sim.engine.money import BPS
 from ocx_sim.engine.orders import Order, OrderStatus, Side
@@ -55,18 +60,32 @@ STEP_DRIFT = 0.1
 ladder is quoted afresh."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Ladder:
     center: Decimal
     step: Decimal
     half_spread: Decimal
     fair_range: tuple[float, float]
     """The fair values at which `step` is still within `STEP_DRIFT` of `step_bps` of them."""
+    _center_f: float = field(init=False)
+    _step_f: float = field(init=False)
+    """`center` and `step` as floats, for `steps_to` on every look."""
+
+    def __post_init__(self) -> None:
+        self._center_f, self._step_f = float(self.center), float(self.step)
 
     def moved(self, steps: int) -> _Ladder:
         return _Ladder(
             self.center + steps * self.step, self.step, self.half_spread, self.fair_range
         )
+
+    def steps_to(self, fair: float) -> int | None:
+        """Whole steps (toward zero) from the centre to `fair`; None when `fair` is out of
+        `fair_range`."""
+        low, high = self.fair_range
+        if not low <= fair <= high:
+            return None
+        return int((fair - self._center_f) / self._step_f)
 
 
 class LiquidityAgent:
@@ -88,42 +107,64 @@ class LiquidityAgent:
         self._ladder: _Ladder | None = None
         self._standing: list[Order] = []
         """The ladder's orders."""
+        self._order = len(ctx.refreshers)
+        market = ctx.catalog.markets[spec.market_id]
+        # A perpetual's fair value is its index, which the tick has in floats at every
+        # instant; another market's is its mark, which it does not (module docstring).
+        self._quiet = (
+            QuietRefresh(market.underlying, spec.refresh_ms, self._stands)
+            if market.type is MarketType.PERP
+            else None
+        )
+        ctx.refreshers.append(self)
 
     def start(self) -> None:
         self._refresh(self._ctx.now)
 
+    def quiet_refresh(self) -> QuietRefresh | None:
+        return self._quiet
+
     def _refresh(self, due_ms: int) -> None:
         ctx, spec = self._ctx, self.spec
         market = ctx.catalog.markets[spec.market_id]
-        ladder = self._next_ladder()
+        ladder = self._next_ladder(self._fair_value_f())
         if ladder is not None:
             # Halted, expired, or out of margin after a run of fills: sit this one out rather
             # than stop quoting for good.
             with contextlib.suppress(OcxError):
                 self._quote(ladder)
         if not market.expired_at(due_ms + spec.refresh_ms):
-            ctx.clock.schedule_at(
-                due_ms + spec.refresh_ms, partial(self._refresh), name="liquidity"
+            ctx.clock.schedule_deferrable(
+                due_ms + spec.refresh_ms, partial(self._refresh), "liquidity", self._order
             )
 
-    def _next_ladder(self) -> _Ladder | None:
-        """The ladder to quote now (module docstring), or None to leave things as they are.
-        Decided in floats: it runs every refresh, and quoting is what needs the decimals."""
-        fair = self._fair_value_f()
+    def _stands(self, fair: float | None) -> bool:
+        """Whether a look at fair value `fair` leaves everything as it is: no fair value, or
+        an untouched ladder less than a step from it (`_next_ladder` returns None)."""
+        if fair is None:
+            return True
         ladder = self._ladder
+        return ladder is not None and self._untouched() and ladder.steps_to(fair) == 0
+
+    def _next_ladder(self, fair: float | None) -> _Ladder | None:
+        """The ladder to quote at fair value `fair` (module docstring), or None to leave
+        things as they are. Decided in floats: it runs every refresh, and quoting is what
+        needs the decimals."""
         if fair is None:
             return None
-        if ladder is None or not all(o.status is _OPEN for o in self._standing):
+        ladder = self._ladder
+        if ladder is None or not self._untouched():
             return self._fresh()
-        low, high = ladder.fair_range
-        if not low <= fair <= high:
-            return self._fresh()
-        steps = int((fair - float(ladder.center)) / float(ladder.step))  # whole, toward zero
-        if not steps:
+        steps = ladder.steps_to(fair)
+        if steps == 0:
             return None
-        if abs(steps) >= self.spec.levels:
+        if steps is None or abs(steps) >= self.spec.levels:
             return self._fresh()
         return ladder.moved(steps)
+
+    def _untouched(self) -> bool:
+        """No rung of the ladder was taken, even in part, or cancelled."""
+        return all(o.status is _OPEN for o in self._standing)
 
     def _fresh(self) -> _Ladder | None:
         """A ladder centred on the fair value, its step and half-spread in price from it."""

@@ -11,12 +11,17 @@ Each second boundary, while anything can move (`Ticker.active`), in this order:
 4. the price watchers (`Context.price_watchers`: stop triggers, then liquidation) run, unless
    every mark they care about stayed strictly inside the interval they declared quiet.
 
+Between seconds, the refreshers' deferrable timers (the liquidity agents, `Context.refreshers`)
+fall due. Each sees the state the last second left; the batch asks it (`QuietRefresh.stands`)
+whether its look would change anything, and if not defers it to its next look, as if it had
+fired; otherwise the batch stops before it so that it fires.
+
 A still world schedules no tick; `wake()` (after orders on a perpetual and after every index
 or mark change) starts it again when something can move.
 
 Why batches: a walking sandbox ticks 86 400 times a simulated day, and a timer per second
 would cost more than the work. So one tick timer works through every second up to the clock's
-horizon (the advance target or the next other timer, `Clock.horizon_ms`): nothing else can
+horizon (the advance target or the next ordinary timer, `Clock.horizon_ms`): nothing else can
 happen in between, and at equal instants the tick is scheduled `first`, so the result is the
 same as one timer a second, however the clock is advanced. The seconds are worked in floats
 (the walk, the basis and the premium are floats; marks read them rounded, pricing.py); when a
@@ -32,7 +37,7 @@ from decimal import Decimal
 from functools import partial
 
 from ocx_sim.clock import Timer
-from ocx_sim.engine.context import Context
+from ocx_sim.engine.context import Context, QuietRefresh
 from ocx_sim.engine.funding import Funding
 from ocx_sim.engine.index import YEAR_MS, Curve, walk_factor
 from ocx_sim.engine.markets import DAY_MS, YEAR_DAYS, MarketSpec, MarketType
@@ -169,8 +174,11 @@ class Ticker:
             underlyings = self._underlyings(second)
             perps = self._perp_states(underlyings)
             watched, always = self._watched(underlyings, perps)
+            refreshes = self._refreshes(underlyings)
             horizon = clock.horizon_ms()
-            last, watch, moving = self._run(second, horizon, underlyings, perps, watched, always)
+            last, watch, moving = self._run(
+                second, horizon, underlyings, perps, watched, always, refreshes
+            )
             self._write_back(last, underlyings, perps)
             if not watch:
                 return moving
@@ -191,10 +199,12 @@ class Ticker:
         perps: list[_Perp],
         watched: list[_Watched],
         always: bool,
+        refreshes: list[tuple[_Underlying, QuietRefresh] | None],
     ) -> tuple[int, bool, bool]:
         """Step every second from `second` to `horizon`, in floats, until one needs the
-        watchers or nothing moves any more. Returns the last second stepped, whether the
-        watchers must run there, and whether anything still moves."""
+        watchers, a refresher will act, or nothing moves any more. Returns the last second
+        stepped, whether the watchers must run there, and whether anything still moves."""
+        clock = self._ctx.clock
         process = self._ctx.prices.process
         unit_years = TICK_MS / YEAR_MS
         # Per walking curve: its factor's step over a whole second is exp(scale × shock −
@@ -216,32 +226,42 @@ class Ticker:
         sums = self._funding.sums()
         last = self._last_tick
         exp = math.exp
+        refresh = clock.next_deferrable()
         while True:
+            # 0. the refreshers due since the last second: they see the state it left.
+            while refresh is not None and refresh.due_ms < second:
+                due = refresh.due_ms
+                plan = refreshes[refresh.order] if refresh.order < len(refreshes) else None
+                if plan is None or not plan[1].stands(_index_at(plan[0], due)):
+                    self._funding.store(accrued_to, sums)
+                    return last, False, True
+                clock.defer(refresh, due + plan[1].period_ms)
+                refresh = clock.next_deferrable()
             elapsed = second - last
-            # 1. funding: the premium in effect since the last accrual.
             since = second - accrued_to
-            for i, perp in enumerate(perps):
-                if perp.premium:
-                    sums[i] += perp.premium * since
             accrued_to = second
-            # 2. the index.
+            # 2. the index. (1., funding, is in the perpetuals' loop below: it accrues the
+            # premium from before this second, which nothing here changes.)
             if elapsed == TICK_MS:
                 for u, gauss, scale, drift in unit_steps:
-                    u.factor *= exp(scale * gauss(0.0, 1.0) - drift)
+                    u.factor *= exp(scale * gauss() - drift)
             else:
                 for u, gauss, sigma in walkers:
-                    u.factor *= walk_factor(sigma, elapsed, gauss(0.0, 1.0))
+                    u.factor *= walk_factor(sigma, elapsed, gauss())
             for u in rollers:
                 u.unwalked = u.curve.unwalked_f(second)
                 u.rolling = u.curve.rolling(second)
             for u in movers:
                 u.index = u.unwalked * u.factor
-            # 3. the basis, and the premium it makes. (`_target` and `premium_of` written out:
-            # this runs for every perpetual every simulated second.)
+            # 1. funding accrues the premium in effect since the last accrual; 3. the basis
+            # moves, and with it the premium. (`_target` and `premium_of` written out: this
+            # runs for every perpetual every simulated second.)
             moved = bool(movers)
             unsettled = False
             keep = unit_keep if elapsed == TICK_MS else _keep(elapsed)
-            for perp in perps:
+            for i, perp in enumerate(perps):
+                if perp.premium:
+                    sums[i] += perp.premium * since
                 index = perp.underlying.index
                 mid = perp.mid
                 target = 0.0
@@ -300,6 +320,16 @@ class Ticker:
         self._last_tick = last
 
     # -- what moves --------------------------------------------------------------------------
+
+    def _refreshes(
+        self, underlyings: dict[str, _Underlying]
+    ) -> list[tuple[_Underlying, QuietRefresh] | None]:
+        """Per refresher (by its deferrable timer's `order`): how to judge its looks."""
+        plans: list[tuple[_Underlying, QuietRefresh] | None] = []
+        for refresher in self._ctx.refreshers:
+            quiet = refresher.quiet_refresh()
+            plans.append(None if quiet is None else (underlyings[quiet.underlying], quiet))
+        return plans
 
     def _underlyings(self, now: int) -> dict[str, _Underlying]:
         states = {}
@@ -403,6 +433,14 @@ def _target(index: float | None, mid: float | None) -> float:
         return 0.0
     gap = mid - index
     return gap if abs(gap) < HEALTHY_DEVIATION * index else 0.0
+
+
+def _index_at(u: _Underlying, now_ms: int) -> float | None:
+    """The index at `now_ms` from the batch's state, as `Prices.index_f` will read it then
+    (the roll moves it between seconds; the walk does not)."""
+    if u.index is None or u.curve.pinned is not None:
+        return u.index
+    return u.curve.unwalked_f(now_ms) * u.factor
 
 
 def _mark_f(w: _Watched, now_ms: int) -> float | None:

@@ -1,21 +1,27 @@
-"""The price tick works through seconds in batches and skips quiet watchers; neither may show.
+"""The price tick works through seconds in batches, skips quiet watchers and passes refreshes
+that would do nothing; none of it may show.
 
 `ticker.py` replaces a timer a second by one timer that steps every second up to the clock's
-horizon, and runs the watchers (stop triggers, liquidation) only when a mark leaves the
-interval they declared quiet. These tests hold it to the plain model: the same world advanced
-in one go or in odd steps, and with the watchers run on every move, ends identical.
+horizon, runs the watchers (stop triggers, liquidation) only when a mark leaves the interval
+they declared quiet, and defers a liquidity agent's refresh when the agent would leave its
+ladder standing. These tests hold it to the plain model: the same world advanced in one go or
+in odd steps, with the watchers run on every move, and with every refresh fired, ends
+identical.
 """
 
 from __future__ import annotations
 
 import random
 from decimal import Decimal
+from functools import partial
 
 import pytest
 
 from ocx_sim import Bucket, Exchange, MarginMode, OrderRequest, OrderType, Side
+from ocx_sim.engine.context import QuietRefresh
 from ocx_sim.engine.events import AccountLiquidated, FundingSettled, OrderTriggered
 from ocx_sim.engine.liquidation import Liquidation
+from ocx_sim.engine.liquidity import LiquidityAgent
 from ocx_sim.engine.triggers import Triggers
 
 D = Decimal
@@ -110,6 +116,85 @@ def test_skipping_the_watchers_while_marks_are_quiet_changes_nothing(
     watching = _busy_world()
     watching.advance_by(3 * HOUR_MS)
     assert _state(skipping) == _state(watching)
+
+
+def test_passing_the_agents_refreshes_that_would_change_nothing_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    looks: list[int] = []
+    real_refresh = LiquidityAgent._refresh
+
+    def counted(agent: LiquidityAgent, due_ms: int) -> None:
+        looks.append(due_ms)
+        real_refresh(agent, due_ms)
+
+    monkeypatch.setattr(LiquidityAgent, "_refresh", counted)
+    passing = _busy_world()
+    passing.advance_by(3 * HOUR_MS)
+    passed_looks = len(looks)
+    # The plain model: every agent's timer fires every 10 s.
+    monkeypatch.setattr(LiquidityAgent, "quiet_refresh", lambda self: None)
+    looks.clear()
+    firing = _busy_world()
+    firing.advance_by(3 * HOUR_MS)
+    assert _state(passing) == _state(firing)
+    # Three agents, a look every 10 s for three hours; passing, those that would leave the
+    # ladder standing never fire (BTC walks at 300 % here, so its agent acts at most looks).
+    assert len(looks) == 3 * 3 * 360 + 3
+    assert passed_looks < len(looks) - 500
+
+
+class _Recorder:
+    """A refresher that never acts: it notes the index the tick hands `stands` for each of
+    its instants, or, when its timer fires, the index it reads itself."""
+
+    def __init__(self, exchange: Exchange, first_ms: int, period_ms: int, defer: bool) -> None:
+        self.exchange = exchange
+        self.period_ms = period_ms
+        self.defer = defer
+        self.seen: dict[int, float | None] = {}
+        self.fired = 0
+        ctx = exchange._ctx
+        self.order = len(ctx.refreshers)
+        ctx.refreshers.append(self)
+        self.timer = exchange.clock.schedule_deferrable(
+            first_ms, partial(self._fire), "recorder", self.order
+        )
+
+    def quiet_refresh(self) -> QuietRefresh | None:
+        return QuietRefresh("BTC", self.period_ms, self._stands) if self.defer else None
+
+    def _stands(self, fair: float | None) -> bool:
+        self.seen[self.timer.due_ms] = fair
+        return True
+
+    def _fire(self, due_ms: int) -> None:
+        self.fired += 1
+        self.seen[due_ms] = self.exchange._ctx.prices.index_f("BTC")
+        self.timer = self.exchange.clock.schedule_deferrable(
+            due_ms + self.period_ms, partial(self._fire), "recorder", self.order
+        )
+
+
+def test_a_passed_refresher_is_judged_on_the_index_it_would_read_at_its_own_instant() -> None:
+    # Mid-roll (the index moves between seconds too) and walking, with looks that fall
+    # between seconds: the tick must hand over the index at the look's instant, not at the
+    # second before it.
+    def world(defer: bool) -> _Recorder:
+        exchange = Exchange.create(seed=5, start="2026-03-16T00:00:00Z")
+        exchange.set_curve("BTC", D("68000"), D("74000"))
+        exchange.start_sandbox()
+        recorder = _Recorder(exchange, exchange.now_ms + 300, 2_300, defer)
+        exchange.advance_by(HOUR_MS // 6)
+        return recorder
+
+    passed, fired = world(defer=True), world(defer=False)
+    looks = (HOUR_MS // 6 - 300) // 2_300 + 1
+    assert fired.fired == len(fired.seen) == looks
+    assert passed.seen == fired.seen
+    assert passed.exchange.digest() == fired.exchange.digest()
+    # Asked rather than fired, but where a batch stopped anyway (an agent acting, funding).
+    assert passed.fired < looks / 4
 
 
 def test_a_still_world_schedules_no_tick_and_a_book_change_wakes_it(
