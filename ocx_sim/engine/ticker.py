@@ -39,7 +39,7 @@ from functools import partial
 from ocx_sim.clock import Timer
 from ocx_sim.engine.context import Context, QuietRefresh
 from ocx_sim.engine.funding import Funding
-from ocx_sim.engine.index import YEAR_MS, Curve, walk_factor
+from ocx_sim.engine.index import YEAR_MS, Curve, shocks, walk_factor
 from ocx_sim.engine.markets import DAY_MS, YEAR_DAYS, MarketSpec, MarketType
 from ocx_sim.engine.pricing import premium_of
 
@@ -211,13 +211,13 @@ class Ticker:
         # drift), `walk_factor` with its constants worked out once (in the same order, so the
         # floats are the same as for any other elapsed time below).
         walkers = [
-            (u, process.walk(symbol).gauss, u.curve.volatility)
+            (u, shocks(process.walk(symbol)), u.curve.volatility)
             for symbol, u in underlyings.items()
             if u.walking
         ]
         unit_steps = [
-            (u, gauss, sigma * math.sqrt(unit_years), 0.5 * sigma * sigma * unit_years)
-            for u, gauss, sigma in walkers
+            (u, shock, sigma * math.sqrt(unit_years), 0.5 * sigma * sigma * unit_years)
+            for u, shock, sigma in walkers
         ]
         rollers = [u for u in underlyings.values() if u.rolling]
         movers = [u for u, _, _ in walkers] + [u for u in rollers if not u.walking]
@@ -243,11 +243,11 @@ class Ticker:
             # 2. the index. (1., funding, is in the perpetuals' loop below: it accrues the
             # premium from before this second, which nothing here changes.)
             if elapsed == TICK_MS:
-                for u, gauss, scale, drift in unit_steps:
-                    u.factor *= exp(scale * gauss() - drift)
+                for u, shock, scale, drift in unit_steps:
+                    u.factor *= exp(scale * shock() - drift)
             else:
-                for u, gauss, sigma in walkers:
-                    u.factor *= walk_factor(sigma, elapsed, gauss())
+                for u, shock, sigma in walkers:
+                    u.factor *= walk_factor(sigma, elapsed, shock())
             for u in rollers:
                 u.unwalked = u.curve.unwalked_f(second)
                 u.rolling = u.curve.rolling(second)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import math
+import random
+import statistics
 from decimal import Decimal
 
 import pytest
 
 from ocx_sim.clock import parse_iso
 from ocx_sim.engine.exchange import Exchange
+from ocx_sim.engine.index import shocks
 from ocx_sim.errors import ErrorCode, OcxError
 from tests.conftest import limit
 
@@ -107,6 +111,30 @@ def test_a_volatility_walks_the_index_every_second_identically_for_a_seed() -> N
     # One second of 80 % annual volatility moves the index by about 0.014 %: never 1 %.
     steps = [abs(b / a - 1) for a, b in itertools.pairwise(first) if a and b]
     assert max(steps) < D("0.01")
+
+
+def test_the_walk_has_the_volatility_it_was_given() -> None:
+    exchange = Exchange.create(seed=2)
+    exchange.set_volatility("BTC", D("0.8"))
+    curve = exchange.index_curve("BTC")
+    factors = [curve.factor]
+    for _ in range(1_440):  # a day, read every minute
+        exchange.advance_by(60_000)
+        factors.append(curve.factor)
+    returns = [math.log(b / a) for a, b in itertools.pairwise(factors)]
+    per_minute = 0.8 * math.sqrt(60 / (365 * 86_400))
+    # 1 440 samples estimate a standard deviation to about 2 %; 8 % is four of those.
+    assert statistics.stdev(returns) == pytest.approx(per_minute, rel=0.08)
+    assert abs(statistics.mean(returns)) < 4 * per_minute / math.sqrt(len(returns))
+
+
+def test_the_walks_shocks_are_standard_normal() -> None:
+    shock = shocks(random.Random(9))
+    draws = [shock() for _ in range(100_000)]
+    assert abs(statistics.mean(draws)) < 0.015
+    assert statistics.stdev(draws) == pytest.approx(1, abs=0.015)
+    beyond = sum(abs(x) > 1.959964 for x in draws) / len(draws)
+    assert beyond == pytest.approx(0.05, abs=0.004)
 
 
 def test_a_walking_index_stops_at_a_set_index(exchange: Exchange) -> None:
