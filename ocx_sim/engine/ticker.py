@@ -220,7 +220,7 @@ class Ticker:
             for u, shock, sigma in walkers
         ]
         rollers = [u for u in underlyings.values() if u.rolling]
-        movers = [u for u, _, _ in walkers] + [u for u in rollers if not u.walking]
+        index_moves = bool(walkers or rollers)
         unit_keep = _keep(TICK_MS)
         accrued_to = self._funding.accrued_to
         sums = self._funding.sums()
@@ -245,18 +245,19 @@ class Ticker:
             if elapsed == TICK_MS:
                 for u, shock, scale, drift in unit_steps:
                     u.factor *= exp(scale * shock() - drift)
+                    u.index = u.unwalked * u.factor
             else:
                 for u, shock, sigma in walkers:
                     u.factor *= walk_factor(sigma, elapsed, shock())
+                    u.index = u.unwalked * u.factor
             for u in rollers:
                 u.unwalked = u.curve.unwalked_f(second)
                 u.rolling = u.curve.rolling(second)
-            for u in movers:
                 u.index = u.unwalked * u.factor
             # 1. funding accrues the premium in effect since the last accrual; 3. the basis
             # moves, and with it the premium. (`_target` and `premium_of` written out: this
             # runs for every perpetual every simulated second.)
-            moved = bool(movers)
+            moved = index_moves
             unsettled = False
             keep = unit_keep if elapsed == TICK_MS else _keep(elapsed)
             for i, perp in enumerate(perps):
@@ -298,9 +299,9 @@ class Ticker:
                     return last, True, True
             if rollers and not all(u.rolling for u in rollers):
                 rollers = [u for u in rollers if u.rolling]
-                movers = [u for u, _, _ in walkers] + [u for u in rollers if not u.walking]
+                index_moves = bool(walkers or rollers)
             second += TICK_MS
-            moving = bool(movers) or unsettled
+            moving = index_moves or unsettled
             if second > horizon or not moving:
                 self._funding.store(accrued_to, sums)
                 return last, False, moving
