@@ -59,7 +59,9 @@ class Refresher(Protocol):
     with `order` = its place in `Context.refreshers`): a liquidity agent."""
 
     def quiet_refresh(self) -> QuietRefresh | None:
-        """How its looks can be judged ahead; None: they cannot, its timer must fire."""
+        """How its looks can be judged ahead; None: they cannot, its timer must fire. Asked
+        when the tick plans a batch: the answer holds until the next order or ordinary
+        timer, either of which ends the batch."""
 
 
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ Every `refresh_ms` of simulated time the agent looks again:
 - otherwise the ladder stands: re-quoting it would only churn the book.
 
 A refresh that finds nothing to do changes nothing, so on a perpetual its timer is deferrable
-(`Clock.schedule_deferrable`): the price tick passes it when `_stands` says so of the index
+(`Clock.schedule_deferrable`): the price tick passes it when `quiet_refresh` says so of the index
 it has computed for that instant, and stops there only when the agent will act. A short
 `refresh_ms` therefore costs little.
 
@@ -79,6 +79,11 @@ class _Ladder:
             self.center + steps * self.step, self.step, self.half_spread, self.fair_range
         )
 
+    def stands_at(self, fair: float | None) -> bool:
+        """Whether an untouched ladder stays as it is at fair value `fair`: there is none, or
+        it is less than a step from the centre."""
+        return fair is None or self.steps_to(fair) == 0
+
     def steps_to(self, fair: float) -> int | None:
         """Whole steps (toward zero) from the centre to `fair`; None when `fair` is out of
         `fair_range`."""
@@ -111,18 +116,20 @@ class LiquidityAgent:
         market = ctx.catalog.markets[spec.market_id]
         # A perpetual's fair value is its index, which the tick has in floats at every
         # instant; another market's is its mark, which it does not (module docstring).
-        self._quiet = (
-            QuietRefresh(market.underlying, spec.refresh_ms, self._stands)
-            if market.type is MarketType.PERP
-            else None
-        )
+        self._follows = market.underlying if market.type is MarketType.PERP else None
         ctx.refreshers.append(self)
 
     def start(self) -> None:
         self._refresh(self._ctx.now)
 
     def quiet_refresh(self) -> QuietRefresh | None:
-        return self._quiet
+        """Whether its looks would act, until the next order or timer: only the fair value
+        decides, once the ladder is known untouched (only orders can touch it)."""
+        if self._follows is None:
+            return None
+        ladder = self._ladder
+        stands = ladder.stands_at if ladder is not None and self._untouched() else _no_fair
+        return QuietRefresh(self._follows, self.spec.refresh_ms, stands)
 
     def _refresh(self, due_ms: int) -> None:
         ctx, spec = self._ctx, self.spec
@@ -137,14 +144,6 @@ class LiquidityAgent:
             ctx.clock.schedule_deferrable(
                 due_ms + spec.refresh_ms, partial(self._refresh), "liquidity", self._order
             )
-
-    def _stands(self, fair: float | None) -> bool:
-        """Whether a look at fair value `fair` leaves everything as it is: no fair value, or
-        an untouched ladder less than a step from it (`_next_ladder` returns None)."""
-        if fair is None:
-            return True
-        ladder = self._ladder
-        return ladder is not None and self._untouched() and ladder.steps_to(fair) == 0
 
     def _next_ladder(self, fair: float | None) -> _Ladder | None:
         """The ladder to quote at fair value `fair` (module docstring), or None to leave
@@ -230,3 +229,8 @@ class LiquidityAgent:
             return ctx.prices.index_f(market.underlying)
         mark = ctx.prices.mark(market, ctx.now)
         return None if mark is None else float(mark)
+
+
+def _no_fair(fair: float | None) -> bool:
+    """A look stands only without a fair value (a missing or touched ladder is requoted)."""
+    return fair is None
