@@ -112,6 +112,8 @@ class LiquidityAgent:
         self._ladder: _Ladder | None = None
         self._standing: list[Order] = []
         """The ladder's orders."""
+        # Registered as a refresher: its place in the list orders its deferrable timer among
+        # the other agents' and lets the tick find how to judge its looks.
         self._order = len(ctx.refreshers)
         market = ctx.catalog.markets[spec.market_id]
         # A perpetual's fair value is its index, which the tick has in floats at every
