@@ -18,8 +18,10 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The sandbox: the bundled default scenario (walking indexes, a market maker on every
+# perpetual) on a clock that runs. `ocx-sim serve` alone keeps a manual clock and no scenario.
 serve: $(VENV)/.installed
-	$(BIN)/ocx-sim serve --host $(HOST) --port $(PORT)
+	$(BIN)/ocx-sim serve --host $(HOST) --port $(PORT) --scenario sandbox --clock realtime
 
 check: $(VENV)/.installed-test
 	$(BIN)/ruff format --check ocx_sim tests bench

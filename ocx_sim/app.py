@@ -126,7 +126,9 @@ def create_app(worlds: Worlds | None = None, *, control: bool = True) -> Starlet
             await ticker
 
     # Starlette takes no router class, so ours is mounted at the root and holds everything.
-    routes = _Router([*table(), Mount("/w/{world_id}", app=_Router(table()))])
+    # The mount goes first: a world's request would otherwise be tried against every root
+    # route's pattern before reaching it (a root request with a fixed path never scans).
+    routes = _Router([Mount("/w/{world_id}", app=_Router(table())), *table()])
     app = Starlette(
         routes=[Mount("", app=routes)],
         exception_handlers={HTTPException: _http_error},

@@ -1,4 +1,12 @@
-"""`ocx-sim`: the command line."""
+"""`ocx-sim`: the command line.
+
+- `serve`: the default world over HTTP (`--scenario` loads a scenario into it);
+- `run SCENARIO`: replay a scenario headless on a manual clock, a progress bar on stderr, then
+  its expectations and the digest; exit 1 when one fails, 2 when it does not load;
+- `validate SCENARIO…`: each file ok, or its errors (file, line, path); exit 1 if any fails;
+- `scenarios`: the bundled scenarios, one line each;
+- `siwe`: sign in as a wallet (the body for `POST /auth/siwe`).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +14,11 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from decimal import Decimal
+from functools import partial
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -18,13 +29,17 @@ from ocx_sim.auth.keys import Scope
 from ocx_sim.auth.policy import Profile
 from ocx_sim.auth.ratelimit import DEFAULT_LIMIT
 from ocx_sim.auth.siwe import DEFAULT_CHAIN_IDS, prepare_message, sign_message
-from ocx_sim.clock import parse_iso
-from ocx_sim.control.worlds import MAX_SPEED, SEED_HIGH, SEED_LOW
+from ocx_sim.clock import format_ms, parse_iso
+from ocx_sim.control.worlds import LATEST_START_MS, MAX_SPEED, SEED_HIGH, SEED_LOW
 from ocx_sim.engine.accounts import Bucket
+from ocx_sim.errors import OcxError
+from ocx_sim.scenarios.library import descriptions, find
+from ocx_sim.scenarios.model import Scenario, ScenarioError
 from ocx_sim.server import serve
-from ocx_sim.worlds import ClockMode, KeyRequest, NewAccount, WorldConfig, Worlds
+from ocx_sim.worlds import ClockMode, KeyRequest, NewAccount, World, WorldConfig, Worlds
 
 DEMO_BALANCES = {Bucket.WALLET: Decimal(50_000), Bucket.PERPS: Decimal(50_000)}
+T = TypeVar("T")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,7 +50,17 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd = commands.add_parser("serve", help="serve the default world over HTTP")
     serve_cmd.add_argument("--host", default="127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=8000)
-    serve_cmd.add_argument("--seed", type=int, default=0, help="seed of ids and random draws")
+    serve_cmd.add_argument(
+        "--seed",
+        type=int,
+        help="seed of ids and random draws (default: the scenario's meta.seed, else 0)",
+    )
+    serve_cmd.add_argument(
+        "--scenario",
+        metavar="NAME|PATH",
+        help="load a scenario into the default world: a bundled name (ocx-sim scenarios) "
+        "or a YAML file",
+    )
     serve_cmd.add_argument(
         "--clock",
         choices=[m.value for m in ClockMode],
@@ -81,6 +106,23 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="take the client's address from X-Forwarded-For (only behind your own proxy)",
     )
+
+    run_cmd = commands.add_parser(
+        "run",
+        help="replay a scenario headless and check its expectations",
+        description="Replay a scenario on a manual clock from its start to its end (its "
+        "meta.duration, else its last step), with a progress bar on stderr; print each "
+        "expectation and the event log's digest. Exit 1 when an expectation fails (or an "
+        "action is refused), 2 when the scenario does not load.",
+    )
+    run_cmd.add_argument("scenario", metavar="SCENARIO", help="a bundled name or a YAML file")
+    run_cmd.add_argument("--seed", type=int, help="default: the scenario's meta.seed, else 0")
+    validate_cmd = commands.add_parser(
+        "validate",
+        help="check scenario files: each ok, or its errors with file, line and path",
+    )
+    validate_cmd.add_argument("scenarios", metavar="SCENARIO", nargs="+")
+    commands.add_parser("scenarios", help="list the bundled scenarios")
 
     siwe_cmd = commands.add_parser(
         "siwe",
@@ -165,14 +207,13 @@ def _sandbox_now(base: str) -> int:
 
 def _config(args: argparse.Namespace) -> WorldConfig:
     """The default world's config; the same bounds as `POST /_sim/worlds`."""
-    if not SEED_LOW <= args.seed <= SEED_HIGH:
-        raise SystemExit("--seed must be a signed 64-bit integer")
+    _check_seed(args.seed)
     if not (math.isfinite(args.speed) and 0 < args.speed <= MAX_SPEED):
         raise SystemExit(f"--speed must be greater than 0 and at most {MAX_SPEED:g}")
     if args.rate_limit < 1:
         raise SystemExit("--rate-limit must be at least 1")
     return WorldConfig(
-        seed=args.seed,
+        seed=0 if args.seed is None else args.seed,
         clock=ClockMode(args.clock),
         speed=args.speed,
         profile=Profile(args.profile),
@@ -184,20 +225,162 @@ def _config(args: argparse.Namespace) -> WorldConfig:
     )
 
 
+def _check_seed(seed: int | None) -> None:
+    if seed is not None and not SEED_LOW <= seed <= SEED_HIGH:
+        raise SystemExit("--seed must be a signed 64-bit integer")
+
+
+class _NotLoaded(Exception):
+    """A scenario that does not load; the text names file, line and path of each problem."""
+
+
+def _open(reference: str) -> Scenario:
+    try:
+        return find(reference)
+    except ScenarioError as error:
+        raise _NotLoaded(str(error)) from None
+
+
+def _scenario_config(config: WorldConfig, reference: str, seed: int | None) -> WorldConfig:
+    """`config` for a world built from the scenario: its meta seed and start unless `--seed`."""
+    meta = _open(reference).meta
+    start = config.start_ms if meta.start_ms is None else meta.start_ms
+    if start > LATEST_START_MS:
+        raise _NotLoaded(f"{reference}: meta.start must be at most 9998-12-31T23:59:59.999Z")
+    return replace(
+        config,
+        scenario=reference,
+        seed=seed if seed is not None else meta.seed if meta.seed is not None else config.seed,
+        start_ms=start,
+    )
+
+
+def _build(build: Callable[[], T]) -> T:
+    """Build a world (or worlds) whose config names a scenario: what the world refuses of it
+    (an unknown market, an undeclared account, …) as `_NotLoaded`, one problem a line."""
+    try:
+        return build()
+    except OcxError as error:
+        problems = error.details.get("problems")
+        if isinstance(problems, list):
+            lines = [_problem_line(p) for p in problems if isinstance(p, dict)]
+            raise _NotLoaded("\n".join(lines)) from None
+        raise _NotLoaded(error.message) from None
+
+
+def _problem_line(problem: dict[str, object]) -> str:
+    where = f"{problem['source']}" + ("" if problem["line"] is None else f":{problem['line']}")
+    return (
+        f"{where}: {problem['path']}: {problem['message']}"
+        if problem["path"]
+        else (f"{where}: {problem['message']}")
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    config = _config(args)
+    scenario = ""
+    if args.scenario is not None:
+        config = _scenario_config(config, args.scenario, args.seed)
+        scenario = f", scenario {_open(args.scenario).meta.name}"
+    worlds = _build(partial(Worlds, config))
+    demo = worlds.default.create_account(
+        balances=DEMO_BALANCES, api_keys=[KeyRequest("demo", Scope.TRADE)]
+    )
+    base = f"http://{args.host}:{args.port}"
+    # Flushed at once: the server runs on, and a log or a pipe must see the banner now.
+    print(
+        f"ocx-sim: the default world (seed {config.seed}, {args.clock} clock{scenario}) on {base}"
+    )
+    print(_demo(demo, base), flush=True)
+    app = create_app(worlds, control=not args.no_control)
+    serve(app, host=args.host, port=args.port, access_log=args.access_log)
+    return 0
+
+
+PROGRESS_WIDTH = 30
+PROGRESS_CHUNKS = 100
+"""`run` advances the clock in this many steps at most, drawing the bar after each."""
+
+
+def _progress(done: float, now_ms: int) -> None:
+    filled = round(done * PROGRESS_WIDTH)
+    bar = "#" * filled + "." * (PROGRESS_WIDTH - filled)
+    sys.stderr.write(f"\r[{bar}] {done:4.0%} {format_ms(now_ms)}")
+    sys.stderr.flush()
+
+
+def _run(args: argparse.Namespace) -> int:
+    _check_seed(args.seed)
+    config = _scenario_config(WorldConfig(), args.scenario, args.seed)
+    world = _build(partial(World, "run", config))
+    run = world.scenarios.runs[0]
+    exchange, start, end = world.exchange, run.origin_ms, run.end_ms
+    chunk = max(1, -(-(end - start) // PROGRESS_CHUNKS))
+    # A terminal sees the bar move; a log or a pipe only its last state.
+    moving = sys.stderr.isatty()
+    while exchange.now_ms < end:
+        exchange.advance_to(min(end, exchange.now_ms + chunk))
+        if moving:
+            _progress((exchange.now_ms - start) / (end - start), exchange.now_ms)
+    _progress(1.0, end)
+    sys.stderr.write("\n")
+    scenario = run.scenario
+    print(
+        f"scenario {run.name}: {scenario.steps} steps, {scenario.expectations} expectations, "
+        f"{format_ms(start)} to {format_ms(end)} (seed {config.seed})"
+    )
+    for result in run.results:
+        mark = "ok  " if result.ok else "FAIL"
+        print(f"  {mark} {format_ms(result.at_ms)}  {result.what}: {result.detail}")
+    failed = len(run.failed)
+    passed = len(run.results) - failed
+    summary = f"{passed} passed, {failed} failed"
+    if run.pending:
+        summary += f", {run.pending} not reached (after the run's end)"
+    print(summary)
+    print(f"digest {exchange.digest()}")
+    return 1 if failed or run.pending else 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    bad = 0
+    for reference in args.scenarios:
+        try:
+            config = _scenario_config(WorldConfig(), reference, None)
+            world = _build(partial(World, "validate", config))
+        except _NotLoaded as error:
+            bad += 1
+            print(f"{reference}: invalid")
+            print("\n".join(f"  {line}" for line in str(error).splitlines()))
+            continue
+        scenario = world.scenarios.runs[0].scenario
+        print(f"{reference}: ok ({scenario.steps} steps, {scenario.expectations} expectations)")
+    return 1 if bad else 0
+
+
+def _scenarios() -> int:
+    listed = descriptions()
+    width = max((len(name) for name, _ in listed), default=0)
+    for name, description in listed:
+        print(f"{name:<{width}}  {description}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "siwe":
-        _siwe(args)
-    elif args.command == "serve":
-        config = _config(args)
-        worlds = Worlds(config)
-        demo = worlds.default.create_account(
-            balances=DEMO_BALANCES, api_keys=[KeyRequest("demo", Scope.TRADE)]
-        )
-        base = f"http://{args.host}:{args.port}"
-        # Flushed at once: the server runs on, and a log or a pipe must see the banner now.
-        print(f"ocx-sim: the default world (seed {args.seed}, {args.clock} clock) on {base}")
-        print(_demo(demo, base), flush=True)
-        app = create_app(worlds, control=not args.no_control)
-        serve(app, host=args.host, port=args.port, access_log=args.access_log)
+    try:
+        if args.command == "siwe":
+            _siwe(args)
+        elif args.command == "serve":
+            return _serve(args)
+        elif args.command == "run":
+            return _run(args)
+        elif args.command == "validate":
+            return _validate(args)
+        elif args.command == "scenarios":
+            return _scenarios()
+    except _NotLoaded as error:
+        print(f"ocx-sim: the scenario does not load:\n{error}", file=sys.stderr)
+        return 2
     return 0

@@ -10,10 +10,12 @@ Every instant in ocx-sim is an integer count of milliseconds since the unix epoc
 
 Invariant kept here: timers fire in (due, rank, seq) order, where `seq` is the order they were
 scheduled in and `rank` puts a timer scheduled `first` (the price tick, lifecycle.py) before
-every other one due at the same instant. A manual clock reads exactly `due` while a timer's
-callback runs; a realtime one reads the real instant it fires at (never earlier than `due`),
-and the callback is told `due`. A callback may schedule further timers; one that falls due at
-or before the advance target fires in the same advance, in its place.
+every other one due at the same instant. While a timer's callback runs, either clock reads
+exactly `due` (or the instant the callback ran ahead to), and the callback is told `due`: a
+realtime clock's `fire_due` fires what is due by the real now exactly as a manual clock
+advancing there would, however late it is called, and reads the real now again once they
+have fired. A callback may schedule further timers; one that falls due at or before the
+advance target fires in the same advance, in its place.
 
 A callback may also run ahead (`run_ahead_to`) up to its `horizon_ms`: the advance target, or
 the next timer's instant, whichever is earlier. The price tick uses it to work through many
@@ -27,6 +29,15 @@ horizon, and a callback running ahead passes one only by `defer`ring it to a lat
 which it does when it knows the owner would do nothing there but reschedule. Because their
 order is the owner's and not the scheduling order, a deferred timer and one that fired and
 was scheduled again wait in exactly the same place.
+
+A clock switches mode in place (`to_manual`, `to_realtime`): the exchange, its prices, its ids
+and the gateway all hold this one object, so it becomes the other kind rather than being
+replaced. Its instant, its timers (deferrable ones too) and their sequence carry over
+untouched; a clock switched to realtime runs on from its current instant.
+
+Copying or pickling a realtime clock (a world's snapshot) keeps its instant and its speed but
+not its source of real time, which belongs to the process: the copy runs on from the real now
+on the monotonic clock until `resume` gives it another source.
 """
 
 from __future__ import annotations
@@ -36,12 +47,14 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import TypeVar, cast
 
 DEFAULT_START_MS = 1_767_312_000_000
 """2026-01-02T00:00:00.000Z, the default first instant of a world."""
 
 TimerCallback = Callable[[int], None]
 """A timer callback receives the instant it was due (unix ms)."""
+ClockT = TypeVar("ClockT", bound="Clock")
 
 
 class ClockError(ValueError):
@@ -170,6 +183,42 @@ class Clock:
             raise ClockError(f"cannot run ahead to {format_ms(ms)}: beyond the horizon")
         self._now_ms = ms
 
+    def to_manual(self) -> SimClock:
+        """From now on time moves only when told. A realtime clock first fires every timer
+        due by the real now, then stops at that instant; a manual one stays as it is."""
+        self._refuse_switch_while_running()
+        if isinstance(self, WallClock):
+            self._run_until(self.now_ms)
+            for name in _REALTIME_STATE:
+                delattr(self, name)
+        return self._become(SimClock)
+
+    def to_realtime(self, speed: float, real_time: RealTimeSource | None = None) -> WallClock:
+        """From now on time runs at `speed` × real time from the current instant, read from
+        `real_time` (a realtime clock keeps its own source when None; otherwise the
+        monotonic clock). Refused (`ClockError`) unless the speed is positive."""
+        if not speed > 0:
+            raise ClockError(f"speed must be positive (got {speed})")
+        self._refuse_switch_while_running()
+        start = self._now_ms
+        if isinstance(self, WallClock):
+            start = self.now_ms  # the real now, before the speed changes
+            real_time = real_time or self._real_time
+        clock = self._become(WallClock)
+        clock._run_at(speed, real_time, start)
+        return clock
+
+    def _refuse_switch_while_running(self) -> None:
+        if self._target_ms is not None:
+            raise ClockError("a clock cannot switch mode while its timers are firing")
+
+    def _become(self, kind: type[ClockT]) -> ClockT:
+        # Every part of a world holds this one object, so a switch changes its class in place.
+        # Both kinds share one layout (no __slots__), which makes `__class__` assignable; the
+        # attributes of the kind it leaves are removed or set by the caller.
+        self.__class__ = kind
+        return cast(ClockT, self)
+
     def _drop_cancelled_head(self) -> None:
         timers = self._timers
         while timers and timers[0][3].cancelled:
@@ -242,7 +291,8 @@ class WallClock(Clock):
 
     Real time is read from a monotonic clock (immune to NTP steps, and small enough in
     magnitude that float seconds keep sub-millisecond precision); `now_ms` is also clamped to
-    never decrease, whatever the source does.
+    never decrease, whatever the source does. What it reads (`_read_ms`) runs ahead of the
+    instant its timers have reached (`_now_ms`) until `fire_due` catches them up.
     """
 
     mode = "realtime"
@@ -253,13 +303,18 @@ class WallClock(Clock):
         speed: float = 1.0,
         real_time: RealTimeSource | None = None,
     ) -> None:
+        super().__init__(start_ms)
+        self._run_at(speed, real_time, start_ms)
+
+    def _run_at(self, speed: float, real_time: RealTimeSource | None, from_ms: int) -> None:
+        """Run from `from_ms` at `speed` from the real now of `real_time` (the monotonic
+        clock when None)."""
         if not speed > 0:
             raise ClockError(f"speed must be positive (got {speed})")
-        super().__init__(start_ms)
         self._speed = float(speed)
         self._real_time = real_time or time.monotonic
         self._real_origin = self._real_time()
-        self._sim_origin = start_ms
+        self._sim_origin = self._read_ms = from_ms
 
     @property
     def speed(self) -> float:
@@ -267,11 +322,15 @@ class WallClock(Clock):
 
     @property
     def now_ms(self) -> int:
+        if self._target_ms is not None:
+            # Timers are firing: each reads its own instant, as on a manual clock, so that a
+            # callback running ahead stays within its horizon (module docstring).
+            return self._now_ms
         elapsed = (self._real_time() - self._real_origin) * self._speed
         sim = self._sim_origin + int(elapsed * 1000)
-        if sim > self._now_ms:
-            self._now_ms = sim
-        return self._now_ms
+        if sim > self._read_ms:
+            self._read_ms = sim
+        return self._read_ms
 
     def set_speed(self, speed: float) -> None:
         """Change the speed from this instant on; time already elapsed is kept."""
@@ -281,8 +340,25 @@ class WallClock(Clock):
         self._real_origin = self._real_time()
         self._speed = float(speed)
 
+    def resume(self, real_time: RealTimeSource | None = None) -> None:
+        """Run on from the instant this clock last read, at its speed, from the real now of
+        `real_time` (the monotonic clock when None): how a restored snapshot's clock picks up
+        its world's source of real time without jumping over the time it spent stored."""
+        self._run_at(self._speed, real_time, self._read_ms)
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["_read_ms"] = self.now_ms
+        for name in _REALTIME_SOURCE:
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.resume()
+
     def fire_due(self) -> int:
-        """Fire every timer due by the current realtime instant."""
+        """Fire every timer due by the current realtime instant, each at its own instant."""
         return self._run_until(self.now_ms)
 
     def seconds_until_next_timer(self) -> float | None:
@@ -291,6 +367,11 @@ class WallClock(Clock):
         if due is None:
             return None
         return max(0.0, (due - self.now_ms) / 1000 / self._speed)
+
+
+_REALTIME_SOURCE = ("_real_time", "_real_origin", "_sim_origin")
+"""Where a realtime clock reads real time from: the process's, never copied."""
+_REALTIME_STATE = ("_speed", "_read_ms", *_REALTIME_SOURCE)
 
 
 @lru_cache(maxsize=4096)

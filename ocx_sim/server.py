@@ -1,9 +1,24 @@
-"""Running the app under uvicorn (httptools, uvloop; access log off by default)."""
+"""Running the app under uvicorn: in the foreground (`ocx-sim serve`) or on a thread (the pytest
+plugin's `ocx_sandbox`, and anything else that wants a real socket inside its own process).
+
+A threaded server binds its socket before the thread starts, so the port (0 picks a free one) is
+known and listening by the time `serve_in_thread` returns: a client may connect at once, and two
+servers in one process, or in two pytest-xdist workers, can never race for a port. The app runs
+on the thread's own event loop; every request, and so every mutation of every world, happens on
+that one thread (DESIGN.md "single writer"), however many client threads call it.
+"""
 
 from __future__ import annotations
 
+import socket
+import threading
+from types import TracebackType
+
 import uvicorn
 from starlette.applications import Starlette
+
+STARTUP_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
 
 
 def serve(
@@ -19,3 +34,94 @@ def serve(
         access_log=access_log,
         log_level="info",
     )
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, saying when it has started (or given up) instead of being polled."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.settled = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets)
+        finally:
+            # Set on failure too (a lifespan error sets should_exit): the caller then reports
+            # that the server did not start rather than waiting out the timeout.
+            self.settled.set()
+
+
+class ServerThread:
+    """An app served by uvicorn on a daemon thread, on `host` and an already-bound port.
+
+    Use it as a context manager, or call `stop()`; a stopped server has released its port."""
+
+    def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.port: int = self._socket.getsockname()[1]
+        config = uvicorn.Config(
+            app,
+            http="auto",
+            loop="auto",
+            access_log=False,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=int(STOP_TIMEOUT_S),
+        )
+        self._server = _Server(config)
+        self._thread = threading.Thread(
+            target=self._run,
+            name=f"ocx-sim {host}:{self.port}",
+            daemon=True,
+        )
+
+    def _run(self) -> None:
+        try:
+            self._server.run(sockets=[self._socket])
+        except SystemExit:
+            # uvicorn exits the process when the app fails to start (its lifespan raised); on a
+            # thread that is only this server's end: `start` reports it, uvicorn logged why.
+            self._server.settled.set()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive() and self._server.started
+
+    def start(self) -> ServerThread:
+        """Start serving; returns once the server accepts requests (RuntimeError if it cannot)."""
+        self._thread.start()
+        if not self._server.settled.wait(STARTUP_TIMEOUT_S) or not self._server.started:
+            self.stop()
+            raise RuntimeError(f"ocx-sim did not start on {self.url}")
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread; idempotent."""
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(STOP_TIMEOUT_S + 5)
+        self._socket.close()
+
+    def __enter__(self) -> ServerThread:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def serve_in_thread(app: Starlette, host: str = "127.0.0.1", port: int = 0) -> ServerThread:
+    """Serve `app` on a thread (port 0: a free one) and return once it accepts requests."""
+    return ServerThread(app, host, port).start()

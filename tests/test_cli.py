@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -279,3 +281,172 @@ def test_siwe_without_issued_at_says_when_the_sandbox_cannot_be_reached() -> Non
     assert str(exited.value.code).startswith(
         f"cannot read the sandbox's clock at http://127.0.0.1:{port}"
     )
+
+
+# -- scenarios: run, validate, scenarios, serve --scenario --------------------------------------
+
+FAILING = """
+meta: {name: failing, seed: 3}
+timeline:
+  - {at: +1m, halt: BTC-PERP}
+  - {at: +1m, expect: {event: {type: MarketHalted, count: 1}}}
+  - {at: +2m, expect: {event: {type: MarketResumed}}}
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_run_replays_a_bundled_scenario_and_prints_its_expectations_and_digest(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert ocx_sim.cli.main(["run", "funding-squeeze"]) == 0
+
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[0] == (
+        "scenario funding-squeeze: 6 steps, 10 expectations, 2026-01-02T00:00:00.000Z to "
+        "2026-01-02T00:15:00.000Z (seed 11)"
+    )
+    assert lines[1].startswith("  ok   2026-01-02T00:00:10.000Z  size of crowd's cross position")
+    assert lines[-2] == "10 passed, 0 failed"
+    assert re.fullmatch(r"digest [0-9a-f]{64}", lines[-1])
+    assert "] 100% 2026-01-02T00:15:00.000Z" in err
+
+
+def test_run_gives_the_same_digest_every_time_and_another_for_another_seed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    digests = []
+    for argv in (["run", "liquidation-cascade"], ["run", "liquidation-cascade"]):
+        ocx_sim.cli.main(argv)
+        digests.append(capsys.readouterr().out.splitlines()[-1])
+    ocx_sim.cli.main(["run", "liquidation-cascade", "--seed", "99"])
+    other = capsys.readouterr().out.splitlines()
+
+    assert digests[0] == digests[1]
+    assert other[-1] != digests[0]
+    assert other[0].endswith("(seed 99)")
+
+
+def test_run_exits_1_when_an_expectation_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "failing.yaml", FAILING)
+
+    assert ocx_sim.cli.main(["run", path]) == 1
+
+    out = capsys.readouterr().out
+    assert "  ok   2026-01-02T00:01:00.000Z  MarketHalted events count = 1: found 1" in out
+    assert "  FAIL 2026-01-02T00:02:00.000Z  MarketResumed events count >= 1: found 0" in out
+    assert "1 passed, 1 failed" in out
+
+
+def test_run_exits_1_when_an_expectation_lies_beyond_the_duration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "short.yaml", FAILING.replace("seed: 3", "seed: 3, duration: 90s"))
+
+    assert ocx_sim.cli.main(["run", path]) == 1
+
+    assert "1 passed, 0 failed, 1 not reached (after the run's end)" in capsys.readouterr().out
+
+
+def test_run_exits_2_with_every_problem_when_the_scenario_does_not_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "timeline:\n  - {at: +1m, halt: X, colour: red}\n  - {at: x, halt: X}\n"
+    path = write(tmp_path, "bad.yaml", text)
+
+    assert ocx_sim.cli.main(["run", path]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "ocx-sim: the scenario does not load:",
+        f"{path}:2: timeline[0].colour: unknown key (expected one of: at, expectError, index, "
+        "mark, order, cancel, cancelAll, trade, funding, deposit, withdraw, failWithdrawals, "
+        "vault, halt, resume, fault, faultOff, expect)",
+        f"{path}:3: timeline[1].at: 'x' is not an ISO-8601 instant such as 2026-01-02T00:05:00Z",
+    ]
+
+
+def test_run_exits_2_when_the_scenario_does_not_fit_the_world(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "market.yaml", "timeline:\n  - {at: +1m, halt: MOON-PERP}\n")
+
+    assert ocx_sim.cli.main(["run", path]) == 2
+
+    assert capsys.readouterr().err.splitlines()[1] == (
+        f"{path}:2: timeline[0].halt: unknown market 'MOON-PERP'"
+    )
+
+
+def test_validate_says_ok_or_lists_the_problems_of_each_file_and_exits_1_if_any_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = write(tmp_path, "good.yaml", FAILING)
+    bad = write(tmp_path, "bad.yaml", "meta: {nmae: x}\n")
+
+    assert ocx_sim.cli.main(["validate", good, bad, "sandbox"]) == 1
+
+    assert capsys.readouterr().out.splitlines() == [
+        f"{good}: ok (1 steps, 2 expectations)",
+        f"{bad}: invalid",
+        f"  {bad}:1: meta.nmae: unknown key (expected one of: name, description, seed, start, "
+        "duration); did you mean 'name'?",
+        "sandbox: ok (0 steps, 3 expectations)",
+    ]
+    assert ocx_sim.cli.main(["validate", good, "sandbox"]) == 0
+
+
+def test_scenarios_lists_the_bundled_ones_with_a_line_each(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert ocx_sim.cli.main(["scenarios"]) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "exchange-outage",
+        "funding-squeeze",
+        "futures-expiry",
+        "liquidation-cascade",
+        "rate-limit-storm",
+        "sandbox",
+        "withdrawal-failures",
+    ]
+    assert lines[5].split(None, 1)[1] == (
+        "Walking indexes and a market maker on every perpetual (what make serve runs)"
+    )
+
+
+def test_serve_with_a_scenario_builds_the_default_world_from_it(
+    fake_serve: FakeServe, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ocx_sim.cli.main(["serve", "--scenario", "funding-squeeze", "--clock", "realtime"])
+
+    world = fake_serve.only_call["app"].state.worlds.default
+    assert (world.config.scenario, world.config.seed) == ("funding-squeeze", 11)
+    assert [run.name for run in world.scenarios.runs] == ["funding-squeeze"]
+    assert capsys.readouterr().out.startswith(
+        "ocx-sim: the default world (seed 11, realtime clock, scenario funding-squeeze) on "
+    )
+
+
+def test_serve_seed_wins_over_the_scenarios(fake_serve: FakeServe) -> None:
+    ocx_sim.cli.main(["serve", "--scenario", "funding-squeeze", "--seed", "5"])
+
+    assert config_of(fake_serve).seed == 5
+
+
+def test_serve_with_a_scenario_that_does_not_load_exits_2_without_serving(
+    fake_serve: FakeServe, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ocx_sim.cli.main(["serve", "--scenario", "no-such"]) == 2
+
+    assert fake_serve.calls == []
+    assert "no bundled scenario is named 'no-such'" in capsys.readouterr().err

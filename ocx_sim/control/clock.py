@@ -63,15 +63,21 @@ def event_view(event: Event) -> dict[str, Any]:
     return out
 
 
-def _time(world: World) -> dict[str, Any]:
+def time_view(world: World) -> dict[str, Any]:
+    """`{now, nowMs}`: the world's instant."""
     now = world.now_ms
     return {"now": format_ms(now), "nowMs": now}
 
 
+def clock_view(world: World) -> dict[str, Any]:
+    """`{now, nowMs, mode, speed}` (a manual clock's speed is 1)."""
+    clock = world.clock
+    return {**time_view(world), "mode": clock.mode, "speed": clock.speed}
+
+
 async def get_clock(call: Call) -> Any:
     """`{now, nowMs, mode, speed}`."""
-    clock = call.world.clock
-    return {**_time(call.world), "mode": clock.mode, "speed": clock.speed}
+    return clock_view(call.world)
 
 
 async def advance_clock(call: Call) -> Any:
@@ -94,7 +100,7 @@ async def advance_clock(call: Call) -> Any:
         # hours. Longer spans go in steps, each answering its events.
         raise invalid("ms" if to is None else "to", "advance at most 366 days per call")
     events = call.exchange.advance_to(target)
-    return {**_time(world), "events": [event_view(event) for event in events]}
+    return {**time_view(world), "events": [event_view(event) for event in events]}
 
 
 COMPONENTS: dict[str, Schema] = {

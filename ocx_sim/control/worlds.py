@@ -3,8 +3,12 @@
 A world is one exchange built from a config; the default world answers at `/`, every other at
 `/w/{worldId}/`. A new world's config is the server's (`--seed`, `--clock`, `--speed`,
 `--profile`) with the request's overrides, so the same body gives a world that answers the same
-requests with the same bytes. Scenarios arrive with the testing-tool issue: until then a
-`scenario` is refused, naming the field, rather than silently ignored.
+requests with the same bytes.
+
+`scenario` (a bundled scenario's name, or a YAML file's path on the server) is loaded when the
+world is built, and again on every reset. Its `meta.seed` and `meta.start` are the world's
+unless the body gives `seed` or `start`; the server's own `--scenario` is not inherited. A
+scenario that does not load is 400 naming `scenario` (docs/scenarios.md "Errors").
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint, unknown_world
 from ocx_sim.gateway.schemas import INSTANT, Schema, array, enum, obj, ref
 from ocx_sim.worlds import DEFAULT_WORLD_ID, ClockMode, World
+from ocx_sim.worlds.scenario_run import with_scenario
 
 SEED_LOW, SEED_HIGH = -(2**63), 2**63 - 1
 """Seeds are signed 64-bit integers (the CLI's `--seed` takes any of them)."""
 LATEST_START_MS = parse_iso("9998-12-31T23:59:59.999Z")
 """A world lists futures and options expiring up to half a year after its start, and every
 expiry must be an instant the wire can express (up to the year 9999)."""
+MAX_SCENARIO_REFERENCE = 4096
+"""Characters of a scenario's name or path."""
 MAX_SPEED = 10_000.0
 """A realtime clock runs at most this many simulated seconds per real second (a day of real
 time is then 27 simulated years, far inside what an instant can express)."""
@@ -57,8 +64,7 @@ def world_view(world: World) -> dict[str, Any]:
 async def create_world(call: Call) -> Any:
     """A new world from the server's config with the body's overrides."""
     body = call.body
-    if body.get("scenario") is not None:
-        raise invalid("scenario", "scenarios are not supported yet")
+    scenario = parse.optional_string(body, "scenario", max_length=MAX_SCENARIO_REFERENCE)
     seed = parse.integer(body, "seed", low=SEED_LOW, high=SEED_HIGH)
     clock = parse.optional_choice(body, "clock", ClockMode)
     speed = _speed(body)
@@ -74,7 +80,12 @@ async def create_world(call: Call) -> Any:
         speed=base.speed if speed is None else speed,
         start_ms=base.start_ms if start_ms is None else start_ms,
         profile=profile or base.profile,
+        scenario=None,
     )
+    if scenario is not None:
+        config = with_scenario(config, scenario, seed, start_ms)
+        if config.start_ms > LATEST_START_MS:
+            raise invalid("scenario", "its meta.start must be at most 9998-12-31T23:59:59.999Z")
     return world_view(call.worlds.create(config))
 
 
@@ -112,7 +123,10 @@ CREATE_WORLD: Schema = obj(
             "type": "string",
             "description": "ISO-8601 instant, at most 9998-12-31T23:59:59.999Z",
         },
-        "scenario": {"type": "string", "description": "not supported yet: answers 400"},
+        "scenario": {
+            "type": "string",
+            "description": "a bundled scenario's name, or a YAML file's path on the server",
+        },
         "profile": enum(*(profile.value for profile in Profile)),
     },
     optional=("seed", "clock", "speed", "start", "scenario", "profile"),

@@ -16,12 +16,16 @@ Invariants (checked by `check_invariants`, and after every step by the book stat
   `count` their number, and every resting order has `remaining > 0`;
 - `orders` indexes exactly the orders linked into the levels;
 - `sequence` increases by one with every change of the book's contents.
+
+Copies and pickles (a world's snapshot) carry each level's orders as a list and link them
+again on arrival: following `next` from order to order would recurse once per order in the
+queue, past Python's recursion limit in a deep one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sortedcontainers import SortedDict
 
@@ -52,6 +56,28 @@ class BookOrder:
     def resting(self) -> bool:
         return self.level is not None
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Without the links: its level puts them back (module docstring).
+        return {name: getattr(self, name) for name in _fields(type(self)) if hasattr(self, name)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.level = self.prev = self.next = None
+        for name, value in state.items():
+            setattr(self, name, value)
+
+
+_LINKS = frozenset({"level", "prev", "next"})
+_FIELDS: dict[type[BookOrder], tuple[str, ...]] = {}
+
+
+def _fields(kind: type[BookOrder]) -> tuple[str, ...]:
+    """The slots of an order class (its own and its bases') but the book's links."""
+    fields = _FIELDS.get(kind)
+    if fields is None:
+        slots = (name for cls in kind.__mro__ for name in getattr(cls, "__slots__", ()))
+        fields = _FIELDS[kind] = tuple(name for name in slots if name not in _LINKS)
+    return fields
+
 
 class Level:
     """All resting orders at one price, oldest first."""
@@ -70,6 +96,22 @@ class Level:
         while order is not None:
             yield order
             order = order.next
+
+    def __getstate__(self) -> tuple[int, int, int, list[BookOrder]]:
+        return self.ticks, self.lots, self.count, list(self)
+
+    def __setstate__(self, state: tuple[int, int, int, list[BookOrder]]) -> None:
+        self.ticks, self.lots, self.count, orders = state
+        previous: BookOrder | None = None
+        self.head = None
+        for order in orders:
+            order.level, order.prev, order.next = self, previous, None
+            if previous is None:
+                self.head = order
+            else:
+                previous.next = order
+            previous = order
+        self.tail = previous
 
 
 class Book:

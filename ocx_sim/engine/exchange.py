@@ -112,8 +112,9 @@ class Exchange:
     ) -> None:
         self.seed = seed
         self.clock = clock if clock is not None else SimClock(DEFAULT_START_MS)
-        time_source = self.clock
-        ids = Ids(seed, lambda: time_source.now_ms)
+        # A partial, not a lambda: a copy of the exchange (a world's snapshot) must read its
+        # own clock, and a closure would keep reading the original's.
+        ids = Ids(seed, partial(getattr, self.clock, "now_ms"))
         catalog = catalog if catalog is not None else default_catalog(self.clock.now_ms)
         prices = Prices(catalog, IndexProcess(catalog, ids, self.clock.now_ms), self.clock)
         ledger = Ledger(ids.counted_tails("ledger"))
@@ -597,6 +598,15 @@ class Exchange:
     @property
     def next_funding_at(self) -> int:
         return self._lifecycle.funding.next_at
+
+    def set_next_funding_rate(self, market_id: str, rate: Decimal) -> None:
+        """Make the perpetual's next funding settlement pay `rate` (within the ±25 bps cap, on
+        8 decimals) instead of its time-weighted premium: a scenario's funding squeeze. That
+        settlement only; the period after it is computed as usual (funding.py)."""
+        spec = self.market(market_id)
+        if spec.type is not MarketType.PERP:
+            raise invalid("market", f"{spec.id} is not a perpetual: only perpetuals pay funding")
+        self._lifecycle.funding.override_next(spec, rate)
 
     def halt(self, market_id: str) -> None:
         """New orders answer 409 MARKET_HALTED until `resume`; cancels still work."""

@@ -21,6 +21,10 @@ USDC's 6 decimals and shared out within each side by the largest-remainder metho
 payment is on the USDC quantum and the two sides' sums are equal to the last micro-dollar.
 Payments are one ledger movement per market and period (type `funding`); each position keeps
 the signed sum of its payments in `funding` (`fundingPayment` on the wire).
+
+An override (`override_next`: a scenario's or a test's "the next settlement pays rate r")
+replaces the computed rate of one perpetual's next settlement only, within the same cap; the
+premium still accrues, and the period after it is computed as usual.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from ocx_sim.engine.markets import (
     MarketType,
 )
 from ocx_sim.engine.money import BPS, USDC, USDC_QUANTUM, ZERO
+from ocx_sim.errors import invalid
 
 MAX_RATE = FUNDING_MAX_RATE_BPS / BPS
 RATE_QUANTUM = Decimal("1e-8")
@@ -54,6 +59,16 @@ def clamp_rate(average_premium: Decimal) -> Decimal:
     return rate.quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
+def check_rate(rate: Decimal, field: str = "rate") -> Decimal:
+    """A funding rate a settlement could pay: within the ±25 bps cap, on 8 decimals (400
+    naming `field` otherwise)."""
+    if not (rate.is_finite() and -MAX_RATE <= rate <= MAX_RATE):
+        raise invalid(field, f"must be between -{MAX_RATE} and {MAX_RATE} (the cap a period)")
+    if rate != rate.quantize(RATE_QUANTUM):
+        raise invalid(field, "has more than 8 decimals")
+    return rate
+
+
 class Funding:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
@@ -64,6 +79,8 @@ class Funding:
         """Per perpetual, Σ premium × ms over the period so far."""
         self.last_rates: dict[str, Decimal] = {}
         """Per perpetual, the rate of the last settled period."""
+        self._overrides: dict[str, Decimal] = {}
+        """Per perpetual, the rate its next settlement pays instead of the computed one."""
 
     @property
     def next_at(self) -> int:
@@ -101,8 +118,17 @@ class Funding:
     def accrued_to(self) -> int:
         return self._accrued_to
 
+    def override_next(self, spec: MarketSpec, rate: Decimal) -> None:
+        """Make the perpetual's next settlement pay `rate` (checked by `check_rate`) instead
+        of the computed one; a second call before it replaces the first."""
+        self._overrides[spec.id] = check_rate(rate)
+
     def current_rate(self, spec: MarketSpec) -> Decimal:
-        """The rate the running period would settle at now (`fundingRate` in the stats)."""
+        """The rate the running period would settle at now (`fundingRate` in the stats): an
+        override if one is set, since that is what the period will pay."""
+        override = self._overrides.get(spec.id)
+        if override is not None:
+            return override
         now = self._ctx.now
         premium = self._ctx.prices.premium_f(spec)
         elapsed = now - self._period_start
@@ -120,7 +146,9 @@ class Funding:
         if elapsed <= 0:
             return
         for spec in self._perps:
-            rate = _rate(sums.get(spec.id, 0.0) / elapsed)
+            rate = self._overrides.pop(spec.id, None)
+            if rate is None:
+                rate = _rate(sums.get(spec.id, 0.0) / elapsed)
             self.last_rates[spec.id] = rate
             self._pay(spec, rate)
 

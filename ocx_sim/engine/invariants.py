@@ -9,7 +9,10 @@
 - an isolated position's allocation is never negative and zero when flat; a
   cross position (and any option position) has none;
 - no user bucket is negative, but the insurance fund's: it takes the bad debt and may go
-  negative, since there is no ADL (SPEC.md §8.5 [SIM], liquidation.py).
+  negative, since there is no ADL (SPEC.md §8.5 [SIM], liquidation.py);
+- funding is zero-sum (funding.py): each period's payments on a perpetual (`FundingPaid`) sum
+  to zero, the payers' side to minus the total its `FundingSettled` names, none is paid
+  without its settlement, and so every perpetual's positions' `funding` sums to zero.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from decimal import Decimal
 from ocx_sim.engine.accounts import INSURANCE_FUND_ADDRESS
 from ocx_sim.engine.clearing import CLEARING
 from ocx_sim.engine.context import Context
+from ocx_sim.engine.events import FundingPaid, FundingSettled
 from ocx_sim.engine.ledger import SYSTEM
 from ocx_sim.engine.markets import Venue
 from ocx_sim.engine.money import USDC, ZERO
@@ -67,6 +71,7 @@ def check_invariants(ctx: Context) -> list[str]:
                     f"{user.user_id} locked {asset} {total} != {locks.get(asset, ZERO)}"
                 )
     problems += _allocation_problems(ctx)
+    problems += _funding_problems(ctx)
     fund = ctx.accounts.by_address.get(INSURANCE_FUND_ADDRESS)
     exempt = {SYSTEM, fund.user_id if fund is not None else SYSTEM}
     for (owner, bucket, asset), amount in ctx.ledger.balances.items():
@@ -85,4 +90,38 @@ def _allocation_problems(ctx: Context) -> list[str]:
                 problems.append(f"{user.user_id} {position!r} holds allocation {position.margin}")
             elif not isolated and position.margin:
                 problems.append(f"{user.user_id} {position!r} is not isolated but holds margin")
+    return problems
+
+
+def _funding_problems(ctx: Context) -> list[str]:
+    paid: dict[tuple[int, str], list[Decimal]] = {}
+    settled: dict[tuple[int, str], Decimal] = {}
+    for event in ctx.events:
+        if isinstance(event, FundingPaid):
+            paid.setdefault((event.ts, event.market_id), []).append(event.amount)
+        elif isinstance(event, FundingSettled):
+            settled[(event.ts, event.market_id)] = event.amount
+    problems = [
+        f"funding paid on {market_id} at {ts} without a settlement"
+        for ts, market_id in paid
+        if (ts, market_id) not in settled
+    ]
+    for (ts, market_id), total in settled.items():
+        amounts = paid.get((ts, market_id), [])
+        net = sum(amounts, ZERO)
+        paid_out = -sum((a for a in amounts if a < 0), ZERO)
+        if net or paid_out != total:
+            problems.append(
+                f"funding on {market_id} at {ts} is not zero-sum: payments net {net}, "
+                f"payers paid {paid_out} of the {total} settled"
+            )
+    totals: dict[str, Decimal] = {}
+    for user in ctx.accounts:
+        for position in user.positions.values():
+            totals[position.market_id] = totals.get(position.market_id, ZERO) + position.funding
+    problems += [
+        f"{market_id} positions' funding sums to {total}, not zero"
+        for market_id, total in totals.items()
+        if total
+    ]
     return problems

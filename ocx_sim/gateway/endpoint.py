@@ -6,20 +6,50 @@ its request and answer (for `/openapi.json`). `serve` runs each request through 
 DECISIONS.md's order:
 
 1. the world: the default one, or `/w/{worldId}` (404 for an unknown world);
-2. credentials and the key policy (401/403), then invite gating (403);
-3. the order-path rate limit (429), whose headers every order-path answer carries;
-4. the JSON body (400 naming `body` when it is not a JSON object);
-5. the handler: parse (400 naming the field), one engine call, render.
+2. credentials and the key policy (401/403);
+3. the world's fault rules (worlds/faults.py), on OCX paths only;
+4. invite gating (403), then the order-path rate limit (429), whose headers every order-path
+   answer carries;
+5. the JSON body (400 naming `body` when it is not a JSON object);
+6. the handler: parse (400 naming the field), one engine call, render.
 
 Every `OcxError` becomes the catalog's error body; anything else is logged and answered as
 500 INTERNAL_ERROR without a traceback. Handlers return data (rendered with orjson), or a
-`Reply` when they set a status or cookie.
+`Reply` when they set a status or cookie. Every answer of a world is written to its journal
+(worlds/journal.py), `/_sim` ones included.
+
+Faults model a failure in front of the exchange (a load balancer, the network), so:
+- they are matched once the caller is known (a rule may name an account) but before anything
+  the exchange does: an `error` or `drop` fault answers even a caller whose credentials would
+  be refused, never counts against the rate limit, never marks an API key used, and never runs
+  the handler; a rule naming an account only matches a caller authenticated as it (public
+  endpoints see every caller as anonymous);
+- `latency` and `ambiguous` run the request fully (rate limit included), then hold the answer
+  back (`asyncio.sleep`) or replace it with the fault's error (or a drop), without the
+  rate-limit headers: the load balancer's answer never carries the exchange's;
+- `/_sim` paths are never faulted, so a test can always remove a fault.
+
+A dropped connection (`Dropped`): ASGI has no message for "close without answering", and
+uvicorn answers 500 for an app that raises or returns before `http.response.start`. It marks
+the response started *before* validating the start message, so a start whose status it cannot
+send (0) leaves nothing written; the `ConnectionDropped` raised next passes Starlette's error
+middleware (which sees the response started and sends no 500) and uvicorn, seeing a started
+response, closes the socket: the client gets no status line, exactly like a lost connection
+(httpx: `RemoteProtocolError`). tests/api/test_control_faults.py proves it over a real socket
+with both of uvicorn's HTTP implementations; the in-process client turns `ConnectionDropped`
+into the same `httpx.RemoteProtocolError`. uvicorn's traceback for it is filtered out of its
+log (`_HideDrops`); the gateway logs one line instead (uvicorn's access log shows status 0).
+
+The journal's `latencyMs` is read on the event loop's clock, the one a latency fault sleeps
+on: real time, by design the one thing in an answer that differs between two runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +57,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from ocx_sim.auth.keys import ApiKey
 from ocx_sim.auth.policy import Access, check_key
@@ -36,6 +67,7 @@ from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.gateway.responses import JSON_TYPE, error_response
 from ocx_sim.worlds import World, Worlds
+from ocx_sim.worlds.faults import Fault, FaultType
 
 log = logging.getLogger("ocx_sim.api")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -69,6 +101,11 @@ class Endpoint:
     @property
     def is_write(self) -> bool:
         return self.method != "GET"
+
+    @property
+    def is_control(self) -> bool:
+        """A /_sim endpoint: never faulted (CONTROL-API.md "Faults")."""
+        return self.path.startswith("/_sim/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +219,7 @@ def authenticate(call: Call) -> Principal | None:
     # user's rate-limit window.
     call.principal = Principal(key.user_id, key=key)
     check_key(access, world.config.profile, key.scope, endpoint.is_write)
-    world.keys.record_use(key, ip, now)
+    # The key's use is recorded by `serve` once no fault has taken the request.
     return call.principal
 
 
@@ -213,6 +250,42 @@ def unknown_world(world_id: str) -> OcxError:
     return OcxError(ErrorCode.NOT_FOUND, f"Unknown world {world_id!r}", {"worldId": world_id})
 
 
+class ConnectionDropped(Exception):
+    """Raised by a `Dropped` answer once its server has refused the start message: the way an
+    ASGI app closes a connection without answering (see the module docstring)."""
+
+
+_UNSENDABLE_STATUS = 0
+"""A status no server can put on a status line (uvicorn's tables cover 100 to 599)."""
+
+
+class Dropped(Response):
+    """No answer at all: the connection is closed without a status line."""
+
+    def __init__(self, fault_id: str) -> None:
+        super().__init__(b"", _UNSENDABLE_STATUS)
+        self.fault_id = fault_id
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The server's refusal, having written nothing, is the point.
+        with suppress(Exception):
+            await send({"type": "http.response.start", "status": _UNSENDABLE_STATUS, "headers": []})
+        raise ConnectionDropped(f"fault {self.fault_id} dropped the connection")
+
+
+class _HideDrops(logging.Filter):
+    """uvicorn logs an app's exception with its traceback; a drop is no error of the app."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, ConnectionDropped)
+
+
+# A filter stays on its logger whatever logging config uvicorn applies later (dictConfig
+# replaces handlers, not filters), and hides nothing but drops.
+logging.getLogger("uvicorn.error").addFilter(_HideDrops())
+
+
 def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[Response]]:
     """The Starlette endpoint function for one `Endpoint` (at the root or under `/w/{id}`)."""
 
@@ -223,38 +296,111 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
             return error_response(unknown_world(str(world_id)))
         # A request sees every timer due by its instant, whatever the background ticker's lag.
         world.keep_time()
+        # The event loop's clock: the one a latency fault sleeps on (real time, for latencyMs).
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        arrived_ms = world.now_ms
+        path: str = request.scope["path"]
+        if world_id is not None:
+            path = path[len(f"/w/{world_id}") :] or "/"
         call = Call(request, worlds, world, endpoint)
-        verdict: Verdict | None = None
-        try:
-            call.principal = authenticate(call)
-            if endpoint.order_path:
-                user_id = call.user_id
-                invites = world.config.invite_codes
-                if invites is not None and user_id not in world.invited:
-                    raise OcxError(ErrorCode.INVITE_REQUIRED)
-                verdict = world.limiter.hit(user_id, world.now_ms)
-                if not verdict.allowed:
-                    raise OcxError(
-                        ErrorCode.ORDER_RATE_LIMIT,
-                        f"Order rate limit of {verdict.limit} per minute exceeded",
-                    )
-            if endpoint.request is not None:
-                call.body = await read_body(call)
-            result = await endpoint.handler(call)
-            response = _render(result, call, endpoint.status)
-        except OcxError as error:
-            if endpoint.order_path and verdict is None and call.principal is not None:
-                verdict = world.limiter.peek(call.principal.user_id, world.now_ms)
-            response = error_response(error, world.config.profile, verdict)
-        except Exception:
-            log.exception("unexpected error in %s %s", request.method, request.url.path)
-            response = error_response(OcxError(ErrorCode.INTERNAL_ERROR), world.config.profile)
-        if verdict is not None:
-            response.headers.update(verdict.headers())
+        response = await _answer(call, path)
+        world.journal.record(
+            arrived_ms,
+            request.method,
+            path,
+            None if call.principal is None else call.principal.user_id,
+            None if isinstance(response, Dropped) else response.status_code,
+            round((loop.time() - started) * 1000, 3),
+        )
         return response
 
     run.__name__ = endpoint.operation_id
     return run
+
+
+async def _answer(call: Call, path: str) -> Response:
+    """The gateway's steps for one request (module docstring), faults included."""
+    endpoint, world, request = call.endpoint, call.world, call.request
+    verdict: Verdict | None = None
+    fault: Fault | None = None
+    try:
+        refusal: OcxError | None = None
+        try:
+            call.principal = authenticate(call)
+        except OcxError as error:
+            # A refused key is still a known caller (`authenticate` set the principal).
+            refusal = error
+        if world.faults and not endpoint.is_control:
+            fault = _hit(call, path)
+            if fault is not None:
+                kind = fault.action.type
+                if kind is FaultType.DROP:
+                    log.info("fault %s drops %s %s", fault.fault_id, request.method, path)
+                    return Dropped(fault.fault_id)
+                if kind is FaultType.ERROR:
+                    return _fault_error(fault, world)
+        if refusal is not None:
+            raise refusal
+        principal = call.principal
+        if principal is not None and principal.key is not None:
+            world.keys.record_use(principal.key, call.client_ip(), world.now_ms)
+        if endpoint.order_path:
+            user_id = call.user_id
+            invites = world.config.invite_codes
+            if invites is not None and user_id not in world.invited:
+                raise OcxError(ErrorCode.INVITE_REQUIRED)
+            verdict = world.limiter.hit(user_id, world.now_ms)
+            if not verdict.allowed:
+                raise OcxError(
+                    ErrorCode.ORDER_RATE_LIMIT,
+                    f"Order rate limit of {verdict.limit} per minute exceeded",
+                )
+        if endpoint.request is not None:
+            call.body = await read_body(call)
+        result = await endpoint.handler(call)
+        response = _render(result, call, endpoint.status)
+    except OcxError as error:
+        if endpoint.order_path and verdict is None and call.principal is not None:
+            verdict = world.limiter.peek(call.principal.user_id, world.now_ms)
+        response = error_response(error, world.config.profile, verdict)
+    except Exception:
+        log.exception("unexpected error in %s %s", request.method, request.url.path)
+        response = error_response(OcxError(ErrorCode.INTERNAL_ERROR), world.config.profile)
+    if fault is not None:
+        action = fault.action
+        if action.type is FaultType.AMBIGUOUS:
+            # The request ran for real (an order is committed); the client learns nothing.
+            if action.drops:
+                log.info(
+                    "fault %s drops %s %s after running it", fault.fault_id, request.method, path
+                )
+                return Dropped(fault.fault_id)
+            return _fault_error(fault, world)
+        if action.type is FaultType.LATENCY and action.ms is not None:
+            await asyncio.sleep(action.ms / 1000)
+    if verdict is not None:
+        response.headers.update(verdict.headers())
+    return response
+
+
+def _hit(call: Call, path: str) -> Fault | None:
+    principal = call.principal
+    if principal is None:
+        return call.world.faults.hit(call.request.method, path)
+    user_id = principal.user_id
+    wallet = call.exchange.user(user_id).wallet_address
+    return call.world.faults.hit(call.request.method, path, user_id, wallet)
+
+
+def _fault_error(fault: Fault, world: World) -> Response:
+    """The fault's error in the catalog's body, with the fault's status."""
+    action = fault.action
+    code, status = action.answer_code, action.answer_status
+    assert code is not None and status is not None  # FaultAction.check guarantees both
+    error = OcxError(code, action.answer_message)
+    error.status = status
+    return error_response(error, world.config.profile)
 
 
 def _render(result: Any, call: Call, default_status: int) -> Response:

@@ -3,6 +3,9 @@
 Starlette's TestClient runs the app in a worker thread through a portal; this one drives the
 app's coroutine on a private event loop in the calling thread, which is all a handler that
 never waits on I/O needs, and far cheaper per request.
+
+A connection a fault drops (gateway/endpoint.py `Dropped`) raises `httpx.RemoteProtocolError`,
+as httpx does against a real server, so client code handles it the same way in both.
 """
 
 from __future__ import annotations
@@ -13,8 +16,14 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import orjson
 from starlette.types import ASGIApp, Message
+
+from ocx_sim.gateway.endpoint import ConnectionDropped
+
+DISCONNECTED = "Server disconnected without sending a response."
+"""httpx's message when a server closes the connection before a status line."""
 
 
 class Response:
@@ -129,7 +138,10 @@ class InProcessClient:
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
-        await self.app(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        except ConnectionDropped:
+            raise httpx.RemoteProtocolError(DISCONNECTED) from None
         return Response(status, headers, b"".join(chunks))
 
     def get(self, path: str, **kwargs: Any) -> Response:

@@ -1,7 +1,8 @@
 """Worlds: one exchange each, with everything around it, and the registry that holds them.
 
 A world is one simulated OCX: its clock, its exchange (books, accounts, event log) and its
-gateway state (SIWE nonces, sessions, API keys, the order-path rate limiter), all built from a
+gateway state (SIWE nonces, sessions, API keys, the order-path rate limiter, the fault rules
+of faults.py and the request journal of journal.py), all built from a
 `WorldConfig` (CONTROL-API.md "Worlds"). Worlds share nothing: each has its own seed-derived ids,
 secrets and session-signing key, so the same config and the same requests give byte-identical
 responses. The server's default world answers at `/`; every other one at `/w/{worldId}/`.
@@ -9,10 +10,12 @@ responses. The server's default world answers at `/`; every other one at `/w/{wo
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from eth_account import Account
 
@@ -24,10 +27,18 @@ from ocx_sim.auth.siwe import DEFAULT_CHAIN_IDS, Nonces
 from ocx_sim.clock import DEFAULT_START_MS, Clock, RealTimeSource, SimClock, WallClock
 from ocx_sim.engine.accounts import Bucket
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.errors import invalid
-from ocx_sim.ids import Ids
+from ocx_sim.errors import ErrorCode, OcxError, invalid
+from ocx_sim.ids import ULID_TAIL_BITS, Ids, encode_ulid
+from ocx_sim.scenarios.model import Scenario, ScenarioError
+from ocx_sim.scenarios.player import Run
+from ocx_sim.worlds.faults import Faults
+from ocx_sim.worlds.journal import Journal
+from ocx_sim.worlds.scenario_run import Scenarios, load, open_scenario, refusal
 
 DEFAULT_WORLD_ID = "default"
+_OUTSIDE_STATE = ("snapshots", "_snapshot_ids", "_real_time")
+"""What a snapshot leaves out and a restore or reset keeps: the snapshots, the stream their ids
+come from (a restored world must not hand out an id again), and the process's real time."""
 
 
 class ClockMode(StrEnum):
@@ -51,6 +62,9 @@ class WorldConfig:
     """Take the client address from X-Forwarded-For (only behind a proxy you run)."""
     order_rate_limit: int = DEFAULT_LIMIT
     """Order-path requests per user per 60 s (DECISIONS.md "Rate limits")."""
+    scenario: str | None = None
+    """A bundled scenario's name or a YAML file's path, loaded when the world is built (so a
+    reset loads it again); see scenario_run.py for its seed and start."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +107,19 @@ class World:
         self.limiter = RateLimiter(config.order_rate_limit)
         self.invited: set[str] = set()
         """Users who redeemed an invite (only consulted when invite codes are configured)."""
+        # Streams of their own: drawing for a fault, or adding one, moves no other stream.
+        self.faults = Faults(self.clock, ids.stream("faults"), ids.stream("fault-ids"))
+        self.journal = Journal()
+        self.scenarios = Scenarios()
+        """The scenarios loaded into the world (scenario_run.py)."""
+        # Outside the world's state (`_OUTSIDE_STATE`): kept by snapshot, restore and reset.
+        self._real_time = real_time
+        self.snapshots: dict[str, bytes] = {}
+        """Snapshot id → the world's state, pickled (`snapshot`)."""
+        self._snapshot_ids = ids.stream("snapshot-ids")
+        if config.scenario is not None:
+            # Last, on the whole world; a file read anew each time the world is built.
+            self.load_scenario(open_scenario(config.scenario), "scenario")
 
     @property
     def base_url(self) -> str:
@@ -119,6 +146,77 @@ class World:
             return None
         clock.fire_due()
         return clock.seconds_until_next_timer()
+
+    # -- state (CONTROL-API.md "State" and "Clock") ------------------------------------------
+    # A world changes state in place, so that whoever holds it (the registry, a test's
+    # handle) sees the change; hold the world, not its parts, across these.
+
+    def snapshot(self) -> str:
+        """Keep the whole state of the world in memory (exchange, clock and timers, gateway
+        state, faults, journal, scenario: everything but the snapshots themselves); answers
+        the snapshot's id. The state is pickled: nothing a later command does can reach it,
+        and it restores any number of times. A closure in the state (a lambda timer) would
+        keep pointing into the original, so pickling refuses it rather than copy it wrong."""
+        state = {name: value for name, value in vars(self).items() if name not in _OUTSIDE_STATE}
+        # Its own stream: taking a snapshot moves no id the world hands out.
+        tail = self._snapshot_ids.getrandbits(ULID_TAIL_BITS)
+        snapshot_id = encode_ulid(self.now_ms, tail)
+        self.snapshots[snapshot_id] = pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
+        return snapshot_id
+
+    def restore(self, snapshot_id: str) -> None:
+        """Bring the world back to a snapshot: it continues exactly as it did from there. A
+        realtime clock runs on from the snapshot's instant, at its speed, from the real now.
+        404 NOT_FOUND for an id this world never answered."""
+        stored = self.snapshots.get(snapshot_id)
+        if stored is None:
+            raise OcxError(
+                ErrorCode.NOT_FOUND,
+                f"Unknown snapshot {snapshot_id!r}",
+                {"snapshotId": snapshot_id},
+            )
+        self._adopt(pickle.loads(stored))
+        if isinstance(self.clock, WallClock):
+            self.clock.resume(self._real_time)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Rebuild the world from its config (on `seed` from now on, if given), exactly as if
+        just created (DESIGN.md rule 5: reset is construction): same id, a new exchange,
+        clock (in the config's mode), sessions, keys, faults and journal. Its snapshots
+        stay, and restore as before."""
+        config = self.config if seed is None else replace(self.config, seed=seed)
+        fresh = World(self.world_id, config, self._real_time)
+        self._adopt({k: v for k, v in vars(fresh).items() if k not in _OUTSIDE_STATE})
+
+    def _adopt(self, state: dict[str, Any]) -> None:
+        kept = {name: getattr(self, name) for name in _OUTSIDE_STATE}
+        vars(self).clear()
+        vars(self).update(state)
+        vars(self).update(kept)
+
+    def set_clock_mode(self, mode: ClockMode, speed: float | None = None) -> None:
+        """Switch the clock between manual and realtime, keeping its instant and every pending
+        timer. Realtime runs from the current instant at `speed` (when None: its speed if it
+        runs already, else the config's). The config keeps its mode: a reset goes back to it.
+        A speed for a manual clock is 400 naming `speed`; speeds are checked by the caller."""
+        clock = self.clock
+        if mode is ClockMode.MANUAL:
+            if speed is not None:
+                raise invalid("speed", "only a realtime clock has a speed")
+            clock.to_manual()
+            return
+        if speed is None:
+            speed = clock.speed if isinstance(clock, WallClock) else self.config.speed
+        clock.to_realtime(speed, self._real_time)
+
+    def load_scenario(self, scenario: Scenario, field: str = "scenario") -> Run:
+        """Play a scenario in this world from now on (scenario_run.py): 400 VALIDATION_ERROR
+        naming `field` when it does not fit the world (nothing changed then, unless the
+        exchange refused a setup step: see docs/scenarios.md "Errors")."""
+        try:
+            return load(self, scenario)
+        except ScenarioError as error:
+            raise refusal(error, field) from None
 
     def redeem_invite(self, user_id: str, code: str) -> None:
         """Unlock trading for the user (only consulted when invite codes are configured; then an

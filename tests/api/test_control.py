@@ -97,11 +97,13 @@ def test_a_realtime_world_reports_its_mode_and_speed(client: ApiClient) -> None:
     assert (body["mode"], body["speed"]) == ("realtime", 2.5)
 
 
-def test_creating_a_world_with_a_scenario_is_400_naming_scenario(client: ApiClient) -> None:
-    response = client.post("/_sim/worlds", json={"scenario": "sandbox"})
+def test_creating_a_world_with_an_unknown_scenario_is_400_naming_scenario(
+    client: ApiClient,
+) -> None:
+    response = client.post("/_sim/worlds", json={"scenario": "no-such-scenario"})
 
     assert_error(response, 400, "VALIDATION_ERROR", "scenario")
-    assert "not supported yet" in response.json()["message"]
+    assert "no bundled scenario is named 'no-such-scenario'" in response.json()["message"]
     assert len(client.get("/_sim/worlds").json()["worlds"]) == 1
 
 

@@ -1,0 +1,178 @@
+"""Scenarios (CONTROL-API.md "Scenarios"; the YAML schema is docs/scenarios.md).
+
+- `POST /_sim/scenarios` `{name}` (a bundled scenario) or `{yaml}` (a scenario's text) loads
+  it into the world and schedules its timeline on the world's clock, relative times counting
+  from now (its `meta.seed` and `meta.start` apply only to a world built from it). Answers
+  `{scenario, steps, expectations}`: its name, how many timeline steps act and how many
+  expect; and beside them `endsAt` (when its last step is done) and `accounts` (each account
+  the scenario declares, by name, with its credentials as `POST /_sim/accounts` answers them).
+  A scenario that does not load is 400 VALIDATION_ERROR naming `name` or `yaml`, its message
+  naming the file, line and path of each problem (`yaml: <yaml>:14: timeline[3].order.price:
+  expected a decimal string …`) and `details.problems` listing them.
+- `GET /_sim/scenarios/status` answers `{expectations: [{at, what, ok, detail}], scenarios:
+  [{scenario, loadedAt, endsAt, pending}]}`: every expectation judged so far (and every action
+  the exchange refused), in time order, and each scenario loaded with how many of its
+  expectations are still to come.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocx_sim.auth.policy import Access
+from ocx_sim.clock import format_ms
+from ocx_sim.errors import invalid
+from ocx_sim.gateway import parse
+from ocx_sim.gateway.endpoint import Call, Endpoint
+from ocx_sim.gateway.schemas import INSTANT, Schema, array, obj, ref
+from ocx_sim.scenarios.library import bundled
+from ocx_sim.scenarios.loader import MAX_TEXT, load_text
+from ocx_sim.scenarios.model import Scenario, ScenarioError
+from ocx_sim.scenarios.player import Run
+from ocx_sim.worlds import NewAccount
+from ocx_sim.worlds.scenario_run import refusal
+
+INLINE_SOURCE = "<yaml>"
+"""What errors call the text of `{yaml}`, in place of a file name."""
+
+
+def _scenario(body: dict[str, Any]) -> tuple[Scenario, str]:
+    """The scenario the body names or holds, and the field it came from."""
+    name = parse.optional_string(body, "name", max_length=64)
+    text = body.get("yaml")
+    if name is not None and text is not None:
+        raise invalid("yaml", "give either name (a bundled scenario) or yaml, not both")
+    if name is None and text is None:
+        raise invalid("name", "give name (a bundled scenario) or yaml (a scenario's text)")
+    try:
+        if name is not None:
+            return bundled(name), "name"
+        if not isinstance(text, str) or not text.strip():
+            raise invalid("yaml", "must be a scenario's YAML text")
+        if len(text) > MAX_TEXT:
+            raise invalid("yaml", f"must be at most {MAX_TEXT} characters")
+        return load_text(text, INLINE_SOURCE), "yaml"
+    except ScenarioError as error:
+        raise refusal(error, "name" if name is not None else "yaml") from None
+
+
+def account_view(account: NewAccount) -> dict[str, Any]:
+    """As `POST /_sim/accounts` answers (`SimAccount`)."""
+    return {
+        "userId": account.user_id,
+        "walletAddress": account.wallet_address,
+        "privateKey": account.private_key,
+        "sessionToken": account.session_token,
+        "apiKeys": [
+            {"id": key.id, "name": key.name, "scope": key.scope.value, "secret": secret}
+            for key, secret in account.api_keys
+        ],
+    }
+
+
+async def load_scenario(call: Call) -> Any:
+    """Load a scenario into the world and schedule its timeline from now."""
+    scenario, field = _scenario(call.body)
+    world = call.world
+    run = world.load_scenario(scenario, field)
+    accounts = world.scenarios.accounts
+    return {
+        "scenario": scenario.meta.name,
+        "steps": scenario.steps,
+        "expectations": scenario.expectations,
+        "endsAt": format_ms(run.end_ms),
+        "accounts": {a.name: account_view(accounts[a.name]) for a in scenario.accounts},
+    }
+
+
+def _run_view(run: Run) -> dict[str, Any]:
+    return {
+        "scenario": run.name,
+        "loadedAt": format_ms(run.origin_ms),
+        "endsAt": format_ms(run.end_ms),
+        "pending": run.pending,
+    }
+
+
+async def scenario_status(call: Call) -> Any:
+    """Every expectation judged so far, and each scenario loaded."""
+    scenarios = call.world.scenarios
+    return {
+        "expectations": [
+            {"at": format_ms(r.at_ms), "what": r.what, "ok": r.ok, "detail": r.detail}
+            for r in scenarios.results()
+        ],
+        "scenarios": [_run_view(run) for run in scenarios.runs],
+    }
+
+
+COMPONENTS: dict[str, Schema] = {
+    "SimScenarioLoaded": obj(
+        {
+            "scenario": {"type": "string"},
+            "steps": {"type": "integer", "minimum": 0, "description": "timeline steps that act"},
+            "expectations": {"type": "integer", "minimum": 0},
+            "endsAt": INSTANT,
+            "accounts": {
+                "type": "object",
+                "additionalProperties": ref("SimAccount"),
+                "description": "the scenario's accounts by name, with their credentials",
+            },
+        }
+    ),
+    "SimScenarioStatus": obj(
+        {
+            "expectations": array(
+                obj(
+                    {
+                        "at": INSTANT,
+                        "what": {"type": "string"},
+                        "ok": {"type": "boolean"},
+                        "detail": {"type": "string"},
+                    }
+                )
+            ),
+            "scenarios": array(
+                obj(
+                    {
+                        "scenario": {"type": "string"},
+                        "loadedAt": INSTANT,
+                        "endsAt": INSTANT,
+                        "pending": {"type": "integer", "minimum": 0},
+                    }
+                )
+            ),
+        }
+    ),
+}
+LOAD: Schema = {
+    **obj(
+        {
+            "name": {"type": "string", "description": "a bundled scenario (`ocx-sim scenarios`)"},
+            "yaml": {"type": "string", "description": "a scenario's YAML (docs/scenarios.md)"},
+        },
+        optional=("name", "yaml"),
+    ),
+    "description": "exactly one of `name` and `yaml`",
+}
+ENDPOINTS = [
+    Endpoint(
+        "POST",
+        "/_sim/scenarios",
+        load_scenario,
+        Access.PUBLIC,
+        "Load a scenario (bundled by name, or YAML) and schedule its timeline from now",
+        response=ref("SimScenarioLoaded"),
+        request=LOAD,
+        tag="control",
+    ),
+    Endpoint(
+        "GET",
+        "/_sim/scenarios/status",
+        scenario_status,
+        Access.PUBLIC,
+        "Every scenario expectation judged so far, and the scenarios loaded",
+        response=ref("SimScenarioStatus"),
+        tag="control",
+    ),
+]

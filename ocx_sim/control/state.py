@@ -1,0 +1,176 @@
+"""A world's state (CONTROL-API.md "State"), and its clock's mode ("Clock").
+
+- `reset` rebuilds the world from its config (on a new seed from then on, if given) exactly as
+  if just created (DESIGN.md rule 5): same worldId, a fresh exchange, clock in the config's
+  mode, sessions, API keys, faults and journal. Its snapshots survive and restore as before.
+- `snapshot` keeps the world's whole state in memory (201 `{snapshotId}`); `restore` brings it
+  back, any number of times, and the world continues exactly as it did from there: the same
+  answers to the same requests, the same digest. An id the world never answered is 404
+  NOT_FOUND naming it.
+- `events?since=N` answers the event log after `seq` N, oldest first, each event as the clock's
+  `advance` shows them (control/clock.py `event_view`).
+- `invariants` answers every broken invariant of the exchange (engine/invariants.py): ledger
+  conserved, books uncrossed, funding zero-sum, no negative bucket.
+- `digest` answers the SHA-256 of the event log and the last `seq` it covers.
+- `clock/mode` switches the clock between manual and realtime, keeping the instant and every
+  pending timer; realtime runs from the current instant at `speed` (as in `POST /_sim/worlds`;
+  its own, or the config's, when not given). A speed for a manual clock is refused naming
+  `speed`. The world's config keeps its mode, so a reset goes back to it. (Here rather than
+  in control/clock.py: control/worlds.py, whose speed rule it shares, imports that module.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocx_sim.auth.policy import Access
+from ocx_sim.control.clock import clock_view, event_view, time_view
+from ocx_sim.control.worlds import MAX_SPEED, SEED_HIGH, SEED_LOW, _speed
+from ocx_sim.gateway import parse
+from ocx_sim.gateway.endpoint import Call, Endpoint
+from ocx_sim.gateway.schemas import INSTANT, ULID, Schema, array, enum, obj, ref
+from ocx_sim.worlds import ClockMode
+
+MAX_SEQ = 2**63 - 1
+
+
+async def reset_world(call: Call) -> Any:
+    """Rebuild the world from its config, on `seed` if given; its snapshots stay."""
+    seed = parse.integer(call.body, "seed", low=SEED_LOW, high=SEED_HIGH)
+    world = call.world
+    world.reset(seed)
+    return {**time_view(world), "seed": world.config.seed}
+
+
+async def take_snapshot(call: Call) -> Any:
+    """Keep the world's whole state in memory."""
+    return {"snapshotId": call.world.snapshot()}
+
+
+async def restore_snapshot(call: Call) -> Any:
+    """Bring the world back to a snapshot; it continues exactly as it did from there."""
+    snapshot_id = parse.string(call.body, "snapshotId")
+    world = call.world
+    world.restore(snapshot_id)
+    return time_view(world)
+
+
+async def list_events(call: Call) -> Any:
+    """The events after `since` (default 0: all of them), oldest first."""
+    since = parse.query_int(call.query, "since", default=0, low=0, high=MAX_SEQ)
+    events = call.exchange.events.since(since or 0)
+    return {"events": [event_view(event) for event in events]}
+
+
+async def check_invariants(call: Call) -> Any:
+    """Every broken invariant of the exchange, described; `ok` when there is none."""
+    failures = call.exchange.check_invariants()
+    return {"ok": not failures, "failures": failures}
+
+
+async def get_digest(call: Call) -> Any:
+    """The SHA-256 of the event log and the last `seq` it covers."""
+    exchange = call.exchange
+    return {"digest": exchange.digest(), "seq": exchange.events.last_seq}
+
+
+async def set_clock_mode(call: Call) -> Any:
+    """Switch the clock between manual and realtime, keeping now and every pending timer."""
+    mode = parse.choice(call.body, "mode", ClockMode)
+    speed = _speed(call.body)
+    world = call.world
+    world.set_clock_mode(mode, speed)
+    return clock_view(world)
+
+
+NOW: dict[str, Schema] = {"now": INSTANT, "nowMs": {"type": "integer"}}
+COMPONENTS: dict[str, Schema] = {}
+RESET: Schema = obj(
+    {"seed": {"type": "integer", "minimum": SEED_LOW, "maximum": SEED_HIGH}},
+    optional=("seed",),
+)
+CLOCK_MODE: Schema = obj(
+    {
+        "mode": enum(*(mode.value for mode in ClockMode)),
+        "speed": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": MAX_SPEED,
+            "description": "realtime only; default: the clock's own, else the world config's",
+        },
+    },
+    optional=("speed",),
+)
+ENDPOINTS = [
+    Endpoint(
+        "POST",
+        "/_sim/reset",
+        reset_world,
+        Access.PUBLIC,
+        "Rebuild the world from its config (a new seed if given), as if just created",
+        response=obj({**NOW, "seed": {"type": "integer"}}),
+        request=RESET,
+        body_optional=True,
+        tag="control",
+    ),
+    Endpoint(
+        "POST",
+        "/_sim/snapshot",
+        take_snapshot,
+        Access.PUBLIC,
+        "Keep the world's whole state in memory",
+        response=obj({"snapshotId": ULID}),
+        tag="control",
+        status=201,
+    ),
+    Endpoint(
+        "POST",
+        "/_sim/restore",
+        restore_snapshot,
+        Access.PUBLIC,
+        "Bring the world back to a snapshot; it continues exactly as it did from there",
+        response=obj(NOW),
+        request=obj({"snapshotId": ULID}),
+        tag="control",
+    ),
+    Endpoint(
+        "GET",
+        "/_sim/events",
+        list_events,
+        Access.PUBLIC,
+        "The event log after a sequence number, oldest first",
+        response=obj({"events": array(ref("SimEvent"))}),
+        query={"since": {"type": "integer", "minimum": 0, "maximum": MAX_SEQ}},
+        tag="control",
+    ),
+    Endpoint(
+        "GET",
+        "/_sim/invariants",
+        check_invariants,
+        Access.PUBLIC,
+        "Check the exchange's invariants: ledger, books, funding, balances",
+        response=obj({"ok": {"type": "boolean"}, "failures": array({"type": "string"})}),
+        tag="control",
+    ),
+    Endpoint(
+        "GET",
+        "/_sim/digest",
+        get_digest,
+        Access.PUBLIC,
+        "The SHA-256 of the event log and the last sequence number it covers",
+        response=obj(
+            {"digest": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "seq": {"type": "integer"}}
+        ),
+        tag="control",
+    ),
+    Endpoint(
+        "POST",
+        "/_sim/clock/mode",
+        set_clock_mode,
+        Access.PUBLIC,
+        "Switch the clock between manual and realtime, keeping now and every pending timer",
+        response=ref("SimClock"),
+        request=CLOCK_MODE,
+        tag="control",
+    ),
+]

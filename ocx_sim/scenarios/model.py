@@ -1,0 +1,452 @@
+"""A scenario as values: what `loader.py` makes of a YAML file and `player.py` plays.
+
+Everything here is a frozen dataclass of plain values (decimals as `Decimal`, instants and
+durations as integer milliseconds, names as strings), so a scenario can be kept in a world's
+state and deep-copied with it. Nothing here knows the world it will be loaded into: market ids,
+account names and order names are checked against it when it is loaded (`player.py`).
+
+Every element keeps the `path` it came from (`timeline[3]`, `books[0]`); `Scenario.lines` maps
+every path the file has (`timeline[3].order.price`) to its line, so an error found later, in
+the world, still names the file, the line and the path (`ScenarioError`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+_PARENT = re.compile(r"(\.[^.\[]*|\[\d+\])$")
+"""The last part of a path (`.price`, `[3]`): what is left names its parent."""
+
+
+class PriceTarget(StrEnum):
+    """What a price move sets: the index of a market's underlying (every market on it moves),
+    or one market's mark (pinned)."""
+
+    INDEX = "index"
+    MARK = "mark"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One mistake in a scenario: where it is and what is wrong."""
+
+    source: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be loaded; its text names file, line and path of each problem
+    (`squeeze.yaml:14: timeline[3].order.price: expected a decimal string`)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+# -- the parts that are not steps ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    name: str
+    description: str = ""
+    seed: int | None = None
+    """The seed of a world built from the scenario (ignored when loaded into a running one)."""
+    start_ms: int | None = None
+    """The first instant of a world built from the scenario (ignored likewise)."""
+    duration_ms: int | None = None
+    """How long `ocx-sim run` replays; None: until the last step is done."""
+
+
+@dataclass(frozen=True, slots=True)
+class At:
+    """When a step runs: `ms` after the instant the scenario was loaded (`relative`), or at
+    the absolute instant `ms` (unix ms)."""
+
+    ms: int
+    relative: bool
+
+    def resolve(self, origin_ms: int) -> int:
+        return origin_ms + self.ms if self.relative else self.ms
+
+
+@dataclass(frozen=True, slots=True)
+class MarketSetup:
+    """What a market (and its underlying's index) looks like when the scenario is loaded."""
+
+    path: str
+    market: str
+    index: Decimal | None = None
+    """Pin the underlying's index here."""
+    curve: tuple[Decimal, Decimal] | None = None
+    """The underlying's reference curve (F1, F2), unpinned: the index follows it."""
+    volatility: Decimal | None = None
+    """Let the underlying's curve walk (seeded GBM, a step a second) at this volatility."""
+    mark: Decimal | None = None
+    """Pin the market's mark here."""
+    halted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpec:
+    name: str
+    scope: str
+    allowed_ips: tuple[str, ...] = ()
+    expires_in_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSpec:
+    """A named user: funded buckets, a session and API keys, as `POST /_sim/accounts` makes."""
+
+    path: str
+    name: str
+    wallet: str | None = None
+    """None: a key pair generated from the world's seed."""
+    balances: tuple[tuple[str, Decimal], ...] = ()
+    """(bucket, USDC) pairs: wallet, perps, options, spot."""
+    api_keys: tuple[KeySpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSpec:
+    """An order a named account places; `name` lets a later step cancel or check it."""
+
+    path: str
+    account: str
+    market: str
+    side: str
+    quantity: Decimal
+    type: str = "limit"
+    price: Decimal | None = None
+    time_in_force: str = "gtc"
+    post_only: bool = False
+    reduce_only: bool = False
+    margin_mode: str = "cross"
+    client_order_id: str | None = None
+    stop_price: Decimal | None = None
+    take_profit_price: Decimal | None = None
+    stop_loss_price: Decimal | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LiquiditySetup:
+    """A house market maker's ladder around the market's fair value (engine/liquidity.py)."""
+
+    path: str
+    market: str
+    quantity: Decimal
+    levels: int = 3
+    spread_bps: Decimal = Decimal(10)
+    step_bps: Decimal = Decimal(5)
+    refresh_ms: int = 10_000
+
+
+# -- step actions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SetPrice:
+    target: PriceTarget
+    market: str
+    price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class RampPrice:
+    """From the price when the step runs to `to`, in equal moves every `every_ms` over
+    `over_ms` (the last one exactly at `over_ms`)."""
+
+    target: PriceTarget
+    market: str
+    to: Decimal
+    over_ms: int
+    every_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class GbmPrice:
+    """A seeded geometric Brownian motion from the price when the step runs: a move every
+    `every_ms` over `over_ms`, at annualized `volatility` and `drift`."""
+
+    target: PriceTarget
+    market: str
+    volatility: Decimal
+    drift: Decimal
+    over_ms: int
+    every_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class JumpPrice:
+    """One move by `by` (a price difference), or by `by` percent when `percent`."""
+
+    target: PriceTarget
+    market: str
+    by: Decimal
+    percent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ClearPrice:
+    """Index: withdraw it (no index, no mark: order entry answers 503). Mark: release the pin."""
+
+    target: PriceTarget
+    market: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    order: OrderSpec
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    order: str
+    """The order's `name` (its account placed it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAll:
+    account: str
+    market: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutsideTrade:
+    """A forced fill: an outside trader's IOC limit order against the book."""
+
+    market: str
+    side: str
+    price: Decimal
+    quantity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class FundingRate:
+    """The market's next funding settlement pays `rate`."""
+
+    market: str
+    rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Deposit:
+    """A deposit seen on chain: pending, credited after its confirmations."""
+
+    account: str
+    amount: Decimal
+    tx_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Withdraw:
+    account: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class FailWithdrawals:
+    """The next `count` withdrawals the keeper sends fail and are refunded."""
+
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class VaultLiquidity:
+    amount: Decimal | None
+    """None: unlimited."""
+
+
+@dataclass(frozen=True, slots=True)
+class Halt:
+    market: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    market: str
+
+
+@dataclass(frozen=True, slots=True)
+class FaultSpec:
+    """A fault rule as written (CONTROL-API.md "Faults"); the world checks its values.
+    `account` is an account name of the scenario, a userId or a wallet address."""
+
+    method: str
+    path: str
+    type: str
+    account: str | None = None
+    status: int | None = None
+    code: str | None = None
+    message: str | None = None
+    ms: int | None = None
+    drop: bool = False
+    times: int | None = 1
+    """None: every matching request until the fault is turned off."""
+    probability: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FaultOn:
+    name: str
+    fault: FaultSpec
+
+
+@dataclass(frozen=True, slots=True)
+class FaultOff:
+    name: str
+
+
+# -- expectations -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """`equals`, or a bound on either side (both may be given)."""
+
+    equals: Decimal | None = None
+    at_least: Decimal | None = None
+    at_most: Decimal | None = None
+
+    def holds(self, value: Decimal) -> bool:
+        return (
+            (self.equals is None or value == self.equals)
+            and (self.at_least is None or value >= self.at_least)
+            and (self.at_most is None or value <= self.at_most)
+        )
+
+    def __str__(self) -> str:
+        parts = []
+        if self.equals is not None:
+            parts.append(f"= {self.equals}")
+        if self.at_least is not None:
+            parts.append(f">= {self.at_least}")
+        if self.at_most is not None:
+            parts.append(f"<= {self.at_most}")
+        return " and ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectBalance:
+    account: str
+    bucket: str
+    compare: Comparison
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectPosition:
+    account: str
+    market: str
+    field: str
+    """size, entryPrice, realizedPnl or fundingPayment (a flat position: all zero)."""
+    compare: Comparison
+    margin_mode: str = "cross"
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectOrder:
+    order: str
+    """The order's `name`."""
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectEvent:
+    """How many events of `type` the log holds since the scenario was loaded (or since
+    `since`), of the account's user and with the `where` field values."""
+
+    type: str
+    count: Comparison
+    account: str | None = None
+    where: tuple[tuple[str, str | None], ...] = ()
+    since: At | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectPrice:
+    target: PriceTarget
+    market: str
+    compare: Comparison
+
+
+Expectation = ExpectBalance | ExpectPosition | ExpectOrder | ExpectEvent | ExpectPrice
+PriceMove = SetPrice | RampPrice | GbmPrice | JumpPrice | ClearPrice
+Action = (
+    PriceMove
+    | PlaceOrder
+    | CancelOrder
+    | CancelAll
+    | OutsideTrade
+    | FundingRate
+    | Deposit
+    | Withdraw
+    | FailWithdrawals
+    | VaultLiquidity
+    | Halt
+    | Resume
+    | FaultOn
+    | FaultOff
+    | Expectation
+)
+EXPECTATIONS = (ExpectBalance, ExpectPosition, ExpectOrder, ExpectEvent, ExpectPrice)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    path: str
+    """`timeline[3]`."""
+    key: str
+    """The action's key in the file (`order`, `expect`, …), for paths below the step."""
+    at: At
+    action: Action
+    expect_error: str | None = None
+    """An error code the action must be refused with (the step is then an expectation)."""
+
+    @property
+    def is_expectation(self) -> bool:
+        return self.expect_error is not None or isinstance(self.action, EXPECTATIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    source: str
+    """The file name (or `<yaml>` for text), as errors name it."""
+    meta: Meta
+    markets: tuple[MarketSetup, ...] = ()
+    accounts: tuple[AccountSpec, ...] = ()
+    books: tuple[OrderSpec, ...] = ()
+    liquidity: tuple[LiquiditySetup, ...] = ()
+    timeline: tuple[Step, ...] = ()
+    lines: Mapping[str, int] = field(default_factory=dict)
+    """Every path of the file → its line (1-based)."""
+
+    def problem(self, path: str, message: str) -> Problem:
+        """A problem at `path`, on the line of the nearest path the file has."""
+        probe = path
+        while probe not in self.lines:
+            shorter = _PARENT.sub("", probe)
+            if shorter == probe:
+                break
+            probe = shorter
+        return Problem(self.source, self.lines.get(probe), path, message)
+
+    @property
+    def steps(self) -> int:
+        """Timeline steps that act (not expectations)."""
+        return sum(1 for step in self.timeline if not step.is_expectation)
+
+    @property
+    def expectations(self) -> int:
+        return sum(1 for step in self.timeline if step.is_expectation)
