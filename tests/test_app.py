@@ -13,6 +13,7 @@ import pytest
 from ocx_sim.app import create_app
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.engine.markets import MarketType
+from ocx_sim.testing.client import InProcessClient
 from ocx_sim.worlds import WorldConfig, Worlds
 
 # DECISIONS.md "Markets and prices": the default catalog's linear markets, in GitBook's listing
@@ -322,3 +323,26 @@ def test_wrong_method_answer_names_the_allowed_methods(worlds: Worlds, exchange:
     assert response.status_code == 405
     allowed = {m.strip() for m in response.headers.get("allow", "").split(",")}
     assert "GET" in allowed
+
+
+def test_without_the_control_api_every_sim_path_is_404_and_absent_from_openapi() -> None:
+    worlds = Worlds(WorldConfig())
+    world = worlds.create(WorldConfig())
+    on, off = (
+        InProcessClient(create_app(worlds)),
+        InProcessClient(create_app(worlds, control=False)),
+    )
+    control_paths = [
+        path
+        for path, operations in on.get("/openapi.json").json()["paths"].items()
+        if any("control" in op.get("tags", []) for op in operations.values())
+    ]
+    assert len(control_paths) > 20  # every /_sim endpoint, so the loop below means something
+    for path in control_paths:
+        concrete = re.sub(r"\{[^}]+\}", "x", path)
+        for prefix in ("", f"/w/{world.world_id}"):
+            answer = off.post(prefix + concrete, json={})
+            assert (answer.status_code, answer.json()["code"]) == (404, "NOT_FOUND"), path
+    assert not any(path.startswith("/_sim") for path in off.get("/openapi.json").json()["paths"])
+    # The OCX surface is untouched.
+    assert off.get("/perps/markets").status_code == 200

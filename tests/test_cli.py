@@ -450,3 +450,14 @@ def test_serve_with_a_scenario_that_does_not_load_exits_2_without_serving(
 
     assert fake_serve.calls == []
     assert "no bundled scenario is named 'no-such'" in capsys.readouterr().err
+
+
+def test_serve_with_no_control_serves_no_sim_path(fake_serve: FakeServe) -> None:
+    assert ocx_sim.cli.main(["serve", "--no-control"]) == 0
+    app = fake_serve.only_call["app"]
+    paths = [getattr(route, "path", "") for route in app.routes[0].app.routes]
+    assert "/perps/markets" in paths
+    assert not [path for path in paths if path.startswith("/_sim")]
+    assert ocx_sim.cli.main(["serve"]) == 0
+    with_control = [getattr(r, "path", "") for r in fake_serve.calls[1]["app"].routes[0].app.routes]
+    assert "/_sim/clock" in with_control
