@@ -36,6 +36,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/http.py
 	$(BIN)/python bench/lifecycle.py
+	$(BIN)/python bench/fixture.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

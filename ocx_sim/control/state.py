@@ -16,7 +16,8 @@
   pending timer; realtime runs from the current instant at `speed` (as in `POST /_sim/worlds`;
   its own, or the config's, when not given). A speed for a manual clock is refused naming
   `speed`. The world's config keeps its mode, so a reset goes back to it. (Here rather than
-  in control/clock.py: control/worlds.py, whose speed rule it shares, imports that module.)
+  in control/clock.py: control/worlds.py, whose speed rule `read_speed` it shares, imports
+  that module.)
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 from ocx_sim.auth.policy import Access
 from ocx_sim.control.clock import clock_view, event_view, time_view
-from ocx_sim.control.worlds import MAX_SPEED, SEED_HIGH, SEED_LOW, _speed
+from ocx_sim.control.worlds import MAX_SPEED, SEED_HIGH, SEED_LOW, read_speed
 from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import INSTANT, ULID, Schema, array, enum, obj, ref
@@ -77,7 +78,7 @@ async def get_digest(call: Call) -> Any:
 async def set_clock_mode(call: Call) -> Any:
     """Switch the clock between manual and realtime, keeping now and every pending timer."""
     mode = parse.choice(call.body, "mode", ClockMode)
-    speed = _speed(call.body)
+    speed = read_speed(call.body)
     world = call.world
     world.set_clock_mode(mode, speed)
     return clock_view(world)

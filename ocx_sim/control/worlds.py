@@ -39,7 +39,9 @@ MAX_SPEED = 10_000.0
 time is then 27 simulated years, far inside what an instant can express)."""
 
 
-def _speed(body: dict[str, Any]) -> float | None:
+def read_speed(body: dict[str, Any]) -> float | None:
+    """The body's `speed`: a number in (0, MAX_SPEED], or None when absent (400 naming `speed`
+    otherwise). Shared by `POST /_sim/worlds` and `POST /_sim/clock/mode`."""
     raw = body.get("speed")
     if raw is None:
         return None
@@ -67,7 +69,7 @@ async def create_world(call: Call) -> Any:
     scenario = parse.optional_string(body, "scenario", max_length=MAX_SCENARIO_REFERENCE)
     seed = parse.integer(body, "seed", low=SEED_LOW, high=SEED_HIGH)
     clock = parse.optional_choice(body, "clock", ClockMode)
-    speed = _speed(body)
+    speed = read_speed(body)
     start_ms = read_instant(body, "start")
     if start_ms is not None and start_ms > LATEST_START_MS:
         raise invalid("start", "must be at most 9998-12-31T23:59:59.999Z")

@@ -83,7 +83,12 @@ class Clearing:
         """(asset, amount) a spot order of `quantity` at worst `price` must lock: a bid its
         cost plus the dearest taker fee in USDC, an ask its base quantity."""
         if side is _BUY:
-            cost = (quantity * price * self._spot_lock_factor).quantize(USDC_QUANTUM, ROUND_UP)
+            factor = (
+                1 + self._ctx.fees.dearest_taker_bps(spec) / BPS
+                if spec.flat_fees
+                else self._spot_lock_factor
+            )
+            cost = (quantity * price * factor).quantize(USDC_QUANTUM, ROUND_UP)
             return USDC, cost
         return spec.base, quantity
 
@@ -347,9 +352,9 @@ class Clearing:
         ctx = self._ctx
         if spec.is_option:
             underlying = ctx.prices.index(spec.underlying) or price
-            return ctx.fees.options.fee(role, quantity, price, underlying)
+            return ctx.fees.options_for(spec).fee(role, quantity, price, underlying)
         return ctx.fees.linear_fee(
-            notional, role, ctx.fees.tier_for(ctx.volume.volume(user_id, now))
+            notional, role, ctx.fees.tier_of(spec, ctx.volume.volume(user_id, now))
         )
 
     # -- reduce-only upkeep --------------------------------------------------------------

@@ -5,6 +5,8 @@ volume reaches (DECISIONS.md "Risk": 0 → 2/5 bps, 1 M → 1/4.5, 10 M → 0/4,
 maker/taker). A negative maker rate is a rebate paid to the maker. Options charge 2 bps
 (maker) or 3 bps (taker) of the underlying notional, capped at 12.5 % of the premium.
 Fees are USDC, quantized once (money.py), and charged to the venue bucket of the market.
+A market whose terms fix its fees (`MarketSpec.flat_fees`, a world's catalog terms) charges
+its own maker and taker rates at every tier (options: capped as above).
 
 Volume is the USD notional (price × quantity) of every fill the user took part in, as maker or
 taker, on the simulated clock; a fill leaves the window 30 days after it happened.
@@ -17,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ocx_sim.engine.markets import MarketSpec
 from ocx_sim.engine.money import BPS, ZERO, bps_of, usdc
 from ocx_sim.engine.orders import FeeRole
 
@@ -121,9 +124,33 @@ class FeeSchedule:
         self.tiers = tuple(sorted(tiers, key=lambda t: t.min_30d_volume_usd))
         self._thresholds = [t.min_30d_volume_usd for t in self.tiers]
         self.options = options or OptionFees()
+        self._flat: dict[str, FeeTier] = {}
+        """A market's fixed rates as a tier, by market id (made at its first fill)."""
 
     def tier_for(self, volume_30d: Decimal) -> FeeTier:
         return self.tiers[max(0, bisect_right(self._thresholds, volume_30d) - 1)]
+
+    def tier_of(self, spec: MarketSpec, volume_30d: Decimal) -> FeeTier:
+        """The rates a linear fill on `spec` pays: the market's own when its terms fix them,
+        else the tier the user's volume reaches."""
+        if not spec.flat_fees:
+            return self.tier_for(volume_30d)
+        tier = self._flat.get(spec.id)
+        if tier is None:
+            tier = self._flat[spec.id] = FeeTier(ZERO, spec.maker_bps, spec.taker_bps)
+        return tier
+
+    def options_for(self, spec: MarketSpec) -> OptionFees:
+        """The options schedule, or the option market's own rates (capped alike)."""
+        if not spec.flat_fees:
+            return self.options
+        return OptionFees(spec.maker_bps, spec.taker_bps, self.options.premium_cap)
+
+    def dearest_taker_bps(self, spec: MarketSpec) -> Decimal:
+        """The most a taker can pay on `spec`, at any tier."""
+        if spec.flat_fees:
+            return max(spec.taker_bps, ZERO)
+        return max(t.taker_bps for t in self.tiers)
 
     def linear_fee(self, notional: Decimal, role: FeeRole, tier: FeeTier) -> Decimal:
         """The fee of a linear fill (negative: a rebate), quantized to USDC."""

@@ -93,6 +93,9 @@ class MarketSpec:
     option_type: OptionType | None = None
     band: Decimal | None = PRICE_BAND
     """Fractional distance from the mark that limit prices may not pass; None: no band."""
+    flat_fees: bool = False
+    """`maker_bps` and `taker_bps` are what every fill pays, whatever the user's volume tier
+    (a world's catalog terms); False: they show the fee schedule's base tier (fees.py)."""
     # Derived once, read on every order and fill: attribute reads, where `type is
     # MarketType.SPOT` costs a slow enum class-attribute lookup each time.
     venue: Venue = field(init=False, repr=False, compare=False)

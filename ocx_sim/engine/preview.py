@@ -86,11 +86,12 @@ def preview_order(trading: Trading, user_id: str, request: OrderRequest) -> Prev
     notional = price * request.quantity
     volume = ctx.volume.volume(user.user_id, ctx.now)
     if spec.is_option:
-        fee_bps = ctx.fees.options.bps(role)
+        option_fees = ctx.fees.options_for(spec)
+        fee_bps = option_fees.bps(role)
         index = ctx.prices.index(spec.underlying) or price
-        est_fee = ctx.fees.options.fee(role, request.quantity, price, index)
+        est_fee = option_fees.fee(role, request.quantity, price, index)
     else:
-        fee_bps = ctx.fees.tier_for(volume).bps(role)
+        fee_bps = ctx.fees.tier_of(spec, volume).bps(role)
         est_fee = bps_of(notional, fee_bps)
     if spec.is_spot:
         margin = trading.clearing.spot_lock(spec, request.side, request.quantity, held_at)[1]

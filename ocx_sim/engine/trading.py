@@ -138,7 +138,8 @@ class Trading:
         elif price_ticks is None and spec.band is None:
             raise invalid(
                 prefix + "price",
-                "market orders on option markets need a price: the worst premium accepted",
+                "market orders on a market without a price band (options, or a band lifted "
+                "by a scenario) need a price: the worst price accepted",
             )
 
         return Ticket(
@@ -267,8 +268,8 @@ class Trading:
         if spec.is_option:
             index = ctx.prices.index(spec.underlying) or price
             role = FeeRole.MAKER if post_only else FeeRole.TAKER
-            return ctx.fees.options.fee(role, quantity, price, index)
-        tier = ctx.fees.tier_for(ctx.volume.volume(user.user_id, now))
+            return ctx.fees.options_for(spec).fee(role, quantity, price, index)
+        tier = ctx.fees.tier_of(spec, ctx.volume.volume(user.user_id, now))
         # Not quantized: it only bounds what the fills could cost.
         return quantity * price * (tier.maker_rate if post_only else tier.taker_rate)
 

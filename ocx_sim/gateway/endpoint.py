@@ -24,9 +24,10 @@ Faults model a failure in front of the exchange (a load balancer, the network), 
   be refused, never counts against the rate limit, never marks an API key used, and never runs
   the handler; a rule naming an account only matches a caller authenticated as it (public
   endpoints see every caller as anonymous);
-- `latency` and `ambiguous` run the request fully (rate limit included), then hold the answer
-  back (`asyncio.sleep`) or replace it with the fault's error (or a drop), without the
-  rate-limit headers: the load balancer's answer never carries the exchange's;
+- `latency` and `ambiguous` run the request fully (rate limit included); `latency` then holds
+  the exchange's answer back (`asyncio.sleep`), headers and all, and `ambiguous` replaces it
+  with the fault's error (or a drop) without the rate-limit headers: the load balancer's
+  answer never carries the exchange's;
 - `/_sim` paths are never faulted, so a test can always remove a fault.
 
 A dropped connection (`Dropped`): ASGI has no message for "close without answering", and

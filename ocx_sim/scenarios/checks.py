@@ -4,6 +4,11 @@ their market's tick and step, every account, order and fault a step names is dec
 rules and account keys are ones the world accepts, and no step is due before the scenario
 starts. Every problem is reported with its file, line and path (`ScenarioError`).
 
+Catalog terms (a market's tick, step, minimum, leverage and band; an underlying's index, carry
+and leverage) are refused here: a world built from the scenario takes them into its catalog
+before its exchange exists (catalog.py) and plays the scenario without them; a running world
+cannot change terms that resting orders and positions were made on.
+
 The aliases name dated futures by their place on the curve when the scenario is loaded:
 `BTC-USDC-F1` is the nearest unexpired `BTC-USDC-…` future, `-F2` the one after it.
 """
@@ -19,7 +24,7 @@ from typing import Protocol
 
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.engine.funding import check_rate
-from ocx_sim.engine.markets import MarketSpec, MarketType
+from ocx_sim.engine.markets import Catalog, MarketSpec, MarketType
 from ocx_sim.engine.money import usdc_amount
 from ocx_sim.errors import OcxError
 from ocx_sim.scenarios.model import (
@@ -56,6 +61,11 @@ from ocx_sim.scenarios.model import (
 
 _ALIAS = re.compile(r"(?P<prefix>.+)-F(?P<n>[12])")
 MAX_VOLATILITY = Decimal(10)
+BUILD_ONLY = (
+    "a catalog term applies only when a world is built from the scenario (POST /_sim/worlds "
+    "{scenario}, ocx-sim serve --scenario, ocx-sim run), never to a running world: a tick "
+    "cannot change under resting orders"
+)
 
 
 class FaultSwitch(Protocol):
@@ -139,7 +149,11 @@ class _Checker:
 
     def run(self) -> None:
         s = self.s
+        for underlying in s.underlyings:
+            self.fail(underlying.path, BUILD_ONLY)
         for setup in s.markets:
+            for key in setup.term_keys:
+                self.fail(f"{setup.path}.{key}", BUILD_ONLY)
             spec = self.market(setup.market, setup.path)
             if spec is not None and setup.mark is not None:
                 self.tick(spec, setup.mark, "mark", setup.path)
@@ -297,7 +311,11 @@ class _Checker:
 
 def resolve_market(exchange: Exchange, written: str) -> MarketSpec | None:
     """The market `written` names: an id of the catalog, or a future's alias (`-F1`, `-F2`)."""
-    catalog, now = exchange.catalog, exchange.now_ms
+    return resolve_in(exchange.catalog, exchange.now_ms, written)
+
+
+def resolve_in(catalog: Catalog, now: int, written: str) -> MarketSpec | None:
+    """`resolve_market` in `catalog` at the instant `now` (a catalog not yet traded on)."""
     if written in catalog:
         return catalog.get(written)
     alias = _ALIAS.fullmatch(written)

@@ -24,26 +24,36 @@ from typing import TypeVar
 import yaml
 from yaml.nodes import Node
 
+from ocx_sim.engine.index import INDEX_QUANTUM
+from ocx_sim.engine.money import MAX_INTEGER_DIGITS
 from ocx_sim.errors import ErrorCode
 from ocx_sim.scenarios import steps
 from ocx_sim.scenarios.model import (
+    MAX_LEVERAGE,
     AccountSpec,
     KeySpec,
     LiquiditySetup,
     MarketSetup,
+    MarketTerms,
     Meta,
     Problem,
     Scenario,
     ScenarioError,
     Step,
+    UnderlyingTerms,
 )
 from ocx_sim.scenarios.reader import NAME, ORDER_KEYS, Bad, Reader
 
 T = TypeVar("T")
 
-SECTIONS = ("meta", "markets", "accounts", "books", "liquidity", "timeline")
+SECTIONS = ("meta", "markets", "underlyings", "accounts", "books", "liquidity", "timeline")
 META_KEYS = ("name", "description", "seed", "start", "duration")
-MARKET_KEYS = ("index", "curve", "volatility", "mark", "halted")
+TERM_KEYS = ("tick", "step", "minQuantity", "maxLeverage", "band", "makerFeeBps", "takerFeeBps")
+"""A market's catalog terms (catalog.py): only a world built from the scenario takes them."""
+MARKET_KEYS = ("index", "curve", "volatility", "mark", "halted", *TERM_KEYS)
+UNDERLYING_KEYS = ("index", "carryApr", "maxLeverage")
+MAX_CARRY_APR = Decimal(1)
+MAX_FEE_BPS = Decimal(100)
 CURVE_KEYS = ("front", "next")
 ACCOUNT_KEYS = ("wallet", "balances", "apiKeys")
 API_KEY_KEYS = ("name", "scope", "allowedIps", "expiresInDays")
@@ -62,6 +72,7 @@ def accepted_keys() -> set[str]:
         *META_KEYS,
         *MARKET_KEYS,
         *CURVE_KEYS,
+        *UNDERLYING_KEYS,
         *ACCOUNT_KEYS,
         *steps.BUCKETS,
         *API_KEY_KEYS,
@@ -134,6 +145,7 @@ class _Loader:
             raise ScenarioError(r.problems)
         meta = r.collect(self.meta, top.get("meta"))
         markets = self.each_named(top.get("markets"), "markets", self.market)
+        underlyings = self.each_named(top.get("underlyings"), "underlyings", self.underlying)
         accounts = self.each_named(top.get("accounts"), "accounts", self.account)
         books = self.each_listed(top.get("books"), "books", r.order)
         liquidity = self.each_listed(top.get("liquidity"), "liquidity", self.liquidity)
@@ -144,6 +156,7 @@ class _Loader:
             source=r.source,
             meta=meta,
             markets=tuple(markets),
+            underlyings=tuple(underlyings),
             accounts=tuple(accounts),
             books=tuple(books),
             liquidity=tuple(liquidity),
@@ -212,6 +225,7 @@ class _Loader:
                 f"{path}.volatility",
                 "a pinned index does not walk: give curve instead of index",
             )
+        terms, term_keys = self.market_terms(m, path)
         return MarketSetup(
             path,
             market,
@@ -220,7 +234,70 @@ class _Loader:
             volatility=volatility,
             mark=r.opt(m, path, "mark", r.decimal),
             halted=r.opt(m, path, "halted", r.boolean) or False,
+            terms=terms,
+            term_keys=term_keys,
         )
+
+    def market_terms(
+        self, m: dict[str, Node], path: str
+    ) -> tuple[MarketTerms | None, tuple[str, ...]]:
+        """The market's catalog terms and the keys that gave them; null is as if left out,
+        but `band: ~` means no band."""
+        r = self.r
+        given = tuple(k for k in TERM_KEYS if k in m and (k == "band" or not r.is_null(m[k])))
+        if not given:
+            return None, ()
+        terms = MarketTerms(
+            tick=r.opt(m, path, "tick", r.decimal),
+            step=r.opt(m, path, "step", r.decimal),
+            min_quantity=r.opt(m, path, "minQuantity", r.decimal),
+            max_leverage=r.opt(m, path, "maxLeverage", self.leverage),
+            band=r.opt(m, path, "band", self.band),
+            no_band="band" in m and r.is_null(m["band"]),
+            maker_bps=r.opt(m, path, "makerFeeBps", self.fee_bps),
+            taker_bps=r.opt(m, path, "takerFeeBps", self.fee_bps),
+        )
+        return terms, given
+
+    def leverage(self, node: Node, path: str) -> int:
+        return self.r.integer(node, path, 1, MAX_LEVERAGE)
+
+    def fee_bps(self, node: Node, path: str) -> Decimal:
+        value = self.r.decimal(node, path, positive=False)
+        if not -MAX_FEE_BPS <= value <= MAX_FEE_BPS:
+            raise Bad(node, path, f"must be between -{MAX_FEE_BPS} and {MAX_FEE_BPS} (bps)")
+        return value
+
+    def band(self, node: Node, path: str) -> Decimal:
+        value = self.r.decimal(node, path)
+        if not value < 1:
+            raise Bad(node, path, 'must be a fraction of the mark below 1 ("0.05": ±5 %), or ~')
+        return value
+
+    def underlying(self, symbol: str, path: str, node: Node) -> UnderlyingTerms:
+        r = self.r
+        m = r.mapping(node, path, optional=UNDERLYING_KEYS)
+        return UnderlyingTerms(
+            path,
+            symbol,
+            index=r.opt(m, path, "index", self.index_level),
+            carry_apr=r.opt(m, path, "carryApr", self.carry),
+            max_leverage=r.opt(m, path, "maxLeverage", self.leverage),
+        )
+
+    def index_level(self, node: Node, path: str) -> Decimal:
+        value = self.r.decimal(node, path)
+        if value.adjusted() >= MAX_INTEGER_DIGITS:
+            raise Bad(node, path, f"must be below 1e{MAX_INTEGER_DIGITS}")
+        if value != value.quantize(INDEX_QUANTUM):
+            raise Bad(node, path, f"is finer than an index keeps ({INDEX_QUANTUM:f})")
+        return value
+
+    def carry(self, node: Node, path: str) -> Decimal:
+        value = self.r.decimal(node, path, positive=False)
+        if not -MAX_CARRY_APR < value <= MAX_CARRY_APR:
+            raise Bad(node, path, f"must be above -{MAX_CARRY_APR} and at most {MAX_CARRY_APR}")
+        return value
 
     def account(self, name: str, path: str, node: Node) -> AccountSpec:
         r = self.r

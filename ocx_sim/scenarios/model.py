@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 
@@ -80,6 +80,28 @@ class At:
         return origin_ms + self.ms if self.relative else self.ms
 
 
+MAX_LEVERAGE = 100
+"""The most leverage a market's or an underlying's terms may grant (the default grants 20)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MarketTerms:
+    """A market's terms in the catalog of a world built from the scenario (catalog.py); None
+    keeps the market's own."""
+
+    tick: Decimal | None = None
+    step: Decimal | None = None
+    min_quantity: Decimal | None = None
+    """None: the market's minimum, or one step when `step` is given."""
+    max_leverage: int | None = None
+    band: Decimal | None = None
+    no_band: bool = False
+    """Lift the band: limit prices anywhere (and market orders must give their worst price)."""
+    maker_bps: Decimal | None = None
+    taker_bps: Decimal | None = None
+    """Either fixes both at every volume tier (the other keeps the base tier's rate)."""
+
+
 @dataclass(frozen=True, slots=True)
 class MarketSetup:
     """What a market (and its underlying's index) looks like when the scenario is loaded."""
@@ -95,6 +117,23 @@ class MarketSetup:
     mark: Decimal | None = None
     """Pin the market's mark here."""
     halted: bool = False
+    terms: MarketTerms | None = None
+    term_keys: tuple[str, ...] = ()
+    """The keys of `terms` as the file gives them (`tick`, `band`), for paths."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnderlyingTerms:
+    """An underlying's terms in the catalog of a world built from the scenario; None keeps
+    the default's."""
+
+    path: str
+    symbol: str
+    index: Decimal | None = None
+    """The index when the world starts (unpinned)."""
+    carry_apr: Decimal | None = None
+    max_leverage: int | None = None
+    """Of its perpetual and futures, those listed later included."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,6 +464,7 @@ class Scenario:
     """The file name (or `<yaml>` for text), as errors name it."""
     meta: Meta
     markets: tuple[MarketSetup, ...] = ()
+    underlyings: tuple[UnderlyingTerms, ...] = ()
     accounts: tuple[AccountSpec, ...] = ()
     books: tuple[OrderSpec, ...] = ()
     liquidity: tuple[LiquiditySetup, ...] = ()
@@ -441,6 +481,18 @@ class Scenario:
                 break
             probe = shorter
         return Problem(self.source, self.lines.get(probe), path, message)
+
+    @property
+    def has_catalog_terms(self) -> bool:
+        """Whether the scenario changes the catalog (only a world built from it can)."""
+        return bool(self.underlyings) or any(m.terms is not None for m in self.markets)
+
+    def without_catalog_terms(self) -> Scenario:
+        """The scenario as played in a world whose catalog already has its terms."""
+        if not self.has_catalog_terms:
+            return self
+        markets = tuple(replace(m, terms=None, term_keys=()) for m in self.markets)
+        return replace(self, markets=markets, underlyings=())
 
     @property
     def steps(self) -> int:

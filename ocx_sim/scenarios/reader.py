@@ -18,6 +18,7 @@ from typing import TypeVar
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ocx_sim.clock import parse_iso
+from ocx_sim.scenarios.durations import DurationError, parse_duration
 from ocx_sim.scenarios.model import At, OrderSpec, Problem
 
 T = TypeVar("T")
@@ -32,8 +33,6 @@ _SEQ = "tag:yaml.org,2002:seq"
 _STANDARD = "tag:yaml.org,2002:"
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _INTEGER = re.compile(r"-?[0-9]+")
-_DURATION = re.compile(r"(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?(?:([0-9]+)ms)?")
-_UNIT_MS = (86_400_000, 3_600_000, 60_000, 1_000, 1)
 MAX_DURATION_MS = 100 * 365 * 86_400_000
 """A century: longer is a typo (and would overflow what an instant can express)."""
 LATEST_MS = parse_iso("9999-12-31T23:59:59.999Z")
@@ -229,11 +228,12 @@ class Reader:
         return bool(scalar.value == "true")
 
     def duration(self, node: Node, path: str, *, zero_ok: bool = False) -> int:
-        """`90s`, `5m`, `1h30m`, `2d`, `250ms` → milliseconds."""
+        """`90s`, `5m`, `1h30m`, `2d`, `250ms` → milliseconds (the grammar: durations.py)."""
         text = self.string(node, path)
-        ms = _duration_ms(text)
-        if ms is None:
-            raise Bad(node, path, f"{text!r} is not a duration such as 90s, 5m, 1h30m or 250ms")
+        try:
+            ms = parse_duration(text)
+        except DurationError as error:
+            raise Bad(node, path, str(error)) from None
         if ms > MAX_DURATION_MS:
             raise Bad(node, path, "must be at most a century")
         if not zero_ok and ms == 0:
@@ -257,15 +257,19 @@ class Reader:
         """`+5m` (after the scenario was loaded) or an ISO-8601 instant."""
         text = self.string(node, path)
         if text.startswith("+"):
-            ms = _duration_ms(text[1:])
-            if ms is None:
-                raise Bad(
-                    node, path, f"{text!r} is not a relative time such as +90s, +5m or +1h30m"
+            try:
+                ms = parse_duration(text[1:])
+            except DurationError as error:
+                why = (
+                    "is not a relative time such as +90s, +5m or +1h30m"
+                    if error.malformed
+                    else "is not a whole number of milliseconds"
                 )
+                raise Bad(node, path, f"{text!r} {why}") from None
             if ms > MAX_DURATION_MS:
                 raise Bad(node, path, "must be at most a century after the start")
             return At(ms, relative=True)
-        if _duration_ms(text) is not None:
+        if _is_duration(text):
             raise Bad(node, path, f"{text!r}: a relative time starts with '+' (+{text})")
         return At(self.instant(node, path), relative=False)
 
@@ -301,13 +305,12 @@ class Reader:
         )
 
 
-def _duration_ms(text: str) -> int | None:
-    match = _DURATION.fullmatch(text)
-    if not text or match is None:
-        return None
-    return sum(
-        int(part) * unit for part, unit in zip(match.groups(), _UNIT_MS, strict=True) if part
-    )
+def _is_duration(text: str) -> bool:
+    try:
+        parse_duration(text)
+    except DurationError:
+        return False
+    return True
 
 
 def _unknown(key: str, allowed: tuple[str, ...]) -> str:

@@ -19,7 +19,6 @@ Invariants:
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ import httpx
 import orjson
 
 from ocx_sim.clock import format_ms, parse_iso
+from ocx_sim.scenarios import durations
 from ocx_sim.testing.client import InProcessClient
 from ocx_sim.testing.wire import Answer, Backend, InProcessBackend, WorldClient
 
@@ -39,9 +39,6 @@ if TYPE_CHECKING:
     from ocx_sim.worlds import WorldConfig
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
-_DURATION = re.compile(rf"(?:{_PART.pattern})+")
 
 
 class OcxSimError(Exception):
@@ -62,8 +59,9 @@ class OcxSimError(Exception):
 
 
 def parse_duration(value: str | int | timedelta) -> int:
-    """Milliseconds from `"5m"`, `"90s"`, `"2h"`, `"1d"`, `"1h30m"`, `"1.5s"`, `"250ms"`, a
-    `timedelta` or an int of milliseconds; never negative, always whole milliseconds."""
+    """Milliseconds from a duration as a scenario file writes it (`"5m"`, `"90s"`, `"1h30m"`,
+    `"1.5s"`, `"250ms"`: the grammar of ocx_sim/scenarios/durations.py), a `timedelta` or an
+    int of milliseconds; never negative, always whole milliseconds."""
     if isinstance(value, bool):
         raise TypeError("a duration is a string such as '5m', a timedelta or milliseconds")
     if isinstance(value, int):
@@ -73,18 +71,7 @@ def parse_duration(value: str | int | timedelta) -> int:
         if rest:
             raise ValueError(f"{value} is not a whole number of milliseconds")
     elif isinstance(value, str):
-        text = value.replace(" ", "")
-        if not _DURATION.fullmatch(text):
-            raise ValueError(
-                f"{value!r} is not a duration such as '5m', '90s', '2h', '1d', '1h30m' or '250ms'"
-            )
-        total = sum(
-            (Decimal(number) * _UNIT_MS[unit] for number, unit in _PART.findall(text)),
-            Decimal(0),
-        )
-        if total != total.to_integral_value():
-            raise ValueError(f"{value!r} is not a whole number of milliseconds")
-        ms = int(total)
+        ms = durations.parse_duration(value)
     else:
         raise TypeError("a duration is a string such as '5m', a timedelta or milliseconds")
     if ms < 0:

@@ -27,8 +27,10 @@ from ocx_sim.auth.siwe import DEFAULT_CHAIN_IDS, Nonces
 from ocx_sim.clock import DEFAULT_START_MS, Clock, RealTimeSource, SimClock, WallClock
 from ocx_sim.engine.accounts import Bucket
 from ocx_sim.engine.exchange import Exchange
+from ocx_sim.engine.markets import Catalog
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.ids import ULID_TAIL_BITS, Ids, encode_ulid
+from ocx_sim.scenarios.catalog import catalog_for
 from ocx_sim.scenarios.model import Scenario, ScenarioError
 from ocx_sim.scenarios.player import Run
 from ocx_sim.worlds.faults import Faults
@@ -64,7 +66,8 @@ class WorldConfig:
     """Order-path requests per user per 60 s (DECISIONS.md "Rate limits")."""
     scenario: str | None = None
     """A bundled scenario's name or a YAML file's path, loaded when the world is built (so a
-    reset loads it again); see scenario_run.py for its seed and start."""
+    reset loads it again); see scenario_run.py for its seed and start. Its catalog terms
+    (docs/scenarios.md "Catalog terms") make the world's catalog."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +102,11 @@ class World:
             if config.clock is ClockMode.REALTIME
             else SimClock(config.start_ms)
         )
-        self.exchange = Exchange(seed=config.seed, clock=self.clock)
+        # A file read anew each time the world is built; its catalog terms are the world's
+        # before the exchange exists (scenarios/catalog.py), so a reset keeps them.
+        scenario = None if config.scenario is None else open_scenario(config.scenario)
+        catalog = None if scenario is None else _catalog(scenario, config.start_ms)
+        self.exchange = Exchange(seed=config.seed, clock=self.clock, catalog=catalog)
         ids = self.exchange.ids
         self.sessions = Sessions(ids.token_bytes(32), audience=world_id)
         self.nonces = Nonces()
@@ -117,9 +124,9 @@ class World:
         self.snapshots: dict[str, bytes] = {}
         """Snapshot id → the world's state, pickled (`snapshot`)."""
         self._snapshot_ids = ids.stream("snapshot-ids")
-        if config.scenario is not None:
-            # Last, on the whole world; a file read anew each time the world is built.
-            self.load_scenario(open_scenario(config.scenario), "scenario")
+        if scenario is not None:
+            # Last, on the whole world, whose catalog has the terms already.
+            self.load_scenario(scenario.without_catalog_terms(), "scenario")
 
     @property
     def base_url(self) -> str:
@@ -270,6 +277,15 @@ class World:
         return NewAccount(
             user.user_id, user.wallet_address, private_key, self.sign_in(user.user_id), keys
         )
+
+
+def _catalog(scenario: Scenario, start_ms: int) -> Catalog | None:
+    """The catalog of a world built from `scenario`; 400 naming `scenario` when its terms
+    cannot be."""
+    try:
+        return catalog_for(scenario, start_ms)
+    except ScenarioError as error:
+        raise refusal(error, "scenario") from None
 
 
 @dataclass(slots=True)

@@ -10,7 +10,8 @@ import pytest
 
 from ocx_sim.scenarios.library import bundled_names
 from ocx_sim.scenarios.loader import accepted_keys
-from tests.scenarios.conftest import world_with
+from ocx_sim.worlds import World, WorldConfig
+from tests.scenarios.conftest import scenario, world_with
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "scenarios.md").read_text()
 EXAMPLES = re.findall(r"```yaml\n(.*?)```", DOC, flags=re.S)
@@ -35,13 +36,19 @@ def test_every_bundled_scenario_is_listed() -> None:
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[f"example-{i}" for i in range(len(EXAMPLES))])
-def test_every_example_loads_into_a_world(example: str) -> None:
+def test_every_example_loads_into_a_world(example: str, tmp_path: Path) -> None:
     if example.startswith("  - at:"):
         # A fragment of a timeline: given the accounts and orders it names.
         example = EXAMPLE_ACCOUNTS + "timeline:\n" + example
     elif example.startswith("books:"):
         example = EXAMPLE_ACCOUNTS.split("books:")[0] + example
 
-    world = world_with(example)
+    if scenario(example).has_catalog_terms:
+        # Catalog terms apply only to a world built from the scenario.
+        path = tmp_path / "example.yaml"
+        path.write_text(example)
+        world = World("t", WorldConfig(seed=7, scenario=str(path)))
+    else:
+        world = world_with(example)
 
     assert world.scenarios.runs
