@@ -92,12 +92,14 @@ def is_ulid(text: str) -> bool:
 
 
 class Ids:
-    """Seeded ids, secrets and nonces; time from the `now_ms` callable (the world's clock)."""
+    """Seeded ids, secrets and nonces; time from the `now_ms` callable (the world's clock).
+    ULIDs come from the stream named `ulid_stream`: ids made for another purpose on the same
+    seed (the registry's world ids) draw from a stream of their own and never repeat these."""
 
-    def __init__(self, seed: int, now_ms: Callable[[], int]) -> None:
+    def __init__(self, seed: int, now_ms: Callable[[], int], ulid_stream: str = "ulid") -> None:
         self.seed = seed
         self._now_ms = now_ms
-        self._ulid_rng = self.stream("ulid")
+        self._ulid_rng = self.stream(ulid_stream)
         self._secret_rng = self.stream("secrets")
         self._last_ms = -1
         self._last_tail = 0

@@ -305,3 +305,13 @@ def test_the_registry_keeps_every_realtime_worlds_time_and_names_the_soonest_tim
     real.now += 1.0
     assert worlds.keep_time() == pytest.approx(1.0)  # the default world's first, still 1 s off
     assert (first.status.value, second.status.value) == ("pending", "confirmed")
+
+
+def test_a_world_id_is_never_also_an_id_in_the_default_world() -> None:
+    # Both are drawn from the server's seed at the same instant; the registry's own stream
+    # keeps the first world's id from being the default world's first userId.
+    worlds = Worlds(WorldConfig(seed=0))
+    user = worlds.default.create_account().user_id
+    created = [worlds.create(WorldConfig()).world_id for _ in range(3)]
+    assert user not in created
+    assert len(set(created)) == 3

@@ -302,8 +302,9 @@ class Worlds:
     def __post_init__(self) -> None:
         self.default = World(DEFAULT_WORLD_ID, self.default_config, self.real_time)
         # World ids come from the server's seed, not any world's: creating a world must not
-        # move another world's random streams.
-        self._ids = Ids(self.default_config.seed, lambda: self.default_config.start_ms)
+        # move another world's random streams. Their own stream: a world id is never also the
+        # id of something in the default world (its first user's, say).
+        self._ids = Ids(self.default_config.seed, lambda: self.default_config.start_ms, "world-ids")
 
     def create(self, config: WorldConfig) -> World:
         world = World(self._ids.ulid(), config, self.real_time)
