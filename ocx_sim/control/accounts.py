@@ -27,7 +27,7 @@ from ocx_sim.errors import OcxError, invalid
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import DECIMAL, ULID, Schema, array, enum, nullable, obj, ref
-from ocx_sim.worlds import KeyRequest
+from ocx_sim.worlds import KeyRequest, NewAccount
 
 TX_HASH_MAX_LENGTH = 128
 
@@ -82,7 +82,12 @@ async def create_account(call: Call) -> Any:
         checksum_address(wallet)
     balances = _balances(body)
     keys = _key_requests(body)
-    account = call.world.create_account(wallet, balances, keys)
+    return account_view(call.world.create_account(wallet, balances, keys))
+
+
+def account_view(account: NewAccount) -> dict[str, Any]:
+    """A user made ready to trade, as `POST /_sim/accounts` answers (`SimAccount`); the
+    scenario endpoints show their accounts the same way."""
     return {
         "userId": account.user_id,
         "walletAddress": account.wallet_address,

@@ -21,6 +21,7 @@ from typing import Any
 
 from ocx_sim.auth.policy import Access
 from ocx_sim.clock import format_ms
+from ocx_sim.control.accounts import account_view
 from ocx_sim.errors import invalid
 from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint
@@ -29,7 +30,6 @@ from ocx_sim.scenarios.library import bundled
 from ocx_sim.scenarios.loader import MAX_TEXT, load_text
 from ocx_sim.scenarios.model import Scenario, ScenarioError
 from ocx_sim.scenarios.player import Run
-from ocx_sim.worlds import NewAccount
 from ocx_sim.worlds.scenario_run import refusal
 
 INLINE_SOURCE = "<yaml>"
@@ -54,20 +54,6 @@ def _scenario(body: dict[str, Any]) -> tuple[Scenario, str]:
         return load_text(text, INLINE_SOURCE), "yaml"
     except ScenarioError as error:
         raise refusal(error, "name" if name is not None else "yaml") from None
-
-
-def account_view(account: NewAccount) -> dict[str, Any]:
-    """As `POST /_sim/accounts` answers (`SimAccount`)."""
-    return {
-        "userId": account.user_id,
-        "walletAddress": account.wallet_address,
-        "privateKey": account.private_key,
-        "sessionToken": account.session_token,
-        "apiKeys": [
-            {"id": key.id, "name": key.name, "scope": key.scope.value, "secret": secret}
-            for key, secret in account.api_keys
-        ],
-    }
 
 
 async def load_scenario(call: Call) -> Any:

@@ -58,6 +58,35 @@ class Response:
         return f"<Response {self.status_code} {self.content[:200]!r}>"
 
 
+def encode_request(
+    path: str,
+    *,
+    json: Any = None,
+    content: bytes | str | None = None,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    cookies: Mapping[str, str] | None = None,
+) -> tuple[str, bytes, dict[str, str]]:
+    """A request as every client here sends it: the path with `params` added to its query
+    (None values left out, sequences repeated), the body (`json` encoded with its content
+    type, else `content`, else empty) and the headers, names in lower case, `cookies` as one
+    Cookie header."""
+    sent = {name.lower(): value for name, value in (headers or {}).items()}
+    body = b""
+    if json is not None:
+        body = orjson.dumps(json)
+        sent.setdefault("content-type", "application/json")
+    elif content is not None:
+        body = content.encode() if isinstance(content, str) else content
+    if cookies:
+        sent["cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    if params:
+        query = urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
+        if query:
+            path = f"{path}{'&' if '?' in path else '?'}{query}"
+    return path, body, sent
+
+
 class InProcessClient:
     def __init__(
         self,
@@ -86,21 +115,12 @@ class InProcessClient:
         cookies: Mapping[str, str] | None = None,
         client_ip: str | None = None,
     ) -> Response:
-        body = b""
-        sent = {k.lower(): v for k, v in (headers or {}).items()}
-        if json is not None:
-            body = orjson.dumps(json)
-            sent.setdefault("content-type", "application/json")
-        elif content is not None:
-            body = content.encode() if isinstance(content, str) else content
-        if cookies:
-            sent["cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        path, body, sent = encode_request(
+            path, json=json, content=content, headers=headers, params=params, cookies=cookies
+        )
         sent.setdefault("host", self.host)
         sent["content-length"] = str(len(body))
         raw_path, _, query = path.partition("?")
-        if params:
-            extra = urlencode({k: v for k, v in params.items() if v is not None})
-            query = f"{query}&{extra}" if query else extra
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Protocol
-from urllib.parse import urlencode
 
 import httpx
-import orjson
 
-from ocx_sim.testing.client import InProcessClient
+from ocx_sim.testing.client import InProcessClient, encode_request
 from ocx_sim.testing.transport import InProcessTransport
 
 
@@ -106,19 +104,16 @@ class WorldClient:
     ) -> Answer:
         if not path.startswith("/"):
             raise ValueError(f"{path!r}: give the OCX path, starting with '/'")
-        sent = {**self.headers, **(headers or {})}
-        body: bytes | None = None
-        if json is not None:
-            body = orjson.dumps(json)
-            sent.setdefault("content-type", "application/json")
-        elif content is not None:
-            body = content.encode() if isinstance(content, str) else content
-        if cookies:
-            sent["cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
-        if params:
-            query = urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
-            path = f"{path}{'&' if '?' in path else '?'}{query}" if query else path
-        return self.backend.send(method.upper(), self.prefix + path, body, sent)
+        path, body, sent = encode_request(
+            self.prefix + path,
+            json=json,
+            content=content,
+            headers={**self.headers, **(headers or {})},
+            params=params,
+            cookies=cookies,
+        )
+        has_body = json is not None or content is not None
+        return self.backend.send(method.upper(), path, body if has_body else None, sent)
 
     def get(self, path: str, **kwargs: Any) -> Answer:
         return self.request("GET", path, **kwargs)

@@ -117,13 +117,14 @@ def test_the_world_client_adds_the_prefix_the_query_cookies_and_its_credentials(
     (method, path, body, headers), second = backend.sent
     assert (method, path) == ("POST", "/w/abc/perps/orders?x=1&marketId=BTC-PERP&id=a&id=b")
     assert body == b'{"side":"buy"}'
+    # Header names go out in lower case, as ASGI hands them to the app either way.
     assert headers == {
-        "Authorization": "Bearer t",
-        "X-Extra": "1",
+        "authorization": "Bearer t",
+        "x-extra": "1",
         "content-type": "application/json",
         "cookie": "astra_session=s",
     }
-    assert second == ("GET", "/w/abc/perps/markets", None, {"Authorization": "Bearer u"})
+    assert second == ("GET", "/w/abc/perps/markets", None, {"authorization": "Bearer u"})
 
 
 def test_the_session_cookie_authenticates_like_the_header(ocx: OcxWorld) -> None:
