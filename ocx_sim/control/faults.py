@@ -115,14 +115,7 @@ async def add_fault(call: Call) -> Any:
     fault_id = faults.add(match, action, times, body.get("probability"))
     fault = faults.get(fault_id)
     assert fault is not None  # just added, and nothing has run since
-    return {
-        "faultId": fault.fault_id,
-        "match": match_view(fault.match),
-        "action": action_view(fault.action),
-        "times": fault.times,
-        "probability": fault.probability,
-        "remaining": fault.remaining,
-    }
+    return {**fault_view(fault), "times": fault.times, "probability": fault.probability}
 
 
 async def list_faults(call: Call) -> Any:

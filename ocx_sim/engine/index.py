@@ -78,11 +78,16 @@ def shocks(stream: RandomStream) -> Callable[[], float]:
     return shock
 
 
-def walk_factor(volatility: float, dt_ms: int, shock: float) -> float:
+def walk_factor(volatility: float, dt_ms: int, shock: float, drift: float = 0.0) -> float:
     """One step of the geometric Brownian motion: the factor a standard normal `shock` moves
-    the level by over `dt_ms` (drift-free in expectation)."""
+    the level by over `dt_ms`, growing at the annual `drift` in expectation (the index's walk
+    has none; a scenario's GBM path may)."""
     years = dt_ms / YEAR_MS
-    return math.exp(volatility * math.sqrt(years) * shock - 0.5 * volatility * volatility * years)
+    return math.exp(
+        volatility * math.sqrt(years) * shock
+        - 0.5 * volatility * volatility * years
+        + drift * years
+    )
 
 
 @dataclass(slots=True)

@@ -26,14 +26,13 @@ run half-way, and the copy goes on exactly as the original does.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import partial
 from typing import TypeVar
 
-from ocx_sim.engine.index import INDEX_QUANTUM, YEAR_MS, shocks
+from ocx_sim.engine.index import INDEX_QUANTUM, shocks, walk_factor
 from ocx_sim.engine.liquidity import LiquiditySpec
 from ocx_sim.engine.orders import MarginMode, OrderRequest, OrderType, Side, TimeInForce
 from ocx_sim.errors import ErrorCode, OcxError, invalid
@@ -333,10 +332,7 @@ class Run:
             sigma, mu = float(a.volatility), float(a.drift)
             level, before, prices = float(start), due_ms, []
             for at_ms in instants:
-                years = (at_ms - before) / YEAR_MS
-                level *= math.exp(
-                    (mu - sigma * sigma / 2) * years + sigma * math.sqrt(years) * shock()
-                )
+                level *= walk_factor(sigma, at_ms - before, shock(), mu)
                 prices.append(Decimal(repr(level)))
                 before = at_ms
         return [

@@ -160,6 +160,21 @@ def test_a_gbm_path_moves_every_step_the_same_way_for_the_same_seed() -> None:
     assert path(8) != first
 
 
+def test_a_gbm_paths_drift_grows_it_at_that_annual_rate() -> None:
+    # With no volatility the path is its drift alone: 68000 × e^(0.5 × 30 days / 365 days).
+    text = (
+        'timeline:\n  - {at: +1m, index: {market: BTC-PERP, gbm: {volatility: "0", '
+        'drift: "0.5", over: 30d, every: 1d}}}\n'
+    )
+    world = world_with(text)
+    play_to_end(world)
+    prices = [e.price for e in world.exchange.events_of(IndexSet) if e.price is not None]
+    assert len(prices) == 30
+    # 68000 × e^(15/365) = 70852.7369494222…, to the index's 8 decimals.
+    assert prices[-1] == D("70852.73694942")
+    assert prices == sorted(prices)
+
+
 def test_a_jump_moves_by_a_difference_or_a_percentage() -> None:
     world = world_with(
         """
