@@ -107,7 +107,8 @@ class Expiries:
                 amount = value if spec.is_option else value - position.cost
                 postings.append(((user.user_id, spec.bucket, USDC), amount, EntryType.SETTLEMENT))
                 position.realized_pnl += value - position.cost
-                position.size = position.cost = ZERO
+                # An isolated position's allocation goes with it (accounts.py: none when flat).
+                position.size = position.cost = position.margin = ZERO
                 position.updated_at = now
                 user.position_epoch += 1
                 ctx.emit(PositionSettled, user.user_id, spec.id, mode.value, size, price, amount)

@@ -10,7 +10,7 @@ from ocx_sim.clock import parse_iso
 from ocx_sim.engine.events import MarketExpired, MarketListed, PositionSettled
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.engine.ledger import EntryType
-from ocx_sim.engine.orders import OrderStatus
+from ocx_sim.engine.orders import MarginMode, OrderStatus
 from ocx_sim.errors import ErrorCode, OcxError
 from tests.conftest import UserFactory, limit
 
@@ -49,6 +49,24 @@ def test_a_future_settles_every_position_at_the_index_at_expiry(
         (alice, D("0.1"), D("42.346")),
         (bob, D("-0.1"), D("-42.346")),
     ]
+    assert exchange.check_invariants() == []
+
+
+def test_an_isolated_future_position_settled_at_expiry_keeps_no_allocation(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    alice, bob = make_user(perps="10000"), make_user(perps="10000")
+    exchange.place_order(bob, limit(FRONT, "sell", "0.1", "68700.00"))
+    exchange.place_order(
+        alice, limit(FRONT, "buy", "0.1", "68700.00", margin_mode=MarginMode.ISOLATED)
+    )
+    assert exchange.position(alice, FRONT, MarginMode.ISOLATED) is not None
+
+    exchange.advance_to(EXPIRY)
+
+    # A flat position holds no allocation: it would keep cross cash out of the cross part.
+    assert [p.margin for p in exchange.user(alice).positions.values()] == [D(0)]
+    assert exchange.margin(alice).isolated_margin == 0
     assert exchange.check_invariants() == []
 
 
