@@ -376,8 +376,9 @@ _REALTIME_STATE = ("_speed", "_read_ms", *_REALTIME_SOURCE)
 
 @lru_cache(maxsize=4096)
 def format_ms(ms: int) -> str:
-    """ISO-8601 UTC with milliseconds: `2026-04-24T12:00:00.000Z` (DECISIONS.md, wire). Every
-    order answer formats the same few instants, so recent ones are remembered."""
+    """ISO-8601 UTC with milliseconds: `2026-04-24T12:00:00.000Z` (docs/fidelity.md "Wire
+    conventions"). Every order answer formats the same few instants, so recent ones are
+    remembered."""
     seconds, millis = divmod(ms, 1000)
     stamp = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
     return f"{stamp}.{millis:03d}Z"

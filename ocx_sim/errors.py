@@ -1,8 +1,8 @@
 """The one error catalog: every code ocx-sim can answer, with its HTTP status and message.
 
-The engine raises `OcxError`; the web layer renders it once (DESIGN.md rule 4). Codes and
-statuses are DECISIONS.md "Errors"; codes marked * there are ours, because OCX's docs do not
-name them (SPEC.md §6.3).
+The engine raises `OcxError`; the gateway renders it, in one place (gateway/responses.py), so no
+handler builds error JSON. The codes and statuses are docs/fidelity.md "Errors": OCX's docs name
+only five of these codes, the others are ours for cases they describe without a name.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class ErrorCode(StrEnum):
     SELF_TRADE = "SELF_TRADE"
     # 429
     ORDER_RATE_LIMIT = "ORDER_RATE_LIMIT"
-    # 500: always a bug (DECISIONS.md); the web layer's last resort
+    # 500: always a bug; the web layer's last resort
     INTERNAL_ERROR = "INTERNAL_ERROR"
     # 503
     UPSTREAM_DEGRADED = "UPSTREAM_DEGRADED"
@@ -64,7 +64,7 @@ class CatalogEntry:
     status: int
     message: str
     family: str
-    """The GitBook error family (`error` under the `gitbook` profile, SPEC.md §6.1)."""
+    """The GitBook error family (`error` under the `gitbook` profile, docs/fidelity.md "HTTP")."""
 
 
 _E = CatalogEntry
@@ -158,5 +158,5 @@ class OcxError(Exception):
 
 
 def invalid(field: str, message: str) -> OcxError:
-    """A 400 VALIDATION_ERROR naming the offending field (DECISIONS.md "Wire conventions")."""
+    """A 400 VALIDATION_ERROR naming the offending field (docs/fidelity.md "Wire conventions")."""
     return OcxError(ErrorCode.VALIDATION_ERROR, f"{field}: {message}", {"field": field})

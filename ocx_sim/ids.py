@@ -2,11 +2,11 @@
 
 All of it comes from one seed. `Ids(seed, now_ms)` hands out:
 
-- ULIDs (26 Crockford base-32 characters, DECISIONS.md "IDs") whose 48-bit time part is the
-  simulated clock's instant and whose 80-bit tail is drawn from the seeded stream once per
-  millisecond and then counted up by one for each further id in the same millisecond (the
-  monotonic-ULID rule). Ids therefore sort in the order they were made, and the same seed and
-  the same sequence of calls give the same ids.
+- ULIDs (26 Crockford base-32 characters, docs/fidelity.md "Identifiers and time") whose 48-bit
+  time part is the simulated clock's instant and whose 80-bit tail is drawn from the seeded stream
+  once per millisecond and then counted up by one for each further id in the same millisecond (the
+  monotonic-ULID rule). Ids therefore sort in the order they were made, and the same seed and the
+  same sequence of calls give the same ids.
 - API-key secrets (`ocx_sk_` + 40 url-safe characters) and SIWE nonces (16 hex characters).
 - Named independent streams (`stream("prices")`) for other seeded draws, so that adding a draw
   in one place never shifts the values another place sees.
@@ -144,7 +144,8 @@ class Ids:
         return (1 << (_TAIL_BITS - 1)) | self.stream(name).getrandbits(_TAIL_BITS - 2)
 
     def secret(self) -> str:
-        """An API-key secret: `ocx_sk_` + 40 url-safe characters (DECISIONS.md "IDs")."""
+        """An API-key secret: `ocx_sk_` + 40 url-safe characters (docs/fidelity.md "Identifiers
+        and time")."""
         rng = self._secret_rng
         return SECRET_PREFIX + "".join(rng.choice(URL_SAFE) for _ in range(SECRET_LENGTH))
 

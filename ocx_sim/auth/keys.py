@@ -1,10 +1,10 @@
 """API keys: created once with a secret shown once, stored as a SHA-256 of the secret only.
 
-DECISIONS.md "Authentication": `id` is a ULID, secrets are `ocx_sk_` + 40 characters from the
-world's seeded generator, scopes are `read` and `trade`, `allowedIps` empty means any address,
-`expiresInDays` sets `expiresAt`. A key's status is `revoked` once revoked, `expired` past its
-expiry, else `active`; revoked and expired keys answer 401, an address outside the allowlist
-403. Each successful use records `lastUsedAt` and `lastUsedIp`.
+docs/fidelity.md "Sign-in, sessions and keys": `id` is a ULID, secrets are `ocx_sk_` + 40
+characters from the world's seeded generator, scopes are `read` and `trade`, `allowedIps` empty
+means any address, `expiresInDays` sets `expiresAt`. A key's status is `revoked` once revoked,
+`expired` past its expiry, else `active`; revoked and expired keys answer 401, an address outside
+the allowlist 403. Each successful use records `lastUsedAt` and `lastUsedIp`.
 """
 
 from __future__ import annotations

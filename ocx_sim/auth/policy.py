@@ -1,4 +1,4 @@
-"""Which credentials an endpoint accepts (DECISIONS.md "Authentication").
+"""Which credentials an endpoint accepts (docs/fidelity.md "Sign-in, sessions and keys").
 
 Every endpoint declares an `Access`:
 - `PUBLIC`: no credentials needed; any sent are ignored ("harmless but optional");

@@ -1,4 +1,4 @@
-"""Order-path rate limiting on the simulated clock (DECISIONS.md "Rate limits").
+"""Order-path rate limiting on the simulated clock (docs/fidelity.md "Rate limits").
 
 A sliding window of 60 s per user across all of the user's credentials, 120 requests by
 default, raised per account (market makers ×10). A refused request does not count. Every

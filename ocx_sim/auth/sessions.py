@@ -1,11 +1,11 @@
 """Session tokens: HS256 JWTs (PyJWT), valid 7 days of simulated time, revocable.
 
-DECISIONS.md "Authentication": claims `sub` (the user id), `iat` and `exp = iat + 604800` in
-simulated unix seconds, plus a `jti` so that `/auth/logout` can revoke exactly this session,
-and `aud`, the world's id. The signing key is per world and comes from the world's seed, so two
-worlds on the same seed share it; the audience keeps a token of one world from opening the
-other (the worlds of parallel tests usually share a seed). PyJWT's own time checks read the
-wall clock, so they are switched off and `exp` is checked against the simulated clock here.
+docs/fidelity.md "Sign-in, sessions and keys": claims `sub` (the user id), `iat` and
+`exp = iat + 604800` in simulated unix seconds, plus a `jti` so that `/auth/logout` can revoke
+exactly this session, and `aud`, the world's id. The signing key is per world and comes from the
+world's seed, so two worlds on the same seed share it; the audience keeps a token of one world from
+opening the other (the worlds of parallel tests usually share a seed). PyJWT's own time checks read
+the wall clock, so they are switched off and `exp` is checked against the simulated clock here.
 
 Decoding a JWT is most of what an authenticated request costs, so a token that verified once is
 remembered with its claims; revocation and expiry are still checked on every request. Only

@@ -3,7 +3,7 @@ wallet's half, `prepare_message` and `sign_message`, for `ocx-sim siwe` and clie
 
 The message is parsed here (the `siwe` package pulls in web3 and pins an older eth-account);
 the `personal_sign` (EIP-191) signature is recovered with eth-account. The checks are
-DECISIONS.md "Authentication", on the simulated clock:
+docs/fidelity.md "Sign-in, sessions and keys", on the simulated clock:
 
 - the nonce was issued by this server to that address, is unused and younger than 5 minutes
   (400 NONCE_MISMATCH, 400 NONCE_EXPIRED);
@@ -146,7 +146,8 @@ def _instant(text: str, name: str) -> int:
 
 
 STATEMENT = "Sign in to OCX to continue."
-"""The statement of OCX's own sign-in message (SPEC.md §3.3, the GitBook example)."""
+"""The statement of OCX's own sign-in message (GitBook's example,
+https://ocx.gitbook.io/ocx-doc/ocx/authentication/siwe)."""
 
 
 def prepare_message(

@@ -3,7 +3,7 @@
 An `Endpoint` names its method, path (and aliases), handler, the credentials it accepts
 (`auth.policy.Access`), whether it is on the rate-limited order path, and the JSON schemas of
 its request and answer (for `/openapi.json`). `serve` runs each request through the gateway in
-DECISIONS.md's order:
+the order of docs/fidelity.md "Wire conventions" and "Rate limits":
 
 1. the world: the default one, or `/w/{worldId}` (404 for an unknown world);
 2. credentials and the key policy (401/403);
@@ -90,7 +90,7 @@ class Endpoint:
     """Query parameters: name → schema (all optional unless the schema says `required`)."""
     aliases: tuple[str, ...] = ()
     order_path: bool = False
-    """Counted by the order-path rate limit (DECISIONS.md "Rate limits")."""
+    """Counted by the order-path rate limit (docs/fidelity.md "Rate limits")."""
     body_optional: bool = False
     tag: str = "ocx"
     status: int = 200
@@ -105,7 +105,7 @@ class Endpoint:
 
     @property
     def is_control(self) -> bool:
-        """A /_sim endpoint: never faulted (CONTROL-API.md "Faults")."""
+        """A /_sim endpoint: never faulted (docs/control-api.md "Faults")."""
         return self.path.startswith("/_sim/")
 
 
@@ -171,7 +171,8 @@ class Call:
 
 def credential(request: Request) -> tuple[str, str] | None:
     """("key", secret) or ("session", token) from the request, or None. The Authorization
-    header wins over `x-api-key`, which wins over the session cookie (DECISIONS.md)."""
+    header wins over `x-api-key`, which wins over the session cookie (docs/fidelity.md
+    "Sign-in, sessions and keys")."""
     authorization = request.headers.get("authorization")
     if authorization:
         scheme, _, token = authorization.partition(" ")
@@ -414,7 +415,8 @@ def _render(result: Any, call: Call, default_status: int) -> Response:
     for name, value in result.cookies.items():
         if value is None:
             # Starlette's delete_cookie dates `expires` by the real clock; a fixed past
-            # instant keeps the answer byte-identical run after run (CONTROL-API.md).
+            # instant keeps the answer byte-identical run after run (docs/control-api.md
+            # "Worlds").
             response.set_cookie(
                 name,
                 "",

@@ -1,6 +1,6 @@
 """Reading request bodies and query strings into typed values, or a 400 naming the field.
 
-DECISIONS.md "Wire conventions" and "Wire details": decimals are JSON strings matching
+docs/fidelity.md "Wire conventions": decimals are JSON strings matching
 `^-?\\d+(\\.\\d+)?$` (no exponent, no `+`, no `.5`, no NaN or Infinity), enums are their
 lower-case wire strings, booleans are JSON booleans, unknown fields are ignored, and a missing
 required field, a wrong type or a bad value is `400 VALIDATION_ERROR` with `details.field` the

@@ -1,4 +1,4 @@
-"""The engine's objects as OCX puts them on the wire (DECISIONS.md "Wire details").
+"""The engine's objects as OCX puts them on the wire (docs/fidelity.md "Wire conventions").
 
 Prices and sizes are strings padded to the market's decimals; USDC amounts keep 6 dp at most
 and show at least 2 (`17.0525`, `1000.00`); instants are ISO-8601 UTC with milliseconds; every
@@ -51,7 +51,7 @@ def decimal_text(value: Decimal) -> str:
 
 # -- markets ----------------------------------------------------------------------------------
 
-# GitBook's `type` names a perpetual "perpetual" where Mintlify's `marketType` says "perp".
+# GitBook's `type` names a perpetual "perpetual" where docs.ocx.global's `marketType` says "perp".
 _GITBOOK_TYPE = {
     MarketType.SPOT: "spot",
     MarketType.PERP: "perpetual",
@@ -61,8 +61,8 @@ _GITBOOK_TYPE = {
 
 
 def market(exchange: Exchange, spec: MarketSpec) -> Json:
-    """The union of both doc sets' market shapes (SPEC.md §4.1 [SIM]): Mintlify's names first,
-    GitBook's as extra fields."""
+    """The union of both doc sets' market shapes (docs/fidelity.md "Market data"):
+    docs.ocx.global's names first, GitBook's as extra fields."""
     mark = exchange.mark_price(spec.id)
     band = exchange.price_band(spec.id)
     body: Json = {

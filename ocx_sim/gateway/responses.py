@@ -1,4 +1,5 @@
-"""JSON answers (orjson) and the one place error bodies are built (DESIGN.md rule 4)."""
+"""JSON answers (orjson) and the one place error bodies are built: the engine and the handlers
+raise `OcxError`, never build error JSON (docs/architecture.md "A request's path")."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def json_response(body: Any, status: int = 200) -> Response:
 def error_body(
     error: OcxError, profile: Profile = Profile.STRICT, verdict: Verdict | None = None
 ) -> dict[str, object]:
-    """`{error, code, message, details?}` (DECISIONS.md "Errors"): `error` is the code, or the
+    """`{error, code, message, details?}` (docs/fidelity.md "Errors"): `error` is the code, or the
     error family under the `gitbook` profile; a rate-limit refusal adds `retryAfterMs`."""
     body: dict[str, object] = {
         "error": error.family if profile is Profile.GITBOOK else error.code.value,

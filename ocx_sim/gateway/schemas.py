@@ -1,8 +1,8 @@
 """Building blocks of JSON Schemas for `/openapi.json`: decimals, instants, objects, refs.
 
-Objects list all their fields as required but those named optional, with `null` allowed where
-the wire sends null (DECISIONS.md: every field is always present); extra properties are
-allowed, as OCX may add fields.
+Objects list all their fields as required but those named optional, with `null` allowed where the
+wire sends null (docs/fidelity.md "Wire conventions": every field is always present); extra
+properties are allowed, as OCX may add fields.
 """
 
 from __future__ import annotations
