@@ -1,1 +1,2 @@
-"""The OCX REST surface: thin Starlette handlers, one module per area (DESIGN.md)."""
+"""The OCX REST surface: thin Starlette handlers, one module per area (docs/architecture.md
+"Above the engine")."""

@@ -1,15 +1,15 @@
-"""The caller's account (SPEC.md §4.4): orders, positions, fills, margin and the portfolio.
+"""The caller's account: orders, positions, fills, margin and the portfolio.
 
-Every endpoint here is a read of the caller's own objects, open to a session or an API key of
-scope `read` or `trade` (DECISIONS.md "Authentication"). The venues split as the order paths
-do (SPEC.md §11.1): `/perps/*` lists the linear engine (perpetuals and dated futures; spot too
-under the `gitbook` profile, as GitBook's `/perps/orders` takes spot), `/orders/me` the CLOB
-(spot and options), `/positions/me` and `/options/trades/me` the options.
+Every endpoint here is a read of the caller's own objects, open to a session or an API key of scope
+`read` or `trade` (docs/fidelity.md "Sign-in, sessions and keys"). The venues split as the order
+paths do (orders.py): `/perps/*` lists the linear engine (perpetuals and dated futures; spot too
+under the `gitbook` profile, as GitBook's `/perps/orders` takes spot), `/orders/me` the CLOB (spot
+and options), `/positions/me` and `/options/trades/me` the options.
 
-Lists are newest first; `limit` is 1–500 (default 100, DECISIONS.md "Wire details"); a
+Lists are newest first; `limit` is 1–500 (default 100, docs/fidelity.md "Account reads"); a
 `marketId` filter naming a market of another venue, or none at all, is 404 UNKNOWN_MARKET.
-Positions follow DECISIONS.md's position object, flat ones left out; `/portfolio/me` positions
-add GitBook's `avgPrice` (= `entryPrice`).
+Positions are the position object of the same section, flat ones left out; `/portfolio/me`
+positions add GitBook's `avgPrice` (= `entryPrice`).
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ def margin_usage(view: MarginView) -> str:
 
 async def list_perps_orders(call: Call) -> Any:
     """The caller's perps orders, newest first."""
-    # Malformed parameters (400) are found before an unknown market (404): DECISIONS.md
-    # "Wire details" orders the checks so.
+    # Malformed parameters (400) are found before an unknown market (404), in the check order
+    # of docs/fidelity.md "Wire conventions".
     venues = _perps(call)
     limit = _limit(call)
     margin_mode = parse.query_choice(call.query, "marginMode", MarginMode)
@@ -106,10 +106,10 @@ async def list_perps_trades(call: Call) -> Any:
 
 
 async def get_perps_balances(call: Call) -> Any:
-    """The perps bucket's balance and margin (DECISIONS.md "Wire details"): equity, PnL and
-    the margins over every position (isolated allocations count in the initial margin, each
-    isolated position's own maintenance in the maintenance); `availableMargin` is the cross
-    part's (risk.py, docs/fidelity.md)."""
+    """The perps bucket's balance and margin (docs/fidelity.md "Margin and liquidation"): equity,
+    PnL and the margins over every position (isolated allocations count in the initial margin, each
+    isolated position's own maintenance in the maintenance); `availableMargin` is the cross part's
+    (risk.py, docs/fidelity.md)."""
     view = call.exchange.margin(call.user_id, Venue.PERPS)
     return {
         "perpsBalance": render.usdc(view.balance),
@@ -161,8 +161,9 @@ def _portfolio_positions(exchange: Exchange, user_id: str, venues: Collection[Ve
 
 
 async def get_portfolio(call: Call) -> Any:
-    """GitBook's full snapshot (SPEC.md §4.4): equity over every bucket (wallet, perps and
-    options equity, spot USDC), PnL, the perps bucket's margin, and the positions."""
+    """GitBook's full snapshot (https://ocx.gitbook.io/ocx-doc/ocx/api/portfolio; docs/fidelity.md
+    "Account reads"): equity over every bucket (wallet, perps and options equity, spot USDC), PnL,
+    the perps bucket's margin, and the positions."""
     exchange, user_id = call.exchange, call.user_id
     summary = exchange.wallet_summary(user_id)
     balances = summary.balances

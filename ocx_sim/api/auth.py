@@ -1,4 +1,5 @@
-"""Sign-in with Ethereum and the session around it (SPEC.md §3.3, DECISIONS.md "Authentication").
+"""Sign-in with Ethereum and the session around it (docs/fidelity.md "Sign-in, sessions and
+keys").
 
 `POST /auth/nonce` issues a one-time nonce to a wallet address; `POST /auth/siwe` checks an
 EIP-4361 message and its `personal_sign` signature (auth/siwe.py holds every check), creates
@@ -52,7 +53,8 @@ async def auth_siwe(call: Call) -> Any:
         raise invalid("signature", "must be a 0x-prefixed hex string")
     world = call.world
     message = siwe.parse_message(text)
-    # DECISIONS.md: the domain is the configured one, else the Host the client called.
+    # Unless one is configured, the domain is the Host the client called: its wallet wrote the
+    # domain it was on into the message.
     domain = world.config.siwe_domain or call.request.headers.get("host") or call.request.url.netloc
     address = siwe.verify(
         message,
@@ -85,7 +87,8 @@ async def auth_logout(call: Call) -> Any:
 
 async def auth_redeem_invite(call: Call) -> Any:
     """Unlock the order path for this user when the world gates trading with invite codes;
-    any code is accepted when it does not (DECISIONS.md: gating is off unless configured)."""
+    any code is accepted when it does not (docs/fidelity.md "Sign-in, sessions and keys": gating
+    is off unless configured)."""
     call.world.redeem_invite(call.user_id, parse.string(call.body, "code"))
     return {"ok": True}
 

@@ -1,4 +1,5 @@
-"""API-key management (SPEC.md §3.4, DECISIONS.md "Authentication"): session only, never a key.
+"""API-key management (docs/fidelity.md "Sign-in, sessions and keys"): session only, never a
+key.
 
 Create answers the key's metadata plus its `secret` (the only time it is shown; auth/keys.py
 keeps a SHA-256 of it) and a `message` saying so. The list is newest first, a bare array, or

@@ -1,11 +1,11 @@
-"""Public market data (SPEC.md §4.1): markets, books, stats, candles, fees, insurance fund.
+"""Public market data: markets, books, stats, candles, fees, insurance fund.
 
 Every endpoint here is public. Books are split by engine as the docs split them: the linear
 engine's markets (spot, perpetuals, dated futures) at `/perps/orderbook/{marketId}`, the CLOB's
 (spot and options) at `/orderbook/{marketId}`; a market of the other engine answers 404
 UNKNOWN_MARKET naming the right path. The 24-hour ticker and the candles are read off the
-engine's tape (engine/tape.py); the ticker is the union of both doc sets' fields (SPEC.md §4.1
-[SIM]), with the running funding period of perpetuals.
+engine's tape (engine/tape.py); the ticker is the union of both doc sets' fields, with the
+running funding period of perpetuals (docs/fidelity.md "Market data").
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ DEFAULT_RESOLUTION = "15"
 DEFAULT_CANDLES = 300
 """Without `from`, the range covers this many candles up to `to` (within the cap)."""
 MAX_RANGE_S = 90 * 86_400
-"""SPEC.md §4.1: "range capped to 90 days"."""
+"""OCX's REST reference: "range capped to 90 days" (https://docs.ocx.global/api-reference/rest)."""
 MAX_UNIX_S = 253_402_300_799
 """9999-12-31T23:59:59Z: a larger `from`/`to` is not unix seconds (milliseconds, most likely)."""
 
@@ -107,7 +107,7 @@ def _fixed(value: Decimal, places: int) -> str:
 
 def _stats(exchange: Exchange, spec: MarketSpec) -> dict[str, Any]:
     """One market's 24-hour ticker. `change24h` (GitBook, a fraction) and `change24hPct`
-    (Mintlify, a percent) run from the window's first trade to its last; spot keeps no
+    (docs.ocx.global, a percent) run from the window's first trade to its last; spot keeps no
     positions, so it has no open interest (null)."""
     day = exchange.tape.day(spec.id, exchange.now_ms)
     mark = exchange.mark_price(spec.id)
@@ -138,8 +138,8 @@ def _stats(exchange: Exchange, spec: MarketSpec) -> dict[str, Any]:
 
 
 def _funding(exchange: Exchange, spec: MarketSpec) -> dict[str, Any]:
-    """A perpetual's running funding period (DECISIONS.md "Markets and prices"): the rate it
-    would settle at now, as a fraction and as the 1-hour percent (12 periods); null for the
+    """A perpetual's running funding period (docs/fidelity.md "Prices, funding and expiries"): the
+    rate it would settle at now, as a fraction and as the 1-hour percent (12 periods); null for the
     markets that pay no funding."""
     rate = exchange.funding_rate(spec.id)
     if rate is None:

@@ -1,9 +1,9 @@
-"""The CLOB order endpoints (SPEC.md §4.3): spot and options single orders, quotes, cancels.
+"""The CLOB order endpoints: spot and options single orders, quotes, cancels.
 
 The handlers are the shared order path of `orders.py` on the CLOB's venues, spot and options
-(SPEC.md §11.1), each path with its `/options/…` alias. Until the options issue, options trade
+(orders.py), each path with its `/options/…` alias. Until the options issue, options trade
 here exactly like spot (no board, DVOL or strategies yet, so `/orders/strategy` is not served).
-Everything but the preview is on the rate-limited order path (DECISIONS.md "Rate limits").
+Everything but the preview is on the rate-limited order path (docs/fidelity.md "Rate limits").
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """The order path shared by the perps and the CLOB endpoints: bodies, answers and handlers.
 
-The two order paths serve different venues (SPEC.md §11.1): `/perps/*` the linear engine
-(perpetuals and dated futures), `/orders`, `/quotes` and their `/options/*` aliases the CLOB
-(spot and options). Everything else about them is the same, so the handlers here take the
-venues as a parameter and `perps.py` and `options.py` only declare their endpoints. A market of
-the other venue answers 404 UNKNOWN_MARKET naming the right path, an order of the other venue
-404 ORDER_NOT_FOUND as if it did not exist; under the `gitbook` profile `/perps/*` also takes
-spot markets, as GitBook documents (SPEC.md §4.2).
+The two order paths serve OCX's two engines (https://docs.ocx.global/concepts/products):
+`/perps/*` the linear engine (perpetuals and dated futures), `/orders`, `/quotes` and their
+`/options/*` aliases the CLOB (spot and options). Everything else about them is the same, so the
+handlers here take the venues as a parameter and `perps.py` and `options.py` only declare their
+endpoints. A market of the other venue answers 404 UNKNOWN_MARKET naming the right path, an order
+of the other venue 404 ORDER_NOT_FOUND as if it did not exist; under the `gitbook` profile
+`/perps/*` also takes spot markets, as GitBook documents (docs/fidelity.md "Order endpoints").
 
 Every body is read whole before anything is looked up, so bad input is 400 before an unknown
-market is 404 (DECISIONS.md "Wire details": the check order).
+market is 404 (docs/fidelity.md "Wire conventions": the check order).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def market_on(
 def order_request(
     body: Mapping[str, Any], exchange: Exchange, venues: Collection[Venue], prefix: str = ""
 ) -> OrderRequest:
-    """An order body (SPEC.md §4.2 table) as an `OrderRequest`, defaults per DECISIONS.md:
+    """An order body as an `OrderRequest`, with the defaults of docs/fidelity.md "Orders":
     limit, gtc, not post-only, not reduce-only, cross."""
     request = OrderRequest(
         market_id=parse.string(body, "marketId", prefix, max_length=_ID_LENGTH),

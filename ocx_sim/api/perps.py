@@ -1,9 +1,10 @@
-"""Perpetuals and dated futures trading (SPEC.md §4.2): orders, preview, cancel, modify,
-cancel-all, quotes, the bulk ladder and closing a position.
+"""Perpetuals and dated futures trading: orders, preview, cancel, modify, cancel-all, quotes,
+the bulk ladder and closing a position.
 
 The handlers are the shared order path of `orders.py` on the linear engine's venue
-(`orders.perps_venues`). All but the preview are on the rate-limited order path (DECISIONS.md
-"Rate limits"); which credentials each accepts is DECISIONS.md "Authentication".
+(`orders.perps_venues`). All but the preview are on the rate-limited order path
+(docs/fidelity.md "Rate limits"); which credentials each accepts is docs/fidelity.md "Sign-in,
+sessions and keys".
 """
 
 from __future__ import annotations

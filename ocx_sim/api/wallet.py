@@ -1,7 +1,7 @@
-"""The wallet (SPEC.md §4.5, §10): buckets, spot assets, transfers, withdrawals, the ledger
-and the on-chain settlements.
+"""The wallet: buckets, spot assets, transfers, withdrawals, the ledger and the on-chain
+settlements.
 
-DECISIONS.md "Wallet", "Authentication" and "Wire details":
+docs/fidelity.md "Wallet", "Money" and "Sign-in, sessions and keys":
 - reads take a session or an API key of scope `read` or `trade`; transfers and withdrawals
   are session-only under the `strict` profile (403 API_KEY_NOT_ACCEPTED for a key);
 - USDC amounts keep up to 6 dp and show at least 2; a spot asset other than USDC shows on its
