@@ -1,5 +1,5 @@
 """`create_app`: the Starlette application over a set of worlds; the only module that wires the
-OCX API and the /_sim control API together (DESIGN.md)."""
+OCX API and the /_sim control API together (docs/architecture.md "Layers")."""
 
 from __future__ import annotations
 

@@ -5,7 +5,8 @@ A threaded server binds its socket before the thread starts, so the port (0 pick
 known and listening by the time `serve_in_thread` returns: a client may connect at once, and two
 servers in one process, or in two pytest-xdist workers, can never race for a port. The app runs
 on the thread's own event loop; every request, and so every mutation of every world, happens on
-that one thread (DESIGN.md "single writer"), however many client threads call it.
+that one thread (the single writer that lets the engine do without locks, docs/architecture.md
+"Time"), however many client threads call it.
 """
 
 from __future__ import annotations

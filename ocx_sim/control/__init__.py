@@ -1,1 +1,1 @@
-"""The /_sim control API (CONTROL-API.md): worlds, clock, accounts, deposits, market moves."""
+"""The /_sim control API (docs/control-api.md): worlds, clock, accounts, deposits, market moves."""

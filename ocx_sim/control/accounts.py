@@ -1,4 +1,4 @@
-"""Accounts and money (CONTROL-API.md "Accounts and money"): ready-to-trade users and
+"""Accounts and money (docs/control-api.md "Accounts and money"): ready-to-trade users and
 simulated on-chain deposits.
 
 `POST /_sim/accounts` makes a user with funded buckets, a real session (the same a SIWE sign-in
@@ -6,7 +6,7 @@ gives) and API keys; without a `walletAddress` the key pair is generated from th
 and its `privateKey` answered (null otherwise: every field is always present). Balances arrive
 as ledger entries (a deposit, then transfers), so the ledger stays conserved.
 
-`POST /_sim/deposits` is a transfer seen on chain (DECISIONS.md "Wallet"): the settlement is
+`POST /_sim/deposits` is a transfer seen on chain (docs/fidelity.md "Wallet"): the settlement is
 `pending` until 2 confirmations, one every 2 s of simulated time, then `confirmed` and credited
 once per txHash; a known txHash answers its existing record.
 

@@ -1,4 +1,4 @@
-"""The world's clock (CONTROL-API.md "Clock"): read it, and move a manual one forward.
+"""The world's clock (docs/control-api.md "Clock"): read it, and move a manual one forward.
 
 Advancing fires every timer due up to the target in (due, seq) order (deposit confirmations,
 and funding, expiries, keeper runs and scenario steps as they arrive) and answers the events
@@ -24,7 +24,8 @@ from ocx_sim.worlds import ClockMode, World
 EARLIEST_MS = 0
 LATEST_MS = parse_iso("9999-12-31T23:59:59.999Z")
 MAX_ADVANCE_MS = 366 * 86_400_000
-"""The instants the wire format can express (DECISIONS.md: `2026-04-24T12:00:00.000Z`)."""
+"""The instants the wire format can express (docs/fidelity.md "Wire conventions":
+`2026-04-24T12:00:00.000Z`)."""
 
 
 def read_instant(body: dict[str, Any], name: str) -> int | None:

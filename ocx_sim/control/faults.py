@@ -1,4 +1,4 @@
-"""Faults and the journal (CONTROL-API.md "Faults", and "State" for `GET /_sim/journal`).
+"""Faults and the journal (docs/control-api.md "Faults", and "State" for `GET /_sim/journal`).
 
 - `POST /_sim/faults` `{match: {method, path, account?}, action, times?, probability?}` adds a
   rule after every existing one → 201 `{faultId, match, action, times, probability, remaining}`.

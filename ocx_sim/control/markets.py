@@ -1,4 +1,4 @@
-"""Market moves (CONTROL-API.md "Markets"): set an index, pin a mark, trade as an outsider,
+"""Market moves (docs/control-api.md "Markets"): set an index, pin a mark, trade as an outsider,
 halt and resume.
 
 - `index` sets the index of the market's underlying (every market on it moves) and holds it

@@ -1,4 +1,4 @@
-"""Scenarios (CONTROL-API.md "Scenarios"; the YAML schema is docs/scenarios.md).
+"""Scenarios (docs/control-api.md "Scenarios"; the YAML schema is docs/scenarios.md).
 
 - `POST /_sim/scenarios` `{name}` (a bundled scenario) or `{yaml}` (a scenario's text) loads
   it into the world and schedules its timeline on the world's clock, relative times counting

@@ -1,8 +1,9 @@
-"""A world's state (CONTROL-API.md "State"), and its clock's mode ("Clock").
+"""A world's state (docs/control-api.md "State"), and its clock's mode ("Clock").
 
-- `reset` rebuilds the world from its config (on a new seed from then on, if given) exactly as
-  if just created (DESIGN.md rule 5): same worldId, a fresh exchange, clock in the config's
-  mode, sessions, API keys, faults and journal. Its snapshots survive and restore as before.
+- `reset` rebuilds the world from its config (on a new seed from then on, if given) exactly as if
+  just created (a reset is construction, never a patch): same worldId, a fresh exchange, clock in
+  the config's mode, sessions, API keys, faults and journal. Its snapshots survive and restore as
+  before.
 - `snapshot` keeps the world's whole state in memory (201 `{snapshotId}`); `restore` brings it
   back, any number of times, and the world continues exactly as it did from there: the same
   answers to the same requests, the same digest. An id the world never answered is 404

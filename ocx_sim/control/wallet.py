@@ -1,4 +1,4 @@
-"""The withdrawal keeper's world (CONTROL-API.md "Markets"): the vault's liquidity and
+"""The withdrawal keeper's world (docs/control-api.md "Markets"): the vault's liquidity and
 failed payouts.
 
 - `vault/liquidity` `{amount}` sets the vault's USDC for withdrawals and answers `{balance}`;

@@ -1,4 +1,4 @@
-"""Worlds (CONTROL-API.md "Worlds"): create, list and delete the exchanges a server holds.
+"""Worlds (docs/control-api.md "Worlds"): create, list and delete the exchanges a server holds.
 
 A world is one exchange built from a config; the default world answers at `/`, every other at
 `/w/{worldId}/`. A new world's config is the server's (`--seed`, `--clock`, `--speed`,

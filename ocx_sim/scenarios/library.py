@@ -1,10 +1,10 @@
 """The bundled scenarios, and finding a scenario by a bundled name or a path.
 
-The bundled YAML files live in `scenarios/` at the repository's root (DESIGN.md). A wheel
-carries them inside the package as `ocx_sim/scenarios/bundled/` (pyproject.toml's
-`force-include`); a source checkout and an editable install (`pip install -e`, as the Makefile
-does) read them where they are. A reference is a bundled name when it is a bare name
-(`funding-squeeze`: no directory and no `.yaml`), and a path otherwise.
+The bundled YAML files live in `scenarios/` at the repository's root (docs/architecture.md
+"Scenarios"). A wheel carries them inside the package as `ocx_sim/scenarios/bundled/`
+(pyproject.toml's `force-include`); a source checkout and an editable install (`pip install -e`,
+as the Makefile does) read them where they are. A reference is a bundled name when it is a bare
+name (`funding-squeeze`: no directory and no `.yaml`), and a path otherwise.
 """
 
 from __future__ import annotations

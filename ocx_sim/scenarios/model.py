@@ -320,7 +320,7 @@ class Resume:
 
 @dataclass(frozen=True, slots=True)
 class FaultSpec:
-    """A fault rule as written (CONTROL-API.md "Faults"); the world checks its values.
+    """A fault rule as written (docs/control-api.md "Faults"); the world checks its values.
     `account` is an account name of the scenario, a userId or a wallet address."""
 
     method: str

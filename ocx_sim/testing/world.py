@@ -2,7 +2,7 @@
 
 A handle is a world of its own: on a shared server one made with `POST /_sim/worlds` and
 deleted when the handle closes; in process the default world of a registry and app of its own.
-Its helpers are each one call to the /_sim control API (CONTROL-API.md): the clock, funded
+Its helpers are each one call to the /_sim control API (docs/control-api.md): the clock, funded
 accounts, scenarios, the digest. It does nothing a client in another language could not do,
 and the in-process handle and the socket handle run the same code over different transports
 (a `Backend`, wire.py), so a test passes or fails the same way on either.

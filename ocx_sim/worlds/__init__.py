@@ -1,11 +1,11 @@
 """Worlds: one exchange each, with everything around it, and the registry that holds them.
 
 A world is one simulated OCX: its clock, its exchange (books, accounts, event log) and its
-gateway state (SIWE nonces, sessions, API keys, the order-path rate limiter, the fault rules
-of faults.py and the request journal of journal.py), all built from a
-`WorldConfig` (CONTROL-API.md "Worlds"). Worlds share nothing: each has its own seed-derived ids,
-secrets and session-signing key, so the same config and the same requests give byte-identical
-responses. The server's default world answers at `/`; every other one at `/w/{worldId}/`.
+gateway state (SIWE nonces, sessions, API keys, the order-path rate limiter, the fault rules of
+faults.py and the request journal of journal.py), all built from a `WorldConfig`
+(docs/control-api.md "Worlds"). Worlds share nothing: each has its own seed-derived ids, secrets
+and session-signing key, so the same config and the same requests give byte-identical responses.
+The server's default world answers at `/`; every other one at `/w/{worldId}/`.
 """
 
 from __future__ import annotations
@@ -59,11 +59,12 @@ class WorldConfig:
     """The SIWE domain sign-ins must name; None: the request's Host header."""
     chain_ids: tuple[int, ...] = DEFAULT_CHAIN_IDS
     invite_codes: tuple[str, ...] | None = None
-    """Codes that unlock trading; None: no invite gating (DECISIONS.md)."""
+    """Codes that unlock trading; None: no invite gating (docs/fidelity.md "Sign-in, sessions and
+    keys")."""
     trusted_proxies: bool = False
     """Take the client address from X-Forwarded-For (only behind a proxy you run)."""
     order_rate_limit: int = DEFAULT_LIMIT
-    """Order-path requests per user per 60 s (DECISIONS.md "Rate limits")."""
+    """Order-path requests per user per 60 s (docs/fidelity.md "Rate limits")."""
     scenario: str | None = None
     """A bundled scenario's name or a YAML file's path, loaded when the world is built (so a
     reset loads it again); see scenario_run.py for its seed and start. Its catalog terms
@@ -145,8 +146,8 @@ class World:
         return self.clock.now_ms
 
     def keep_time(self) -> float | None:
-        """A realtime world fires every timer due by now (CONTROL-API.md "Clock": "a realtime
-        clock ... fires timers as it goes") and says how many real seconds until its next one;
+        """A realtime world fires every timer due by now (docs/control-api.md "Clock": a realtime
+        clock fires its timers as it goes) and says how many real seconds until its next one;
         None when nothing is pending. A manual world's time moves only when told: no-op."""
         clock = self.clock
         if not isinstance(clock, WallClock):
@@ -154,7 +155,7 @@ class World:
         clock.fire_due()
         return clock.seconds_until_next_timer()
 
-    # -- state (CONTROL-API.md "State" and "Clock") ------------------------------------------
+    # -- state (docs/control-api.md "State" and "Clock") -------------------------------------
     # A world changes state in place, so that whoever holds it (the registry, a test's
     # handle) sees the change; hold the world, not its parts, across these.
 
@@ -188,8 +189,8 @@ class World:
 
     def reset(self, seed: int | None = None) -> None:
         """Rebuild the world from its config (on `seed` from now on, if given), exactly as if
-        just created (DESIGN.md rule 5: reset is construction): same id, a new exchange,
-        clock (in the config's mode), sessions, keys, faults and journal. Its snapshots
+        just created (docs/control-api.md "State": a reset is construction): same id, a new
+        exchange, clock (in the config's mode), sessions, keys, faults and journal. Its snapshots
         stay, and restore as before."""
         config = self.config if seed is None else replace(self.config, seed=seed)
         fresh = World(self.world_id, config, self._real_time)
@@ -245,9 +246,10 @@ class World:
         balances: Mapping[Bucket, Decimal] | None = None,
         api_keys: Sequence[KeyRequest] = (),
     ) -> NewAccount:
-        """A user with funded buckets, a session and API keys (CONTROL-API.md "Accounts").
-        Without an address a key pair is generated from the world's seed. Balances arrive as a
-        confirmed deposit to the wallet bucket, then transfers, so the ledger tells the truth."""
+        """A user with funded buckets, a session and API keys (docs/control-api.md "Accounts and
+        money"). Without an address a key pair is generated from the world's seed. Balances
+        arrive as a confirmed deposit to the wallet bucket, then transfers, so the ledger tells
+        the truth."""
         for request in api_keys:
             ApiKeys.check(request.name, request.expires_in_days)
         private_key = None

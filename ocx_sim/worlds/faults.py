@@ -1,4 +1,5 @@
-"""Fault rules: the failures a test injects into a world's OCX requests (CONTROL-API.md "Faults").
+"""Fault rules: the failures a test injects into a world's OCX requests (docs/control-api.md
+"Faults").
 
 A rule is a `FaultMatch` (method, path pattern, optional account), a `FaultAction` (error,
 latency, drop, ambiguous), a count (`times`, default 1; None: until removed) and an optional

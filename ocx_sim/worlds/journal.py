@@ -1,4 +1,5 @@
-"""The journal: every request a world answered (CONTROL-API.md "State", `GET /_sim/journal`).
+"""The journal: every request a world answered (docs/control-api.md "State",
+`GET /_sim/journal`).
 
 The gateway (gateway/endpoint.py) records one entry per request an endpoint of the world
 answered, `/_sim` requests included, so a test sees its own setup beside its client's calls.
