@@ -27,7 +27,7 @@ def _traders(exchange: Exchange) -> None:
     long = exchange.register_user("0x" + "a1" * 20).user_id
     short = exchange.register_user("0x" + "b2" * 20).user_id
     for user in (long, short):
-        exchange.deposit(user, Decimal(50_000))
+        exchange.sim.deposit(user, Decimal(50_000))
         exchange.transfer(user, Bucket.WALLET, Bucket.PERPS, Decimal(50_000))
     price = exchange.mark_price("BTC-PERP")
     assert price is not None
@@ -40,7 +40,7 @@ def run(days: float, sandbox: bool, seed: int) -> float:
     """Wall seconds to advance `days` simulated days."""
     exchange = Exchange.create(seed=seed)
     if sandbox:
-        exchange.start_sandbox()
+        exchange.sim.start_sandbox()
         _traders(exchange)
     target = exchange.now_ms + int(days * DAY_MS)
     started = time.perf_counter()

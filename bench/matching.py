@@ -8,7 +8,7 @@ passive order is passive whatever happened before it.
 1. baseline: the same workload on a plain reference book written here the obvious way (a
    bisect-sorted price list, a list per level, linear cancel within a level) — the yardstick
    run in this same process, so ratios are comparable across machines;
-2. book: `ocx_sim.engine.book.Book` + `matching.match` alone;
+2. book: `ocx_sim.engine.core.book.Book` + `matching.match` alone;
 3. exchange: `Exchange.place_order` / `cancel_order` for 8 funded users on BTC-PERP, with
    validation, risk, fees, the ledger and the event log.
 
@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ocx_sim import Bucket, Exchange, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
-from ocx_sim.engine.book import Book, BookOrder
-from ocx_sim.engine.matching import match
-from ocx_sim.engine.orders import Order
+from ocx_sim.engine.core.book import Book, BookOrder
+from ocx_sim.engine.core.matching import match
+from ocx_sim.engine.core.orders import Order
 from ocx_sim.errors import OcxError
 
 MID_TICKS = 6_800_000  # BTC-PERP at 68000.00 with a 0.01 tick
@@ -254,7 +254,7 @@ def run_exchange(ops: list[Op], requests: list[OrderRequest | None]) -> tuple[fl
     users = []
     for i in range(USERS):
         user = ex.register_user(f"0x{i + 1:040x}")
-        ex.deposit(user.user_id, Decimal(100_000_000))
+        ex.sim.deposit(user.user_id, Decimal(100_000_000))
         ex.transfer(user.user_id, Bucket.WALLET, Bucket.PERPS, Decimal(100_000_000))
         users.append(user.user_id)
     live: list[object] = []

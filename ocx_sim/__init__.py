@@ -4,10 +4,10 @@ The public API for using the engine from Python. Importing this package loads no
 """
 
 from ocx_sim.clock import DEFAULT_START_MS, SimClock, WallClock, format_ms, parse_iso
-from ocx_sim.engine.accounts import Bucket
-from ocx_sim.engine.exchange import Exchange
-from ocx_sim.engine.markets import MarketSpec, MarketType, default_catalog
-from ocx_sim.engine.orders import (
+from ocx_sim.engine.commands.quotes import QuoteRequest
+from ocx_sim.engine.core.accounts import Bucket
+from ocx_sim.engine.core.markets import MarketSpec, MarketType, default_catalog
+from ocx_sim.engine.core.orders import (
     MarginMode,
     OrderRequest,
     OrderStatus,
@@ -15,7 +15,7 @@ from ocx_sim.engine.orders import (
     Side,
     TimeInForce,
 )
-from ocx_sim.engine.quotes import QuoteRequest
+from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import ErrorCode, OcxError
 
 __all__ = [

@@ -31,7 +31,7 @@ from ocx_sim.auth.ratelimit import DEFAULT_LIMIT
 from ocx_sim.auth.siwe import DEFAULT_CHAIN_IDS, prepare_message, sign_message
 from ocx_sim.clock import format_ms, parse_iso
 from ocx_sim.control.worlds import LATEST_START_MS, MAX_SPEED, SEED_HIGH, SEED_LOW
-from ocx_sim.engine.accounts import Bucket
+from ocx_sim.engine.core.accounts import Bucket
 from ocx_sim.errors import OcxError
 from ocx_sim.scenarios.library import descriptions, find
 from ocx_sim.scenarios.model import Scenario, ScenarioError

@@ -22,6 +22,9 @@ the next timer's instant, whichever is earlier. The price tick uses it to work t
 seconds in one call, exactly as if it had fired once a second: nothing else can happen in
 between.
 
+After every callback the clock calls `after_timer`, if set: the exchange's reaction loop, so
+that what one timer did is answered before the next one fires.
+
 Deferrable timers (`schedule_deferrable`) are for owners that look again every so often and
 mostly find nothing to do (the liquidity agents, every 10 s). They fire after every ordinary
 timer due at their instant, among themselves by the owner's `order`; they do not bound the
@@ -99,6 +102,9 @@ class Clock:
         self._next_seq = 0
         self._target_ms: int | None = None
         """While timers run, the instant the clock is moving to."""
+        self.after_timer: Callable[[], None] | None = None
+        """Called after every timer's callback (the exchange's reaction loop answers what the
+        timer did before the next one fires)."""
 
     @property
     def now_ms(self) -> int:
@@ -250,6 +256,8 @@ class Clock:
                 if due > self._now_ms:
                     self._now_ms = due
                 timer.callback(due)
+                if self.after_timer is not None:
+                    self.after_timer()
                 fired += 1
         finally:
             self._target_ms = outer_target

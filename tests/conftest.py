@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from ocx_sim import Bucket, Exchange, OcxError, OrderRequest, OrderType, Side
-from ocx_sim.engine.ledger import EntryType, SystemBucket, system_account
+from ocx_sim.engine.core.ledger import EntryType, SystemBucket, system_account
 
 # `ci` (the default) bounds every property test so `make test` stays within its time budget;
 # `dev` digs deeper: HYPOTHESIS_PROFILE=dev make test.
@@ -54,7 +54,7 @@ def make_user(exchange: Exchange) -> UserFactory:
         shares = {Bucket.PERPS: D(perps), Bucket.SPOT: D(spot), Bucket.OPTIONS: D(options)}
         total = D(wallet) + sum(shares.values())
         if total:
-            exchange.deposit(user.user_id, total)
+            exchange.sim.deposit(user.user_id, total)
         for bucket, amount in shares.items():
             if amount:
                 exchange.transfer(user.user_id, Bucket.WALLET, bucket, amount)

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from ocx_sim.app import create_app
+from ocx_sim.engine.core.markets import MarketType
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.engine.markets import MarketType
 from ocx_sim.testing.client import InProcessClient
 from ocx_sim.worlds import WorldConfig, Worlds
 
@@ -268,7 +268,7 @@ def test_every_band_is_mark_times_0_95_and_1_05_rounded_inward_to_the_tick(
 
 
 def test_market_list_renders_the_live_mark_and_band(worlds: Worlds, exchange: Exchange) -> None:
-    exchange.set_index("BTC-PERP", Decimal("70000"))
+    exchange.sim.set_index("BTC-PERP", Decimal("70000"))
     btc = by_id(worlds)["BTC-PERP"]
     assert btc["markPrice"] == "70000.00"
     assert (btc["priceBandLow"], btc["priceBandHigh"]) == ("66500.00", "73500.00")
@@ -277,11 +277,11 @@ def test_market_list_renders_the_live_mark_and_band(worlds: Worlds, exchange: Ex
 def test_halted_market_shows_halted_and_the_others_stay_active(
     worlds: Worlds, exchange: Exchange
 ) -> None:
-    exchange.halt("BTC-PERP")
+    exchange.sim.halt("BTC-PERP")
     statuses = {m["id"]: m["tradingStatus"] for m in markets(worlds)}
     assert statuses.pop("BTC-PERP") == "halted"
     assert set(statuses.values()) == {"active"}
-    exchange.resume("BTC-PERP")
+    exchange.sim.resume("BTC-PERP")
     assert by_id(worlds)["BTC-PERP"]["tradingStatus"] == "active"
 
 

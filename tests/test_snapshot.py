@@ -14,14 +14,14 @@ import pytest
 
 from ocx_sim.auth.keys import Scope
 from ocx_sim.clock import SimClock, WallClock
-from ocx_sim.engine.accounts import Bucket
-from ocx_sim.engine.events import (
+from ocx_sim.engine.core.accounts import Bucket
+from ocx_sim.engine.core.events import (
     AccountLiquidated,
     FundingSettled,
     FundsDeposited,
     OrderTriggered,
 )
-from ocx_sim.engine.orders import MarginMode, OrderRequest, OrderType, Side
+from ocx_sim.engine.core.orders import MarginMode, OrderRequest, OrderType, Side
 from ocx_sim.errors import ErrorCode, OcxError
 from ocx_sim.ids import decode_ulid_time, is_ulid
 from ocx_sim.worlds import ClockMode, KeyRequest, World, WorldConfig
@@ -40,8 +40,8 @@ def busy(world: World) -> list[str]:
     tests/engine/test_ticker.py's busy world): within hours stops fire, accounts are
     liquidated and funding is paid. Answers the traders' ids."""
     exchange = world.exchange
-    exchange.start_sandbox()
-    exchange.set_volatility("BTC", D(3))
+    exchange.sim.start_sandbox()
+    exchange.sim.set_volatility("BTC", D(3))
     mark = exchange.mark_price(PERP)
     assert mark is not None
     traders = []
@@ -243,13 +243,13 @@ def test_a_restored_world_shares_no_mutable_object_with_the_one_it_replaced(worl
     shared = [type(old[key]).__name__ for key in old.keys() & new.keys()]
     assert shared == []
     # The walk reached what matters: the clock, the id streams, the books, the ledger.
-    ctx = world.exchange._ctx
+    ctx = world.exchange._state
     reached: list[object] = [world.clock, world.ids, ctx.ids._ulid_rng, ctx.books[PERP], ctx.ledger]
     assert all(id(obj) in new for obj in reached)
     for part in ("clock", "exchange", "keys", "sessions", "faults", "journal"):
         assert restored[part] is not replaced[part]
     assert world.ids is not replaced["exchange"].ids
-    assert world.exchange._ctx.books[PERP] is not replaced["exchange"]._ctx.books[PERP]
+    assert world.exchange._state.books[PERP] is not replaced["exchange"]._state.books[PERP]
 
     # The world it replaced runs on by itself without touching the restored one.
     at, digest = world.now_ms, world.exchange.digest()
@@ -269,7 +269,7 @@ def test_a_level_thousands_of_orders_deep_survives_a_snapshot_in_time_priority()
     ]
     world.restore(world.snapshot())
 
-    world.exchange.outside_trade(PERP, Side.SELL, price, D("0.005"))
+    world.exchange.sim.outside_trade(PERP, Side.SELL, price, D("0.005"))
     filled = [fill.order_id for fill in reversed(world.exchange.fills(maker))]
     assert filled == [p.order.id for p in placed[:5]]
     assert world.exchange.depth(PERP).bids[0] == (price, D("2.995"))
@@ -298,7 +298,7 @@ def test_a_restored_realtime_world_runs_on_from_the_snapshots_instant_at_its_spe
 def test_a_restored_realtime_world_fires_its_timers_as_real_time_passes() -> None:
     real = FakeRealTime()
     world = World("w", WorldConfig(seed=3, clock=ClockMode.REALTIME), real)
-    deposit = world.exchange.submit_deposit("0x" + "cd" * 20, D(10))
+    deposit = world.exchange.sim.submit_deposit("0x" + "cd" * 20, D(10))
     snapshot = world.snapshot()
     real.now += 10.0
     world.keep_time()
@@ -315,7 +315,7 @@ def test_a_restored_realtime_world_fires_its_timers_as_real_time_passes() -> Non
 def test_timers_due_when_a_realtime_snapshot_was_taken_fire_at_their_own_instants() -> None:
     real = FakeRealTime()
     world = World("w", WorldConfig(seed=3, clock=ClockMode.REALTIME), real)
-    world.exchange.submit_deposit("0x" + "cd" * 20, D(10))
+    world.exchange.sim.submit_deposit("0x" + "cd" * 20, D(10))
     real.now += 5.0
     assert world.now_ms == world.config.start_ms + 5_000  # both confirmations due, not fired
 

@@ -11,8 +11,8 @@ from eth_account.messages import encode_defunct
 from ocx_sim.auth.keys import Scope
 from ocx_sim.auth.policy import Profile
 from ocx_sim.clock import DEFAULT_START_MS, SimClock
-from ocx_sim.engine.accounts import Bucket
-from ocx_sim.engine.ledger import EntryType
+from ocx_sim.engine.core.accounts import Bucket
+from ocx_sim.engine.core.ledger import EntryType
 from ocx_sim.errors import ErrorCode, OcxError
 from ocx_sim.ids import is_ulid
 from ocx_sim.worlds import (
@@ -258,7 +258,7 @@ def realtime_worlds(real: FakeRealTime, speed: float = 1.0) -> Worlds:
 def test_a_realtime_world_confirms_a_deposit_once_real_time_reaches_each_confirmation() -> None:
     real = FakeRealTime()
     world = realtime_worlds(real).default
-    deposit = world.exchange.submit_deposit(ADDRESS, Decimal(100))
+    deposit = world.exchange.sim.submit_deposit(ADDRESS, Decimal(100))
 
     real.now += 1.9
     assert world.keep_time() == pytest.approx(0.1)  # the first confirmation is 0.1 s away
@@ -277,7 +277,7 @@ def test_a_realtime_world_confirms_a_deposit_once_real_time_reaches_each_confirm
 def test_a_realtime_world_at_speed_ten_confirms_ten_times_sooner() -> None:
     real = FakeRealTime()
     world = realtime_worlds(real, speed=10).default
-    deposit = world.exchange.submit_deposit(ADDRESS, Decimal(100))
+    deposit = world.exchange.sim.submit_deposit(ADDRESS, Decimal(100))
 
     real.now += 0.4
     world.keep_time()
@@ -287,7 +287,7 @@ def test_a_realtime_world_at_speed_ten_confirms_ten_times_sooner() -> None:
 
 def test_a_manual_world_never_moves_its_own_time() -> None:
     world = Worlds(WorldConfig()).default
-    deposit = world.exchange.submit_deposit(ADDRESS, Decimal(100))
+    deposit = world.exchange.sim.submit_deposit(ADDRESS, Decimal(100))
 
     assert world.keep_time() is None
     assert (world.now_ms, deposit.confirmations) == (DEFAULT_START_MS, 0)
@@ -297,8 +297,8 @@ def test_the_registry_keeps_every_realtime_worlds_time_and_names_the_soonest_tim
     real = FakeRealTime()
     worlds = realtime_worlds(real)
     other = worlds.create(WorldConfig(clock=ClockMode.REALTIME, speed=4))
-    first = worlds.default.exchange.submit_deposit(ADDRESS, Decimal(1))
-    second = other.exchange.submit_deposit(ADDRESS, Decimal(1))
+    first = worlds.default.exchange.sim.submit_deposit(ADDRESS, Decimal(1))
+    second = other.exchange.sim.submit_deposit(ADDRESS, Decimal(1))
 
     assert worlds.keep_time() == pytest.approx(0.5)  # speed 4: 2 s of simulated time
 

@@ -21,10 +21,10 @@ from typing import Any
 from ocx_sim.api.orders import CLOB, perps_venues
 from ocx_sim.api.wallet import asset_balance, bucket_balances
 from ocx_sim.auth.policy import Access
+from ocx_sim.engine.core.markets import DAY_MS, Venue
+from ocx_sim.engine.core.orders import MarginMode
+from ocx_sim.engine.core.risk import MarginView
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.engine.markets import DAY_MS, Venue
-from ocx_sim.engine.orders import MarginMode
-from ocx_sim.engine.risk import MarginView
 from ocx_sim.errors import ErrorCode, OcxError
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint

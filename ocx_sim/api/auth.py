@@ -17,7 +17,7 @@ from typing import Any
 from ocx_sim.auth import siwe
 from ocx_sim.auth.policy import Access
 from ocx_sim.auth.sessions import COOKIE_NAME
-from ocx_sim.engine.accounts import User, checksum_address
+from ocx_sim.engine.core.accounts import User, checksum_address
 from ocx_sim.errors import invalid
 from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint, Reply

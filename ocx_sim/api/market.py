@@ -15,10 +15,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from ocx_sim.auth.policy import Access
+from ocx_sim.engine.core.markets import MarketSpec, MarketType
+from ocx_sim.engine.core.tape import Candle
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.engine.funding import PERIODS_PER_HOUR
-from ocx_sim.engine.markets import MarketSpec, MarketType
-from ocx_sim.engine.tape import Candle
+from ocx_sim.engine.reactions.funding import PERIODS_PER_HOUR
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint

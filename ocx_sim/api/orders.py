@@ -18,11 +18,11 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from ocx_sim.auth.policy import Profile
+from ocx_sim.engine.commands.preview import Preview
+from ocx_sim.engine.commands.quotes import MAX_BULK_QUOTES, QuoteRequest, QuotesResult
+from ocx_sim.engine.core.markets import MarketSpec, Venue
+from ocx_sim.engine.core.orders import MarginMode, OrderRequest, OrderType, Side, TimeInForce
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.engine.markets import MarketSpec, Venue
-from ocx_sim.engine.orders import MarginMode, OrderRequest, OrderType, Side, TimeInForce
-from ocx_sim.engine.preview import Preview
-from ocx_sim.engine.quotes import MAX_BULK_QUOTES, QuoteRequest, QuotesResult
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call

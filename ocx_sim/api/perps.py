@@ -22,8 +22,8 @@ from ocx_sim.api.orders import (
     perps_venues,
 )
 from ocx_sim.auth.policy import Access
-from ocx_sim.engine.markets import Venue
-from ocx_sim.engine.orders import MarginMode, OrderType, TimeInForce
+from ocx_sim.engine.core.markets import Venue
+from ocx_sim.engine.core.orders import MarginMode, OrderType, TimeInForce
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import DECIMAL, Schema, enum, obj, ref

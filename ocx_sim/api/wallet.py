@@ -19,10 +19,10 @@ from __future__ import annotations
 from typing import Any
 
 from ocx_sim.auth.policy import Access
-from ocx_sim.engine.accounts import Bucket
+from ocx_sim.engine.core.accounts import Bucket
+from ocx_sim.engine.core.settlements import SettlementKind, SettlementStatus
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.engine.views import AssetBalance, Balances
-from ocx_sim.engine.wallet import SettlementKind, SettlementStatus
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import DECIMAL, Schema, array, enum, obj, ref

@@ -23,7 +23,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from ocx_sim.clock import format_ms, parse_iso
-from ocx_sim.engine.accounts import checksum_address
+from ocx_sim.engine.core.accounts import checksum_address
 from ocx_sim.errors import ErrorCode, OcxError
 
 NONCE_TTL_MS = 5 * 60_000

@@ -21,8 +21,8 @@ from typing import Any
 
 from ocx_sim.auth.keys import MAX_EXPIRY_DAYS, MAX_NAME_LENGTH, Scope, normalize_ips
 from ocx_sim.auth.policy import Access
-from ocx_sim.engine.accounts import Bucket, checksum_address
-from ocx_sim.engine.money import usdc_amount
+from ocx_sim.engine.core.accounts import Bucket, checksum_address
+from ocx_sim.engine.core.money import usdc_amount
 from ocx_sim.errors import OcxError, invalid
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
@@ -107,7 +107,7 @@ async def submit_deposit(call: Call) -> Any:
     wallet = parse.string(body, "walletAddress", max_length=64)
     amount = parse.decimal(body, "amount")
     tx_hash = parse.optional_string(body, "txHash", max_length=TX_HASH_MAX_LENGTH)
-    record = call.exchange.submit_deposit(wallet, amount, tx_hash)
+    record = call.exchange.sim.submit_deposit(wallet, amount, tx_hash)
     return render.settlement(record)
 
 

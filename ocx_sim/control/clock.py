@@ -14,7 +14,7 @@ from typing import Any
 
 from ocx_sim.auth.policy import Access
 from ocx_sim.clock import format_ms, parse_iso
-from ocx_sim.engine.events import Event, event_dict
+from ocx_sim.engine.core.events import Event, event_dict
 from ocx_sim.errors import invalid
 from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint

@@ -18,9 +18,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from ocx_sim.auth.policy import Access
+from ocx_sim.engine.core.markets import MarketSpec
+from ocx_sim.engine.core.orders import Side
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.engine.markets import MarketSpec
-from ocx_sim.engine.orders import Side
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import DECIMAL, Schema, array, enum, nullable, obj, ref
@@ -54,7 +54,7 @@ async def set_index(call: Call) -> Any:
     price = parse.decimal(call.body, "price")
     exchange = call.exchange
     spec = exchange.market(call.path_param("marketId"))
-    exchange.set_index(spec.id, price)
+    exchange.sim.set_index(spec.id, price)
     return _prices(exchange, spec)
 
 
@@ -63,7 +63,7 @@ async def pin_mark(call: Call) -> Any:
     price = parse.decimal(call.body, "price")
     exchange = call.exchange
     spec = exchange.market(call.path_param("marketId"))
-    exchange.pin_mark(spec.id, price)
+    exchange.sim.pin_mark(spec.id, price)
     return _prices(exchange, spec)
 
 
@@ -75,7 +75,7 @@ async def outside_trade(call: Call) -> Any:
     quantity = parse.decimal(body, "quantity")
     exchange = call.exchange
     spec = exchange.market(call.path_param("marketId"))
-    placed = exchange.outside_trade(spec.id, side, price, quantity)
+    placed = exchange.sim.outside_trade(spec.id, side, price, quantity)
     return {"fills": [render.fill(exchange, f) for f in placed.fills]}
 
 
@@ -83,7 +83,7 @@ async def halt_market(call: Call) -> Any:
     """Refuse new orders on the market (409 MARKET_HALTED) until resumed; cancels still work."""
     exchange = call.exchange
     spec = exchange.market(call.path_param("marketId"))
-    exchange.halt(spec.id)
+    exchange.sim.halt(spec.id)
     return _status(exchange, spec)
 
 
@@ -91,7 +91,7 @@ async def resume_market(call: Call) -> Any:
     """Accept orders on a halted market again."""
     exchange = call.exchange
     spec = exchange.market(call.path_param("marketId"))
-    exchange.resume(spec.id)
+    exchange.sim.resume(spec.id)
     return _status(exchange, spec)
 
 

@@ -28,14 +28,14 @@ async def set_vault_liquidity(call: Call) -> Any:
         raise invalid("amount", 'is required: a decimal string such as "1000", or null')
     amount = parse.optional_decimal(call.body, "amount", positive=False)
     exchange = call.exchange
-    exchange.set_vault_liquidity(amount)
-    balance = exchange.vault_liquidity()
+    exchange.sim.set_vault_liquidity(amount)
+    balance = exchange.sim.vault_liquidity()
     return {"balance": None if balance is None else render.usdc(balance)}
 
 
 async def fail_next_withdrawal(call: Call) -> Any:
     """Arm one failure for the next withdrawal the keeper tries to send."""
-    return {"armed": call.exchange.fail_next_withdrawal()}
+    return {"armed": call.exchange.sim.fail_next_withdrawal()}
 
 
 COMPONENTS: dict[str, Schema] = {

@@ -9,29 +9,32 @@
 - an isolated position's allocation is never negative and zero when flat; a
   cross position (and any option position) has none;
 - no user bucket is negative, but the insurance fund's: it takes the bad debt and may go
-  negative, since there is no ADL (SPEC.md §8.5 [SIM], liquidation.py);
-- funding is zero-sum (funding.py): each period's payments on a perpetual (`FundingPaid`) sum
-  to zero, the payers' side to minus the total its `FundingSettled` names, none is paid
-  without its settlement, and so every perpetual's positions' `funding` sums to zero.
+  negative, since there is no ADL (reactions/liquidation.py);
+- every fact a command recorded has been answered by the reaction loop before the command
+  returned (reactions/__init__.py): facts left over mean a command that skipped the loop;
+- funding is zero-sum (reactions/funding.py): each period's payments on a perpetual (`FundingPaid`)
+  sum to zero, the payers' side to minus the total its `FundingSettled` names, none is paid without
+  its settlement, and so every perpetual's positions' `funding` sums to zero.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from ocx_sim.engine.accounts import INSURANCE_FUND_ADDRESS
-from ocx_sim.engine.clearing import CLEARING
-from ocx_sim.engine.context import Context
-from ocx_sim.engine.events import FundingPaid, FundingSettled
-from ocx_sim.engine.ledger import SYSTEM
-from ocx_sim.engine.markets import Venue
-from ocx_sim.engine.money import USDC, ZERO
-from ocx_sim.engine.orders import MarginMode, OrderStatus
+from ocx_sim.engine.core.accounts import INSURANCE_FUND_ADDRESS
+from ocx_sim.engine.core.events import FundingPaid, FundingSettled
+from ocx_sim.engine.core.ledger import CLEARING, SYSTEM
+from ocx_sim.engine.core.markets import Venue
+from ocx_sim.engine.core.money import USDC, ZERO
+from ocx_sim.engine.core.orders import MarginMode, OrderStatus
+from ocx_sim.engine.state import State
 
 
-def check_invariants(ctx: Context) -> list[str]:
+def check_invariants(ctx: State) -> list[str]:
     """Every broken invariant, described; empty when all hold."""
     problems = ctx.ledger.check_invariants()
+    if ctx.facts:
+        problems.append(f"facts left unanswered by the reaction loop: {ctx.facts!r}")
     for market_id, book in ctx.books.items():
         problems += [f"{market_id}: {p}" for p in book.check_invariants()]
     cost = sum(
@@ -80,7 +83,7 @@ def check_invariants(ctx: Context) -> list[str]:
     return problems
 
 
-def _allocation_problems(ctx: Context) -> list[str]:
+def _allocation_problems(ctx: State) -> list[str]:
     problems = []
     for user in ctx.accounts:
         for position in user.positions.values():
@@ -93,7 +96,7 @@ def _allocation_problems(ctx: Context) -> list[str]:
     return problems
 
 
-def _funding_problems(ctx: Context) -> list[str]:
+def _funding_problems(ctx: State) -> list[str]:
     paid: dict[tuple[int, str], list[Decimal]] = {}
     settled: dict[tuple[int, str], Decimal] = {}
     for event in ctx.events:

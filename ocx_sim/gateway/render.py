@@ -12,14 +12,19 @@ from typing import Any
 
 from ocx_sim.auth.keys import ApiKey
 from ocx_sim.clock import format_ms
+from ocx_sim.engine.commands.execution import Placement
+from ocx_sim.engine.core.ledger import LedgerEntry
+from ocx_sim.engine.core.markets import (
+    FUNDING_INTERVAL_MS,
+    FUNDING_MAX_RATE_BPS,
+    MarketSpec,
+    MarketType,
+)
+from ocx_sim.engine.core.money import USDC, format_usdc
+from ocx_sim.engine.core.orders import Fill, Order
+from ocx_sim.engine.core.settlements import CHAIN_ID, NETWORK, Settlement
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.engine.ledger import LedgerEntry
-from ocx_sim.engine.markets import FUNDING_INTERVAL_MS, FUNDING_MAX_RATE_BPS, MarketSpec, MarketType
-from ocx_sim.engine.money import USDC, format_usdc
-from ocx_sim.engine.orders import Fill, Order
-from ocx_sim.engine.trading import Placement
 from ocx_sim.engine.views import DepthSnapshot, PositionView
-from ocx_sim.engine.wallet import CHAIN_ID, NETWORK, Settlement
 
 Json = dict[str, Any]
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from ocx_sim.engine.fees import PERP_FEE_TIERS
-from ocx_sim.engine.markets import DEFAULT_UNDERLYINGS, Catalog, MarketSpec, default_catalog
-from ocx_sim.engine.money import MAX_INTEGER_DIGITS, ZERO
+from ocx_sim.engine.core.fees import PERP_FEE_TIERS
+from ocx_sim.engine.core.markets import DEFAULT_UNDERLYINGS, Catalog, MarketSpec, default_catalog
+from ocx_sim.engine.core.money import MAX_INTEGER_DIGITS, ZERO
 from ocx_sim.errors import OcxError, invalid
 from ocx_sim.scenarios.checks import problem_of, resolve_in
 from ocx_sim.scenarios.model import MAX_LEVERAGE, MarketTerms, Problem, Scenario, ScenarioError

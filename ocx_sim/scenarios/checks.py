@@ -22,10 +22,10 @@ from decimal import Decimal
 from functools import partial
 from typing import Protocol
 
+from ocx_sim.engine.core.markets import Catalog, MarketSpec, MarketType
+from ocx_sim.engine.core.money import usdc_amount
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.engine.funding import check_rate
-from ocx_sim.engine.markets import Catalog, MarketSpec, MarketType
-from ocx_sim.engine.money import usdc_amount
+from ocx_sim.engine.reactions.funding import check_rate
 from ocx_sim.errors import OcxError
 from ocx_sim.scenarios.model import (
     AccountSpec,

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from ocx_sim.engine.events import event_type
+from ocx_sim.engine.core.events import event_type
+from ocx_sim.engine.core.orders import MarginMode
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.engine.orders import MarginMode
 from ocx_sim.errors import OcxError
 from ocx_sim.scenarios.model import (
     Expectation,

@@ -24,8 +24,8 @@ from typing import TypeVar
 import yaml
 from yaml.nodes import Node
 
-from ocx_sim.engine.index import INDEX_QUANTUM
-from ocx_sim.engine.money import MAX_INTEGER_DIGITS
+from ocx_sim.engine.core.index import INDEX_QUANTUM
+from ocx_sim.engine.core.money import MAX_INTEGER_DIGITS
 from ocx_sim.errors import ErrorCode
 from ocx_sim.scenarios import steps
 from ocx_sim.scenarios.model import (

@@ -181,7 +181,8 @@ class OrderSpec:
 
 @dataclass(frozen=True, slots=True)
 class LiquiditySetup:
-    """A house market maker's ladder around the market's fair value (engine/liquidity.py)."""
+    """A house market maker's ladder around the market's fair value
+    (engine/reactions/liquidity.py)."""
 
     path: str
     market: str

@@ -32,9 +32,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from functools import partial
 from typing import TypeVar
 
-from ocx_sim.engine.index import INDEX_QUANTUM, shocks, walk_factor
-from ocx_sim.engine.liquidity import LiquiditySpec
-from ocx_sim.engine.orders import MarginMode, OrderRequest, OrderType, Side, TimeInForce
+from ocx_sim.engine.core.index import INDEX_QUANTUM, shocks, walk_factor
+from ocx_sim.engine.core.orders import MarginMode, OrderRequest, OrderType, Side, TimeInForce
+from ocx_sim.engine.reactions.liquidity import LiquiditySpec
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.scenarios.checks import FaultSwitch, Host, check, problem_of
 from ocx_sim.scenarios.expectations import Names, judge
@@ -151,7 +151,7 @@ class Run:
                 step_bps=agent.step_bps,
                 refresh_ms=agent.refresh_ms,
             )
-            self._setting_up(agent.path, partial(self.exchange.add_liquidity, spec))
+            self._setting_up(agent.path, partial(self.exchange.sim.add_liquidity, spec))
         for i, step in enumerate(s.timeline):
             hops = 2 if isinstance(step.action, EXPECTATIONS) else 1
             self._at(step.at.resolve(self.origin_ms), partial(self._step, i), hops)
@@ -166,15 +166,15 @@ class Run:
         exchange, market = self.exchange, self.markets[setup.market]
         underlying = exchange.market(market).underlying
         if setup.curve is not None:
-            exchange.set_curve(underlying, *setup.curve)
+            exchange.sim.set_curve(underlying, *setup.curve)
         if setup.index is not None:
-            exchange.set_index(market, setup.index)
+            exchange.sim.set_index(market, setup.index)
         if setup.volatility is not None:
-            exchange.set_volatility(underlying, setup.volatility)
+            exchange.sim.set_volatility(underlying, setup.volatility)
         if setup.mark is not None:
-            exchange.pin_mark(market, setup.mark)
+            exchange.sim.pin_mark(market, setup.mark)
         if setup.halted:
-            exchange.halt(market)
+            exchange.sim.halt(market)
 
     # -- the clock ----------------------------------------------------------------------------
 
@@ -234,23 +234,23 @@ class Run:
             market = None if a.market is None else self.markets[a.market]
             exchange.cancel_all(self.users[a.account], market_id=market)
         elif isinstance(a, OutsideTrade):
-            exchange.outside_trade(self.markets[a.market], Side(a.side), a.price, a.quantity)
+            exchange.sim.outside_trade(self.markets[a.market], Side(a.side), a.price, a.quantity)
         elif isinstance(a, FundingRate):
-            exchange.set_next_funding_rate(self.markets[a.market], a.rate)
+            exchange.sim.set_next_funding_rate(self.markets[a.market], a.rate)
         elif isinstance(a, Deposit):
             wallet = exchange.user(self.users[a.account]).wallet_address
-            exchange.submit_deposit(wallet, a.amount, a.tx_hash)
+            exchange.sim.submit_deposit(wallet, a.amount, a.tx_hash)
         elif isinstance(a, Withdraw):
             exchange.withdraw(self.users[a.account], a.amount)
         elif isinstance(a, FailWithdrawals):
             for _ in range(a.count):
-                exchange.fail_next_withdrawal()
+                exchange.sim.fail_next_withdrawal()
         elif isinstance(a, VaultLiquidity):
-            exchange.set_vault_liquidity(a.amount)
+            exchange.sim.set_vault_liquidity(a.amount)
         elif isinstance(a, Halt):
-            exchange.halt(self.markets[a.market])
+            exchange.sim.halt(self.markets[a.market])
         elif isinstance(a, Resume):
-            exchange.resume(self.markets[a.market])
+            exchange.sim.resume(self.markets[a.market])
         elif isinstance(a, FaultOn):
             self._fault_on(a)
         elif isinstance(a, FaultOff):
@@ -376,6 +376,6 @@ class Run:
 
     def _set(self, target: PriceTarget, market: str, price: Decimal | None) -> None:
         if target is PriceTarget.INDEX:
-            self.exchange.set_index(market, price)
+            self.exchange.sim.set_index(market, price)
         else:
-            self.exchange.pin_mark(market, price)
+            self.exchange.sim.pin_mark(market, price)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from yaml.nodes import Node, ScalarNode
 
-from ocx_sim.engine.events import EVENT_TYPES
+from ocx_sim.engine.core.events import EVENT_TYPES
 from ocx_sim.scenarios.model import (
     Action,
     CancelAll,

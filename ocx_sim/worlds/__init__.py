@@ -25,9 +25,9 @@ from ocx_sim.auth.ratelimit import DEFAULT_LIMIT, RateLimiter
 from ocx_sim.auth.sessions import Sessions
 from ocx_sim.auth.siwe import DEFAULT_CHAIN_IDS, Nonces
 from ocx_sim.clock import DEFAULT_START_MS, Clock, RealTimeSource, SimClock, WallClock
-from ocx_sim.engine.accounts import Bucket
+from ocx_sim.engine.core.accounts import Bucket
+from ocx_sim.engine.core.markets import Catalog
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.engine.markets import Catalog
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.ids import ULID_TAIL_BITS, Ids, encode_ulid
 from ocx_sim.scenarios.catalog import catalog_for
@@ -261,7 +261,7 @@ class World:
         funding = {bucket: amount for bucket, amount in (balances or {}).items() if amount}
         total = sum(funding.values(), Decimal(0))
         if total:
-            exchange.deposit(user.user_id, total)
+            exchange.sim.deposit(user.user_id, total)
         for bucket, amount in funding.items():
             if bucket is not Bucket.WALLET:
                 exchange.transfer(user.user_id, Bucket.WALLET, bucket, amount)

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ocx_sim.auth.keys import ApiKeys, Scope, normalize_ips
-from ocx_sim.engine.accounts import Bucket, checksum_address
+from ocx_sim.engine.core.accounts import Bucket, checksum_address
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.scenarios.library import find

@@ -13,8 +13,8 @@ from jsonschema import Draft202012Validator
 
 from ocx_sim.app import create_app
 from ocx_sim.auth.keys import Scope
-from ocx_sim.engine.accounts import Bucket
-from ocx_sim.engine.markets import MarketSpec, OptionType
+from ocx_sim.engine.core.accounts import Bucket
+from ocx_sim.engine.core.markets import MarketSpec, OptionType
 from ocx_sim.testing.client import InProcessClient, Response
 from ocx_sim.worlds import KeyRequest, NewAccount, World, WorldConfig, Worlds
 

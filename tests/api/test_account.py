@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from ocx_sim.auth.policy import Profile
-from ocx_sim.engine.markets import DAY_MS
-from ocx_sim.engine.orders import MarginMode, OrderRequest, Side, TimeInForce
+from ocx_sim.engine.core.markets import DAY_MS
+from ocx_sim.engine.core.orders import MarginMode, OrderRequest, Side, TimeInForce
 from ocx_sim.worlds import NewAccount, World, WorldConfig
 from tests.api.conftest import ApiClient, assert_error, read_key, trade_key
 
@@ -52,7 +52,7 @@ def fill(world: World, account: NewAccount, market_id: str, side: Side, qty: str
     """A resting order of the account, filled in full by the outside trader; its id."""
     order_id = rest(world, account, market_id, side, qty, px)
     taker = Side.SELL if side is Side.BUY else Side.BUY
-    world.exchange.outside_trade(market_id, taker, D(px), D(qty))
+    world.exchange.sim.outside_trade(market_id, taker, D(px), D(qty))
     return order_id
 
 
@@ -179,8 +179,8 @@ def test_perps_positions_show_size_entry_mark_and_unrealized_pnl(
 ) -> None:
     fill(world, trader, PERP, Side.BUY, "0.1", "68000")
     fill(world, trader, "XAUT-USDC-PERP", Side.SELL, "2", "4000")
-    world.exchange.pin_mark(PERP, D("69000"))
-    world.exchange.pin_mark("XAUT-USDC-PERP", D("4010"))
+    world.exchange.sim.pin_mark(PERP, D("69000"))
+    world.exchange.sim.pin_mark("XAUT-USDC-PERP", D("4010"))
 
     positions = get(client, trader, "/perps/positions")
 
@@ -293,7 +293,7 @@ def test_perps_balances_figures_after_a_fill_a_mark_move_and_a_resting_order(
     client: ApiClient, world: World, trader: NewAccount
 ) -> None:
     fill(world, trader, PERP, Side.BUY, "0.1", "68000")
-    world.exchange.pin_mark(PERP, D("69000"))
+    world.exchange.sim.pin_mark(PERP, D("69000"))
     rest(world, trader, PERP, Side.BUY, "0.2", "66000")
 
     balances = get(client, trader, "/perps/balances")
@@ -344,7 +344,7 @@ def test_option_positions_and_trades_list_only_options(
     fill(world, trader, PERP, Side.BUY, "0.1", "68000")
     fill(world, trader, SPOT, Side.BUY, "0.1", "68000")
     bought = fill(world, trader, option, Side.BUY, "0.1", "50")
-    world.exchange.pin_mark(option, D("60"))
+    world.exchange.sim.pin_mark(option, D("60"))
 
     positions = get(client, trader, "/positions/me")
     trades = get(client, trader, "/options/trades/me")
@@ -391,8 +391,8 @@ def test_portfolio_me_adds_up_every_bucket_by_hand(
     option = later_option(world)
     fill(world, trader, PERP, Side.BUY, "0.1", "68000")
     fill(world, trader, option, Side.BUY, "0.1", "50")
-    world.exchange.pin_mark(PERP, D("69000"))
-    world.exchange.pin_mark(option, D("60"))
+    world.exchange.sim.pin_mark(PERP, D("69000"))
+    world.exchange.sim.pin_mark(option, D("60"))
 
     portfolio = get(client, trader, "/portfolio/me")
 
@@ -588,7 +588,7 @@ def test_another_users_orders_positions_trades_and_balances_stay_hidden(
     fill(world, trader, option, Side.BUY, "0.1", "50")
     rest(world, trader, option, Side.BUY, "0.1", "40")
     fill(world, trader, SPOT, Side.BUY, "0.1", "68000")
-    world.exchange.pin_mark(PERP, D("69000"))
+    world.exchange.sim.pin_mark(PERP, D("69000"))
 
     for path in ENDPOINTS:
         if path in ("/perps/balances", "/portfolio/me", "/portfolio/balances"):

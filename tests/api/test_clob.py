@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from ocx_sim.engine.markets import MarketSpec
-from ocx_sim.engine.orders import OrderRequest, Side
+from ocx_sim.engine.core.markets import MarketSpec
+from ocx_sim.engine.core.orders import OrderRequest, Side
 from ocx_sim.testing.client import Response
 from ocx_sim.worlds import NewAccount, World
 from tests.api.conftest import ApiClient, assert_error, atm_call, read_key, trade_key
@@ -356,7 +356,7 @@ def test_a_client_order_id_may_be_reused_once_its_order_is_cancelled(
 def test_an_order_on_a_halted_market_is_409_market_halted(
     client: ApiClient, world: World, trader: NewAccount
 ) -> None:
-    world.exchange.halt(SPOT)
+    world.exchange.sim.halt(SPOT)
 
     assert_error(
         client.post("/orders", json=spot_body(), token=trader.session_token), 409, "MARKET_HALTED"
@@ -395,7 +395,7 @@ def test_a_market_order_on_an_empty_book_is_422_no_liquidity(
 def test_an_order_without_an_index_is_503_upstream_degraded(
     client: ApiClient, world: World, trader: NewAccount
 ) -> None:
-    world.exchange.set_index(SPOT, None)
+    world.exchange.sim.set_index(SPOT, None)
 
     response = client.post("/orders", json=spot_body(), token=trader.session_token)
 

@@ -11,8 +11,8 @@ from eth_account import Account
 
 from ocx_sim.app import create_app
 from ocx_sim.auth.keys import KeyStatus, Scope
-from ocx_sim.engine.orders import OrderRequest, OrderStatus, Side
-from ocx_sim.engine.wallet import SettlementStatus
+from ocx_sim.engine.core.orders import OrderRequest, OrderStatus, Side
+from ocx_sim.engine.core.settlements import SettlementStatus
 from ocx_sim.errors import ErrorCode, OcxError
 from ocx_sim.testing.client import InProcessClient
 from ocx_sim.worlds import World, WorldConfig, Worlds

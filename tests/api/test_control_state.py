@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from ocx_sim.engine.accounts import Bucket
-from ocx_sim.engine.book import BookOrder
-from ocx_sim.engine.events import FundingPaid
-from ocx_sim.engine.ledger import EntryType, SystemBucket, system_account
-from ocx_sim.engine.orders import MarginMode, OrderRequest, Side
+from ocx_sim.engine.core import emit
+from ocx_sim.engine.core.accounts import Bucket
+from ocx_sim.engine.core.book import BookOrder
+from ocx_sim.engine.core.ledger import EntryType, SystemBucket, system_account
+from ocx_sim.engine.core.orders import MarginMode, OrderRequest, Side
 from ocx_sim.ids import is_ulid
 from ocx_sim.testing.client import Response
 from ocx_sim.worlds import ClockMode, World, WorldConfig, Worlds
@@ -293,7 +293,7 @@ def test_invariants_find_a_ledger_that_is_not_conserved(client: ApiClient, world
 
 
 def test_invariants_find_a_crossed_book(client: ApiClient, world: World) -> None:
-    book = world.exchange._ctx.book(PERP)
+    book = world.exchange._state.book(PERP)
     book.add(BookOrder("bid", "someone", True, 6_800_000, 1))
     book.add(BookOrder("ask", "someone", False, 6_700_000, 1))
 
@@ -306,7 +306,15 @@ def test_invariants_find_funding_paid_without_its_settlement(
     client: ApiClient, world: World
 ) -> None:
     user = world.create_account(balances=FUNDS).user_id
-    world.exchange._ctx.emit(FundingPaid, user, PERP, "cross", Decimal("1.5"))
+    exchange = world.exchange
+    emit.funding_paid(
+        exchange.events,
+        ts=exchange.now_ms,
+        user_id=user,
+        market_id=PERP,
+        margin_mode="cross",
+        amount=Decimal("1.5"),
+    )
 
     failures = invariants(client)["failures"]
 

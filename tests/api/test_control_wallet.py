@@ -63,7 +63,7 @@ def test_setting_the_vaults_liquidity_answers_the_balance(
     assert response.status_code == 200
     assert response.json() == {"balance": answer}
     expected = None if amount is None else Decimal(amount)
-    assert world.exchange.vault_liquidity() == expected
+    assert world.exchange.sim.vault_liquidity() == expected
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_setting_the_vaults_liquidity_answers_the_balance(
 def test_a_malformed_liquidity_is_a_400_naming_the_field_and_changes_nothing(
     client: ApiClient, world: World, body: Any, field: str
 ) -> None:
-    world.exchange.set_vault_liquidity(Decimal(7))
+    world.exchange.sim.set_vault_liquidity(Decimal(7))
 
     if body is None:
         response = client.post("/_sim/vault/liquidity")
@@ -90,7 +90,7 @@ def test_a_malformed_liquidity_is_a_400_naming_the_field_and_changes_nothing(
         response = client.post("/_sim/vault/liquidity", json=body)
 
     assert_error(response, 400, "VALIDATION_ERROR", field)
-    assert world.exchange.vault_liquidity() == Decimal(7)
+    assert world.exchange.sim.vault_liquidity() == Decimal(7)
 
 
 def test_liquidity_is_per_world(client: ApiClient, worlds: Worlds) -> None:
@@ -100,8 +100,8 @@ def test_liquidity_is_per_world(client: ApiClient, worlds: Worlds) -> None:
 
     assert answer.json() == {"balance": "5.00"}
     other = worlds.get(base.removeprefix("/w/"))
-    assert other is not None and other.exchange.vault_liquidity() == Decimal(5)
-    assert worlds.default.exchange.vault_liquidity() is None
+    assert other is not None and other.exchange.sim.vault_liquidity() == Decimal(5)
+    assert worlds.default.exchange.sim.vault_liquidity() is None
 
 
 # -- POST /_sim/withdrawals/fail-next ---------------------------------------------------------
@@ -207,4 +207,4 @@ def test_without_liquidity_a_withdrawal_waits_then_is_sent_once_the_vault_is_fun
     [record] = withdrawals(client, trader)
     assert (sent["status"], record["status"]) == ("sent", "sent")
     assert TX_HASH.fullmatch(record["txHash"])
-    assert world.exchange.vault_liquidity() == Decimal(150)  # 400 - 250
+    assert world.exchange.sim.vault_liquidity() == Decimal(150)  # 400 - 250

@@ -48,8 +48,8 @@ from ocx_sim.auth.keys import Scope
 from ocx_sim.auth.policy import Profile
 from ocx_sim.auth.siwe import prepare_message, sign_message
 from ocx_sim.clock import DEFAULT_START_MS, format_ms
-from ocx_sim.engine.markets import MarketSpec
-from ocx_sim.engine.orders import OrderRequest, Side
+from ocx_sim.engine.core.markets import MarketSpec
+from ocx_sim.engine.core.orders import OrderRequest, Side
 from ocx_sim.errors import CATALOG, ErrorCode
 from ocx_sim.gateway.schemas import DECIMAL, INSTANT, ULID
 from ocx_sim.testing.client import InProcessClient, Response
@@ -548,7 +548,7 @@ def seat(world: World, prefix: str) -> Seat:
     ]
     settlements = [
         exchange.withdraw(trader.user_id, D("10")).id,
-        exchange.submit_deposit(trader.wallet_address, D("5")).id,
+        exchange.sim.submit_deposit(trader.wallet_address, D("5")).id,
         exchange.withdraw(other.user_id, D("10")).id,
     ]
     nonces = [world.ids.nonce() for _ in range(6)]

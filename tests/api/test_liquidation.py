@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ocx_sim.engine.accounts import Bucket
+from ocx_sim.engine.core.accounts import Bucket
 from ocx_sim.worlds import NewAccount, World
 from tests.api.conftest import ApiClient
 

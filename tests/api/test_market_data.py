@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from ocx_sim.clock import DEFAULT_START_MS
-from ocx_sim.engine.orders import OrderRequest, Side
+from ocx_sim.engine.core.orders import OrderRequest, Side
 from ocx_sim.worlds import NewAccount, World
 from tests.api.conftest import ApiClient, assert_error, read_key, trade_key
 
@@ -47,7 +47,7 @@ def trade(
     takes it."""
     rest(world, maker, market, side, price, qty)
     taker = Side.BUY if side is Side.SELL else Side.SELL
-    placed = world.exchange.outside_trade(market, taker, Decimal(price), Decimal(qty))
+    placed = world.exchange.sim.outside_trade(market, taker, Decimal(price), Decimal(qty))
     assert [f.quantity for f in placed.fills] == [Decimal(qty)]
 
 
@@ -245,9 +245,9 @@ def test_market_stats_of_a_market_that_never_traded(client: ApiClient) -> None:
 
 
 def test_market_stats_show_the_running_funding_period(client: ApiClient, world: World) -> None:
-    world.exchange.pin_mark("BTC-PERP", Decimal("68068.00"))  # premium 0.001
+    world.exchange.sim.pin_mark("BTC-PERP", Decimal("68068.00"))  # premium 0.001
     world.exchange.advance_by(100_000)
-    world.exchange.pin_mark("BTC-PERP", Decimal("68000.00"))
+    world.exchange.sim.pin_mark("BTC-PERP", Decimal("68000.00"))
     world.exchange.advance_by(100_000)
 
     body = client.get("/perps/market-stats", params={"marketId": "BTC-PERP"}).json()
@@ -263,7 +263,7 @@ def test_market_stats_sum_the_days_trades_and_the_open_interest(
     client: ApiClient, world: World, trader: NewAccount, other: NewAccount
 ) -> None:
     exchange = world.exchange
-    exchange.pin_mark("BTC-PERP", Decimal("68050.00"))
+    exchange.sim.pin_mark("BTC-PERP", Decimal("68050.00"))
     rest(world, trader, "BTC-PERP", Side.SELL, "68000.00", "0.2")
     exchange.place_order(
         other.user_id, OrderRequest("BTC-PERP", Side.BUY, Decimal("0.2"), price=Decimal("68000"))
@@ -357,7 +357,7 @@ def test_market_stats_without_an_index_have_no_mark_and_no_open_interest_value(
     client: ApiClient, world: World, trader: NewAccount
 ) -> None:
     trade(world, trader, "BTC-PERP", "68000.00", "0.1")
-    world.exchange.set_index("BTC-PERP", None)
+    world.exchange.sim.set_index("BTC-PERP", None)
 
     body = client.get("/perps/market-stats", params={"marketId": "BTC-PERP"}).json()
 
@@ -370,7 +370,7 @@ def test_market_stats_of_spot_have_no_open_interest(
     client: ApiClient, world: World, trader: NewAccount
 ) -> None:
     rest(world, trader, "WTIOIL-USDC-SPOT", Side.BUY, "70.10", "3")
-    world.exchange.outside_trade("WTIOIL-USDC-SPOT", Side.SELL, Decimal("70.10"), Decimal("3"))
+    world.exchange.sim.outside_trade("WTIOIL-USDC-SPOT", Side.SELL, Decimal("70.10"), Decimal("3"))
 
     body = client.get("/perps/market-stats", params={"marketId": "WTIOIL-USDC-SPOT"}).json()
 

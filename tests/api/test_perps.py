@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from ocx_sim.auth.policy import Profile
-from ocx_sim.engine.markets import MarketType
-from ocx_sim.engine.orders import OrderRequest, Side
+from ocx_sim.engine.core.markets import MarketType
+from ocx_sim.engine.core.orders import OrderRequest, Side
 from ocx_sim.testing.client import Response
 from ocx_sim.worlds import NewAccount, World, WorldConfig
 from tests.api.conftest import ApiClient, assert_error, read_key, trade_key
@@ -213,7 +213,7 @@ def test_a_reduce_only_order_without_a_position_is_422(
 def test_an_order_without_an_index_is_503_upstream_degraded(
     client: ApiClient, trader: NewAccount, world: World
 ) -> None:
-    world.exchange.set_index(PERP, None)
+    world.exchange.sim.set_index(PERP, None)
 
     assert_error(place(client, trader), 503, "UPSTREAM_DEGRADED")
 
@@ -232,7 +232,7 @@ def test_a_reused_client_order_id_of_an_open_order_is_409_naming_it(
 def test_an_order_on_a_halted_market_is_409(
     client: ApiClient, trader: NewAccount, world: World
 ) -> None:
-    world.exchange.halt(PERP)
+    world.exchange.sim.halt(PERP)
 
     assert_error(place(client, trader), 409, "MARKET_HALTED")
 
@@ -360,7 +360,7 @@ def test_a_preview_of_an_unaffordable_order_is_not_approved_with_its_reason(
 def test_a_preview_without_an_index_is_not_approved(
     client: ApiClient, trader: NewAccount, world: World
 ) -> None:
-    world.exchange.set_index(PERP, None)
+    world.exchange.sim.set_index(PERP, None)
 
     body = preview(client, trader).json()
 

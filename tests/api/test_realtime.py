@@ -11,7 +11,7 @@ import pytest
 from starlette.types import Message
 
 from ocx_sim.app import TICK_SECONDS, create_app, keep_time
-from ocx_sim.engine.wallet import SettlementStatus
+from ocx_sim.engine.core.settlements import SettlementStatus
 from ocx_sim.testing.client import InProcessClient
 from ocx_sim.worlds import ClockMode, WorldConfig, Worlds
 from tests.conftest import FakeRealTime
@@ -49,7 +49,7 @@ class _Stop(Exception):
 def test_the_ticker_sleeps_until_the_next_timer_but_never_longer_than_a_tick(
     worlds: Worlds, real: FakeRealTime
 ) -> None:
-    deposit = worlds.default.exchange.submit_deposit(ADDRESS, Decimal(1))
+    deposit = worlds.default.exchange.sim.submit_deposit(ADDRESS, Decimal(1))
     real.now += 1.9
     waits: list[float] = []
 
@@ -69,7 +69,7 @@ def test_the_ticker_sleeps_until_the_next_timer_but_never_longer_than_a_tick(
 
 
 def test_the_app_runs_the_ticker_for_its_lifetime(worlds: Worlds, real: FakeRealTime) -> None:
-    deposit = worlds.default.exchange.submit_deposit(ADDRESS, Decimal(1))
+    deposit = worlds.default.exchange.sim.submit_deposit(ADDRESS, Decimal(1))
     real.now += 4.0
     app = create_app(worlds)
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ocx_sim.auth.policy import Profile
-from ocx_sim.engine.orders import OrderRequest, Side
+from ocx_sim.engine.core.orders import OrderRequest, Side
 from ocx_sim.worlds import NewAccount, World, WorldConfig
 from tests.api.conftest import ApiClient, assert_error, read_key, trade_key
 
@@ -87,7 +87,7 @@ def test_wallet_assets_list_spot_usdc_first_then_base_assets_on_their_size_decim
     exchange.place_order(
         trader.user_id, OrderRequest("WTIOIL-USDC-SPOT", Side.BUY, D("3"), price=D("70"))
     )
-    exchange.outside_trade("WTIOIL-USDC-SPOT", Side.SELL, D("70"), D("3"))
+    exchange.sim.outside_trade("WTIOIL-USDC-SPOT", Side.SELL, D("70"), D("3"))
     exchange.place_order(
         trader.user_id, OrderRequest("BTC-USDC-SPOT", Side.BUY, D("0.5"), price=D("66000"))
     )
@@ -120,7 +120,7 @@ def test_a_spot_ask_locks_its_base_asset(
     exchange.place_order(
         trader.user_id, OrderRequest("BTC-USDC-SPOT", Side.BUY, D("0.3"), price=D("68000"))
     )
-    exchange.outside_trade("BTC-USDC-SPOT", Side.SELL, D("68000"), D("0.3"))
+    exchange.sim.outside_trade("BTC-USDC-SPOT", Side.SELL, D("68000"), D("0.3"))
     exchange.place_order(
         trader.user_id, OrderRequest("BTC-USDC-SPOT", Side.SELL, D("0.1"), price=D("69000"))
     )
@@ -238,7 +238,7 @@ def test_a_transfer_out_of_perps_cannot_take_the_margin_positions_need(
     exchange.place_order(
         trader.user_id, OrderRequest("BTC-PERP", Side.BUY, D("1"), price=D("68000"))
     )
-    exchange.outside_trade("BTC-PERP", Side.SELL, D("68000"), D("1"))
+    exchange.sim.outside_trade("BTC-PERP", Side.SELL, D("68000"), D("1"))
     # balance 100000 − 13.60 maker fee; initial margin 68000 / 20 = 3400
     before = footprint(client, trader)
 
@@ -415,7 +415,7 @@ def test_a_deposit_is_pending_until_two_confirmations_then_credited_once(
     client: ApiClient, world: World, trader: NewAccount
 ) -> None:
     exchange = world.exchange
-    submitted = exchange.submit_deposit(trader.wallet_address, D("500.25"), "0x" + "ab" * 32)
+    submitted = exchange.sim.submit_deposit(trader.wallet_address, D("500.25"), "0x" + "ab" * 32)
 
     [pending] = get(client, trader, "/wallet/settlements", kind="deposit", status="pending")
     assert (pending["id"], pending["status"], pending["amount"]) == (
@@ -448,7 +448,7 @@ def test_a_deposit_is_pending_until_two_confirmations_then_credited_once(
         "0x" + "ab" * 32,
     )
 
-    exchange.submit_deposit(trader.wallet_address, D("500.25"), "0x" + "ab" * 32)
+    exchange.sim.submit_deposit(trader.wallet_address, D("500.25"), "0x" + "ab" * 32)
     exchange.advance_by(10_000)
     assert get(client, trader, "/wallet/balance")["walletBalance"] == "100500.25"
 
@@ -458,7 +458,7 @@ def test_settlements_list_newest_first_and_filter_by_kind_status_and_limit(
 ) -> None:
     [funding] = get(client, trader, "/wallet/settlements")
     first = withdraw(client, trader, "10")
-    deposit = world.exchange.submit_deposit(trader.wallet_address, D("20")).id
+    deposit = world.exchange.sim.submit_deposit(trader.wallet_address, D("20")).id
     second = withdraw(client, trader, "30")
 
     def ids(**params: object) -> list[str]:
@@ -619,7 +619,7 @@ def test_another_user_sees_none_of_the_callers_wallet(
     client: ApiClient, world: World, trader: NewAccount, other: NewAccount
 ) -> None:
     withdrawal_id = withdraw(client, trader, "75")
-    deposit_id = world.exchange.submit_deposit(trader.wallet_address, D("20")).id
+    deposit_id = world.exchange.sim.submit_deposit(trader.wallet_address, D("20")).id
     client.post(
         "/wallet/transfer",
         json={"from": "spot", "to": "wallet", "amount": "5"},

@@ -7,11 +7,10 @@ from decimal import Decimal
 import pytest
 
 from ocx_sim import ErrorCode, Exchange, OcxError
-from ocx_sim.engine.accounts import Position, checksum_address
-from ocx_sim.engine.clearing import CLEARING
-from ocx_sim.engine.events import UserRegistered
-from ocx_sim.engine.ledger import EntryType
-from ocx_sim.engine.orders import MarginMode
+from ocx_sim.engine.core.accounts import Position, checksum_address
+from ocx_sim.engine.core.events import UserRegistered
+from ocx_sim.engine.core.ledger import CLEARING, EntryType
+from ocx_sim.engine.core.orders import MarginMode
 from tests.conftest import UserFactory, limit, market
 
 D = Decimal

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ocx_sim.engine.book import Book, BookOrder
+from ocx_sim.engine.core.book import Book, BookOrder
 
 
 def order(order_id: str, side: str, ticks: int, lots: int, owner: str = "ann") -> BookOrder:

@@ -16,8 +16,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from ocx_sim.engine.book import Book, BookOrder
-from ocx_sim.engine.matching import MatchResult, match
+from ocx_sim.engine.core.book import Book, BookOrder
+from ocx_sim.engine.core.matching import MatchResult, match
 from ocx_sim.errors import ErrorCode, OcxError
 
 OWNERS = ("ann", "bob", "cat")

@@ -9,9 +9,9 @@ from typing import TypeVar
 import pytest
 
 from ocx_sim import ErrorCode, Exchange, MarginMode, OcxError, OrderStatus, QuoteRequest, Side
-from ocx_sim.engine.events import Event, OrderCancelled, OrderModified, TradeExecuted
-from ocx_sim.engine.markets import Venue
-from ocx_sim.engine.orders import FeeRole, Order
+from ocx_sim.engine.core.events import Event, OrderCancelled, OrderModified, TradeExecuted
+from ocx_sim.engine.core.markets import Venue
+from ocx_sim.engine.core.orders import FeeRole, Order
 from tests.conftest import UserFactory, footprint, limit, refused
 
 D = Decimal
@@ -564,7 +564,7 @@ def test_cancel_all_on_an_unknown_market_is_404(exchange: Exchange, make_user: U
 def test_cancel_all_works_on_a_halted_market(exchange: Exchange, make_user: UserFactory) -> None:
     bob = make_user(perps="10000")
     order = exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00")).order
-    exchange.halt(PERP)
+    exchange.sim.halt(PERP)
 
     assert exchange.cancel_all(bob, market_id=PERP) == [order.id]
     assert order.status is OrderStatus.CANCELLED
@@ -590,7 +590,7 @@ def test_modify_of_a_reduce_only_order_beyond_the_position_is_refused(
 def test_modify_on_a_halted_market_is_refused(exchange: Exchange, make_user: UserFactory) -> None:
     bob = make_user(perps="10000")
     order = exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00")).order
-    exchange.halt(PERP)
+    exchange.sim.halt(PERP)
     err = refused(exchange, lambda: exchange.modify_order(bob, order.id, price=D("66000.00")))
 
     assert err.code is ErrorCode.MARKET_HALTED

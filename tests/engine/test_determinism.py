@@ -28,7 +28,7 @@ from ocx_sim import (
     Side,
     TimeInForce,
 )
-from ocx_sim.engine.events import OrderCancelled, OrderModified, TradeExecuted
+from ocx_sim.engine.core.events import OrderCancelled, OrderModified, TradeExecuted
 from tests.conftest import credit_spot
 
 D = Decimal
@@ -141,14 +141,14 @@ def apply(exchange: Exchange, markets: list[str], users: list[str], command: Com
         exchange.advance_by(int(str(args[0])))
         return
     if kind == "mark":
-        exchange.pin_mark("BTC-PERP", D(68000) * (1 + D(str(args[0])) / 10_000))
+        exchange.sim.pin_mark("BTC-PERP", D(68000) * (1 + D(str(args[0])) / 10_000))
         return
     user = users[int(str(args[0])) % len(users)]
     if kind == "btc":
         credit_spot(exchange, user, "BTC", D(str(args[1])))
     elif kind == "deposit":
         _, amount, tx = args
-        exchange.deposit(user, D(str(amount)), tx_hash=tx if tx is None else str(tx))
+        exchange.sim.deposit(user, D(str(amount)), tx_hash=tx if tx is None else str(tx))
     elif kind == "transfer":
         _, source, target, amount = args
         assert isinstance(source, Bucket) and isinstance(target, Bucket)

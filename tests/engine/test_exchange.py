@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from ocx_sim import Bucket, ErrorCode, Exchange, OcxError, parse_iso
-from ocx_sim.engine.events import (
+from ocx_sim.engine.core.events import (
     FundsDeposited,
     IndexSet,
     MarketHalted,
@@ -40,10 +40,10 @@ def test_advance_to_fires_due_timers_and_returns_the_events_they_made(
     start = exchange.now_ms
 
     def deposit_10(due: int) -> None:
-        exchange.deposit(user.user_id, D("10"), tx_hash="0x01")
+        exchange.sim.deposit(user.user_id, D("10"), tx_hash="0x01")
 
     def deposit_20(due: int) -> None:
-        exchange.deposit(user.user_id, D("20"), tx_hash="0x02")
+        exchange.sim.deposit(user.user_id, D("20"), tx_hash="0x02")
 
     exchange.clock.schedule_at(start + 5_000, deposit_10)
     exchange.clock.schedule_at(start + 9_000, deposit_20)
@@ -76,10 +76,10 @@ def test_advancing_backwards_is_a_400_and_changes_nothing(exchange: Exchange) ->
 def test_halt_and_resume_are_events_and_repeating_one_changes_nothing(
     exchange: Exchange,
 ) -> None:
-    exchange.halt("BTC-PERP")
-    exchange.halt("BTC-PERP")
-    exchange.resume("BTC-PERP")
-    exchange.resume("BTC-PERP")
+    exchange.sim.halt("BTC-PERP")
+    exchange.sim.halt("BTC-PERP")
+    exchange.sim.resume("BTC-PERP")
+    exchange.sim.resume("BTC-PERP")
 
     controls = [e for e in exchange.events if isinstance(e, MarketHalted | MarketResumed)]
     assert [(event_type(e), e.market_id) for e in controls] == [
@@ -92,7 +92,7 @@ def test_halt_and_resume_are_events_and_repeating_one_changes_nothing(
 def test_setting_the_index_moves_every_market_on_the_underlying_and_is_an_event(
     exchange: Exchange,
 ) -> None:
-    exchange.set_index("BTC-PERP", D("70000.00"))
+    exchange.sim.set_index("BTC-PERP", D("70000.00"))
 
     assert exchange.mark_price("BTC-PERP") == D("70000.00")
     assert exchange.mark_price("BTC-USDC-SPOT") == D("70000.00")
@@ -102,11 +102,11 @@ def test_setting_the_index_moves_every_market_on_the_underlying_and_is_an_event(
 
 
 def test_a_pinned_mark_overrides_the_model_until_released(exchange: Exchange) -> None:
-    exchange.pin_mark("BTC-PERP", D("69000.00"))
+    exchange.sim.pin_mark("BTC-PERP", D("69000.00"))
     assert exchange.mark_price("BTC-PERP") == D("69000.00")
     assert exchange.mark_price("BTC-USDC-SPOT") == D("68000.00")
 
-    exchange.pin_mark("BTC-PERP", None)
+    exchange.sim.pin_mark("BTC-PERP", None)
 
     assert exchange.mark_price("BTC-PERP") == D("68000.00")
     pins = [(e.market_id, e.price) for e in exchange.events if isinstance(e, MarkPinned)]
@@ -117,7 +117,7 @@ def test_a_pinned_mark_overrides_the_model_until_released(exchange: Exchange) ->
 def test_a_non_positive_or_non_finite_reference_price_is_refused_naming_price(
     exchange: Exchange, price: str
 ) -> None:
-    for command in (exchange.set_index, exchange.pin_mark):
+    for command in (exchange.sim.set_index, exchange.sim.pin_mark):
         with pytest.raises(OcxError) as refused:
             command("BTC-PERP", D(price))
         assert refused.value.code is ErrorCode.VALIDATION_ERROR
@@ -126,7 +126,7 @@ def test_a_non_positive_or_non_finite_reference_price_is_refused_naming_price(
 
 
 def test_market_controls_on_an_unknown_market_are_404(exchange: Exchange) -> None:
-    for command in (exchange.halt, exchange.resume):
+    for command in (exchange.sim.halt, exchange.sim.resume):
         with pytest.raises(OcxError) as refused:
             command("DOGE-PERP")
         assert refused.value.code is ErrorCode.UNKNOWN_MARKET
@@ -135,7 +135,7 @@ def test_market_controls_on_an_unknown_market_are_404(exchange: Exchange) -> Non
 
 def test_every_bucket_starts_empty_and_balances_read_the_ledger(exchange: Exchange) -> None:
     user = exchange.register_user("0x" + "cd" * 20).user_id
-    exchange.deposit(user, D("100"))
+    exchange.sim.deposit(user, D("100"))
     exchange.transfer(user, Bucket.WALLET, Bucket.SPOT, D("40"))
 
     balances = exchange.balances(user)

@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 
 from ocx_sim.clock import parse_iso
-from ocx_sim.engine.events import MarketExpired, MarketListed, PositionSettled
+from ocx_sim.engine.core.events import MarketExpired, MarketListed, PositionSettled
+from ocx_sim.engine.core.ledger import EntryType
+from ocx_sim.engine.core.orders import MarginMode, OrderStatus
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.engine.ledger import EntryType
-from ocx_sim.engine.orders import MarginMode, OrderStatus
 from ocx_sim.errors import ErrorCode, OcxError
 from tests.conftest import UserFactory, limit
 
@@ -33,7 +33,7 @@ def test_a_future_settles_every_position_at_the_index_at_expiry(
     exchange.place_order(bob, limit(FRONT, "sell", "0.1", "68700.00"))
     exchange.place_order(alice, limit(FRONT, "buy", "0.1", "68700.00"))
     exchange.advance_to(EXPIRY - 60_000)
-    exchange.set_index(FRONT, D("69123.456"))
+    exchange.sim.set_index(FRONT, D("69123.456"))
 
     exchange.advance_to(EXPIRY)
 
@@ -108,7 +108,7 @@ def test_an_option_settles_its_payoff_at_expiry(exchange: Exchange, make_user: U
     exchange.place_order(bob, limit(PUT, "sell", "0.5", "2100.00"))
     exchange.place_order(alice, limit(PUT, "buy", "0.5", "2100.00"))
     exchange.advance_to(WEEKLY - 1)
-    exchange.set_index("BTC-PERP", D("70000"))
+    exchange.sim.set_index("BTC-PERP", D("70000"))
 
     exchange.advance_to(WEEKLY)
 
@@ -121,7 +121,7 @@ def test_an_option_settles_its_payoff_at_expiry(exchange: Exchange, make_user: U
 
 
 def test_a_new_weekly_chain_is_listed_when_one_expires(exchange: Exchange) -> None:
-    exchange.set_index("BTC-PERP", D("80000"))
+    exchange.sim.set_index("BTC-PERP", D("80000"))
     exchange.advance_to(WEEKLY)
     new = [m for m in exchange.catalog.options("BTC") if m.id.startswith("BTC-2026-01-23-")]
     strikes = sorted({m.strike for m in new if m.strike is not None})
@@ -136,12 +136,12 @@ def test_settlement_waits_for_an_index_and_then_happens_once(
     exchange.place_order(bob, limit(FRONT, "sell", "0.1", "68700.00"))
     exchange.place_order(alice, limit(FRONT, "buy", "0.1", "68700.00"))
     exchange.advance_to(EXPIRY - 1)
-    exchange.set_index(FRONT, None)
+    exchange.sim.set_index(FRONT, None)
     exchange.advance_to(EXPIRY + 90_000)
     assert _settlements(exchange, alice) == []
     assert exchange.position(alice, FRONT) is not None
 
-    exchange.set_index(FRONT, D("68000"))
+    exchange.sim.set_index(FRONT, D("68000"))
     exchange.advance_to(EXPIRY + 180_000)
 
     # Settled at the first retry with an index: (68000 − 68700) × 0.1 = −70, once.

@@ -8,10 +8,9 @@ import pytest
 
 from ocx_sim import Bucket, Exchange, SimClock
 from ocx_sim.clock import DEFAULT_START_MS
-from ocx_sim.engine.clearing import FEES
-from ocx_sim.engine.fees import WINDOW_MS, FeeSchedule, FeeTier, OptionFees, VolumeTracker
-from ocx_sim.engine.ledger import EntryType
-from ocx_sim.engine.orders import FeeRole
+from ocx_sim.engine.core.fees import WINDOW_MS, FeeSchedule, FeeTier, OptionFees, VolumeTracker
+from ocx_sim.engine.core.ledger import FEES, EntryType
+from ocx_sim.engine.core.orders import FeeRole
 from tests.conftest import UserFactory, credit_spot, limit, market
 
 D = Decimal
@@ -207,7 +206,7 @@ def test_a_maker_rebate_is_paid_out_of_the_fee_account() -> None:
     users = []
     for n in (1, 2):
         user = exchange.register_user(f"0x{n:040x}").user_id
-        exchange.deposit(user, D("5000"))
+        exchange.sim.deposit(user, D("5000"))
         exchange.transfer(user, Bucket.WALLET, Bucket.PERPS, D("5000"))
         users.append(user)
     maker, taker = users

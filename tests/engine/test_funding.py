@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ocx_sim.engine.events import FundingSettled
+from ocx_sim.engine.core.events import FundingSettled
+from ocx_sim.engine.core.ledger import EntryType
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.engine.ledger import EntryType
 from tests.conftest import UserFactory, limit
 
 D = Decimal
@@ -27,7 +27,7 @@ def test_a_period_at_a_steady_premium_pays_size_times_mark_times_rate(
 ) -> None:
     alice, bob = make_user(perps="10000"), make_user(perps="10000")
     _trade(exchange, alice, bob, "0.5")
-    exchange.pin_mark(PERP, D("68068.00"))  # premium 68 / 68000 = 0.001 for the whole period
+    exchange.sim.pin_mark(PERP, D("68068.00"))  # premium 68 / 68000 = 0.001 for the whole period
 
     exchange.advance_by(300_000)
 
@@ -46,9 +46,9 @@ def test_the_rate_is_the_time_weighted_premium_over_the_period(
 ) -> None:
     alice, bob = make_user(perps="10000"), make_user(perps="10000")
     _trade(exchange, alice, bob, "0.5")
-    exchange.pin_mark(PERP, D("68068.00"))  # 0.001 for 200 s …
+    exchange.sim.pin_mark(PERP, D("68068.00"))  # 0.001 for 200 s …
     exchange.advance_by(200_000)
-    exchange.pin_mark(PERP, D("68170.00"))  # … then 0.0025 for 100 s
+    exchange.sim.pin_mark(PERP, D("68170.00"))  # … then 0.0025 for 100 s
     exchange.advance_by(100_000)
 
     # (0.001 × 200 + 0.0025 × 100) / 300 = 0.0015, paid on the mark at the boundary:
@@ -60,7 +60,7 @@ def test_the_rate_is_the_time_weighted_premium_over_the_period(
 def test_the_rate_is_capped_at_25_bps_a_period(exchange: Exchange, make_user: UserFactory) -> None:
     alice, bob = make_user(perps="10000"), make_user(perps="10000")
     _trade(exchange, alice, bob, "0.5")
-    exchange.pin_mark(PERP, D("68680.00"))  # a 1 % premium
+    exchange.sim.pin_mark(PERP, D("68680.00"))  # a 1 % premium
     exchange.advance_by(300_000)
 
     # Capped at 0.0025: 0.5 × 68680 × 0.0025 = 85.85.
@@ -72,7 +72,7 @@ def test_a_discount_makes_the_shorts_pay_the_longs(
 ) -> None:
     alice, bob = make_user(perps="10000"), make_user(perps="10000")
     _trade(exchange, alice, bob, "0.5")
-    exchange.pin_mark(PERP, D("67932.00"))  # premium −0.001
+    exchange.sim.pin_mark(PERP, D("67932.00"))  # premium −0.001
     exchange.advance_by(300_000)
 
     # 0.5 × 67932 × 0.001 = 33.966, from the short to the long.
@@ -87,7 +87,7 @@ def test_payments_that_do_not_fall_on_the_micro_dollar_still_sum_to_zero(
     short = make_user(perps="1000")
     for long in longs:
         _trade(exchange, long, short, "0.0001")
-    exchange.pin_mark(PERP, D("68068.00"))
+    exchange.sim.pin_mark(PERP, D("68068.00"))
     exchange.advance_by(300_000)
 
     # Each long owes 0.0001 × 68068 × 0.001 = 0.0068068; the total 0.0204204 rounds to
@@ -103,7 +103,7 @@ def test_funding_is_paid_on_the_boundary_not_after_300_s_of_a_position(
     alice, bob = make_user(perps="10000"), make_user(perps="10000")
     exchange.advance_by(240_000)  # 00:04:00
     _trade(exchange, alice, bob, "0.5")
-    exchange.pin_mark(PERP, D("68068.00"))
+    exchange.sim.pin_mark(PERP, D("68068.00"))
     assert exchange.next_funding_at == exchange.now_ms + 60_000
 
     exchange.advance_by(60_000)
@@ -124,9 +124,9 @@ def test_no_premium_or_no_position_pays_nothing(exchange: Exchange, make_user: U
 def test_the_running_rate_shows_the_period_so_far(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
-    exchange.pin_mark(PERP, D("68136.00"))  # premium 0.002
+    exchange.sim.pin_mark(PERP, D("68136.00"))  # premium 0.002
     exchange.advance_by(150_000)
-    exchange.pin_mark(PERP, D("68000.00"))
+    exchange.sim.pin_mark(PERP, D("68000.00"))
     exchange.advance_by(50_000)
     # 0.002 for 150 s of the 200 s so far: 0.0015.
     assert exchange.funding_rate(PERP) == D("0.0015")
@@ -141,7 +141,7 @@ def test_every_period_is_zero_sum_across_all_accounts(
     _trade(exchange, users[2], users[1], "0.0071")
     _trade(exchange, users[3], users[0], "0.0029")
     for mark in ["68101.37", "67950.11", "68012.99"]:
-        exchange.pin_mark(PERP, D(mark))
+        exchange.sim.pin_mark(PERP, D(mark))
         exchange.advance_by(300_000)
     movements: dict[int, Decimal] = {}
     for entry in exchange.ledger.entries:

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from ocx_sim.engine.events import FundingSettled
+from ocx_sim.engine.core.events import FundingSettled
+from ocx_sim.engine.core.ledger import EntryType
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.engine.ledger import EntryType
 from ocx_sim.errors import OcxError
 from tests.conftest import UserFactory, limit
 
@@ -30,7 +30,7 @@ def test_an_overridden_settlement_pays_the_given_rate_instead_of_the_premium(
 ) -> None:
     alice, bob = make_user(perps="10000"), make_user(perps="10000")
     _open(exchange, alice, bob)
-    exchange.set_next_funding_rate(PERP, D("0.002"))
+    exchange.sim.set_next_funding_rate(PERP, D("0.002"))
 
     assert exchange.funding_rate(PERP) == D("0.002")  # what the stats show for the period
     exchange.advance_by(300_000)
@@ -46,7 +46,7 @@ def test_the_override_covers_one_settlement_and_the_next_period_is_computed_agai
 ) -> None:
     alice, bob = make_user(perps="10000"), make_user(perps="10000")
     _open(exchange, alice, bob)
-    exchange.set_next_funding_rate(PERP, D("-0.0025"))
+    exchange.sim.set_next_funding_rate(PERP, D("-0.0025"))
 
     exchange.advance_by(600_000)
 
@@ -68,7 +68,7 @@ def test_a_rate_beyond_the_cap_or_off_8_decimals_or_a_market_without_funding_is_
     exchange: Exchange, market: str, rate: str, field: str
 ) -> None:
     with pytest.raises(OcxError) as refused:
-        exchange.set_next_funding_rate(market, D(rate))
+        exchange.sim.set_next_funding_rate(market, D(rate))
 
     assert refused.value.code == "VALIDATION_ERROR"
     assert refused.value.details == {"field": field}

@@ -35,7 +35,7 @@ from ocx_sim import (
     Side,
     TimeInForce,
 )
-from ocx_sim.engine.events import (
+from ocx_sim.engine.core.events import (
     AccountLiquidated,
     FundingPaid,
     MarketExpired,
@@ -45,7 +45,7 @@ from ocx_sim.engine.events import (
     SettlementChanged,
     TradeExecuted,
 )
-from ocx_sim.engine.markets import MarketSpec
+from ocx_sim.engine.core.markets import MarketSpec
 from ocx_sim.worlds import World, WorldConfig
 from ocx_sim.worlds.scenario_run import with_scenario
 from tests.engine.test_determinism import run as determinism_run
@@ -131,12 +131,12 @@ def reactions_run(seed: int, sandbox: bool, length: int = 1500) -> Exchange:
     rng = random.Random(seed)
     exchange = Exchange.create(seed=seed, start=START)
     if sandbox:
-        exchange.start_sandbox()
+        exchange.sim.start_sandbox()
     users: list[str] = []
     for n in range(6):
         user = exchange.register_user(f"0x{n + 1:040x}").user_id
         users.append(user)
-        exchange.deposit(user, D(rng.randint(30_000, 90_000)))
+        exchange.sim.deposit(user, D(rng.randint(30_000, 90_000)))
         for bucket, share in ((Bucket.PERPS, "0.6"), (Bucket.SPOT, "0.2"), (Bucket.OPTIONS, "0.1")):
             balance = exchange.balances(user).wallet
             exchange.transfer(user, Bucket.WALLET, bucket, (balance * D(share)).quantize(D("1")))
@@ -207,33 +207,35 @@ def _step(exchange: Exchange, rng: random.Random, users: list[str], sandbox: boo
         move = rng.choice([-1500, -800, -300, -50, 50, 300, 800, 1500])
         index = exchange.index_price("BTC-PERP") or D(68_000)
         if rng.random() < 0.15 and not sandbox:
-            exchange.set_curve("BTC", _price(exchange.market("BTC-PERP"), index, move), index)
+            exchange.sim.set_curve("BTC", _price(exchange.market("BTC-PERP"), index, move), index)
         else:
-            exchange.set_index("BTC-PERP", index * (1 + D(move) / 10_000))
+            exchange.sim.set_index("BTC-PERP", index * (1 + D(move) / 10_000))
         return
     if kind == "pin":
         spec = exchange.market("BTC-PERP")
         mark = exchange.mark_price(spec.id) or D(68_000)
         pin = None if rng.random() < 0.4 else _price(spec, mark, rng.randint(-400, 400))
-        exchange.pin_mark(spec.id, pin)
+        exchange.sim.pin_mark(spec.id, pin)
         return
     if kind == "halt":
         market = _market(exchange, rng.choice(ROLES)).id
         if exchange.is_halted(market):
-            exchange.resume(market)
+            exchange.sim.resume(market)
         else:
-            exchange.halt(market)
+            exchange.sim.halt(market)
         return
     if kind == "money":
         choice = rng.random()
         if choice < 0.3:
-            exchange.set_vault_liquidity(D(rng.choice([0, 500, 5_000])))
+            exchange.sim.set_vault_liquidity(D(rng.choice([0, 500, 5_000])))
         elif choice < 0.5:
-            exchange.fail_next_withdrawal()
+            exchange.sim.fail_next_withdrawal()
         elif choice < 0.7:
-            exchange.set_next_funding_rate("BTC-PERP", D(rng.choice(["0.001", "-0.0015"])))
+            exchange.sim.set_next_funding_rate("BTC-PERP", D(rng.choice(["0.001", "-0.0015"])))
         else:
-            exchange.submit_deposit(f"0x{users.index(user) + 1:040x}", D(rng.randint(100, 5_000)))
+            exchange.sim.submit_deposit(
+                f"0x{users.index(user) + 1:040x}", D(rng.randint(100, 5_000))
+            )
         return
     if kind == "withdraw":
         exchange.withdraw(user, D(rng.randint(50, 3_000)))
@@ -242,7 +244,7 @@ def _step(exchange: Exchange, rng: random.Random, users: list[str], sandbox: boo
     mark = exchange.mark_price(spec.id) or D(68_000)
     side = rng.choice([Side.BUY, Side.SELL])
     if kind == "outside":
-        exchange.outside_trade(
+        exchange.sim.outside_trade(
             spec.id, side, _price(spec, mark, rng.randint(-300, 300)), _quantity(spec, mark, rng)
         )
         return

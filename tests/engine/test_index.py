@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 
 from ocx_sim.clock import parse_iso
+from ocx_sim.engine.core.index import shocks
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.engine.index import shocks
 from ocx_sim.errors import ErrorCode, OcxError
 from tests.conftest import limit
 
@@ -34,13 +34,13 @@ def test_a_world_starts_with_each_index_at_its_catalog_default_and_still(
 
 
 def test_the_index_is_the_front_future_until_the_roll_window_opens(exchange: Exchange) -> None:
-    exchange.set_curve("BTC", D("68000"), D("69000"))
+    exchange.sim.set_curve("BTC", D("68000"), D("69000"))
     exchange.advance_to(ROLL_START)
     assert exchange.index_price("BTC-PERP") == D("68000")
 
 
 def test_the_index_rolls_to_the_next_future_over_five_days(exchange: Exchange) -> None:
-    exchange.set_curve("BTC", D("68000"), D("69000"))
+    exchange.sim.set_curve("BTC", D("68000"), D("69000"))
     exchange.advance_to(ROLL_START + 5 * 86_400_000 // 2)
     # Halfway, w = (1 - e^-1.5) / (1 - e^-3) = 0.81757448; 68000 + 1000 w.
     assert exchange.index_price("BTC-PERP") == D("68817.57447619")
@@ -49,7 +49,7 @@ def test_the_index_rolls_to_the_next_future_over_five_days(exchange: Exchange) -
 
 
 def test_the_roll_moves_the_index_continuously_and_never_back(exchange: Exchange) -> None:
-    exchange.set_curve("BTC", D("68000"), D("69000"))
+    exchange.sim.set_curve("BTC", D("68000"), D("69000"))
     seen: list[Decimal] = []
     for hour in range(0, 5 * 24 + 1, 6):
         exchange.advance_to(ROLL_START + hour * 3_600_000)
@@ -63,9 +63,9 @@ def test_the_roll_moves_the_index_continuously_and_never_back(exchange: Exchange
 def test_when_the_front_expires_the_curve_moves_on_with_the_same_spread(
     exchange: Exchange,
 ) -> None:
-    exchange.set_curve("BTC", D("68000"), D("69000"))
+    exchange.sim.set_curve("BTC", D("68000"), D("69000"))
     exchange.advance_to(F1_EXPIRY)
-    curve = exchange.index_curve("BTC")
+    curve = exchange.sim.index_curve("BTC")
     # The old F2 is the new front; the new F2 keeps the ratio 69000 / 68000.
     assert (curve.f1, curve.f2) == (D("69000"), D("70014.70588235"))
     assert curve.front_ms == parse_iso("2026-06-26T08:00:00Z")
@@ -75,17 +75,17 @@ def test_when_the_front_expires_the_curve_moves_on_with_the_same_spread(
 def test_a_set_index_holds_through_the_roll_until_the_curve_is_set_again(
     exchange: Exchange,
 ) -> None:
-    exchange.set_curve("BTC", D("68000"), D("69000"))
-    exchange.set_index("BTC-PERP", D("65000"))
+    exchange.sim.set_curve("BTC", D("68000"), D("69000"))
+    exchange.sim.set_index("BTC-PERP", D("65000"))
     exchange.advance_to(ROLL_END)
     assert exchange.index_price("BTC-PERP") == D("65000")
-    exchange.set_curve("BTC", D("70000"), D("70000"))
+    exchange.sim.set_curve("BTC", D("70000"), D("70000"))
     assert exchange.index_price("BTC-PERP") == D("70000")
 
 
 def test_a_withdrawn_index_means_no_mark_and_orders_answer_503(exchange: Exchange) -> None:
     user = exchange.register_user("0x" + "11" * 20).user_id
-    exchange.set_index("BTC-PERP", None)
+    exchange.sim.set_index("BTC-PERP", None)
     assert exchange.mark_price("BTC-PERP") is None
     assert exchange.mark_price("BTC-USDC-2026-03-27") is None
     with pytest.raises(OcxError) as refusal:
@@ -95,7 +95,7 @@ def test_a_withdrawn_index_means_no_mark_and_orders_answer_503(exchange: Exchang
 
 def _walk(seed: int, seconds: int) -> list[Decimal | None]:
     exchange = Exchange.create(seed=seed)
-    exchange.set_volatility("BTC", D("0.8"))
+    exchange.sim.set_volatility("BTC", D("0.8"))
     path = []
     for _ in range(seconds):
         exchange.advance_by(1_000)
@@ -115,8 +115,8 @@ def test_a_volatility_walks_the_index_every_second_identically_for_a_seed() -> N
 
 def test_the_walk_has_the_volatility_it_was_given() -> None:
     exchange = Exchange.create(seed=2)
-    exchange.set_volatility("BTC", D("0.8"))
-    curve = exchange.index_curve("BTC")
+    exchange.sim.set_volatility("BTC", D("0.8"))
+    curve = exchange.sim.index_curve("BTC")
     factors = [curve.factor]
     for _ in range(1_440):  # a day, read every minute
         exchange.advance_by(60_000)
@@ -138,10 +138,10 @@ def test_the_walks_shocks_are_standard_normal() -> None:
 
 
 def test_a_walking_index_stops_at_a_set_index(exchange: Exchange) -> None:
-    exchange.set_volatility("XAUT", D("0.5"))
+    exchange.sim.set_volatility("XAUT", D("0.5"))
     exchange.advance_by(5_000)
     assert exchange.index_price("XAUT-USDC-PERP") != D("4000.00")
-    exchange.set_index("XAUT-USDC-PERP", D("4100"))
+    exchange.sim.set_index("XAUT-USDC-PERP", D("4100"))
     exchange.advance_by(5_000)
     assert exchange.index_price("XAUT-USDC-PERP") == D("4100")
     # The other underlyings never moved.
@@ -151,12 +151,12 @@ def test_a_walking_index_stops_at_a_set_index(exchange: Exchange) -> None:
 @pytest.mark.parametrize(
     ("action", "field"),
     [
-        (lambda ex: ex.set_curve("DOGE", D(1), D(1)), "underlying"),
-        (lambda ex: ex.set_curve("BTC", D(0), D(1)), "front"),
-        (lambda ex: ex.set_curve("BTC", D(1), D("-1")), "following"),
-        (lambda ex: ex.set_volatility("BTC", D("-0.1")), "volatility"),
-        (lambda ex: ex.set_volatility("BTC", D("11")), "volatility"),
-        (lambda ex: ex.set_volatility("BTC", D("NaN")), "volatility"),
+        (lambda ex: ex.sim.set_curve("DOGE", D(1), D(1)), "underlying"),
+        (lambda ex: ex.sim.set_curve("BTC", D(0), D(1)), "front"),
+        (lambda ex: ex.sim.set_curve("BTC", D(1), D("-1")), "following"),
+        (lambda ex: ex.sim.set_volatility("BTC", D("-0.1")), "volatility"),
+        (lambda ex: ex.sim.set_volatility("BTC", D("11")), "volatility"),
+        (lambda ex: ex.sim.set_volatility("BTC", D("NaN")), "volatility"),
     ],
 )
 def test_bad_curve_and_volatility_input_is_400_naming_the_field(

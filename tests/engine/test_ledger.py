@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from ocx_sim.engine.ledger import (
+from ocx_sim.engine.core.ledger import (
     SYSTEM,
     AccountKey,
     EntryType,

@@ -61,23 +61,29 @@ from ocx_sim import (
     Side,
     TimeInForce,
 )
-from ocx_sim.engine.accounts import INSURANCE_FUND_ADDRESS
-from ocx_sim.engine.clearing import CLEARING, FEES
-from ocx_sim.engine.events import (
+from ocx_sim.engine.core.accounts import INSURANCE_FUND_ADDRESS
+from ocx_sim.engine.core.events import (
     AccountLiquidated,
     FundingPaid,
     FundingSettled,
     InsurancePaid,
     PositionLiquidated,
 )
-from ocx_sim.engine.exchange import EXTERNAL
-from ocx_sim.engine.funding import MAX_RATE
-from ocx_sim.engine.ledger import EntryType, LedgerEntry, SystemBucket, system_account
-from ocx_sim.engine.markets import FUNDING_INTERVAL_MS
-from ocx_sim.engine.money import USDC, USDC_QUANTUM, usdc
-from ocx_sim.engine.orders import Order
-from ocx_sim.engine.risk import MAINTENANCE_FRACTION
-from ocx_sim.engine.wallet import Settlement, SettlementStatus
+from ocx_sim.engine.core.ledger import (
+    CLEARING,
+    EXTERNAL,
+    FEES,
+    EntryType,
+    LedgerEntry,
+    SystemBucket,
+    system_account,
+)
+from ocx_sim.engine.core.markets import FUNDING_INTERVAL_MS
+from ocx_sim.engine.core.money import USDC, USDC_QUANTUM, usdc
+from ocx_sim.engine.core.orders import Order
+from ocx_sim.engine.core.risk import MAINTENANCE_FRACTION
+from ocx_sim.engine.core.settlements import Settlement, SettlementStatus
+from ocx_sim.engine.reactions.funding import MAX_RATE
 from tests.conftest import UserFactory, limit, market
 
 D = Decimal
@@ -146,7 +152,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.deposited = D(0)
         for n, (perps, wallet) in enumerate(STARTING, start=1):
             user = ex.register_user(f"0x{n:040x}").user_id
-            ex.deposit(user, perps + wallet)
+            ex.sim.deposit(user, perps + wallet)
             ex.transfer(user, Bucket.WALLET, Bucket.PERPS, perps)
             self.users.append(user)
             self.deposited += perps + wallet
@@ -237,7 +243,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     def set_index(self, price: Decimal) -> None:
         low = START_INDEX * (1 - D(MAX_MOVE_BPS) / 10_000)
         high = START_INDEX * (1 + D(MAX_MOVE_BPS) / 10_000)
-        self.exchange.set_index(PERP, min(high, max(low, price)).quantize(D("0.01")))
+        self.exchange.sim.set_index(PERP, min(high, max(low, price)).quantize(D("0.01")))
 
     def under_maintenance(self) -> set[tuple[str, str]]:
         """Every (user, account) whose equity is below a positive maintenance, figured afresh
@@ -389,7 +395,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule(who=users, amount=st.integers(100, 20_000))
     def deposit(self, who: int, amount: int) -> None:
         self.begin(Step.QUIET)
-        assert self.exchange.deposit(self.users[who], D(amount))
+        assert self.exchange.sim.deposit(self.users[who], D(amount))
         self.deposited += amount
         if self.vault is not None:
             self.vault += amount
@@ -435,14 +441,14 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule()
     def fail_next_withdrawal(self) -> None:
         self.begin(Step.QUIET)
-        assert self.exchange.fail_next_withdrawal() == self.armed + 1
+        assert self.exchange.sim.fail_next_withdrawal() == self.armed + 1
         self.armed += 1
 
     @rule(amount=st.none() | st.integers(0, 3_000))
     def set_vault_liquidity(self, amount: int | None) -> None:
         self.begin(Step.QUIET)
         self.vault = None if amount is None else D(amount)
-        self.exchange.set_vault_liquidity(self.vault)
+        self.exchange.sim.set_vault_liquidity(self.vault)
 
     # -- invariants ------------------------------------------------------------------------
 
@@ -487,7 +493,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             elif now is Status.CONFIRMED:
                 self.note("withdrawal confirmed")
         assert self.armed >= 0, "a withdrawal failed that no armed failure explains"
-        assert ex.vault_liquidity() == self.vault
+        assert ex.sim.vault_liquidity() == self.vault
         # Each failed withdrawal is refunded exactly once, and nothing else is.
         refunds: Counter[tuple[str | None, Decimal]] = Counter()
         for user in self.users:
@@ -699,7 +705,7 @@ def test_an_isolated_liquidation_never_leaves_the_bucket_negative(
     # Liquidated at 64500: a loss of 3.50 and a fee of 0.645 against the 3.40 allocated. The
     # fund pays back what the cross part lost in it, 0.745, and the 0.0136 below zero the
     # earlier fee left: 0.7586, and the bucket ends at zero.
-    exchange.set_index(PERP, D("64500.00"))
+    exchange.sim.set_index(PERP, D("64500.00"))
 
     assert [e.margin_mode for e in exchange.events_of(AccountLiquidated)] == ["isolated"]
     assert [e.amount for e in exchange.events_of(InsurancePaid)] == [D("0.7586")]

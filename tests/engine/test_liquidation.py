@@ -8,16 +8,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ocx_sim import Exchange
-from ocx_sim.engine.accounts import INSURANCE_FUND_ADDRESS
-from ocx_sim.engine.events import (
+from ocx_sim.engine.core.accounts import INSURANCE_FUND_ADDRESS
+from ocx_sim.engine.core.events import (
     AccountLiquidated,
     InsurancePaid,
     LiquidationFeeCharged,
     OrderCancelled,
     PositionLiquidated,
 )
-from ocx_sim.engine.markets import OptionType
-from ocx_sim.engine.orders import MarginMode, OrderStatus
+from ocx_sim.engine.core.markets import OptionType
+from ocx_sim.engine.core.orders import MarginMode, OrderStatus
 from tests.conftest import UserFactory, limit, market
 
 D = Decimal
@@ -52,7 +52,7 @@ def events_of(exchange: Exchange, kind: type[object]) -> list[object]:
 def test_nothing_happens_above_maintenance(exchange: Exchange, make_user: UserFactory) -> None:
     user = long_user(exchange, make_user)  # balance 997.28; liquidation price 65186.49
 
-    exchange.pin_mark(PERP, D("65500.00"))
+    exchange.sim.pin_mark(PERP, D("65500.00"))
 
     assert exchange.position(user, PERP) is not None
     assert events_of(exchange, AccountLiquidated) == []
@@ -68,7 +68,7 @@ def test_the_book_takes_what_it_can_the_fund_the_rest_at_the_mark_and_a_1pct_fee
     exchange.place_order(bidder, limit(PERP, "buy", "0.1", "64600.00"))
     resting = exchange.place_order(user, limit(PERP, "sell", "0.05", "70000.00")).order
 
-    exchange.pin_mark(PERP, D("64500.00"))
+    exchange.sim.pin_mark(PERP, D("64500.00"))
 
     # equity 997.28 − 0.2 × 3500 = 297.28 < maintenance 0.2 × 64500 / 30 = 430
     started = events_of(exchange, AccountLiquidated)
@@ -119,7 +119,7 @@ def test_the_fund_pays_the_exact_shortfall_of_a_gap(
 ) -> None:
     user = long_user(exchange, make_user)  # balance 997.28, no bids on the book
 
-    exchange.pin_mark(PERP, D("62000.00"))
+    exchange.sim.pin_mark(PERP, D("62000.00"))
 
     # all 0.2 to the fund at 62000: PnL −1200; fee 1 % of 12400 = 124;
     # 997.28 − 1200 − 124 = −326.72, paid back by the fund
@@ -151,7 +151,7 @@ def test_an_isolated_liquidation_leaves_the_cross_part_whole(
     # balance 2000 − 2.72 − 0.136 = 1997.144; allocation 680; cross part 1317.144
     assert exchange.margin(user).cross_equity == D("1317.144")
 
-    exchange.pin_mark(PERP, D("62000.00"))
+    exchange.sim.pin_mark(PERP, D("62000.00"))
 
     # isolated: 680 − 1200 < 2/3 × 620; closed at 62000 (no bids): PnL −1200, fee 124.
     # Beyond its allocation it lost 1200 + 124 − 680 = 644, paid by the fund.
@@ -183,7 +183,7 @@ def test_cross_liquidation_cancels_isolated_orders_too_but_keeps_isolated_positi
     ).order
     # taker fee 5 bps of 680 = 0.34: balance 2996.94; allocation 34; cross part 2962.94
 
-    exchange.pin_mark(PERP, D("54000.00"))
+    exchange.sim.pin_mark(PERP, D("54000.00"))
 
     # cross: 2962.94 − 0.2 × 14000 = 162.94 < 0.2 × 54000 / 30 = 360; the isolated long:
     # 34 − 140 < 2/3 × 27: both liquidated, in that order
@@ -218,10 +218,10 @@ def test_an_options_bucket_is_liquidated_on_its_own_margin(
     # 15 % of the index per unit, so maintenance = 2/3 × 0.1 × 10200 = 680
     assert exchange.balances(writer).options == D("2298.64")
 
-    exchange.pin_mark(call.id, D("16000.00"))  # equity 2298.64 − 1600 = 698.64 ≥ 680
+    exchange.sim.pin_mark(call.id, D("16000.00"))  # equity 2298.64 − 1600 = 698.64 ≥ 680
     assert events_of(exchange, AccountLiquidated) == []
 
-    exchange.pin_mark(call.id, D("16200.00"))  # equity 678.64 < 680
+    exchange.sim.pin_mark(call.id, D("16200.00"))  # equity 678.64 < 680
 
     assert [(e.bucket, e.equity) for e in events_of(exchange, AccountLiquidated)] == [  # type: ignore[attr-defined]
         ("options", D("678.64"))

@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 
 from ocx_sim import ErrorCode, Exchange, OcxError, Side
-from ocx_sim.engine.exchange import LIQUIDITY_ADDRESS
-from ocx_sim.engine.liquidity import LiquiditySpec
-from ocx_sim.engine.orders import Order
+from ocx_sim.engine.core.orders import Order
+from ocx_sim.engine.reactions.liquidity import LiquiditySpec
+from ocx_sim.engine.sim import LIQUIDITY_ADDRESS
 from tests.conftest import UserFactory, market
 
 D = Decimal
@@ -34,7 +34,7 @@ def _prices(orders: list[Order]) -> dict[str, list[Decimal | None]]:
 def quoting(exchange: Exchange) -> Exchange:
     """An agent on BTC-PERP (index 68000.00): 3 levels of 0.01, 10 bps spread, 5 bps steps.
     Half the spread and a step are both 68000 × 5 bps = 34.00."""
-    exchange.add_liquidity(LiquiditySpec(PERP, D("0.01")))
+    exchange.sim.add_liquidity(LiquiditySpec(PERP, D("0.01")))
     return exchange
 
 
@@ -50,7 +50,7 @@ def test_the_ladder_stands_around_the_index_a_half_spread_out_and_a_step_apart(
 
 def test_less_than_a_step_leaves_the_ladder_alone(quoting: Exchange) -> None:
     before = [o.id for o in _ladder(quoting)]
-    quoting.set_index(PERP, D("68020"))  # 20 < 34
+    quoting.sim.set_index(PERP, D("68020"))  # 20 < 34
     quoting.advance_by(REFRESH_MS)
     assert [o.id for o in _ladder(quoting)] == before
 
@@ -59,7 +59,7 @@ def test_a_whole_step_moves_the_ladder_by_replacing_only_the_rungs_that_fall_off
     quoting: Exchange,
 ) -> None:
     before = {o.price: o.id for o in _ladder(quoting)}
-    quoting.set_index(PERP, D("68040"))  # one whole step of 34 (and 6 over)
+    quoting.sim.set_index(PERP, D("68040"))  # one whole step of 34 (and 6 over)
     quoting.advance_by(REFRESH_MS)
     after = _ladder(quoting)
     # The centre moves one step to 68034.00: every rung is one step higher.
@@ -85,7 +85,7 @@ def test_a_taken_rung_is_quoted_again(quoting: Exchange, make_user: UserFactory)
 
 
 def test_a_large_move_quotes_afresh_with_the_step_of_the_new_price(quoting: Exchange) -> None:
-    quoting.set_index(PERP, D("78200"))  # +15 %: the old 34.00 step would be 4.3 bps
+    quoting.sim.set_index(PERP, D("78200"))  # +15 %: the old 34.00 step would be 4.3 bps
     quoting.advance_by(REFRESH_MS)
     # 78200 × 5 bps = 39.10, bids rounded down and asks up onto the 0.01 tick.
     assert _prices(_ladder(quoting)) == {
@@ -96,10 +96,10 @@ def test_a_large_move_quotes_afresh_with_the_step_of_the_new_price(quoting: Exch
 
 def test_without_an_index_the_agent_waits_and_then_quotes_again(quoting: Exchange) -> None:
     before = [o.id for o in _ladder(quoting)]
-    quoting.set_index(PERP, None)
+    quoting.sim.set_index(PERP, None)
     quoting.advance_by(3 * REFRESH_MS)
     assert [o.id for o in _ladder(quoting)] == before  # nothing to move it to
-    quoting.set_index(PERP, D("69000"))
+    quoting.sim.set_index(PERP, D("69000"))
     quoting.advance_by(REFRESH_MS)
     assert _prices(_ladder(quoting))["bids"][0] == D("68965.50")
 
@@ -116,6 +116,6 @@ def test_an_agent_that_cannot_quote_is_refused(
     exchange: Exchange, spec: LiquiditySpec, field: str
 ) -> None:
     with pytest.raises(OcxError) as refused:
-        exchange.add_liquidity(spec)
+        exchange.sim.add_liquidity(spec)
     assert refused.value.code is ErrorCode.VALIDATION_ERROR
     assert field in str(refused.value)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ocx_sim import Exchange
-from ocx_sim.engine.events import AccountLiquidated
-from ocx_sim.engine.orders import MarginMode
+from ocx_sim.engine.core.events import AccountLiquidated
+from ocx_sim.engine.core.orders import MarginMode
 from tests.conftest import UserFactory, limit, market
 
 D = Decimal
@@ -103,7 +103,7 @@ def test_the_cross_part_leaves_out_isolated_positions_and_their_pnl(
     exchange.place_order(counterparty, market(PERP, "buy", "0.1"))
     # balance 10000 − 1.36 − 1.36 = 9997.28: isolated long 0.1 (340), cross short 0.1
 
-    exchange.pin_mark(PERP, D("67000.00"))
+    exchange.sim.pin_mark(PERP, D("67000.00"))
 
     view = exchange.margin(user)
     # cross: 9997.28 − 340 + 100 (the short's profit) = 9757.28; IM 0.1 × 67000 / 20 = 335
@@ -138,12 +138,12 @@ def assert_liquidated_past(
 ) -> None:
     """At the price shown, and one tick on the safe side, the position stands; one tick past
     it (`step` is -0.01 for a long, +0.01 for a short) it is liquidated."""
-    exchange.pin_mark(PERP, shown - step)
-    exchange.pin_mark(PERP, shown)
+    exchange.sim.pin_mark(PERP, shown - step)
+    exchange.sim.pin_mark(PERP, shown)
     assert exchange.position(user, PERP, mode) is not None
     assert liquidations(exchange) == []
 
-    exchange.pin_mark(PERP, shown + step)
+    exchange.sim.pin_mark(PERP, shown + step)
 
     assert exchange.position(user, PERP, mode) is None
     assert [(e.user_id, e.margin_mode) for e in liquidations(exchange)] == [(user, mode.value)]

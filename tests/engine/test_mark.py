@@ -92,12 +92,12 @@ def test_the_mark_follows_the_index_at_once(exchange: Exchange, make_user: UserF
     _quote(exchange, make_user(perps="10000"), "68100.00", "68120.00")
     exchange.advance_by(10_000)
     basis = exchange.mark_price(PERP) - D("68000")  # type: ignore[operator]
-    exchange.set_index(PERP, D("68050"))
+    exchange.sim.set_index(PERP, D("68050"))
     assert exchange.mark_price(PERP) == D("68050") + basis
 
 
 def test_a_pinned_mark_is_not_smoothed(exchange: Exchange, make_user: UserFactory) -> None:
     _quote(exchange, make_user(perps="10000"), "68100.00", "68120.00")
-    exchange.pin_mark(PERP, D("68300.00"))
+    exchange.sim.pin_mark(PERP, D("68300.00"))
     exchange.advance_by(10_000)
     assert exchange.mark_price(PERP) == D("68300.00")

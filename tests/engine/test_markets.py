@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from ocx_sim.clock import parse_iso
-from ocx_sim.engine.markets import (
+from ocx_sim.engine.core.markets import (
     Catalog,
     MarketSpec,
     MarketType,

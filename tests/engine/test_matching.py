@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ocx_sim.engine.book import Book, BookOrder
-from ocx_sim.engine.matching import MatchResult, crosses, fillable_lots, match
+from ocx_sim.engine.core.book import Book, BookOrder
+from ocx_sim.engine.core.matching import MatchResult, crosses, fillable_lots, match
 from ocx_sim.errors import ErrorCode, OcxError
 
 Depth = tuple[list[tuple[int, int]], list[tuple[int, int]]]

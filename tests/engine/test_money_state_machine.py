@@ -18,11 +18,16 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from ocx_sim import Bucket, ErrorCode, Exchange, OcxError, OrderRequest, OrderType, Side
-from ocx_sim.engine.clearing import CLEARING, FEES
-from ocx_sim.engine.exchange import EXTERNAL
-from ocx_sim.engine.ledger import EntryType, SystemBucket, system_account
-from ocx_sim.engine.money import USDC
-from ocx_sim.engine.orders import TimeInForce
+from ocx_sim.engine.core.ledger import (
+    CLEARING,
+    EXTERNAL,
+    FEES,
+    EntryType,
+    SystemBucket,
+    system_account,
+)
+from ocx_sim.engine.core.money import USDC
+from ocx_sim.engine.core.orders import TimeInForce
 from ocx_sim.errors import CATALOG
 from tests.conftest import credit_spot, limit
 
@@ -77,7 +82,7 @@ class MoneyMachine(RuleBasedStateMachine):
         self.tx_hashes: set[str] = set()
         # Start everyone funded so that most sequences trade; the rules add and move more.
         for user in self.users:
-            self.exchange.deposit(user, STARTING_DEPOSIT)
+            self.exchange.sim.deposit(user, STARTING_DEPOSIT)
             for bucket, amount in STARTING_BUCKETS.items():
                 self.exchange.transfer(user, Bucket.WALLET, bucket, amount)
             self.deposited[user] = self.wallet[user] = STARTING_DEPOSIT
@@ -148,7 +153,7 @@ class MoneyMachine(RuleBasedStateMachine):
     def deposit(self, who: int, cents: int, tx: str | None) -> None:
         user = self.users[who]
         amount = D(cents) / 100
-        credited = self.exchange.deposit(user, amount, tx_hash=tx)
+        credited = self.exchange.sim.deposit(user, amount, tx_hash=tx)
         assert credited is (tx is None or tx not in self.tx_hashes)
         if tx is not None:
             self.tx_hashes.add(tx)
@@ -267,7 +272,7 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @rule(offset=offsets_bps)
     def move_perp_mark(self, offset: int) -> None:
-        self.exchange.pin_mark(PERP, INDEX * (1 + D(offset) / 10_000))
+        self.exchange.sim.pin_mark(PERP, INDEX * (1 + D(offset) / 10_000))
 
     @rule(ms=st.integers(1, 86_400_000))
     def advance_clock(self, ms: int) -> None:

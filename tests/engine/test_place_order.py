@@ -24,9 +24,9 @@ from ocx_sim import (
     TimeInForce,
     default_catalog,
 )
-from ocx_sim.engine.events import Event, OrderCancelled, OrderExpired, TradeExecuted
-from ocx_sim.engine.ledger import EntryType
-from ocx_sim.engine.orders import FeeRole, Order
+from ocx_sim.engine.core.events import Event, OrderCancelled, OrderExpired, TradeExecuted
+from ocx_sim.engine.core.ledger import EntryType
+from ocx_sim.engine.core.orders import FeeRole, Order
 from tests.conftest import UserFactory, credit_spot, footprint, limit, market, refused
 
 D = Decimal
@@ -301,9 +301,9 @@ def _ask_beyond_the_band(exchange: Exchange, make_user: UserFactory) -> Order:
     """An ask at 72000.00, rested while the index was 70000 (band 66500–73500), left beyond
     the band once the index is back at 68000 (band 64600–71400)."""
     far = make_user(perps="10000")
-    exchange.set_index(PERP, D("70000.00"))
+    exchange.sim.set_index(PERP, D("70000.00"))
     order = exchange.place_order(far, limit(PERP, "sell", "0.1", "72000.00")).order
-    exchange.set_index(PERP, D("68000.00"))
+    exchange.sim.set_index(PERP, D("68000.00"))
     assert exchange.price_band(PERP) == (D("64600.00"), D("71400.00"))
     return order
 
@@ -344,9 +344,9 @@ def test_market_order_whose_only_liquidity_is_beyond_the_band_is_no_liquidity(
 
 def test_market_sell_never_fills_below_the_band(exchange: Exchange, make_user: UserFactory) -> None:
     far = make_user(perps="10000")
-    exchange.set_index(PERP, D("66000.00"))  # band 62700–69300
+    exchange.sim.set_index(PERP, D("66000.00"))  # band 62700–69300
     far_bid = exchange.place_order(far, limit(PERP, "buy", "0.1", "64000.00")).order
-    exchange.set_index(PERP, D("68000.00"))  # band 64600–71400
+    exchange.sim.set_index(PERP, D("68000.00"))  # band 64600–71400
     near = make_user(perps="10000")
     exchange.place_order(near, limit(PERP, "buy", "0.1", "65000.00"))
     bob = make_user(perps="10000")
@@ -454,7 +454,7 @@ def test_quantity_below_the_market_minimum_is_validation_error() -> None:
     catalog.markets[PERP] = replace(spec, min_quantity=D("0.0010"))
     exchange = Exchange(seed=1, clock=SimClock(DEFAULT_START_MS), catalog=catalog)
     bob = exchange.register_user("0x" + "b0" * 20).user_id
-    exchange.deposit(bob, D("10000"))
+    exchange.sim.deposit(bob, D("10000"))
     exchange.transfer(bob, Bucket.WALLET, Bucket.PERPS, D("10000"))
     err = refused(
         exchange, lambda: exchange.place_order(bob, limit(PERP, "buy", "0.0009", "67000.00"))
@@ -488,7 +488,7 @@ def test_halted_market_refuses_new_orders_but_still_cancels(
 ) -> None:
     bob = make_user(perps="10000")
     resting = exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00")).order
-    exchange.halt(PERP)
+    exchange.sim.halt(PERP)
     err = refused(
         exchange, lambda: exchange.place_order(bob, limit(PERP, "buy", "0.1", "66000.00"))
     )
@@ -498,7 +498,7 @@ def test_halted_market_refuses_new_orders_but_still_cancels(
     cancelled = exchange.cancel_order(bob, resting.id)
     assert cancelled.status is OrderStatus.CANCELLED
     assert exchange.depth(PERP).bids == []
-    exchange.resume(PERP)
+    exchange.sim.resume(PERP)
     assert exchange.place_order(bob, limit(PERP, "buy", "0.1", "66000.00")).order.is_open
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from ocx_sim import ErrorCode, Exchange, OcxError, OrderRequest, Side
-from ocx_sim.engine.orders import FeeRole
+from ocx_sim.engine.core.orders import FeeRole
 from tests.conftest import UserFactory, footprint, limit, market, refused
 
 D = Decimal
@@ -140,7 +140,7 @@ def test_preview_on_a_halted_market_is_not_approved(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     bob = make_user(perps="10000")
-    exchange.halt(PERP)
+    exchange.sim.halt(PERP)
 
     preview = exchange.preview_order(bob, limit(PERP, "buy", "0.1", "67000.00"))
 
@@ -217,7 +217,7 @@ def test_preview_of_invalid_input_on_a_halted_market_is_still_400(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     bob = make_user(perps="10000")
-    exchange.halt(PERP)
+    exchange.sim.halt(PERP)
 
     with pytest.raises(OcxError) as err:
         exchange.preview_order(bob, limit(PERP, "buy", "0.1", "67000.001"))

@@ -9,7 +9,7 @@ from typing import TypeVar
 import pytest
 
 from ocx_sim import ErrorCode, Exchange, OcxError, OrderStatus, QuoteRequest, Side
-from ocx_sim.engine.events import Event, OrderCancelled, TradeExecuted
+from ocx_sim.engine.core.events import Event, OrderCancelled, TradeExecuted
 from tests.conftest import UserFactory, footprint, limit, refused
 
 D = Decimal
@@ -189,7 +189,7 @@ def test_quotes_on_a_halted_market_are_refused_and_cancel_nothing(
 ) -> None:
     bob = make_user(perps="10000")
     previous = exchange.place_order(bob, limit(PERP, "buy", "0.1", "65000.00")).order
-    exchange.halt(PERP)
+    exchange.sim.halt(PERP)
     before = footprint(exchange)
 
     with pytest.raises(OcxError) as err:

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from ocx_sim import Bucket, ErrorCode, Exchange, OcxError
-from ocx_sim.engine.markets import Venue
-from ocx_sim.engine.orders import FeeRole
+from ocx_sim.engine.core.markets import Venue
+from ocx_sim.engine.core.orders import FeeRole
 from tests.conftest import UserFactory, limit, market
 
 D = Decimal
@@ -103,7 +103,7 @@ def test_position_margin_maintenance_and_equity_follow_the_mark(
     assert at_entry.available == D("8293.20")
     assert at_entry.usage == D(1700) / D("9993.20")
 
-    exchange.pin_mark("BTC-PERP", D("70000.00"))
+    exchange.sim.pin_mark("BTC-PERP", D("70000.00"))
     up = exchange.margin(user)
     # unrealized 0.5 × 2000 = 1000; position margin 0.5 × 70000 / 20 = 1750
     assert up.balance == D("9993.20")
@@ -114,7 +114,7 @@ def test_position_margin_maintenance_and_equity_follow_the_mark(
     # the profit does not count: min(10993.20, 9993.20) − 1750 = 8243.20
     assert up.available == D("8243.20")
 
-    exchange.pin_mark("BTC-PERP", D("66000.00"))
+    exchange.sim.pin_mark("BTC-PERP", D("66000.00"))
     down = exchange.margin(user)
     # unrealized −1000; position margin 1650, maintenance 1100; the loss counts:
     # min(8993.20, 9993.20) − 1650 = 7343.20
@@ -130,7 +130,7 @@ def test_a_short_gains_when_the_mark_falls(exchange: Exchange, make_user: UserFa
     short_user, buyer = make_user(perps="2000"), make_user(perps="20000")
     exchange.place_order(short_user, limit("BTC-PERP", "sell", "0.2", "68000.00"))
     exchange.place_order(buyer, market("BTC-PERP", "buy", "0.2"))
-    exchange.pin_mark("BTC-PERP", D("67500.00"))
+    exchange.sim.pin_mark("BTC-PERP", D("67500.00"))
 
     view = exchange.margin(short_user)
 
@@ -153,7 +153,7 @@ def test_unrealized_profit_does_not_raise_available_margin(
     # position margin 0.1 × 68000 / 20 = 340
     assert before.available == D("9658.64")
 
-    exchange.pin_mark("BTC-PERP", D("70000.00"))
+    exchange.sim.pin_mark("BTC-PERP", D("70000.00"))
     up = exchange.margin(user)
 
     # the 0.1 × 2000 = 200 of profit raises equity but backs nothing: available only loses
@@ -170,7 +170,7 @@ def test_a_long_options_gain_leaves_the_options_available_margin_unchanged(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     option = exchange.catalog.options("BTC")[0].id
-    exchange.pin_mark(option, D("12000.00"))
+    exchange.sim.pin_mark(option, D("12000.00"))
     seller, buyer = make_user(options="5000"), make_user(options="10")
     exchange.place_order(seller, limit(option, "sell", "0.1", "50.00"))
     exchange.place_order(buyer, limit(option, "buy", "0.1", "50.00"))
@@ -180,7 +180,7 @@ def test_a_long_options_gain_leaves_the_options_available_margin_unchanged(
     assert (before.balance, before.equity) == (D("4.375"), D("1204.375"))
     assert before.available == D("4.375")
 
-    exchange.pin_mark(option, D("13000.00"))
+    exchange.sim.pin_mark(option, D("13000.00"))
     up = exchange.margin(buyer, Venue.OPTIONS)
 
     assert up.equity == D("1304.375")
@@ -304,7 +304,7 @@ def test_unrealized_losses_shrink_what_new_orders_may_use(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     user = open_long(exchange, make_user, "1", "68000.00")  # balance 10000 − 13.60
-    exchange.pin_mark("BTC-PERP", D("65000.00"))
+    exchange.sim.pin_mark("BTC-PERP", D("65000.00"))
     # equity 9986.40 − 3000 = 6986.40 (below the balance, so it counts);
     # position margin 65000 / 20 = 3250; available 3736.40
     assert exchange.margin(user).available == D("3736.40")
@@ -327,7 +327,7 @@ def test_a_user_with_negative_available_margin_is_told_zero_available(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     user = open_long(exchange, make_user, "1", "68000.00")  # balance 9986.40
-    exchange.pin_mark("BTC-PERP", D("61000.00"))
+    exchange.sim.pin_mark("BTC-PERP", D("61000.00"))
     # equity 9986.40 − 7000 = 2986.40: below the initial margin 61000 / 20 = 3050 but above
     # the maintenance 2033.33, so not liquidated; available 2986.40 − 3050 = −63.60
 
@@ -370,7 +370,7 @@ def test_a_reduce_only_order_needs_neither_margin_nor_room_for_its_fee(
     assert exchange.margin(user).available == D("82.20")
     # A fall to 67800 costs 0.5 × 200 = 100 and frees 0.5 × 200 / 20 = 5 of position margin:
     # min(9893.20, 9993.20) − 1695 − 8211 = −12.80: nothing left for any new exposure.
-    exchange.pin_mark("BTC-PERP", D("67800.00"))
+    exchange.sim.pin_mark("BTC-PERP", D("67800.00"))
     assert exchange.margin(user).available == D("-12.80")
 
     # Closing frees the position's margin, which covers its own fee (5 bps of 21000 = 10.50),
@@ -423,7 +423,7 @@ def test_unrealized_losses_reduce_what_can_leave_perps(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     user = open_long(exchange, make_user, "0.1", "68000.00")  # balance 9998.64
-    exchange.pin_mark("BTC-PERP", D("66000.00"))
+    exchange.sim.pin_mark("BTC-PERP", D("66000.00"))
     # equity 9998.64 − 200 = 9798.64; position margin 330; available 9468.64
 
     with pytest.raises(OcxError) as refused:
@@ -439,7 +439,7 @@ def test_unrealized_profit_cannot_be_transferred_out_of_perps(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     user = open_long(exchange, make_user, "0.1", "68000.00")  # balance 9998.64
-    exchange.pin_mark("BTC-PERP", D("80000.00"))
+    exchange.sim.pin_mark("BTC-PERP", D("80000.00"))
     # equity 9998.64 + 1200 = 11198.64, but only the balance backs margin;
     # position margin 0.1 × 80000 / 20 = 400: available min(11198.64, 9998.64) − 400 = 9598.64
 
@@ -462,7 +462,7 @@ def test_without_an_index_order_entry_answers_upstream_degraded(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     user = make_user(perps="5000", spot="5000")
-    exchange.set_index("BTC-PERP", None)
+    exchange.sim.set_index("BTC-PERP", None)
     events_before = len(exchange.events)
 
     for request in (
@@ -481,7 +481,7 @@ def test_without_an_index_order_entry_answers_upstream_degraded(
     # another underlying still trades
     exchange.place_order(user, limit("XAUT-USDC-PERP", "buy", "0.1", "4000.00"))
     # and the index coming back reopens order entry
-    exchange.set_index("BTC-PERP", D("68000.00"))
+    exchange.sim.set_index("BTC-PERP", D("68000.00"))
     assert exchange.place_order(user, limit("BTC-PERP", "buy", "0.1", "68000.00")).order.is_open
 
 
@@ -506,7 +506,7 @@ def test_an_option_bid_cannot_leave_the_options_bucket_negative(
     assert exchange.fills(buyer) == []
     assert exchange.balances(buyer).options == D(5)
     # with the fee covered the bid fills and the bucket ends at exactly zero
-    exchange.deposit(buyer, D("0.625"))
+    exchange.sim.deposit(buyer, D("0.625"))
     exchange.transfer(buyer, Bucket.WALLET, Bucket.OPTIONS, D("0.625"))
     (fill,) = exchange.place_order(buyer, limit(option, "buy", "0.1", "50.00")).fills
     assert fill.fee == D("0.625")
@@ -519,7 +519,7 @@ def test_trading_on_unrealized_profit_cannot_leave_the_perps_bucket_negative(
 ) -> None:
     user = open_long(exchange, make_user, "0.1", "68000.00")  # balance 9998.64
     seller = make_user(perps="100000")
-    exchange.pin_mark("BTC-PERP", D("80000.00"))
+    exchange.sim.pin_mark("BTC-PERP", D("80000.00"))
     # equity 9998.64 + 1200; position margin 400; all but the margin may leave (test above),
     # which leaves a balance of 400 and an equity of 1600
     exchange.transfer(user, Bucket.PERPS, Bucket.WALLET, D("9598.64"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ocx_sim import Bucket, Exchange, OrderRequest, OrderType, Side
-from ocx_sim.engine.events import FundingPaid, MarketExpired, MarketListed, TradeExecuted
+from ocx_sim.engine.core.events import FundingPaid, MarketExpired, MarketListed, TradeExecuted
 
 D = Decimal
 WEEK_MS = 7 * 86_400_000
@@ -21,10 +21,10 @@ WEEK_DIGEST = "b1f1fba01104fb1742df4c9d9cea4f7fd0a596a41d31c926b5f8b347a00afe9e"
 
 def _sandbox(seed: int) -> Exchange:
     exchange = Exchange.create(seed=seed)
-    exchange.start_sandbox()
+    exchange.sim.start_sandbox()
     for n, side in enumerate((Side.BUY, Side.SELL)):
         user = exchange.register_user(f"0x{n + 1:040x}").user_id
-        exchange.deposit(user, D(20_000))
+        exchange.sim.deposit(user, D(20_000))
         exchange.transfer(user, Bucket.WALLET, Bucket.PERPS, D(20_000))
         exchange.place_order(user, OrderRequest("BTC-PERP", side, D("0.1"), type=OrderType.MARKET))
     return exchange

@@ -1,12 +1,11 @@
 """The price tick works through seconds in batches, skips quiet watchers and passes refreshes
 that would do nothing; none of it may show.
 
-`ticker.py` replaces a timer a second by one timer that steps every second up to the clock's
-horizon, runs the watchers (stop triggers, liquidation) only when a mark leaves the interval
-they declared quiet, and defers a liquidity agent's refresh when the agent would leave its
-ladder standing. These tests hold it to the plain model: the same world advanced in one go or
-in odd steps, with the watchers run on every move, and with every refresh fired, ends
-identical.
+`reactions/ticker.py` replaces a timer a second by one timer that steps every second up to the
+clock's horizon, runs the watchers (stop triggers, liquidation) only when a mark leaves the interval
+they declared quiet, and defers a liquidity agent's refresh when the agent would leave its ladder
+standing. These tests hold it to the plain model: the same world advanced in one go or in odd steps,
+with the watchers run on every move, and with every refresh fired, ends identical.
 """
 
 from __future__ import annotations
@@ -18,11 +17,11 @@ from functools import partial
 import pytest
 
 from ocx_sim import Bucket, Exchange, MarginMode, OrderRequest, OrderType, Side
-from ocx_sim.engine.context import QuietRefresh
-from ocx_sim.engine.events import AccountLiquidated, FundingSettled, OrderTriggered
-from ocx_sim.engine.liquidation import Liquidation
-from ocx_sim.engine.liquidity import LiquidityAgent
-from ocx_sim.engine.triggers import Triggers
+from ocx_sim.engine.core.events import AccountLiquidated, FundingSettled, OrderTriggered
+from ocx_sim.engine.reactions.liquidation import Liquidation
+from ocx_sim.engine.reactions.liquidity import LiquidityAgent
+from ocx_sim.engine.reactions.ticker import QuietRefresh
+from ocx_sim.engine.reactions.triggers import TriggerWatcher
 
 D = Decimal
 PERP = "BTC-PERP"
@@ -34,8 +33,8 @@ def _busy_world(seed: int = 3) -> Exchange:
     short at about 17× cross, an isolated long, and stops on either side of the mark, so that
     within hours stops fire and accounts are liquidated."""
     exchange = Exchange.create(seed=seed)
-    exchange.start_sandbox()
-    exchange.set_volatility("BTC", D(3))
+    exchange.sim.start_sandbox()
+    exchange.sim.set_volatility("BTC", D(3))
     mark = exchange.mark_price(PERP)
     assert mark is not None
     traders = []
@@ -49,7 +48,7 @@ def _busy_world(seed: int = 3) -> Exchange:
         ]
     ):
         user = exchange.register_user(f"0x{n + 1:040x}").user_id
-        exchange.deposit(user, D(cash))
+        exchange.sim.deposit(user, D(cash))
         exchange.transfer(user, Bucket.WALLET, Bucket.PERPS, D(cash))
         traders.append(user)
         if not D(size):
@@ -66,7 +65,7 @@ def _busy_world(seed: int = 3) -> Exchange:
 
 
 def _state(exchange: Exchange) -> tuple[object, ...]:
-    curve = exchange.index_curve("BTC")
+    curve = exchange.sim.index_curve("BTC")
     return (
         exchange.now_ms,
         exchange.digest(),
@@ -76,7 +75,7 @@ def _state(exchange: Exchange) -> tuple[object, ...]:
         exchange.funding_rate(PERP),
         # The running period's premium sums, unrounded: floats add up differently when
         # split differently, and the rounded rate would hide it.
-        exchange._lifecycle.funding.sums(),
+        exchange._reactions.funding.sums(),
         dict(exchange.ledger.balances),
     )
 
@@ -112,7 +111,7 @@ def test_skipping_the_watchers_while_marks_are_quiet_changes_nothing(
     skipping.advance_by(3 * HOUR_MS)
     # The plain model: every watcher runs after every second that moved a price.
     monkeypatch.setattr(Liquidation, "quiet_marks", lambda self: None)
-    monkeypatch.setattr(Triggers, "quiet_marks", lambda self: None)
+    monkeypatch.setattr(TriggerWatcher, "quiet_marks", lambda self: None)
     watching = _busy_world()
     watching.advance_by(3 * HOUR_MS)
     assert _state(skipping) == _state(watching)
@@ -154,9 +153,9 @@ class _Recorder:
         self.defer = defer
         self.seen: dict[int, float | None] = {}
         self.fired = 0
-        ctx = exchange._ctx
-        self.order = len(ctx.refreshers)
-        ctx.refreshers.append(self)
+        refreshers = exchange._reactions.refreshers
+        self.order = len(refreshers)
+        refreshers.append(self)
         self.timer = exchange.clock.schedule_deferrable(
             first_ms, partial(self._fire), "recorder", self.order
         )
@@ -170,7 +169,7 @@ class _Recorder:
 
     def _fire(self, due_ms: int) -> None:
         self.fired += 1
-        self.seen[due_ms] = self.exchange._ctx.prices.index_f("BTC")
+        self.seen[due_ms] = self.exchange._state.prices.index_f("BTC")
         self.timer = self.exchange.clock.schedule_deferrable(
             due_ms + self.period_ms, partial(self._fire), "recorder", self.order
         )
@@ -182,8 +181,8 @@ def test_a_passed_refresher_is_judged_on_the_index_it_would_read_at_its_own_inst
     # second before it.
     def world(defer: bool) -> _Recorder:
         exchange = Exchange.create(seed=5, start="2026-03-16T00:00:00Z")
-        exchange.set_curve("BTC", D("68000"), D("74000"))
-        exchange.start_sandbox()
+        exchange.sim.set_curve("BTC", D("68000"), D("74000"))
+        exchange.sim.start_sandbox()
         recorder = _Recorder(exchange, exchange.now_ms + 300, 2_300, defer)
         exchange.advance_by(HOUR_MS // 6)
         return recorder
@@ -205,7 +204,7 @@ def test_a_still_world_schedules_no_tick_and_a_book_change_wakes_it(
 
     assert not ticking()
     maker = exchange.register_user("0x" + "ab" * 20).user_id
-    exchange.deposit(maker, D(10_000))
+    exchange.sim.deposit(maker, D(10_000))
     exchange.transfer(maker, Bucket.WALLET, Bucket.PERPS, D(10_000))
     exchange.place_order(maker, OrderRequest(PERP, Side.BUY, D("0.1"), price=D("68100")))
     exchange.place_order(maker, OrderRequest(PERP, Side.SELL, D("0.1"), price=D("68120")))
@@ -223,11 +222,11 @@ def test_under_a_pinned_mark_the_basis_follows_the_book_the_same_in_one_go_or_in
     def pinned_over_a_healthy_book() -> Exchange:
         exchange = Exchange.create(seed=1)
         maker = exchange.register_user("0x" + "ab" * 20).user_id
-        exchange.deposit(maker, D(10_000))
+        exchange.sim.deposit(maker, D(10_000))
         exchange.transfer(maker, Bucket.WALLET, Bucket.PERPS, D(10_000))
         exchange.place_order(maker, OrderRequest(PERP, Side.BUY, D("0.1"), price=D("68100")))
         exchange.place_order(maker, OrderRequest(PERP, Side.SELL, D("0.1"), price=D("68120")))
-        exchange.pin_mark(PERP, D("68300.00"))
+        exchange.sim.pin_mark(PERP, D("68300.00"))
         return exchange
 
     at_once, stepwise = pinned_over_a_healthy_book(), pinned_over_a_healthy_book()
@@ -235,7 +234,7 @@ def test_under_a_pinned_mark_the_basis_follows_the_book_the_same_in_one_go_or_in
     for _ in range(20):
         stepwise.advance_by(1_000)
     for exchange in (at_once, stepwise):
-        exchange.pin_mark(PERP, None)
+        exchange.sim.pin_mark(PERP, None)
     # Unpinned, the mark is the model's: 20 s of the 10 s half-life toward the mid 68110,
     # 110 × (1 − 2^−2) = 82.50 over the index.
     assert abs(at_once.mark_price(PERP) - D("68082.50")) < D("0.01")  # type: ignore[operator]

@@ -8,9 +8,8 @@ from decimal import Decimal
 import pytest
 
 from ocx_sim import Bucket, ErrorCode, Exchange, OcxError
-from ocx_sim.engine.events import FundsDeposited, FundsTransferred
-from ocx_sim.engine.exchange import EXTERNAL
-from ocx_sim.engine.ledger import EntryType
+from ocx_sim.engine.core.events import FundsDeposited, FundsTransferred
+from ocx_sim.engine.core.ledger import EXTERNAL, EntryType
 from tests.conftest import UserFactory, limit, refused
 
 D = Decimal
@@ -214,7 +213,7 @@ def test_a_deposit_credits_the_wallet_with_a_deposit_entry_and_its_tx_hash(
     user = exchange.register_user("0x" + "a1" * 20).user_id
     tx = "0x" + "ab" * 32
 
-    credited = exchange.deposit(user, D("1500.25"), tx_hash=tx)
+    credited = exchange.sim.deposit(user, D("1500.25"), tx_hash=tx)
 
     assert credited is True
     assert exchange.balances(user).wallet == D("1500.25")
@@ -236,11 +235,11 @@ def test_the_same_tx_hash_is_credited_once(exchange: Exchange) -> None:
     user = exchange.register_user("0x" + "a1" * 20).user_id
     other = exchange.register_user("0x" + "b2" * 20).user_id
     tx = "0x" + "cd" * 32
-    assert exchange.deposit(user, D("100"), tx_hash=tx) is True
+    assert exchange.sim.deposit(user, D("100"), tx_hash=tx) is True
     entries, events = len(exchange.ledger.entries), len(exchange.events)
 
-    assert exchange.deposit(user, D("100"), tx_hash=tx) is False
-    assert exchange.deposit(other, D("999"), tx_hash=tx) is False
+    assert exchange.sim.deposit(user, D("100"), tx_hash=tx) is False
+    assert exchange.sim.deposit(other, D("999"), tx_hash=tx) is False
 
     assert exchange.balances(user).wallet == D(100)
     assert exchange.balances(other).wallet == 0
@@ -252,8 +251,8 @@ def test_deposits_without_a_tx_hash_are_each_credited_under_a_generated_one(
 ) -> None:
     user = exchange.register_user("0x" + "a1" * 20).user_id
 
-    assert exchange.deposit(user, D("10")) is True
-    assert exchange.deposit(user, D("10")) is True
+    assert exchange.sim.deposit(user, D("10")) is True
+    assert exchange.sim.deposit(user, D("10")) is True
 
     assert exchange.balances(user).wallet == D(20)
     hashes = [e.tx_hash for e in exchange.ledger_entries(user)]
@@ -269,14 +268,14 @@ def test_a_deposit_of_a_bad_amount_is_refused_naming_amount(
     tx = "0x" + "ef" * 32
 
     with pytest.raises(OcxError) as refused:
-        exchange.deposit(user, D(amount), tx_hash=tx)
+        exchange.sim.deposit(user, D(amount), tx_hash=tx)
 
     assert refused.value.code is ErrorCode.VALIDATION_ERROR
     assert refused.value.status == 400
     assert refused.value.details["field"] == "amount"
     assert exchange.ledger_entries(user) == []
     # a refused deposit does not burn its txHash
-    assert exchange.deposit(user, D("1"), tx_hash=tx) is True
+    assert exchange.sim.deposit(user, D("1"), tx_hash=tx) is True
 
 
 def test_the_external_account_holds_minus_all_deposits(
@@ -285,8 +284,8 @@ def test_the_external_account_holds_minus_all_deposits(
     make_user(wallet="100", perps="50")
     make_user(spot="0.000001")
     third = exchange.register_user("0x" + "fe" * 20).user_id
-    exchange.deposit(third, D("1234.5678"), tx_hash="0x01")
-    exchange.deposit(third, D("1234.5678"), tx_hash="0x01")  # not credited again
+    exchange.sim.deposit(third, D("1234.5678"), tx_hash="0x01")
+    exchange.sim.deposit(third, D("1234.5678"), tx_hash="0x01")  # not credited again
 
     # 150 + 0.000001 + 1234.5678
     assert exchange.ledger.balance(EXTERNAL) == D("-1384.567801")

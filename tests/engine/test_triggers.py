@@ -14,14 +14,15 @@ from typing import TypeVar
 import pytest
 
 from ocx_sim import Bucket, ErrorCode, Exchange, OrderRequest, OrderStatus
-from ocx_sim.engine.events import (
+from ocx_sim.engine.core.events import (
+    AccountLiquidated,
     Event,
     OrderAccepted,
     OrderCancelled,
     OrderTriggered,
     TradeExecuted,
 )
-from ocx_sim.engine.orders import Order, OrderType, Side
+from ocx_sim.engine.core.orders import Order, OrderType, Side
 from tests.conftest import UserFactory, limit, market, refused
 
 D = Decimal
@@ -122,9 +123,25 @@ def bracketed_long(exchange: Exchange, alice: str, bob: str) -> Order:
 # -- stop orders ---------------------------------------------------------------------------
 
 
-def test_the_trigger_is_the_first_price_watcher(exchange: Exchange) -> None:
-    # triggers.py: stops go before the liquidation pass, so a stop-loss may spare an account.
-    assert exchange._ctx.price_watchers[0] is exchange._triggers
+def test_a_stop_loss_the_jump_crosses_closes_the_position_before_the_liquidation_looks(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    # Triggers answer a price move before the liquidation does, so a stop-loss may spare its
+    # account: at 66000 alice's 0.1 long on 400 USDC (equity 200 < maintenance 220) would be
+    # liquidated, but her stop at 67000 sells it to bob's bid first.
+    alice, bob, carol = make_user(perps="400"), make_user(perps="20000"), make_user(perps="20000")
+    exchange.place_order(carol, limit(PERP, "sell", "0.1", "68000.00"))
+    exchange.place_order(alice, limit(PERP, "buy", "0.1", "68000.00"))
+    exchange.place_order(
+        alice, market(PERP, "sell", "0.1", stop_price=D("67000.00"), reduce_only=True)
+    )
+    exchange.place_order(bob, limit(PERP, "buy", "0.1", "66900.00"))
+
+    exchange.sim.set_index(PERP, D("66000"))
+
+    assert exchange.position(alice, PERP) is None
+    assert exchange.events_of(AccountLiquidated) == []
+    assert [f.price for f in exchange.fills(alice)] == [D("66900.00"), D("68000.00")]
 
 
 def test_a_stop_waits_untriggered_off_the_book_holding_no_margin(
@@ -147,11 +164,11 @@ def test_a_buy_stop_fires_at_the_first_mark_at_or_above_its_stop(
 ) -> None:
     stop = exchange.place_order(bob, buy_stop()).order
 
-    exchange.set_index(PERP, D("68999.99"))
+    exchange.sim.set_index(PERP, D("68999.99"))
     assert status(stop) is OrderStatus.UNTRIGGERED
     assert triggered_ids(exchange) == []
 
-    exchange.set_index(PERP, D("69000.00"))
+    exchange.sim.set_index(PERP, D("69000.00"))
 
     assert status(stop) is OrderStatus.FILLED
     assert events_of(exchange, OrderTriggered)[-1].mark == D("69000.00")
@@ -171,10 +188,10 @@ def test_a_sell_stop_fires_at_the_first_mark_at_or_below_its_stop(
     exchange.place_order(alice, limit(PERP, "buy", "0.1", "66900.00"))
     stop = exchange.place_order(bob, market(PERP, "sell", "0.1", stop_price=D("67000.00"))).order
 
-    exchange.set_index(PERP, D("67000.01"))
+    exchange.sim.set_index(PERP, D("67000.01"))
     assert status(stop) is OrderStatus.UNTRIGGERED
 
-    exchange.set_index(PERP, D("67000.00"))
+    exchange.sim.set_index(PERP, D("67000.00"))
 
     assert status(stop) is OrderStatus.FILLED
     assert [(f.price, f.quantity) for f in exchange.fills(bob)] == [(D("66900.00"), D("0.1"))]
@@ -197,7 +214,7 @@ def test_a_fired_stop_limit_rests_with_its_id_and_then_holds_margin(
 ) -> None:
     stop = exchange.place_order(bob, buy_stop("69050.00")).order
 
-    exchange.pin_mark(PERP, D("69000.00"))
+    exchange.sim.pin_mark(PERP, D("69000.00"))
 
     assert status(stop) is OrderStatus.OPEN
     assert exchange.depth(PERP).bids == [(D("69050.00"), D("0.1000"))]
@@ -214,7 +231,7 @@ def test_stops_crossed_together_fire_in_creation_order(
     first = exchange.place_order(dave, buy_stop(stop="68900.00"))
     second = exchange.place_order(bob, buy_stop(stop="68500.00"))
 
-    exchange.set_index(PERP, D("69000.00"))
+    exchange.sim.set_index(PERP, D("69000.00"))
 
     # dave's stop was created first, so it takes the only ask; bob's finds nothing to take.
     assert triggered_ids(exchange) == [first.order.id, second.order.id]
@@ -242,7 +259,7 @@ def test_a_stop_the_checks_refuse_when_it_fires_is_cancelled_and_nothing_else_ch
     stop = exchange.place_order(bob, buy_stop()).order
     exchange.transfer(bob, Bucket.PERPS, Bucket.WALLET, D("300"))
 
-    exchange.set_index(PERP, D("69000.00"))  # now 345.00 + 3.45 > 100
+    exchange.sim.set_index(PERP, D("69000.00"))  # now 345.00 + 3.45 > 100
 
     assert status(stop) is OrderStatus.CANCELLED
     assert cancel_reason(exchange, stop) == "trigger_rejected"
@@ -254,9 +271,9 @@ def test_a_stop_the_checks_refuse_when_it_fires_is_cancelled_and_nothing_else_ch
 
 def test_a_stop_on_a_halted_market_is_rejected_when_it_fires(exchange: Exchange, bob: str) -> None:
     stop = exchange.place_order(bob, buy_stop()).order
-    exchange.halt(PERP)
+    exchange.sim.halt(PERP)
 
-    exchange.set_index(PERP, D("69500.00"))
+    exchange.sim.set_index(PERP, D("69500.00"))
 
     assert status(stop) is OrderStatus.CANCELLED
     assert cancel_reason(exchange, stop) == "trigger_rejected"
@@ -266,7 +283,7 @@ def test_cancelling_an_untriggered_stop_ends_it_for_good(exchange: Exchange, bob
     stop = exchange.place_order(bob, buy_stop()).order
 
     cancelled = exchange.cancel_order(bob, stop.id)
-    exchange.set_index(PERP, D("69500.00"))
+    exchange.sim.set_index(PERP, D("69500.00"))
 
     assert status(cancelled) is OrderStatus.CANCELLED
     assert cancel_reason(exchange, stop) == "user"
@@ -297,7 +314,7 @@ def test_a_spot_stop_locks_nothing_until_it_fires(
     stop = exchange.place_order(bob, buy_stop("69050.00", market_id=SPOT)).order
     assert exchange.spot_assets(bob)[0].locked == 0
 
-    exchange.set_index(SPOT, D("69000.00"))
+    exchange.sim.set_index(SPOT, D("69000.00"))
 
     assert status(stop) is OrderStatus.OPEN
     # 0.1 × 69050.00 × (1 + 5 bps), the bid's lock (docs/fidelity.md "Money")
@@ -352,10 +369,10 @@ def test_the_take_profit_fires_at_its_price_and_cancels_the_stop_loss(
     tp, sl = children_of(exchange, bob, bracketed_long)
     exchange.place_order(carol, limit(PERP, "buy", "0.2", "69900.00"))
 
-    exchange.set_index(PERP, D("69999.99"))
+    exchange.sim.set_index(PERP, D("69999.99"))
     assert status(tp) is OrderStatus.UNTRIGGERED
 
-    exchange.set_index(PERP, D("70000.00"))
+    exchange.sim.set_index(PERP, D("70000.00"))
 
     assert status(tp) is OrderStatus.FILLED
     assert status(sl) is OrderStatus.CANCELLED
@@ -377,10 +394,10 @@ def test_the_stop_loss_of_a_short_fires_at_its_price_and_cancels_the_take_profit
     assert tp.side is sl.side is Side.BUY
     exchange.place_order(carol, limit(PERP, "sell", "0.1", "69100.00"))
 
-    exchange.set_index(PERP, D("68999.99"))
+    exchange.sim.set_index(PERP, D("68999.99"))
     assert status(sl) is OrderStatus.UNTRIGGERED
 
-    exchange.set_index(PERP, D("69000.00"))
+    exchange.sim.set_index(PERP, D("69000.00"))
 
     assert status(sl) is OrderStatus.FILLED
     assert status(tp) is OrderStatus.CANCELLED
@@ -401,7 +418,7 @@ def test_take_profit_and_stop_loss_go_when_the_position_is_closed_by_hand(
     assert exchange.position(bob, PERP) is None
     assert tp.status is sl.status is OrderStatus.CANCELLED
     assert cancel_reason(exchange, tp) == cancel_reason(exchange, sl) == "position_closed"
-    exchange.set_index(PERP, D("70000.00"))
+    exchange.sim.set_index(PERP, D("70000.00"))
     assert triggered_ids(exchange) == []
 
 
@@ -422,7 +439,7 @@ def test_a_stop_entry_arms_its_bracket_when_it_fires_and_fills(
     ).order
     assert children_of(exchange, bob, stop) == []
 
-    exchange.set_index(PERP, D("69000.00"))
+    exchange.sim.set_index(PERP, D("69000.00"))
 
     assert [(c.stop_price, c.quantity) for c in children_of(exchange, bob, stop)] == [
         (D("71000.00"), D("0.1")),
@@ -434,7 +451,7 @@ def test_a_stop_entry_arms_its_bracket_when_it_fires_and_fills(
 def test_a_child_the_mark_already_crosses_when_armed_fires_at_once(
     exchange: Exchange, alice: str, bob: str, carol: str, mark: str
 ) -> None:
-    exchange.pin_mark(PERP, D(mark))
+    exchange.sim.pin_mark(PERP, D(mark))
     exchange.place_order(carol, limit(PERP, "buy", "0.1", "64000.00"))
     entry = exchange.place_order(bob, bracket("buy", "0.1", "66500.00", stop_loss="66000.00")).order
 
@@ -470,7 +487,7 @@ def digest_after_placing(request: OrderRequest) -> str:
     (the mark, 68000.00, crosses none of the triggers below: nothing fires or fills)."""
     exchange = Exchange.create(seed=1)
     trader = exchange.register_user("0x" + "b0" * 20).user_id
-    exchange.deposit(trader, D("10000"))
+    exchange.sim.deposit(trader, D("10000"))
     exchange.transfer(trader, Bucket.WALLET, Bucket.PERPS, D("10000"))
     exchange.place_order(trader, request)
     return exchange.digest()

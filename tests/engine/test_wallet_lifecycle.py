@@ -11,15 +11,15 @@ import pytest
 
 from ocx_sim import ErrorCode, Exchange
 from ocx_sim.clock import format_ms, parse_iso
-from ocx_sim.engine.events import (
+from ocx_sim.engine.core.events import (
     Event,
     SettlementChanged,
     VaultLiquiditySet,
     WithdrawalFailureArmed,
 )
-from ocx_sim.engine.exchange import EXTERNAL
-from ocx_sim.engine.ledger import EntryType, LedgerEntry
-from ocx_sim.engine.wallet import KEEPER_TIMER, Settlement, SettlementStatus
+from ocx_sim.engine.core.ledger import EXTERNAL, EntryType, LedgerEntry
+from ocx_sim.engine.core.settlements import Settlement, SettlementStatus
+from ocx_sim.engine.reactions.keeper import KEEPER_TIMER
 from tests.conftest import UserFactory, refused
 
 D = Decimal
@@ -208,7 +208,7 @@ def test_the_same_commands_give_the_same_txhashes_and_digest() -> None:
     def run() -> tuple[list[str | None], str]:
         exchange = Exchange.create(seed=5)
         user = exchange.register_user("0x" + "42" * 20).user_id
-        exchange.deposit(user, D("100"))
+        exchange.sim.deposit(user, D("100"))
         records = [exchange.withdraw(user, D("10")), exchange.withdraw(user, D("20"))]
         exchange.advance_by(180_000)
         return [r.tx_hash for r in records], exchange.digest()
@@ -225,7 +225,7 @@ def test_an_armed_failure_fails_the_next_send_and_refunds_it_exactly_once(
     user = funded(exchange, make_user)
     failing = exchange.withdraw(user, D("300"))
     following = exchange.withdraw(user, D("200"))
-    assert exchange.fail_next_withdrawal() == 1
+    assert exchange.sim.fail_next_withdrawal() == 1
 
     events = at(exchange, "12:02:00.000")
 
@@ -266,19 +266,19 @@ def test_each_call_arms_one_more_failure(exchange: Exchange, make_user: UserFact
     user = funded(exchange, make_user)
     records = [exchange.withdraw(user, D(amount)) for amount in ("1", "2", "3")]
 
-    assert [exchange.fail_next_withdrawal(), exchange.fail_next_withdrawal()] == [1, 2]
+    assert [exchange.sim.fail_next_withdrawal(), exchange.sim.fail_next_withdrawal()] == [1, 2]
     at(exchange, "12:02:00.000")
 
     assert [r.status for r in records] == [Status.FAILED, Status.FAILED, Status.SENT]
     assert [e.amount for e in refunds(exchange, user)] == [D("1"), D("2")]
-    assert exchange.fail_next_withdrawal() == 1
+    assert exchange.sim.fail_next_withdrawal() == 1
 
 
 def test_a_failure_armed_with_nothing_in_flight_waits_for_the_next_withdrawal(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     user = funded(exchange, make_user)
-    exchange.fail_next_withdrawal()
+    exchange.sim.fail_next_withdrawal()
     at(exchange, "12:10:00.000")
 
     record = exchange.withdraw(user, D("5"))
@@ -293,27 +293,27 @@ def test_a_failure_armed_with_nothing_in_flight_waits_for_the_next_withdrawal(
 
 def test_the_vault_is_unlimited_until_set(exchange: Exchange, make_user: UserFactory) -> None:
     user = funded(exchange, make_user)
-    assert exchange.vault_liquidity() is None
+    assert exchange.sim.vault_liquidity() is None
 
     record = exchange.withdraw(user, D("1000"))
     at(exchange, "12:02:00.000")
 
     assert status_of(record) is Status.SENT
-    assert exchange.vault_liquidity() is None
+    assert exchange.sim.vault_liquidity() is None
 
 
 def test_without_liquidity_a_withdrawal_waits_retried_by_every_run_until_the_vault_can_pay(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     user = funded(exchange, make_user)
-    exchange.set_vault_liquidity(D("100"))
+    exchange.sim.set_vault_liquidity(D("100"))
     record = exchange.withdraw(user, D("250"))
 
     events = at(exchange, "12:02:00.000")
     assert statuses(events)[-1] == ("2026-01-02T12:02:00.000Z", record.id, "insufficient_liquidity")
     assert record.tx_hash is None
     assert exchange.wallet_summary(user).pending_withdrawal_total == D("250")
-    assert exchange.vault_liquidity() == D("100")
+    assert exchange.sim.vault_liquidity() == D("100")
 
     # Each run retries; the status does not change, so no event is repeated.
     assert keeper_timers(exchange) == ["2026-01-02T12:03:00.000Z"]
@@ -321,11 +321,11 @@ def test_without_liquidity_a_withdrawal_waits_retried_by_every_run_until_the_vau
     assert keeper_timers(exchange) == ["2026-01-02T12:04:00.000Z"]
     assert status_of(record) is Status.INSUFFICIENT_LIQUIDITY
 
-    exchange.set_vault_liquidity(D("300"))
+    exchange.sim.set_vault_liquidity(D("300"))
     assert statuses(at(exchange, "12:04:00.000")) == [
         ("2026-01-02T12:04:00.000Z", record.id, "sent")
     ]
-    assert exchange.vault_liquidity() == D("50")  # 300 - 250
+    assert exchange.sim.vault_liquidity() == D("50")  # 300 - 250
     at(exchange, "12:04:04.000")
     assert status_of(record) is Status.CONFIRMED
     assert exchange.wallet_summary(user).pending_withdrawal_total == D(0)
@@ -336,7 +336,7 @@ def test_the_vault_pays_in_creation_order_and_a_later_smaller_one_may_pass_a_stu
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     user = funded(exchange, make_user)
-    exchange.set_vault_liquidity(D("100"))
+    exchange.sim.set_vault_liquidity(D("100"))
     first = exchange.withdraw(user, D("80"))
     second = exchange.withdraw(user, D("30"))
     third = exchange.withdraw(user, D("20"))
@@ -349,66 +349,66 @@ def test_the_vault_pays_in_creation_order_and_a_later_smaller_one_may_pass_a_stu
         Status.INSUFFICIENT_LIQUIDITY,
         Status.SENT,
     ]
-    assert exchange.vault_liquidity() == D(0)
+    assert exchange.sim.vault_liquidity() == D(0)
 
 
 def test_credited_deposits_add_to_the_vaults_liquidity(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     user = funded(exchange, make_user)
-    exchange.set_vault_liquidity(D(0))
+    exchange.sim.set_vault_liquidity(D(0))
 
-    exchange.deposit(user, D("500.25"))
-    assert exchange.vault_liquidity() == D("500.25")
+    exchange.sim.deposit(user, D("500.25"))
+    assert exchange.sim.vault_liquidity() == D("500.25")
 
     wallet = exchange.user(user).wallet_address
-    exchange.submit_deposit(wallet, D("200"))
-    assert exchange.vault_liquidity() == D("500.25")  # not credited until confirmed
+    exchange.sim.submit_deposit(wallet, D("200"))
+    assert exchange.sim.vault_liquidity() == D("500.25")  # not credited until confirmed
     exchange.advance_by(4_000)
-    assert exchange.vault_liquidity() == D("700.25")
+    assert exchange.sim.vault_liquidity() == D("700.25")
 
     record = exchange.withdraw(user, D("600"))
     at(exchange, "12:02:00.000")
     assert status_of(record) is Status.SENT
-    assert exchange.vault_liquidity() == D("100.25")  # 700.25 - 600
+    assert exchange.sim.vault_liquidity() == D("100.25")  # 700.25 - 600
 
 
 def test_deposits_leave_an_unlimited_vault_unlimited(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
-    exchange.set_vault_liquidity(D("10"))
-    exchange.set_vault_liquidity(None)
+    exchange.sim.set_vault_liquidity(D("10"))
+    exchange.sim.set_vault_liquidity(None)
 
     make_user(wallet="500")
 
-    assert exchange.vault_liquidity() is None
+    assert exchange.sim.vault_liquidity() is None
 
 
 def test_a_failed_send_spends_no_liquidity(exchange: Exchange, make_user: UserFactory) -> None:
     user = funded(exchange, make_user)
-    exchange.set_vault_liquidity(D("100"))
+    exchange.sim.set_vault_liquidity(D("100"))
     record = exchange.withdraw(user, D("60"))
-    exchange.fail_next_withdrawal()
+    exchange.sim.fail_next_withdrawal()
 
     at(exchange, "12:02:00.000")
 
     assert status_of(record) is Status.FAILED
-    assert exchange.vault_liquidity() == D("100")
+    assert exchange.sim.vault_liquidity() == D("100")
 
 
 def test_a_failure_waits_for_a_withdrawal_the_vault_can_pay(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     user = funded(exchange, make_user)
-    exchange.set_vault_liquidity(D(0))
+    exchange.sim.set_vault_liquidity(D(0))
     record = exchange.withdraw(user, D("60"))
-    exchange.fail_next_withdrawal()
+    exchange.sim.fail_next_withdrawal()
 
     at(exchange, "12:03:00.000")
     assert status_of(record) is Status.INSUFFICIENT_LIQUIDITY
     assert refunds(exchange, user) == []
 
-    exchange.set_vault_liquidity(D("60"))
+    exchange.sim.set_vault_liquidity(D("60"))
     at(exchange, "12:04:00.000")
     assert status_of(record) is Status.FAILED
     assert [e.amount for e in refunds(exchange, user)] == [D("60")]
@@ -418,19 +418,19 @@ def test_a_failure_waits_for_a_withdrawal_the_vault_can_pay(
 def test_a_bad_vault_liquidity_is_400_naming_amount_and_changes_nothing(
     exchange: Exchange, amount: str
 ) -> None:
-    exchange.set_vault_liquidity(D("10"))
+    exchange.sim.set_vault_liquidity(D("10"))
 
-    error = refused(exchange, lambda: exchange.set_vault_liquidity(D(amount)))
+    error = refused(exchange, lambda: exchange.sim.set_vault_liquidity(D(amount)))
 
     assert (error.code, error.status) == (ErrorCode.VALIDATION_ERROR, 400)
     assert error.details["field"] == "amount"
-    assert exchange.vault_liquidity() == D("10")
+    assert exchange.sim.vault_liquidity() == D("10")
 
 
 def test_zero_liquidity_is_allowed(exchange: Exchange) -> None:
-    exchange.set_vault_liquidity(D(0))
+    exchange.sim.set_vault_liquidity(D(0))
 
-    assert exchange.vault_liquidity() == D(0)
+    assert exchange.sim.vault_liquidity() == D(0)
 
 
 # -- the control hooks are facts in the log ---------------------------------------------------
@@ -438,8 +438,8 @@ def test_zero_liquidity_is_allowed(exchange: Exchange) -> None:
 
 def test_setting_the_vault_liquidity_is_logged_with_its_amount(exchange: Exchange) -> None:
     at(exchange, "12:00:30.000")
-    exchange.set_vault_liquidity(D("100.5"))
-    exchange.set_vault_liquidity(None)
+    exchange.sim.set_vault_liquidity(D("100.5"))
+    exchange.sim.set_vault_liquidity(None)
 
     assert [(format_ms(e.ts), e.amount) for e in exchange.events_of(VaultLiquiditySet)] == [
         ("2026-01-02T12:00:30.000Z", D("100.5")),
@@ -452,11 +452,11 @@ def test_arming_a_failure_is_logged_with_how_many_are_armed(
 ) -> None:
     user = funded(exchange, make_user)
     exchange.withdraw(user, D("1"))
-    exchange.fail_next_withdrawal()
-    exchange.fail_next_withdrawal()
+    exchange.sim.fail_next_withdrawal()
+    exchange.sim.fail_next_withdrawal()
     at(exchange, "12:02:00.000")  # the send fails and uses up one of the two
 
-    exchange.fail_next_withdrawal()
+    exchange.sim.fail_next_withdrawal()
 
     assert [(format_ms(e.ts), e.armed) for e in exchange.events_of(WithdrawalFailureArmed)] == [
         ("2026-01-02T12:00:30.000Z", 1),
@@ -470,23 +470,27 @@ def digest_with(*hooks: Callable[[Exchange], object]) -> str:
     yet, so the hooks have changed nothing else) after `hooks` are applied to it."""
     exchange = Exchange.create(seed=5)
     user = exchange.register_user("0x" + "42" * 20).user_id
-    exchange.deposit(user, D("100"))
+    exchange.sim.deposit(user, D("100"))
     exchange.withdraw(user, D("10"))
     for hook in hooks:
         hook(exchange)
     return exchange.digest()
 
 
+def _fail_next(exchange: Exchange) -> None:
+    exchange.sim.fail_next_withdrawal()
+
+
 def test_runs_that_differ_only_by_vault_liquidity_or_armed_failures_differ_in_digest() -> None:
     digests = [
         digest_with(),
-        digest_with(lambda ex: ex.set_vault_liquidity(D("5"))),
-        digest_with(lambda ex: ex.set_vault_liquidity(D("50"))),
-        digest_with(lambda ex: ex.set_vault_liquidity(None)),
-        digest_with(Exchange.fail_next_withdrawal),
-        digest_with(Exchange.fail_next_withdrawal, Exchange.fail_next_withdrawal),
+        digest_with(lambda ex: ex.sim.set_vault_liquidity(D("5"))),
+        digest_with(lambda ex: ex.sim.set_vault_liquidity(D("50"))),
+        digest_with(lambda ex: ex.sim.set_vault_liquidity(None)),
+        digest_with(_fail_next),
+        digest_with(_fail_next, _fail_next),
     ]
 
     assert len(set(digests)) == len(digests)
     # Still deterministic: the same hooks give the same digest.
-    assert digest_with(Exchange.fail_next_withdrawal) == digests[4]
+    assert digest_with(_fail_next) == digests[4]

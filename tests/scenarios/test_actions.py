@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ocx_sim.auth.keys import Scope
-from ocx_sim.engine.events import FundingSettled, IndexSet, SettlementChanged, TradeExecuted
-from ocx_sim.engine.orders import OrderStatus
-from ocx_sim.engine.wallet import SettlementStatus
+from ocx_sim.engine.core.events import FundingSettled, IndexSet, SettlementChanged, TradeExecuted
+from ocx_sim.engine.core.orders import OrderStatus
+from ocx_sim.engine.core.settlements import SettlementStatus
 from ocx_sim.worlds import World
 from tests.scenarios.conftest import only, play_to_end, world_with
 
@@ -51,7 +51,7 @@ def test_a_curve_with_a_volatility_makes_the_index_walk_from_the_front() -> None
     world = world_with(
         'markets:\n  BTC-PERP: {curve: {front: "70000", next: "71000"}, volatility: "0.5"}\n'
     )
-    curve = world.exchange.index_curve("BTC")
+    curve = world.exchange.sim.index_curve("BTC")
     assert (curve.f1, curve.f2, curve.volatility) == (D("70000"), D("71000"), 0.5)
     assert world.exchange.index_price(PERP) == D("70000")
 
@@ -320,7 +320,7 @@ timeline:
 
     statuses = [e.status for e in world.exchange.events_of(SettlementChanged)]
     assert statuses.count("failed") == 1 and statuses[-1] == "insufficient_liquidity"
-    assert world.exchange.vault_liquidity() == D("50")
+    assert world.exchange.sim.vault_liquidity() == D("50")
     assert world.exchange.balances(alice).wallet == D("900")  # refunded once, then debited again
 
 
@@ -334,9 +334,9 @@ def test_a_vault_liquidity_of_null_makes_it_unlimited_again() -> None:
     )
 
     advance(world, MINUTE)
-    assert world.exchange.vault_liquidity() == D("10")
+    assert world.exchange.sim.vault_liquidity() == D("10")
     advance(world, MINUTE)
-    assert world.exchange.vault_liquidity() is None
+    assert world.exchange.sim.vault_liquidity() is None
 
 
 # -- markets and faults -----------------------------------------------------------------------

@@ -16,7 +16,7 @@ import pytest
 from ocx_sim import cli
 from ocx_sim.app import create_app
 from ocx_sim.clock import parse_iso
-from ocx_sim.engine.markets import carry_forward
+from ocx_sim.engine.core.markets import carry_forward
 from ocx_sim.scenarios.checks import BUILD_ONLY
 from ocx_sim.scenarios.model import MarketTerms, UnderlyingTerms
 from ocx_sim.testing import OcxWorld, in_process_world

@@ -19,9 +19,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ocx_sim.engine.markets import MarketSpec
-from ocx_sim.engine.money import BPS, ZERO, bps_of, usdc
-from ocx_sim.engine.orders import FeeRole
+from ocx_sim.engine.core.markets import MarketSpec
+from ocx_sim.engine.core.money import BPS, ZERO, bps_of, usdc
+from ocx_sim.engine.core.orders import FeeRole
 
 WINDOW_MS = 30 * 86_400_000
 _MAKER = FeeRole.MAKER
@@ -126,6 +126,7 @@ class FeeSchedule:
         self.options = options or OptionFees()
         self._flat: dict[str, FeeTier] = {}
         """A market's fixed rates as a tier, by market id (made at its first fill)."""
+        self._lock_factor = 1 + max(t.taker_bps for t in self.tiers) / BPS
 
     def tier_for(self, volume_30d: Decimal) -> FeeTier:
         return self.tiers[max(0, bisect_right(self._thresholds, volume_30d) - 1)]
@@ -151,6 +152,13 @@ class FeeSchedule:
         if spec.flat_fees:
             return max(spec.taker_bps, ZERO)
         return max(t.taker_bps for t in self.tiers)
+
+    def spot_lock_factor(self, spec: MarketSpec) -> Decimal:
+        """What a spot bid locks per USDC of cost: 1 + the dearest taker rate on `spec`, so no
+        later tier change can leave a fill unpaid."""
+        if spec.flat_fees:
+            return 1 + self.dearest_taker_bps(spec) / BPS
+        return self._lock_factor
 
     def linear_fee(self, notional: Decimal, role: FeeRole, tier: FeeTier) -> Decimal:
         """The fee of a linear fill (negative: a rebate), quantized to USDC."""

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
 
-from ocx_sim.engine.money import MAX_INTEGER_DIGITS
+from ocx_sim.engine.core.money import MAX_INTEGER_DIGITS
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 
 EXPIRY_HOUR_UTC = 8

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ocx_sim.engine.book import Book, BookOrder
+from ocx_sim.engine.core.book import Book, BookOrder
 from ocx_sim.errors import ErrorCode, OcxError
 
 Fill = tuple[BookOrder, int, int]

@@ -1,6 +1,6 @@
 """Expiries: dated futures and options reaching their end, and the listings that replace them.
 
-DECISIONS.md "Markets and prices" and "Wire details" (SPEC.md §7.5, §7.6):
+docs/fidelity.md "Prices, funding and expiries":
 - at a market's expiry instant (08:00 UTC) its resting orders are cancelled (reason
   `market_expired`) and every position on it is settled against the underlying's index S at
   that instant, on the market's tick: a future's position gets one `settlement` entry of
@@ -17,32 +17,28 @@ every minute until an index is back (docs/fidelity.md); the market is closed mea
 
 Invariant: settlement creates no money. A market's positions sum to zero, so its settlement
 entries do too: they are one ledger movement against the clearing account, whose balance stays
-minus the open linear positions' cost bases (ledger.py).
+minus the open linear positions' cost bases (core/ledger.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import partial
 
-from ocx_sim.engine.clearing import CLEARING, Clearing
-from ocx_sim.engine.context import Context
-from ocx_sim.engine.events import MarketExpired, MarketListed, PositionSettled
-from ocx_sim.engine.ledger import AccountKey, EntryType
-from ocx_sim.engine.markets import MarketSpec, OptionType, due_listings
-from ocx_sim.engine.money import USDC, ZERO
-from ocx_sim.engine.orders import CancelReason, OrderStatus
+from ocx_sim.engine.commands import records
+from ocx_sim.engine.core import emit
+from ocx_sim.engine.core.ledger import CLEARING, AccountKey, EntryType
+from ocx_sim.engine.core.markets import MarketSpec, OptionType, due_listings
+from ocx_sim.engine.core.money import USDC, ZERO
+from ocx_sim.engine.core.orders import CancelReason, OrderStatus
+from ocx_sim.engine.state import State
 
 SETTLEMENT_RETRY_MS = 60_000
 
 
 class Expiries:
-    def __init__(self, ctx: Context, clearing: Clearing, prices_moved: Callable[[], None]) -> None:
-        self._ctx = ctx
-        self._clearing = clearing
-        self._prices_moved = prices_moved
-        """`Lifecycle.prices_moved`: the watchers, then the tick if something now moves."""
+    def __init__(self, state: State) -> None:
+        self._ctx = state
         self._scheduled: set[int] = set()
         self.schedule()
 
@@ -65,7 +61,7 @@ class Expiries:
         ctx.prices.process.roll_expired_fronts(due_ms)
         self._list(due_ms)
         ctx.prices.touch()
-        self._prices_moved()
+        ctx.facts.marks = True
 
     def _settle_when_priced(self, market_ids: list[str], due_ms: int) -> None:
         """Settle each market whose index is available; retry the others in a minute."""
@@ -88,7 +84,7 @@ class Expiries:
     def _cancel_orders(self, spec: MarketSpec) -> None:
         for user in self._ctx.accounts:
             for order in [o for o in user.open_orders.values() if o.market_id == spec.id]:
-                self._clearing.end(order, OrderStatus.CANCELLED, CancelReason.MARKET_EXPIRED)
+                records.end(self._ctx, order, OrderStatus.CANCELLED, CancelReason.MARKET_EXPIRED)
 
     def _settle(self, spec: MarketSpec, index: Decimal) -> None:
         ctx = self._ctx
@@ -111,12 +107,21 @@ class Expiries:
                 position.size = position.cost = position.margin = ZERO
                 position.updated_at = now
                 user.position_epoch += 1
-                ctx.emit(PositionSettled, user.user_id, spec.id, mode.value, size, price, amount)
+                emit.position_settled(
+                    ctx.events,
+                    ts=now,
+                    user_id=user.user_id,
+                    market_id=spec.id,
+                    margin_mode=mode.value,
+                    quantity=size,
+                    price=price,
+                    amount=amount,
+                )
         if postings:
             total = sum((amount for _, amount, _ in postings), ZERO)
             postings.append((CLEARING, -total, EntryType.SETTLEMENT))
             ctx.ledger.post(now, postings, ref=spec.id)
-        ctx.emit(MarketExpired, spec.id, price)
+        emit.market_expired(ctx.events, ts=now, market_id=spec.id, price=price)
 
     def _list(self, now_ms: int) -> None:
         ctx = self._ctx
@@ -127,7 +132,7 @@ class Expiries:
         }
         for spec in due_listings(ctx.catalog, now_ms, indexes):
             ctx.catalog.add(spec)
-            ctx.emit(MarketListed, spec.id)
+            emit.market_listed(ctx.events, ts=now_ms, market_id=spec.id)
         self.schedule()
 
 

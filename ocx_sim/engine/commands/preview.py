@@ -1,7 +1,7 @@
 """`preview_order`: what an order would cost and whether it would pass, changing nothing.
 
-The preview runs every check `Trading.place_order` runs, in the same order, on the same
-state (DECISIONS.md "Wire details"): bad input is still 400 and an unknown market 404, but a
+The preview runs every check a new order meets (admission.py), in the same order, on the same
+state (docs/fidelity.md "Order endpoints"): bad input is still 400 and an unknown market 404, but a
 business refusal (409, 422, 503, an unaffordable spot order) comes back as `approved: false`
 with its reason instead of an error. `marginRequired` is the order's own margin (or for a spot
 bid, what it would lock), fees excluded.
@@ -12,10 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ocx_sim.engine.matching import crosses
-from ocx_sim.engine.money import ZERO, bps_of
-from ocx_sim.engine.orders import FeeRole, OrderRequest, OrderType, Side
-from ocx_sim.engine.trading import Trading
+from ocx_sim.engine.commands import admission
+from ocx_sim.engine.commands.admission import Ticket
+from ocx_sim.engine.commands.records import spot_lock
+from ocx_sim.engine.core.accounts import User
+from ocx_sim.engine.core.markets import MarketSpec
+from ocx_sim.engine.core.matching import crosses
+from ocx_sim.engine.core.money import ZERO, bps_of
+from ocx_sim.engine.core.orders import FeeRole, OrderRequest, OrderType, Side
+from ocx_sim.engine.state import State
 from ocx_sim.errors import ErrorCode, OcxError
 
 _BUY = Side.BUY
@@ -37,34 +42,27 @@ class Preview:
     reason_code: str | None = None
 
 
-def preview_order(trading: Trading, user_id: str, request: OrderRequest) -> Preview:
+def preview_order(state: State, user_id: str, request: OrderRequest) -> Preview:
     """Price the order and run every check an order would meet, changing nothing.
     Bad input still answers 400 and an unknown market 404; a business refusal comes
     back as `approved: false` with its reason."""
-    ctx = trading.ctx
-    user = ctx.user(user_id)
-    spec = ctx.market(request.market_id)
-    ticket = trading.validate(spec, request)
-    book = ctx.book(spec.id)
+    user = state.user(user_id)
+    spec = state.market(request.market_id)
+    ticket = admission.validate(spec, request)
+    book = state.book(spec.id)
     is_buy = request.side is _BUY
     approved, reason, reason_code = True, None, None
     priced = False
     try:
-        trading.check_tradable(spec, ctx.now)
-        trading.price_ticket(spec, ticket, ctx.now)
+        admission.check_market(state, spec, ticket)
         priced = True
-        trading.check_client_order_id(user, request.client_order_id)
-        if request.reduce_only:
-            ctx.risk.check_reduce_only(
-                user, spec, request.side, request.quantity, request.margin_mode
-            )
-        trading.admit(user, spec, ticket, ctx.now)
-        # A stop meets the book only when it fires (triggers.py), so the book cannot refuse
+        admission.check_account(state, user, spec, ticket)
+        # A stop meets the book only when it fires (execution.py), so the book cannot refuse
         # its placement.
         if request.stop_price is None:
             if request.post_only and crosses(book, is_buy, ticket.limit_ticks):
                 raise OcxError(ErrorCode.POST_ONLY_WOULD_TAKE)
-            if request.type is _MARKET and not trading.fill_estimate(user, spec, ticket)[0]:
+            if request.type is _MARKET and not fill_estimate(state, user, spec, ticket)[0]:
                 raise OcxError(ErrorCode.NO_LIQUIDITY)
     except OcxError as refusal:
         if refusal.code is ErrorCode.VALIDATION_ERROR or refusal.status == 404:
@@ -80,24 +78,24 @@ def preview_order(trading: Trading, user_id: str, request: OrderRequest) -> Prev
     # reach (the mark when there is nothing to estimate from).
     held_at = price = ticket.reference_price
     if request.type is _MARKET and priced:
-        filled, estimate = trading.fill_estimate(user, spec, ticket)
+        filled, estimate = fill_estimate(state, user, spec, ticket)
         if filled:
             price = estimate
     notional = price * request.quantity
-    volume = ctx.volume.volume(user.user_id, ctx.now)
+    volume = state.volume.volume(user.user_id, state.now)
     if spec.is_option:
-        option_fees = ctx.fees.options_for(spec)
+        option_fees = state.fees.options_for(spec)
         fee_bps = option_fees.bps(role)
-        index = ctx.prices.index(spec.underlying) or price
+        index = state.prices.index(spec.underlying) or price
         est_fee = option_fees.fee(role, request.quantity, price, index)
     else:
-        fee_bps = ctx.fees.tier_of(spec, volume).bps(role)
+        fee_bps = state.fees.tier_of(spec, volume).bps(role)
         est_fee = bps_of(notional, fee_bps)
     if spec.is_spot:
-        margin = trading.clearing.spot_lock(spec, request.side, request.quantity, held_at)[1]
+        margin = spot_lock(state, spec, request.side, request.quantity, held_at)[1]
         margin = margin if request.side is _BUY else ZERO
     else:
-        margin = ctx.risk.order_margin(
+        margin = state.risk.order_margin(
             spec, request.side, request.quantity, held_at, request.reduce_only
         )
     return Preview(
@@ -111,3 +109,24 @@ def preview_order(trading: Trading, user_id: str, request: OrderRequest) -> Prev
         reason=reason,
         reason_code=reason_code,
     )
+
+
+def fill_estimate(
+    state: State, user: User, spec: MarketSpec, ticket: Ticket
+) -> tuple[int, Decimal]:
+    """(lots others would fill, their average price) for a market order, without touching the
+    book."""
+    book = state.book(spec.id)
+    is_buy = ticket.request.side is _BUY
+    wanted, filled, cost = ticket.lots, 0, 0
+    for level in book.levels(not is_buy, through=ticket.limit_ticks):
+        for resting in level:
+            if resting.owner != user.user_id and filled < wanted:
+                lots = min(resting.remaining, wanted - filled)
+                filled += lots
+                cost += lots * level.ticks
+        if filled >= wanted:
+            break
+    if not filled:
+        return 0, ZERO
+    return filled, spec.tick * Decimal(cost) / filled

@@ -8,47 +8,52 @@ Each second boundary, while anything can move (`Ticker.active`), in this order:
 3. every perpetual's basis moves toward its target by the EWMA's decay, a 10 s half-life: the
    healthy book's mid − index, or zero (DECISIONS.md "Markets and prices"); within half a
    tick of the target it arrives, so a still book lets the tick stop;
-4. the price watchers (`Context.price_watchers`: stop triggers, then liquidation) run, unless
-   every mark they care about stayed strictly inside the interval they declared quiet.
+4. the price watchers (stop triggers, then liquidation) are owed a look, unless every mark
+   they care about stayed strictly inside the interval they declared quiet (`quiet_marks`):
+   the batch then stops at that second and records that marks moved (`facts.marks`); the
+   exchange's reaction loop runs the watchers, and its last step wakes the tick again for the
+   next second if anything still moves.
 
-Between seconds, the refreshers' deferrable timers (the liquidity agents, `Context.refreshers`)
-fall due. Each sees the state the last second left; the batch asks it (`QuietRefresh.stands`)
-whether its look would change anything, and if not defers it to its next look, as if it had
-fired; otherwise the batch stops before it so that it fires.
+Between seconds, the refreshers' deferrable timers (the liquidity agents) fall due. Each sees the
+state the last second left; the batch asks it (`QuietRefresh.stands`) whether its look would change
+anything, and if not defers it to its next look, as if it had fired; otherwise the batch stops
+before it so that it fires.
 
 A still world schedules no tick; `wake()` (after orders on a perpetual and after every index
-or mark change) starts it again when something can move.
+or mark change, from the reaction loop) starts it again when something can move.
 
 Why batches: a walking sandbox ticks 86 400 times a simulated day, and a timer per second
 would cost more than the work. So one tick timer works through every second up to the clock's
 horizon (the advance target or the next ordinary timer, `Clock.horizon_ms`): nothing else can
 happen in between, and at equal instants the tick is scheduled `first`, so the result is the
 same as one timer a second, however the clock is advanced. The seconds are worked in floats
-(the walk, the basis and the premium are floats; marks read them rounded, pricing.py); when a
-watcher must run, the state is written back and the clock moved to that second first
+(the walk, the basis and the premium are floats; marks read them rounded, core/pricing.py);
+when a watcher must run, the state is written back and the clock moved to that second first
 (`Clock.run_ahead_to`), so the watcher sees exactly what a tick at that second would show.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
+from typing import Protocol
 
 from ocx_sim.clock import Timer
-from ocx_sim.engine.context import Context, QuietRefresh
-from ocx_sim.engine.funding import Funding
-from ocx_sim.engine.index import YEAR_MS, Curve, shocks, walk_factor
-from ocx_sim.engine.markets import DAY_MS, YEAR_DAYS, MarketSpec, MarketType
-from ocx_sim.engine.pricing import premium_of
+from ocx_sim.engine.core.index import YEAR_MS, Curve, shocks, walk_factor
+from ocx_sim.engine.core.markets import DAY_MS, YEAR_DAYS, MarketSpec, MarketType
+from ocx_sim.engine.core.pricing import premium_of
+from ocx_sim.engine.reactions.funding import Funding
+from ocx_sim.engine.state import State
 
 TICK_MS = 1_000
 BASIS_HALF_LIFE_MS = 10_000
 HEALTHY_SPREAD = Decimal("0.005")
 """A book is healthy when its spread is under 0.5 % of the mid …"""
 HEALTHY_DEVIATION = 0.005
-"""… and its mid within 0.5 % of the index (DECISIONS.md "Markets and prices")."""
+"""… and its mid within 0.5 % of the index (docs/fidelity.md "Prices, funding and expiries")."""
 
 MARK_ERROR_TICKS = 1.0
 MARK_ERROR_RELATIVE = 1e-9
@@ -58,6 +63,40 @@ floats add a relative error near 1e-16. Quiet intervals are narrowed by this muc
 
 _INF = math.inf
 _YEAR_DAYS = float(YEAR_DAYS)
+
+QuietMarks = Mapping[str, tuple[float, float]]
+"""Per market id, the open interval of marks within which a watcher has nothing to do."""
+
+
+class PriceWatcher(Protocol):
+    def quiet_marks(self) -> QuietMarks | None:
+        """While every listed market's mark stays strictly inside its interval (and nothing
+        but marks changes), the watcher's look would do nothing: the tick need not stop for
+        it. Markets not listed do not concern the watcher; None: it must look on every
+        move."""
+
+
+@dataclass(frozen=True, slots=True)
+class QuietRefresh:
+    """How the tick can tell, in floats, that a refresher's look at its instant would change
+    nothing, so that it may defer the refresher's timer instead of stopping there."""
+
+    underlying: str
+    """The refresher's fair value is this underlying's index (`Prices.index_f`)."""
+    period_ms: int
+    stands: Callable[[float | None], bool]
+    """Given the fair value at the instant of a look: whether the look would do nothing but
+    schedule the next one `period_ms` later."""
+
+
+class Refresher(Protocol):
+    """Something that looks at a market on a deferrable timer (`Clock.schedule_deferrable`,
+    its `order` its place among the refreshers): a liquidity agent."""
+
+    def quiet_refresh(self) -> QuietRefresh | None:
+        """How its looks can be judged ahead; None: they cannot, its timer must fire. Asked
+        when the tick plans a batch: the answer holds until the next order or ordinary
+        timer, either of which ends the batch."""
 
 
 def _keep(elapsed_ms: int) -> float:
@@ -109,25 +148,33 @@ class _Watched:
 
 
 class Ticker:
-    def __init__(self, ctx: Context, funding: Funding) -> None:
-        self._ctx = ctx
+    def __init__(
+        self,
+        state: State,
+        funding: Funding,
+        watchers: Sequence[PriceWatcher],
+        refreshers: Sequence[Refresher],
+    ) -> None:
+        self._ctx = state
         self._funding = funding
+        self._watchers = watchers
+        """The price watchers, in the order they look (the reaction loop's)."""
+        self._refreshers = refreshers
+        """The liquidity agents, each at its deferrable timer's `order`."""
         self._perps = funding.perps
         self._perp_ids = frozenset(p.id for p in self._perps)
         self._timer: Timer | None = None
-        self._last_tick = ctx.now
+        self._last_tick = state.now
         """The instant the walk and the basis were last stepped to."""
         self._books: dict[str, tuple[int, float | None]] = {}
         """Per perpetual: (book sequence, the mid when the spread is healthy)."""
         self._half_ticks = {p.id: float(p.tick) / 2 for p in self._perps}
-        self._running = False
-        """While a batch runs (its end decides whether to tick again)."""
 
     # -- starting ----------------------------------------------------------------------------
 
     def wake(self) -> None:
-        """Start the tick if something can now move with time and it is not running."""
-        if self._timer is None and not self._running and self.active():
+        """Start the tick if something can now move with time and it is not scheduled."""
+        if self._timer is None and self.active():
             self._last_tick = self._ctx.now
             self._schedule(self._ctx.now)
 
@@ -156,40 +203,28 @@ class Ticker:
 
     def _tick(self, due_ms: int) -> None:
         self._timer = None
-        self._running = True
-        try:
-            moving = self._batch(due_ms)
-        finally:
-            self._running = False
-        if moving:
+        if self._batch(due_ms):
             self._schedule(self._last_tick)
 
-    def _batch(self, due_ms: int) -> bool:
-        """Every second from `due_ms` up to the horizon while something moves; whether
-        something still does."""
-        ctx = self._ctx
-        clock = ctx.clock
-        second = due_ms
-        while True:
-            underlyings = self._underlyings(second)
-            perps = self._perp_states(underlyings)
-            watched, always = self._watched(underlyings, perps)
-            refreshes = self._refreshes(underlyings)
-            horizon = clock.horizon_ms()
-            last, watch, moving = self._run(
-                second, horizon, underlyings, perps, watched, always, refreshes
-            )
-            self._write_back(last, underlyings, perps)
-            if not watch:
-                return moving
-            # A watcher must look at `last`: it sees the state a tick there would leave, and
-            # whatever it does (orders, fills) is seen by the seconds after it.
-            ctx.prices_moved()
-            if not self.active():
-                return False
-            second = last + TICK_MS
-            if second > clock.horizon_ms():
-                return True
+    def _batch(self, second: int) -> bool:
+        """Every second from `second` up to the horizon while something moves, until the
+        watchers are owed a look (module docstring); whether the tick goes on by itself."""
+        underlyings = self._underlyings(second)
+        perps = self._perp_states(underlyings)
+        watched, always = self._watched(underlyings, perps)
+        refreshes = self._refreshes(underlyings)
+        horizon = self._ctx.clock.horizon_ms()
+        last, watch, moving = self._run(
+            second, horizon, underlyings, perps, watched, always, refreshes
+        )
+        self._write_back(last, underlyings, perps)
+        if watch:
+            # The watchers look at `last`, where the clock now stands, and the reaction loop
+            # wakes the tick afterwards if anything still moves: whatever they do (orders,
+            # fills) is seen by the seconds after it.
+            self._ctx.facts.marks = True
+            return False
+        return moving
 
     def _run(
         self,
@@ -327,7 +362,7 @@ class Ticker:
     ) -> list[tuple[_Underlying, QuietRefresh] | None]:
         """Per refresher (by its deferrable timer's `order`): how to judge its looks."""
         plans: list[tuple[_Underlying, QuietRefresh] | None] = []
-        for refresher in self._ctx.refreshers:
+        for refresher in self._refreshers:
             quiet = refresher.quiet_refresh()
             plans.append(None if quiet is None else (underlyings[quiet.underlying], quiet))
         return plans
@@ -393,7 +428,7 @@ class Ticker:
         intervals; and whether some watcher must run on every move."""
         ctx = self._ctx
         bounds: dict[str, tuple[float, float]] = {}
-        for watcher in ctx.price_watchers:
+        for watcher in self._watchers:
             quiet = watcher.quiet_marks()
             if quiet is None:
                 return [], True

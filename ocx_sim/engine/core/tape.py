@@ -12,7 +12,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ocx_sim.engine.money import ZERO
+from ocx_sim.engine.core.money import ZERO
 
 DAY_MS = 86_400_000
 

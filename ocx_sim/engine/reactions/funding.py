@@ -1,6 +1,6 @@
 """Funding: every perpetual's periodic payment between longs and shorts.
 
-DECISIONS.md "Markets and prices" (SPEC.md §7.4):
+docs/fidelity.md "Prices, funding and expiries":
 - every 300 000 ms on clock boundaries (unix ms multiples of the interval);
 - the rate of a period = clamp(time-weighted average of (mark − index) / index over the
   period, ±0.0025), kept to 8 decimals;
@@ -8,12 +8,12 @@ DECISIONS.md "Markets and prices" (SPEC.md §7.4):
   positive, shorts when it is negative; OCX takes no side;
 - `funding1hPct` = rate × 12 × 100.
 
-The premium is piecewise constant between price changes, so `accrue` (called before every
-change of an index, mark or basis, and at each boundary) adds premium × elapsed time to the
-period's sum: the average is not sampled. Like the walk and the basis it follows every second,
-the premium is a float (DESIGN.md rule 1: not money); the rate is rounded once, to 8 decimals,
-and the payments are Decimal. Reading the running rate accrues nothing, so that what a client
-looks at never changes what is paid.
+The premium is piecewise constant between price changes, so `accrue` (called before every change of
+an index, mark or basis, and at each boundary) adds premium × elapsed time to the period's sum: the
+average is not sampled. Like the walk and the basis it follows every second, the premium is a float
+(not money: docs/architecture.md "The engine"); the rate is rounded once, to 8 decimals, and the
+payments are Decimal. Reading the running rate accrues nothing, so that what a client looks at never
+changes what is paid.
 
 Invariant (zero-sum): a period's payments sum to exactly zero. Longs and shorts hold the same
 open interest, so both sides owe the same total before rounding; that total is rounded once to
@@ -30,18 +30,19 @@ premium still accrues, and the period after it is computed as usual.
 from __future__ import annotations
 
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from functools import partial
 
-from ocx_sim.engine.accounts import Position
-from ocx_sim.engine.context import Context
-from ocx_sim.engine.events import FundingPaid, FundingSettled
-from ocx_sim.engine.ledger import AccountKey, EntryType
-from ocx_sim.engine.markets import (
+from ocx_sim.engine.core import emit
+from ocx_sim.engine.core.accounts import Position
+from ocx_sim.engine.core.ledger import AccountKey, EntryType
+from ocx_sim.engine.core.markets import (
     FUNDING_INTERVAL_MS,
     FUNDING_MAX_RATE_BPS,
     MarketSpec,
     MarketType,
 )
-from ocx_sim.engine.money import BPS, USDC, USDC_QUANTUM, ZERO
+from ocx_sim.engine.core.money import BPS, USDC, USDC_QUANTUM, ZERO
+from ocx_sim.engine.state import State
 from ocx_sim.errors import invalid
 
 MAX_RATE = FUNDING_MAX_RATE_BPS / BPS
@@ -70,8 +71,9 @@ def check_rate(rate: Decimal, field: str = "rate") -> Decimal:
 
 
 class Funding:
-    def __init__(self, ctx: Context) -> None:
-        self._ctx = ctx
+    def __init__(self, state: State) -> None:
+        self._ctx = state
+        ctx = state
         self._perps = [m for m in ctx.catalog if m.type is MarketType.PERP]
         self._period_start = ctx.now
         self._accrued_to = ctx.now
@@ -81,6 +83,20 @@ class Funding:
         """Per perpetual, the rate of the last settled period."""
         self._overrides: dict[str, Decimal] = {}
         """Per perpetual, the rate its next settlement pays instead of the computed one."""
+
+    def start(self) -> None:
+        """Schedule the first settlement, at the next boundary."""
+        self._schedule(next_boundary(self._ctx.now))
+
+    def _schedule(self, due_ms: int) -> None:
+        self._ctx.clock.schedule_at(due_ms, partial(self._settle_due), name="funding")
+
+    def _settle_due(self, due_ms: int) -> None:
+        self.settle(due_ms)
+        self._schedule(next_boundary(due_ms))
+        # No price moved, but funding erodes collateral (docs/fidelity.md "Margin and
+        # liquidation"): the liquidation must look at the new balances.
+        self._ctx.facts.marks = True
 
     @property
     def next_at(self) -> int:
@@ -174,11 +190,26 @@ class Funding:
                 signed = sign * amount
                 position.funding += signed
                 postings.append(((user_id, spec.bucket, USDC), signed, EntryType.FUNDING))
-                ctx.emit(FundingPaid, user_id, spec.id, position.margin_mode.value, signed)
+                emit.funding_paid(
+                    ctx.events,
+                    ts=ctx.now,
+                    user_id=user_id,
+                    market_id=spec.id,
+                    margin_mode=position.margin_mode.value,
+                    amount=signed,
+                )
         for user_id, _ in held:
             ctx.accounts.by_id[user_id].position_epoch += 1
         ctx.ledger.post(ctx.now, postings, ref=f"funding:{spec.id}:{ctx.now}")
-        ctx.emit(FundingSettled, spec.id, rate, mark, open_interest, total)
+        emit.funding_settled(
+            ctx.events,
+            ts=ctx.now,
+            market_id=spec.id,
+            rate=rate,
+            mark=mark,
+            open_interest=open_interest,
+            amount=total,
+        )
 
 
 def _rate(average_premium: float) -> Decimal:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
 
-from ocx_sim.engine.book import BookOrder
+from ocx_sim.engine.core.book import BookOrder
 
 
 class Side(StrEnum):

@@ -1,6 +1,6 @@
 """Liquidity agents: a house market maker that keeps a ladder around each market's fair value.
 
-The sandbox (`Exchange.start_sandbox`) puts one on every perpetual so that a client meets a
+The sandbox (`Sim.start_sandbox`) puts one on every perpetual so that a client meets a
 live book. The ladder has `levels` bids and asks, `quantity` each: the first `spread_bps / 2`
 from its centre and each further one a step (`step_bps`) beyond, rounded away from the centre
 onto the tick. It is quoted around the fair value (a perpetual's index, another market's
@@ -20,26 +20,27 @@ A refresh that finds nothing to do changes nothing, so on a perpetual its timer 
 it has computed for that instant, and stops there only when the agent will act. A short
 `refresh_ms` therefore costs little.
 
-It goes through the ordinary bulk-quote command (`quotes.py`, replacing the rungs it moves),
-so its orders match, pay fees and hold margin like anyone's; its account
-(`Exchange.add_liquidity`) is funded once with enough for years of quoting. A market without
+It goes through the ordinary bulk-quote command (commands/quotes.py, replacing the rungs it
+moves), so its orders match, pay fees and hold margin like anyone's, and the exchange's
+reactions answer its fills as they answer anyone's; its account (`Sim.add_liquidity`) is
+funded once with enough for years of quoting. A market without
 a mark (no index), halted or expired is skipped until the next refresh.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from functools import partial
 
-from ocx_sim.engine.accounts import User
-from ocx_sim.engine.context import Context, QuietRefresh
-from ocx_sim.engine.markets import MarketType
-from ocx_sim.engine.money import BPS
-from ocx_sim.engine.orders import Order, OrderStatus, Side
-from ocx_sim.engine.quotes import QuoteRequest, Quoting
+from ocx_sim.engine.commands.quotes import QuoteRequest, place_quotes
+from ocx_sim.engine.core.accounts import User
+from ocx_sim.engine.core.markets import MarketType
+from ocx_sim.engine.core.money import BPS
+from ocx_sim.engine.core.orders import Order, OrderStatus, Side
+from ocx_sim.engine.reactions.ticker import QuietRefresh
+from ocx_sim.engine.state import State
 from ocx_sim.errors import OcxError
 
 
@@ -94,32 +95,20 @@ class _Ladder:
 
 
 class LiquidityAgent:
-    def __init__(
-        self,
-        ctx: Context,
-        quoting: Quoting,
-        user: User,
-        spec: LiquiditySpec,
-        quoted: Callable[[str], None],
-    ) -> None:
-        self._ctx = ctx
-        self._quoting = quoting
+    def __init__(self, state: State, user: User, spec: LiquiditySpec, order: int) -> None:
+        self._ctx = state
         self.user = user
         self.spec = spec
-        self._quoted = quoted
-        """After its orders (`Exchange._after_orders`): a fill may leave someone under
-        maintenance, and a new ladder may move the perpetual's mark."""
         self._ladder: _Ladder | None = None
         self._standing: list[Order] = []
         """The ladder's orders."""
-        # Registered as a refresher: its place in the list orders its deferrable timer among
-        # the other agents' and lets the tick find how to judge its looks.
-        self._order = len(ctx.refreshers)
-        market = ctx.catalog.markets[spec.market_id]
+        self._order = order
+        """Its place among the agents: it orders its deferrable timer among theirs, and the
+        tick finds how to judge its looks there."""
+        market = state.catalog.markets[spec.market_id]
         # A perpetual's fair value is its index, which the tick has in floats at every
         # instant; another market's is its mark, which it does not (module docstring).
         self._follows = market.underlying if market.type is MarketType.PERP else None
-        ctx.refreshers.append(self)
 
     def start(self) -> None:
         self._refresh(self._ctx.now)
@@ -194,12 +183,11 @@ class LiquidityAgent:
                 kept.append(order)
         # What is left of `standing` has no rung any more (and orders that were taken or
         # cancelled are gone already).
-        placed = self._quoting.place_quotes(
-            self.user.user_id, market_id, new, replacing=list(standing.values())
+        placed = place_quotes(
+            self._ctx, self.user.user_id, market_id, new, replacing=list(standing.values())
         )
         self._ladder = ladder
         self._standing = kept + placed.orders
-        self._quoted(market_id)
 
     def rungs(self, ladder: _Ladder) -> list[QuoteRequest]:
         """The ladder's orders: bids rounded down onto the tick, asks up."""

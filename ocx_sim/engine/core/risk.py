@@ -34,12 +34,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from ocx_sim.engine.accounts import Bucket, Position, User
-from ocx_sim.engine.ledger import Ledger
-from ocx_sim.engine.markets import Catalog, MarketSpec, Venue
-from ocx_sim.engine.money import USDC, ZERO, format_usdc, usdc
-from ocx_sim.engine.orders import MarginMode, Side
-from ocx_sim.engine.pricing import Prices
+from ocx_sim.engine.core.accounts import Bucket, Position, User
+from ocx_sim.engine.core.ledger import Ledger
+from ocx_sim.engine.core.markets import Catalog, MarketSpec, Venue
+from ocx_sim.engine.core.money import USDC, ZERO, format_usdc, usdc
+from ocx_sim.engine.core.orders import MarginMode, Side
+from ocx_sim.engine.core.pricing import Prices
 from ocx_sim.errors import ErrorCode, OcxError
 
 MAINTENANCE_FRACTION = Decimal(2) / Decimal(3)

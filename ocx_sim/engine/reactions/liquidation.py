@@ -1,4 +1,4 @@
-"""Liquidation and the insurance fund (DECISIONS.md "Risk"; SPEC.md §8.4, §8.5).
+"""Liquidation and the insurance fund (docs/fidelity.md "Margin and liquidation").
 
 A margin account is liquidated when its maintenance margin is positive and its equity is below
 it. The accounts are, per user (risk.py):
@@ -9,8 +9,9 @@ it. The accounts are, per user (risk.py):
 - the `options` bucket: balance + the positions' value, against 2/3 of the short options'
   margin.
 
-`check()` runs after every price move (`Context.prices_moved`, after the stop triggers, so a
-stop-loss may spare its account). It visits the users holding positions in registration order,
+`check()` runs after every price move (after the trigger watcher, so a stop-loss may spare its
+account); `check_users()` after fills, for the users whose positions they changed. It visits
+the users holding positions in registration order,
 and per user the perps cross part, its isolated positions (in the order first opened) and the
 options bucket. It repeats until a pass finds nothing, since a liquidation's fills may leave
 one of its makers short. A liquidation is always full; its steps, each an event and ledger
@@ -20,9 +21,10 @@ entries:
 2. the account's open orders are cancelled (reason `liquidation`, status `untriggered` ones
    too): for a cross part, every order of the bucket (an isolated order filling later would
    draw on the cross part's cash); for an isolated position, its market's isolated orders;
-3. each position is closed by an IOC reduce-only order through the normal order path, paying
-   the normal taker fee: a market order on linear markets (it sweeps to the band's edge), an
-   IOC limit at the mark ± the same 5 % on options (a market order there needs a price);
+3. each position is closed by an IOC reduce-only order through the normal order path
+   (commands/trading.py), paying the normal taker fee: a market order on linear markets (it sweeps
+   to the band's edge), an IOC limit at the mark ± the same 5 % on options (a market order there
+   needs a price);
 4. whatever the book did not take (or all of it, when the order is refused: no liquidity, a
    halted or expired market, no mark) is taken over by the insurance fund at the mark on the
    tick: a bookless trade without trading fee (`PositionLiquidated`; ledger `liquidation`: the
@@ -32,7 +34,7 @@ entries:
 6. if the account's equity is then negative, the fund pays the shortfall back
    (`InsurancePaid`, ledger `insurance`). For an isolated position the account is its
    allocation: a loss beyond it never reaches the cross part, the fund covers it. There is no
-   ADL: the fund's balance may go negative (SPEC.md §8.5 [SIM]).
+   ADL: the fund's balance may go negative.
 
 The fund is a reserved user (`INSURANCE_FUND_ADDRESS`), registered by the first liquidation,
 so it can hold the positions it takes over: its `perps` and `options` buckets are the fund's
@@ -43,23 +45,17 @@ and invariants.py lets its buckets go negative.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from ocx_sim.engine.accounts import INSURANCE_FUND_ADDRESS, Position, User
-from ocx_sim.engine.clearing import CLEARING, Clearing
-from ocx_sim.engine.context import Context, QuietMarks
-from ocx_sim.engine.events import (
-    AccountLiquidated,
-    InsurancePaid,
-    LiquidationFeeCharged,
-    PositionLiquidated,
-    UserRegistered,
-)
-from ocx_sim.engine.ledger import EntryType
-from ocx_sim.engine.markets import PRICE_BAND, MarketSpec, Venue
-from ocx_sim.engine.money import USDC, ZERO, usdc
-from ocx_sim.engine.orders import (
+from ocx_sim.engine.commands import records
+from ocx_sim.engine.commands.trading import place_order
+from ocx_sim.engine.core import emit
+from ocx_sim.engine.core.accounts import INSURANCE_FUND_ADDRESS, Position, User
+from ocx_sim.engine.core.ledger import CLEARING, EntryType
+from ocx_sim.engine.core.markets import PRICE_BAND, MarketSpec, Venue
+from ocx_sim.engine.core.money import USDC, ZERO, usdc
+from ocx_sim.engine.core.orders import (
     CancelReason,
     MarginMode,
     Order,
@@ -69,12 +65,13 @@ from ocx_sim.engine.orders import (
     Side,
     TimeInForce,
 )
-from ocx_sim.engine.risk import MAINTENANCE_FRACTION
-from ocx_sim.engine.trading import Trading
+from ocx_sim.engine.core.risk import MAINTENANCE_FRACTION
+from ocx_sim.engine.reactions.ticker import QuietMarks
+from ocx_sim.engine.state import State
 from ocx_sim.errors import OcxError
 
 LIQUIDATION_FEE_RATE = Decimal("0.01")
-"""Of the closed notional, to the insurance fund (DECISIONS.md "Risk")."""
+"""Of the closed notional, to the insurance fund."""
 _PERPS = Venue.PERPS.value
 _OPTIONS = Venue.OPTIONS.value
 _CROSS = MarginMode.CROSS
@@ -82,10 +79,8 @@ _ISOLATED = MarginMode.ISOLATED
 
 
 class Liquidation:
-    def __init__(self, ctx: Context, clearing: Clearing, trading: Trading) -> None:
-        self._ctx = ctx
-        self._clearing = clearing
-        self._trading = trading
+    def __init__(self, state: State) -> None:
+        self._ctx = state
         self._quiet: tuple[int, QuietMarks | None] | None = None
 
     # -- the fund ----------------------------------------------------------------------------
@@ -100,29 +95,27 @@ class Liquidation:
         if fund is None:
             fund = User(ctx.ids.ulid(), INSURANCE_FUND_ADDRESS, ctx.now)
             ctx.accounts.add(fund)
-            ctx.emit(UserRegistered, fund.user_id, INSURANCE_FUND_ADDRESS)
+            emit.user_registered(
+                ctx.events, ts=ctx.now, user_id=fund.user_id, wallet_address=INSURANCE_FUND_ADDRESS
+            )
         return fund
 
     # -- finding accounts under maintenance --------------------------------------------------
 
     def check(self) -> None:
         """Liquidate every account under maintenance (module docstring), until none is."""
-        self._ctx.filled.clear()
         while self._pass():
             pass
 
-    def check_filled(self) -> None:
-        """After orders: liquidate the accounts their fills left under maintenance (a market
-        order sweeping a thin book, a limit far from the mark). Only the users whose positions
-        changed are looked at; a liquidation's own fills then get the full pass."""
+    def check_users(self, user_ids: Iterable[str]) -> None:
+        """After fills: liquidate the accounts they left under maintenance (a market order
+        sweeping a thin book, a limit far from the mark). Only these users are looked at; a
+        liquidation's own fills then get the full pass."""
         ctx = self._ctx
-        if not ctx.filled:
-            return
         fund = self.fund()
         # Ids are ULIDs from one monotonic generator: sorted is registration order, the
         # order the full pass visits users in.
-        users = [ctx.accounts.by_id[user_id] for user_id in sorted(ctx.filled)]
-        ctx.filled.clear()
+        users = [ctx.accounts.by_id[user_id] for user_id in sorted(user_ids)]
         for user in users:
             if user is not fund and self._check_user(user):
                 # Its closing fills may have left others short: look at everyone.
@@ -218,14 +211,15 @@ class Liquidation:
         """The cross part of `bucket`: every cross position in it (for options, every one)."""
         ctx = self._ctx
         view = ctx.risk.margin(user, Venue(bucket), ctx.now)
-        ctx.emit(
-            AccountLiquidated,
-            user.user_id,
-            bucket,
-            _CROSS._value_,
-            None,
-            view.cross_equity,
-            view.cross_maintenance,
+        emit.account_liquidated(
+            ctx.events,
+            ts=ctx.now,
+            user_id=user.user_id,
+            bucket=bucket,
+            margin_mode=_CROSS._value_,
+            market_id=None,
+            equity=view.cross_equity,
+            maintenance=view.cross_maintenance,
         )
         markets = ctx.catalog.markets
         self._cancel(user, lambda o: markets[o.market_id].bucket == bucket)
@@ -251,14 +245,15 @@ class Liquidation:
     ) -> None:
         ctx = self._ctx
         bucket = spec.bucket
-        ctx.emit(
-            AccountLiquidated,
-            user.user_id,
-            bucket,
-            _ISOLATED._value_,
-            spec.id,
-            usdc(equity),
-            usdc(maintenance),
+        emit.account_liquidated(
+            ctx.events,
+            ts=ctx.now,
+            user_id=user.user_id,
+            bucket=bucket,
+            margin_mode=_ISOLATED._value_,
+            market_id=spec.id,
+            equity=usdc(equity),
+            maintenance=usdc(maintenance),
         )
         cross_before = self._cross_cash(user, bucket)
         self._cancel(user, lambda o: o.market_id == spec.id and o.margin_mode is _ISOLATED)
@@ -277,14 +272,14 @@ class Liquidation:
 
     def _cancel(self, user: User, doomed: Callable[[Order], bool]) -> None:
         for order in [o for o in user.open_orders.values() if doomed(o)]:
-            self._clearing.end(order, OrderStatus.CANCELLED, CancelReason.LIQUIDATION)
+            records.end(self._ctx, order, OrderStatus.CANCELLED, CancelReason.LIQUIDATION)
 
     def _close(self, user: User, spec: MarketSpec, position: Position) -> Decimal:
         """Close the position, on the book as far as it goes, the rest to the fund; returns
         the notional closed."""
         notional = ZERO
         try:
-            placed = self._trading.place_order(user.user_id, self._closing_order(spec, position))
+            placed = place_order(self._ctx, user.user_id, self._closing_order(spec, position))
         except OcxError:
             # No liquidity, a halted or expired market, no mark: the fund takes it all.
             pass
@@ -347,7 +342,7 @@ class Liquidation:
         fund_account = (fund.user_id, spec.bucket, USDC)
         notional = quantity * price
         if spec.is_option:
-            # Premiums move in cash, as on the book (clearing.py).
+            # Premiums move in cash, as on the book (commands/settlement.py).
             payer, payee = (
                 (user_account, fund_account) if signed > 0 else (fund_account, user_account)
             )
@@ -363,15 +358,16 @@ class Liquidation:
                 ref=ref,
             )
         side = Side.BUY if signed > 0 else Side.SELL
-        ctx.emit(
-            PositionLiquidated,
-            user.user_id,
-            spec.id,
-            position.margin_mode._value_,
-            side._value_,
-            quantity,
-            price,
-            realized,
+        emit.position_liquidated(
+            ctx.events,
+            ts=now,
+            user_id=user.user_id,
+            market_id=spec.id,
+            margin_mode=position.margin_mode._value_,
+            side=side._value_,
+            quantity=quantity,
+            price=price,
+            realized_pnl=realized,
         )
         return notional
 
@@ -388,7 +384,14 @@ class Liquidation:
             fee,
             EntryType.LIQUIDATION_FEE,
         )
-        ctx.emit(LiquidationFeeCharged, user.user_id, bucket, notional, fee)
+        emit.liquidation_fee_charged(
+            ctx.events,
+            ts=ctx.now,
+            user_id=user.user_id,
+            bucket=bucket,
+            closed_notional=notional,
+            fee=fee,
+        )
 
     def _cover(self, user: User, bucket: str, shortfall: Decimal) -> None:
         """The fund pays a positive `shortfall` (negative equity left over) into the bucket."""
@@ -403,7 +406,9 @@ class Liquidation:
             shortfall,
             EntryType.INSURANCE,
         )
-        ctx.emit(InsurancePaid, user.user_id, bucket, shortfall)
+        emit.insurance_paid(
+            ctx.events, ts=ctx.now, user_id=user.user_id, bucket=bucket, amount=shortfall
+        )
 
 
 def _narrow(room: dict[str, Decimal], spec: MarketSpec, position: Position, slack: Decimal) -> None:

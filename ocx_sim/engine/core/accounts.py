@@ -32,8 +32,8 @@ from enum import StrEnum
 
 from eth_utils.address import is_hex_address, to_checksum_address
 
-from ocx_sim.engine.money import ZERO, usdc
-from ocx_sim.engine.orders import FillRow, MarginMode, Order
+from ocx_sim.engine.core.money import ZERO, usdc
+from ocx_sim.engine.core.orders import FillRow, MarginMode, Order
 from ocx_sim.errors import invalid
 
 INSURANCE_FUND_ADDRESS = "0x00000000000000000000000000000000000000fe"

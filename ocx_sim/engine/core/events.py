@@ -357,15 +357,17 @@ class WithdrawalFailureArmed(NamedTuple):
 
 
 class EventLog:
-    """The append-only log; `record` appends an event with the next `seq`."""
+    """The append-only log. Events come in through the typed emitters (emit.py), one per type,
+    each of which calls `append` with its type's code."""
 
     def __init__(self) -> None:
         self._rows: list[tuple[Any, ...]] = []
 
-    def record(self, event_type: type[Any], ts: int, *values: Any) -> None:
-        """Append `event_type(seq, ts, *values)`, `seq` being one more than the last."""
+    def append(self, code: int, ts: int, *values: object) -> None:
+        """Append the event of type `EVENT_TYPES[code]` with these field values at `ts`, its
+        `seq` one more than the last."""
         rows = self._rows
-        rows.append((_CODES[event_type], len(rows) + 1, ts, *values))
+        rows.append((code, len(rows) + 1, ts, *values))
 
     @property
     def last_seq(self) -> int:
@@ -422,7 +424,11 @@ EVENT_TYPES: tuple[type[Any], ...] = (
     WithdrawalFailureArmed,
 )
 """Each type's code is its index here, so new types are only ever appended."""
-_CODES = {cls: code for code, cls in enumerate(EVENT_TYPES)}
+
+
+def code_of(event_type: type[Event]) -> int:
+    """The code the log stores `event_type` under."""
+    return EVENT_TYPES.index(event_type)
 
 
 def _materialize(row: tuple[Any, ...]) -> Event:

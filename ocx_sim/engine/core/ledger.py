@@ -27,7 +27,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
 
-from ocx_sim.engine.money import USDC, ZERO
+from ocx_sim.engine.core.money import USDC, ZERO
 from ocx_sim.ids import ULID_TAIL_BITS, encode_ulid_value
 
 SYSTEM = "system"
@@ -65,6 +65,11 @@ AccountKey = tuple[str, str, str]
 
 def system_account(bucket: SystemBucket, asset: str = USDC) -> AccountKey:
     return (SYSTEM, bucket.value, asset)
+
+
+EXTERNAL = system_account(SystemBucket.EXTERNAL)
+FEES = system_account(SystemBucket.FEES)
+CLEARING = system_account(SystemBucket.CLEARING)
 
 
 class LedgerEntry(NamedTuple):

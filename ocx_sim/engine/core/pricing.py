@@ -27,8 +27,8 @@ import math
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from ocx_sim.clock import Clock
-from ocx_sim.engine.index import IndexProcess
-from ocx_sim.engine.markets import (
+from ocx_sim.engine.core.index import IndexProcess
+from ocx_sim.engine.core.markets import (
     DAY_MS,
     Catalog,
     MarketSpec,
@@ -36,7 +36,7 @@ from ocx_sim.engine.markets import (
     OptionType,
     carry_forward,
 )
-from ocx_sim.engine.money import ZERO
+from ocx_sim.engine.core.money import ZERO
 from ocx_sim.errors import ErrorCode, OcxError
 
 BASIS_QUANTUM = Decimal("1e-8")

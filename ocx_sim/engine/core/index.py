@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from statistics import NormalDist
 
-from ocx_sim.engine.markets import DAY_MS, Catalog, quarterly_expiries
+from ocx_sim.engine.core.markets import DAY_MS, Catalog, quarterly_expiries
 from ocx_sim.ids import Ids, RandomStream
 
 ROLL_DAYS = 5

@@ -1,0 +1,535 @@
+"""Admission: every check an order meets before it changes anything, once, in one order.
+
+The order of the checks (docs/fidelity.md "Orders"): the request against its market's terms
+(400 VALIDATION_ERROR naming the field; the market itself is looked up first, 404), then the
+market's state (409 MARKET_EXPIRED / MARKET_HALTED), then its reference prices (503
+UPSTREAM_DEGRADED without a mark, 422 PRICE_OUT_OF_BAND for a limit price outside the band),
+then the account (409 DUPLICATE_CLIENT_ORDER_ID, 422 REDUCE_ONLY_WOULD_INCREASE, and the funds:
+422 INSUFFICIENT_MARGIN, or on spot 400 INSUFFICIENT_BALANCE). A refused order leaves no trace:
+it is in no list, no ledger entry and no event.
+
+The same checks serve every way an order comes in:
+- a new order (`admit`): all of them;
+- a stop, take-profit or stop-loss that fires (`admit_activation`): all but the request's own
+  terms, which it passed at placement;
+- the preview: the same as a new order, as a dry run (preview.py turns a business refusal
+  into `approved: false`);
+- the bulk quote ladder (`admit_set`): all of them for the set as a whole, all or nothing, on
+  the book and the accounts as they will be once `cancelAll` has cancelled the caller's orders;
+- a modify (`admit_change`): the checks that apply to the changed order;
+- the control API's outside trade: the market's terms and state (`admit_terms`), before its
+  house account is funded.
+
+Where OCX's docs are silent (docs/fidelity.md "Orders"): a market order may carry `price` as
+the worst price it accepts; on a market without a band (options) it must.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ocx_sim.engine.commands.records import spot_lock
+from ocx_sim.engine.core.accounts import User
+from ocx_sim.engine.core.book import Book
+from ocx_sim.engine.core.markets import MarketSpec
+from ocx_sim.engine.core.matching import crosses
+from ocx_sim.engine.core.money import USDC, ZERO
+from ocx_sim.engine.core.orders import (
+    FeeRole,
+    MarginMode,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+)
+from ocx_sim.engine.state import State
+from ocx_sim.errors import ErrorCode, OcxError, invalid
+
+CLIENT_ORDER_ID_MAX_LENGTH = 64
+# Module aliases for the enum members compared on every order: a global read is several times
+# cheaper than an enum class-attribute lookup.
+_BUY = Side.BUY
+_LIMIT = OrderType.LIMIT
+_UNTRIGGERED = OrderStatus.UNTRIGGERED
+
+
+@dataclass(slots=True)
+class Ticket:
+    """A validated order, ready for the book."""
+
+    request: OrderRequest
+    lots: int
+    limit_ticks: int
+    """The limit price, or for a market order the furthest price it may sweep to."""
+    reference_price: Decimal
+    """The price its margin or spot lock is computed at."""
+    triggered: bool = False
+    """It carries a stopPrice, takeProfitPrice or stopLossPrice."""
+
+
+# -- the sequences -------------------------------------------------------------------------
+
+
+def admit(state: State, user: User, spec: MarketSpec, request: OrderRequest) -> Ticket:
+    """Every check of a new order, in order (module docstring)."""
+    ticket = validate(spec, request)
+    check_market(state, spec, ticket)
+    check_account(state, user, spec, ticket)
+    return ticket
+
+
+def admit_terms(state: State, spec: MarketSpec, request: OrderRequest) -> Ticket:
+    """The checks that need no account: the order's terms, the market's state and its prices."""
+    ticket = validate(spec, request)
+    check_market(state, spec, ticket)
+    return ticket
+
+
+def admit_activation(state: State, user: User, spec: MarketSpec, order: Order) -> Ticket:
+    """The checks a fired stop, take-profit or stop-loss meets again: the market's state and
+    prices, reduce-only and the funds, for the order as it stands (its clientOrderId is its
+    own)."""
+    request = _request_of(order)
+    price = order.price
+    ticket = Ticket(
+        request,
+        order.lots,
+        spec.to_ticks(price) if price is not None else 0,
+        price if price is not None else ZERO,
+    )
+    check_market(state, spec, ticket)
+    check_account(state, user, spec, ticket, ignore=(order.id,))
+    return ticket
+
+
+def check_market(state: State, spec: MarketSpec, ticket: Ticket, prefix: str = "") -> None:
+    check_tradable(state, spec)
+    price_ticket(state, spec, ticket, prefix)
+
+
+def check_account(
+    state: State, user: User, spec: MarketSpec, ticket: Ticket, ignore: Collection[str] = ()
+) -> None:
+    """The account's checks: clientOrderId in use (409), reduce-only (422), funds."""
+    request = ticket.request
+    if request.client_order_id is not None:
+        check_client_order_id(user, request.client_order_id, ignore)
+    if request.reduce_only:
+        state.risk.check_reduce_only(
+            user, spec, request.side, request.quantity, request.margin_mode, ignore=ignore
+        )
+    check_funds(state, user, spec, ticket)
+
+
+# -- the request's terms (400) ---------------------------------------------------------------
+
+
+def validate(spec: MarketSpec, request: OrderRequest, prefix: str = "") -> Ticket:
+    """Every 400 an order can earn, from the request and its market's terms alone."""
+    triggered = (
+        request.stop_price is not None
+        or request.take_profit_price is not None
+        or request.stop_loss_price is not None
+    )
+    if triggered:
+        validate_triggers(spec, request, prefix)
+    lots = spec.to_lots(request.quantity, prefix + "quantity")
+    cid = request.client_order_id
+    if cid is not None and not 0 < len(cid) <= CLIENT_ORDER_ID_MAX_LENGTH:
+        raise invalid(
+            prefix + "clientOrderId", f"must be 1 to {CLIENT_ORDER_ID_MAX_LENGTH} characters"
+        )
+    if request.reduce_only and spec.is_spot:
+        raise invalid(prefix + "reduceOnly", "spot markets have no position to reduce")
+    price_ticks = None
+    if request.price is not None:
+        price_ticks = spec.to_ticks(request.price, prefix + "price")
+    if request.type is _LIMIT:
+        if price_ticks is None:
+            raise invalid(prefix + "price", "is required for limit orders")
+    elif request.post_only:
+        raise invalid(prefix + "postOnly", "applies to limit orders only")
+    elif price_ticks is None and spec.band is None:
+        raise invalid(
+            prefix + "price",
+            "market orders on a market without a price band (options, or a band lifted "
+            "by a scenario) need a price: the worst price accepted",
+        )
+    return Ticket(
+        request,
+        lots,
+        price_ticks if price_ticks is not None else 0,
+        request.price if request.price is not None else ZERO,
+        triggered,
+    )
+
+
+def validate_triggers(spec: MarketSpec, request: OrderRequest, prefix: str = "") -> None:
+    """The 400s of `stopPrice`, `takeProfitPrice` and `stopLossPrice` (docs/fidelity.md
+    "Trigger orders"): each on the tick; TP/SL only on an entry that can open a position on a
+    linear market, with the take-profit on the profitable side of the stop-loss."""
+    if request.stop_price is not None:
+        spec.to_ticks(request.stop_price, prefix + "stopPrice")
+    tp, sl = request.take_profit_price, request.stop_loss_price
+    if tp is None and sl is None:
+        return
+    name = prefix + ("takeProfitPrice" if tp is not None else "stopLossPrice")
+    if spec.is_spot or spec.is_option:
+        # Spot has no position; an option exit would be a market order without the worst
+        # price option market orders need (validate, above).
+        raise invalid(name, "take-profit/stop-loss apply to perpetuals and futures only")
+    if request.reduce_only:
+        raise invalid(name, "take-profit/stop-loss cannot be attached to a reduce-only order")
+    if tp is not None:
+        spec.to_ticks(tp, prefix + "takeProfitPrice")
+    if sl is not None:
+        spec.to_ticks(sl, prefix + "stopLossPrice")
+    if tp is not None and sl is not None:
+        if request.side is _BUY and not tp > sl:
+            raise invalid(name, "must be above stopLossPrice for a buy")
+        if request.side is not _BUY and not tp < sl:
+            raise invalid(name, "must be below stopLossPrice for a sell")
+
+
+# -- the market's state and prices (409, 503, 422) -------------------------------------------
+
+
+def check_tradable(state: State, spec: MarketSpec) -> None:
+    if spec.expired_at(state.clock.now_ms):
+        raise OcxError(ErrorCode.MARKET_EXPIRED, f"{spec.id} has expired", {"marketId": spec.id})
+    if spec.id in state.halted:
+        raise OcxError(ErrorCode.MARKET_HALTED, f"{spec.id} is halted", {"marketId": spec.id})
+
+
+def price_ticket(state: State, spec: MarketSpec, ticket: Ticket, prefix: str = "") -> None:
+    """The checks that need reference prices: 503 without a mark, 422 for a limit price
+    outside the band. Sets a market order's sweep limit (the band's edge, or its own price if
+    that is nearer) and the price its margin or spot lock is held at."""
+    request = ticket.request
+    mark, band = state.prices.mark_and_band(spec, state.clock.now_ms)
+    if request.type is _LIMIT:
+        check_band(spec, band, ticket.limit_ticks, prefix)
+        return
+    is_buy = request.side is _BUY
+    limit = ticket.limit_ticks if request.price is not None else None
+    if band is not None:
+        edge = band[1] if is_buy else band[0]
+        nearer = min if is_buy else max
+        limit = edge if limit is None else nearer(limit, edge)
+    assert limit is not None
+    ticket.limit_ticks = limit
+    # Margin is held at the mark; a spot bid locks, and an option bid pays, the worst price.
+    worst_case = spec.is_option or (spec.is_spot and is_buy)
+    ticket.reference_price = spec.price(limit) if worst_case else mark
+
+
+def check_band(
+    spec: MarketSpec, band: tuple[int, int] | None, ticks: int, prefix: str = ""
+) -> None:
+    if band is None or band[0] <= ticks <= band[1]:
+        return
+    low, high = spec.format_price(spec.price(band[0])), spec.format_price(spec.price(band[1]))
+    raise OcxError(
+        ErrorCode.PRICE_OUT_OF_BAND,
+        f"{prefix}price {spec.format_price(spec.price(ticks))} is outside the band {low}–{high}",
+        {"field": prefix + "price", "priceBandLow": low, "priceBandHigh": high},
+    )
+
+
+# -- the account (409, 422, spot 400) --------------------------------------------------------
+
+
+def check_client_order_id(user: User, cid: str, ignore: Collection[str] = ()) -> None:
+    existing = user.client_order_ids.get(cid)
+    if existing is not None and existing.id not in ignore:
+        raise OcxError(
+            ErrorCode.DUPLICATE_CLIENT_ORDER_ID,
+            f"clientOrderId {cid!r} is in use by open order {existing.id}",
+            {"orderId": existing.id, "clientOrderId": cid},
+        )
+
+
+def check_funds(state: State, user: User, spec: MarketSpec, ticket: Ticket) -> None:
+    """Margin (422) or, on spot, the inventory to lock (400 INSUFFICIENT_BALANCE)."""
+    request = ticket.request
+    if spec.is_spot:
+        asset, lock = spot_lock(state, spec, request.side, request.quantity, ticket.reference_price)
+        check_spot_available(state, user, asset, lock)
+        return
+    if request.reduce_only:
+        # It can only shrink a position, which frees more margin than its fee costs.
+        return
+    price = ticket.reference_price
+    now = state.clock.now_ms
+    required = state.risk.order_margin(spec, request.side, request.quantity, price, False)
+    fee = worst_fee(state, user, spec, request.quantity, price, request.post_only, now)
+    state.risk.approve(user, spec, required, now, fee)
+
+
+def worst_fee(
+    state: State,
+    user: User,
+    spec: MarketSpec,
+    quantity: Decimal,
+    price: Decimal,
+    post_only: bool,
+    now: int,
+) -> Decimal:
+    """The most an order's fills could pay in fees: the user's taker rate (the maker rate for
+    post-only orders, which never take) at `price`."""
+    if spec.is_option:
+        index = state.prices.index(spec.underlying) or price
+        role = FeeRole.MAKER if post_only else FeeRole.TAKER
+        return state.fees.options_for(spec).fee(role, quantity, price, index)
+    tier = state.fees.tier_of(spec, state.volume.volume(user.user_id, now))
+    # Not quantized: it only bounds what the fills could cost.
+    return quantity * price * (tier.maker_rate if post_only else tier.taker_rate)
+
+
+def check_spot_available(state: State, user: User, asset: str, amount: Decimal) -> None:
+    available = state.risk.spot_available(user, asset)
+    if amount > available:
+        raise OcxError(
+            ErrorCode.INSUFFICIENT_BALANCE,
+            f"Order needs {amount} {asset} in the spot bucket; {available} available",
+            {"asset": asset, "required": str(amount), "available": str(available)},
+        )
+
+
+# -- a modify ----------------------------------------------------------------------------
+
+
+def admit_change(
+    state: State,
+    user: User,
+    spec: MarketSpec,
+    order: Order,
+    price: Decimal | None,
+    quantity: Decimal | None,
+) -> tuple[int, int]:
+    """The checks of changing an open order's price and/or total quantity; its new (ticks,
+    lots). The new terms (400), the order open and resting (409 ORDER_NOT_OPEN: an
+    `untriggered` order is cancelled and placed anew instead), a quantity above what has
+    filled (400), the market's state, the band for a new price, reduce-only for the new
+    remainder, the funds the change adds, and a post-only order's new place."""
+    ticks = spec.to_ticks(price) if price is not None else order.ticks
+    lots = spec.to_lots(quantity) if quantity is not None else order.lots
+    require_open(order)
+    if order.status is _UNTRIGGERED:
+        raise OcxError(
+            ErrorCode.ORDER_NOT_OPEN,
+            f"Order {order.id} is untriggered: cancel it and place a new one",
+            {"orderId": order.id, "status": order.status.value},
+        )
+    now = state.clock.now_ms
+    if lots <= order.filled_lots:
+        filled = spec.format_quantity(spec.quantity(order.filled_lots))
+        raise invalid("quantity", f"must exceed the filled quantity {filled}")
+    check_tradable(state, spec)
+    new_price = spec.price(ticks)
+    if ticks != order.ticks:
+        state.prices.require_mark(spec, now)
+        check_band(spec, state.prices.band(spec, now), ticks)
+    remaining = spec.quantity(lots - order.filled_lots)
+    if order.reduce_only:
+        state.risk.check_reduce_only(
+            user, spec, order.side, remaining, order.margin_mode, ignore=(order.id,)
+        )
+    if spec.is_spot:
+        asset, lock = spot_lock(state, spec, order.side, remaining, new_price)
+        check_spot_available(state, user, asset, lock - order.lock)
+    elif not order.reduce_only:
+        needed = state.risk.order_margin(spec, order.side, remaining, new_price, False)
+        added = max(ZERO, remaining - spec.quantity(order.remaining))
+        fee = worst_fee(state, user, spec, added, new_price, order.post_only, now)
+        state.risk.approve(user, spec, needed - order.margin, now, fee)
+    keeps_priority = ticks == order.ticks and lots <= order.lots
+    if not keeps_priority and order.post_only and crosses(state.book(spec.id), order.is_buy, ticks):
+        raise OcxError(ErrorCode.POST_ONLY_WOULD_TAKE)
+    return ticks, lots
+
+
+def require_open(order: Order) -> None:
+    if not order.is_open:
+        raise OcxError(
+            ErrorCode.ORDER_NOT_OPEN,
+            f"Order {order.id} is {order.status.value}",
+            {"orderId": order.id, "status": order.status.value},
+        )
+
+
+# -- a bulk quote ladder -----------------------------------------------------------------
+
+
+def admit_set(
+    state: State,
+    user: User,
+    spec: MarketSpec,
+    requests: Sequence[OrderRequest],
+    doomed: Sequence[Order],
+    names: Sequence[str],
+) -> list[Ticket]:
+    """Every check of a ladder, all or nothing, on the book and the accounts as they will be
+    once `doomed` is cancelled; errors name each quote by `names[i]`: each quote's terms
+    (400), the market's state (once) and each quote's band, then the set's clientOrderIds,
+    its own bids and asks crossing (422 SELF_TRADE), post-only quotes that would take,
+    reduce-only quotes together, and the funds of the whole set. (The set's size, at most
+    `quotes.MAX_BULK_QUOTES`, is the caller's to check before it draws the set's quote id.)"""
+    tickets = [validate(spec, r, prefix=f"{names[i]}.") for i, r in enumerate(requests)]
+    check_tradable(state, spec)
+    for i, ticket in enumerate(tickets):
+        price_ticket(state, spec, ticket, prefix=f"{names[i]}.")
+    doomed_ids = {o.id for o in doomed}
+    _check_set_client_order_ids(user, tickets, doomed_ids, names)
+    _check_set_crossing(state.book(spec.id), tickets, doomed_ids, names)
+    _check_set_reduce_only(state, user, spec, tickets, doomed_ids, names)
+    _check_set_funds(state, user, spec, tickets, doomed)
+    return tickets
+
+
+def _check_set_client_order_ids(
+    user: User, tickets: list[Ticket], doomed_ids: set[str], names: Sequence[str]
+) -> None:
+    seen: dict[str, int] = {}
+    for i, ticket in enumerate(tickets):
+        cid = ticket.request.client_order_id
+        if cid is None:
+            continue
+        if cid in seen:
+            raise OcxError(
+                ErrorCode.DUPLICATE_CLIENT_ORDER_ID,
+                f"{names[i]}.clientOrderId repeats {names[seen[cid]]}",
+                {"field": f"{names[i]}.clientOrderId"},
+            )
+        seen[cid] = i
+        check_client_order_id(user, cid, doomed_ids)
+
+
+def _check_set_crossing(
+    book: Book, tickets: list[Ticket], doomed_ids: set[str], names: Sequence[str]
+) -> None:
+    best_bid: tuple[int, int] | None = None
+    best_ask: tuple[int, int] | None = None
+    for i, ticket in enumerate(tickets):
+        request = ticket.request
+        ticks = ticket.limit_ticks
+        if request.side is _BUY:
+            if best_ask is not None and ticks >= best_ask[0]:
+                raise _self_cross(names[i], names[best_ask[1]])
+            best_bid = max(best_bid or (ticks, i), (ticks, i))
+        else:
+            if best_bid is not None and ticks <= best_bid[0]:
+                raise _self_cross(names[i], names[best_bid[1]])
+            best_ask = min(best_ask or (ticks, i), (ticks, i))
+        if request.post_only and _crosses_excluding(book, request.side is _BUY, ticks, doomed_ids):
+            raise OcxError(
+                ErrorCode.POST_ONLY_WOULD_TAKE,
+                f"{names[i]} is post-only and would take liquidity",
+                {"field": names[i]},
+            )
+
+
+def _check_set_reduce_only(
+    state: State,
+    user: User,
+    spec: MarketSpec,
+    tickets: list[Ticket],
+    doomed_ids: set[str],
+    names: Sequence[str],
+) -> None:
+    reducing: dict[tuple[Side, MarginMode], Decimal] = {}
+    for i, ticket in enumerate(tickets):
+        request = ticket.request
+        if not request.reduce_only:
+            continue
+        key = (request.side, request.margin_mode)
+        total = reducing.get(key, ZERO) + request.quantity
+        reducing[key] = total
+        try:
+            state.risk.check_reduce_only(
+                user, spec, request.side, total, request.margin_mode, ignore=doomed_ids
+            )
+        except OcxError as refusal:
+            refusal.details["field"] = f"{names[i]}.reduceOnly"
+            raise
+
+
+def _check_set_funds(
+    state: State, user: User, spec: MarketSpec, tickets: list[Ticket], doomed: Sequence[Order]
+) -> None:
+    if spec.is_spot:
+        needs: dict[str, Decimal] = {}
+        for ticket in tickets:
+            request = ticket.request
+            asset, lock = spot_lock(
+                state, spec, request.side, request.quantity, ticket.reference_price
+            )
+            needs[asset] = needs.get(asset, ZERO) + lock
+        for order in doomed:
+            asset = USDC if order.is_buy else spec.base
+            needs[asset] = needs.get(asset, ZERO) - order.lock
+        for asset, amount in needs.items():
+            check_spot_available(state, user, asset, amount)
+        return
+    now = state.clock.now_ms
+    risk = state.risk
+    required = sum(
+        (
+            risk.order_margin(
+                spec, t.request.side, t.request.quantity, t.reference_price, t.request.reduce_only
+            )
+            for t in tickets
+        ),
+        ZERO,
+    )
+    fees = sum(
+        (
+            worst_fee(
+                state, user, spec, t.request.quantity, t.reference_price, t.request.post_only, now
+            )
+            for t in tickets
+            if not t.request.reduce_only
+        ),
+        ZERO,
+    )
+    freed = sum((o.margin for o in doomed), ZERO)
+    risk.approve(user, spec, required - freed, now, fees)
+
+
+def _self_cross(name: str, other: str) -> OcxError:
+    return OcxError(
+        ErrorCode.SELF_TRADE, f"{name} would trade against {other} of the same set", {"field": name}
+    )
+
+
+def _crosses_excluding(book: Book, is_buy: bool, ticks: int, excluded: set[str]) -> bool:
+    """Would an order at `ticks` meet a resting order other than the `excluded` ones?"""
+    for level in book.levels(not is_buy, through=ticks):
+        for resting in level:
+            if resting.id not in excluded:
+                return True
+    return False
+
+
+def _request_of(order: Order) -> OrderRequest:
+    """The request an order stands for now (its current quantity), for the checks it meets
+    again when it fires."""
+    return OrderRequest(
+        market_id=order.market_id,
+        side=order.side,
+        quantity=order.quantity,
+        type=order.type,
+        price=order.price,
+        time_in_force=order.time_in_force,
+        post_only=order.post_only,
+        reduce_only=order.reduce_only,
+        margin_mode=order.margin_mode,
+        client_order_id=order.client_order_id,
+        stop_price=order.stop_price,
+        take_profit_price=order.take_profit_price,
+        stop_loss_price=order.stop_loss_price,
+        quote_id=order.quote_id,
+    )

@@ -1,0 +1,178 @@
+"""An order's place in the exchange's lists, and what it holds while it rests.
+
+- `accept`: a new order enters the exchange's and its user's lists (its clientOrderId taken)
+  and the log (`OrderAccepted`, trigger prices included: they decide when a stop fires);
+- `reserve`: while an order rests, what it holds equals what its remaining quantity needs
+  (margin on linear and option markets, a lock of inventory on spot), so a user's totals always
+  equal the sum over their resting orders;
+- `order_modified`: its price or quantity changed (`OrderModified`);
+- `end`: a filled, cancelled or expired order leaves the book, gives back what it held, frees
+  its clientOrderId and leaves the open lists (`OrderCancelled` or `OrderExpired`; a fill's
+  own events say it filled).
+
+Each records the market in `state.facts.books`: a perpetual's book moves its mark's basis.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_UP, Decimal
+
+from ocx_sim.engine.core import emit
+from ocx_sim.engine.core.accounts import User
+from ocx_sim.engine.core.markets import MarketSpec
+from ocx_sim.engine.core.money import USDC, USDC_QUANTUM, ZERO
+from ocx_sim.engine.core.orders import CancelReason, Order, OrderRequest, OrderStatus, Side
+from ocx_sim.engine.state import State
+
+_BUY = Side.BUY
+_CANCELLED = OrderStatus.CANCELLED
+_EXPIRED = OrderStatus.EXPIRED
+_UNTRIGGERED = OrderStatus.UNTRIGGERED
+
+
+def accept(state: State, user: User, spec: MarketSpec, order: Order, request: OrderRequest) -> None:
+    """Put a new order in the exchange's and the user's lists and log `OrderAccepted`."""
+    state.orders[order.id] = order
+    user.orders.append(order)
+    user.open_orders[order.id] = order
+    if request.client_order_id is not None:
+        user.client_order_ids[request.client_order_id] = order
+    state.facts.books[spec.id] = None
+    emit.order_accepted(
+        state.events,
+        ts=order.created_at,
+        order_id=order.id,
+        user_id=user.user_id,
+        market_id=spec.id,
+        side=request.side._value_,
+        order_type=request.type._value_,
+        price=request.price,
+        quantity=request.quantity,
+        time_in_force=request.time_in_force._value_,
+        post_only=request.post_only,
+        reduce_only=request.reduce_only,
+        margin_mode=request.margin_mode._value_,
+        client_order_id=request.client_order_id,
+        quote_id=request.quote_id,
+        stop_price=request.stop_price,
+        take_profit_price=request.take_profit_price,
+        stop_loss_price=request.stop_loss_price,
+    )
+
+
+def accept_untriggered(
+    state: State, user: User, spec: MarketSpec, request: OrderRequest, lots: int, now: int
+) -> Order:
+    """A new `untriggered` order: in the lists (its clientOrderId taken) and logged, but off the
+    book and holding nothing (docs/fidelity.md "Trigger orders": margin is checked at placement,
+    not held). Untriggered, it rests nowhere, so it stays out of the reduce-only set until it
+    fires."""
+    order = Order(state.ids.ulid(now), user.user_id, request, 0, lots, now)
+    order.status = _UNTRIGGERED
+    accept(state, user, spec, order, request)
+    return order
+
+
+def order_modified(
+    state: State, order: Order, *, price: Decimal | None, priority_kept: bool
+) -> None:
+    """Log that an order's price or quantity changed (`OrderModified`, its quantity as it is
+    now; `price` None when only the quantity moved, as for a growing take-profit child)."""
+    state.facts.books[order.market_id] = None
+    emit.order_modified(
+        state.events,
+        ts=state.now,
+        order_id=order.id,
+        user_id=order.owner,
+        market_id=order.market_id,
+        price=price,
+        quantity=order.quantity,
+        priority_kept=priority_kept,
+    )
+
+
+def spot_lock(
+    state: State, spec: MarketSpec, side: Side, quantity: Decimal, price: Decimal
+) -> tuple[str, Decimal]:
+    """(asset, amount) a spot order of `quantity` at worst `price` must lock: a bid its cost
+    plus the dearest taker fee in USDC, an ask its base quantity."""
+    if side is _BUY:
+        factor = state.fees.spot_lock_factor(spec)
+        return USDC, (quantity * price * factor).quantize(USDC_QUANTUM, ROUND_UP)
+    return spec.base, quantity
+
+
+def reserve(state: State, user: User, spec: MarketSpec, order: Order) -> None:
+    """Make what a resting `order` holds match its remaining quantity."""
+    price = order.price if order.price is not None else ZERO
+    if spec.is_spot:
+        remaining = spec.quantity(order.remaining)
+        asset, lock = spot_lock(state, spec, order.side, remaining, price)
+        if lock != order.lock:
+            locked = user.spot_locked
+            locked[asset] = locked.get(asset, ZERO) + lock - order.lock
+            order.lock = lock
+    else:
+        unit = order.lot_margin
+        if unit is None:
+            unit = order.lot_margin = state.risk.order_margin(
+                spec, order.side, spec.step, price, order.reduce_only
+            )
+        margin = order.remaining * unit
+        if margin != order.margin:
+            venue = spec.bucket
+            totals = user.order_margin
+            totals[venue] = totals.get(venue, ZERO) + margin - order.margin
+            order.margin = margin
+
+
+def end(
+    state: State, order: Order, status: OrderStatus, reason: CancelReason | None = None
+) -> None:
+    """Finish an order: off the book, holdings released, out of the open lists, and an
+    `OrderCancelled` or `OrderExpired` event (a fill's events say it was filled)."""
+    spec = state.catalog.markets[order.market_id]
+    user = state.accounts.by_id[order.owner]
+    if order.level is not None:
+        state.book(order.market_id).remove(order)
+    now = state.clock.now_ms
+    order.status = status
+    order.updated_at = now
+    _release(user, spec, order)
+    user.open_orders.pop(order.id, None)
+    if order.reduce_only:
+        user.reduce_only_orders.pop(order.id, None)
+    cid = order.client_order_id
+    if cid is not None and user.client_order_ids.get(cid) is order:
+        del user.client_order_ids[cid]
+    state.facts.books[spec.id] = None
+    if status is _CANCELLED:
+        emit.order_cancelled(
+            state.events,
+            ts=now,
+            order_id=order.id,
+            user_id=order.owner,
+            market_id=order.market_id,
+            reason=(reason or CancelReason.USER)._value_,
+            remaining=spec.quantity(order.remaining),
+        )
+    elif status is _EXPIRED:
+        emit.order_expired(
+            state.events,
+            ts=now,
+            order_id=order.id,
+            user_id=order.owner,
+            market_id=order.market_id,
+            remaining=spec.quantity(order.remaining),
+        )
+
+
+def _release(user: User, spec: MarketSpec, order: Order) -> None:
+    """Give back all an order holds (the fast form of `reserve` for a finished order)."""
+    if order.margin:
+        user.order_margin[spec.bucket] -= order.margin
+        order.margin = ZERO
+    if order.lock:
+        asset = USDC if order.is_buy else spec.base
+        user.spot_locked[asset] -= order.lock
+        order.lock = ZERO
