@@ -9,13 +9,13 @@ Every instant in ocx-sim is an integer count of milliseconds since the unix epoc
   ticker).
 
 Invariant kept here: timers fire in (due, rank, seq) order, where `seq` is the order they were
-scheduled in and `rank` puts a timer scheduled `first` (the price tick, lifecycle.py) before
-every other one due at the same instant. While a timer's callback runs, either clock reads
-exactly `due` (or the instant the callback ran ahead to), and the callback is told `due`: a
-realtime clock's `fire_due` fires what is due by the real now exactly as a manual clock
-advancing there would, however late it is called, and reads the real now again once they
-have fired. A callback may schedule further timers; one that falls due at or before the
-advance target fires in the same advance, in its place.
+scheduled in and `rank` puts a timer scheduled `first` (the price tick, engine/reactions/ticker.py)
+before every other one due at the same instant. While a timer's callback runs, either clock reads
+exactly `due` (or the instant the callback ran ahead to), and the callback is told `due`: a realtime
+clock's `fire_due` fires what is due by the real now exactly as a manual clock advancing there
+would, however late it is called, and reads the real now again once they have fired. A callback may
+schedule further timers; one that falls due at or before the advance target fires in the same
+advance, in its place.
 
 A callback may also run ahead (`run_ahead_to`) up to its `horizon_ms`: the advance target, or
 the next timer's instant, whichever is earlier. The price tick uses it to work through many

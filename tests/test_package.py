@@ -10,6 +10,8 @@ import sys
 import types
 from pathlib import Path
 
+import grimp
+
 import ocx_sim
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,3 +83,17 @@ def test_python_m_ocx_sim_without_a_command_exits_2() -> None:
     )
     assert result.returncode == 2
     assert "usage:" in result.stderr
+
+
+def test_no_module_of_the_package_is_in_an_import_cycle() -> None:
+    # Every import, function-level and TYPE_CHECKING ones included: a cycle hidden in a
+    # function is still a cycle. An import a → b closes one when b leads back to a.
+    graph = grimp.build_graph("ocx_sim")
+    closing = sorted(
+        (importer, imported)
+        for importer in graph.modules
+        for imported in graph.find_modules_directly_imported_by(importer)
+        if graph.chain_exists(importer=imported, imported=importer)
+    )
+
+    assert closing == []

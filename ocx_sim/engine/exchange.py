@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from decimal import Decimal
-from functools import partial
 from typing import TypeVar
 
 from ocx_sim.clock import DEFAULT_START_MS, Clock, ClockError, SimClock, parse_iso
@@ -34,23 +33,13 @@ from ocx_sim.engine.commands import quotes as quoting
 from ocx_sim.engine.commands.execution import Placement
 from ocx_sim.engine.commands.preview import Preview
 from ocx_sim.engine.commands.quotes import QuoteRequest, QuotesResult
-from ocx_sim.engine.core.accounts import Accounts, Bucket, User
+from ocx_sim.engine.core.accounts import Bucket, User
 from ocx_sim.engine.core.events import Event, EventLog
-from ocx_sim.engine.core.fees import FeeSchedule, VolumeTracker
-from ocx_sim.engine.core.index import IndexProcess
+from ocx_sim.engine.core.fees import FeeSchedule
 from ocx_sim.engine.core.ledger import Ledger, LedgerEntry
-from ocx_sim.engine.core.markets import Catalog, MarketSpec, MarketType, Venue, default_catalog
-from ocx_sim.engine.core.money import usdc_amount
-from ocx_sim.engine.core.orders import (
-    Fill,
-    MarginMode,
-    Order,
-    OrderRequest,
-    OrderType,
-    TimeInForce,
-)
-from ocx_sim.engine.core.pricing import Prices
-from ocx_sim.engine.core.risk import MarginView, Risk
+from ocx_sim.engine.core.markets import Catalog, MarketSpec, MarketType, Venue
+from ocx_sim.engine.core.orders import Fill, MarginMode, Order, OrderRequest, OrderType, TimeInForce
+from ocx_sim.engine.core.risk import MarginView
 from ocx_sim.engine.core.settlements import Settlement, SettlementKind, SettlementStatus
 from ocx_sim.engine.core.tape import Tape
 from ocx_sim.engine.reactions import Reactions, command
@@ -83,27 +72,18 @@ class Exchange:
     ) -> None:
         self.seed = seed
         self.clock = clock if clock is not None else SimClock(DEFAULT_START_MS)
-        # A partial, not a lambda: a copy of the exchange (a world's snapshot) must read its
-        # own clock, and a closure would keep reading the original's.
-        ids = Ids(seed, partial(getattr, self.clock, "now_ms"))
-        catalog = catalog if catalog is not None else default_catalog(self.clock.now_ms)
-        prices = Prices(catalog, IndexProcess(catalog, ids, self.clock.now_ms), self.clock)
-        ledger = Ledger(ids.counted_tails("ledger"))
-        self._state = state = State(
-            clock=self.clock,
-            ids=ids,
-            catalog=catalog,
-            prices=prices,
-            ledger=ledger,
-            accounts=Accounts(),
-            fees=fees if fees is not None else FeeSchedule(),
-            volume=VolumeTracker(),
-            risk=Risk(catalog, prices, ledger),
-            events=EventLog(),
-        )
+        self._state = state = State.build(seed, self.clock, catalog, fees)
         self._reactions = Reactions(state)
         self.sim = Sim(state, self._reactions)
         """The simulator's levers (sim.py)."""
+        # The parts the layers above read (none is ever replaced, only changed in place).
+        self.catalog: Catalog = state.catalog
+        self.ids: Ids = state.ids
+        self.events: EventLog = state.events
+        self.ledger: Ledger = state.ledger
+        self.fee_schedule: FeeSchedule = state.fees
+        self.tape: Tape = state.tape
+        """Every trade of every market, for candles and 24-hour stats."""
 
     @classmethod
     def create(cls, seed: int = 0, start: int | str | None = None) -> Exchange:
@@ -113,33 +93,6 @@ class Exchange:
         if isinstance(start_ms, str):
             start_ms = parse_iso(start_ms)
         return cls(seed=seed, clock=SimClock(start_ms))
-
-    # -- parts, for the layers above -----------------------------------------------------
-
-    @property
-    def catalog(self) -> Catalog:
-        return self._state.catalog
-
-    @property
-    def ids(self) -> Ids:
-        return self._state.ids
-
-    @property
-    def events(self) -> EventLog:
-        return self._state.events
-
-    @property
-    def ledger(self) -> Ledger:
-        return self._state.ledger
-
-    @property
-    def fee_schedule(self) -> FeeSchedule:
-        return self._state.fees
-
-    @property
-    def tape(self) -> Tape:
-        """Every trade of every market, for candles and 24-hour stats."""
-        return self._state.tape
 
     @property
     def now_ms(self) -> int:
@@ -167,9 +120,7 @@ class Exchange:
 
     @command
     def transfer(self, user_id: str, source: Bucket, target: Bucket, amount: Decimal) -> Balances:
-        """Move USDC between two of the user's buckets, atomically: amount positive, buckets
-        distinct, and no more than the source can give (for a margin bucket, what its open
-        positions and orders do not need)."""
+        """Move USDC between two of the user's buckets (commands/wallet.py)."""
         wallet.transfer(self._state, self._state.user(user_id), source, target, amount)
         return self.balances(user_id)
 
@@ -177,8 +128,7 @@ class Exchange:
     def withdraw(self, user_id: str, amount: Decimal) -> Settlement:
         """Debit the wallet bucket and queue the on-chain payout (400 INSUFFICIENT_BALANCE
         beyond the wallet bucket's balance)."""
-        user = self._state.user(user_id)
-        return wallet.withdraw(self._state, user, usdc_amount(amount, "amount"))
+        return wallet.withdraw(self._state, self._state.user(user_id), amount)
 
     def settlements(
         self,

@@ -5,7 +5,7 @@
 - every book is uncrossed and consistent with its index;
 - each user's open-order margin and spot locks equal the sum over the resting orders that
   hold them, and every open order rests on its book, but an `untriggered` one, which is off
-  the book and holds nothing until it fires (triggers.py);
+  the book and holds nothing until it fires (commands/execution.py);
 - an isolated position's allocation is never negative and zero when flat; a
   cross position (and any option position) has none;
 - no user bucket is negative, but the insurance fund's: it takes the bad debt and may go
@@ -30,31 +30,31 @@ from ocx_sim.engine.core.orders import MarginMode, OrderStatus
 from ocx_sim.engine.state import State
 
 
-def check_invariants(ctx: State) -> list[str]:
+def check_invariants(state: State) -> list[str]:
     """Every broken invariant, described; empty when all hold."""
-    problems = ctx.ledger.check_invariants()
-    if ctx.facts:
-        problems.append(f"facts left unanswered by the reaction loop: {ctx.facts!r}")
-    for market_id, book in ctx.books.items():
+    problems = state.ledger.check_invariants()
+    if state.facts:
+        problems.append(f"facts left unanswered by the reaction loop: {state.facts!r}")
+    for market_id, book in state.books.items():
         problems += [f"{market_id}: {p}" for p in book.check_invariants()]
     cost = sum(
         (
             p.cost
-            for u in ctx.accounts
+            for u in state.accounts
             for p in u.positions.values()
-            if ctx.catalog.markets[p.market_id].venue is Venue.PERPS
+            if state.catalog.markets[p.market_id].venue is Venue.PERPS
         ),
         ZERO,
     )
-    if ctx.ledger.balance(CLEARING) != -cost:
+    if state.ledger.balance(CLEARING) != -cost:
         problems.append(
-            f"clearing balance {ctx.ledger.balance(CLEARING)} != -(sum of costs) {-cost}"
+            f"clearing balance {state.ledger.balance(CLEARING)} != -(sum of costs) {-cost}"
         )
-    for user in ctx.accounts:
+    for user in state.accounts:
         margins: dict[str, Decimal] = {}
         locks: dict[str, Decimal] = {}
         for order in user.open_orders.values():
-            spec = ctx.catalog.markets[order.market_id]
+            spec = state.catalog.markets[order.market_id]
             margins[spec.bucket] = margins.get(spec.bucket, ZERO) + order.margin
             asset = USDC if order.is_buy else spec.base
             locks[asset] = locks.get(asset, ZERO) + order.lock
@@ -73,21 +73,21 @@ def check_invariants(ctx: State) -> list[str]:
                 problems.append(
                     f"{user.user_id} locked {asset} {total} != {locks.get(asset, ZERO)}"
                 )
-    problems += _allocation_problems(ctx)
-    problems += _funding_problems(ctx)
-    fund = ctx.accounts.by_address.get(INSURANCE_FUND_ADDRESS)
+    problems += _allocation_problems(state)
+    problems += _funding_problems(state)
+    fund = state.accounts.by_address.get(INSURANCE_FUND_ADDRESS)
     exempt = {SYSTEM, fund.user_id if fund is not None else SYSTEM}
-    for (owner, bucket, asset), amount in ctx.ledger.balances.items():
+    for (owner, bucket, asset), amount in state.ledger.balances.items():
         if owner not in exempt and amount < 0:
             problems.append(f"negative balance {amount} {asset} in {owner}/{bucket}")
     return problems
 
 
-def _allocation_problems(ctx: State) -> list[str]:
+def _allocation_problems(state: State) -> list[str]:
     problems = []
-    for user in ctx.accounts:
+    for user in state.accounts:
         for position in user.positions.values():
-            spec = ctx.catalog.markets[position.market_id]
+            spec = state.catalog.markets[position.market_id]
             isolated = position.margin_mode is MarginMode.ISOLATED and not spec.is_option
             if isolated and (position.margin < 0 or (not position.size and position.margin)):
                 problems.append(f"{user.user_id} {position!r} holds allocation {position.margin}")
@@ -96,10 +96,10 @@ def _allocation_problems(ctx: State) -> list[str]:
     return problems
 
 
-def _funding_problems(ctx: State) -> list[str]:
+def _funding_problems(state: State) -> list[str]:
     paid: dict[tuple[int, str], list[Decimal]] = {}
     settled: dict[tuple[int, str], Decimal] = {}
-    for event in ctx.events:
+    for event in state.events:
         if isinstance(event, FundingPaid):
             paid.setdefault((event.ts, event.market_id), []).append(event.amount)
         elif isinstance(event, FundingSettled):
@@ -119,7 +119,7 @@ def _funding_problems(ctx: State) -> list[str]:
                 f"payers paid {paid_out} of the {total} settled"
             )
     totals: dict[str, Decimal] = {}
-    for user in ctx.accounts:
+    for user in state.accounts:
         for position in user.positions.values():
             totals[position.market_id] = totals.get(position.market_id, ZERO) + position.funding
     problems += [

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import partial
 
 from ocx_sim.clock import Clock
 from ocx_sim.engine.core.accounts import Accounts, User
 from ocx_sim.engine.core.book import Book
 from ocx_sim.engine.core.events import EventLog
 from ocx_sim.engine.core.fees import FeeSchedule, VolumeTracker
+from ocx_sim.engine.core.index import IndexProcess
 from ocx_sim.engine.core.ledger import Ledger
-from ocx_sim.engine.core.markets import Catalog, MarketSpec, Venue
+from ocx_sim.engine.core.markets import Catalog, MarketSpec, Venue, default_catalog
 from ocx_sim.engine.core.orders import Order
 from ocx_sim.engine.core.pricing import Prices
 from ocx_sim.engine.core.risk import Risk
@@ -74,6 +76,30 @@ class State:
     triggers: TriggerBook = field(default_factory=TriggerBook)
     settlements: Settlements = field(default_factory=Settlements)
     facts: Facts = field(default_factory=Facts)
+
+    @classmethod
+    def build(
+        cls, seed: int, clock: Clock, catalog: Catalog | None, fees: FeeSchedule | None
+    ) -> State:
+        """A fresh exchange's state: no users, empty books (the default catalog when none)."""
+        # A partial, not a lambda: a copy of the state (a world's snapshot) must read its own
+        # clock, and a closure would keep reading the original's.
+        ids = Ids(seed, partial(getattr, clock, "now_ms"))
+        catalog = catalog if catalog is not None else default_catalog(clock.now_ms)
+        prices = Prices(catalog, IndexProcess(catalog, ids, clock.now_ms), clock)
+        ledger = Ledger(ids.counted_tails("ledger"))
+        return cls(
+            clock=clock,
+            ids=ids,
+            catalog=catalog,
+            prices=prices,
+            ledger=ledger,
+            accounts=Accounts(),
+            fees=fees if fees is not None else FeeSchedule(),
+            volume=VolumeTracker(),
+            risk=Risk(catalog, prices, ledger),
+            events=EventLog(),
+        )
 
     @property
     def now(self) -> int:

@@ -14,17 +14,15 @@ import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from eth_account import Account
 
-from ocx_sim.auth.keys import ApiKey, ApiKeys, Scope
-from ocx_sim.auth.policy import Profile
-from ocx_sim.auth.ratelimit import DEFAULT_LIMIT, RateLimiter
+from ocx_sim.auth.keys import ApiKeys
+from ocx_sim.auth.ratelimit import RateLimiter
 from ocx_sim.auth.sessions import Sessions
-from ocx_sim.auth.siwe import DEFAULT_CHAIN_IDS, Nonces
-from ocx_sim.clock import DEFAULT_START_MS, Clock, RealTimeSource, SimClock, WallClock
+from ocx_sim.auth.siwe import Nonces
+from ocx_sim.clock import Clock, RealTimeSource, SimClock, WallClock
 from ocx_sim.engine.core.accounts import Bucket
 from ocx_sim.engine.core.markets import Catalog
 from ocx_sim.engine.exchange import Exchange
@@ -33,63 +31,26 @@ from ocx_sim.ids import ULID_TAIL_BITS, Ids, encode_ulid
 from ocx_sim.scenarios.catalog import catalog_for
 from ocx_sim.scenarios.model import Scenario, ScenarioError
 from ocx_sim.scenarios.player import Run
+from ocx_sim.worlds.accounts import KeyRequest, NewAccount
+from ocx_sim.worlds.config import ClockMode, WorldConfig
 from ocx_sim.worlds.faults import Faults
 from ocx_sim.worlds.journal import Journal
 from ocx_sim.worlds.scenario_run import Scenarios, load, open_scenario, refusal
+
+__all__ = [
+    "DEFAULT_WORLD_ID",
+    "ClockMode",
+    "KeyRequest",
+    "NewAccount",
+    "World",
+    "WorldConfig",
+    "Worlds",
+]
 
 DEFAULT_WORLD_ID = "default"
 _OUTSIDE_STATE = ("snapshots", "_snapshot_ids", "_real_time")
 """What a snapshot leaves out and a restore or reset keeps: the snapshots, the stream their ids
 come from (a restored world must not hand out an id again), and the process's real time."""
-
-
-class ClockMode(StrEnum):
-    MANUAL = "manual"
-    REALTIME = "realtime"
-
-
-@dataclass(frozen=True, slots=True)
-class WorldConfig:
-    seed: int = 0
-    clock: ClockMode = ClockMode.MANUAL
-    speed: float = 1.0
-    start_ms: int = DEFAULT_START_MS
-    profile: Profile = Profile.STRICT
-    siwe_domain: str | None = None
-    """The SIWE domain sign-ins must name; None: the request's Host header."""
-    chain_ids: tuple[int, ...] = DEFAULT_CHAIN_IDS
-    invite_codes: tuple[str, ...] | None = None
-    """Codes that unlock trading; None: no invite gating (docs/fidelity.md "Sign-in, sessions and
-    keys")."""
-    trusted_proxies: bool = False
-    """Take the client address from X-Forwarded-For (only behind a proxy you run)."""
-    order_rate_limit: int = DEFAULT_LIMIT
-    """Order-path requests per user per 60 s (docs/fidelity.md "Rate limits")."""
-    scenario: str | None = None
-    """A bundled scenario's name or a YAML file's path, loaded when the world is built (so a
-    reset loads it again); see scenario_run.py for its seed and start. Its catalog terms
-    (docs/scenarios.md "Catalog terms") make the world's catalog."""
-
-
-@dataclass(frozen=True, slots=True)
-class KeyRequest:
-    name: str
-    scope: Scope
-    allowed_ips: tuple[str, ...] = ()
-    expires_in_days: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class NewAccount:
-    """A user made ready to trade: what `POST /_sim/accounts` and the sandbox's demo show."""
-
-    user_id: str
-    wallet_address: str
-    private_key: str | None
-    """Hex, only when the key pair was generated here."""
-    session_token: str
-    api_keys: tuple[tuple[ApiKey, str], ...]
-    """Each key with its secret (shown once)."""
 
 
 class World:

@@ -19,9 +19,10 @@ the world's seed and clock: relative times count from now.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ocx_sim.auth.keys import ApiKeys, Scope, normalize_ips
 from ocx_sim.engine.core.accounts import Bucket, checksum_address
@@ -30,10 +31,29 @@ from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.scenarios.library import find
 from ocx_sim.scenarios.model import AccountSpec, FaultSpec, Scenario, ScenarioError
 from ocx_sim.scenarios.player import Result, Run, play
+from ocx_sim.worlds.accounts import KeyRequest, NewAccount
+from ocx_sim.worlds.config import WorldConfig
 from ocx_sim.worlds.faults import FaultAction, FaultMatch, Faults, FaultType, check_rule
 
-if TYPE_CHECKING:
-    from ocx_sim.worlds import KeyRequest, NewAccount, World, WorldConfig
+
+class ScenarioWorld(Protocol):
+    """What loading a scenario needs of a world (`World` is one)."""
+
+    @property
+    def exchange(self) -> Exchange: ...
+
+    @property
+    def faults(self) -> Faults: ...
+
+    @property
+    def scenarios(self) -> Scenarios: ...
+
+    def create_account(
+        self,
+        wallet_address: str | None = None,
+        balances: Mapping[Bucket, Decimal] | None = None,
+        api_keys: Sequence[KeyRequest] = (),
+    ) -> NewAccount: ...
 
 
 @dataclass(slots=True)
@@ -82,7 +102,7 @@ def _rule(spec: FaultSpec) -> tuple[FaultMatch, FaultAction, int | None, float |
 class _Host:
     """The player's `Host` while a scenario loads (never kept: see the module docstring)."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: ScenarioWorld) -> None:
         self._world = world
         self.faults = WorldFaults(world.faults)
 
@@ -104,8 +124,6 @@ class _Host:
 def _account_parts(spec: AccountSpec) -> tuple[dict[Bucket, Decimal], list[KeyRequest]]:
     """The account's balances and key requests, checked as `POST /_sim/accounts` checks them
     (400 naming the field below the account)."""
-    from ocx_sim.worlds import KeyRequest
-
     if spec.wallet is not None:
         checksum_address(spec.wallet, "wallet")
     keys = []
@@ -123,7 +141,7 @@ def _account_parts(spec: AccountSpec) -> tuple[dict[Bucket, Decimal], list[KeyRe
     return {Bucket(bucket): amount for bucket, amount in spec.balances}, keys
 
 
-def load(world: World, scenario: Scenario) -> Run:
+def load(world: ScenarioWorld, scenario: Scenario) -> Run:
     """Play `scenario` in `world` from now on (module docstring); 400 VALIDATION_ERROR naming
     `field` when it does not fit the world (its message names file, line and path)."""
     run = play(scenario, _Host(world))

@@ -384,7 +384,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     )
     def advance_clock(self, ms: int) -> None:
         before = self.exchange.now_ms
-        # A funding boundary always runs the liquidation pass (lifecycle.py `_fund`); a price
+        # A funding boundary always runs the liquidation pass (reactions/funding.py); a price
         # tick only when it moved a mark, which this machine cannot see.
         crossed = before // FUNDING_INTERVAL_MS != (before + ms) // FUNDING_INTERVAL_MS
         self.begin(Step.PRICE if crossed else Step.QUIET)

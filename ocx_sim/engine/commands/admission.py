@@ -19,9 +19,6 @@ The same checks serve every way an order comes in:
 - a modify (`admit_change`): the checks that apply to the changed order;
 - the control API's outside trade: the market's terms and state (`admit_terms`), before its
   house account is funded.
-
-Where OCX's docs are silent (docs/fidelity.md "Orders"): a market order may carry `price` as
-the worst price it accepts; on a market without a band (options) it must.
 """
 
 from __future__ import annotations
@@ -92,7 +89,7 @@ def admit_activation(state: State, user: User, spec: MarketSpec, order: Order) -
     """The checks a fired stop, take-profit or stop-loss meets again: the market's state and
     prices, reduce-only and the funds, for the order as it stands (its clientOrderId is its
     own)."""
-    request = _request_of(order)
+    request = order.request()
     price = order.price
     ticket = Ticket(
         request,
@@ -128,7 +125,8 @@ def check_account(
 
 
 def validate(spec: MarketSpec, request: OrderRequest, prefix: str = "") -> Ticket:
-    """Every 400 an order can earn, from the request and its market's terms alone."""
+    """Every 400 an order can earn, from the request and its market's terms alone. A market
+    order may carry `price`, the worst it accepts; without a band (options) it must."""
     triggered = (
         request.stop_price is not None
         or request.take_profit_price is not None
@@ -475,28 +473,15 @@ def _check_set_funds(
             check_spot_available(state, user, asset, amount)
         return
     now = state.clock.now_ms
-    risk = state.risk
-    required = sum(
-        (
-            risk.order_margin(
-                spec, t.request.side, t.request.quantity, t.reference_price, t.request.reduce_only
-            )
-            for t in tickets
-        ),
-        ZERO,
-    )
-    fees = sum(
-        (
-            worst_fee(
-                state, user, spec, t.request.quantity, t.reference_price, t.request.post_only, now
-            )
-            for t in tickets
-            if not t.request.reduce_only
-        ),
-        ZERO,
-    )
+    required = fees = ZERO
+    for t in tickets:
+        r = t.request
+        price = t.reference_price
+        required += state.risk.order_margin(spec, r.side, r.quantity, price, r.reduce_only)
+        if not r.reduce_only:
+            fees += worst_fee(state, user, spec, r.quantity, price, r.post_only, now)
     freed = sum((o.margin for o in doomed), ZERO)
-    risk.approve(user, spec, required - freed, now, fees)
+    state.risk.approve(user, spec, required - freed, now, fees)
 
 
 def _self_cross(name: str, other: str) -> OcxError:
@@ -512,24 +497,3 @@ def _crosses_excluding(book: Book, is_buy: bool, ticks: int, excluded: set[str])
             if resting.id not in excluded:
                 return True
     return False
-
-
-def _request_of(order: Order) -> OrderRequest:
-    """The request an order stands for now (its current quantity), for the checks it meets
-    again when it fires."""
-    return OrderRequest(
-        market_id=order.market_id,
-        side=order.side,
-        quantity=order.quantity,
-        type=order.type,
-        price=order.price,
-        time_in_force=order.time_in_force,
-        post_only=order.post_only,
-        reduce_only=order.reduce_only,
-        margin_mode=order.margin_mode,
-        client_order_id=order.client_order_id,
-        stop_price=order.stop_price,
-        take_profit_price=order.take_profit_price,
-        stop_loss_price=order.stop_loss_price,
-        quote_id=order.quote_id,
-    )

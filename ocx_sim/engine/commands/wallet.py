@@ -104,6 +104,7 @@ def submit_deposit(state: State, user: User, amount: Decimal, tx_hash: str | Non
 def withdraw(state: State, user: User, amount: Decimal) -> Settlement:
     """Debit the wallet bucket now (400 INSUFFICIENT_BALANCE beyond its balance); the record
     waits for the keeper."""
+    amount = usdc_amount(amount, "amount")
     balance = state.ledger.balance((user.user_id, Bucket.WALLET.value, USDC))
     if amount > balance:
         raise OcxError(

@@ -1,20 +1,20 @@
 """Users, their buckets, positions and spot inventory.
 
 A user is keyed by a checksummed (EIP-55) wallet address and has a ULID `user_id`. Money sits in
-four buckets (SPEC.md §10.1): `wallet` (deposits and withdrawals), `perps` (collateral for
-perpetuals and futures), `options` and `spot` (USDC plus the base assets bought there). Bucket
-balances live in the ledger; this module keeps what the ledger does not: positions, the part
-of spot inventory locked by resting orders, and the user's orders and fills.
+four buckets (https://docs.ocx.global/concepts/balances): `wallet` (deposits and withdrawals),
+`perps` (collateral for perpetuals and futures), `options` and `spot` (USDC plus the base assets
+bought there). Bucket balances live in the ledger; this module keeps what the ledger does not:
+positions, the part of spot inventory locked by resting orders, and the user's orders and fills.
 
-Positions are keyed by (market, margin mode): a cross and an isolated position on the same
-market are separate (SPEC.md §8.2). A position keeps its signed size and its signed cost basis
-`cost` (the sum of size × price of the quantity still open); `entry_price = cost / size`.
-Closing part of a position releases the same fraction of its cost, and the difference to the
-exit price is the realized PnL, so `cost` stays an exact decimal and, across all positions,
-the clearing account's balance is always minus the sum of all `cost`s (ledger.py).
+Positions are keyed by (market, margin mode): a cross and an isolated position on the same market
+are separate (https://docs.ocx.global/concepts/margin). A position keeps its signed size and its
+signed cost basis `cost` (the sum of size × price of the quantity still open); `entry_price = cost /
+size`. Closing part of a position releases the same fraction of its cost, and the difference to the
+exit price is the realized PnL, so `cost` stays an exact decimal and, across all positions, the
+clearing account's balance is always minus the sum of all `cost`s (ledger.py).
 
 An isolated position also keeps `margin`, the initial margin allocated to it at open
-(DECISIONS.md "Risk": "an isolated position holds its own margin, allocated at open"): filled
+(docs/fidelity.md "Margin and liquidation": it holds its own margin, allocated at open): filled
 notional / maxLeverage when it opens or grows, released pro rata when it shrinks and fully when
 flat. It is bookkeeping only: the USDC stays in the perps bucket, and risk.py keeps the
 allocation out of the cross part of the bucket's figures.
@@ -145,7 +145,7 @@ class User:
     reduce_only_orders: dict[str, Order] = field(default_factory=dict)
     """The reduce-only subset of `open_orders` (checked on every position change)."""
     client_order_ids: dict[str, Order] = field(default_factory=dict)
-    """clientOrderId → its non-terminal order (unique among those, DECISIONS.md)."""
+    """clientOrderId → its non-terminal order (unique among those, docs/fidelity.md "Orders")."""
     fills: list[FillRow] = field(default_factory=list)
     """Every fill, oldest first, as plain tuples (`Fill._make` reads one)."""
     spot_locked: dict[str, Decimal] = field(default_factory=dict)

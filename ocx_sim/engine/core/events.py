@@ -257,8 +257,9 @@ class PositionSettled(NamedTuple):
 
 
 class AccountLiquidated(NamedTuple):
-    """A liquidation began (DECISIONS.md "Risk"): a bucket's cross part (`market_id` None) or
-    one isolated position fell below maintenance. Its steps follow as their own events."""
+    """A liquidation began (docs/fidelity.md "Margin and liquidation"): a bucket's cross part
+    (`market_id` None) or one isolated position fell below maintenance. Its steps follow as
+    their own events."""
 
     seq: int
     ts: int
@@ -307,8 +308,8 @@ class InsurancePaid(NamedTuple):
 
 
 class OrderTriggered(NamedTuple):
-    """An untriggered stop, take-profit or stop-loss order fired at `mark` (DECISIONS.md
-    "Wire details"); what it then did follows as trades, a cancel (`trigger_rejected`) or
+    """An untriggered stop, take-profit or stop-loss order fired at `mark` (docs/fidelity.md
+    "Trigger orders"); what it then did follows as trades, a cancel (`trigger_rejected`) or
     nothing (it rests)."""
 
     seq: int

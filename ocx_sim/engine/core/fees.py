@@ -1,12 +1,12 @@
 """Trading fees: the tier schedule, each user's rolling 30-day volume, maker and taker roles.
 
-Linear markets (spot, perpetuals, futures) charge by the tier the user's rolling 30-day USD
-volume reaches (DECISIONS.md "Risk": 0 → 2/5 bps, 1 M → 1/4.5, 10 M → 0/4, 50 M → −0.5/3.5,
-maker/taker). A negative maker rate is a rebate paid to the maker. Options charge 2 bps
-(maker) or 3 bps (taker) of the underlying notional, capped at 12.5 % of the premium.
-Fees are USDC, quantized once (money.py), and charged to the venue bucket of the market.
-A market whose terms fix its fees (`MarketSpec.flat_fees`, a world's catalog terms) charges
-its own maker and taker rates at every tier (options: capped as above).
+Linear markets (spot, perpetuals, futures) charge by the tier the user's rolling 30-day USD volume
+reaches (docs/fidelity.md "Fees and risk": 0 → 2/5 bps, 1 M → 1/4.5, 10 M → 0/4, 50 M → −0.5/3.5,
+maker/taker). A negative maker rate is a rebate paid to the maker. Options charge 2 bps (maker) or 3
+bps (taker) of the underlying notional, capped at 12.5 % of the premium. Fees are USDC, quantized
+once (money.py), and charged to the venue bucket of the market. A market whose terms fix its fees
+(`MarketSpec.flat_fees`, a world's catalog terms) charges its own maker and taker rates at every
+tier (options: capped as above).
 
 Volume is the USD notional (price × quantity) of every fill the user took part in, as maker or
 taker, on the simulated clock; a fill leaves the window 30 days after it happened.

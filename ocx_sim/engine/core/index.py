@@ -1,6 +1,7 @@
 """Each underlying's index: a reference futures curve (F1, F2) and the roll between them.
 
-SPEC.md §7.2, DECISIONS.md "Markets and prices": the index tracks the front-month future F1.
+OCX's methodology (https://docs.ocx.global/methodology/perpetuals; docs/fidelity.md "Prices,
+funding and expiries"): the index tracks the front-month future F1.
 Over the five days that end at the options expiry before F1's expiry (the Friday a week
 earlier) it moves to the next future F2; from then on it is F2, and when F1 expires the curve
 moves on: F2 becomes the front and a new F2 is quoted with the same spread ratio (so a flat
@@ -13,12 +14,13 @@ is continuous, moves most at the start and reaches 1 exactly when the window end
 
 What moves an index:
 - `pin`: a test, a scenario or the control API sets it; it stays exactly there, whatever the
-  curve, the roll or the random walk do, until set again (CONTROL-API.md "Markets");
+  curve, the roll or the random walk do, until set again (docs/control-api.md "Markets");
 - `set_curve`: new F1 and F2 levels (this releases a pin);
-- `withdraw`: the reference feed is gone; no index means no mark (SPEC.md §7.1);
-- a volatility: a seeded geometric Brownian motion moves both curve points by one common
-  factor every second (the sandbox: `walk_factor`, stepped by ticker.py). The walk runs in
-  floats, like the option pricing math (DESIGN.md rule 1), and the index is rounded once to 8
+- `withdraw`: the reference feed is gone; no index means no mark (OCX's methodology: "no
+  price is better than a wrong price");
+- a volatility: a seeded geometric Brownian motion moves both curve points by one common factor
+  every second (the sandbox: `walk_factor`, stepped by ticker.py). The walk runs in floats, like the
+  option pricing math (docs/architecture.md "The engine"), and the index is rounded once to 8
   decimals when read.
 """
 

@@ -16,7 +16,7 @@ Invariants (checked by `check_invariants` and by the ledger state machine test):
   balances in each asset is zero, always: money is neither created nor destroyed;
 - every account's balance equals the sum of its entries.
 
-Entry `amount` is signed from the account owner's view (DECISIONS.md "Wallet"). The ledger
+Entry `amount` is signed from the account owner's view (docs/fidelity.md "Money"). The ledger
 records; it does not refuse: commands check balances before they move money.
 """
 
@@ -41,7 +41,7 @@ class SystemBucket(StrEnum):
 
 
 class EntryType(StrEnum):
-    """Ledger entry types (DECISIONS.md "Wallet"); `spot_trade` is ours (docs/fidelity.md)."""
+    """Ledger entry types (docs/fidelity.md "Money"); `spot_trade` is ours."""
 
     DEPOSIT = "deposit"
     WITHDRAW = "withdraw"

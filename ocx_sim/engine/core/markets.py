@@ -1,7 +1,7 @@
 """Market specifications and the default catalog, computed from the simulated clock.
 
-The default catalog is DECISIONS.md "Markets and prices": per underlying a spot pair, a
-perpetual and dated futures, plus a BTC option chain. Market ids follow SPEC.md §11.3
+The default catalog (docs/fidelity.md "Markets"): per underlying a spot pair, a
+perpetual and dated futures, plus a BTC option chain. Market ids follow OCX's conventions (https://ocx.gitbook.io/ocx-doc/ocx/api/conventions)
 (`BTC-USDC-SPOT`, `BTC-PERP`, `XAUT-USDC-PERP`, `BTC-USDC-2026-03-27`,
 `BTC-2026-01-09-68000-C`). Expiries are derived from the instant the catalog is built for, so a
 world can start on any date:
@@ -10,7 +10,7 @@ world can start on any date:
   (Mar, Jun, Sep, Dec) whose expiry is still ahead, F2 the quarter after it;
 - options expire on Fridays at 08:00 UTC: the next two Fridays (weeklies), the next three
   month-end Fridays still ahead (monthlies), and the Friday before each listed future's expiry
-  (where the perpetual's index roll ends, SPEC.md §7.2);
+  (where the perpetual's index roll ends, core/index.py);
 - strikes sit on a grid around each expiry's forward, F = S × (1 + APR × t/365).
 
 Inside the engine prices and sizes are integer ticks and lots; `MarketSpec` converts, refusing
@@ -35,11 +35,12 @@ DAY_MS = 86_400_000
 YEAR_DAYS = Decimal(365)
 QUARTER_MONTHS = (3, 6, 9, 12)
 FUNDING_INTERVAL_MS = 300_000
-"""Funding every five minutes (SPEC.md §7.4, GitBook `fundingIntervalMs`)."""
+"""Funding every five minutes (OCX's product overview, GitBook `fundingIntervalMs`)."""
 FUNDING_MAX_RATE_BPS = Decimal(25)
-"""The per-period funding cap, ±25 bps (SPEC.md §7.4)."""
+"""The per-period funding cap, ±25 bps (OCX's product overview)."""
 PRICE_BAND = Decimal("0.05")
-"""Limit prices within ±5 % of the mark; market orders sweep no further (DECISIONS.md)."""
+"""Limit prices within ±5 % of the mark; market orders sweep no further (docs/fidelity.md
+"Orders")."""
 
 
 class MarketType(StrEnum):
@@ -55,7 +56,7 @@ class OptionType(StrEnum):
 
 
 class Venue(StrEnum):
-    """The bucket whose USDC a market's trading uses (DECISIONS.md "Risk")."""
+    """The bucket whose USDC a market's trading uses (docs/fidelity.md "Fees and risk")."""
 
     PERPS = "perps"
     OPTIONS = "options"
@@ -113,7 +114,7 @@ class MarketSpec:
 
     @property
     def is_linear(self) -> bool:
-        """Listed by `/perps/markets`: spot, perpetuals and dated futures (SPEC.md §4.1)."""
+        """Listed by `/perps/markets`: spot, perpetuals and dated futures (OCX's REST reference)."""
         return self.type is not MarketType.OPTION
 
     @property
@@ -153,7 +154,7 @@ class MarketSpec:
         return int((price / self.tick).to_integral_value(rounding=ROUND_CEILING))
 
     def format_price(self, price: Decimal) -> str:
-        """Padded to `priceDecimals` (DECISIONS.md "Wire details")."""
+        """Padded to `priceDecimals` (docs/fidelity.md "Wire conventions")."""
         return f"{price:.{self.price_decimals}f}"
 
     def format_quantity(self, quantity: Decimal) -> str:
@@ -244,7 +245,7 @@ DEFAULT_UNDERLYINGS: tuple[UnderlyingSpec, ...] = (
 )
 
 # Fees of the base tier (GitBook BTC-PERP: maker 2, taker 5 bps); options 2 / 3 bps of the
-# underlying notional (DECISIONS.md "Risk").
+# underlying notional (docs/fidelity.md "Fees and risk").
 LINEAR_MAKER_BPS = Decimal(2)
 LINEAR_TAKER_BPS = Decimal(5)
 OPTION_MAKER_BPS = Decimal(2)
@@ -375,7 +376,7 @@ def option_expiries(now_ms: int, future_expiries: list[int]) -> list[int]:
 
 
 def carry_forward(index: Decimal, apr: Decimal, now_ms: int, expiry_ms: int) -> Decimal:
-    """The carry fair value F = S × (1 + APR × t/365), t in days (SPEC.md §7.5)."""
+    """The carry fair value F = S × (1 + APR × t/365), t in days (OCX's futures methodology)."""
     days = Decimal(max(0, expiry_ms - now_ms)) / DAY_MS
     return index * (1 + apr * days / YEAR_DAYS)
 
@@ -393,7 +394,8 @@ def strike_grid(forward: Decimal, step: Decimal, span: Decimal) -> list[Decimal]
 def default_catalog(
     now_ms: int, underlyings: tuple[UnderlyingSpec, ...] = DEFAULT_UNDERLYINGS
 ) -> Catalog:
-    """DECISIONS.md's default listing for a world whose clock starts at `now_ms`."""
+    """The default listing (docs/fidelity.md "Markets") for a world whose clock starts at
+    `now_ms`."""
     catalog = Catalog({u.symbol: u for u in underlyings})
     for spec in due_listings(catalog, now_ms, {u.symbol: u.index_price for u in underlyings}):
         catalog.add(spec)
@@ -443,7 +445,7 @@ def _linear_markets(u: UnderlyingSpec, now_ms: int) -> list[MarketSpec]:
             min_quantity=step,
             maker_bps=LINEAR_MAKER_BPS,
             taker_bps=LINEAR_TAKER_BPS,
-            # Spot pays in full (DECISIONS.md "Risk"): no leverage.
+            # Spot pays in full (docs/fidelity.md "Fees and risk"): no leverage.
             max_leverage=1 if kind is MarketType.SPOT else u.max_leverage,
             index_market_id=None if kind is MarketType.SPOT else u.spot_id,
             expiry_ms=expiry_ms,

@@ -1,6 +1,6 @@
 """One incoming order against one book: fills, then whatever rests or expires.
 
-Rules (DECISIONS.md "Orders and matching"):
+Rules (docs/fidelity.md "Orders"):
 - price-time priority: the best opposite level first, oldest order first within a level; every
   fill happens at the resting order's price;
 - the incoming order takes liquidity only up to `limit_ticks` (a limit order's price, or for a

@@ -1,7 +1,8 @@
-"""USDC amounts: kept to 6 decimal places, half-even, never a float (DECISIONS.md "Wire details").
+"""USDC amounts: kept to 6 decimal places, half-even, never a float (docs/fidelity.md "Wire
+conventions").
 
-USDC-T has 6 decimals on chain (SPEC.md §2), so every balance, fee and PnL is quantized to
-0.000001 once, where it is computed; sums of quantized amounts stay exact.
+USDC has 6 decimals on chain, so every balance, fee and PnL is quantized to 0.000001 once, where it
+is computed; sums of quantized amounts stay exact.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Orders, fills and the vocabulary of order requests (DECISIONS.md "Orders and matching").
+"""Orders, fills and the vocabulary of order requests (docs/fidelity.md "Orders").
 
 Enum values are the wire strings. An `Order` is the one mutable record of an order's life; the
 book sees it through its `BookOrder` base (id, owner, side, ticks, remaining lots).
@@ -75,11 +75,12 @@ class CancelReason(StrEnum):
     TRIGGER_REJECTED = "trigger_rejected"
     """A stop, take-profit or stop-loss order that the checks refused when it fired."""
     ONE_CANCELS_OTHER = "one_cancels_other"
-    """A take-profit or stop-loss order whose sibling fired (DECISIONS.md "Wire details")."""
+    """A take-profit or stop-loss order whose sibling fired (docs/fidelity.md "Trigger orders")."""
     POSITION_CLOSED = "position_closed"
     """An untriggered take-profit or stop-loss order whose position went flat (or flipped)."""
     LIQUIDATION = "liquidation"
-    """Its bucket was liquidated (DECISIONS.md "Risk": resting orders are cancelled first)."""
+    """Its bucket was liquidated (docs/fidelity.md "Margin and liquidation": resting orders
+    are cancelled first)."""
     MARKET_EXPIRED = "market_expired"
     """Its dated market reached expiry."""
 
@@ -181,6 +182,26 @@ class Order(BookOrder):
     @property
     def is_open(self) -> bool:
         return not self.status.is_terminal
+
+    def request(self) -> OrderRequest:
+        """The request the order stands for now (its current quantity): what a fired stop,
+        take-profit or stop-loss is checked as again."""
+        return OrderRequest(
+            market_id=self.market_id,
+            side=self.side,
+            quantity=self.quantity,
+            type=self.type,
+            price=self.price,
+            time_in_force=self.time_in_force,
+            post_only=self.post_only,
+            reduce_only=self.reduce_only,
+            margin_mode=self.margin_mode,
+            client_order_id=self.client_order_id,
+            stop_price=self.stop_price,
+            take_profit_price=self.take_profit_price,
+            stop_loss_price=self.stop_loss_price,
+            quote_id=self.quote_id,
+        )
 
     def __repr__(self) -> str:
         return (

@@ -1,24 +1,24 @@
 """Reference prices: each underlying's index and each market's mark.
 
-DECISIONS.md "Markets and prices": each underlying has one index S (`index.py`: a reference
-futures curve with its roll, pinned, withdrawn or walking), the perpetual's and the spot pair's
-reference. Marks derive from it:
+docs/fidelity.md "Prices, funding and expiries": each underlying has one index S (`index.py`: a
+reference futures curve with its roll, pinned, withdrawn or walking), the perpetual's and the spot
+pair's reference. Marks derive from it:
 
 - spot: the index;
 - perpetual: the index plus a smoothed basis. The basis follows the book's mid only while the
   book is healthy (two-sided, spread under 0.5 %, mid within 0.5 % of the index) and decays to
   zero otherwise, with a 10 s half-life either way (`ticker.py` samples it every second).
   So the mark moves with the index at once, and a wick in a thin book never moves it
-  (SPEC.md §7.3: "anchored to the index", "smoothed");
+  (https://docs.ocx.global/methodology/perpetuals: "anchored to the index", "smoothed");
 - dated future: the carry fair value F = S × (1 + APR × t/365), unless a mark is pinned (a
-  scenario setting the future's reference price, DECISIONS.md);
+  scenario setting the future's reference price);
 - option: Black-76 on the synthetic forward S·e^(rT) at a flat volatility, a static reference
   until the options issue brings the volatility surface (floats are allowed only here,
-  DESIGN.md rule 1, and the result is rounded once to the tick).
+  docs/architecture.md "The engine", and the result is rounded once to the tick).
 
-A pinned mark (`pin_mark`) overrides the model until it is unpinned. No index means no mark:
-order entry on that underlying answers 503 UPSTREAM_DEGRADED (SPEC.md §7.1, "no price is better
-than a wrong price").
+A pinned mark (`pin_mark`) overrides the model until it is unpinned. No index means no mark: order
+entry on that underlying answers 503 UPSTREAM_DEGRADED (OCX's methodology, "no price is better than
+a wrong price").
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ BASIS_QUANTUM = Decimal("1e-8")
 REFERENCE_VOL = 0.55
 """The flat implied volatility of the static option reference marks."""
 OPTION_RATE = 0.05
-"""r in the synthetic forward and the discount factor (DECISIONS.md "Markets and prices")."""
+"""r in the synthetic forward and the discount factor (docs/fidelity.md "Markets")."""
 
 
 class Prices:

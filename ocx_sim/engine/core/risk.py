@@ -1,6 +1,6 @@
 """Margin, first version: per-venue buckets, initial and maintenance margin, order approval.
 
-DECISIONS.md "Risk" and "Wire details":
+docs/fidelity.md "Fees and risk" and "Margin and liquidation":
 - margin is kept per venue bucket: `perps` for perpetuals and futures, `options` for options;
   spot pays in full from the `spot` bucket, with resting orders locking what they could spend;
 - linear initial margin = position notional at the mark / maxLeverage, plus the open-order
@@ -159,8 +159,8 @@ class Risk:
 
     def cross_shortfall(self, user: User, bucket: str, now_ms: int) -> bool:
         """Whether the bucket's cross part is liquidatable: maintenance > 0 and equity below
-        it (DECISIONS.md "Risk"), on unquantized figures so that the liquidation price, where
-        they are equal, is exactly the boundary."""
+        it (docs/fidelity.md "Margin and liquidation"), on unquantized figures so that the
+        liquidation price, where they are equal, is exactly the boundary."""
         slack = self.cross_slack(user, bucket, now_ms)
         return slack is not None and slack < 0
 
@@ -328,7 +328,7 @@ class Risk:
     ) -> None:
         """A reduce-only order, together with the user's other reduce-only orders on that
         side (but those in `ignore`: the order itself when modified, orders about to be
-        cancelled), may only shrink the position (DECISIONS.md), else 422."""
+        cancelled), may only shrink the position (docs/fidelity.md "Orders"), else 422."""
         position = user.position(spec.id, margin_mode)
         size = position.size if position is not None else ZERO
         closing_side = Side.SELL if size > 0 else Side.BUY

@@ -1,7 +1,7 @@
 """The tape: every trade of every market in time order, and what is read off it.
 
 Candles (`/perps/ohlc`, TradingView UDF) and the 24-hour ticker (`/perps/market-stats`) are
-built from it on request. DECISIONS.md "Wire details": candles start at multiples of the
+built from it on request. docs/fidelity.md "Market data": candles start at multiples of the
 resolution and `v` is base quantity; `volume24hUsd` sums price × quantity once per trade.
 Trades are kept as plain `(ts, price, quantity)` tuples (see events.py on why plain tuples).
 """

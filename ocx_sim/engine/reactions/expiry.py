@@ -38,61 +38,61 @@ SETTLEMENT_RETRY_MS = 60_000
 
 class Expiries:
     def __init__(self, state: State) -> None:
-        self._ctx = state
+        self._state = state
         self._scheduled: set[int] = set()
         self.schedule()
 
     def schedule(self) -> None:
         """A timer at every listed market's expiry still ahead (one per instant)."""
-        ctx = self._ctx
-        for spec in ctx.catalog:
+        state = self._state
+        for spec in state.catalog:
             due = spec.expiry_ms
-            if due is not None and due > ctx.now and due not in self._scheduled:
+            if due is not None and due > state.now and due not in self._scheduled:
                 self._scheduled.add(due)
-                ctx.clock.schedule_at(due, partial(self._expire), name=f"expiry {due}")
+                state.clock.schedule_at(due, partial(self._expire), name=f"expiry {due}")
 
     def _expire(self, due_ms: int) -> None:
-        ctx = self._ctx
+        state = self._state
         self._scheduled.discard(due_ms)
-        expiring = [spec for spec in ctx.catalog if spec.expiry_ms == due_ms]
+        expiring = [spec for spec in state.catalog if spec.expiry_ms == due_ms]
         for spec in expiring:
             self._cancel_orders(spec)
         self._settle_when_priced([spec.id for spec in expiring], due_ms)
-        ctx.prices.process.roll_expired_fronts(due_ms)
+        state.prices.process.roll_expired_fronts(due_ms)
         self._list(due_ms)
-        ctx.prices.touch()
-        ctx.facts.marks = True
+        state.prices.touch()
+        state.facts.marks = True
 
     def _settle_when_priced(self, market_ids: list[str], due_ms: int) -> None:
         """Settle each market whose index is available; retry the others in a minute."""
-        ctx = self._ctx
+        state = self._state
         waiting = []
         for market_id in market_ids:
-            spec = ctx.catalog.markets[market_id]
-            index = ctx.prices.index(spec.underlying)
+            spec = state.catalog.markets[market_id]
+            index = state.prices.index(spec.underlying)
             if index is None:
                 waiting.append(market_id)
             else:
                 self._settle(spec, index)
         if waiting:
-            ctx.clock.schedule_at(
+            state.clock.schedule_at(
                 due_ms + SETTLEMENT_RETRY_MS,
                 partial(self._settle_when_priced, waiting),
                 name="expiry settlement retry",
             )
 
     def _cancel_orders(self, spec: MarketSpec) -> None:
-        for user in self._ctx.accounts:
+        for user in self._state.accounts:
             for order in [o for o in user.open_orders.values() if o.market_id == spec.id]:
-                records.end(self._ctx, order, OrderStatus.CANCELLED, CancelReason.MARKET_EXPIRED)
+                records.end(self._state, order, OrderStatus.CANCELLED, CancelReason.MARKET_EXPIRED)
 
     def _settle(self, spec: MarketSpec, index: Decimal) -> None:
-        ctx = self._ctx
-        now = ctx.now
+        state = self._state
+        now = state.now
         price = index.quantize(spec.tick, rounding=ROUND_HALF_EVEN)
         payoff = _payoff(spec, price)
         postings: list[tuple[AccountKey, Decimal, EntryType]] = []
-        for user in ctx.accounts:
+        for user in state.accounts:
             for (market_id, mode), position in user.positions.items():
                 if market_id != spec.id or not position.size:
                     continue
@@ -108,7 +108,7 @@ class Expiries:
                 position.updated_at = now
                 user.position_epoch += 1
                 emit.position_settled(
-                    ctx.events,
+                    state.events,
                     ts=now,
                     user_id=user.user_id,
                     market_id=spec.id,
@@ -120,19 +120,19 @@ class Expiries:
         if postings:
             total = sum((amount for _, amount, _ in postings), ZERO)
             postings.append((CLEARING, -total, EntryType.SETTLEMENT))
-            ctx.ledger.post(now, postings, ref=spec.id)
-        emit.market_expired(ctx.events, ts=now, market_id=spec.id, price=price)
+            state.ledger.post(now, postings, ref=spec.id)
+        emit.market_expired(state.events, ts=now, market_id=spec.id, price=price)
 
     def _list(self, now_ms: int) -> None:
-        ctx = self._ctx
+        state = self._state
         indexes = {
             symbol: index
-            for symbol in ctx.catalog.underlyings
-            if (index := ctx.prices.index(symbol)) is not None
+            for symbol in state.catalog.underlyings
+            if (index := state.prices.index(symbol)) is not None
         }
-        for spec in due_listings(ctx.catalog, now_ms, indexes):
-            ctx.catalog.add(spec)
-            emit.market_listed(ctx.events, ts=now_ms, market_id=spec.id)
+        for spec in due_listings(state.catalog, now_ms, indexes):
+            state.catalog.add(spec)
+            emit.market_listed(state.events, ts=now_ms, market_id=spec.id)
         self.schedule()
 
 

@@ -72,11 +72,10 @@ def check_rate(rate: Decimal, field: str = "rate") -> Decimal:
 
 class Funding:
     def __init__(self, state: State) -> None:
-        self._ctx = state
-        ctx = state
-        self._perps = [m for m in ctx.catalog if m.type is MarketType.PERP]
-        self._period_start = ctx.now
-        self._accrued_to = ctx.now
+        self._state = state
+        self._perps = [m for m in state.catalog if m.type is MarketType.PERP]
+        self._period_start = state.now
+        self._accrued_to = state.now
         self._premium_ms: dict[str, float] = {}
         """Per perpetual, Σ premium × ms over the period so far."""
         self.last_rates: dict[str, Decimal] = {}
@@ -86,21 +85,21 @@ class Funding:
 
     def start(self) -> None:
         """Schedule the first settlement, at the next boundary."""
-        self._schedule(next_boundary(self._ctx.now))
+        self._schedule(next_boundary(self._state.now))
 
     def _schedule(self, due_ms: int) -> None:
-        self._ctx.clock.schedule_at(due_ms, partial(self._settle_due), name="funding")
+        self._state.clock.schedule_at(due_ms, partial(self._settle_due), name="funding")
 
     def _settle_due(self, due_ms: int) -> None:
         self.settle(due_ms)
         self._schedule(next_boundary(due_ms))
         # No price moved, but funding erodes collateral (docs/fidelity.md "Margin and
         # liquidation"): the liquidation must look at the new balances.
-        self._ctx.facts.marks = True
+        self._state.facts.marks = True
 
     @property
     def next_at(self) -> int:
-        return next_boundary(self._ctx.now)
+        return next_boundary(self._state.now)
 
     @property
     def perps(self) -> list[MarketSpec]:
@@ -112,7 +111,7 @@ class Funding:
         elapsed = now_ms - self._accrued_to
         if elapsed <= 0:
             return
-        prices = self._ctx.prices
+        prices = self._state.prices
         sums = self._premium_ms
         for spec in self._perps:
             premium = prices.premium_f(spec)
@@ -145,8 +144,8 @@ class Funding:
         override = self._overrides.get(spec.id)
         if override is not None:
             return override
-        now = self._ctx.now
-        premium = self._ctx.prices.premium_f(spec)
+        now = self._state.now
+        premium = self._state.prices.premium_f(spec)
         elapsed = now - self._period_start
         if elapsed <= 0:
             return _rate(premium)
@@ -169,11 +168,11 @@ class Funding:
             self._pay(spec, rate)
 
     def _pay(self, spec: MarketSpec, rate: Decimal) -> None:
-        ctx = self._ctx
-        mark = ctx.prices.mark(spec, ctx.now)
+        state = self._state
+        mark = state.prices.mark(spec, state.now)
         held: list[tuple[str, Position]] = [
             (user.user_id, position)
-            for user in ctx.accounts
+            for user in state.accounts
             for (market_id, _), position in user.positions.items()
             if market_id == spec.id and position.size
         ]
@@ -191,19 +190,19 @@ class Funding:
                 position.funding += signed
                 postings.append(((user_id, spec.bucket, USDC), signed, EntryType.FUNDING))
                 emit.funding_paid(
-                    ctx.events,
-                    ts=ctx.now,
+                    state.events,
+                    ts=state.now,
                     user_id=user_id,
                     market_id=spec.id,
                     margin_mode=position.margin_mode.value,
                     amount=signed,
                 )
         for user_id, _ in held:
-            ctx.accounts.by_id[user_id].position_epoch += 1
-        ctx.ledger.post(ctx.now, postings, ref=f"funding:{spec.id}:{ctx.now}")
+            state.accounts.by_id[user_id].position_epoch += 1
+        state.ledger.post(state.now, postings, ref=f"funding:{spec.id}:{state.now}")
         emit.funding_settled(
-            ctx.events,
-            ts=ctx.now,
+            state.events,
+            ts=state.now,
             market_id=spec.id,
             rate=rate,
             mark=mark,

@@ -80,23 +80,26 @@ _ISOLATED = MarginMode.ISOLATED
 
 class Liquidation:
     def __init__(self, state: State) -> None:
-        self._ctx = state
+        self._state = state
         self._quiet: tuple[int, QuietMarks | None] | None = None
 
     # -- the fund ----------------------------------------------------------------------------
 
     def fund(self) -> User | None:
         """The insurance fund's user, once a liquidation has needed it."""
-        return self._ctx.accounts.by_address.get(INSURANCE_FUND_ADDRESS)
+        return self._state.accounts.by_address.get(INSURANCE_FUND_ADDRESS)
 
     def _fund(self) -> User:
-        ctx = self._ctx
+        state = self._state
         fund = self.fund()
         if fund is None:
-            fund = User(ctx.ids.ulid(), INSURANCE_FUND_ADDRESS, ctx.now)
-            ctx.accounts.add(fund)
+            fund = User(state.ids.ulid(), INSURANCE_FUND_ADDRESS, state.now)
+            state.accounts.add(fund)
             emit.user_registered(
-                ctx.events, ts=ctx.now, user_id=fund.user_id, wallet_address=INSURANCE_FUND_ADDRESS
+                state.events,
+                ts=state.now,
+                user_id=fund.user_id,
+                wallet_address=INSURANCE_FUND_ADDRESS,
             )
         return fund
 
@@ -111,11 +114,11 @@ class Liquidation:
         """After fills: liquidate the accounts they left under maintenance (a market order
         sweeping a thin book, a limit far from the mark). Only these users are looked at; a
         liquidation's own fills then get the full pass."""
-        ctx = self._ctx
+        state = self._state
         fund = self.fund()
         # Ids are ULIDs from one monotonic generator: sorted is registration order, the
         # order the full pass visits users in.
-        users = [ctx.accounts.by_id[user_id] for user_id in sorted(user_ids)]
+        users = [state.accounts.by_id[user_id] for user_id in sorted(user_ids)]
         for user in users:
             if user is not fund and self._check_user(user):
                 # Its closing fills may have left others short: look at everyone.
@@ -127,7 +130,7 @@ class Liquidation:
         under maintenance (None when someone holds options: their value is not linear in a
         mark). Remembered until the ledger moves: every change of a balance or a position
         (a fill, funding, a transfer, a settlement) posts to it."""
-        token = len(self._ctx.ledger)
+        token = len(self._state.ledger)
         if self._quiet is None or self._quiet[0] != token:
             self._quiet = (token, self._quiet_marks())
         return self._quiet[1]
@@ -138,11 +141,11 @@ class Liquidation:
         isolated position is safe while its mark moves less than its slack over that weight,
         and a cross part while each of its n markets moves less than 1/n of its slack over
         the weight: together they cannot use more than the slack."""
-        ctx = self._ctx
-        risk, now, markets = ctx.risk, ctx.now, ctx.catalog.markets
+        state = self._state
+        risk, now, markets = state.risk, state.now, state.catalog.markets
         fund = self.fund()
         room: dict[str, Decimal] = {}
-        for user in ctx.accounts.by_id.values():
+        for user in state.accounts.by_id.values():
             if user is fund:
                 continue
             cross: list[tuple[MarketSpec, Position]] = []
@@ -164,7 +167,7 @@ class Liquidation:
                     _narrow(room, spec, position, slack / len(cross))
         quiet = {}
         for market_id, distance in room.items():
-            mark = ctx.prices.mark(markets[market_id], now)
+            mark = state.prices.mark(markets[market_id], now)
             if mark is None or distance <= 0:
                 # Valued at entry while there is no mark, or already at the edge: any move
                 # needs a look.
@@ -177,22 +180,22 @@ class Liquidation:
         fund = self.fund()
         liquidated = False
         # A snapshot: the first liquidation registers the fund.
-        for user in list(self._ctx.accounts.by_id.values()):
+        for user in list(self._state.accounts.by_id.values()):
             if user is fund or not user.positions:
                 continue
             liquidated |= self._check_user(user)
         return liquidated
 
     def _check_user(self, user: User) -> bool:
-        ctx = self._ctx
-        risk, now = ctx.risk, ctx.now
+        state = self._state
+        risk, now = state.risk, state.now
         if not any(p.size for p in user.positions.values()):
             return False
         liquidated = False
         if risk.cross_shortfall(user, _PERPS, now):
             self._liquidate_bucket(user, _PERPS)
             liquidated = True
-        markets = ctx.catalog.markets
+        markets = state.catalog.markets
         for position in list(user.positions.values()):
             spec = markets[position.market_id]
             if position.size and position.margin_mode is _ISOLATED and not spec.is_option:
@@ -209,11 +212,11 @@ class Liquidation:
 
     def _liquidate_bucket(self, user: User, bucket: str) -> None:
         """The cross part of `bucket`: every cross position in it (for options, every one)."""
-        ctx = self._ctx
-        view = ctx.risk.margin(user, Venue(bucket), ctx.now)
+        state = self._state
+        view = state.risk.margin(user, Venue(bucket), state.now)
         emit.account_liquidated(
-            ctx.events,
-            ts=ctx.now,
+            state.events,
+            ts=state.now,
             user_id=user.user_id,
             bucket=bucket,
             margin_mode=_CROSS._value_,
@@ -221,7 +224,7 @@ class Liquidation:
             equity=view.cross_equity,
             maintenance=view.cross_maintenance,
         )
-        markets = ctx.catalog.markets
+        markets = state.catalog.markets
         self._cancel(user, lambda o: markets[o.market_id].bucket == bucket)
         notional = ZERO
         for position in list(user.positions.values()):
@@ -231,7 +234,7 @@ class Liquidation:
                 notional += self._close(user, spec, position)
         self._charge_fee(user, bucket, notional)
         # What is left is the cross part's equity: the cash less the isolated allocations.
-        balance = ctx.ledger.balance((user.user_id, bucket, USDC))
+        balance = state.ledger.balance((user.user_id, bucket, USDC))
         allocated = _allocations(user) if bucket == _PERPS else ZERO
         self._cover(user, bucket, allocated - balance)
 
@@ -243,11 +246,11 @@ class Liquidation:
         equity: Decimal,
         maintenance: Decimal,
     ) -> None:
-        ctx = self._ctx
+        state = self._state
         bucket = spec.bucket
         emit.account_liquidated(
-            ctx.events,
-            ts=ctx.now,
+            state.events,
+            ts=state.now,
             user_id=user.user_id,
             bucket=bucket,
             margin_mode=_ISOLATED._value_,
@@ -264,22 +267,22 @@ class Liquidation:
         # So is a bucket left below zero: a maker fee of the position's fills may have come
         # out of cross cash that was all allocated (fees are checked at placement, not held
         # while an order rests), and the allocation no longer stands behind it.
-        balance = ctx.ledger.balance((user.user_id, bucket, USDC))
+        balance = state.ledger.balance((user.user_id, bucket, USDC))
         self._cover(user, bucket, max(cross_before - self._cross_cash(user, bucket), -balance))
 
     def _cross_cash(self, user: User, bucket: str) -> Decimal:
-        return self._ctx.ledger.balance((user.user_id, bucket, USDC)) - _allocations(user)
+        return self._state.ledger.balance((user.user_id, bucket, USDC)) - _allocations(user)
 
     def _cancel(self, user: User, doomed: Callable[[Order], bool]) -> None:
         for order in [o for o in user.open_orders.values() if doomed(o)]:
-            records.end(self._ctx, order, OrderStatus.CANCELLED, CancelReason.LIQUIDATION)
+            records.end(self._state, order, OrderStatus.CANCELLED, CancelReason.LIQUIDATION)
 
     def _close(self, user: User, spec: MarketSpec, position: Position) -> Decimal:
         """Close the position, on the book as far as it goes, the rest to the fund; returns
         the notional closed."""
         notional = ZERO
         try:
-            placed = place_order(self._ctx, user.user_id, self._closing_order(spec, position))
+            placed = place_order(self._state, user.user_id, self._closing_order(spec, position))
         except OcxError:
             # No liquidity, a halted or expired market, no mark: the fund takes it all.
             pass
@@ -304,7 +307,7 @@ class Liquidation:
             )
         # Options have no band, so a market order must name its worst price: the linear
         # band's 5 % from the mark, on the tick.
-        mark = self._ctx.risk.mark_or_entry(spec, position, self._ctx.now)
+        mark = self._state.risk.mark_or_entry(spec, position, self._state.now)
         if side is Side.SELL:
             ticks = max(spec.ticks_ceil(mark * (1 - PRICE_BAND)), 1)
         else:
@@ -322,10 +325,10 @@ class Liquidation:
     def _fund_takes(self, user: User, spec: MarketSpec, position: Position) -> Decimal:
         """The fund takes the position over at the mark on the tick (an index may fall between
         ticks; the tick keeps every amount in whole USDC quanta): a bookless trade, no fee."""
-        ctx = self._ctx
-        now, ledger = ctx.now, ctx.ledger
+        state = self._state
+        now, ledger = state.now, state.ledger
         fund = self._fund()
-        mark = self._ctx.risk.mark_or_entry(spec, position, now)
+        mark = self._state.risk.mark_or_entry(spec, position, now)
         price = spec.price(int((mark / spec.tick).to_integral_value(rounding=ROUND_HALF_EVEN)))
         before = position.size
         signed = -before
@@ -337,7 +340,7 @@ class Liquidation:
         fund_realized = fund_position.apply(before, price, now)
         user.position_epoch += 1
         fund.position_epoch += 1
-        ref = ctx.ids.ulid(now)
+        ref = state.ids.ulid(now)
         user_account = (user.user_id, spec.bucket, USDC)
         fund_account = (fund.user_id, spec.bucket, USDC)
         notional = quantity * price
@@ -359,7 +362,7 @@ class Liquidation:
             )
         side = Side.BUY if signed > 0 else Side.SELL
         emit.position_liquidated(
-            ctx.events,
+            state.events,
             ts=now,
             user_id=user.user_id,
             market_id=spec.id,
@@ -375,18 +378,18 @@ class Liquidation:
         fee = usdc(notional * LIQUIDATION_FEE_RATE)
         if not fee:
             return
-        ctx = self._ctx
+        state = self._state
         fund = self._fund()
-        ctx.ledger.move(
-            ctx.now,
+        state.ledger.move(
+            state.now,
             (user.user_id, bucket, USDC),
             (fund.user_id, bucket, USDC),
             fee,
             EntryType.LIQUIDATION_FEE,
         )
         emit.liquidation_fee_charged(
-            ctx.events,
-            ts=ctx.now,
+            state.events,
+            ts=state.now,
             user_id=user.user_id,
             bucket=bucket,
             closed_notional=notional,
@@ -397,17 +400,17 @@ class Liquidation:
         """The fund pays a positive `shortfall` (negative equity left over) into the bucket."""
         if shortfall <= 0:
             return
-        ctx = self._ctx
+        state = self._state
         fund = self._fund()
-        ctx.ledger.move(
-            ctx.now,
+        state.ledger.move(
+            state.now,
             (fund.user_id, bucket, USDC),
             (user.user_id, bucket, USDC),
             shortfall,
             EntryType.INSURANCE,
         )
         emit.insurance_paid(
-            ctx.events, ts=ctx.now, user_id=user.user_id, bucket=bucket, amount=shortfall
+            state.events, ts=state.now, user_id=user.user_id, bucket=bucket, amount=shortfall
         )
 
 

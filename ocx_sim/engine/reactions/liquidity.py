@@ -96,7 +96,7 @@ class _Ladder:
 
 class LiquidityAgent:
     def __init__(self, state: State, user: User, spec: LiquiditySpec, order: int) -> None:
-        self._ctx = state
+        self._state = state
         self.user = user
         self.spec = spec
         self._ladder: _Ladder | None = None
@@ -111,7 +111,7 @@ class LiquidityAgent:
         self._follows = market.underlying if market.type is MarketType.PERP else None
 
     def start(self) -> None:
-        self._refresh(self._ctx.now)
+        self._refresh(self._state.now)
 
     def quiet_refresh(self) -> QuietRefresh | None:
         """Whether its looks would act, until the next order or timer: only the fair value
@@ -123,8 +123,8 @@ class LiquidityAgent:
         return QuietRefresh(self._follows, self.spec.refresh_ms, stands)
 
     def _refresh(self, due_ms: int) -> None:
-        ctx, spec = self._ctx, self.spec
-        market = ctx.catalog.markets[spec.market_id]
+        state, spec = self._state, self.spec
+        market = state.catalog.markets[spec.market_id]
         ladder = self._next_ladder(self._fair_value_f())
         if ladder is not None:
             # Halted, expired, or out of margin after a run of fills: sit this one out rather
@@ -132,7 +132,7 @@ class LiquidityAgent:
             with contextlib.suppress(OcxError):
                 self._quote(ladder)
         if not market.expired_at(due_ms + spec.refresh_ms):
-            ctx.clock.schedule_deferrable(
+            state.clock.schedule_deferrable(
                 due_ms + spec.refresh_ms, partial(self._refresh), "liquidity", self._order
             )
 
@@ -162,7 +162,7 @@ class LiquidityAgent:
         if fair is None:
             return None
         spec = self.spec
-        tick = self._ctx.catalog.markets[spec.market_id].tick
+        tick = self._state.catalog.markets[spec.market_id].tick
         rate = spec.step_bps / BPS
         step = max(tick, fair * rate)
         # step / fair within (1 ± STEP_DRIFT) × rate.
@@ -184,7 +184,7 @@ class LiquidityAgent:
         # What is left of `standing` has no rung any more (and orders that were taken or
         # cancelled are gone already).
         placed = place_quotes(
-            self._ctx, self.user.user_id, market_id, new, replacing=list(standing.values())
+            self._state, self.user.user_id, market_id, new, replacing=list(standing.values())
         )
         self._ladder = ladder
         self._standing = kept + placed.orders
@@ -192,7 +192,7 @@ class LiquidityAgent:
     def rungs(self, ladder: _Ladder) -> list[QuoteRequest]:
         """The ladder's orders: bids rounded down onto the tick, asks up."""
         spec = self.spec
-        tick = self._ctx.catalog.markets[spec.market_id].tick
+        tick = self._state.catalog.markets[spec.market_id].tick
         rungs = []
         for level in range(spec.levels):
             distance = ladder.half_spread + ladder.step * level
@@ -205,19 +205,19 @@ class LiquidityAgent:
     def _fair_value(self) -> Decimal | None:
         """The price the ladder is centred on. A perpetual's is its index: quoting around the
         mark would feed the book's mid back into the mark's basis and hold it off the index."""
-        ctx = self._ctx
-        market = ctx.catalog.markets[self.spec.market_id]
+        state = self._state
+        market = state.catalog.markets[self.spec.market_id]
         if market.type is MarketType.PERP:
-            return ctx.prices.index(market.underlying)
-        return ctx.prices.mark(market, ctx.now)
+            return state.prices.index(market.underlying)
+        return state.prices.mark(market, state.now)
 
     def _fair_value_f(self) -> float | None:
         """`_fair_value` in floats: checked every refresh, so cheaply."""
-        ctx = self._ctx
-        market = ctx.catalog.markets[self.spec.market_id]
+        state = self._state
+        market = state.catalog.markets[self.spec.market_id]
         if market.type is MarketType.PERP:
-            return ctx.prices.index_f(market.underlying)
-        mark = ctx.prices.mark(market, ctx.now)
+            return state.prices.index_f(market.underlying)
+        mark = state.prices.mark(market, state.now)
         return None if mark is None else float(mark)
 
 

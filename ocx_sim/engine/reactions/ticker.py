@@ -6,8 +6,8 @@ Each second boundary, while anything can move (`Ticker.active`), in this order:
 2. every walking underlying's curve takes one step of its seeded random walk, and a curve in
    its roll window moves along it (index.py);
 3. every perpetual's basis moves toward its target by the EWMA's decay, a 10 s half-life: the
-   healthy book's mid − index, or zero (DECISIONS.md "Markets and prices"); within half a
-   tick of the target it arrives, so a still book lets the tick stop;
+   healthy book's mid − index, or zero (docs/fidelity.md "Prices, funding and expiries"); within
+   half a tick of the target it arrives, so a still book lets the tick stop;
 4. the price watchers (stop triggers, then liquidation) are owed a look, unless every mark
    they care about stayed strictly inside the interval they declared quiet (`quiet_marks`):
    the batch then stops at that second and records that marks moved (`facts.marks`); the
@@ -155,7 +155,7 @@ class Ticker:
         watchers: Sequence[PriceWatcher],
         refreshers: Sequence[Refresher],
     ) -> None:
-        self._ctx = state
+        self._state = state
         self._funding = funding
         self._watchers = watchers
         """The price watchers, in the order they look (the reaction loop's)."""
@@ -175,8 +175,8 @@ class Ticker:
     def wake(self) -> None:
         """Start the tick if something can now move with time and it is not scheduled."""
         if self._timer is None and self.active():
-            self._last_tick = self._ctx.now
-            self._schedule(self._ctx.now)
+            self._last_tick = self._state.now
+            self._schedule(self._state.now)
 
     def wake_for(self, market_id: str) -> None:
         """`wake` after an order on `market_id` (only a perpetual's book moves a mark)."""
@@ -185,7 +185,7 @@ class Ticker:
 
     def active(self) -> bool:
         """Whether anything moves with time: a walk, a roll, or a basis not at its target."""
-        now = self._ctx.now
+        now = self._state.now
         underlyings = self._underlyings(now)
         if any(u.walking or u.rolling for u in underlyings.values()):
             return True
@@ -195,7 +195,7 @@ class Ticker:
 
     def _schedule(self, after_ms: int) -> None:
         due = (after_ms // TICK_MS + 1) * TICK_MS
-        self._timer = self._ctx.clock.schedule_at(
+        self._timer = self._state.clock.schedule_at(
             due, partial(self._tick), name="price tick", first=True
         )
 
@@ -213,7 +213,7 @@ class Ticker:
         perps = self._perp_states(underlyings)
         watched, always = self._watched(underlyings, perps)
         refreshes = self._refreshes(underlyings)
-        horizon = self._ctx.clock.horizon_ms()
+        horizon = self._state.clock.horizon_ms()
         last, watch, moving = self._run(
             second, horizon, underlyings, perps, watched, always, refreshes
         )
@@ -222,7 +222,7 @@ class Ticker:
             # The watchers look at `last`, where the clock now stands, and the reaction loop
             # wakes the tick afterwards if anything still moves: whatever they do (orders,
             # fills) is seen by the seconds after it.
-            self._ctx.facts.marks = True
+            self._state.facts.marks = True
             return False
         return moving
 
@@ -239,8 +239,8 @@ class Ticker:
         """Step every second from `second` to `horizon`, in floats, until one needs the
         watchers, a refresher will act, or nothing moves any more. Returns the last second
         stepped, whether the watchers must run there, and whether anything still moves."""
-        clock = self._ctx.clock
-        process = self._ctx.prices.process
+        clock = self._state.clock
+        process = self._state.prices.process
         unit_years = TICK_MS / YEAR_MS
         # Per walking curve: its factor's step over a whole second is exp(scale × shock −
         # drift), `walk_factor` with its constants worked out once (in the same order, so the
@@ -345,14 +345,14 @@ class Ticker:
         self, last: int, underlyings: dict[str, _Underlying], perps: list[_Perp]
     ) -> None:
         """Leave the batch's state where the rest of the engine reads it, at `last`."""
-        ctx = self._ctx
-        ctx.clock.run_ahead_to(max(last, ctx.now))
+        state = self._state
+        state.clock.run_ahead_to(max(last, state.now))
         for u in underlyings.values():
             u.curve.factor = u.factor
         for perp in perps:
             # Pinned or not: a pin hides the basis but does not stop it.
-            ctx.prices.set_basis_f(perp.spec.id, perp.basis)
-        ctx.prices.touch()
+            state.prices.set_basis_f(perp.spec.id, perp.basis)
+        state.prices.touch()
         self._last_tick = last
 
     # -- what moves --------------------------------------------------------------------------
@@ -369,7 +369,7 @@ class Ticker:
 
     def _underlyings(self, now: int) -> dict[str, _Underlying]:
         states = {}
-        for symbol, curve in self._ctx.prices.process.curves.items():
+        for symbol, curve in self._state.prices.process.curves.items():
             unwalked = curve.unwalked_f(now)
             if curve.withdrawn:
                 index = None
@@ -383,7 +383,7 @@ class Ticker:
         return states
 
     def _perp_states(self, underlyings: dict[str, _Underlying]) -> list[_Perp]:
-        prices = self._ctx.prices
+        prices = self._state.prices
         states = []
         for spec in self._perps:
             pinned_mark = prices.pinned_mark(spec.id)
@@ -406,7 +406,7 @@ class Ticker:
     def _healthy_mid(self, spec: MarketSpec) -> float | None:
         """The book's mid when it is two-sided and its spread under 0.5 % (remembered per
         book sequence: the book changes far less often than the tick runs)."""
-        book = self._ctx.books.get(spec.id)
+        book = self._state.books.get(spec.id)
         if book is None:
             return None
         cached = self._books.get(spec.id)
@@ -426,7 +426,7 @@ class Ticker:
     ) -> tuple[list[_Watched], bool]:
         """The markets the watchers follow, each with the intersection of their quiet
         intervals; and whether some watcher must run on every move."""
-        ctx = self._ctx
+        state = self._state
         bounds: dict[str, tuple[float, float]] = {}
         for watcher in self._watchers:
             quiet = watcher.quiet_marks()
@@ -438,8 +438,8 @@ class Ticker:
         by_id = {p.spec.id: p for p in perps}
         watched = []
         for market_id, (low, high) in bounds.items():
-            spec = ctx.catalog.markets[market_id]
-            pinned = ctx.prices.pinned_mark(market_id)
+            spec = state.catalog.markets[market_id]
+            pinned = state.prices.pinned_mark(market_id)
             if spec.is_option and pinned is None:
                 # An option's mark is not followed in floats: any move wakes the watchers.
                 return [], True
@@ -454,7 +454,7 @@ class Ticker:
                     underlyings[spec.underlying],
                     by_id.get(market_id),
                     float(pinned) if pinned is not None else None,
-                    float(ctx.catalog.underlyings[spec.underlying].carry_apr),
+                    float(state.catalog.underlyings[spec.underlying].carry_apr),
                     low,
                     high,
                 )
