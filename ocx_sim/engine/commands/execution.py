@@ -58,16 +58,7 @@ def execute(state: State, user: User, spec: MarketSpec, ticket: Ticket, now: int
     (post-only would take, nothing to take) comes before anything changed."""
     request = ticket.request
     order = Order(state.ids.ulid(now), user.user_id, request, ticket.limit_ticks, ticket.lots, now)
-    is_limit = request.type is _LIMIT
-    result = match(
-        state.book(spec.id),
-        order,
-        ticket.limit_ticks,
-        rest=is_limit and request.time_in_force is _GTC,
-        fok=request.time_in_force is _FOK,
-        post_only=request.post_only,
-        market=not is_limit,
-    )
+    result = _match(state, spec, order, ticket.limit_ticks)
     records.accept(state, user, spec, order, request)
     if request.reduce_only:
         user.reduce_only_orders[order.id] = order
@@ -142,17 +133,8 @@ def _activate(state: State, order: Order) -> tuple[MarketSpec, MatchResult]:
     user = state.user(order.owner)
     spec = state.market(order.market_id)
     ticket = admission.admit_activation(state, user, spec, order)
-    is_limit = order.type is _LIMIT
     order.ticks = ticket.limit_ticks
-    result = match(
-        state.book(spec.id),
-        order,
-        ticket.limit_ticks,
-        rest=is_limit and order.time_in_force is _GTC,
-        fok=order.time_in_force is _FOK,
-        post_only=order.post_only,
-        market=not is_limit,
-    )
+    result = _match(state, spec, order, ticket.limit_ticks)
     order.status = _OPEN
     order.updated_at = state.now
     state.facts.books[spec.id] = None
@@ -161,3 +143,18 @@ def _activate(state: State, order: Order) -> tuple[MarketSpec, MatchResult]:
         # (Risk.check_reduce_only) and no position change trims it.
         user.reduce_only_orders[order.id] = order
     return spec, result
+
+
+def _match(state: State, spec: MarketSpec, order: Order, limit_ticks: int) -> MatchResult:
+    """The order against its book as its type and time in force say: only a GTC limit
+    remainder rests, a FOK fills whole or not at all, a market order needs something to take."""
+    is_limit = order.type is _LIMIT
+    return match(
+        state.book(spec.id),
+        order,
+        limit_ticks,
+        rest=is_limit and order.time_in_force is _GTC,
+        fok=order.time_in_force is _FOK,
+        post_only=order.post_only,
+        market=not is_limit,
+    )
