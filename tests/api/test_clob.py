@@ -11,10 +11,10 @@ import pytest
 
 from ocx_sim.engine.markets import MarketSpec
 from ocx_sim.engine.orders import OrderRequest, Side
+from ocx_sim.testing.builders import credit_spot
 from ocx_sim.testing.client import Response
 from ocx_sim.worlds import NewAccount, World
 from tests.api.conftest import ApiClient, assert_error, atm_call, read_key, trade_key
-from tests.conftest import credit_spot
 
 D = Decimal
 SPOT = "BTC-USDC-SPOT"

@@ -16,10 +16,10 @@ from ocx_sim.engine.events import FundingPaid
 from ocx_sim.engine.ledger import EntryType, SystemBucket, system_account
 from ocx_sim.engine.orders import MarginMode, OrderRequest, Side
 from ocx_sim.ids import is_ulid
+from ocx_sim.testing.builders import FakeRealTime
 from ocx_sim.testing.client import Response
 from ocx_sim.worlds import ClockMode, World, WorldConfig, Worlds
 from tests.api.conftest import FUNDS, ApiClient, assert_error
-from tests.conftest import FakeRealTime
 from tests.test_snapshot import MIDWAY_MS, busy
 
 PERP = "BTC-PERP"

@@ -12,9 +12,9 @@ from starlette.types import Message
 
 from ocx_sim.app import TICK_SECONDS, create_app, keep_time
 from ocx_sim.engine.wallet import SettlementStatus
+from ocx_sim.testing.builders import FakeRealTime
 from ocx_sim.testing.client import InProcessClient
 from ocx_sim.worlds import ClockMode, WorldConfig, Worlds
-from tests.conftest import FakeRealTime
 
 ADDRESS = "0x" + "cd" * 20
 

@@ -12,7 +12,7 @@ from ocx_sim.engine.clearing import CLEARING
 from ocx_sim.engine.events import UserRegistered
 from ocx_sim.engine.ledger import EntryType
 from ocx_sim.engine.orders import MarginMode
-from tests.conftest import UserFactory, limit, market
+from ocx_sim.testing.builders import UserFactory, limit, market
 
 D = Decimal
 T0 = 1_767_312_000_000

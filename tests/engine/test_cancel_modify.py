@@ -12,7 +12,7 @@ from ocx_sim import ErrorCode, Exchange, MarginMode, OcxError, OrderStatus, Quot
 from ocx_sim.engine.events import Event, OrderCancelled, OrderModified, TradeExecuted
 from ocx_sim.engine.markets import Venue
 from ocx_sim.engine.orders import FeeRole, Order
-from tests.conftest import UserFactory, footprint, limit, refused
+from ocx_sim.testing.builders import UserFactory, footprint, limit, refused
 
 D = Decimal
 PERP = "BTC-PERP"

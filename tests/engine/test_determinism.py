@@ -29,7 +29,7 @@ from ocx_sim import (
     TimeInForce,
 )
 from ocx_sim.engine.events import OrderCancelled, OrderModified, TradeExecuted
-from tests.conftest import credit_spot
+from ocx_sim.testing.builders import credit_spot
 
 D = Decimal
 Command = tuple[object, ...]

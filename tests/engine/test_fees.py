@@ -12,7 +12,7 @@ from ocx_sim.engine.clearing import FEES
 from ocx_sim.engine.fees import WINDOW_MS, FeeSchedule, FeeTier, OptionFees, VolumeTracker
 from ocx_sim.engine.ledger import EntryType
 from ocx_sim.engine.orders import FeeRole
-from tests.conftest import UserFactory, credit_spot, limit, market
+from ocx_sim.testing.builders import UserFactory, credit_spot, limit, market
 
 D = Decimal
 T0 = DEFAULT_START_MS

@@ -78,7 +78,7 @@ from ocx_sim.engine.money import USDC, USDC_QUANTUM, usdc
 from ocx_sim.engine.orders import Order
 from ocx_sim.engine.risk import MAINTENANCE_FRACTION
 from ocx_sim.engine.wallet import Settlement, SettlementStatus
-from tests.conftest import UserFactory, limit, market
+from ocx_sim.testing.builders import UserFactory, limit, market
 
 D = Decimal
 PERP = "BTC-PERP"

@@ -18,7 +18,7 @@ from ocx_sim.engine.events import (
 )
 from ocx_sim.engine.markets import OptionType
 from ocx_sim.engine.orders import MarginMode, OrderStatus
-from tests.conftest import UserFactory, limit, market
+from ocx_sim.testing.builders import UserFactory, limit, market
 
 D = Decimal
 PERP = "BTC-PERP"

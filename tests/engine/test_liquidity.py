@@ -10,7 +10,7 @@ from ocx_sim import ErrorCode, Exchange, OcxError, Side
 from ocx_sim.engine.exchange import LIQUIDITY_ADDRESS
 from ocx_sim.engine.liquidity import LiquiditySpec
 from ocx_sim.engine.orders import Order
-from tests.conftest import UserFactory, market
+from ocx_sim.testing.builders import UserFactory, market
 
 D = Decimal
 PERP = "BTC-PERP"

@@ -10,7 +10,7 @@ from decimal import Decimal
 from ocx_sim import Exchange
 from ocx_sim.engine.events import AccountLiquidated
 from ocx_sim.engine.orders import MarginMode
-from tests.conftest import UserFactory, limit, market
+from ocx_sim.testing.builders import UserFactory, limit, market
 
 D = Decimal
 PERP = "BTC-PERP"

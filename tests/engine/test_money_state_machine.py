@@ -24,7 +24,7 @@ from ocx_sim.engine.ledger import EntryType, SystemBucket, system_account
 from ocx_sim.engine.money import USDC
 from ocx_sim.engine.orders import TimeInForce
 from ocx_sim.errors import CATALOG
-from tests.conftest import credit_spot, limit
+from ocx_sim.testing.builders import credit_spot, limit
 
 D = Decimal
 PERP = "BTC-PERP"

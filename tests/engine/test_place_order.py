@@ -27,7 +27,7 @@ from ocx_sim import (
 from ocx_sim.engine.events import Event, OrderCancelled, OrderExpired, TradeExecuted
 from ocx_sim.engine.ledger import EntryType
 from ocx_sim.engine.orders import FeeRole, Order
-from tests.conftest import UserFactory, credit_spot, footprint, limit, market, refused
+from ocx_sim.testing.builders import UserFactory, credit_spot, footprint, limit, market, refused
 
 D = Decimal
 PERP = "BTC-PERP"

@@ -10,7 +10,7 @@ import pytest
 
 from ocx_sim import ErrorCode, Exchange, OcxError, OrderRequest, Side
 from ocx_sim.engine.orders import FeeRole
-from tests.conftest import UserFactory, footprint, limit, market, refused
+from ocx_sim.testing.builders import UserFactory, footprint, limit, market, refused
 
 D = Decimal
 PERP = "BTC-PERP"

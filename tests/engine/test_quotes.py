@@ -10,7 +10,7 @@ import pytest
 
 from ocx_sim import ErrorCode, Exchange, OcxError, OrderStatus, QuoteRequest, Side
 from ocx_sim.engine.events import Event, OrderCancelled, TradeExecuted
-from tests.conftest import UserFactory, footprint, limit, refused
+from ocx_sim.testing.builders import UserFactory, footprint, limit, refused
 
 D = Decimal
 PERP = "BTC-PERP"

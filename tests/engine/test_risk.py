@@ -10,7 +10,7 @@ import pytest
 from ocx_sim import Bucket, ErrorCode, Exchange, OcxError
 from ocx_sim.engine.markets import Venue
 from ocx_sim.engine.orders import FeeRole
-from tests.conftest import UserFactory, limit, market
+from ocx_sim.testing.builders import UserFactory, limit, market
 
 D = Decimal
 

@@ -11,7 +11,7 @@ from ocx_sim import Bucket, ErrorCode, Exchange, OcxError
 from ocx_sim.engine.events import FundsDeposited, FundsTransferred
 from ocx_sim.engine.exchange import EXTERNAL
 from ocx_sim.engine.ledger import EntryType
-from tests.conftest import UserFactory, limit, refused
+from ocx_sim.testing.builders import UserFactory, limit, refused
 
 D = Decimal
 

@@ -20,7 +20,7 @@ from ocx_sim.engine.events import (
 from ocx_sim.engine.exchange import EXTERNAL
 from ocx_sim.engine.ledger import EntryType, LedgerEntry
 from ocx_sim.engine.wallet import KEEPER_TIMER, Settlement, SettlementStatus
-from tests.conftest import UserFactory, refused
+from ocx_sim.testing.builders import UserFactory, refused
 
 D = Decimal
 TX_HASH = re.compile(r"0x[0-9a-f]{64}")
