@@ -16,8 +16,9 @@ from ocx_sim.engine.markets import MarketType
 from ocx_sim.testing.client import InProcessClient
 from ocx_sim.worlds import WorldConfig, Worlds
 
-# DECISIONS.md "Markets and prices": the default catalog's linear markets, in GitBook's listing
-# order. F1/F2 are the last Fridays of March and June 2026 for a world starting 2026-01-02.
+# The default catalog's linear markets, in the order of OCX's GitBook market listing
+# (https://ocx.gitbook.io/ocx-doc/ocx/product/markets). F1/F2 are the last Fridays of March and
+# June 2026 for a world starting 2026-01-02.
 DEFAULT_LINEAR_IDS = [
     "BTC-USDC-SPOT",
     "BTC-PERP",
@@ -253,8 +254,8 @@ def test_every_band_is_mark_times_0_95_and_1_05_rounded_inward_to_the_tick(
     worlds: Worlds,
     exchange: Exchange,
 ) -> None:
-    # The band holds the prices within ±5 % of the mark (DECISIONS.md): a limit that is not on
-    # the tick rounds toward the mark, so no price in the band is more than 5 % away.
+    # The band holds the prices within ±5 % of the mark: a limit that is not on the tick rounds
+    # toward the mark, so no price in the band is more than 5 % away.
     wrong: dict[str, dict[str, tuple[str, str]]] = {}
     for market in markets(worlds):
         mark, tick = Decimal(market["markPrice"]), Decimal(market["tickSize"])

@@ -1,4 +1,6 @@
-"""Sign-in with Ethereum over HTTP, the session cookie, logout, invites (SPEC.md §3.3).
+"""Sign-in with Ethereum over HTTP, the session cookie, logout, invites
+(https://docs.ocx.global/get-started/authentication; docs/fidelity.md "Sign-in, sessions and
+keys").
 
 Every sign-in here is real: a fresh secp256k1 key, an EIP-4361 text built by hand and an
 EIP-191 signature, exactly what a wallet produces.

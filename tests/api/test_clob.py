@@ -1,6 +1,6 @@
-"""The CLOB order endpoints (SPEC.md §4.3): spot and options orders, previews, modify, cancel,
-cancel-all and quotes, each at its `/options/…` alias too (DECISIONS.md "Orders and matching",
-"Authentication", "Rate limits", "Wire details")."""
+"""The CLOB order endpoints (https://docs.ocx.global/api-reference/rest): spot and options
+orders, previews, modify, cancel, cancel-all and quotes, each at its `/options/…` alias too
+(docs/fidelity.md "Orders", "Order endpoints", "HTTP")."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""A world's state over HTTP (CONTROL-API.md "State" and "Clock"): reset, snapshot and restore,
-events since a sequence number, invariants, the digest, and switching the clock's mode. Every
-answer is also checked against /openapi.json by the client; tests/test_snapshot.py covers the
-same behaviour below HTTP."""
+"""A world's state over HTTP (docs/control-api.md "State" and "Clock"): reset, snapshot and restore,
+events since a sequence number, invariants, the digest, and switching the clock's mode. Every answer
+is also checked against /openapi.json by the client; tests/test_snapshot.py covers the same
+behaviour below HTTP."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""A realtime world fires its timers as real time passes: before every request to it, and from
-a ticker the app runs for its lifetime (CONTROL-API.md "Clock"). Real time is faked throughout:
+"""A realtime world fires its timers as real time passes: before every request to it, and from a
+ticker the app runs for its lifetime (docs/control-api.md "Clock"). Real time is faked throughout:
 these tests never wait on the wall clock."""
 
 from __future__ import annotations

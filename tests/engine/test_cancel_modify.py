@@ -1,5 +1,6 @@
-"""`cancel_order`, `modify_order` and `cancel_all` (DECISIONS.md "Orders and matching",
-"Wire details": modify keeps priority only for a quantity decrease; terminal orders are 409)."""
+"""`cancel_order`, `modify_order` and `cancel_all`: modify keeps an order's priority only for a
+quantity decrease, and an order no longer open is 409 ORDER_NOT_OPEN (modify's other rules are in
+docs/fidelity.md "Orders")."""
 
 from __future__ import annotations
 

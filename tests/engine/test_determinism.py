@@ -1,4 +1,5 @@
-"""Same seed + same commands ⇒ the same event log, ids and ledger (DESIGN.md rule 2).
+"""Same seed + same commands ⇒ the same event log, ids and ledger (nothing reads the real time
+or draws an unseeded random number: docs/architecture.md "Layers").
 
 A command stream is drawn from `random.Random(stream_seed)` in the test: users, deposits,
 transfers, orders of every kind on several markets, cancels, modifies, cancel-alls, quote

@@ -696,7 +696,8 @@ def test_a_fill_that_leaves_its_taker_under_maintenance_liquidates_it(
 
     assert [(f.price, f.quantity) for f in placed.fills] == [(D("71400.00"), D("0.9"))]
     # Equity 3500 − 32.13 fee − 0.9 × 3400 = 407.87 < maintenance 0.9 × 68000 / 30 = 2040,
-    # and DECISIONS.md "Risk" liquidates when equity < maintenance: at once.
+    # and an account is liquidated when its equity is below maintenance (docs/fidelity.md
+    # "Margin and liquidation"): at once.
     assert [e.user_id for e in exchange.events_of(AccountLiquidated)] == [taker]
     assert exchange.position(taker, PERP) is None
 

@@ -1,5 +1,5 @@
 """`Exchange.place_order`: resting, matching, time in force, the band, every refusal, STP,
-reduce-only and spot (DECISIONS.md "Orders and matching", "Risk", "Wire details")."""
+reduce-only and spot (docs/fidelity.md "Orders", "Money" and "Fees and risk")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """`preview_order`: what an order would cost and whether it would be accepted, changing nothing
-(SPEC.md `/perps/orders/preview`; DECISIONS.md "Wire details": marginRequired is the order's own
-open-order margin, quantity × limit price / maxLeverage)."""
+(`POST /perps/orders/preview` of https://docs.ocx.global/api-reference/rest; `marginRequired` is
+the order's own open-order margin, quantity × limit price / maxLeverage, docs/fidelity.md "Fees
+and risk")."""
 
 from __future__ import annotations
 

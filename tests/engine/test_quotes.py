@@ -1,5 +1,5 @@
 """`place_quotes`: the bulk ladder is checked as a whole and either placed whole or not at all
-(DECISIONS.md "Orders and matching" → Quotes, "Wire details": at most 50 per call)."""
+(docs/fidelity.md "Orders", bulk quotes; at most 50 quotes per call)."""
 
 from __future__ import annotations
 

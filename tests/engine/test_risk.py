@@ -1,5 +1,5 @@
 """Margin of positions and orders, order approval, reduce-only orders and what transfers may
-take out of the perps bucket (DECISIONS.md "Risk" and "Wire details")."""
+take out of the perps bucket (docs/fidelity.md "Fees and risk" and "Money")."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
-"""Trigger orders (DECISIONS.md "Orders and matching" and "Wire details": Stops;
-docs/fidelity.md "Trigger orders"): stops wait `untriggered` and fire on the mark; take-profit
-and stop-loss children are armed by the entry's fills, one cancels the other, and they go with
-the position.
+"""Trigger orders (docs/fidelity.md "Trigger orders"): stops wait `untriggered` and fire on the
+mark; take-profit and stop-loss children are armed by the entry's fills, one cancels the other, and
+they go with the position.
 
 BTC-PERP starts with its mark at 68000.00 and a 5 % band (64600.00–71400.00); the books here
 are one-sided whenever an index moves, so the mark is the index."""

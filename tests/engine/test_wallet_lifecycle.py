@@ -1,5 +1,6 @@
-"""The withdrawal lifecycle (DECISIONS.md "Wallet", "Withdrawal keeper"; SPEC.md §10.3): the
-keeper on simulated-minute boundaries, the vault's liquidity and failed, refunded payouts."""
+"""The withdrawal lifecycle (https://docs.ocx.global/concepts/balances; docs/fidelity.md
+"Wallet"): the keeper on simulated-minute boundaries, the vault's liquidity and failed, refunded
+payouts."""
 
 from __future__ import annotations
 
