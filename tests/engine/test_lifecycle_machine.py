@@ -40,7 +40,7 @@ from collections.abc import Callable
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from enum import Enum
 
-from hypothesis import event, settings
+from hypothesis import event, seed, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 from hypothesis.stateful import (
@@ -653,33 +653,40 @@ def test_a_scripted_run_liquidates_pays_funding_and_refunds_a_failed_withdrawal(
     assert machine.exchange.positions(users[3]) == []
 
 
+REACHED = (
+    "liquidation: cross",
+    "liquidation: isolated",
+    "liquidation: the insurance fund took over a position",
+    "liquidation: the insurance fund paid bad debt",
+    "funding paid on BTC-PERP",
+    "withdrawal failed and refunded",
+    "withdrawal confirmed",
+)
+"""What the generated runs must reach for the invariants to be about something."""
+
+
 def test_generated_runs_liquidate_pay_funding_and_fail_withdrawals() -> None:
-    """A machine that never liquidates proves nothing: over a fixed set of generated runs
-    (derandomized, so the same every time), each kind of event the invariants are about
-    happens in some of them."""
+    """A machine that never liquidates proves nothing: over generated runs, each kind of event
+    the invariants are about happens in some of them.
+
+    The runs come in seeded batches of 30 until every kind has happened, at most ten batches.
+    Seeded rather than derandomized: derandomized runs are far less varied (some kinds happened
+    in none of 60), and since Hypothesis also draws constants from the project's loaded modules,
+    a fixed set of runs still changes with what else the session imported."""
     runs: Counter[str] = Counter()
 
     class Counting(LifecycleMachine):
         def teardown(self) -> None:
             runs.update(set(self.counts))
 
-    run_state_machine_as_test(
-        Counting,
-        settings=settings(max_examples=30, stateful_step_count=52, derandomize=True, database=None),
-    )
-    assert {
-        label: runs[label]
-        for label in (
-            "liquidation: cross",
-            "liquidation: isolated",
-            "liquidation: the insurance fund took over a position",
-            "liquidation: the insurance fund paid bad debt",
-            "funding paid on BTC-PERP",
-            "withdrawal failed and refunded",
-            "withdrawal confirmed",
+    for batch in range(10):
+        run_state_machine_as_test(
+            seed(batch)(Counting),
+            settings=settings(max_examples=30, stateful_step_count=52, database=None),
         )
-        if not runs[label]
-    } == {}
+        if all(runs[label] for label in REACHED):
+            break
+    assert {label: runs[label] for label in REACHED if not runs[label]} == {}
 
 
 # -- engine bugs the machine found (fixed) ----------------------------------------------------
