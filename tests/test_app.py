@@ -329,21 +329,23 @@ def test_wrong_method_answer_names_the_allowed_methods(worlds: Worlds, exchange:
 def test_without_the_control_api_every_sim_path_is_404_and_absent_from_openapi() -> None:
     worlds = Worlds(WorldConfig())
     world = worlds.create(WorldConfig())
-    on, off = (
-        InProcessClient(create_app(worlds)),
-        InProcessClient(create_app(worlds, control=False)),
-    )
-    control_paths = [
-        path
-        for path, operations in on.get("/openapi.json").json()["paths"].items()
-        if any("control" in op.get("tags", []) for op in operations.values())
-    ]
-    assert len(control_paths) > 20  # every /_sim endpoint, so the loop below means something
-    for path in control_paths:
-        concrete = re.sub(r"\{[^}]+\}", "x", path)
-        for prefix in ("", f"/w/{world.world_id}"):
-            answer = off.post(prefix + concrete, json={})
-            assert (answer.status_code, answer.json()["code"]) == (404, "NOT_FOUND"), path
-    assert not any(path.startswith("/_sim") for path in off.get("/openapi.json").json()["paths"])
-    # The OCX surface is untouched.
-    assert off.get("/perps/markets").status_code == 200
+    with (
+        InProcessClient(create_app(worlds)) as on,
+        InProcessClient(create_app(worlds, control=False)) as off,
+    ):
+        control_paths = [
+            path
+            for path, operations in on.get("/openapi.json").json()["paths"].items()
+            if any("control" in op.get("tags", []) for op in operations.values())
+        ]
+        assert len(control_paths) > 20  # every /_sim endpoint, so the loop below means something
+        for path in control_paths:
+            concrete = re.sub(r"\{[^}]+\}", "x", path)
+            for prefix in ("", f"/w/{world.world_id}"):
+                answer = off.post(prefix + concrete, json={})
+                assert (answer.status_code, answer.json()["code"]) == (404, "NOT_FOUND"), path
+        assert not any(
+            path.startswith("/_sim") for path in off.get("/openapi.json").json()["paths"]
+        )
+        # The OCX surface is untouched.
+        assert off.get("/perps/markets").status_code == 200
