@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import tomllib
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -137,6 +140,15 @@ def test_create_app_without_worlds_serves_a_fresh_default_world() -> None:
     response = call(create_app(), "GET", "/perps/markets")
     assert response.status_code == 200
     assert [m["id"] for m in response.json()] == DEFAULT_LINEAR_IDS
+
+
+def test_the_openapi_document_carries_the_version_pyproject_toml_gives_the_package() -> None:
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text())["project"]["version"]
+
+    info = call(create_app(), "GET", "/openapi.json").json()["info"]
+
+    assert info["version"] == version("ocx-sim") == declared
 
 
 # -- the market shape -----------------------------------------------------------------------
