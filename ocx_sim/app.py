@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from importlib.metadata import version
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -22,7 +23,8 @@ from ocx_sim.gateway.openapi import document
 from ocx_sim.gateway.responses import error_response, json_response, status_error
 from ocx_sim.worlds import WorldConfig, Worlds
 
-VERSION = "0.1.0"
+VERSION = version("ocx-sim")
+"""The installed package's version, as pyproject.toml states it (the only place it is written)."""
 TICK_SECONDS = 0.25
 """The longest the realtime ticker sleeps: a timer scheduled while it sleeps (a new deposit's
 confirmations) is seen within this much real time. Requests never wait for it: each fires

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import tomllib
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,8 +19,9 @@ from ocx_sim.engine.exchange import Exchange
 from ocx_sim.testing.client import InProcessClient
 from ocx_sim.worlds import WorldConfig, Worlds
 
-# DECISIONS.md "Markets and prices": the default catalog's linear markets, in GitBook's listing
-# order. F1/F2 are the last Fridays of March and June 2026 for a world starting 2026-01-02.
+# The default catalog's linear markets, in the order of OCX's GitBook market listing
+# (https://ocx.gitbook.io/ocx-doc/ocx/product/markets). F1/F2 are the last Fridays of March and
+# June 2026 for a world starting 2026-01-02.
 DEFAULT_LINEAR_IDS = [
     "BTC-USDC-SPOT",
     "BTC-PERP",
@@ -138,6 +142,15 @@ def test_create_app_without_worlds_serves_a_fresh_default_world() -> None:
     assert [m["id"] for m in response.json()] == DEFAULT_LINEAR_IDS
 
 
+def test_the_openapi_document_carries_the_version_pyproject_toml_gives_the_package() -> None:
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text())["project"]["version"]
+
+    info = call(create_app(), "GET", "/openapi.json").json()["info"]
+
+    assert info["version"] == version("ocx-sim") == declared
+
+
 # -- the market shape -----------------------------------------------------------------------
 
 
@@ -253,8 +266,8 @@ def test_every_band_is_mark_times_0_95_and_1_05_rounded_inward_to_the_tick(
     worlds: Worlds,
     exchange: Exchange,
 ) -> None:
-    # The band holds the prices within ±5 % of the mark (DECISIONS.md): a limit that is not on
-    # the tick rounds toward the mark, so no price in the band is more than 5 % away.
+    # The band holds the prices within ±5 % of the mark: a limit that is not on the tick rounds
+    # toward the mark, so no price in the band is more than 5 % away.
     wrong: dict[str, dict[str, tuple[str, str]]] = {}
     for market in markets(worlds):
         mark, tick = Decimal(market["markPrice"]), Decimal(market["tickSize"])
@@ -328,21 +341,23 @@ def test_wrong_method_answer_names_the_allowed_methods(worlds: Worlds, exchange:
 def test_without_the_control_api_every_sim_path_is_404_and_absent_from_openapi() -> None:
     worlds = Worlds(WorldConfig())
     world = worlds.create(WorldConfig())
-    on, off = (
-        InProcessClient(create_app(worlds)),
-        InProcessClient(create_app(worlds, control=False)),
-    )
-    control_paths = [
-        path
-        for path, operations in on.get("/openapi.json").json()["paths"].items()
-        if any("control" in op.get("tags", []) for op in operations.values())
-    ]
-    assert len(control_paths) > 20  # every /_sim endpoint, so the loop below means something
-    for path in control_paths:
-        concrete = re.sub(r"\{[^}]+\}", "x", path)
-        for prefix in ("", f"/w/{world.world_id}"):
-            answer = off.post(prefix + concrete, json={})
-            assert (answer.status_code, answer.json()["code"]) == (404, "NOT_FOUND"), path
-    assert not any(path.startswith("/_sim") for path in off.get("/openapi.json").json()["paths"])
-    # The OCX surface is untouched.
-    assert off.get("/perps/markets").status_code == 200
+    with (
+        InProcessClient(create_app(worlds)) as on,
+        InProcessClient(create_app(worlds, control=False)) as off,
+    ):
+        control_paths = [
+            path
+            for path, operations in on.get("/openapi.json").json()["paths"].items()
+            if any("control" in op.get("tags", []) for op in operations.values())
+        ]
+        assert len(control_paths) > 20  # every /_sim endpoint, so the loop below means something
+        for path in control_paths:
+            concrete = re.sub(r"\{[^}]+\}", "x", path)
+            for prefix in ("", f"/w/{world.world_id}"):
+                answer = off.post(prefix + concrete, json={})
+                assert (answer.status_code, answer.json()["code"]) == (404, "NOT_FOUND"), path
+        assert not any(
+            path.startswith("/_sim") for path in off.get("/openapi.json").json()["paths"]
+        )
+        # The OCX surface is untouched.
+        assert off.get("/perps/markets").status_code == 200

@@ -19,7 +19,7 @@ from ocx_sim.clock import (
     format_ms,
     parse_iso,
 )
-from tests.conftest import FakeRealTime
+from ocx_sim.testing.builders import FakeRealTime
 
 
 def _ms(moment: datetime) -> int:

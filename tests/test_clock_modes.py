@@ -11,7 +11,7 @@ from functools import partial
 import pytest
 
 from ocx_sim.clock import ClockError, SimClock, WallClock
-from tests.conftest import FakeRealTime
+from ocx_sim.testing.builders import FakeRealTime
 
 APRIL_NOON = int(datetime(2026, 4, 24, 12, tzinfo=UTC).timestamp()) * 1000
 

@@ -27,9 +27,9 @@ import pytest
 from ocx_sim.app import create_app
 from ocx_sim.auth.keys import Scope
 from ocx_sim.cli import DEMO_BALANCES
+from ocx_sim.testing.builders import FakeRealTime
 from ocx_sim.testing.client import InProcessClient
 from ocx_sim.worlds import KeyRequest, WorldConfig, Worlds
-from tests.conftest import FakeRealTime
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTROL_API = ROOT / "docs" / "control-api.md"

@@ -1,4 +1,4 @@
-"""The error catalog: every code of DECISIONS.md "Errors" with its status, and `OcxError`."""
+"""The error catalog: every code with its status, and `OcxError`."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pytest
 
 from ocx_sim.errors import CATALOG, ErrorCode, OcxError, invalid
 
-# DECISIONS.md "Errors", written out: status → codes. 405 and 500 come from the lines under the
-# table ("Method not allowed is 405", "A 500 is always a bug").
-DECISIONS_TABLE: dict[int, list[str]] = {
+# The catalog written out by hand, status → codes, so that a change to a code's status shows up
+# as a changed line here. A wrong method is 405; a 500 is always a bug.
+STATUS_CODES: dict[int, list[str]] = {
     400: [
         "VALIDATION_ERROR",
         "INSUFFICIENT_BALANCE",
@@ -41,7 +41,7 @@ DECISIONS_TABLE: dict[int, list[str]] = {
     500: ["INTERNAL_ERROR"],
     503: ["UPSTREAM_DEGRADED"],
 }
-EXPECTED_STATUS = {code: status for status, codes in DECISIONS_TABLE.items() for code in codes}
+EXPECTED_STATUS = {code: status for status, codes in STATUS_CODES.items() for code in codes}
 
 
 @pytest.mark.parametrize(("code", "status"), sorted(EXPECTED_STATUS.items()))

@@ -64,28 +64,29 @@ def sandbox(tmp_path: Path) -> Iterator[tuple[int, str]]:
     printed, as many lines as the README shows)."""
     lines = len(walkthrough()[0][1].splitlines())
     port = free_port()
-    server = subprocess.Popen(
+    # The `with` closes the server's stdout pipe once it has exited.
+    with subprocess.Popen(
         [sys.executable, "-m", "ocx_sim", "serve", "--port", str(port)],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-    )
-    try:
-        assert server.stdout is not None
-        banner = [server.stdout.readline() for _ in range(lines)]
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the sandbox did not start"
-                time.sleep(0.05)
-        yield port, "".join(banner).rstrip("\n")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    ) as server:
+        try:
+            assert server.stdout is not None
+            banner = [server.stdout.readline() for _ in range(lines)]
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline, "the sandbox did not start"
+                    time.sleep(0.05)
+            yield port, "".join(banner).rstrip("\n")
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the walkthrough is written for curl")

@@ -24,9 +24,9 @@ from ocx_sim.engine.core.events import (
 from ocx_sim.engine.core.orders import MarginMode, OrderRequest, OrderType, Side
 from ocx_sim.errors import ErrorCode, OcxError
 from ocx_sim.ids import decode_ulid_time, is_ulid
+from ocx_sim.testing.builders import FakeRealTime
 from ocx_sim.worlds import ClockMode, KeyRequest, World, WorldConfig
 from ocx_sim.worlds.faults import FaultAction, FaultMatch, FaultType
-from tests.conftest import FakeRealTime
 
 D = Decimal
 PERP = "BTC-PERP"

@@ -15,6 +15,7 @@ from ocx_sim.engine.core.accounts import Bucket
 from ocx_sim.engine.core.ledger import EntryType
 from ocx_sim.errors import ErrorCode, OcxError
 from ocx_sim.ids import is_ulid
+from ocx_sim.testing.builders import FakeRealTime
 from ocx_sim.worlds import (
     DEFAULT_WORLD_ID,
     ClockMode,
@@ -24,7 +25,6 @@ from ocx_sim.worlds import (
     WorldConfig,
     Worlds,
 )
-from tests.conftest import FakeRealTime
 
 FUNDS = {Bucket.WALLET: Decimal(100), Bucket.PERPS: Decimal(250), Bucket.SPOT: Decimal("0.5")}
 KEYS = (KeyRequest("bot", Scope.TRADE), KeyRequest("reader", Scope.READ, ("10.0.0.0/8",), 30))

@@ -1,8 +1,10 @@
 """Testing with ocx-sim: the pytest plugin (`plugin.py`, fixtures `ocx` and `ocx_server`), the
-world handle they give (`OcxWorld`), a threaded server (`Sandbox`) and an in-process client.
+world handle they give (`OcxWorld`), a threaded server (`Sandbox`), an in-process client, and
+builders for tests that drive an `Exchange` directly (`ocx_sim.testing.builders`: order
+requests, funded users, `refused`; import that module itself).
 
 The names below load on first use (PEP 562): the pytest plugin imports this package at every
-pytest start-up, so importing it must not load the web stack or the server.
+pytest start-up, so importing it must not load the web stack, the server or the builders.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlencode
 
 import httpx
@@ -101,7 +101,14 @@ class InProcessClient:
         self._loop = asyncio.new_event_loop()
 
     def close(self) -> None:
+        """Close the private event loop (and the sockets it holds); the client is done."""
         self._loop.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def request(
         self,

@@ -1,5 +1,5 @@
-"""Account reads (SPEC.md §4.4): orders, positions, fills, margin and the portfolio, per venue,
-for the caller only."""
+"""Account reads (https://docs.ocx.global/api-reference/rest; docs/fidelity.md "Account
+reads"): orders, positions, fills, margin and the portfolio, per venue, for the caller only."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Sign-in with Ethereum over HTTP, the session cookie, logout, invites (SPEC.md §3.3).
+"""Sign-in with Ethereum over HTTP, the session cookie, logout, invites
+(https://docs.ocx.global/get-started/authentication; docs/fidelity.md "Sign-in, sessions and
+keys").
 
 Every sign-in here is real: a fresh secp256k1 key, an EIP-4361 text built by hand and an
 EIP-191 signature, exactly what a wallet produces.
@@ -6,6 +8,7 @@ EIP-191 signature, exactly what a wallet produces.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, cast
 
 import jwt
@@ -428,15 +431,10 @@ def test_a_valid_session_of_a_user_this_world_does_not_know_is_anonymous_on_auth
 ) -> None:
     # A world on the same seed signs with the same key for the same audience, as a world
     # rebuilt from its seed would; the token's user does not exist there.
-    twin = InProcessClient(create_app(Worlds(WorldConfig(seed=7))))
-
-    assert (
-        twin.get("/auth/me", headers={"Authorization": f"Bearer {trader.session_token}"}).json()
-        is None
-    )
-    refused = twin.get(
-        "/perps/balances", headers={"Authorization": f"Bearer {trader.session_token}"}
-    )
+    with InProcessClient(create_app(Worlds(WorldConfig(seed=7)))) as twin:
+        bearer = {"Authorization": f"Bearer {trader.session_token}"}
+        assert twin.get("/auth/me", headers=bearer).json() is None
+        refused = twin.get("/perps/balances", headers=bearer)
     assert_error(refused, 401, "UNAUTHENTICATED")
 
 
@@ -478,14 +476,15 @@ async def order_probe(call: Call) -> Any:
     return {"userId": call.user_id}
 
 
-def order_path_client(worlds: Worlds) -> InProcessClient:
+@pytest.fixture
+def gateway(worlds: Worlds) -> Iterator[InProcessClient]:
     """A gateway with one order-path endpoint, to see invite gating without the order API."""
     probe = Endpoint(
         "POST", "/probe", order_probe, Access.SESSION, "probe", response={}, order_path=True
     )
-    return InProcessClient(
-        Starlette(routes=[Route("/probe", serve(probe, worlds), methods=["POST"])])
-    )
+    app = Starlette(routes=[Route("/probe", serve(probe, worlds), methods=["POST"])])
+    with InProcessClient(app) as client:
+        yield client
 
 
 def test_any_invite_code_is_ok_when_gating_is_off(
@@ -501,9 +500,8 @@ def test_any_invite_code_is_ok_when_gating_is_off(
 
 @pytest.mark.parametrize("config", [INVITES], ids=["gated"])
 def test_redeeming_a_known_code_unlocks_the_order_path(
-    client: ApiClient, worlds: Worlds, world: World, trader: NewAccount
+    client: ApiClient, gateway: InProcessClient, world: World, trader: NewAccount
 ) -> None:
-    gateway = order_path_client(worlds)
     before = gateway.post("/probe", headers={"Authorization": f"Bearer {trader.session_token}"})
     assert before.status_code == 403
     assert before.json()["code"] == "INVITE_REQUIRED"

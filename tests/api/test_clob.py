@@ -1,6 +1,6 @@
-"""The CLOB order endpoints (SPEC.md §4.3): spot and options orders, previews, modify, cancel,
-cancel-all and quotes, each at its `/options/…` alias too (DECISIONS.md "Orders and matching",
-"Authentication", "Rate limits", "Wire details")."""
+"""The CLOB order endpoints (https://docs.ocx.global/api-reference/rest): spot and options
+orders, previews, modify, cancel, cancel-all and quotes, each at its `/options/…` alias too
+(docs/fidelity.md "Orders", "Order endpoints", "HTTP")."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 
 from ocx_sim.engine.core.markets import MarketSpec
 from ocx_sim.engine.core.orders import OrderRequest, Side
+from ocx_sim.testing.builders import credit_spot
 from ocx_sim.testing.client import Response
 from ocx_sim.worlds import NewAccount, World
 from tests.api.conftest import ApiClient, assert_error, atm_call, read_key, trade_key
-from tests.conftest import credit_spot
 
 D = Decimal
 SPOT = "BTC-USDC-SPOT"

@@ -1,5 +1,5 @@
-"""The /_sim control API's first slice (CONTROL-API.md): worlds, the clock, accounts, deposits and
-market moves. Every answer is also checked against /openapi.json by the client."""
+"""The /_sim control API's first slice (docs/control-api.md): worlds, the clock, accounts,
+deposits and market moves. Every answer is also checked against /openapi.json by the client."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Fault injection (CONTROL-API.md "Faults"): the rules, what each action does to an OCX request,
-and the control endpoints that add, list and remove them. In-process, every answer checked
+"""Fault injection (docs/control-api.md "Faults"): the rules, what each action does to an OCX
+request, and the control endpoints that add, list and remove them. In-process, every answer checked
 against /openapi.json; the last tests drop connections over a real uvicorn socket."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The journal (CONTROL-API.md "State", `GET /_sim/journal`): every request a world answered,
+"""The journal (docs/control-api.md "State", `GET /_sim/journal`): every request a world answered,
 control requests included, faulted ones with the status they got. In-process, every answer
 checked against /openapi.json."""
 

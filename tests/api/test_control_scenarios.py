@@ -1,4 +1,4 @@
-"""Scenarios over the control API (CONTROL-API.md "Scenarios", and `scenario` of
+"""Scenarios over the control API (docs/control-api.md "Scenarios", and `scenario` of
 `POST /_sim/worlds`). Every answer is also checked against /openapi.json by the client."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""A world's state over HTTP (CONTROL-API.md "State" and "Clock"): reset, snapshot and restore,
-events since a sequence number, invariants, the digest, and switching the clock's mode. Every
-answer is also checked against /openapi.json by the client; tests/test_snapshot.py covers the
-same behaviour below HTTP."""
+"""A world's state over HTTP (docs/control-api.md "State" and "Clock"): reset, snapshot and restore,
+events since a sequence number, invariants, the digest, and switching the clock's mode. Every answer
+is also checked against /openapi.json by the client; tests/test_snapshot.py covers the same
+behaviour below HTTP."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from ocx_sim.engine.core.book import BookOrder
 from ocx_sim.engine.core.ledger import EntryType, SystemBucket, system_account
 from ocx_sim.engine.core.orders import MarginMode, OrderRequest, Side
 from ocx_sim.ids import is_ulid
+from ocx_sim.testing.builders import FakeRealTime
 from ocx_sim.testing.client import Response
 from ocx_sim.worlds import ClockMode, World, WorldConfig, Worlds
 from tests.api.conftest import FUNDS, ApiClient, assert_error
-from tests.conftest import FakeRealTime
 from tests.test_snapshot import MIDWAY_MS, busy
 
 PERP = "BTC-PERP"

@@ -1,6 +1,6 @@
-"""The withdrawal controls (CONTROL-API.md "Markets": `vault/liquidity`, `withdrawals/fail-next`)
-and the withdrawal lifecycle seen over HTTP: `/wallet/settlements` after clock advances. Every
-answer is also checked against /openapi.json by the client."""
+"""The withdrawal controls (docs/control-api.md "Markets": `vault/liquidity`,
+`withdrawals/fail-next`) and the withdrawal lifecycle seen over HTTP: `/wallet/settlements` after
+clock advances. Every answer is also checked against /openapi.json by the client."""
 
 from __future__ import annotations
 

@@ -52,10 +52,10 @@ from ocx_sim.engine.core.markets import MarketSpec
 from ocx_sim.engine.core.orders import OrderRequest, Side
 from ocx_sim.errors import CATALOG, ErrorCode
 from ocx_sim.gateway.schemas import DECIMAL, INSTANT, ULID
+from ocx_sim.testing.builders import credit_spot
 from ocx_sim.testing.client import InProcessClient, Response
 from ocx_sim.worlds import DEFAULT_WORLD_ID, KeyRequest, NewAccount, World, WorldConfig, Worlds
 from tests.api.conftest import FUNDS, ApiClient, OpenApi, atm_call, read_key, trade_key
-from tests.conftest import credit_spot
 
 Json = Any
 Schema = Mapping[str, Any]

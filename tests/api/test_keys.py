@@ -1,4 +1,5 @@
-"""API-key management over HTTP (SPEC.md §3.4): session only, secret shown once, SHA-256 at
+"""API-key management over HTTP (https://ocx.gitbook.io/ocx-doc/ocx/authentication/api-keys;
+docs/fidelity.md "Sign-in, sessions and keys"): session only, secret shown once, SHA-256 at
 rest, status active/expired/revoked, allowlists, audit fields, and one user's keys hidden from
 another."""
 

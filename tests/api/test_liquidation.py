@@ -1,4 +1,4 @@
-"""Margin and liquidation over HTTP (DECISIONS.md "Risk", "Wire details"): `/perps/balances`
+"""Margin and liquidation over HTTP (docs/fidelity.md "Margin and liquidation"): `/perps/balances`
 with a cross and an isolated position, each position's `liquidationPrice` and `leverage`, and
 `/perps/insurance-fund` after liquidations driven by `POST /_sim/markets/BTC-PERP/mark`."""
 

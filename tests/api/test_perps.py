@@ -1,6 +1,7 @@
-"""Perps and futures trading over HTTP (SPEC.md §4.2; DECISIONS.md "Orders and matching",
-"Authentication", "Rate limits", "Wire details"): orders, preview, cancel, modify, cancel-all,
-quotes, the bulk ladder, closing a position, the key policy and the order-path rate limit."""
+"""Perps and futures trading over HTTP (https://docs.ocx.global/api-reference/rest;
+docs/fidelity.md "Orders", "Order endpoints", "HTTP"): orders, preview, cancel, modify,
+cancel-all, quotes, the bulk ladder, closing a position, the key policy and the order-path rate
+limit."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""A realtime world fires its timers as real time passes: before every request to it, and from
-a ticker the app runs for its lifetime (CONTROL-API.md "Clock"). Real time is faked throughout:
+"""A realtime world fires its timers as real time passes: before every request to it, and from a
+ticker the app runs for its lifetime (docs/control-api.md "Clock"). Real time is faked throughout:
 these tests never wait on the wall clock."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from starlette.types import Message
 
 from ocx_sim.app import TICK_SECONDS, create_app, keep_time
 from ocx_sim.engine.core.settlements import SettlementStatus
+from ocx_sim.testing.builders import FakeRealTime
 from ocx_sim.testing.client import InProcessClient
 from ocx_sim.worlds import ClockMode, WorldConfig, Worlds
-from tests.conftest import FakeRealTime
 
 ADDRESS = "0x" + "cd" * 20
 
@@ -31,15 +31,16 @@ def worlds(real: FakeRealTime) -> Worlds:
 
 def test_a_request_sees_every_timer_due_by_its_instant(worlds: Worlds, real: FakeRealTime) -> None:
     account = worlds.default.create_account(wallet_address=ADDRESS)
-    client = InProcessClient(create_app(worlds))
     bearer = {"Authorization": f"Bearer {account.session_token}"}
-    deposit = client.post("/_sim/deposits", json={"walletAddress": ADDRESS, "amount": "10"}).json()
+    with InProcessClient(create_app(worlds)) as client:
+        deposit = client.post("/_sim/deposits", json={"walletAddress": ADDRESS, "amount": "10"})
 
-    real.now += 4.0  # both confirmations are due; no ticker runs in-process
-    answer = client.get(f"/wallet/settlements/{deposit['id']}", headers=bearer).json()
+        real.now += 4.0  # both confirmations are due; no ticker runs in-process
+        answer = client.get(f"/wallet/settlements/{deposit.json()['id']}", headers=bearer).json()
+        balance = client.get("/wallet/balance", headers=bearer).json()
 
     assert (answer["status"], answer["confirmations"]) == ("confirmed", 2)
-    assert client.get("/wallet/balance", headers=bearer).json()["onchainDepositTotal"] == "10.00"
+    assert balance["onchainDepositTotal"] == "10.00"
 
 
 class _Stop(Exception):

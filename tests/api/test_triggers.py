@@ -1,6 +1,6 @@
-"""Trigger orders over HTTP (DECISIONS.md "Orders and matching", "Wire details": Stops;
-docs/fidelity.md "Trigger orders"): an untriggered order in the order lists, its trigger when
-the control API moves the index, and take-profit/stop-loss children as the lists show them.
+"""Trigger orders over HTTP (docs/fidelity.md "Trigger orders"): an untriggered order in the order
+lists, its trigger when the control API moves the index, and take-profit/stop-loss children as the
+lists show them.
 
 BTC-PERP starts with its mark at 68000.00 (band 64600.00–71400.00)."""
 

@@ -1,5 +1,5 @@
-"""The wallet (SPEC.md §4.5, §10): buckets, spot assets, transfers, withdrawals, the ledger and
-the on-chain settlements."""
+"""The wallet (https://docs.ocx.global/concepts/balances; docs/fidelity.md "Wallet"): buckets,
+spot assets, transfers, withdrawals, the ledger and the on-chain settlements."""
 
 from __future__ import annotations
 
@@ -366,7 +366,7 @@ def test_a_withdrawal_beyond_the_wallet_bucket_is_refused_and_changes_nothing(
 ) -> None:
     before = footprint(client, trader)
 
-    # the other buckets hold 300000 more, but only the wallet bucket pays out (SPEC.md §10.3)
+    # the other buckets hold 300000 more, but a withdrawal leaves from the wallet bucket only
     response = client.post(
         "/wallet/withdraw", json={"amount": "100000.01"}, token=trader.session_token
     )

@@ -1,4 +1,5 @@
-"""Which API keys each endpoint accepts, per profile (DECISIONS.md "Authentication").
+"""Which API keys each endpoint accepts, per profile (`strict`, `permissive`, `gitbook`; see
+docs/fidelity.md "Sign-in, sessions and keys").
 
 The expectations are written out as tables, one row per access, rather than derived, so that a
 change to the policy shows up as a changed row here.

@@ -1,5 +1,6 @@
 """The order-path limiter: a 60 s sliding window per user on the simulated clock, and the
-header arithmetic of DECISIONS.md "Wire details"."""
+header arithmetic (`X-RateLimit-Remaining` counts the current request, `X-RateLimit-Reset` is
+when the oldest request in the window leaves it, in unix seconds)."""
 
 from __future__ import annotations
 

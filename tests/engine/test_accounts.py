@@ -11,7 +11,7 @@ from ocx_sim.engine.core.accounts import Position, checksum_address
 from ocx_sim.engine.core.events import UserRegistered
 from ocx_sim.engine.core.ledger import CLEARING, EntryType
 from ocx_sim.engine.core.orders import MarginMode
-from tests.conftest import UserFactory, limit, market
+from ocx_sim.testing.builders import UserFactory, limit, market
 
 D = Decimal
 T0 = 1_767_312_000_000

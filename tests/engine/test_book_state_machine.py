@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    Bundle,
+    MultipleResults,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+)
 
 from ocx_sim.engine.core.book import Book, BookOrder
 from ocx_sim.engine.core.matching import MatchResult, match
@@ -33,16 +42,20 @@ Depth = tuple[list[tuple[int, int]], list[tuple[int, int]]]
 
 @dataclass
 class RefOrder:
+    """An accepted order as the reference sees it; `resting` while it is in the book."""
+
     id: str
     owner: str
     is_buy: bool
     ticks: int
     remaining: int
     arrival: int
+    resting: bool
 
 
 @dataclass
 class RefOutcome:
+    order: RefOrder
     fills: list[Fill] = field(default_factory=list)
     self_trade_cancels: list[str] = field(default_factory=list)
     rested: bool = False
@@ -86,38 +99,38 @@ class ReferenceBook:
         others = sum(o.remaining for o in crossing if o.owner != owner)
         if market and others == 0:
             return ErrorCode.NO_LIQUIDITY
+        order = RefOrder(order_id, owner, is_buy, limit, lots, self.arrivals, resting=False)
+        self.arrivals += 1
         if fok and others < lots:
-            return RefOutcome(expired_lots=lots)
-        out = RefOutcome()
-        remaining = lots
+            order.remaining = 0
+            return RefOutcome(order, expired_lots=lots)
+        out = RefOutcome(order)
         for o in crossing:
-            if remaining == 0:
+            if order.remaining == 0:
                 break
             if o.owner == owner:
-                self.resting.remove(o)
+                self.remove(o)
                 out.self_trade_cancels.append(o.id)
             else:
-                take = min(o.remaining, remaining)
+                take = min(o.remaining, order.remaining)
                 out.fills.append((o.id, take, o.ticks))
                 o.remaining -= take
-                remaining -= take
+                order.remaining -= take
                 if o.remaining == 0:
-                    self.resting.remove(o)
+                    self.remove(o)
             out.book_changes += 1
-        if remaining and rest:
-            self.add(order_id, owner, is_buy, limit, remaining)
+        if order.remaining and rest:
+            order.resting = True
+            self.resting.append(order)
             out.rested = True
             out.book_changes += 1
-        elif remaining:
-            out.expired_lots = remaining
+        else:
+            out.expired_lots, order.remaining = order.remaining, 0
         return out
 
-    def add(self, order_id: str, owner: str, is_buy: bool, ticks: int, lots: int) -> None:
-        self.resting.append(RefOrder(order_id, owner, is_buy, ticks, lots, self.arrivals))
-        self.arrivals += 1
-
-    def find(self, order_id: str) -> RefOrder | None:
-        return next((o for o in self.resting if o.id == order_id), None)
+    def remove(self, order: RefOrder) -> None:
+        self.resting.remove(order)
+        order.resting = False
 
     def depth(self) -> Depth:
         bids: dict[int, int] = defaultdict(int)
@@ -135,6 +148,9 @@ class ReferenceBook:
 
 
 class BookMachine(RuleBasedStateMachine):
+    orders: Bundle[RefOrder] = Bundle("orders")
+    """Every accepted order, resting or ended, and one the book never saw."""
+
     def __init__(self) -> None:
         super().__init__()
         self.book = Book("TEST-PERP")
@@ -164,7 +180,9 @@ class BookMachine(RuleBasedStateMachine):
         fok: bool = False,
         post_only: bool = False,
         market: bool = False,
-    ) -> None:
+    ) -> MultipleResults[RefOrder]:
+        """The order through both books; the reference's record of it when accepted (for the
+        `orders` bundle), nothing when refused."""
         order_id = self.new_id()
         taker = BookOrder(order_id, owner, is_buy, limit, lots)
         before = (self.book.depth(), self.book.sequence)
@@ -189,9 +207,10 @@ class BookMachine(RuleBasedStateMachine):
             assert (self.book.depth(), self.book.sequence) == before
             assert taker.remaining == lots
             assert not taker.resting
-            return
+            return multiple()
         assert isinstance(expected, RefOutcome), f"model refused with {expected}, engine did not"
         self.compare(order_id, lots, taker, result, expected, before[1])
+        return multiple(expected.order)
 
     def compare(
         self,
@@ -229,19 +248,28 @@ class BookMachine(RuleBasedStateMachine):
 
     # -- rules ---------------------------------------------------------------------------------
 
+    @initialize(target=orders)
+    def an_order_never_seen(self) -> RefOrder:
+        """An id the book never saw, so that cancelling one that rests nowhere can always run."""
+        return RefOrder("never-seen", OWNERS[0], True, 100, 0, -1, resting=False)
+
     @rule(
+        target=orders,
         owner=st.sampled_from(OWNERS),
         is_buy=st.booleans(),
         behind=st.integers(min_value=0, max_value=4),
         lots=LOTS,
         post_only=st.booleans(),
     )
-    def quote(self, owner: str, is_buy: bool, behind: int, lots: int, post_only: bool) -> None:
+    def quote(
+        self, owner: str, is_buy: bool, behind: int, lots: int, post_only: bool
+    ) -> MultipleResults[RefOrder]:
         """A GTC order on its own side of the mid (it may still cross a book that leans)."""
         ticks = 99 - behind if is_buy else 101 + behind
-        self.submit(owner, is_buy, ticks, lots, rest=True, post_only=post_only)
+        return self.submit(owner, is_buy, ticks, lots, rest=True, post_only=post_only)
 
     @rule(
+        target=orders,
         owner=st.sampled_from(OWNERS),
         is_buy=st.booleans(),
         ticks=PRICES,
@@ -251,8 +279,8 @@ class BookMachine(RuleBasedStateMachine):
     )
     def limit_order(
         self, owner: str, is_buy: bool, ticks: int, lots: int, tif: str, post_only: bool
-    ) -> None:
-        self.submit(
+    ) -> MultipleResults[RefOrder]:
+        return self.submit(
             owner,
             is_buy,
             ticks,
@@ -262,24 +290,24 @@ class BookMachine(RuleBasedStateMachine):
             post_only=post_only and tif == "gtc",
         )
 
-    @rule(owner=st.sampled_from(OWNERS), is_buy=st.booleans(), lots=LOTS)
-    def market_order(self, owner: str, is_buy: bool, lots: int) -> None:
+    @rule(target=orders, owner=st.sampled_from(OWNERS), is_buy=st.booleans(), lots=LOTS)
+    def market_order(self, owner: str, is_buy: bool, lots: int) -> MultipleResults[RefOrder]:
         edge = BAND_HIGH if is_buy else BAND_LOW
-        self.submit(owner, is_buy, edge, lots, rest=False, market=True)
+        return self.submit(owner, is_buy, edge, lots, rest=False, market=True)
 
-    @rule(
-        live=st.integers(min_value=0, max_value=3), pick=st.integers(min_value=0, max_value=10_000)
-    )
-    def cancel(self, live: int, pick: int) -> None:
-        """Cancel a live order (three times in four), else an id that does not rest here."""
-        if live and self.ref.resting:
-            self.cancel_live(pick)
-        else:
-            self.cancel_not_resting(pick)
+    @precondition(lambda self: bool(self.ref.resting))
+    @rule(order=orders.filter(lambda o: o.resting))
+    def cancel(self, order: RefOrder) -> None:
+        """Cancel a resting order: it leaves the book with what it had left."""
+        self.cancel_live(order)
 
-    def cancel_live(self, pick: int) -> None:
-        live = sorted(self.ref.resting, key=lambda o: o.arrival)
-        target = live[pick % len(live)]
+    @rule(order=orders.filter(lambda o: not o.resting))
+    def cancel_ended(self, order: RefOrder) -> None:
+        """Cancel an order that rests nowhere (filled, expired, cancelled, or never seen): nothing
+        changes. It stays in `orders` when it ends, since this rule is about ended orders."""
+        self.cancel_not_resting(order.id)
+
+    def cancel_live(self, target: RefOrder) -> None:
         sequence = self.book.sequence
         cancelled = self.book.cancel(target.id)
         assert cancelled is not None
@@ -287,31 +315,24 @@ class BookMachine(RuleBasedStateMachine):
         assert cancelled.remaining == target.remaining
         assert not cancelled.resting
         assert self.book.sequence == sequence + 1
-        self.ref.resting.remove(target)
+        self.ref.remove(target)
         self.cancelled[target.id] += cancelled.remaining
 
-    def cancel_not_resting(self, pick: int) -> None:
-        resting = {o.id for o in self.ref.resting}
-        gone = [i for i in self.lots if i not in resting] + ["never-seen"]
-        target = gone[pick % len(gone)]
+    def cancel_not_resting(self, order_id: str) -> None:
         before = (self.book.depth(), self.book.sequence)
-        assert self.book.cancel(target) is None
+        assert self.book.cancel(order_id) is None
         assert (self.book.depth(), self.book.sequence) == before
 
     @precondition(lambda self: any(o.remaining > 1 for o in self.ref.resting))
-    @rule(pick=st.integers(min_value=0, max_value=10_000), by=LOTS)
-    def reduce(self, pick: int, by: int) -> None:
+    @rule(order=orders.filter(lambda o: o.resting and o.remaining > 1), by=LOTS)
+    def reduce(self, order: RefOrder, by: int) -> None:
         """A quantity decrease (modify): keeps time priority."""
-        shrinkable = sorted(
-            (o for o in self.ref.resting if o.remaining > 1), key=lambda o: o.arrival
-        )
-        target = shrinkable[pick % len(shrinkable)]
-        by = 1 + (by - 1) % (target.remaining - 1)
+        by = 1 + (by - 1) % (order.remaining - 1)
         sequence = self.book.sequence
-        self.book.reduce(self.book.orders[target.id], by)
+        self.book.reduce(self.book.orders[order.id], by)
         assert self.book.sequence == sequence + 1
-        target.remaining -= by
-        self.cancelled[target.id] += by
+        order.remaining -= by
+        self.cancelled[order.id] += by
 
     # -- invariants ----------------------------------------------------------------------------
 
@@ -359,5 +380,6 @@ class BookMachine(RuleBasedStateMachine):
         )
 
 
-BookMachine.TestCase.settings = settings(stateful_step_count=40)
+# 40 rule steps after the one `initialize` step.
+BookMachine.TestCase.settings = settings(stateful_step_count=41)
 TestBookAgainstReference = BookMachine.TestCase

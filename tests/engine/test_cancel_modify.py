@@ -1,5 +1,6 @@
-"""`cancel_order`, `modify_order` and `cancel_all` (DECISIONS.md "Orders and matching",
-"Wire details": modify keeps priority only for a quantity decrease; terminal orders are 409)."""
+"""`cancel_order`, `modify_order` and `cancel_all`: modify keeps an order's priority only for a
+quantity decrease, and an order no longer open is 409 ORDER_NOT_OPEN (modify's other rules are in
+docs/fidelity.md "Orders")."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ocx_sim import ErrorCode, Exchange, MarginMode, OcxError, OrderStatus, Quot
 from ocx_sim.engine.core.events import Event, OrderCancelled, OrderModified, TradeExecuted
 from ocx_sim.engine.core.markets import Venue
 from ocx_sim.engine.core.orders import FeeRole, Order
-from tests.conftest import UserFactory, footprint, limit, refused
+from ocx_sim.testing.builders import UserFactory, footprint, limit, refused
 
 D = Decimal
 PERP = "BTC-PERP"

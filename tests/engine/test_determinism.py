@@ -1,4 +1,5 @@
-"""Same seed + same commands ⇒ the same event log, ids and ledger (DESIGN.md rule 2).
+"""Same seed + same commands ⇒ the same event log, ids and ledger (nothing reads the real time
+or draws an unseeded random number: docs/architecture.md "Layers").
 
 A command stream is drawn from `random.Random(stream_seed)` in the test: users, deposits,
 transfers, orders of every kind on several markets, cancels, modifies, cancel-alls, quote
@@ -29,7 +30,7 @@ from ocx_sim import (
     TimeInForce,
 )
 from ocx_sim.engine.core.events import OrderCancelled, OrderModified, TradeExecuted
-from tests.conftest import credit_spot
+from ocx_sim.testing.builders import credit_spot
 
 D = Decimal
 Command = tuple[object, ...]

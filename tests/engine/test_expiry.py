@@ -12,7 +12,7 @@ from ocx_sim.engine.core.ledger import EntryType
 from ocx_sim.engine.core.orders import MarginMode, OrderStatus
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import ErrorCode, OcxError
-from tests.conftest import UserFactory, limit
+from ocx_sim.testing.builders import UserFactory, limit
 
 D = Decimal
 FRONT = "BTC-USDC-2026-03-27"

@@ -11,7 +11,7 @@ from ocx_sim.clock import DEFAULT_START_MS
 from ocx_sim.engine.core.fees import WINDOW_MS, FeeSchedule, FeeTier, OptionFees, VolumeTracker
 from ocx_sim.engine.core.ledger import FEES, EntryType
 from ocx_sim.engine.core.orders import FeeRole
-from tests.conftest import UserFactory, credit_spot, limit, market
+from ocx_sim.testing.builders import UserFactory, credit_spot, limit, market
 
 D = Decimal
 T0 = DEFAULT_START_MS

@@ -10,7 +10,7 @@ from ocx_sim.engine.core.events import FundingSettled
 from ocx_sim.engine.core.ledger import EntryType
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import OcxError
-from tests.conftest import UserFactory, limit
+from ocx_sim.testing.builders import UserFactory, limit
 
 D = Decimal
 PERP = "BTC-PERP"

@@ -14,7 +14,7 @@ from ocx_sim.clock import parse_iso
 from ocx_sim.engine.core.index import shocks
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import ErrorCode, OcxError
-from tests.conftest import limit
+from ocx_sim.testing.builders import limit
 
 D = Decimal
 # The default world starts 2026-01-02. F1 is the March 2026 future (expiring Friday 03-27,

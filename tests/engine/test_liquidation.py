@@ -1,7 +1,7 @@
-"""Liquidation and the insurance fund (DECISIONS.md "Risk"): resting orders cancelled, positions
-closed by IOC orders against the book, the rest taken by the fund at the mark, a 1 % fee of the
-closed notional to the fund, bad debt paid by the fund, isolated losses kept off the cross
-part, and the ledger conserved throughout."""
+"""Liquidation and the insurance fund (docs/fidelity.md "Margin and liquidation"): resting orders
+cancelled, positions closed by IOC orders against the book, the rest taken by the fund at the mark,
+a 1 % fee of the closed notional to the fund, bad debt paid by the fund, isolated losses kept off
+the cross part, and the ledger conserved throughout."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from ocx_sim.engine.core.events import (
 )
 from ocx_sim.engine.core.markets import OptionType
 from ocx_sim.engine.core.orders import MarginMode, OrderStatus
-from tests.conftest import UserFactory, limit, market
+from ocx_sim.testing.builders import UserFactory, limit, market
 
 D = Decimal
 PERP = "BTC-PERP"

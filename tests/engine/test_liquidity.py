@@ -10,7 +10,7 @@ from ocx_sim import ErrorCode, Exchange, OcxError, Side
 from ocx_sim.engine.core.orders import Order
 from ocx_sim.engine.reactions.liquidity import LiquiditySpec
 from ocx_sim.engine.sim import LIQUIDITY_ADDRESS
-from tests.conftest import UserFactory, market
+from ocx_sim.testing.builders import UserFactory, market
 
 D = Decimal
 PERP = "BTC-PERP"

@@ -1,7 +1,7 @@
-"""Margin per position (DECISIONS.md "Risk": "Cross positions share the bucket's equity; an
-isolated position holds its own margin, allocated at open"): the isolated allocation, the cross
-part of the bucket's figures, leverage and the liquidation price of cross and isolated
-positions, checked against the liquidation pass one tick either side."""
+"""Margin per position (docs/fidelity.md "Margin and liquidation": cross positions share the
+bucket's equity; an isolated position holds its own margin, allocated at open): the isolated
+allocation, the cross part of the bucket's figures, leverage and the liquidation price of cross and
+isolated positions, checked against the liquidation pass one tick either side."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from decimal import Decimal
 from ocx_sim import Exchange
 from ocx_sim.engine.core.events import AccountLiquidated
 from ocx_sim.engine.core.orders import MarginMode
-from tests.conftest import UserFactory, limit, market
+from ocx_sim.testing.builders import UserFactory, limit, market
 
 D = Decimal
 PERP = "BTC-PERP"

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from ocx_sim.engine.exchange import Exchange
-from tests.conftest import UserFactory, limit
+from ocx_sim.testing.builders import UserFactory, limit
 
 D = Decimal
 PERP = "BTC-PERP"

@@ -1,5 +1,5 @@
-"""Market specs and the default catalog (ocx_sim/engine/markets.py; DECISIONS.md "Markets and
-prices"): the listing, the expiry calendar, the option chain, BTC-PERP's terms and the
+"""Market specs and the default catalog (ocx_sim/engine/core/markets.py; docs/fidelity.md
+"Markets"): the listing, the expiry calendar, the option chain, BTC-PERP's terms and the
 conversions between wire decimals and the book's ticks and lots."""
 
 from __future__ import annotations

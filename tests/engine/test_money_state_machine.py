@@ -15,7 +15,16 @@ from decimal import ROUND_HALF_EVEN, ROUND_UP, Decimal
 
 from hypothesis import event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import (
+    Bundle,
+    MultipleResults,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+)
 
 from ocx_sim import Bucket, ErrorCode, Exchange, OcxError, OrderRequest, OrderType, Side
 from ocx_sim.engine.core.ledger import (
@@ -27,9 +36,9 @@ from ocx_sim.engine.core.ledger import (
     system_account,
 )
 from ocx_sim.engine.core.money import USDC
-from ocx_sim.engine.core.orders import TimeInForce
+from ocx_sim.engine.core.orders import Order, TimeInForce
 from ocx_sim.errors import CATALOG
-from tests.conftest import credit_spot, limit
+from ocx_sim.testing.builders import credit_spot, limit
 
 D = Decimal
 PERP = "BTC-PERP"
@@ -54,7 +63,6 @@ ORDER_REFUSALS = {
 }
 TRANSFER_REFUSALS = {ErrorCode.VALIDATION_ERROR, ErrorCode.INSUFFICIENT_BALANCE}
 
-users = st.integers(0, USER_COUNT - 1)
 sides = st.sampled_from(list(Side))
 markets = st.sampled_from(MARKETS)
 offsets_bps = st.integers(-100, 100)
@@ -70,18 +78,22 @@ transfer_amounts = st.one_of(
 
 
 class MoneyMachine(RuleBasedStateMachine):
+    users: Bundle[str] = Bundle("users")
+    orders: Bundle[Order] = Bundle("orders")
+    """Every order placed, open or closed: cancelling a closed one is a step too."""
+
     def __init__(self) -> None:
         super().__init__()
         self.exchange = Exchange.create(seed=11)
-        self.users = [
+        self.user_ids = [
             self.exchange.register_user(f"0x{n:040x}").user_id for n in range(1, USER_COUNT + 1)
         ]
-        self.deposited: dict[str, Decimal] = dict.fromkeys(self.users, D(0))
-        self.btc_seeded: dict[str, Decimal] = dict.fromkeys(self.users, D(0))
-        self.wallet: dict[str, Decimal] = dict.fromkeys(self.users, D(0))
+        self.deposited: dict[str, Decimal] = dict.fromkeys(self.user_ids, D(0))
+        self.btc_seeded: dict[str, Decimal] = dict.fromkeys(self.user_ids, D(0))
+        self.wallet: dict[str, Decimal] = dict.fromkeys(self.user_ids, D(0))
         self.tx_hashes: set[str] = set()
         # Start everyone funded so that most sequences trade; the rules add and move more.
-        for user in self.users:
+        for user in self.user_ids:
             self.exchange.sim.deposit(user, STARTING_DEPOSIT)
             for bucket, amount in STARTING_BUCKETS.items():
                 self.exchange.transfer(user, Bucket.WALLET, bucket, amount)
@@ -89,10 +101,14 @@ class MoneyMachine(RuleBasedStateMachine):
             self.wallet[user] -= sum(STARTING_BUCKETS.values(), D(0))
             self.credit_btc(user, STARTING_BTC)
         # ... and with a two-sided book on both markets, so that market orders find liquidity.
+        self.opening_quotes: list[Order] = []
         for n, market_id in enumerate(MARKETS):
-            bidder, asker = self.users[2 * n], self.users[2 * n + 1]
-            self.exchange.place_order(bidder, limit(market_id, "buy", "0.05", "67660.00"))
-            self.exchange.place_order(asker, limit(market_id, "sell", "0.05", "68340.00"))
+            bidder, asker = self.user_ids[2 * n], self.user_ids[2 * n + 1]
+            for user, request in (
+                (bidder, limit(market_id, "buy", "0.05", "67660.00")),
+                (asker, limit(market_id, "sell", "0.05", "68340.00")),
+            ):
+                self.opening_quotes.append(self.exchange.place_order(user, request).order)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -100,11 +116,11 @@ class MoneyMachine(RuleBasedStateMachine):
         ex = self.exchange
         orders = tuple(
             (o.id, o.status, o.remaining, o.ticks, o.lots, o.margin, o.lock)
-            for u in self.users
+            for u in self.user_ids
             for o in ex.user(u).orders
         )
         held = tuple(
-            (dict(ex.user(u).order_margin), dict(ex.user(u).spot_locked)) for u in self.users
+            (dict(ex.user(u).order_margin), dict(ex.user(u).spot_locked)) for u in self.user_ids
         )
         return (
             len(ex.ledger.entries),
@@ -112,7 +128,7 @@ class MoneyMachine(RuleBasedStateMachine):
             len(ex.events),
             orders,
             held,
-            tuple((p.market_id, p.size) for u in self.users for p in ex.positions(u)),
+            tuple((p.market_id, p.size) for u in self.user_ids for p in ex.positions(u)),
         )
 
     def expect_refusal(self, refusal: OcxError, allowed: set[ErrorCode], before: object) -> None:
@@ -133,25 +149,35 @@ class MoneyMachine(RuleBasedStateMachine):
         raw = mark * (1 + D(offset_bps) / 10_000)
         return tick * (raw / tick).to_integral_value(ROUND_HALF_EVEN)
 
-    def place(self, user: str, request: OrderRequest) -> None:
+    def place(self, user: str, request: OrderRequest) -> MultipleResults[Order]:
+        """Place the order; the order for the `orders` bundle, nothing when refused."""
         before = self.snapshot()
         try:
             placed = self.exchange.place_order(user, request)
         except OcxError as refusal:
             event(f"{request.market_id} {request.type} refused {refusal.code}")
             self.expect_refusal(refusal, ORDER_REFUSALS, before)
-            return
+            return multiple()
         event(f"{request.market_id} {request.type} {'filled' if placed.fills else 'no fill'}")
+        return multiple(placed.order)
 
     # -- rules -----------------------------------------------------------------------------
 
+    @initialize(target=users)
+    def the_users(self) -> MultipleResults[str]:
+        """The users `__init__` funded (there, so that the model's totals start with them)."""
+        return multiple(*self.user_ids)
+
+    @initialize(target=orders)
+    def the_opening_quotes(self) -> MultipleResults[Order]:
+        return multiple(*self.opening_quotes)
+
     @rule(
-        who=users,
+        user=users,
         cents=st.integers(1, 2_000_000),
         tx=st.none() | st.sampled_from(["0x01", "0x02", "0x03", "0x04"]),
     )
-    def deposit(self, who: int, cents: int, tx: str | None) -> None:
-        user = self.users[who]
+    def deposit(self, user: str, cents: int, tx: str | None) -> None:
         amount = D(cents) / 100
         credited = self.exchange.sim.deposit(user, amount, tx_hash=tx)
         assert credited is (tx is None or tx not in self.tx_hashes)
@@ -161,20 +187,19 @@ class MoneyMachine(RuleBasedStateMachine):
             self.deposited[user] += amount
             self.wallet[user] += amount
 
-    @rule(who=users, millibtc=lots)
-    def seed_spot_btc(self, who: int, millibtc: int) -> None:
-        self.credit_btc(self.users[who], D(millibtc) / 1000)
+    @rule(user=users, millibtc=lots)
+    def seed_spot_btc(self, user: str, millibtc: int) -> None:
+        self.credit_btc(user, D(millibtc) / 1000)
 
     @rule(
-        who=users,
+        user=users,
         source=st.sampled_from(list(Bucket)),
         destination=st.sampled_from(list(Bucket)),
         amount=transfer_amounts,
     )
     def transfer(
-        self, who: int, source: Bucket, destination: Bucket, amount: tuple[str, Decimal]
+        self, user: str, source: Bucket, destination: Bucket, amount: tuple[str, Decimal]
     ) -> None:
-        user = self.users[who]
         kind, value = amount
         if kind == "share":
             held = getattr(self.exchange.balances(user), source.value)
@@ -191,7 +216,8 @@ class MoneyMachine(RuleBasedStateMachine):
             self.wallet[user] += value
 
     @rule(
-        who=users,
+        target=orders,
+        user=users,
         market_id=markets,
         side=sides,
         millibtc=lots,
@@ -202,7 +228,7 @@ class MoneyMachine(RuleBasedStateMachine):
     )
     def place_limit(
         self,
-        who: int,
+        user: str,
         market_id: str,
         side: Side,
         millibtc: int,
@@ -210,7 +236,7 @@ class MoneyMachine(RuleBasedStateMachine):
         tif: TimeInForce,
         post_only: bool,
         reduce_only: bool,
-    ) -> None:
+    ) -> MultipleResults[Order]:
         request = OrderRequest(
             market_id,
             side,
@@ -220,27 +246,32 @@ class MoneyMachine(RuleBasedStateMachine):
             post_only=post_only,
             reduce_only=reduce_only and market_id == PERP,
         )
-        self.place(self.users[who], request)
+        return self.place(user, request)
 
-    @rule(who=users, market_id=markets, side=sides, millibtc=lots)
-    def place_market(self, who: int, market_id: str, side: Side, millibtc: int) -> None:
+    @rule(target=orders, user=users, market_id=markets, side=sides, millibtc=lots)
+    def place_market(
+        self, user: str, market_id: str, side: Side, millibtc: int
+    ) -> MultipleResults[Order]:
         request = OrderRequest(market_id, side, D(millibtc) / 1000, type=OrderType.MARKET)
-        self.place(self.users[who], request)
+        return self.place(user, request)
 
-    @rule(who=users, pick=st.integers(0, 1000))
-    def cancel(self, who: int, pick: int) -> None:
-        user = self.users[who]
-        orders = self.exchange.orders(user)
+    @rule(user=users)
+    def cancel_unknown(self, user: str) -> None:
         before = self.snapshot()
-        if not orders:
-            try:
-                self.exchange.cancel_order(user, "01J0000000000000000000NONE")
-            except OcxError as refusal:
-                assert refusal.code is ErrorCode.ORDER_NOT_FOUND
-                self.expect_refusal(refusal, {ErrorCode.ORDER_NOT_FOUND}, before)
-                return
-            raise AssertionError("cancelling an unknown order succeeded")
-        order = orders[pick % len(orders)]
+        try:
+            self.exchange.cancel_order(user, "01J0000000000000000000NONE")
+        except OcxError as refusal:
+            assert refusal.code is ErrorCode.ORDER_NOT_FOUND
+            self.expect_refusal(refusal, {ErrorCode.ORDER_NOT_FOUND}, before)
+            return
+        raise AssertionError("cancelling an unknown order succeeded")
+
+    @rule(order=orders)
+    def cancel(self, order: Order) -> None:
+        """Cancel an order: an open one closes, a closed one is refused and nothing changes.
+        The order stays in `orders` when it closes, since cancelling it again is a step too."""
+        user = order.owner
+        before = self.snapshot()
         try:
             cancelled = self.exchange.cancel_order(user, order.id)
         except OcxError as refusal:
@@ -251,17 +282,13 @@ class MoneyMachine(RuleBasedStateMachine):
         assert not cancelled.is_open
         assert order.id not in {o.id for o in self.exchange.open_orders(user)}
 
-    @rule(who=users, pick=st.integers(0, 1000), offset=offsets_bps, millibtc=lots)
-    def modify(self, who: int, pick: int, offset: int, millibtc: int) -> None:
-        user = self.users[who]
-        open_orders = self.exchange.open_orders(user)
-        if not open_orders:
-            return
-        order = open_orders[pick % len(open_orders)]
+    @precondition(lambda self: any(self.exchange.open_orders(u) for u in self.user_ids))
+    @rule(order=orders.filter(lambda o: o.is_open), offset=offsets_bps, millibtc=lots)
+    def modify(self, order: Order, offset: int, millibtc: int) -> None:
         before = self.snapshot()
         try:
             self.exchange.modify_order(
-                user,
+                order.owner,
                 order.id,
                 price=self.price_near_mark(order.market_id, offset),
                 quantity=D(millibtc) / 1000,
@@ -318,14 +345,14 @@ class MoneyMachine(RuleBasedStateMachine):
         assert held + ledger.balance(FEES) + ledger.balance(CLEARING) == deposited
         assert ledger.balance(EXTERNAL) == -deposited
         assert ledger.balance(INSURANCE) == 0
-        btc_held = sum(ledger.balance((u, Bucket.SPOT.value, "BTC")) for u in self.users)
+        btc_held = sum(ledger.balance((u, Bucket.SPOT.value, "BTC")) for u in self.user_ids)
         assert btc_held == sum(self.btc_seeded.values(), D(0)) == -ledger.balance(BTC_EXTERNAL)
 
     @invariant()
     def each_user_matches_the_naive_model(self) -> None:
         ex = self.exchange
         net_position = D(0)
-        for user in self.users:
+        for user in self.user_ids:
             usdc = self.deposited[user]
             btc = self.btc_seeded[user]
             position = D(0)
@@ -354,7 +381,7 @@ class MoneyMachine(RuleBasedStateMachine):
     @invariant()
     def resting_orders_hold_what_their_remainder_needs(self) -> None:
         ex = self.exchange
-        for user in self.users:
+        for user in self.user_ids:
             margin, usdc_lock, btc_lock = D(0), D(0), D(0)
             for order in ex.open_orders(user):
                 spec = ex.market(order.market_id)
@@ -383,4 +410,5 @@ class MoneyMachine(RuleBasedStateMachine):
 
 
 TestMoneyStateMachine = MoneyMachine.TestCase
-TestMoneyStateMachine.settings = settings(stateful_step_count=30)
+# 30 rule steps after the two `initialize` steps.
+TestMoneyStateMachine.settings = settings(stateful_step_count=32)

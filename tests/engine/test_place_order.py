@@ -1,5 +1,5 @@
 """`Exchange.place_order`: resting, matching, time in force, the band, every refusal, STP,
-reduce-only and spot (DECISIONS.md "Orders and matching", "Risk", "Wire details")."""
+reduce-only and spot (docs/fidelity.md "Orders", "Money" and "Fees and risk")."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from ocx_sim import (
 from ocx_sim.engine.core.events import Event, OrderCancelled, OrderExpired, TradeExecuted
 from ocx_sim.engine.core.ledger import EntryType
 from ocx_sim.engine.core.orders import FeeRole, Order
-from tests.conftest import UserFactory, credit_spot, footprint, limit, market, refused
+from ocx_sim.testing.builders import UserFactory, credit_spot, footprint, limit, market, refused
 
 D = Decimal
 PERP = "BTC-PERP"

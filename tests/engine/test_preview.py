@@ -1,6 +1,7 @@
 """`preview_order`: what an order would cost and whether it would be accepted, changing nothing
-(SPEC.md `/perps/orders/preview`; DECISIONS.md "Wire details": marginRequired is the order's own
-open-order margin, quantity × limit price / maxLeverage)."""
+(`POST /perps/orders/preview` of https://docs.ocx.global/api-reference/rest; `marginRequired` is
+the order's own open-order margin, quantity × limit price / maxLeverage, docs/fidelity.md "Fees
+and risk")."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from ocx_sim import ErrorCode, Exchange, OcxError, OrderRequest, Side
 from ocx_sim.engine.core.orders import FeeRole
-from tests.conftest import UserFactory, footprint, limit, market, refused
+from ocx_sim.testing.builders import UserFactory, footprint, limit, market, refused
 
 D = Decimal
 PERP = "BTC-PERP"

@@ -1,5 +1,5 @@
 """`place_quotes`: the bulk ladder is checked as a whole and either placed whole or not at all
-(DECISIONS.md "Orders and matching" → Quotes, "Wire details": at most 50 per call)."""
+(docs/fidelity.md "Orders", bulk quotes; at most 50 quotes per call)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from ocx_sim import ErrorCode, Exchange, OcxError, OrderStatus, QuoteRequest, Side
 from ocx_sim.engine.core.events import Event, OrderCancelled, TradeExecuted
-from tests.conftest import UserFactory, footprint, limit, refused
+from ocx_sim.testing.builders import UserFactory, footprint, limit, refused
 
 D = Decimal
 PERP = "BTC-PERP"

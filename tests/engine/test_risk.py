@@ -1,5 +1,5 @@
 """Margin of positions and orders, order approval, reduce-only orders and what transfers may
-take out of the perps bucket (DECISIONS.md "Risk" and "Wire details")."""
+take out of the perps bucket (docs/fidelity.md "Fees and risk" and "Money")."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from ocx_sim import Bucket, ErrorCode, Exchange, OcxError
 from ocx_sim.engine.core.markets import Venue
 from ocx_sim.engine.core.orders import FeeRole
-from tests.conftest import UserFactory, limit, market
+from ocx_sim.testing.builders import UserFactory, limit, market
 
 D = Decimal
 

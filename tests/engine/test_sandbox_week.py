@@ -3,7 +3,8 @@
 The sandbox walks every index once a simulated second, its liquidity agents re-quote every
 10 s, funding pays every 5 minutes and options expire and relist on the Friday; two traders
 hold opposite BTC-PERP positions so that funding has someone to pay. All of it is driven by
-the seed alone (DESIGN.md rule 2): the digest of the event log is the same on every run.
+the seed alone (nothing reads the real time or draws an unseeded random number,
+docs/architecture.md "Layers"): the digest of the event log is the same on every run.
 """
 
 from __future__ import annotations

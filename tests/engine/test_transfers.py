@@ -10,7 +10,7 @@ import pytest
 from ocx_sim import Bucket, ErrorCode, Exchange, OcxError
 from ocx_sim.engine.core.events import FundsDeposited, FundsTransferred
 from ocx_sim.engine.core.ledger import EXTERNAL, EntryType
-from tests.conftest import UserFactory, limit, refused
+from ocx_sim.testing.builders import UserFactory, limit, refused
 
 D = Decimal
 

@@ -1,7 +1,6 @@
-"""Trigger orders (DECISIONS.md "Orders and matching" and "Wire details": Stops;
-docs/fidelity.md "Trigger orders"): stops wait `untriggered` and fire on the mark; take-profit
-and stop-loss children are armed by the entry's fills, one cancels the other, and they go with
-the position.
+"""Trigger orders (docs/fidelity.md "Trigger orders"): stops wait `untriggered` and fire on the
+mark; take-profit and stop-loss children are armed by the entry's fills, one cancels the other, and
+they go with the position.
 
 BTC-PERP starts with its mark at 68000.00 and a 5 % band (64600.00–71400.00); the books here
 are one-sided whenever an index moves, so the mark is the index."""
@@ -23,7 +22,7 @@ from ocx_sim.engine.core.events import (
     TradeExecuted,
 )
 from ocx_sim.engine.core.orders import Order, OrderType, Side
-from tests.conftest import UserFactory, limit, market, refused
+from ocx_sim.testing.builders import UserFactory, limit, market, refused
 
 D = Decimal
 PERP = "BTC-PERP"
@@ -59,12 +58,33 @@ def children_of(exchange: Exchange, user_id: str, entry: Order) -> list[Order]:
 
 
 def buy_stop(
-    price: str | None = None, *, stop: str = "69000.00", market_id: str = PERP, **fields: object
+    price: str | None = None,
+    *,
+    stop: str = "69000.00",
+    market_id: str = PERP,
+    take_profit_price: Decimal | None = None,
+    stop_loss_price: Decimal | None = None,
 ) -> OrderRequest:
-    """A buy stop for 0.1 at `stop`: a market order, or a stop-limit at `price`."""
+    """A buy stop for 0.1 at `stop`: a market order, or a stop-limit at `price`; with a
+    bracket when given its take-profit and stop-loss prices."""
     if price is None:
-        return market(market_id, "buy", "0.1", stop_price=D(stop), **fields)
-    return limit(market_id, "buy", "0.1", price, stop_price=D(stop), **fields)
+        return market(
+            market_id,
+            "buy",
+            "0.1",
+            stop_price=D(stop),
+            take_profit_price=take_profit_price,
+            stop_loss_price=stop_loss_price,
+        )
+    return limit(
+        market_id,
+        "buy",
+        "0.1",
+        price,
+        stop_price=D(stop),
+        take_profit_price=take_profit_price,
+        stop_loss_price=stop_loss_price,
+    )
 
 
 def bracket(

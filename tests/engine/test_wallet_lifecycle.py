@@ -1,5 +1,6 @@
-"""The withdrawal lifecycle (DECISIONS.md "Wallet", "Withdrawal keeper"; SPEC.md §10.3): the
-keeper on simulated-minute boundaries, the vault's liquidity and failed, refunded payouts."""
+"""The withdrawal lifecycle (https://docs.ocx.global/concepts/balances; docs/fidelity.md
+"Wallet"): the keeper on simulated-minute boundaries, the vault's liquidity and failed, refunded
+payouts."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from ocx_sim.engine.core.events import (
 from ocx_sim.engine.core.ledger import EXTERNAL, EntryType, LedgerEntry
 from ocx_sim.engine.core.settlements import Settlement, SettlementStatus
 from ocx_sim.engine.reactions.keeper import KEEPER_TIMER
-from tests.conftest import UserFactory, refused
+from ocx_sim.testing.builders import UserFactory, refused
 
 D = Decimal
 TX_HASH = re.compile(r"0x[0-9a-f]{64}")

@@ -68,7 +68,7 @@ def test_advancing_past_funding_pays_a_long_when_the_mark_is_above_the_index(
     events = ocx.clock.advance("1h")
 
     paid = [e for e in events if e["type"] == "FundingPaid" and e["userId"] == trader.user_id]
-    assert len(paid) == 12  # every 5 minutes (DECISIONS.md "Funding")
+    assert len(paid) == 12  # every 5 minutes (docs/fidelity.md "Prices, funding and expiries")
     assert all(e["amount"].startswith("-") for e in paid)
     [position] = trader.client.get("/perps/positions").json()
     assert position["fundingPayment"].startswith("-")

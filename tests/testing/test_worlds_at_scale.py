@@ -1,7 +1,7 @@
-"""Many worlds on one server share nothing (CONTROL-API.md "Worlds"), proved under concurrent use:
-several client threads, each with its own connection and its own world, drive the same scripted
-trading session at the same time, and every world answers exactly what one world answers when
-the script runs alone. Only HTTP, against the plugin's real server (`ocx_sandbox`)."""
+"""Many worlds on one server share nothing (docs/control-api.md "Worlds"), proved under concurrent
+use: several client threads, each with its own connection and its own world, drive the same scripted
+trading session at the same time, and every world answers exactly what one world answers when the
+script runs alone. Only HTTP, against the plugin's real server (`ocx_sandbox`)."""
 
 from __future__ import annotations
 
