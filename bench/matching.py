@@ -94,7 +94,7 @@ def workload(n: int, seed: int) -> list[Op]:
     return ops
 
 
-# The band for market orders: 5 % either side of the mid (DECISIONS.md).
+# The band for market orders: 5 % either side of the mid (docs/fidelity.md "Markets").
 BAND_HIGH = MID_TICKS * 105 // 100
 BAND_LOW = MID_TICKS * 95 // 100
 

@@ -217,7 +217,7 @@ class Sim:
         spec = state.market(market_id)
         request = OrderRequest(spec.id, side, quantity, price=price, time_in_force=TimeInForce.IOC)
         # The order's own terms first: a refused trade must leave no house account behind.
-        admit_terms(state, spec, request)
+        admit_terms(state, spec, request, state.now)
         house = wallet.register_user(state, HOUSE_ADDRESS)
         self._fund_house(house, spec, side, price, quantity)
         return place_order(state, house.user_id, request)

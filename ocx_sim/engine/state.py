@@ -4,7 +4,7 @@
 it. It holds no behaviour beyond lookups that refuse unknown things with the catalog's errors.
 
 `facts` is how a command tells the exchange what happened without calling anything back: the
-commands record their facts there (users whose positions a fill changed, books an order
+commands record their facts there (users whose positions a fill changed, a perpetual's book an order
 changed, marks that may have moved, records that now wait on the chain) and the exchange's one
 reaction loop hands them to the reactions after every command and every timer
 (reactions/__init__.py).
@@ -39,12 +39,12 @@ class Facts:
     """What happened since the reactions last looked (reactions/__init__.py reads and clears
     it). Each field is the fact some reaction answers."""
 
-    filled: dict[str, None] = field(default_factory=dict)
+    filled: set[str] = field(default_factory=set)
     """Users whose positions a fill changed: a fill away from the mark can leave either side
-    under maintenance (the liquidation looks at them)."""
-    books: dict[str, None] = field(default_factory=dict)
-    """Markets on which an order was entered, changed or ended: a perpetual's book moves its
-    mark's basis (the price tick wakes)."""
+    under maintenance (the liquidation looks at them, in registration order)."""
+    perp_book: bool = False
+    """An order was entered, changed or ended on a perpetual's book, which its mark's basis
+    follows (the price tick wakes)."""
     marks: bool = False
     """An index, mark or basis may have moved, or funding changed balances: triggers and the
     liquidation look at every account, and the price tick wakes."""
@@ -54,7 +54,7 @@ class Facts:
     """Deposits and withdrawals that now wait on the chain: confirmations or the keeper."""
 
     def __bool__(self) -> bool:
-        return bool(self.filled or self.books or self.marks or self.wake or self.chain)
+        return bool(self.filled or self.perp_book or self.marks or self.wake or self.chain)
 
 
 @dataclass(slots=True)

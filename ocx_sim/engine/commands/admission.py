@@ -70,22 +70,22 @@ class Ticket:
 # -- the sequences -------------------------------------------------------------------------
 
 
-def admit(state: State, user: User, spec: MarketSpec, request: OrderRequest) -> Ticket:
+def admit(state: State, user: User, spec: MarketSpec, request: OrderRequest, now: int) -> Ticket:
     """Every check of a new order, in order (module docstring)."""
     ticket = validate(spec, request)
-    check_market(state, spec, ticket)
-    check_account(state, user, spec, ticket)
+    check_market(state, spec, ticket, now)
+    check_account(state, user, spec, ticket, now)
     return ticket
 
 
-def admit_terms(state: State, spec: MarketSpec, request: OrderRequest) -> Ticket:
+def admit_terms(state: State, spec: MarketSpec, request: OrderRequest, now: int) -> Ticket:
     """The checks that need no account: the order's terms, the market's state and its prices."""
     ticket = validate(spec, request)
-    check_market(state, spec, ticket)
+    check_market(state, spec, ticket, now)
     return ticket
 
 
-def admit_activation(state: State, user: User, spec: MarketSpec, order: Order) -> Ticket:
+def admit_activation(state: State, user: User, spec: MarketSpec, order: Order, now: int) -> Ticket:
     """The checks a fired stop, take-profit or stop-loss meets again: the market's state and
     prices, reduce-only and the funds, for the order as it stands (its clientOrderId is its
     own)."""
@@ -97,18 +97,25 @@ def admit_activation(state: State, user: User, spec: MarketSpec, order: Order) -
         spec.to_ticks(price) if price is not None else 0,
         price if price is not None else ZERO,
     )
-    check_market(state, spec, ticket)
-    check_account(state, user, spec, ticket, ignore=(order.id,))
+    check_market(state, spec, ticket, now)
+    check_account(state, user, spec, ticket, now, ignore=(order.id,))
     return ticket
 
 
-def check_market(state: State, spec: MarketSpec, ticket: Ticket, prefix: str = "") -> None:
-    check_tradable(state, spec)
-    price_ticket(state, spec, ticket, prefix)
+def check_market(
+    state: State, spec: MarketSpec, ticket: Ticket, now: int, prefix: str = ""
+) -> None:
+    check_tradable(state, spec, now)
+    price_ticket(state, spec, ticket, now, prefix)
 
 
 def check_account(
-    state: State, user: User, spec: MarketSpec, ticket: Ticket, ignore: Collection[str] = ()
+    state: State,
+    user: User,
+    spec: MarketSpec,
+    ticket: Ticket,
+    now: int,
+    ignore: Collection[str] = (),
 ) -> None:
     """The account's checks: clientOrderId in use (409), reduce-only (422), funds."""
     request = ticket.request
@@ -118,7 +125,7 @@ def check_account(
         state.risk.check_reduce_only(
             user, spec, request.side, request.quantity, request.margin_mode, ignore=ignore
         )
-    check_funds(state, user, spec, ticket)
+    check_funds(state, user, spec, ticket, now)
 
 
 # -- the request's terms (400) ---------------------------------------------------------------
@@ -195,19 +202,21 @@ def validate_triggers(spec: MarketSpec, request: OrderRequest, prefix: str = "")
 # -- the market's state and prices (409, 503, 422) -------------------------------------------
 
 
-def check_tradable(state: State, spec: MarketSpec) -> None:
-    if spec.expired_at(state.clock.now_ms):
+def check_tradable(state: State, spec: MarketSpec, now: int) -> None:
+    if spec.expired_at(now):
         raise OcxError(ErrorCode.MARKET_EXPIRED, f"{spec.id} has expired", {"marketId": spec.id})
     if spec.id in state.halted:
         raise OcxError(ErrorCode.MARKET_HALTED, f"{spec.id} is halted", {"marketId": spec.id})
 
 
-def price_ticket(state: State, spec: MarketSpec, ticket: Ticket, prefix: str = "") -> None:
+def price_ticket(
+    state: State, spec: MarketSpec, ticket: Ticket, now: int, prefix: str = ""
+) -> None:
     """The checks that need reference prices: 503 without a mark, 422 for a limit price
     outside the band. Sets a market order's sweep limit (the band's edge, or its own price if
     that is nearer) and the price its margin or spot lock is held at."""
     request = ticket.request
-    mark, band = state.prices.mark_and_band(spec, state.clock.now_ms)
+    mark, band = state.prices.mark_and_band(spec, now)
     if request.type is _LIMIT:
         check_band(spec, band, ticket.limit_ticks, prefix)
         return
@@ -250,7 +259,7 @@ def check_client_order_id(user: User, cid: str, ignore: Collection[str] = ()) ->
         )
 
 
-def check_funds(state: State, user: User, spec: MarketSpec, ticket: Ticket) -> None:
+def check_funds(state: State, user: User, spec: MarketSpec, ticket: Ticket, now: int) -> None:
     """Margin (422) or, on spot, the inventory to lock (400 INSUFFICIENT_BALANCE)."""
     request = ticket.request
     if spec.is_spot:
@@ -261,7 +270,6 @@ def check_funds(state: State, user: User, spec: MarketSpec, ticket: Ticket) -> N
         # It can only shrink a position, which frees more margin than its fee costs.
         return
     price = ticket.reference_price
-    now = state.clock.now_ms
     required = state.risk.order_margin(spec, request.side, request.quantity, price, False)
     fee = worst_fee(state, user, spec, request.quantity, price, request.post_only, now)
     state.risk.approve(user, spec, required, now, fee)
@@ -326,7 +334,7 @@ def admit_change(
     if lots <= order.filled_lots:
         filled = spec.format_quantity(spec.quantity(order.filled_lots))
         raise invalid("quantity", f"must exceed the filled quantity {filled}")
-    check_tradable(state, spec)
+    check_tradable(state, spec, now)
     new_price = spec.price(ticks)
     if ticks != order.ticks:
         state.prices.require_mark(spec, now)
@@ -376,15 +384,16 @@ def admit_set(
     its own bids and asks crossing (422 SELF_TRADE), post-only quotes that would take,
     reduce-only quotes together, and the funds of the whole set. (The set's size, at most
     `quotes.MAX_BULK_QUOTES`, is the caller's to check before it draws the set's quote id.)"""
+    now = state.clock.now_ms
     tickets = [validate(spec, r, prefix=f"{names[i]}.") for i, r in enumerate(requests)]
-    check_tradable(state, spec)
+    check_tradable(state, spec, now)
     for i, ticket in enumerate(tickets):
-        price_ticket(state, spec, ticket, prefix=f"{names[i]}.")
+        price_ticket(state, spec, ticket, now, prefix=f"{names[i]}.")
     doomed_ids = {o.id for o in doomed}
     _check_set_client_order_ids(user, tickets, doomed_ids, names)
     _check_set_crossing(state.book(spec.id), tickets, doomed_ids, names)
     _check_set_reduce_only(state, user, spec, tickets, doomed_ids, names)
-    _check_set_funds(state, user, spec, tickets, doomed)
+    _check_set_funds(state, user, spec, tickets, doomed, now)
     return tickets
 
 
@@ -456,7 +465,12 @@ def _check_set_reduce_only(
 
 
 def _check_set_funds(
-    state: State, user: User, spec: MarketSpec, tickets: list[Ticket], doomed: Sequence[Order]
+    state: State,
+    user: User,
+    spec: MarketSpec,
+    tickets: list[Ticket],
+    doomed: Sequence[Order],
+    now: int,
 ) -> None:
     if spec.is_spot:
         needs: dict[str, Decimal] = {}
@@ -472,7 +486,6 @@ def _check_set_funds(
         for asset, amount in needs.items():
             check_spot_available(state, user, asset, amount)
         return
-    now = state.clock.now_ms
     required = fees = ZERO
     for t in tickets:
         r = t.request

@@ -166,7 +166,7 @@ def _grow(state: State, spec: MarketSpec, child: Order, lots: int) -> None:
     child.lots = child.remaining = lots
     child.quantity = spec.quantity(lots)
     child.updated_at = state.now
-    records.order_modified(state, child, price=None, priority_kept=True)
+    records.order_modified(state, spec, child, price=None, priority_kept=True)
 
 
 def _close_with_position(state: State, key: PositionKey) -> None:

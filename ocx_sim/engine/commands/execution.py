@@ -59,7 +59,7 @@ def execute(state: State, user: User, spec: MarketSpec, ticket: Ticket, now: int
     request = ticket.request
     order = Order(state.ids.ulid(now), user.user_id, request, ticket.limit_ticks, ticket.lots, now)
     result = _match(state, spec, order, ticket.limit_ticks)
-    records.accept(state, user, spec, order, request)
+    records.accept(state, user, spec, order)
     if request.reduce_only:
         user.reduce_only_orders[order.id] = order
     if request.take_profit_price is not None or request.stop_loss_price is not None:
@@ -132,12 +132,13 @@ def _activate(state: State, order: Order) -> tuple[MarketSpec, MatchResult]:
     nothing when one fails; else the order is open, matched and ready to settle."""
     user = state.user(order.owner)
     spec = state.market(order.market_id)
-    ticket = admission.admit_activation(state, user, spec, order)
+    ticket = admission.admit_activation(state, user, spec, order, state.now)
     order.ticks = ticket.limit_ticks
     result = _match(state, spec, order, ticket.limit_ticks)
     order.status = _OPEN
     order.updated_at = state.now
-    state.facts.books[spec.id] = None
+    if spec.is_perp:
+        state.facts.perp_book = True
     if order.reduce_only:
         # Only now: an untriggered order rests nowhere, so it is no "other" reduce-only order
         # (Risk.check_reduce_only) and no position change trims it.

@@ -49,14 +49,15 @@ def preview_order(state: State, user_id: str, request: OrderRequest) -> Preview:
     user = state.user(user_id)
     spec = state.market(request.market_id)
     ticket = admission.validate(spec, request)
+    now = state.now
     book = state.book(spec.id)
     is_buy = request.side is _BUY
     approved, reason, reason_code = True, None, None
     priced = False
     try:
-        admission.check_market(state, spec, ticket)
+        admission.check_market(state, spec, ticket, now)
         priced = True
-        admission.check_account(state, user, spec, ticket)
+        admission.check_account(state, user, spec, ticket, now)
         # A stop meets the book only when it fires (execution.py), so the book cannot refuse
         # its placement.
         if request.stop_price is None:

@@ -10,7 +10,7 @@
   its clientOrderId and leaves the open lists (`OrderCancelled` or `OrderExpired`; a fill's
   own events say it filled).
 
-Each records the market in `state.facts.books`: a perpetual's book moves its mark's basis.
+Each records in `state.facts` whether a perpetual's book changed: it moves its mark's basis.
 """
 
 from __future__ import annotations
@@ -30,34 +30,16 @@ _EXPIRED = OrderStatus.EXPIRED
 _UNTRIGGERED = OrderStatus.UNTRIGGERED
 
 
-def accept(state: State, user: User, spec: MarketSpec, order: Order, request: OrderRequest) -> None:
+def accept(state: State, user: User, spec: MarketSpec, order: Order) -> None:
     """Put a new order in the exchange's and the user's lists and log `OrderAccepted`."""
     state.orders[order.id] = order
     user.orders.append(order)
     user.open_orders[order.id] = order
-    if request.client_order_id is not None:
-        user.client_order_ids[request.client_order_id] = order
-    state.facts.books[spec.id] = None
-    emit.order_accepted(
-        state.events,
-        ts=order.created_at,
-        order_id=order.id,
-        user_id=user.user_id,
-        market_id=spec.id,
-        side=request.side._value_,
-        order_type=request.type._value_,
-        price=request.price,
-        quantity=request.quantity,
-        time_in_force=request.time_in_force._value_,
-        post_only=request.post_only,
-        reduce_only=request.reduce_only,
-        margin_mode=request.margin_mode._value_,
-        client_order_id=request.client_order_id,
-        quote_id=request.quote_id,
-        stop_price=request.stop_price,
-        take_profit_price=request.take_profit_price,
-        stop_loss_price=request.stop_loss_price,
-    )
+    if order.client_order_id is not None:
+        user.client_order_ids[order.client_order_id] = order
+    if spec.is_perp:
+        state.facts.perp_book = True
+    emit.order_accepted(state.events, ts=order.created_at, order=order)
 
 
 def accept_untriggered(
@@ -69,16 +51,17 @@ def accept_untriggered(
     fires."""
     order = Order(state.ids.ulid(now), user.user_id, request, 0, lots, now)
     order.status = _UNTRIGGERED
-    accept(state, user, spec, order, request)
+    accept(state, user, spec, order)
     return order
 
 
 def order_modified(
-    state: State, order: Order, *, price: Decimal | None, priority_kept: bool
+    state: State, spec: MarketSpec, order: Order, *, price: Decimal | None, priority_kept: bool
 ) -> None:
     """Log that an order's price or quantity changed (`OrderModified`, its quantity as it is
     now; `price` None when only the quantity moved, as for a growing take-profit child)."""
-    state.facts.books[order.market_id] = None
+    if spec.is_perp:
+        state.facts.perp_book = True
     emit.order_modified(
         state.events,
         ts=state.now,
@@ -145,7 +128,8 @@ def end(
     cid = order.client_order_id
     if cid is not None and user.client_order_ids.get(cid) is order:
         del user.client_order_ids[cid]
-    state.facts.books[spec.id] = None
+    if spec.is_perp:
+        state.facts.perp_book = True
     if status is _CANCELLED:
         emit.order_cancelled(
             state.events,

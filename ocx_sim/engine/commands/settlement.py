@@ -17,6 +17,7 @@ bookkeeping of the fills (brackets.py). Facts: every user whose position a fill 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from ocx_sim.engine.commands import brackets, records
@@ -55,11 +56,12 @@ _PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED
 _FILLED = OrderStatus.FILLED
 _CANCELLED = OrderStatus.CANCELLED
 _EXPIRED = OrderStatus.EXPIRED
+_NO_CHILDREN: tuple[Armed, ...] = ()
 
 
 def settle(
     state: State, spec: MarketSpec, taker: Order, result: MatchResult
-) -> tuple[list[Fill], list[Armed]]:
+) -> tuple[list[Fill], Sequence[Armed]]:
     """Apply a match of `taker` (already accepted): self-trade cancels, every fill, the taker's
     own status, reduce-only upkeep and the brackets' bookkeeping. Returns the taker's fills and
     the take-profit/stop-loss children the fills armed (execution.py fires those the mark
@@ -82,8 +84,10 @@ def settle(
     for user, mode in touched:
         if user.reduce_only_orders:
             trim_reduce_only(state, user, spec, mode)
-    if not state.triggers.watching_fills:
-        return taker_fills, []
+    triggers = state.triggers
+    if not (triggers.entries or triggers.by_position):
+        # No entry's fills to follow, no child whose position a fill may close.
+        return taker_fills, _NO_CHILDREN
     return taker_fills, brackets.after_fills(state, spec, taker, result, touched)
 
 
@@ -146,8 +150,8 @@ def _trade(
         taker_user.position_epoch += 1
         maker_user.position_epoch += 1
         filled = state.facts.filled
-        filled[taker_user.user_id] = None
-        filled[maker_user.user_id] = None
+        filled.add(taker_user.user_id)
+        filled.add(maker_user.user_id)
         for user, mode in ((taker_user, taker.margin_mode), (maker_user, maker.margin_mode)):
             if (user, mode) not in touched:
                 touched.append((user, mode))
@@ -178,14 +182,11 @@ def _trade(
         market_id=spec.id,
         price=price,
         quantity=quantity,
-        taker_side=taker.side._value_,
-        maker_order_id=maker.id,
-        maker_user_id=maker.owner,
+        taker=taker,
+        maker=maker,
         maker_fee=maker_fee,
         maker_position=maker_size,
         maker_realized_pnl=maker_pnl,
-        taker_order_id=taker.id,
-        taker_user_id=taker.owner,
         taker_fee=taker_fee,
         taker_position=taker_size,
         taker_realized_pnl=taker_pnl,

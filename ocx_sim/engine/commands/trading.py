@@ -36,7 +36,7 @@ def place_order(state: State, user_id: str, request: OrderRequest) -> Placement:
     now = state.clock.now_ms
     user = state.user(user_id)
     spec = state.market(request.market_id)
-    ticket = admission.admit(state, user, spec, request)
+    ticket = admission.admit(state, user, spec, request, now)
     if request.stop_price is not None:
         return place_untriggered(state, user, spec, ticket, request.stop_price, now)
     return execute(state, user, spec, ticket, now)
@@ -144,7 +144,7 @@ def modify_order(
         if lots < order.lots:
             book.reduce(order, order.lots - lots)
         _resize(state, order, spec, lots)
-        records.order_modified(state, order, price=order.price, priority_kept=True)
+        records.order_modified(state, spec, order, price=order.price, priority_kept=True)
         records.reserve(state, user, spec, order)
         return Placement(order, [])
     book.remove(order)
@@ -153,7 +153,7 @@ def modify_order(
     order.lot_margin = None
     order.remaining = lots - order.filled_lots
     _resize(state, order, spec, lots)
-    records.order_modified(state, order, price=order.price, priority_kept=False)
+    records.order_modified(state, spec, order, price=order.price, priority_kept=False)
     result = match(book, order, ticks, rest=True)
     return Placement(order, settle_and_fire(state, spec, order, result))
 

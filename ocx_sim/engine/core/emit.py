@@ -1,9 +1,13 @@
 """Typed emission: one keyword-only function per event type (events.py has the types).
 
 Every change of state is logged through one of these, so mypy checks each field at every
-emit site; the log stores the values as a plain tuple behind the type's code (events.py says
-why). The fields after `ts` are the event type's own, in its order (a test holds the two to
-each other).
+emit site. Each appends the log's row itself, `(code, seq, ts, *fields)`, a plain tuple
+(events.py says why): an event is written on every fill, so one call and one tuple. The
+parameters after `ts` are the event type's own fields, in its order (a test holds the two to
+each other), but for the two events of every order: `order_accepted` takes the order and
+`trade_executed` the taker and maker orders, whose ids, owners and sides the event copies.
+Both would otherwise take 15 or more keyword arguments, and CPython 3.11 compiles such a call
+into building a dict, several times the cost of the call itself (bench/matching.py).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from ocx_sim.engine.core.events import (
     WithdrawalFailureArmed,
     code_of,
 )
+from ocx_sim.engine.core.orders import Order
 
 _USER_REGISTERED = code_of(UserRegistered)
 _FUNDS_DEPOSITED = code_of(FundsDeposited)
@@ -72,61 +77,49 @@ _WITHDRAWAL_FAILURE_ARMED = code_of(WithdrawalFailureArmed)
 
 
 def user_registered(log: EventLog, *, ts: int, user_id: str, wallet_address: str) -> None:
-    log.append(_USER_REGISTERED, ts, user_id, wallet_address)
+    rows = log.rows
+    rows.append((_USER_REGISTERED, len(rows) + 1, ts, user_id, wallet_address))
 
 
 def funds_deposited(
     log: EventLog, *, ts: int, user_id: str, amount: Decimal, tx_hash: str | None
 ) -> None:
-    log.append(_FUNDS_DEPOSITED, ts, user_id, amount, tx_hash)
+    rows = log.rows
+    rows.append((_FUNDS_DEPOSITED, len(rows) + 1, ts, user_id, amount, tx_hash))
 
 
 def funds_transferred(
     log: EventLog, *, ts: int, user_id: str, source: str, target: str, amount: Decimal
 ) -> None:
-    log.append(_FUNDS_TRANSFERRED, ts, user_id, source, target, amount)
+    rows = log.rows
+    rows.append((_FUNDS_TRANSFERRED, len(rows) + 1, ts, user_id, source, target, amount))
 
 
-def order_accepted(
-    log: EventLog,
-    *,
-    ts: int,
-    order_id: str,
-    user_id: str,
-    market_id: str,
-    side: str,
-    order_type: str,
-    price: Decimal | None,
-    quantity: Decimal,
-    time_in_force: str,
-    post_only: bool,
-    reduce_only: bool,
-    margin_mode: str,
-    client_order_id: str | None,
-    quote_id: str | None,
-    stop_price: Decimal | None,
-    take_profit_price: Decimal | None,
-    stop_loss_price: Decimal | None,
-) -> None:
-    log.append(
-        _ORDER_ACCEPTED,
-        ts,
-        order_id,
-        user_id,
-        market_id,
-        side,
-        order_type,
-        price,
-        quantity,
-        time_in_force,
-        post_only,
-        reduce_only,
-        margin_mode,
-        client_order_id,
-        quote_id,
-        stop_price,
-        take_profit_price,
-        stop_loss_price,
+def order_accepted(log: EventLog, *, ts: int, order: Order) -> None:
+    """The order as it enters the lists (it carries every field of the event)."""
+    rows = log.rows
+    rows.append(
+        (
+            _ORDER_ACCEPTED,
+            len(rows) + 1,
+            ts,
+            order.id,
+            order.owner,
+            order.market_id,
+            order.side._value_,
+            order.type._value_,
+            order.price,
+            order.quantity,
+            order.time_in_force._value_,
+            order.post_only,
+            order.reduce_only,
+            order.margin_mode._value_,
+            order.client_order_id,
+            order.quote_id,
+            order.stop_price,
+            order.take_profit_price,
+            order.stop_loss_price,
+        )
     )
 
 
@@ -138,36 +131,39 @@ def trade_executed(
     market_id: str,
     price: Decimal,
     quantity: Decimal,
-    taker_side: str,
-    maker_order_id: str,
-    maker_user_id: str,
+    taker: Order,
+    maker: Order,
     maker_fee: Decimal,
     maker_position: Decimal | None,
     maker_realized_pnl: Decimal,
-    taker_order_id: str,
-    taker_user_id: str,
     taker_fee: Decimal,
     taker_position: Decimal | None,
     taker_realized_pnl: Decimal,
 ) -> None:
-    log.append(
-        _TRADE_EXECUTED,
-        ts,
-        trade_id,
-        market_id,
-        price,
-        quantity,
-        taker_side,
-        maker_order_id,
-        maker_user_id,
-        maker_fee,
-        maker_position,
-        maker_realized_pnl,
-        taker_order_id,
-        taker_user_id,
-        taker_fee,
-        taker_position,
-        taker_realized_pnl,
+    """One fill of `taker` against `maker` (their ids, owners and the taker's side come from
+    the orders)."""
+    rows = log.rows
+    rows.append(
+        (
+            _TRADE_EXECUTED,
+            len(rows) + 1,
+            ts,
+            trade_id,
+            market_id,
+            price,
+            quantity,
+            taker.side._value_,
+            maker.id,
+            maker.owner,
+            maker_fee,
+            maker_position,
+            maker_realized_pnl,
+            taker.id,
+            taker.owner,
+            taker_fee,
+            taker_position,
+            taker_realized_pnl,
+        )
     )
 
 
@@ -181,13 +177,17 @@ def order_cancelled(
     reason: str,
     remaining: Decimal,
 ) -> None:
-    log.append(_ORDER_CANCELLED, ts, order_id, user_id, market_id, reason, remaining)
+    rows = log.rows
+    rows.append(
+        (_ORDER_CANCELLED, len(rows) + 1, ts, order_id, user_id, market_id, reason, remaining)
+    )
 
 
 def order_expired(
     log: EventLog, *, ts: int, order_id: str, user_id: str, market_id: str, remaining: Decimal
 ) -> None:
-    log.append(_ORDER_EXPIRED, ts, order_id, user_id, market_id, remaining)
+    rows = log.rows
+    rows.append((_ORDER_EXPIRED, len(rows) + 1, ts, order_id, user_id, market_id, remaining))
 
 
 def order_modified(
@@ -201,23 +201,40 @@ def order_modified(
     quantity: Decimal,
     priority_kept: bool,
 ) -> None:
-    log.append(_ORDER_MODIFIED, ts, order_id, user_id, market_id, price, quantity, priority_kept)
+    rows = log.rows
+    rows.append(
+        (
+            _ORDER_MODIFIED,
+            len(rows) + 1,
+            ts,
+            order_id,
+            user_id,
+            market_id,
+            price,
+            quantity,
+            priority_kept,
+        )
+    )
 
 
 def market_halted(log: EventLog, *, ts: int, market_id: str) -> None:
-    log.append(_MARKET_HALTED, ts, market_id)
+    rows = log.rows
+    rows.append((_MARKET_HALTED, len(rows) + 1, ts, market_id))
 
 
 def market_resumed(log: EventLog, *, ts: int, market_id: str) -> None:
-    log.append(_MARKET_RESUMED, ts, market_id)
+    rows = log.rows
+    rows.append((_MARKET_RESUMED, len(rows) + 1, ts, market_id))
 
 
 def index_set(log: EventLog, *, ts: int, underlying: str, price: Decimal | None) -> None:
-    log.append(_INDEX_SET, ts, underlying, price)
+    rows = log.rows
+    rows.append((_INDEX_SET, len(rows) + 1, ts, underlying, price))
 
 
 def mark_pinned(log: EventLog, *, ts: int, market_id: str, price: Decimal | None) -> None:
-    log.append(_MARK_PINNED, ts, market_id, price)
+    rows = log.rows
+    rows.append((_MARK_PINNED, len(rows) + 1, ts, market_id, price))
 
 
 def settlement_changed(
@@ -231,13 +248,27 @@ def settlement_changed(
     amount: Decimal,
     tx_hash: str | None,
 ) -> None:
-    log.append(_SETTLEMENT_CHANGED, ts, settlement_id, user_id, kind, status, amount, tx_hash)
+    rows = log.rows
+    rows.append(
+        (
+            _SETTLEMENT_CHANGED,
+            len(rows) + 1,
+            ts,
+            settlement_id,
+            user_id,
+            kind,
+            status,
+            amount,
+            tx_hash,
+        )
+    )
 
 
 def funding_paid(
     log: EventLog, *, ts: int, user_id: str, market_id: str, margin_mode: str, amount: Decimal
 ) -> None:
-    log.append(_FUNDING_PAID, ts, user_id, market_id, margin_mode, amount)
+    rows = log.rows
+    rows.append((_FUNDING_PAID, len(rows) + 1, ts, user_id, market_id, margin_mode, amount))
 
 
 def funding_settled(
@@ -250,15 +281,18 @@ def funding_settled(
     open_interest: Decimal,
     amount: Decimal,
 ) -> None:
-    log.append(_FUNDING_SETTLED, ts, market_id, rate, mark, open_interest, amount)
+    rows = log.rows
+    rows.append((_FUNDING_SETTLED, len(rows) + 1, ts, market_id, rate, mark, open_interest, amount))
 
 
 def market_expired(log: EventLog, *, ts: int, market_id: str, price: Decimal) -> None:
-    log.append(_MARKET_EXPIRED, ts, market_id, price)
+    rows = log.rows
+    rows.append((_MARKET_EXPIRED, len(rows) + 1, ts, market_id, price))
 
 
 def market_listed(log: EventLog, *, ts: int, market_id: str) -> None:
-    log.append(_MARKET_LISTED, ts, market_id)
+    rows = log.rows
+    rows.append((_MARKET_LISTED, len(rows) + 1, ts, market_id))
 
 
 def position_settled(
@@ -272,17 +306,32 @@ def position_settled(
     price: Decimal,
     amount: Decimal,
 ) -> None:
-    log.append(_POSITION_SETTLED, ts, user_id, market_id, margin_mode, quantity, price, amount)
+    rows = log.rows
+    rows.append(
+        (
+            _POSITION_SETTLED,
+            len(rows) + 1,
+            ts,
+            user_id,
+            market_id,
+            margin_mode,
+            quantity,
+            price,
+            amount,
+        )
+    )
 
 
 def curve_set(
     log: EventLog, *, ts: int, underlying: str, front: Decimal, following: Decimal
 ) -> None:
-    log.append(_CURVE_SET, ts, underlying, front, following)
+    rows = log.rows
+    rows.append((_CURVE_SET, len(rows) + 1, ts, underlying, front, following))
 
 
 def volatility_set(log: EventLog, *, ts: int, underlying: str, volatility: Decimal) -> None:
-    log.append(_VOLATILITY_SET, ts, underlying, volatility)
+    rows = log.rows
+    rows.append((_VOLATILITY_SET, len(rows) + 1, ts, underlying, volatility))
 
 
 def account_liquidated(
@@ -296,8 +345,19 @@ def account_liquidated(
     equity: Decimal,
     maintenance: Decimal,
 ) -> None:
-    log.append(
-        _ACCOUNT_LIQUIDATED, ts, user_id, bucket, margin_mode, market_id, equity, maintenance
+    rows = log.rows
+    rows.append(
+        (
+            _ACCOUNT_LIQUIDATED,
+            len(rows) + 1,
+            ts,
+            user_id,
+            bucket,
+            margin_mode,
+            market_id,
+            equity,
+            maintenance,
+        )
     )
 
 
@@ -313,38 +373,49 @@ def position_liquidated(
     price: Decimal,
     realized_pnl: Decimal,
 ) -> None:
-    log.append(
-        _POSITION_LIQUIDATED,
-        ts,
-        user_id,
-        market_id,
-        margin_mode,
-        side,
-        quantity,
-        price,
-        realized_pnl,
+    rows = log.rows
+    rows.append(
+        (
+            _POSITION_LIQUIDATED,
+            len(rows) + 1,
+            ts,
+            user_id,
+            market_id,
+            margin_mode,
+            side,
+            quantity,
+            price,
+            realized_pnl,
+        )
     )
 
 
 def liquidation_fee_charged(
     log: EventLog, *, ts: int, user_id: str, bucket: str, closed_notional: Decimal, fee: Decimal
 ) -> None:
-    log.append(_LIQUIDATION_FEE_CHARGED, ts, user_id, bucket, closed_notional, fee)
+    rows = log.rows
+    rows.append(
+        (_LIQUIDATION_FEE_CHARGED, len(rows) + 1, ts, user_id, bucket, closed_notional, fee)
+    )
 
 
 def insurance_paid(log: EventLog, *, ts: int, user_id: str, bucket: str, amount: Decimal) -> None:
-    log.append(_INSURANCE_PAID, ts, user_id, bucket, amount)
+    rows = log.rows
+    rows.append((_INSURANCE_PAID, len(rows) + 1, ts, user_id, bucket, amount))
 
 
 def order_triggered(
     log: EventLog, *, ts: int, order_id: str, user_id: str, market_id: str, mark: Decimal
 ) -> None:
-    log.append(_ORDER_TRIGGERED, ts, order_id, user_id, market_id, mark)
+    rows = log.rows
+    rows.append((_ORDER_TRIGGERED, len(rows) + 1, ts, order_id, user_id, market_id, mark))
 
 
 def vault_liquidity_set(log: EventLog, *, ts: int, amount: Decimal | None) -> None:
-    log.append(_VAULT_LIQUIDITY_SET, ts, amount)
+    rows = log.rows
+    rows.append((_VAULT_LIQUIDITY_SET, len(rows) + 1, ts, amount))
 
 
 def withdrawal_failure_armed(log: EventLog, *, ts: int, armed: int) -> None:
-    log.append(_WITHDRAWAL_FAILURE_ARMED, ts, armed)
+    rows = log.rows
+    rows.append((_WITHDRAWAL_FAILURE_ARMED, len(rows) + 1, ts, armed))

@@ -358,34 +358,29 @@ class WithdrawalFailureArmed(NamedTuple):
 
 
 class EventLog:
-    """The append-only log. Events come in through the typed emitters (emit.py), one per type,
-    each of which calls `append` with its type's code."""
+    """The append-only log."""
 
     def __init__(self) -> None:
-        self._rows: list[tuple[Any, ...]] = []
-
-    def append(self, code: int, ts: int, *values: object) -> None:
-        """Append the event of type `EVENT_TYPES[code]` with these field values at `ts`, its
-        `seq` one more than the last."""
-        rows = self._rows
-        rows.append((code, len(rows) + 1, ts, *values))
+        self.rows: list[tuple[Any, ...]] = []
+        """`(code, seq, ts, *fields)` per event, `code` its type's place in `EVENT_TYPES` and
+        `seq` one more than the last: appended only by the typed emitters (emit.py)."""
 
     @property
     def last_seq(self) -> int:
-        return len(self._rows)
+        return len(self.rows)
 
     def since(self, seq: int) -> list[Event]:
         """Events with `seq` greater than the given one, oldest first."""
-        return [_materialize(row) for row in self._rows[max(seq, 0) :]]
+        return [_materialize(row) for row in self.rows[max(seq, 0) :]]
 
     def last(self) -> Event:
-        return _materialize(self._rows[-1])
+        return _materialize(self.rows[-1])
 
     def __iter__(self) -> Iterator[Event]:
-        return (_materialize(row) for row in self._rows)
+        return (_materialize(row) for row in self.rows)
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self.rows)
 
     def digest(self) -> str:
         h = hashlib.sha256()

@@ -53,12 +53,6 @@ class TriggerBook:
     seq: int = 0
     version: int = 0
 
-    @property
-    def watching_fills(self) -> bool:
-        """Whether a settle has anything to look after here: an entry's fills to follow, or
-        children whose position a fill may close."""
-        return bool(self.entries or self.by_position)
-
     def arm(self, order: Order, trigger: Decimal, above: bool, entry_id: str | None) -> Armed:
         self.seq += 1
         self.version += 1

@@ -9,8 +9,8 @@ this declared order, until a round records no new facts:
 2. the liquidation (liquidation.py): after marks moved (or funding), every account; after
    fills, the accounts whose positions they changed. It runs after the triggers, so a
    stop-loss may spare its account;
-3. the price tick (ticker.py): wakes when something can now move with time (after marks moved
-   or a cancel-all: it looks at every market; after orders: at a perpetual's book);
+3. the price tick (ticker.py): wakes when something can now move with time: after marks
+   moved, a cancel-all, or orders on a perpetual's book;
 4. the keeper (keeper.py): schedules a deposit's confirmations and the withdrawal keeper's run
    for the records that now wait on the chain.
 
@@ -53,6 +53,9 @@ class Reactions:
             state, self.funding, (self.triggers, self.liquidation), self.refreshers
         )
         self.keeper = Keeper(state)
+        self._spare = Facts()
+        """The facts of the round being answered take turns with this one (cleared, not made
+        anew: a command's facts are answered on the hot path of every order)."""
         # Every timer's callback is followed by the loop, whoever scheduled it.
         state.clock.after_timer = self.run
 
@@ -60,21 +63,25 @@ class Reactions:
         """Answer the recorded facts, round after round in the declared order (module
         docstring), until none are left."""
         state = self._state
-        while state.facts:
+        facts = state.facts
+        # `Facts.__bool__` and `Facts.clear` written out: this runs after every order.
+        while facts.filled or facts.perp_book or facts.marks or facts.wake or facts.chain:
+            state.facts, self._spare = self._spare, facts
+            try:
+                if facts.marks:
+                    self.triggers.check()
+                    self.liquidation.check()
+                elif facts.filled:
+                    self.liquidation.check_users(facts.filled)
+                if facts.marks or facts.wake or facts.perp_book:
+                    self.ticker.wake()
+                if facts.chain:
+                    self.keeper.react(facts.chain)
+            finally:
+                facts.filled.clear()
+                facts.perp_book = facts.marks = facts.wake = False
+                facts.chain.clear()
             facts = state.facts
-            state.facts = Facts()
-            if facts.marks:
-                self.triggers.check()
-                self.liquidation.check()
-            elif facts.filled:
-                self.liquidation.check_users(facts.filled)
-            if facts.marks or facts.wake:
-                self.ticker.wake()
-            else:
-                for market_id in facts.books:
-                    self.ticker.wake_for(market_id)
-            if facts.chain:
-                self.keeper.react(facts.chain)
 
     def add_agent(self, user_id: str, spec: LiquiditySpec) -> None:
         """Start a house market maker (liquidity.py) for `user_id`'s account, after the others."""
