@@ -31,7 +31,7 @@ from ocx_sim.engine.commands.records import spot_lock
 from ocx_sim.engine.core.accounts import User
 from ocx_sim.engine.core.book import Book
 from ocx_sim.engine.core.markets import MarketSpec
-from ocx_sim.engine.core.matching import crosses
+from ocx_sim.engine.core.matching import crosses, crosses_excluding
 from ocx_sim.engine.core.money import USDC, ZERO
 from ocx_sim.engine.core.orders import (
     FeeRole,
@@ -63,8 +63,6 @@ class Ticket:
     """The limit price, or for a market order the furthest price it may sweep to."""
     reference_price: Decimal
     """The price its margin or spot lock is computed at."""
-    triggered: bool = False
-    """It carries a stopPrice, takeProfitPrice or stopLossPrice."""
 
 
 # -- the sequences -------------------------------------------------------------------------
@@ -73,7 +71,8 @@ class Ticket:
 def admit(state: State, user: User, spec: MarketSpec, request: OrderRequest, now: int) -> Ticket:
     """Every check of a new order, in order (module docstring)."""
     ticket = validate(spec, request)
-    check_market(state, spec, ticket, now)
+    check_tradable(state, spec, now)  # `check_market`, written out: every order passes here
+    price_ticket(state, spec, ticket, now)
     check_account(state, user, spec, ticket, now)
     return ticket
 
@@ -134,12 +133,11 @@ def check_account(
 def validate(spec: MarketSpec, request: OrderRequest, prefix: str = "") -> Ticket:
     """Every 400 an order can earn, from the request and its market's terms alone. A market
     order may carry `price`, the worst it accepts; without a band (options) it must."""
-    triggered = (
+    if (
         request.stop_price is not None
         or request.take_profit_price is not None
         or request.stop_loss_price is not None
-    )
-    if triggered:
+    ):
         validate_triggers(spec, request, prefix)
     lots = spec.to_lots(request.quantity, prefix + "quantity")
     cid = request.client_order_id
@@ -168,7 +166,6 @@ def validate(spec: MarketSpec, request: OrderRequest, prefix: str = "") -> Ticke
         lots,
         price_ticks if price_ticks is not None else 0,
         request.price if request.price is not None else ZERO,
-        triggered,
     )
 
 
@@ -431,7 +428,7 @@ def _check_set_crossing(
             if best_bid is not None and ticks <= best_bid[0]:
                 raise _self_cross(names[i], names[best_bid[1]])
             best_ask = min(best_ask or (ticks, i), (ticks, i))
-        if request.post_only and _crosses_excluding(book, request.side is _BUY, ticks, doomed_ids):
+        if request.post_only and crosses_excluding(book, request.side is _BUY, ticks, doomed_ids):
             raise OcxError(
                 ErrorCode.POST_ONLY_WOULD_TAKE,
                 f"{names[i]} is post-only and would take liquidity",
@@ -501,12 +498,3 @@ def _self_cross(name: str, other: str) -> OcxError:
     return OcxError(
         ErrorCode.SELF_TRADE, f"{name} would trade against {other} of the same set", {"field": name}
     )
-
-
-def _crosses_excluding(book: Book, is_buy: bool, ticks: int, excluded: set[str]) -> bool:
-    """Would an order at `ticks` meet a resting order other than the `excluded` ones?"""
-    for level in book.levels(not is_buy, through=ticks):
-        for resting in level:
-            if resting.id not in excluded:
-                return True
-    return False

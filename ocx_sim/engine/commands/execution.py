@@ -64,7 +64,11 @@ def execute(state: State, user: User, spec: MarketSpec, ticket: Ticket, now: int
         user.reduce_only_orders[order.id] = order
     if request.take_profit_price is not None or request.stop_loss_price is not None:
         brackets.watch_entry(state, order)
-    return Placement(order, settle_and_fire(state, spec, order, result))
+    # `settle_and_fire`, written out: every order passes here.
+    fills, fresh = settle(state, spec, order, result)
+    for armed in fresh:
+        fire_if_crossed(state, armed)
+    return Placement(order, fills)
 
 
 def place_untriggered(

@@ -49,6 +49,16 @@ def crosses(book: Book, is_buy: bool, limit_ticks: int) -> bool:
     return book.best_bid is not None and book.best_bid >= limit_ticks
 
 
+def crosses_excluding(book: Book, is_buy: bool, limit_ticks: int, excluded: set[str]) -> bool:
+    """Would an order at `limit_ticks` meet a resting order other than the `excluded` ones (a
+    bulk ladder's post-only quotes, on the book as it will be once `cancelAll` has run)?"""
+    for level in book.levels(not is_buy, through=limit_ticks):
+        for resting in level:
+            if resting.id not in excluded:
+                return True
+    return False
+
+
 def fillable_lots(book: Book, owner: str, is_buy: bool, limit_ticks: int, wanted: int) -> int:
     """Lots that others offer up to `limit_ticks`, counted until `wanted` is reached (orders of
     `owner` do not count: self-trade prevention would cancel them, not fill them)."""
