@@ -24,7 +24,7 @@ from ocx_sim.engine.commands.admission import Ticket
 from ocx_sim.engine.commands.settlement import settle
 from ocx_sim.engine.core import emit
 from ocx_sim.engine.core.accounts import User
-from ocx_sim.engine.core.markets import MarketSpec
+from ocx_sim.engine.core.markets import MarketSpec, MarketType
 from ocx_sim.engine.core.matching import MatchResult, match
 from ocx_sim.engine.core.orders import (
     CancelReason,
@@ -39,6 +39,7 @@ from ocx_sim.engine.state import State
 from ocx_sim.errors import OcxError
 
 _LIMIT = OrderType.LIMIT
+_PERP = MarketType.PERP
 _GTC = TimeInForce.GTC
 _FOK = TimeInForce.FOK
 _OPEN = OrderStatus.OPEN
@@ -141,7 +142,7 @@ def _activate(state: State, order: Order) -> tuple[MarketSpec, MatchResult]:
     result = _match(state, spec, order, ticket.limit_ticks)
     order.status = _OPEN
     order.updated_at = state.now
-    if spec.is_perp:
+    if spec.type is _PERP:
         state.facts.perp_book = True
     if order.reduce_only:
         # Only now: an untriggered order rests nowhere, so it is no "other" reduce-only order

@@ -19,12 +19,13 @@ from decimal import ROUND_UP, Decimal
 
 from ocx_sim.engine.core import emit
 from ocx_sim.engine.core.accounts import User
-from ocx_sim.engine.core.markets import MarketSpec
+from ocx_sim.engine.core.markets import MarketSpec, MarketType
 from ocx_sim.engine.core.money import USDC, USDC_QUANTUM, ZERO
 from ocx_sim.engine.core.orders import CancelReason, Order, OrderRequest, OrderStatus, Side
 from ocx_sim.engine.state import State
 
 _BUY = Side.BUY
+_PERP = MarketType.PERP
 _CANCELLED = OrderStatus.CANCELLED
 _EXPIRED = OrderStatus.EXPIRED
 _UNTRIGGERED = OrderStatus.UNTRIGGERED
@@ -37,7 +38,7 @@ def accept(state: State, user: User, spec: MarketSpec, order: Order) -> None:
     user.open_orders[order.id] = order
     if order.client_order_id is not None:
         user.client_order_ids[order.client_order_id] = order
-    if spec.is_perp:
+    if spec.type is _PERP:
         state.facts.perp_book = True
     emit.order_accepted(state.events, ts=order.created_at, order=order)
 
@@ -60,7 +61,7 @@ def order_modified(
 ) -> None:
     """Log that an order's price or quantity changed (`OrderModified`, its quantity as it is
     now; `price` None when only the quantity moved, as for a growing take-profit child)."""
-    if spec.is_perp:
+    if spec.type is _PERP:
         state.facts.perp_book = True
     emit.order_modified(
         state.events,
@@ -128,7 +129,7 @@ def end(
     cid = order.client_order_id
     if cid is not None and user.client_order_ids.get(cid) is order:
         del user.client_order_ids[cid]
-    if spec.is_perp:
+    if spec.type is _PERP:
         state.facts.perp_book = True
     if status is _CANCELLED:
         emit.order_cancelled(

@@ -104,7 +104,6 @@ class MarketSpec:
     """`venue.value` as a plain string, for ledger keys."""
     is_spot: bool = field(init=False, repr=False, compare=False)
     is_option: bool = field(init=False, repr=False, compare=False)
-    is_perp: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         venue = _VENUE[self.type]
@@ -112,7 +111,6 @@ class MarketSpec:
         object.__setattr__(self, "bucket", venue.value)
         object.__setattr__(self, "is_spot", self.type is MarketType.SPOT)
         object.__setattr__(self, "is_option", self.type is MarketType.OPTION)
-        object.__setattr__(self, "is_perp", self.type is MarketType.PERP)
 
     @property
     def is_linear(self) -> bool:
