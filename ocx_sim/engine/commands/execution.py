@@ -43,7 +43,6 @@ _PERP = MarketType.PERP
 _GTC = TimeInForce.GTC
 _FOK = TimeInForce.FOK
 _OPEN = OrderStatus.OPEN
-_UNTRIGGERED = OrderStatus.UNTRIGGERED
 _CANCELLED = OrderStatus.CANCELLED
 
 

@@ -163,9 +163,6 @@ class User:
             position = self.positions[key] = Position(market_id, margin_mode, now_ms)
         return position
 
-    def open_positions(self) -> list[Position]:
-        return [p for p in self.positions.values() if p.size]
-
 
 class Accounts:
     """The registry of users, by id and by checksummed address."""

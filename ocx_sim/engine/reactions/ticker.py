@@ -162,7 +162,6 @@ class Ticker:
         self._refreshers = refreshers
         """The liquidity agents, each at its deferrable timer's `order`."""
         self._perps = funding.perps
-        self._perp_ids = frozenset(p.id for p in self._perps)
         self._timer: Timer | None = None
         self._last_tick = state.now
         """The instant the walk and the basis were last stepped to."""
@@ -177,11 +176,6 @@ class Ticker:
         if self._timer is None and self.active():
             self._last_tick = self._state.now
             self._schedule(self._state.now)
-
-    def wake_for(self, market_id: str) -> None:
-        """`wake` after an order on `market_id` (only a perpetual's book moves a mark)."""
-        if self._timer is None and market_id in self._perp_ids:
-            self.wake()
 
     def active(self) -> bool:
         """Whether anything moves with time: a walk, a roll, or a basis not at its target."""
