@@ -64,7 +64,7 @@ def test_every_public_method_of_the_exchange_and_its_levers_is_a_command_or_a_qu
     # before it returns; anything else must be a query that changes nothing.
     for kind in (Exchange, Sim):
         for name, member in inspect.getmembers(kind):
-            if name.startswith("_") or not callable(member) and not isinstance(member, property):
+            if name.startswith("_") or (not callable(member) and not isinstance(member, property)):
                 continue
             is_command = hasattr(member, "__wrapped__")
             assert is_command != (name in QUERIES), f"{kind.__name__}.{name}"
