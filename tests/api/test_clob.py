@@ -342,14 +342,18 @@ def test_a_reused_client_order_id_of_an_open_order_is_409_naming_that_order(
     assert response.json()["details"]["orderId"] == first["id"]
 
 
-def test_a_client_order_id_may_be_reused_once_its_order_is_cancelled(
-    client: ApiClient, trader: NewAccount
+def test_a_client_order_id_stays_taken_24_hours_after_its_order_is_cancelled(
+    client: ApiClient, world: World, trader: NewAccount
 ) -> None:
     first = place(client, trader, spot_body(clientOrderId="mine"))
     client.post(f"/orders/{first['id']}/cancel", token=trader.session_token)
 
-    second = place(client, trader, spot_body(clientOrderId="mine"))
+    again = client.post("/orders", json=spot_body(clientOrderId="mine"), token=trader.session_token)
+    assert_error(again, 409, "DUPLICATE_CLIENT_ORDER_ID")
+    assert again.json()["details"]["orderId"] == first["id"]
 
+    world.exchange.advance_by(24 * 3_600_000)
+    second = place(client, trader, spot_body(clientOrderId="mine"))
     assert second["id"] != first["id"]
 
 

@@ -849,6 +849,52 @@ def test_a_bulk_ladder_places_every_quote_and_cancel_all_replaces_the_previous_o
     assert set(open_ids(world, trader)) == {o["id"] for o in body["orders"]}
 
 
+def test_cancel_all_of_a_bulk_ladder_replaces_quotes_only_never_plain_or_stop_orders(
+    client: ApiClient, trader: NewAccount, world: World
+) -> None:
+    # A market maker requotes every cycle; its protective stop and its plain orders on the
+    # market must survive every cycle (docs/fidelity.md "Orders").
+    plain = placed(client, trader, side="buy", price="67000")
+    stop = placed(client, trader, side="buy", price="69000", stopPrice="69000")
+    first = bulk(client, trader, json={"marketId": PERP, "quotes": LADDER}).json()
+
+    response = bulk(
+        client,
+        trader,
+        json={"marketId": PERP, "cancelAll": True, "quotes": [rung("buy", "67950")]},
+    )
+
+    assert response.status_code == 200
+    assert response.json()["cancelled"] == [o["id"] for o in first["orders"]]
+    still_open = set(open_ids(world, trader))
+    assert {plain["id"], stop["id"]} <= still_open
+    assert stop["status"] == "untriggered"
+
+
+def test_a_market_order_retried_after_an_ambiguous_504_is_409_and_fills_once(
+    client: ApiClient, trader: NewAccount, other: NewAccount
+) -> None:
+    placed(client, other, side="sell", quantity="0.3")
+    client.post(
+        "/_sim/faults",
+        json={
+            "match": {"method": "POST", "path": "/perps/orders"},
+            "action": {"type": "ambiguous"},
+        },
+    )
+    body = order_body(type="market", price=None, clientOrderId="flatten-1")
+
+    first = client.post("/perps/orders", token=trader.session_token, json=body)
+    retry = client.post("/perps/orders", token=trader.session_token, json=body)
+
+    assert_error(first, 504, "UPSTREAM_DEGRADED")
+    assert_error(retry, 409, "DUPLICATE_CLIENT_ORDER_ID")
+    [order] = client.get("/perps/orders", token=trader.session_token).json()
+    assert retry.json()["details"]["orderId"] == order["id"]
+    [position] = client.get("/perps/positions", token=trader.session_token).json()
+    assert (position["side"], position["quantity"]) == ("long", "0.1000")
+
+
 def test_a_bulk_ladder_with_one_bad_quote_changes_nothing(
     client: ApiClient, trader: NewAccount, world: World
 ) -> None:

@@ -519,31 +519,60 @@ def test_duplicate_client_order_id_among_open_orders_is_409_naming_the_existing_
     assert err.details["orderId"] == first.order.id
 
 
-def test_client_order_id_of_a_cancelled_order_may_be_reused_at_once(
+def test_client_order_id_of_a_cancelled_order_stays_taken_for_24_hours(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
+    # A retry after an ambiguous answer must never place the order twice (docs/fidelity.md
+    # "Orders"), so the id outlives its order by a day.
     bob = make_user(perps="10000")
     first = exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00", client_order_id="c1"))
     exchange.cancel_order(bob, first.order.id)
+    exchange.advance_by(24 * 3_600_000 - 1)
 
-    second = exchange.place_order(bob, limit(PERP, "buy", "0.1", "66000.00", client_order_id="c1"))
+    error = refused(
+        exchange,
+        lambda: exchange.place_order(
+            bob, limit(PERP, "buy", "0.1", "66000.00", client_order_id="c1")
+        ),
+    )
+    assert error.code is ErrorCode.DUPLICATE_CLIENT_ORDER_ID
+    assert error.status == 409
+    assert error.details["orderId"] == first.order.id
 
-    assert second.order.status is OrderStatus.OPEN
-    assert second.order.id != first.order.id
-    assert second.order.client_order_id == "c1"
 
-
-def test_client_order_id_of_a_filled_order_may_be_reused_at_once(
+def test_client_order_id_may_be_reused_24_hours_after_its_order_ended(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     alice, bob = make_user(perps="10000"), make_user(perps="10000")
     exchange.place_order(alice, limit(PERP, "sell", "0.1", "67000.00"))
     first = exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00", client_order_id="c1"))
     assert first.order.status is OrderStatus.FILLED
+    exchange.advance_by(24 * 3_600_000)
 
     second = exchange.place_order(bob, limit(PERP, "buy", "0.1", "66000.00", client_order_id="c1"))
 
     assert second.order.status is OrderStatus.OPEN
+    assert second.order.client_order_id == "c1"
+
+
+def test_a_client_order_id_is_unique_per_venue_not_across_venues(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    # perps (perpetuals and futures) and the CLOB (spot and options) are separate venues.
+    bob = make_user(perps="10000", spot="10000")
+    future = exchange.catalog.futures("BTC")[0].id
+    exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00", client_order_id="c1"))
+
+    spot = exchange.place_order(bob, limit(SPOT, "buy", "0.1", "67000.00", client_order_id="c1"))
+    error = refused(
+        exchange,
+        lambda: exchange.place_order(
+            bob, limit(future, "buy", "0.1", "67000.00", client_order_id="c1")
+        ),
+    )
+
+    assert spot.order.status is OrderStatus.OPEN
+    assert error.code is ErrorCode.DUPLICATE_CLIENT_ORDER_ID
 
 
 def test_client_order_id_of_a_partially_filled_resting_order_is_still_taken(

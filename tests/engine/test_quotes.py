@@ -75,30 +75,37 @@ def test_quotes_without_a_quote_id_get_a_generated_one(
     assert second.orders[0].quote_id == second.quote_id
 
 
-def test_quotes_with_cancel_all_replace_the_callers_orders_on_that_market(
+def test_quotes_with_cancel_all_replace_the_callers_quotes_on_that_market_only(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     bob, alice = make_user(perps="10000"), make_user(perps="10000")
     old = exchange.place_quotes(bob, PERP, [bid("66000.00"), ask("70000.00")]).orders
     plain = exchange.place_order(bob, limit(PERP, "buy", "0.1", "65000.00")).order
-    gold = exchange.place_order(bob, limit("XAUT-USDC-PERP", "buy", "1", "3900.00")).order
-    alices = exchange.place_order(alice, limit(PERP, "buy", "0.1", "65500.00")).order
+    gold = exchange.place_quotes(bob, "XAUT-USDC-PERP", [bid("3900.00", "1")]).orders[0]
+    alices = exchange.place_quotes(alice, PERP, [bid("65500.00")]).orders[0]
 
     result = exchange.place_quotes(bob, PERP, [bid("67000.00"), ask("69000.00")], cancel_all=True)
 
-    assert result.cancelled == [old[0].id, old[1].id, plain.id]
-    assert all(o.status is OrderStatus.CANCELLED for o in [*old, plain])
+    assert result.cancelled == [old[0].id, old[1].id]
+    assert all(o.status is OrderStatus.CANCELLED for o in old)
     cancels = events_of(exchange, OrderCancelled)
     assert [(e.order_id, e.reason) for e in cancels] == [
         (old[0].id, "quote_replaced"),
         (old[1].id, "quote_replaced"),
-        (plain.id, "quote_replaced"),
     ]
-    assert gold.status is OrderStatus.OPEN
-    assert alices.status is OrderStatus.OPEN
-    assert {o.id for o in exchange.open_orders(bob)} == {gold.id, *(o.id for o in result.orders)}
+    # Not a quote (its plain order), not on the market (gold), not the caller's (alice's).
+    assert plain.status is gold.status is alices.status is OrderStatus.OPEN
+    assert {o.id for o in exchange.open_orders(bob)} == {
+        plain.id,
+        gold.id,
+        *(o.id for o in result.orders),
+    }
     depth = exchange.depth(PERP)
-    assert depth.bids == [(D("67000.00"), D("0.1000")), (D("65500.00"), D("0.1000"))]
+    assert depth.bids == [
+        (D("67000.00"), D("0.1000")),
+        (D("65500.00"), D("0.1000")),
+        (D("65000.00"), D("0.1000")),
+    ]
     assert depth.asks == [(D("69000.00"), D("0.1000"))]
     assert exchange.check_invariants() == []
 
@@ -230,7 +237,7 @@ def test_post_only_quote_meeting_only_orders_that_cancel_all_removes_is_accepted
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     bob = make_user(perps="10000")
-    old_ask = exchange.place_order(bob, limit(PERP, "sell", "0.1", "67000.00")).order
+    old_ask = exchange.place_quotes(bob, PERP, [ask("67000.00")]).orders[0]
 
     result = exchange.place_quotes(bob, PERP, [bid("67000.00", post_only=True)], cancel_all=True)
 
@@ -300,19 +307,23 @@ def test_quote_reusing_the_client_order_id_of_an_open_order_is_409(
     assert err.details["orderId"] == gold.id
 
 
-def test_quote_may_reuse_the_client_order_id_of_an_order_cancel_all_replaces(
+def test_a_quote_may_not_reuse_the_client_order_id_of_a_quote_cancel_all_replaces(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
+    # The replaced quote's clientOrderId stays taken for 24 hours, like any ended order's.
     bob = make_user(perps="10000")
-    old = exchange.place_order(bob, limit(PERP, "buy", "0.1", "66000.00", client_order_id="a"))
+    old = exchange.place_quotes(bob, PERP, [bid("66000.00", client_order_id="a")]).orders[0]
 
-    result = exchange.place_quotes(
-        bob, PERP, [bid("67000.00", client_order_id="a")], cancel_all=True
+    err = refused(
+        exchange,
+        lambda: exchange.place_quotes(
+            bob, PERP, [bid("67000.00", client_order_id="a")], cancel_all=True
+        ),
     )
 
-    assert result.cancelled == [old.order.id]
-    assert result.orders[0].client_order_id == "a"
-    assert result.orders[0].status is OrderStatus.OPEN
+    assert err.code is ErrorCode.DUPLICATE_CLIENT_ORDER_ID
+    assert err.details == {"orderId": old.id, "clientOrderId": "a"}
+    assert old.status is OrderStatus.OPEN
 
 
 def test_the_sets_margin_and_fees_are_checked_as_a_whole(
@@ -336,7 +347,7 @@ def test_margin_freed_by_cancel_all_counts_toward_the_new_set(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     bob = make_user(perps="700")
-    old = exchange.place_order(bob, limit(PERP, "buy", "0.2", "67000.00")).order  # holds 670
+    old = exchange.place_quotes(bob, PERP, [bid("67000.00", "0.2")]).orders[0]  # holds 670
     quotes = [bid("67000.00"), ask("67100.00")]  # 335 + 335.5 = 670.5, with 30 left free
     err = refused(exchange, lambda: exchange.place_quotes(bob, PERP, quotes))
     assert err.code is ErrorCode.INSUFFICIENT_MARGIN
@@ -393,13 +404,12 @@ def test_reduce_only_quotes_may_replace_reduce_only_orders_cancel_all_removes(
 ) -> None:
     bob = make_user(perps="10000")
     _long(exchange, make_user, bob, "0.2")
-    old = exchange.place_order(bob, limit(PERP, "sell", "0.2", "70000.00", reduce_only=True))
+    old = exchange.place_quotes(bob, PERP, [ask("70000.00", "0.2", reduce_only=True)]).orders[0]
 
-    # Once the old 0.2 reduce-only ask is cancelled, a 0.2 reduce-only ask fits the position.
     result = exchange.place_quotes(
         bob, PERP, [ask("69000.00", "0.2", reduce_only=True)], cancel_all=True
     )
 
-    assert result.cancelled == [old.order.id]
+    assert result.cancelled == [old.id]
     assert result.orders[0].status is OrderStatus.OPEN
     assert result.orders[0].reduce_only is True

@@ -14,8 +14,8 @@ The same checks serve every way an order comes in:
   terms, which it passed at placement;
 - the preview: the same as a new order, as a dry run (preview.py turns a business refusal
   into `approved: false`);
-- the bulk quote ladder (`admit_set`): all of them for the set as a whole, all or nothing, on
-  the book and the accounts as they will be once `cancelAll` has cancelled the caller's orders;
+- the bulk quote ladder: each quote's own checks here, then those of the set as a whole, all or
+  nothing (quotes.py);
 - a modify (`admit_change`): the checks that apply to the changed order;
 - the control API's outside trade: the market's terms and state (`admit_terms`), before its
   house account is funded.
@@ -23,19 +23,17 @@ The same checks serve every way an order comes in:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ocx_sim.engine.commands.records import spot_lock
+from ocx_sim.engine.commands.records import cid_venue, spot_lock
 from ocx_sim.engine.core.accounts import User
-from ocx_sim.engine.core.book import Book
 from ocx_sim.engine.core.markets import MarketSpec
-from ocx_sim.engine.core.matching import crosses, crosses_excluding
-from ocx_sim.engine.core.money import USDC, ZERO
+from ocx_sim.engine.core.matching import crosses
+from ocx_sim.engine.core.money import ZERO
 from ocx_sim.engine.core.orders import (
     FeeRole,
-    MarginMode,
     Order,
     OrderRequest,
     OrderStatus,
@@ -46,6 +44,8 @@ from ocx_sim.engine.state import State
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 
 CLIENT_ORDER_ID_MAX_LENGTH = 64
+CLIENT_ORDER_ID_HELD_MS = 24 * 3_600_000
+"""How long a clientOrderId stays taken after its order ended."""
 # Module aliases for the enum members compared on every order: a global read is several times
 # cheaper than an enum class-attribute lookup.
 _BUY = Side.BUY
@@ -119,7 +119,7 @@ def check_account(
     """The account's checks: clientOrderId in use (409), reduce-only (422), funds."""
     request = ticket.request
     if request.client_order_id is not None:
-        check_client_order_id(user, request.client_order_id, ignore)
+        check_client_order_id(user, spec, request.client_order_id, now, ignore)
     if request.reduce_only:
         state.risk.check_reduce_only(
             user, spec, request.side, request.quantity, request.margin_mode, ignore=ignore
@@ -246,12 +246,22 @@ def check_band(
 # -- the account (409, 422, spot 400) --------------------------------------------------------
 
 
-def check_client_order_id(user: User, cid: str, ignore: Collection[str] = ()) -> None:
-    existing = user.client_order_ids.get(cid)
-    if existing is not None and existing.id not in ignore:
+def check_client_order_id(
+    user: User, spec: MarketSpec, cid: str, now: int, ignore: Collection[str] = ()
+) -> None:
+    """409 while the user's venue holds `cid` (docs/fidelity.md "Orders"): an open order of the
+    venue carries it, or one that ended less than 24 simulated hours ago, so a client that
+    retries after an ambiguous answer can never place the order twice."""
+    existing = user.client_order_ids.get((cid_venue(spec), cid))
+    if (
+        existing is not None
+        and existing.id not in ignore
+        and (existing.is_open or now - existing.updated_at < CLIENT_ORDER_ID_HELD_MS)
+    ):
+        state = "open" if existing.is_open else "ended less than 24 h ago"
         raise OcxError(
             ErrorCode.DUPLICATE_CLIENT_ORDER_ID,
-            f"clientOrderId {cid!r} is in use by open order {existing.id}",
+            f"clientOrderId {cid!r} is taken by order {existing.id} ({state})",
             {"orderId": existing.id, "clientOrderId": cid},
         )
 
@@ -362,139 +372,3 @@ def require_open(order: Order) -> None:
             f"Order {order.id} is {order.status.value}",
             {"orderId": order.id, "status": order.status.value},
         )
-
-
-# -- a bulk quote ladder -----------------------------------------------------------------
-
-
-def admit_set(
-    state: State,
-    user: User,
-    spec: MarketSpec,
-    requests: Sequence[OrderRequest],
-    doomed: Sequence[Order],
-    names: Sequence[str],
-) -> list[Ticket]:
-    """Every check of a ladder, all or nothing, on the book and the accounts as they will be
-    once `doomed` is cancelled; errors name each quote by `names[i]`: each quote's terms
-    (400), the market's state (once) and each quote's band, then the set's clientOrderIds,
-    its own bids and asks crossing (422 SELF_TRADE), post-only quotes that would take,
-    reduce-only quotes together, and the funds of the whole set. (The set's size, at most
-    `quotes.MAX_BULK_QUOTES`, is the caller's to check before it draws the set's quote id.)"""
-    now = state.clock.now_ms
-    tickets = [validate(spec, r, prefix=f"{names[i]}.") for i, r in enumerate(requests)]
-    check_tradable(state, spec, now)
-    for i, ticket in enumerate(tickets):
-        price_ticket(state, spec, ticket, now, prefix=f"{names[i]}.")
-    doomed_ids = {o.id for o in doomed}
-    _check_set_client_order_ids(user, tickets, doomed_ids, names)
-    _check_set_crossing(state.book(spec.id), tickets, doomed_ids, names)
-    _check_set_reduce_only(state, user, spec, tickets, doomed_ids, names)
-    _check_set_funds(state, user, spec, tickets, doomed, now)
-    return tickets
-
-
-def _check_set_client_order_ids(
-    user: User, tickets: list[Ticket], doomed_ids: set[str], names: Sequence[str]
-) -> None:
-    seen: dict[str, int] = {}
-    for i, ticket in enumerate(tickets):
-        cid = ticket.request.client_order_id
-        if cid is None:
-            continue
-        if cid in seen:
-            raise OcxError(
-                ErrorCode.DUPLICATE_CLIENT_ORDER_ID,
-                f"{names[i]}.clientOrderId repeats {names[seen[cid]]}",
-                {"field": f"{names[i]}.clientOrderId"},
-            )
-        seen[cid] = i
-        check_client_order_id(user, cid, doomed_ids)
-
-
-def _check_set_crossing(
-    book: Book, tickets: list[Ticket], doomed_ids: set[str], names: Sequence[str]
-) -> None:
-    best_bid: tuple[int, int] | None = None
-    best_ask: tuple[int, int] | None = None
-    for i, ticket in enumerate(tickets):
-        request = ticket.request
-        ticks = ticket.limit_ticks
-        if request.side is _BUY:
-            if best_ask is not None and ticks >= best_ask[0]:
-                raise _self_cross(names[i], names[best_ask[1]])
-            best_bid = max(best_bid or (ticks, i), (ticks, i))
-        else:
-            if best_bid is not None and ticks <= best_bid[0]:
-                raise _self_cross(names[i], names[best_bid[1]])
-            best_ask = min(best_ask or (ticks, i), (ticks, i))
-        if request.post_only and crosses_excluding(book, request.side is _BUY, ticks, doomed_ids):
-            raise OcxError(
-                ErrorCode.POST_ONLY_WOULD_TAKE,
-                f"{names[i]} is post-only and would take liquidity",
-                {"field": names[i]},
-            )
-
-
-def _check_set_reduce_only(
-    state: State,
-    user: User,
-    spec: MarketSpec,
-    tickets: list[Ticket],
-    doomed_ids: set[str],
-    names: Sequence[str],
-) -> None:
-    reducing: dict[tuple[Side, MarginMode], Decimal] = {}
-    for i, ticket in enumerate(tickets):
-        request = ticket.request
-        if not request.reduce_only:
-            continue
-        key = (request.side, request.margin_mode)
-        total = reducing.get(key, ZERO) + request.quantity
-        reducing[key] = total
-        try:
-            state.risk.check_reduce_only(
-                user, spec, request.side, total, request.margin_mode, ignore=doomed_ids
-            )
-        except OcxError as refusal:
-            refusal.details["field"] = f"{names[i]}.reduceOnly"
-            raise
-
-
-def _check_set_funds(
-    state: State,
-    user: User,
-    spec: MarketSpec,
-    tickets: list[Ticket],
-    doomed: Sequence[Order],
-    now: int,
-) -> None:
-    if spec.is_spot:
-        needs: dict[str, Decimal] = {}
-        for ticket in tickets:
-            request = ticket.request
-            asset, lock = spot_lock(
-                state, spec, request.side, request.quantity, ticket.reference_price
-            )
-            needs[asset] = needs.get(asset, ZERO) + lock
-        for order in doomed:
-            asset = USDC if order.is_buy else spec.base
-            needs[asset] = needs.get(asset, ZERO) - order.lock
-        for asset, amount in needs.items():
-            check_spot_available(state, user, asset, amount)
-        return
-    required = fees = ZERO
-    for t in tickets:
-        r = t.request
-        price = t.reference_price
-        required += state.risk.order_margin(spec, r.side, r.quantity, price, r.reduce_only)
-        if not r.reduce_only:
-            fees += worst_fee(state, user, spec, r.quantity, price, r.post_only, now)
-    freed = sum((o.margin for o in doomed), ZERO)
-    state.risk.approve(user, spec, required - freed, now, fees)
-
-
-def _self_cross(name: str, other: str) -> OcxError:
-    return OcxError(
-        ErrorCode.SELF_TRADE, f"{name} would trade against {other} of the same set", {"field": name}
-    )

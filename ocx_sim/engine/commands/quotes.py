@@ -1,8 +1,10 @@
 """The bulk quote ladder (`/perps/quotes/bulk`, `/quotes/bulk`): many orders, all or nothing.
 
-The whole set is checked first (admission.py `admit_set`), on the book and the accounts as
-they will be once `cancelAll` has cancelled the caller's open orders on the market; if any
-quote would be refused, nothing changes and the error names `quotes[i]`. Then the cancels
+The whole set is checked first (each quote's own checks in admission.py, then the set's
+below), on the book and the accounts as they will be once `cancelAll` has cancelled the
+caller's quotes on the market (its orders that carry a quoteId: plain, stop, take-profit and
+stop-loss orders are never touched); if any quote would be refused, nothing changes and the
+error names `quotes[i]`. Then the cancels
 happen and the quotes are placed in order, each as a single order is (execution.py). At most
 50 quotes per call; a bulk call is one request for rate limiting (docs/fidelity.md "Orders").
 """
@@ -14,7 +16,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ocx_sim.engine.commands import admission, records
+from ocx_sim.engine.commands.admission import Ticket
 from ocx_sim.engine.commands.execution import execute
+from ocx_sim.engine.core.accounts import User
+from ocx_sim.engine.core.book import Book
+from ocx_sim.engine.core.markets import MarketSpec
+from ocx_sim.engine.core.matching import crosses_excluding
+from ocx_sim.engine.core.money import USDC, ZERO
 from ocx_sim.engine.core.orders import (
     CancelReason,
     MarginMode,
@@ -26,9 +34,10 @@ from ocx_sim.engine.core.orders import (
     TimeInForce,
 )
 from ocx_sim.engine.state import State
-from ocx_sim.errors import invalid
+from ocx_sim.errors import ErrorCode, OcxError, invalid
 
 MAX_BULK_QUOTES = 50
+_BUY = Side.BUY
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +85,18 @@ def place_quotes(
     tag = quote_id if quote_id is not None else state.ids.ulid()
     requests = [_quote_order(market_id, q, tag) for q in quotes]
     if cancel_all:
-        doomed = [o for o in user.open_orders.values() if o.market_id == market_id]
+        # The caller's quotes only (orders placed through a quote path carry a quoteId): its
+        # plain orders and its stops, take-profits and stop-losses stay.
+        doomed = [
+            o
+            for o in user.open_orders.values()
+            if o.market_id == market_id and o.quote_id is not None
+        ]
     else:
         doomed = [
             o for o in replacing if o.market_id == market_id and user.open_orders.get(o.id) is o
         ]
-    tickets = admission.admit_set(state, user, spec, requests, doomed, names)
+    tickets = _admit(state, user, spec, requests, doomed, names)
     now = state.clock.now_ms
     for order in doomed:
         records.end(state, order, OrderStatus.CANCELLED, CancelReason.QUOTE_REPLACED)
@@ -102,4 +117,139 @@ def _quote_order(market_id: str, quote: QuoteRequest, quote_id: str) -> OrderReq
         margin_mode=quote.margin_mode,
         client_order_id=quote.client_order_id,
         quote_id=quote_id,
+    )
+
+
+def _admit(
+    state: State,
+    user: User,
+    spec: MarketSpec,
+    requests: Sequence[OrderRequest],
+    doomed: Sequence[Order],
+    names: Sequence[str],
+) -> list[Ticket]:
+    """Every check of a ladder, all or nothing, on the book and the accounts as they will be
+    once `doomed` is cancelled; errors name each quote by `names[i]`: each quote's terms
+    (400), the market's state (once) and each quote's band, then the set's clientOrderIds,
+    its own bids and asks crossing (422 SELF_TRADE), post-only quotes that would take,
+    reduce-only quotes together, and the funds of the whole set. (The set's size, at most
+    `quotes.MAX_BULK_QUOTES`, is the caller's to check before it draws the set's quote id.)"""
+    now = state.clock.now_ms
+    tickets = [admission.validate(spec, r, prefix=f"{names[i]}.") for i, r in enumerate(requests)]
+    admission.check_tradable(state, spec, now)
+    for i, ticket in enumerate(tickets):
+        admission.price_ticket(state, spec, ticket, now, prefix=f"{names[i]}.")
+    doomed_ids = {o.id for o in doomed}
+    _check_set_client_order_ids(user, spec, tickets, names, now)
+    _check_set_crossing(state.book(spec.id), tickets, doomed_ids, names)
+    _check_set_reduce_only(state, user, spec, tickets, doomed_ids, names)
+    _check_set_funds(state, user, spec, tickets, doomed, now)
+    return tickets
+
+
+def _check_set_client_order_ids(
+    user: User, spec: MarketSpec, tickets: list[Ticket], names: Sequence[str], now: int
+) -> None:
+    """Distinct within the set, and none taken (an order `cancelAll` is about to end keeps its
+    clientOrderId for 24 hours like any other)."""
+    seen: dict[str, int] = {}
+    for i, ticket in enumerate(tickets):
+        cid = ticket.request.client_order_id
+        if cid is None:
+            continue
+        if cid in seen:
+            raise OcxError(
+                ErrorCode.DUPLICATE_CLIENT_ORDER_ID,
+                f"{names[i]}.clientOrderId repeats {names[seen[cid]]}",
+                {"field": f"{names[i]}.clientOrderId"},
+            )
+        seen[cid] = i
+        admission.check_client_order_id(user, spec, cid, now)
+
+
+def _check_set_crossing(
+    book: Book, tickets: list[Ticket], doomed_ids: set[str], names: Sequence[str]
+) -> None:
+    best_bid: tuple[int, int] | None = None
+    best_ask: tuple[int, int] | None = None
+    for i, ticket in enumerate(tickets):
+        request = ticket.request
+        ticks = ticket.limit_ticks
+        if request.side is _BUY:
+            if best_ask is not None and ticks >= best_ask[0]:
+                raise _self_cross(names[i], names[best_ask[1]])
+            best_bid = max(best_bid or (ticks, i), (ticks, i))
+        else:
+            if best_bid is not None and ticks <= best_bid[0]:
+                raise _self_cross(names[i], names[best_bid[1]])
+            best_ask = min(best_ask or (ticks, i), (ticks, i))
+        if request.post_only and crosses_excluding(book, request.side is _BUY, ticks, doomed_ids):
+            raise OcxError(
+                ErrorCode.POST_ONLY_WOULD_TAKE,
+                f"{names[i]} is post-only and would take liquidity",
+                {"field": names[i]},
+            )
+
+
+def _check_set_reduce_only(
+    state: State,
+    user: User,
+    spec: MarketSpec,
+    tickets: list[Ticket],
+    doomed_ids: set[str],
+    names: Sequence[str],
+) -> None:
+    reducing: dict[tuple[Side, MarginMode], Decimal] = {}
+    for i, ticket in enumerate(tickets):
+        request = ticket.request
+        if not request.reduce_only:
+            continue
+        key = (request.side, request.margin_mode)
+        total = reducing.get(key, ZERO) + request.quantity
+        reducing[key] = total
+        try:
+            state.risk.check_reduce_only(
+                user, spec, request.side, total, request.margin_mode, ignore=doomed_ids
+            )
+        except OcxError as refusal:
+            refusal.details["field"] = f"{names[i]}.reduceOnly"
+            raise
+
+
+def _check_set_funds(
+    state: State,
+    user: User,
+    spec: MarketSpec,
+    tickets: list[Ticket],
+    doomed: Sequence[Order],
+    now: int,
+) -> None:
+    if spec.is_spot:
+        needs: dict[str, Decimal] = {}
+        for ticket in tickets:
+            request = ticket.request
+            asset, lock = records.spot_lock(
+                state, spec, request.side, request.quantity, ticket.reference_price
+            )
+            needs[asset] = needs.get(asset, ZERO) + lock
+        for order in doomed:
+            asset = USDC if order.is_buy else spec.base
+            needs[asset] = needs.get(asset, ZERO) - order.lock
+        for asset, amount in needs.items():
+            admission.check_spot_available(state, user, asset, amount)
+        return
+    required = fees = ZERO
+    for t in tickets:
+        r = t.request
+        price = t.reference_price
+        required += state.risk.order_margin(spec, r.side, r.quantity, price, r.reduce_only)
+        if not r.reduce_only:
+            fees += admission.worst_fee(state, user, spec, r.quantity, price, r.post_only, now)
+    freed = sum((o.margin for o in doomed), ZERO)
+    state.risk.approve(user, spec, required - freed, now, fees)
+
+
+def _self_cross(name: str, other: str) -> OcxError:
+    return OcxError(
+        ErrorCode.SELF_TRADE, f"{name} would trade against {other} of the same set", {"field": name}
     )

@@ -6,9 +6,9 @@
   (margin on linear and option markets, a lock of inventory on spot), so a user's totals always
   equal the sum over their resting orders;
 - `order_modified`: its price or quantity changed (`OrderModified`);
-- `end`: a filled, cancelled or expired order leaves the book, gives back what it held, frees
-  its clientOrderId and leaves the open lists (`OrderCancelled` or `OrderExpired`; a fill's
-  own events say it filled).
+- `end`: a filled, cancelled or expired order leaves the book, gives back what it held and
+  leaves the open lists (`OrderCancelled` or `OrderExpired`; a fill's own events say it
+  filled); its clientOrderId stays taken for 24 hours (admission.py).
 
 Each records in `state.facts` whether a perpetual's book changed: it moves its mark's basis.
 """
@@ -19,13 +19,14 @@ from decimal import ROUND_UP, Decimal
 
 from ocx_sim.engine.core import emit
 from ocx_sim.engine.core.accounts import User
-from ocx_sim.engine.core.markets import MarketSpec, MarketType
+from ocx_sim.engine.core.markets import MarketSpec, MarketType, Venue
 from ocx_sim.engine.core.money import USDC, USDC_QUANTUM, ZERO
 from ocx_sim.engine.core.orders import CancelReason, Order, OrderRequest, OrderStatus, Side
 from ocx_sim.engine.state import State
 
 _BUY = Side.BUY
 _PERP = MarketType.PERP
+_PERPS = Venue.PERPS
 _CANCELLED = OrderStatus.CANCELLED
 _EXPIRED = OrderStatus.EXPIRED
 _UNTRIGGERED = OrderStatus.UNTRIGGERED
@@ -37,10 +38,17 @@ def accept(state: State, user: User, spec: MarketSpec, order: Order) -> None:
     user.orders.append(order)
     user.open_orders[order.id] = order
     if order.client_order_id is not None:
-        user.client_order_ids[order.client_order_id] = order
+        # Taken while the order is open and for 24 h after it ends (admission.py).
+        user.client_order_ids[(cid_venue(spec), order.client_order_id)] = order
     if spec.type is _PERP:
         state.facts.perp_book = True
     emit.order_accepted(state.events, ts=order.created_at, order=order)
+
+
+def cid_venue(spec: MarketSpec) -> str:
+    """The venue a clientOrderId is unique in: perps (perpetuals and futures) or the CLOB
+    (spot and options)."""
+    return "perps" if spec.venue is _PERPS else "clob"
 
 
 def accept_untriggered(
@@ -126,9 +134,6 @@ def end(
     user.open_orders.pop(order.id, None)
     if order.reduce_only:
         user.reduce_only_orders.pop(order.id, None)
-    cid = order.client_order_id
-    if cid is not None and user.client_order_ids.get(cid) is order:
-        del user.client_order_ids[cid]
     if spec.type is _PERP:
         state.facts.perp_book = True
     if status is _CANCELLED:

@@ -144,8 +144,9 @@ class User:
     """Non-terminal orders by id, oldest first."""
     reduce_only_orders: dict[str, Order] = field(default_factory=dict)
     """The reduce-only subset of `open_orders` (checked on every position change)."""
-    client_order_ids: dict[str, Order] = field(default_factory=dict)
-    """clientOrderId → its non-terminal order (unique among those, docs/fidelity.md "Orders")."""
+    client_order_ids: dict[tuple[str, str], Order] = field(default_factory=dict)
+    """(venue, clientOrderId) → the latest order that carried it: taken while that order is
+    open and for 24 hours after it ended (docs/fidelity.md "Orders")."""
     fills: list[FillRow] = field(default_factory=list)
     """Every fill, oldest first, as plain tuples (`Fill._make` reads one)."""
     spot_locked: dict[str, Decimal] = field(default_factory=dict)
