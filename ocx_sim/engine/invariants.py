@@ -6,6 +6,9 @@
 - each user's open-order margin and spot locks equal the sum over the resting orders that
   hold them, and every open order rests on its book, but an `untriggered` one, which is off
   the book and holds nothing until it fires (commands/execution.py);
+- every open reduce-only order (an untriggered one included) could only shrink its position:
+  the position is on its other side and no smaller than the order's remainder (trimming,
+  commands/settlement.py), and the user's reduce-only set is exactly those orders;
 - an isolated position's allocation is never negative and zero when flat; a
   cross position (and any option position) has none;
 - no user bucket is negative, but the insurance fund's: it takes the bad debt and may go
@@ -74,6 +77,7 @@ def check_invariants(state: State) -> list[str]:
                     f"{user.user_id} locked {asset} {total} != {locks.get(asset, ZERO)}"
                 )
     problems += _allocation_problems(state)
+    problems += _reduce_only_problems(state)
     problems += _funding_problems(state)
     fund = state.accounts.by_address.get(INSURANCE_FUND_ADDRESS)
     exempt = {SYSTEM, fund.user_id if fund is not None else SYSTEM}
@@ -93,6 +97,21 @@ def _allocation_problems(state: State) -> list[str]:
                 problems.append(f"{user.user_id} {position!r} holds allocation {position.margin}")
             elif not isolated and position.margin:
                 problems.append(f"{user.user_id} {position!r} is not isolated but holds margin")
+    return problems
+
+
+def _reduce_only_problems(state: State) -> list[str]:
+    problems = []
+    for user in state.accounts:
+        reducing = [o for o in user.open_orders.values() if o.reduce_only]
+        if [o.id for o in reducing] != list(user.reduce_only_orders):
+            problems.append(f"{user.user_id} reduce-only set differs from its open reduce-only")
+        for order in reducing:
+            position = user.position(order.market_id, order.margin_mode)
+            size = position.size if position is not None else ZERO
+            room = abs(size) / state.catalog.markets[order.market_id].step
+            if not size or (size > 0) is order.is_buy or order.remaining > room:
+                problems.append(f"reduce-only {order!r} could grow the position {size}")
     return problems
 
 

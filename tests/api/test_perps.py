@@ -1087,14 +1087,52 @@ def test_a_malformed_close_is_400_naming_the_field(
     assert_error(close(client, trader, **kwargs), 400, "VALIDATION_ERROR", field)
 
 
-def test_close_of_more_than_the_position_is_422_reduce_only(
+def test_close_of_more_than_the_position_closes_the_position(
     client: ApiClient, trader: NewAccount, other: NewAccount
 ) -> None:
     go_long(client, trader, other)
 
-    response = close(client, trader, json={"marketId": PERP, "quantity": "0.2"})
+    body = close(client, trader, json={"marketId": PERP, "quantity": "0.2"}).json()
 
-    assert_error(response, 422, "REDUCE_ONLY_WOULD_INCREASE")
+    assert (body["quantity"], body["filledQuantity"], body["status"]) == (
+        "0.1000",
+        "0.1000",
+        "filled",
+    )
+    assert body["position"] is None
+
+
+def test_a_full_close_is_accepted_while_a_reduce_only_take_profit_rests(
+    client: ApiClient, trader: NewAccount, other: NewAccount
+) -> None:
+    # A kill switch flattens whatever protective orders rest (docs/fidelity.md "Orders").
+    go_long(client, trader, other)
+    take_profit = placed(client, trader, side="sell", price="70000", reduceOnly=True)
+
+    body = close(client, trader, json={"marketId": PERP}).json()
+
+    assert (body["status"], body["position"]) == ("filled", None)
+    orders = {o["id"]: o for o in client.get("/perps/orders", token=trader.session_token).json()}
+    assert (orders[take_profit["id"]]["status"]) == "cancelled"
+
+
+def test_a_stop_loss_after_a_partial_close_closes_the_rest_of_the_position(
+    client: ApiClient, world: World, trader: NewAccount, other: NewAccount
+) -> None:
+    # The stop keeps the entry's 0.1; after half is closed it is trimmed to the 0.05 left,
+    # and when it fires it closes exactly that (no trigger_rejected, no naked position).
+    go_long(client, trader, other)
+    stop = placed(
+        client, trader, side="sell", type="market", price=None, stopPrice="66000", reduceOnly=True
+    )
+    close(client, trader, json={"marketId": PERP, "quantity": "0.05"})
+    placed(client, other, side="buy", price="65500", quantity="0.1")
+
+    world.exchange.sim.set_index(PERP, Decimal("65900"))
+
+    orders = {o["id"]: o for o in client.get("/perps/orders", token=trader.session_token).json()}
+    assert (orders[stop["id"]]["status"], orders[stop["id"]]["quantity"]) == ("filled", "0.0500")
+    assert client.get("/perps/positions", token=trader.session_token).json() == []
 
 
 def test_close_on_a_spot_market_is_404_unknown_market(

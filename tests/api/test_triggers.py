@@ -80,6 +80,30 @@ def test_take_profit_and_stop_loss_children_appear_when_the_entry_fills(
     assert by_trigger["66000.00"]["stopLossPrice"] == "66000.00"
 
 
+def test_a_stop_loss_child_after_a_partial_close_is_trimmed_and_closes_the_rest(
+    client: ApiClient, trader: NewAccount, other: NewAccount
+) -> None:
+    entry = place(client, trader, price="68000.00", takeProfitPrice="70000", stopLossPrice="66000")
+    place(client, other, side="sell", type="market")
+    place(client, other, price="67900.00", quantity="0.04")
+    place(client, trader, side="sell", type="market", quantity="0.04")
+
+    children = [o for o in listed(client, trader, "/perps/orders/open") if o["id"] != entry["id"]]
+    # Both children follow the position down to 0.06 (each capped on its own).
+    assert sorted(o["quantity"] for o in children) == ["0.0600", "0.0600"]
+    place(client, other, price="65900.00", quantity="0.1")
+    set_index(client, "65950.00")
+
+    stop_loss = next(o for o in children if o["stopLossPrice"] is not None)
+    after = {o["id"]: o for o in listed(client, trader, "/perps/orders")}
+    assert (after[stop_loss["id"]]["status"], after[stop_loss["id"]]["filledQuantity"]) == (
+        "filled",
+        "0.0600",
+    )
+    positions = client.get("/perps/positions", token=trader.session_token).json()
+    assert positions == []
+
+
 def test_a_take_profit_below_the_stop_loss_of_a_buy_is_400(
     client: ApiClient, trader: NewAccount
 ) -> None:

@@ -571,7 +571,7 @@ def test_cancel_all_works_on_a_halted_market(exchange: Exchange, make_user: User
     assert order.status is OrderStatus.CANCELLED
 
 
-def test_modify_of_a_reduce_only_order_beyond_the_position_is_refused(
+def test_modify_of_a_reduce_only_order_beyond_the_position_trims_it_to_the_position(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     bob, seller = make_user(perps="10000"), make_user(perps="10000")
@@ -580,12 +580,11 @@ def test_modify_of_a_reduce_only_order_beyond_the_position_is_refused(
     order = exchange.place_order(
         bob, limit(PERP, "sell", "0.1", "69000.00", reduce_only=True)
     ).order
-    err = refused(exchange, lambda: exchange.modify_order(bob, order.id, quantity=D("0.3")))
 
-    assert err.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
-    assert err.status == 422
-    # Up to the position's 0.2 is fine: the order's own current size does not count twice.
-    assert exchange.modify_order(bob, order.id, quantity=D("0.2")).order.quantity == D("0.2")
+    modified = exchange.modify_order(bob, order.id, quantity=D("0.3")).order
+
+    assert (modified.quantity, modified.status) == (D("0.2"), OrderStatus.OPEN)
+    assert exchange.depth(PERP).asks == [(D("69000.00"), D("0.2000"))]
 
 
 def test_modify_on_a_halted_market_is_refused(exchange: Exchange, make_user: UserFactory) -> None:

@@ -24,7 +24,14 @@ from ocx_sim import (
     TimeInForce,
     default_catalog,
 )
-from ocx_sim.engine.core.events import Event, OrderCancelled, OrderExpired, TradeExecuted
+from ocx_sim.engine.core.events import (
+    Event,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderModified,
+    TradeExecuted,
+)
 from ocx_sim.engine.core.ledger import EntryType
 from ocx_sim.engine.core.orders import FeeRole, Order
 from ocx_sim.testing.builders import UserFactory, credit_spot, footprint, limit, market, refused
@@ -710,36 +717,51 @@ def test_reduce_only_on_the_increasing_side_is_refused(
     assert err.status == 422
 
 
-def test_reduce_only_larger_than_the_position_is_refused(
+def test_reduce_only_larger_than_the_position_is_trimmed_to_it_at_acceptance(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    # As Deribit and Bybit do: the order shrinks to the position instead of being refused.
+    bob = make_user(perps="10000")
+    open_long(exchange, make_user, bob, "0.2")
+
+    placed = exchange.place_order(bob, limit(PERP, "sell", "0.3", "69000.00", reduce_only=True))
+
+    assert (placed.order.quantity, placed.order.status) == (D("0.2"), OrderStatus.OPEN)
+    assert exchange.depth(PERP).asks == [(D("69000.00"), D("0.2000"))]
+    accepted = events_of(exchange, OrderAccepted)[-1]
+    assert (accepted.order_id, accepted.quantity) == (placed.order.id, D("0.2"))
+
+
+def test_each_reduce_only_order_is_capped_on_its_own_not_together(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    # A take-profit and a stop-loss of the same position may both equal it.
+    bob = make_user(perps="10000")
+    open_long(exchange, make_user, bob, "0.2")
+    first = exchange.place_order(bob, limit(PERP, "sell", "0.2", "69000.00", reduce_only=True))
+
+    second = exchange.place_order(bob, limit(PERP, "sell", "0.2", "69500.00", reduce_only=True))
+
+    assert first.order.quantity == second.order.quantity == D("0.2")
+    assert second.order.status is OrderStatus.OPEN
+
+
+def test_reduce_only_that_could_reduce_nothing_is_refused(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     bob = make_user(perps="10000")
-    open_long(exchange, make_user, bob, "0.2")
-    err = refused(
+    flat = refused(
         exchange,
-        lambda: exchange.place_order(bob, limit(PERP, "sell", "0.3", "69000.00", reduce_only=True)),
+        lambda: exchange.place_order(bob, limit(PERP, "sell", "0.1", "69000.00", reduce_only=True)),
+    )
+    open_long(exchange, make_user, bob, "0.2")
+    same_side = refused(
+        exchange,
+        lambda: exchange.place_order(bob, limit(PERP, "buy", "0.1", "67000.00", reduce_only=True)),
     )
 
-    assert err.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
-    assert err.status == 422
-
-
-def test_reduce_only_together_with_other_reduce_only_orders_may_not_exceed_the_position(
-    exchange: Exchange, make_user: UserFactory
-) -> None:
-    bob = make_user(perps="10000")
-    open_long(exchange, make_user, bob, "0.2")
-    exchange.place_order(bob, limit(PERP, "sell", "0.15", "69000.00", reduce_only=True))
-    err = refused(
-        exchange,
-        lambda: exchange.place_order(bob, limit(PERP, "sell", "0.1", "69500.00", reduce_only=True)),
-    )
-
-    assert err.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
-    assert err.status == 422
-    # What is left of the position (0.05) may still be covered.
-    rest = exchange.place_order(bob, limit(PERP, "sell", "0.05", "69500.00", reduce_only=True))
-    assert rest.order.status is OrderStatus.OPEN
+    assert flat.code is same_side.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE
+    assert flat.status == same_side.status == 422
 
 
 def test_reduce_only_that_shrinks_the_position_is_accepted_and_holds_no_margin(
@@ -762,23 +784,45 @@ def test_reduce_only_that_shrinks_the_position_is_accepted_and_holds_no_margin(
     assert resting.order.status is OrderStatus.OPEN
 
 
-def test_reduce_only_order_left_oversized_by_a_position_change_is_cancelled(
+def test_reduce_only_order_left_oversized_by_a_position_change_is_trimmed_keeping_its_place(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
-    bob, carol = make_user(perps="10000"), make_user(perps="10000")
+    bob, carol, dave = make_user(perps="10000"), make_user(perps="10000"), make_user(perps="10000")
     open_long(exchange, make_user, bob, "0.2")
     reducing = exchange.place_order(bob, limit(PERP, "sell", "0.2", "69000.00", reduce_only=True))
+    behind = exchange.place_order(dave, limit(PERP, "sell", "0.1", "69000.00")).order
     exchange.place_order(carol, limit(PERP, "buy", "0.1", "68000.00"))
 
     exchange.place_order(bob, market(PERP, "sell", "0.1"))
 
-    position = exchange.position(bob, PERP)
-    assert position is not None
-    assert position.size == D("0.1")
+    order = reducing.order
+    assert (order.status, order.quantity, order.remaining) == (OrderStatus.OPEN, D("0.1"), 1000)
+    modified = events_of(exchange, OrderModified)
+    assert [(e.order_id, e.quantity, e.priority_kept) for e in modified] == [
+        (order.id, D("0.1"), True)
+    ]
+    assert events_of(exchange, OrderCancelled) == []
+    assert exchange.depth(PERP).asks == [(D("69000.00"), D("0.2000"))]
+    # Still first in its queue: a buy of 0.1 at 69000 meets bob's trimmed order, not dave's.
+    exchange.place_order(carol, limit(PERP, "buy", "0.1", "69000.00"))
+    assert order.status is OrderStatus.FILLED
+    assert behind.status is OrderStatus.OPEN
+    assert exchange.check_invariants() == []
+
+
+def test_reduce_only_order_is_cancelled_once_the_position_is_flat(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    bob, carol = make_user(perps="10000"), make_user(perps="10000")
+    open_long(exchange, make_user, bob, "0.1")
+    reducing = exchange.place_order(bob, limit(PERP, "sell", "0.1", "69000.00", reduce_only=True))
+    exchange.place_order(carol, limit(PERP, "buy", "0.1", "68000.00"))
+
+    exchange.place_order(bob, market(PERP, "sell", "0.1"))
+
     assert reducing.order.status is OrderStatus.CANCELLED
     cancels = events_of(exchange, OrderCancelled)
     assert [(e.order_id, e.reason) for e in cancels] == [(reducing.order.id, "reduce_only")]
-    assert exchange.depth(PERP).asks == []
     assert exchange.check_invariants() == []
 
 

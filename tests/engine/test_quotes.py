@@ -380,7 +380,20 @@ def _long(exchange: Exchange, make_user: UserFactory, user_id: str, quantity: st
     exchange.place_order(user_id, limit(PERP, "buy", quantity, "67000.00"))
 
 
-def test_reduce_only_quotes_together_may_not_exceed_the_position(
+def test_reduce_only_quotes_are_each_trimmed_to_the_position_on_their_own(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    bob = make_user(perps="10000")
+    _long(exchange, make_user, bob, "0.2")
+
+    result = exchange.place_quotes(
+        bob, PERP, [ask("69000.00", reduce_only=True), ask("69100.00", "0.3", reduce_only=True)]
+    )
+
+    assert [o.quantity for o in result.orders] == [D("0.1"), D("0.2")]
+
+
+def test_a_reduce_only_quote_that_could_reduce_nothing_is_refused_naming_it(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     bob = make_user(perps="10000")
@@ -388,9 +401,7 @@ def test_reduce_only_quotes_together_may_not_exceed_the_position(
     err = refused(
         exchange,
         lambda: exchange.place_quotes(
-            bob,
-            PERP,
-            [ask("69000.00", reduce_only=True), ask("69100.00", "0.15", reduce_only=True)],
+            bob, PERP, [ask("69000.00", reduce_only=True), bid("67000.00", reduce_only=True)]
         ),
     )
 

@@ -24,7 +24,7 @@ The same checks serve every way an order comes in:
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from ocx_sim.engine.commands.records import cid_venue, spot_lock
@@ -116,15 +116,24 @@ def check_account(
     now: int,
     ignore: Collection[str] = (),
 ) -> None:
-    """The account's checks: clientOrderId in use (409), reduce-only (422), funds."""
+    """The account's checks: clientOrderId in use (409), reduce-only (422, or trimmed to the
+    position), funds."""
     request = ticket.request
     if request.client_order_id is not None:
         check_client_order_id(user, spec, request.client_order_id, now, ignore)
     if request.reduce_only:
-        state.risk.check_reduce_only(
-            user, spec, request.side, request.quantity, request.margin_mode, ignore=ignore
-        )
+        trim_reduce_only(state, user, spec, ticket)
     check_funds(state, user, spec, ticket, now)
+
+
+def trim_reduce_only(state: State, user: User, spec: MarketSpec, ticket: Ticket) -> None:
+    """A reduce-only order is trimmed to the position it closes, on its own (docs/fidelity.md
+    "Orders"): 422 when it could reduce nothing; its quantity is the trimmed one from then on."""
+    request = ticket.request
+    room = state.risk.reducible_lots(user, spec, request.side, request.margin_mode)
+    if ticket.lots > room:
+        ticket.lots = room
+        ticket.request = replace(request, quantity=spec.quantity(room))
 
 
 # -- the request's terms (400) ---------------------------------------------------------------
@@ -326,8 +335,9 @@ def admit_change(
     """The checks of changing an open order's price and/or total quantity; its new (ticks,
     lots). The new terms (400), the order open and resting (409 ORDER_NOT_OPEN: an
     `untriggered` order is cancelled and placed anew instead), a quantity above what has
-    filled (400), the market's state, the band for a new price, reduce-only for the new
-    remainder, the funds the change adds, and a post-only order's new place."""
+    filled (400), the market's state, the band for a new price, a reduce-only order's new
+    remainder trimmed to the position (422 when it could reduce nothing), the funds the change
+    adds, and a post-only order's new place."""
     ticks = spec.to_ticks(price) if price is not None else order.ticks
     lots = spec.to_lots(quantity) if quantity is not None else order.lots
     require_open(order)
@@ -346,11 +356,11 @@ def admit_change(
     if ticks != order.ticks:
         state.prices.require_mark(spec, now)
         check_band(spec, state.prices.band(spec, now), ticks)
-    remaining = spec.quantity(lots - order.filled_lots)
     if order.reduce_only:
-        state.risk.check_reduce_only(
-            user, spec, order.side, remaining, order.margin_mode, ignore=(order.id,)
-        )
+        # Trimmed to the position, as when it was placed.
+        room = state.risk.reducible_lots(user, spec, order.side, order.margin_mode)
+        lots = min(lots, order.filled_lots + room)
+    remaining = spec.quantity(lots - order.filled_lots)
     if spec.is_spot:
         asset, lock = spot_lock(state, spec, order.side, remaining, new_price)
         check_spot_available(state, user, asset, lock - order.lock)

@@ -4,8 +4,10 @@ docs/fidelity.md "Trigger orders":
 - a stop order is armed at placement and waits `untriggered` for its mark;
 - an entry that carries `takeProfitPrice`/`stopLossPrice` is watched: at its first fill one
   reduce-only, opposite-side market order per price is created `untriggered` for the filled
-  quantity (each with its trigger in `stopPrice` and its own parent field copied, so a client
-  tells them apart), and as the entry fills more they grow to match (`OrderModified`);
+  quantity, or the position if that is smaller (each with its trigger in `stopPrice` and its
+  own parent field copied, so a client tells them apart), and as the entry fills more they
+  grow to match (`OrderModified`); like any reduce-only order they are trimmed when the
+  position shrinks (settlement.py) and close no more than the position when they fire;
 - untriggered children go with their position: when a fill leaves it flat or flipped they are
   cancelled (`position_closed`).
 
@@ -22,6 +24,7 @@ from ocx_sim.engine.commands import records
 from ocx_sim.engine.core.accounts import User
 from ocx_sim.engine.core.markets import MarketSpec
 from ocx_sim.engine.core.matching import MatchResult
+from ocx_sim.engine.core.money import ZERO
 from ocx_sim.engine.core.orders import (
     CancelReason,
     MarginMode,
@@ -117,17 +120,30 @@ def prune_entries(state: State) -> None:
 
 def _track(state: State, spec: MarketSpec, entry: Order, fresh: list[Armed]) -> None:
     book = state.triggers
-    filled = entry.filled_lots
-    if filled:
+    # The children close the entry's filled quantity, but never more than the position they
+    # find (an entry that first closed an opposite position opened less than it filled).
+    lots = min(entry.filled_lots, _position_lots(state, entry))
+    if lots:
         children = book.brackets.get(entry.id)
         if children is None:
-            book.brackets[entry.id] = _open_children(state, spec, entry, filled, fresh)
+            book.brackets[entry.id] = _open_children(state, spec, entry, lots, fresh)
         else:
             for child in children:
-                if child.status is _UNTRIGGERED and child.lots < filled:
-                    _grow(state, spec, child, filled)
+                if child.status is _UNTRIGGERED and child.lots < lots:
+                    _grow(state, spec, child, lots)
     if not entry.is_open:
         book.drop_entry(entry.id)
+
+
+def _position_lots(state: State, entry: Order) -> int:
+    """The lots of the entry owner's position on the entry's side (0 when flat or opposite)."""
+    user = state.accounts.by_id[entry.owner]
+    position = user.position(entry.market_id, entry.margin_mode)
+    size = position.size if position is not None else ZERO
+    if not size or (size > 0) is not entry.is_buy:
+        return 0
+    spec = state.catalog.markets[entry.market_id]
+    return int(abs(size) / spec.step)
 
 
 def _open_children(

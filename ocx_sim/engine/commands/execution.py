@@ -60,8 +60,6 @@ def execute(state: State, user: User, spec: MarketSpec, ticket: Ticket, now: int
     order = Order(state.ids.ulid(now), user.user_id, request, ticket.limit_ticks, ticket.lots, now)
     result = _match(state, spec, order, ticket.limit_ticks)
     records.accept(state, user, spec, order)
-    if request.reduce_only:
-        user.reduce_only_orders[order.id] = order
     if request.take_profit_price is not None or request.stop_loss_price is not None:
         brackets.watch_entry(state, order)
     # `settle_and_fire`, written out: every order passes here.
@@ -137,16 +135,16 @@ def _activate(state: State, order: Order) -> tuple[MarketSpec, MatchResult]:
     user = state.user(order.owner)
     spec = state.market(order.market_id)
     ticket = admission.admit_activation(state, user, spec, order, state.now)
+    if ticket.lots < order.lots:
+        # A reduce-only order closes no more than the position it finds (a take-profit or
+        # stop-loss after a partial close): trimmed, as it would have been resting.
+        records.trim(state, spec, order, ticket.lots - order.filled_lots)
     order.ticks = ticket.limit_ticks
     result = _match(state, spec, order, ticket.limit_ticks)
     order.status = _OPEN
     order.updated_at = state.now
     if spec.type is _PERP:
         state.facts.perp_book = True
-    if order.reduce_only:
-        # Only now: an untriggered order rests nowhere, so it is no "other" reduce-only order
-        # (Risk.check_reduce_only) and no position change trims it.
-        user.reduce_only_orders[order.id] = order
     return spec, result
 
 

@@ -132,8 +132,8 @@ def _admit(
     once `doomed` is cancelled; errors name each quote by `names[i]`: each quote's terms
     (400), the market's state (once) and each quote's band, then the set's clientOrderIds,
     its own bids and asks crossing (422 SELF_TRADE), post-only quotes that would take,
-    reduce-only quotes together, and the funds of the whole set. (The set's size, at most
-    `quotes.MAX_BULK_QUOTES`, is the caller's to check before it draws the set's quote id.)"""
+    reduce-only quotes (each trimmed to the position), and the funds of the whole set. (The
+    set's size, at most `MAX_BULK_QUOTES`, is checked before the set's quote id is drawn.)"""
     now = state.clock.now_ms
     tickets = [admission.validate(spec, r, prefix=f"{names[i]}.") for i, r in enumerate(requests)]
     admission.check_tradable(state, spec, now)
@@ -142,7 +142,7 @@ def _admit(
     doomed_ids = {o.id for o in doomed}
     _check_set_client_order_ids(user, spec, tickets, names, now)
     _check_set_crossing(state.book(spec.id), tickets, doomed_ids, names)
-    _check_set_reduce_only(state, user, spec, tickets, doomed_ids, names)
+    _trim_reduce_only(state, user, spec, tickets, names)
     _check_set_funds(state, user, spec, tickets, doomed, now)
     return tickets
 
@@ -191,26 +191,15 @@ def _check_set_crossing(
             )
 
 
-def _check_set_reduce_only(
-    state: State,
-    user: User,
-    spec: MarketSpec,
-    tickets: list[Ticket],
-    doomed_ids: set[str],
-    names: Sequence[str],
+def _trim_reduce_only(
+    state: State, user: User, spec: MarketSpec, tickets: list[Ticket], names: Sequence[str]
 ) -> None:
-    reducing: dict[tuple[Side, MarginMode], Decimal] = {}
+    """Each reduce-only quote is trimmed to the position on its own, as a single order is."""
     for i, ticket in enumerate(tickets):
-        request = ticket.request
-        if not request.reduce_only:
+        if not ticket.request.reduce_only:
             continue
-        key = (request.side, request.margin_mode)
-        total = reducing.get(key, ZERO) + request.quantity
-        reducing[key] = total
         try:
-            state.risk.check_reduce_only(
-                user, spec, request.side, total, request.margin_mode, ignore=doomed_ids
-            )
+            admission.trim_reduce_only(state, user, spec, ticket)
         except OcxError as refusal:
             refusal.details["field"] = f"{names[i]}.reduceOnly"
             raise

@@ -5,7 +5,8 @@
 - `reserve`: while an order rests, what it holds equals what its remaining quantity needs
   (margin on linear and option markets, a lock of inventory on spot), so a user's totals always
   equal the sum over their resting orders;
-- `order_modified`: its price or quantity changed (`OrderModified`);
+- `order_modified`: its price or quantity changed (`OrderModified`); `trim` cuts a reduce-only
+  order down to the position it closes;
 - `end`: a filled, cancelled or expired order leaves the book, gives back what it held and
   leaves the open lists (`OrderCancelled` or `OrderExpired`; a fill's own events say it
   filled); its clientOrderId stays taken for 24 hours (admission.py).
@@ -37,6 +38,8 @@ def accept(state: State, user: User, spec: MarketSpec, order: Order) -> None:
     state.orders[order.id] = order
     user.orders.append(order)
     user.open_orders[order.id] = order
+    if order.reduce_only:
+        user.reduce_only_orders[order.id] = order
     if order.client_order_id is not None:
         # Taken while the order is open and for 24 h after it ends (admission.py).
         user.client_order_ids[(cid_venue(spec), order.client_order_id)] = order
@@ -81,6 +84,21 @@ def order_modified(
         quantity=order.quantity,
         priority_kept=priority_kept,
     )
+
+
+def trim(state: State, spec: MarketSpec, order: Order, remaining: int) -> None:
+    """Trim an open reduce-only order's remainder to `remaining` lots, fewer than it has
+    (docs/fidelity.md "Orders"): its quantity becomes what filled plus that, it keeps its id,
+    status and place in the queue, and `OrderModified` says so."""
+    filled = order.filled_lots
+    if order.level is not None:
+        state.book(spec.id).reduce(order, order.remaining - remaining)
+    else:
+        order.remaining = remaining
+    order.lots = filled + remaining
+    order.quantity = spec.quantity(order.lots)
+    order.updated_at = state.now
+    order_modified(state, spec, order, price=order.price, priority_kept=True)
 
 
 def spot_lock(

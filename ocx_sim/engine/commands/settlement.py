@@ -10,9 +10,10 @@ For each fill (docs/fidelity.md "Money", "Fees and risk"):
 - each side pays its fee in USDC from the market's venue bucket to the fee account
   (`trade_fee`; a negative maker fee is a rebate), and both users' 30-day volume grows.
 
-Then the taker's own status (filled, resting, or its remainder expired), the reduce-only
-orders the fills made able to grow a position (cancelled), and the take-profit/stop-loss
-bookkeeping of the fills (brackets.py). Facts: every user whose position a fill changed.
+Then the taker's own status (filled, resting, or its remainder expired), the take-profit/stop-loss
+bookkeeping of the fills (brackets.py), and the reduce-only orders on the positions the fills
+changed (trimmed to them, or cancelled when they could reduce nothing any more). Facts: every user
+whose position a fill changed.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from ocx_sim.engine.core.orders import (
     MarginMode,
     Order,
     OrderStatus,
-    Side,
 )
 from ocx_sim.engine.core.trigger_book import Armed
 from ocx_sim.engine.state import State
@@ -81,14 +81,15 @@ def settle(
         records.reserve(state, state.accounts.by_id[taker.owner], spec, taker)
     else:
         records.end(state, taker, _EXPIRED)
+    fresh: Sequence[Armed] = _NO_CHILDREN
+    triggers = state.triggers
+    # Anything to look after: an entry's fills to follow, children whose position may close.
+    if triggers.entries or triggers.by_position:
+        fresh = brackets.after_fills(state, spec, taker, result, touched)
     for user, mode in touched:
         if user.reduce_only_orders:
             trim_reduce_only(state, user, spec, mode)
-    triggers = state.triggers
-    if not (triggers.entries or triggers.by_position):
-        # No entry's fills to follow, no child whose position a fill may close.
-        return taker_fills, _NO_CHILDREN
-    return taker_fills, brackets.after_fills(state, spec, taker, result, touched)
+    return taker_fills, fresh
 
 
 def _trade(
@@ -250,8 +251,10 @@ def _fee(
 
 
 def trim_reduce_only(state: State, user: User, spec: MarketSpec, margin_mode: MarginMode) -> None:
-    """After a position changed, cancel (newest first) the reduce-only orders that could now
-    grow it: on the wrong side, or beyond the position's size together."""
+    """After a position changed: each reduce-only order on it (untriggered ones included)
+    keeps no more than the position's size, trimmed on its own, and one that could reduce
+    nothing any more (the position flat, or now on its side) is cancelled (docs/fidelity.md
+    "Orders"). A take-profit or stop-loss whose position went is already gone (brackets.py)."""
     orders = [
         o
         for o in user.reduce_only_orders.values()
@@ -261,12 +264,9 @@ def trim_reduce_only(state: State, user: User, spec: MarketSpec, margin_mode: Ma
         return
     position = user.position(spec.id, margin_mode)
     size = position.size if position is not None else ZERO
-    room = abs(size)
-    closing = Side.SELL if size > 0 else Side.BUY
-    kept = ZERO
+    room = int(abs(size) / spec.step)  # whole lots: a position is a sum of fills
     for order in orders:
-        remaining = spec.quantity(order.remaining)
-        if size and order.side is closing and kept + remaining <= room:
-            kept += remaining
-        else:
+        if not size or (size > 0) is order.is_buy:
             records.end(state, order, _CANCELLED, CancelReason.REDUCE_ONLY)
+        elif order.remaining > room:
+            records.trim(state, spec, order, room)

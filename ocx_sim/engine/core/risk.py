@@ -29,7 +29,6 @@ a resting ask the short margin.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -317,38 +316,22 @@ class Risk:
                 {"requiredIm": required_text, "availableIm": available_text},
             )
 
-    def check_reduce_only(
-        self,
-        user: User,
-        spec: MarketSpec,
-        side: Side,
-        quantity: Decimal,
-        margin_mode: MarginMode,
-        ignore: Collection[str] = (),
-    ) -> None:
-        """A reduce-only order, together with the user's other reduce-only orders on that
-        side (but those in `ignore`: the order itself when modified, orders about to be
-        cancelled), may only shrink the position (docs/fidelity.md "Orders"), else 422."""
+    @staticmethod
+    def reducible_lots(user: User, spec: MarketSpec, side: Side, margin_mode: MarginMode) -> int:
+        """How many lots a reduce-only order on `side` may have: the size of the position it
+        closes (docs/fidelity.md "Orders": each reduce-only order is capped on its own, by
+        trimming); 422 REDUCE_ONLY_WOULD_INCREASE when it could reduce nothing (the position
+        is flat, or on the order's own side)."""
         position = user.position(spec.id, margin_mode)
         size = position.size if position is not None else ZERO
-        closing_side = Side.SELL if size > 0 else Side.BUY
-        others = sum(
-            (
-                spec.quantity(o.remaining)
-                for o in user.reduce_only_orders.values()
-                if o.market_id == spec.id
-                and o.margin_mode is margin_mode
-                and o.side is side
-                and o.id not in ignore
-            ),
-            ZERO,
-        )
-        if not size or side is not closing_side or quantity + others > abs(size):
+        if not size or (size > 0) is (side is Side.BUY):
             raise OcxError(
                 ErrorCode.REDUCE_ONLY_WOULD_INCREASE,
-                f"Reduce-only {side.value} of {quantity} would increase the {spec.id} position "
-                f"({size}; other reduce-only orders {others})",
+                f"Reduce-only {side.value} would increase the {spec.id} position ({size})",
             )
+        # Whole lots: a position is a sum of fills, each whole lots (never refused for the
+        # market's minimum quantity, as `to_lots` would).
+        return int(abs(size) / spec.step)
 
     # -- spot ------------------------------------------------------------------------------
 
