@@ -6,14 +6,14 @@ import contextlib
 import io
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.served import ocx_sim_serve
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -52,41 +52,13 @@ def walkthrough() -> list[tuple[str, str]]:
     return [(command, "\n".join(output)) for command, output in steps]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[tuple[int, str]]:
     """`ocx-sim serve` as the walkthrough runs it, on a free port: (port, the banner it
     printed, as many lines as the README shows)."""
     lines = len(walkthrough()[0][1].splitlines())
-    port = free_port()
-    # The `with` closes the server's stdout pipe once it has exited.
-    with subprocess.Popen(
-        [sys.executable, "-m", "ocx_sim", "serve", "--port", str(port)],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    ) as server:
-        try:
-            assert server.stdout is not None
-            banner = [server.stdout.readline() for _ in range(lines)]
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    assert time.monotonic() < deadline, "the sandbox did not start"
-                    time.sleep(0.05)
-            yield port, "".join(banner).rstrip("\n")
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    with ocx_sim_serve([], tmp_path, lines) as served:
+        yield served.port, "\n".join(served.banner)
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the walkthrough is written for curl")
