@@ -1,7 +1,8 @@
 """The client's address and scheme over real sockets (docs/fidelity.md "Sign-in, sessions and
 keys"): uvicorn's proxy-header handling is off wherever ocx-sim runs it, the pytest plugin's
 threaded server and `ocx-sim serve` alike, so `X-Forwarded-For` and `X-Forwarded-Proto` from a
-local client count only when the server trusts proxies."""
+local client count only when the server trusts proxies. Over plain http the session cookie is
+not `Secure`, so a cookie jar sends it back."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
+from eth_account import Account
 
 from ocx_sim.app import create_app
+from ocx_sim.auth.siwe import prepare_message, sign_message
 from ocx_sim.server import ServerThread, serve_in_thread
 from ocx_sim.testing.wire import HttpBackend
 from ocx_sim.testing.world import OcxWorld
@@ -23,6 +26,8 @@ ALLOWED = "203.0.113.7"
 """The only address the fenced keys accept, and the one a local client claims to be."""
 FORWARDED = {"X-Forwarded-For": ALLOWED}
 FENCED = {"name": "fenced", "scope": "read", "allowedIps": [ALLOWED]}
+PRIVATE_KEY = "0x" + "4f" * 32
+COOKIE = "astra_session"
 
 
 @pytest.fixture
@@ -104,3 +109,50 @@ def test_ocx_sim_serve_takes_a_forwarded_address_only_with_trusted_proxies(
     assert used.status_code == 200
     (demo,) = keys.json()
     assert demo["lastUsedIp"] == recorded
+
+
+# -- the scheme and the session cookie --------------------------------------------------------
+
+
+def sign_in(http: httpx.Client, world: OcxWorld, headers: dict[str, str] | None = None) -> Any:
+    """SIWE as a wallet does it, through `http` (whose cookie jar keeps what it is given)."""
+    address = Account.from_key(PRIVATE_KEY).address
+    nonce = http.post(world.url + "/auth/nonce", json={"walletAddress": address}).json()["nonce"]
+    host = httpx.URL(world.url).netloc.decode()
+    text = prepare_message(host, address, nonce, world.clock.now_ms, uri=world.url)
+    body = {"message": text, "signature": sign_message(PRIVATE_KEY, text)}
+    return http.post(world.url + "/auth/siwe", json=body, headers=headers)
+
+
+def test_a_cookie_jar_signed_in_over_plain_http_is_recognised_by_its_cookie_alone(
+    ocx_server: OcxWorld,
+) -> None:
+    with httpx.Client() as http:
+        signed_in = sign_in(http, ocx_server)
+        me = http.get(ocx_server.url + "/auth/me")
+
+    assert signed_in.status_code == 200, signed_in.text
+    assert "secure" not in signed_in.headers["set-cookie"].lower()
+    assert "authorization" not in me.request.headers
+    assert me.request.headers["cookie"].startswith(f"{COOKIE}=")
+    assert me.json() == signed_in.json()
+
+
+def test_a_local_client_claiming_https_gets_no_secure_cookie(ocx_server: OcxWorld) -> None:
+    with httpx.Client() as http:
+        signed_in = sign_in(http, ocx_server, {"X-Forwarded-Proto": "https"})
+
+    assert signed_in.status_code == 200, signed_in.text
+    assert "secure" not in signed_in.headers["set-cookie"].lower()
+
+
+def test_behind_trusted_proxies_a_forwarded_https_gets_a_secure_cookie(
+    trusting: ServerThread,
+) -> None:
+    with httpx.Client() as http:
+        world = trusting_world(trusting, http)
+        signed_in = sign_in(http, world, {"X-Forwarded-Proto": "https"})
+
+    assert signed_in.status_code == 200, signed_in.text
+    attributes = [a.strip().lower() for a in signed_in.headers["set-cookie"].split(";")]
+    assert "secure" in attributes

@@ -161,12 +161,24 @@ class Call:
         return str(self.request.path_params[name])
 
     def client_ip(self) -> str | None:
+        """The client's address: the connection's peer, or behind trusted proxies the first
+        `X-Forwarded-For` entry (docs/fidelity.md "Sign-in, sessions and keys"). The server
+        leaves the header alone (server.py), so it is read here or nowhere."""
         if self.world.config.trusted_proxies:
             forwarded = self.request.headers.get("x-forwarded-for")
             if forwarded:
                 return forwarded.split(",")[0].strip()
         client = self.request.client
         return client.host if client is not None else None
+
+    def over_https(self) -> bool:
+        """Whether the client reached the server over https: the connection's scheme, or
+        behind trusted proxies the first `X-Forwarded-Proto` entry."""
+        if self.world.config.trusted_proxies:
+            forwarded = self.request.headers.get("x-forwarded-proto")
+            if forwarded:
+                return forwarded.split(",")[0].strip().lower() == "https"
+        return self.request.scope.get("scheme") == "https"
 
 
 def credential(request: Request) -> tuple[str, str] | None:
@@ -412,6 +424,10 @@ def _render(result: Any, call: Call, default_status: int) -> Response:
         return Response(orjson.dumps(result), default_status, media_type=JSON_TYPE)
     response = Response(orjson.dumps(result.body), result.status, media_type=JSON_TYPE)
     path = call.world.cookie_path
+    # `Secure` only over https (docs/fidelity.md "Sign-in, sessions and keys"): a cookie jar
+    # never sends a Secure cookie back to an http:// URL, which would sign every such client
+    # out of the sandbox at once.
+    secure = call.over_https()
     for name, value in result.cookies.items():
         if value is None:
             # Starlette's delete_cookie dates `expires` by the real clock; a fixed past
@@ -423,7 +439,7 @@ def _render(result: Any, call: Call, default_status: int) -> Response:
                 max_age=0,
                 expires=_EPOCH,
                 path=path,
-                secure=True,
+                secure=secure,
                 httponly=True,
                 samesite="none",
             )
@@ -433,7 +449,7 @@ def _render(result: Any, call: Call, default_status: int) -> Response:
                 value,
                 max_age=SESSION_SECONDS,
                 path=path,
-                secure=True,
+                secure=secure,
                 httponly=True,
                 samesite="none",
             )
