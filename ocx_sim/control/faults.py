@@ -30,6 +30,7 @@ from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import INSTANT, ULID, Schema, array, enum, nullable, obj, ref
 from ocx_sim.worlds.faults import (
+    ERROR_CODE,
     MAX_LATENCY_MS,
     MAX_TIMES,
     METHODS,
@@ -57,11 +58,10 @@ def match_view(match: FaultMatch) -> dict[str, Any]:
 
 
 def action_view(action: FaultAction) -> dict[str, Any]:
-    code = action.answer_code
     return {
         "type": action.type.value,
         "status": action.answer_status,
-        "code": None if code is None else code.value,
+        "code": action.answer_code,
         "message": action.answer_message,
         "ms": action.ms,
         "drop": action.drops,
@@ -138,7 +138,11 @@ async def get_journal(call: Call) -> Any:
 
 
 _STATUS: Schema = {"type": "integer", "minimum": 400, "maximum": 599}
-_CODE: Schema = enum(*(code.value for code in ErrorCode))
+_CODE: Schema = {
+    "type": "string",
+    "pattern": "^" + ERROR_CODE.pattern + "$",
+    "description": "any upper-case code, the catalog's or not",
+}
 _TIMES: Schema = {"type": "integer", "minimum": 1, "maximum": MAX_TIMES}
 _PROBABILITY: Schema = {"type": "number", "exclusiveMinimum": 0, "maximum": 1}
 _MATCH: Schema = obj(

@@ -66,7 +66,12 @@ from ocx_sim.auth.ratelimit import Verdict
 from ocx_sim.auth.sessions import COOKIE_NAME, SESSION_SECONDS
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import ErrorCode, OcxError, invalid
-from ocx_sim.gateway.responses import JSON_TYPE, error_response
+from ocx_sim.gateway.responses import (
+    JSON_TYPE,
+    error_response,
+    injected_error_body,
+    json_response,
+)
 from ocx_sim.worlds import World, Worlds
 from ocx_sim.worlds.faults import Fault, FaultType
 
@@ -408,13 +413,13 @@ def _hit(call: Call, path: str) -> Fault | None:
 
 
 def _fault_error(fault: Fault, world: World) -> Response:
-    """The fault's error in the catalog's body, with the fault's status."""
+    """The fault's error in the catalog's body shape, with the fault's status and code (any
+    code, the catalog's or not)."""
     action = fault.action
     code, status = action.answer_code, action.answer_status
     assert code is not None and status is not None  # FaultAction.check guarantees both
-    error = OcxError(code, action.answer_message)
-    error.status = status
-    return error_response(error, world.config.profile)
+    body = injected_error_body(code, status, action.answer_message, world.config.profile)
+    return json_response(body, status)
 
 
 def _render(result: Any, call: Call, default_status: int) -> Response:
