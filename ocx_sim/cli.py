@@ -94,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve_cmd.add_argument("--access-log", action="store_true", help="log every request")
     serve_cmd.add_argument(
+        "--journal-bodies",
+        action="store_true",
+        help="the journal (GET /_sim/journal) keeps each request's and answer's JSON body, "
+        "credentials redacted; new worlds too unless they say otherwise",
+    )
+    serve_cmd.add_argument(
         "--siwe-domain", help="the domain sign-in messages must name (default: the Host header)"
     )
     serve_cmd.add_argument(
@@ -232,6 +238,7 @@ def _config(args: argparse.Namespace) -> WorldConfig:
         invite_codes=None if args.invite_codes is None else tuple(args.invite_codes),
         trusted_proxies=args.trusted_proxies,
         order_rate_limit=args.rate_limit,
+        journal_bodies=args.journal_bodies,
     )
 
 

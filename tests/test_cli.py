@@ -142,6 +142,7 @@ def test_serve_passes_clock_profile_rate_limit_and_sign_in_options_to_the_world(
             *("--rate-limit", "30", "--siwe-domain", "app.example", "--chain-id", "1"),
             *("--chain-id", "10", "--invite-code", "ALPHA", "--invite-code", "BETA"),
             "--trusted-proxies",
+            "--journal-bodies",
         ]
     )
     config = config_of(fake_serve)
@@ -157,6 +158,7 @@ def test_serve_passes_clock_profile_rate_limit_and_sign_in_options_to_the_world(
         (1, 10),
     )
     assert (config.invite_codes, config.trusted_proxies) == (("ALPHA", "BETA"), True)
+    assert config.journal_bodies
 
 
 def test_serve_defaults_leave_invites_off_and_accept_both_base_chains(
@@ -170,6 +172,7 @@ def test_serve_defaults_leave_invites_off_and_accept_both_base_chains(
         (84532, 8453),
         False,
     )
+    assert not config.journal_bodies
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@
 
 A world is one exchange built from a config; the default world answers at `/`, every other at
 `/w/{worldId}/`. A new world's config is the server's (`--seed`, `--clock`, `--speed`,
-`--start`, `--profile`) with the request's overrides, so the same body gives a world that
-answers the same requests with the same bytes (a start of "now" aside).
+`--start`, `--profile`, `--journal-bodies`) with the request's overrides, so the same body
+gives a world that answers the same requests with the same bytes (a start of "now" aside).
 
 `start` is an instant or "now" (the wall clock's now in whole seconds, read when the world is
 built and again at every reset); without one a world starts at the server's `--start`, else at
@@ -90,6 +90,7 @@ async def create_world(call: Call) -> Any:
     start = read_start(body)
     profile = parse.optional_choice(body, "profile", Profile)
     base = call.worlds.default_config
+    journal_bodies = parse.boolean(body, "journalBodies", default=base.journal_bodies)
     config = dataclasses.replace(
         base,
         seed=base.seed if seed is None else seed,
@@ -97,6 +98,7 @@ async def create_world(call: Call) -> Any:
         speed=base.speed if speed is None else speed,
         start=base.start if start is None else start,
         profile=profile or base.profile,
+        journal_bodies=journal_bodies,
         scenario=None,
     )
     if scenario is not None:
@@ -147,8 +149,13 @@ CREATE_WORLD: Schema = obj(
             "description": "a bundled scenario's name, or a YAML file's path on the server",
         },
         "profile": enum(*(profile.value for profile in Profile)),
+        "journalBodies": {
+            "type": "boolean",
+            "description": "the journal keeps each request's and answer's JSON body, "
+            'credentials as "***"',
+        },
     },
-    optional=("seed", "clock", "speed", "start", "scenario", "profile"),
+    optional=("seed", "clock", "speed", "start", "scenario", "profile", "journalBodies"),
 )
 ENDPOINTS = [
     Endpoint(

@@ -324,13 +324,20 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
             path = path[len(f"/w/{world_id}") :] or "/"
         call = Call(request, worlds, world, endpoint)
         response = await _answer(call, path)
-        world.journal.record(
+        journal = world.journal
+        dropped = isinstance(response, Dropped)
+        bodies = None
+        if journal.keeps_bodies:
+            # Read here if the endpoint did not (Starlette keeps a body once read).
+            bodies = (await request.body(), None if dropped else bytes(response.body))
+        journal.record(
             arrived_ms,
             request.method,
             path,
             None if call.principal is None else call.principal.user_id,
-            None if isinstance(response, Dropped) else response.status_code,
+            None if dropped else response.status_code,
             round((loop.time() - started) * 1000, 3),
+            bodies,
         )
         return response
 

@@ -85,7 +85,7 @@ class World:
         """Users who redeemed an invite (only consulted when invite codes are configured)."""
         # Streams of their own: drawing for a fault, or adding one, moves no other stream.
         self.faults = Faults(self.clock, ids.stream("faults"), ids.stream("fault-ids"))
-        self.journal = Journal()
+        self.journal = Journal(bodies=config.journal_bodies)
         self.scenarios = Scenarios()
         """The scenarios loaded into the world (scenario_run.py)."""
         # Outside the world's state (`_OUTSIDE_STATE`): kept by snapshot, restore and reset.

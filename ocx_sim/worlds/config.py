@@ -43,6 +43,9 @@ class WorldConfig:
     (only behind a proxy you run; docs/fidelity.md "Sign-in, sessions and keys")."""
     order_rate_limit: int = DEFAULT_LIMIT
     """Order-path requests per user per 60 s (docs/fidelity.md "Rate limits")."""
+    journal_bodies: bool = False
+    """The journal keeps each request's and answer's JSON body, credentials redacted
+    (docs/control-api.md "State", `GET /_sim/journal`)."""
     scenario: str | None = None
     """A bundled scenario's name or a YAML file's path, loaded when the world is built (so a
     reset loads it again); see scenario_run.py for its seed and start. Its catalog terms
