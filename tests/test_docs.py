@@ -71,9 +71,7 @@ def steps(text: str) -> list[Step]:
 
 def sandbox(*, control: bool = True) -> InProcessClient:
     """The app `ocx-sim serve` runs, with its demo account, on real time that stands still."""
-    worlds = Worlds(
-        WorldConfig(), real_time=FakeRealTime(), wall_time=FakeRealTime(WALL_CLOCK)
-    )
+    worlds = Worlds(WorldConfig(), real_time=FakeRealTime(), wall_time=FakeRealTime(WALL_CLOCK))
     worlds.default.create_account(
         balances=DEMO_BALANCES, api_keys=[KeyRequest("demo", Scope.TRADE)]
     )
