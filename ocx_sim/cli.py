@@ -30,6 +30,7 @@ from ocx_sim.auth.policy import Profile
 from ocx_sim.auth.ratelimit import DEFAULT_LIMIT
 from ocx_sim.auth.siwe import DEFAULT_CHAIN_IDS, prepare_message, sign_message
 from ocx_sim.clock import format_ms, parse_iso
+from ocx_sim.control.clock import EARLIEST_MS
 from ocx_sim.control.worlds import LATEST_START_MS, MAX_SPEED, SEED_HIGH, SEED_LOW
 from ocx_sim.engine.core.accounts import Bucket
 from ocx_sim.errors import OcxError
@@ -37,6 +38,7 @@ from ocx_sim.scenarios.library import descriptions, find
 from ocx_sim.scenarios.model import Scenario, ScenarioError
 from ocx_sim.server import serve
 from ocx_sim.worlds import ClockMode, KeyRequest, NewAccount, World, WorldConfig, Worlds
+from ocx_sim.worlds.config import START_NOW, Start
 
 DEMO_BALANCES = {Bucket.WALLET: Decimal(50_000), Bucket.PERPS: Decimal(50_000)}
 T = TypeVar("T")
@@ -69,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve_cmd.add_argument("--speed", type=float, default=1.0, help="realtime clock speed")
     serve_cmd.add_argument(
+        "--start",
+        metavar="ISO|now",
+        help="the default world's first instant, and new worlds' default: an ISO-8601 instant "
+        "or now (the wall clock's, in whole seconds); default: the scenario's meta.start, else "
+        "2026-01-02T00:00:00Z on a manual clock and now on a realtime one",
+    )
+    serve_cmd.add_argument(
         "--profile",
         choices=[p.value for p in Profile],
         default=Profile.STRICT.value,
@@ -84,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
         help="order-path requests per user per minute (default 120, as OCX)",
     )
     serve_cmd.add_argument("--access-log", action="store_true", help="log every request")
+    serve_cmd.add_argument(
+        "--journal-bodies",
+        action="store_true",
+        help="the journal (GET /_sim/journal) keeps each request's and answer's JSON body, "
+        "credentials redacted; new worlds too unless they say otherwise",
+    )
     serve_cmd.add_argument(
         "--siwe-domain", help="the domain sign-in messages must name (default: the Host header)"
     )
@@ -216,13 +231,32 @@ def _config(args: argparse.Namespace) -> WorldConfig:
         seed=0 if args.seed is None else args.seed,
         clock=ClockMode(args.clock),
         speed=args.speed,
+        start=_start(args.start),
         profile=Profile(args.profile),
         siwe_domain=args.siwe_domain,
         chain_ids=tuple(args.chain_ids or DEFAULT_CHAIN_IDS),
         invite_codes=None if args.invite_codes is None else tuple(args.invite_codes),
         trusted_proxies=args.trusted_proxies,
         order_rate_limit=args.rate_limit,
+        journal_bodies=args.journal_bodies,
     )
+
+
+def _start(text: str | None) -> Start:
+    """`--start`: "now", or an instant in the range `POST /_sim/worlds` accepts."""
+    if text is None:
+        return None
+    if text == START_NOW:
+        return START_NOW
+    try:
+        start = parse_iso(text)
+    except ValueError:
+        raise SystemExit("--start must be an ISO-8601 instant or now") from None
+    if not EARLIEST_MS <= start <= LATEST_START_MS:
+        raise SystemExit(
+            "--start must be between 1970-01-01T00:00:00Z and 9998-12-31T23:59:59.999Z"
+        )
+    return start
 
 
 def _check_seed(seed: int | None) -> None:
@@ -241,17 +275,21 @@ def _open(reference: str) -> Scenario:
         raise _NotLoaded(str(error)) from None
 
 
-def _scenario_config(config: WorldConfig, reference: str, seed: int | None) -> WorldConfig:
-    """`config` for a world built from the scenario: its meta seed and start unless `--seed`."""
+def _scenario_config(
+    config: WorldConfig, reference: str, seed: int | None, start: Start = None
+) -> WorldConfig:
+    """`config` for a world built from the scenario: its meta seed and start unless `--seed`
+    and `--start` (the order of `with_scenario`, worlds/scenario_run.py)."""
     meta = _open(reference).meta
-    start = config.start_ms if meta.start_ms is None else meta.start_ms
-    if start > LATEST_START_MS:
-        raise _NotLoaded(f"{reference}: meta.start must be at most 9998-12-31T23:59:59.999Z")
+    if start is None and meta.start_ms is not None:
+        if meta.start_ms > LATEST_START_MS:
+            raise _NotLoaded(f"{reference}: meta.start must be at most 9998-12-31T23:59:59.999Z")
+        start = meta.start_ms
     return replace(
         config,
         scenario=reference,
         seed=seed if seed is not None else meta.seed if meta.seed is not None else config.seed,
-        start_ms=start,
+        start=config.start if start is None else start,
     )
 
 
@@ -281,7 +319,7 @@ def _serve(args: argparse.Namespace) -> int:
     config = _config(args)
     scenario = ""
     if args.scenario is not None:
-        config = _scenario_config(config, args.scenario, args.seed)
+        config = _scenario_config(config, args.scenario, args.seed, config.start)
         scenario = f", scenario {_open(args.scenario).meta.name}"
     worlds = _build(partial(Worlds, config))
     demo = worlds.default.create_account(

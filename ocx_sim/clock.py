@@ -41,11 +41,15 @@ untouched; a clock switched to realtime runs on from its current instant.
 Copying or pickling a realtime clock (a world's snapshot) keeps its instant and its speed but
 not its source of real time, which belongs to the process: the copy runs on from the real now
 on the monotonic clock until `resume` gives it another source.
+
+`wall_now_ms` is the one reading of the calendar (the wall clock, not the monotonic one): the
+first instant of a world that starts "now" (docs/control-api.md "Worlds").
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -375,6 +379,17 @@ class WallClock(Clock):
         if due is None:
             return None
         return max(0.0, (due - self.now_ms) / 1000 / self._speed)
+
+
+WallTimeSource = Callable[[], float]
+"""The wall clock: seconds since the unix epoch, as `time.time` reads them."""
+
+
+def wall_now_ms(wall_time: WallTimeSource | None = None) -> int:
+    """The wall clock's now in whole seconds, as unix ms (`wall_time`, or the system's): the
+    first instant of a world that starts "now" (docs/control-api.md "Worlds"). Whole seconds
+    because that is how a wallet's SIWE message writes its `Issued At`."""
+    return math.floor((wall_time or time.time)()) * 1000
 
 
 _REALTIME_SOURCE = ("_real_time", "_real_origin", "_sim_origin")

@@ -7,6 +7,13 @@ servers in one process, or in two pytest-xdist workers, can never race for a por
 on the thread's own event loop; every request, and so every mutation of every world, happens on
 that one thread (the single writer that lets the engine do without locks, docs/architecture.md
 "Time"), however many client threads call it.
+
+Both run uvicorn with its proxy-header handling off (`PROXY_HEADERS`). By default uvicorn trusts
+`X-Forwarded-For` and `X-Forwarded-Proto` from loopback peers and rewrites the client address and
+scheme before the app sees them, so any local client could name its own address, slip past an API
+key's IP allowlist and set the key's `lastUsedIp`. The gateway reads those headers itself, and
+only when the world is configured with trusted proxies (docs/fidelity.md "Sign-in, sessions and
+keys", the client address).
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from types import TracebackType
 import uvicorn
 from starlette.applications import Starlette
 
+PROXY_HEADERS = False
+"""uvicorn's `proxy_headers`: off wherever ocx-sim runs uvicorn (module docstring)."""
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 
@@ -34,6 +43,7 @@ def serve(
         loop="uvloop",
         access_log=access_log,
         log_level="info",
+        proxy_headers=PROXY_HEADERS,
     )
 
 
@@ -75,6 +85,7 @@ class ServerThread:
             access_log=False,
             log_level="warning",
             lifespan="on",
+            proxy_headers=PROXY_HEADERS,
             timeout_graceful_shutdown=int(STOP_TIMEOUT_S),
         )
         self._server = _Server(config)

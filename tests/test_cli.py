@@ -7,6 +7,7 @@ import io
 import json
 import re
 import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,12 @@ from starlette.applications import Starlette
 
 import ocx_sim.cli
 from ocx_sim.auth.policy import Profile
-from ocx_sim.auth.siwe import parse_message, recover_signer
+from ocx_sim.auth.siwe import parse_message, prepare_message, recover_signer, sign_message
 from ocx_sim.clock import DEFAULT_START_MS
 from ocx_sim.engine.exchange import Exchange
+from ocx_sim.testing.client import InProcessClient
 from ocx_sim.worlds import ClockMode, WorldConfig
+from ocx_sim.worlds.config import START_NOW
 
 
 @dataclass
@@ -139,6 +142,7 @@ def test_serve_passes_clock_profile_rate_limit_and_sign_in_options_to_the_world(
             *("--rate-limit", "30", "--siwe-domain", "app.example", "--chain-id", "1"),
             *("--chain-id", "10", "--invite-code", "ALPHA", "--invite-code", "BETA"),
             "--trusted-proxies",
+            "--journal-bodies",
         ]
     )
     config = config_of(fake_serve)
@@ -154,6 +158,7 @@ def test_serve_passes_clock_profile_rate_limit_and_sign_in_options_to_the_world(
         (1, 10),
     )
     assert (config.invite_codes, config.trusted_proxies) == (("ALPHA", "BETA"), True)
+    assert config.journal_bodies
 
 
 def test_serve_defaults_leave_invites_off_and_accept_both_base_chains(
@@ -167,6 +172,7 @@ def test_serve_defaults_leave_invites_off_and_accept_both_base_chains(
         (84532, 8453),
         False,
     )
+    assert not config.journal_bodies
 
 
 @pytest.mark.parametrize(
@@ -178,6 +184,12 @@ def test_serve_defaults_leave_invites_off_and_accept_both_base_chains(
         (["--speed", "10001"], "--speed must be greater than 0 and at most 10000"),
         (["--seed", str(2**63)], "--seed must be a signed 64-bit integer"),
         (["--rate-limit", "0"], "--rate-limit must be at least 1"),
+        (["--start", "tomorrow"], "--start must be an ISO-8601 instant or now"),
+        (["--start", "NOW"], "--start must be an ISO-8601 instant or now"),
+        (
+            ["--start", "9999-01-01T00:00:00Z"],
+            "--start must be between 1970-01-01T00:00:00Z and 9998-12-31T23:59:59.999Z",
+        ),
     ],
 )
 def test_out_of_range_options_exit_with_a_message_without_serving(
@@ -461,3 +473,62 @@ def test_serve_with_no_control_serves_no_sim_path(fake_serve: FakeServe) -> None
     assert ocx_sim.cli.main(["serve"]) == 0
     with_control = [getattr(r, "path", "") for r in fake_serve.calls[1]["app"].routes[0].app.routes]
     assert "/_sim/clock" in with_control
+
+
+# -- the default world's start ----------------------------------------------------------------
+
+EXPIRY_START_MS = 1_774_593_000_000
+"""2026-03-27T06:30:00Z, the `meta.start` of the bundled futures-expiry scenario."""
+
+
+def start_of(fake_serve: FakeServe, call: int = 0) -> int:
+    now: int = fake_serve.calls[call]["app"].state.worlds.default.start_ms
+    return now
+
+
+def test_serve_start_sets_the_default_worlds_first_instant_and_new_worlds_default(
+    fake_serve: FakeServe,
+) -> None:
+    ocx_sim.cli.main(["serve", "--start", "2026-03-01T12:00:00Z"])
+    app = fake_serve.only_call["app"]
+
+    assert start_of(fake_serve) == 1_772_366_400_000
+    with InProcessClient(app) as client:
+        created = client.post("/_sim/worlds").json()
+    assert created["now"] == "2026-03-01T12:00:00.000Z"
+
+
+def test_serve_start_now_is_kept_as_now_and_read_when_a_world_is_built(
+    fake_serve: FakeServe,
+) -> None:
+    ocx_sim.cli.main(["serve", "--start", "now"])
+
+    assert config_of(fake_serve).start == START_NOW
+    assert start_of(fake_serve) % 1000 == 0
+    assert start_of(fake_serve) > DEFAULT_START_MS
+
+
+def test_serve_start_wins_over_the_scenarios_meta_start(fake_serve: FakeServe) -> None:
+    ocx_sim.cli.main(["serve", "--scenario", "futures-expiry"])
+    ocx_sim.cli.main(["serve", "--scenario", "futures-expiry", "--start", "2026-03-20T00:00:00Z"])
+
+    assert start_of(fake_serve, 0) == EXPIRY_START_MS
+    assert start_of(fake_serve, 1) == 1_773_964_800_000
+
+
+def test_make_serves_sandbox_accepts_a_wallets_sign_in_stamped_with_the_wall_clocks_now(
+    fake_serve: FakeServe,
+) -> None:
+    """The default world as `make serve` builds it: the bundled sandbox on a realtime clock."""
+    ocx_sim.cli.main(["serve", "--scenario", "sandbox", "--clock", "realtime"])
+    wallet = Account.from_key("0x" + "5e" * 32)
+
+    with InProcessClient(fake_serve.only_call["app"]) as client:
+        nonce = client.post("/auth/nonce", json={"walletAddress": wallet.address}).json()["nonce"]
+        # A wallet stamps its own clock's now, to the millisecond.
+        text = prepare_message("testserver", wallet.address, nonce, int(time.time() * 1000))
+        body = {"message": text, "signature": sign_message(wallet.key.to_0x_hex(), text)}
+        signed_in = client.post("/auth/siwe", json=body)
+
+    assert signed_in.status_code == 200, signed_in.json()
+    assert signed_in.json()["walletAddress"] == wallet.address

@@ -18,6 +18,7 @@ from ocx_sim.clock import (
     WallClock,
     format_ms,
     parse_iso,
+    wall_now_ms,
 )
 from ocx_sim.testing.builders import FakeRealTime
 
@@ -41,6 +42,21 @@ def test_sim_clock_starts_at_2026_01_02_midnight_utc_by_default() -> None:
 
 def test_sim_clock_starts_at_the_given_instant() -> None:
     assert SimClock(APRIL_NOON).now_ms == APRIL_NOON
+
+
+@pytest.mark.parametrize(
+    ("seconds", "ms"),
+    [(1_796_626_260.0, 1_796_626_260_000), (1_796_626_260.999, 1_796_626_260_000)],
+)
+def test_the_wall_clocks_now_is_read_in_whole_seconds(seconds: float, ms: int) -> None:
+    assert wall_now_ms(FakeRealTime(seconds)) == ms
+
+
+def test_the_wall_clock_is_the_calendar_not_the_monotonic_clock() -> None:
+    now = wall_now_ms()
+    # A monotonic clock counts from boot; the calendar is past the day this was written.
+    assert now > START_2026
+    assert now % 1000 == 0
 
 
 def test_advance_to_and_advance_by_move_the_clock() -> None:

@@ -5,7 +5,8 @@ every doc is linked from the README.
 The control API reference's examples are `$ curl …` lines in `console` blocks, each followed by
 the answer it printed. They run in order against the app `ocx-sim serve` builds (seed 0, manual
 clock, its demo account), in process; the section about `--no-control` runs against an app
-without the control API. Real time is frozen (a realtime clock stands still), and the one
+without the control API. Real time is frozen (a realtime clock stands still), the wall clock
+reads `WALL_CLOCK` (a world starting "now" starts there, as the reference says), and the one
 field that differs between two runs, the journal's `latencyMs`, is left out of the comparison.
 After a change the answers are meant to follow, `.venv/bin/python -m tests.test_docs` writes
 what the app now answers under each command; read the diff before keeping it.
@@ -39,6 +40,8 @@ DROPPED = "curl: (52) Empty reply from server"
 NO_CONTROL = "--no-control"
 """The section whose examples run against `ocx-sim serve --no-control`."""
 VOLATILE = "latencyMs"
+WALL_CLOCK = 1_796_626_260.75
+"""2026-12-07T06:51:00.750Z: the wall clock when the reference's examples were written."""
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -68,7 +71,7 @@ def steps(text: str) -> list[Step]:
 
 def sandbox(*, control: bool = True) -> InProcessClient:
     """The app `ocx-sim serve` runs, with its demo account, on real time that stands still."""
-    worlds = Worlds(WorldConfig(), real_time=FakeRealTime())
+    worlds = Worlds(WorldConfig(), real_time=FakeRealTime(), wall_time=FakeRealTime(WALL_CLOCK))
     worlds.default.create_account(
         balances=DEMO_BALANCES, api_keys=[KeyRequest("demo", Scope.TRADE)]
     )

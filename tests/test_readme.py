@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.served import ocx_sim_serve
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -52,41 +53,31 @@ def walkthrough() -> list[tuple[str, str]]:
     return [(command, "\n".join(output)) for command, output in steps]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[tuple[int, str]]:
     """`ocx-sim serve` as the walkthrough runs it, on a free port: (port, the banner it
     printed, as many lines as the README shows)."""
     lines = len(walkthrough()[0][1].splitlines())
-    port = free_port()
-    # The `with` closes the server's stdout pipe once it has exited.
-    with subprocess.Popen(
-        [sys.executable, "-m", "ocx_sim", "serve", "--port", str(port)],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    ) as server:
-        try:
-            assert server.stdout is not None
-            banner = [server.stdout.readline() for _ in range(lines)]
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    assert time.monotonic() < deadline, "the sandbox did not start"
-                    time.sleep(0.05)
-            yield port, "".join(banner).rstrip("\n")
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    with ocx_sim_serve([], tmp_path, lines) as served:
+        yield served.port, "\n".join(served.banner)
+
+
+def run_walkthrough(steps: list[tuple[str, str]], here: str, cwd: Path) -> list[str]:
+    """What each step printed: one shell runs every step in order (variables and cookies carry
+    over), marking the end of each step's output. The README's paths are relative to the
+    project folder."""
+    bin_dir = Path(sys.executable).parent
+    script = "\n".join(
+        f"{command.replace(BASE, here).replace('.venv/bin/', f'{bin_dir}/')}\nprintf '\\n{MARK}\\n'"
+        for command, _ in steps
+    )
+    run = subprocess.run(
+        ["bash", "-c", script], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+    assert run.stderr == ""
+    outputs = run.stdout.split(f"\n{MARK}\n")[:-1]
+    assert len(outputs) == len(steps)
+    return outputs
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the walkthrough is written for curl")
@@ -100,19 +91,69 @@ def test_every_walkthrough_command_works_as_written_and_answers_what_the_readme_
     assert serve == ".venv/bin/ocx-sim serve"
     assert banner == shown_banner.replace(BASE, here)
 
-    # One shell runs every step in order (variables and cookies carry over), marking the end
-    # of each step's output. The README's paths are relative to the project folder.
-    bin_dir = Path(sys.executable).parent
-    script = "\n".join(
-        f"{command.replace(BASE, here).replace('.venv/bin/', f'{bin_dir}/')}\nprintf '\\n{MARK}\\n'"
-        for command, _ in steps
-    )
-    run = subprocess.run(
-        ["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
-    outputs = run.stdout.split(f"\n{MARK}\n")[:-1]
+    outputs = run_walkthrough(steps, here, tmp_path)
 
-    assert run.stderr == ""
-    assert len(outputs) == len(steps)
     for (command, shown), output in zip(steps, outputs, strict=True):
         assert output == shown.replace(BASE, here), command
+
+
+# -- the same walkthrough against `make serve` -------------------------------------------------
+
+MAKEFILE = README.parent / "Makefile"
+DEMO = {"WALLET": "wallet address", "PRIVATE_KEY": "private key", "KEY": "trade API key"}
+"""The walkthrough's variables, and the banner line each is set from."""
+ADVANCE_REFUSED = {
+    "error": "VALIDATION_ERROR",
+    "code": "VALIDATION_ERROR",
+    "message": "mode: a realtime clock runs by itself; only a manual clock is advanced",
+    "details": {"field": "mode"},
+}
+
+
+def make_serve_flags() -> list[str]:
+    """The flags `make serve` gives `ocx-sim serve` beyond its host and port."""
+    (line,) = [line for line in MAKEFILE.read_text().splitlines() if "/ocx-sim serve" in line]
+    return line.split("--port $(PORT)", 1)[1].split()
+
+
+def shape(value: object) -> object:
+    """What an answer is made of, without its values: keys and the JSON type of each value."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    return "list" if isinstance(value, list) else type(value).__name__
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the walkthrough is written for curl")
+def test_the_walkthrough_works_against_make_serve_differing_only_where_the_readme_says(
+    tmp_path: Path,
+) -> None:
+    flags = make_serve_flags()
+    assert flags == ["--scenario", "sandbox", "--clock", "realtime"]
+    with ocx_sim_serve(flags, tmp_path) as served:
+        here = served.url
+        steps = []
+        for command, shown in walkthrough()[1:]:
+            name, equals, _ = command.partition("=")
+            if equals and name in DEMO:
+                command = f"{name}={served.demo(DEMO[name])}"
+            steps.append((command, shown))
+        outputs = run_walkthrough(steps, here, tmp_path)
+
+    assert served.banner[0] == (
+        f"ocx-sim: the default world (seed 0, realtime clock, scenario sandbox) on {here}"
+    )
+    for (command, shown), output in zip(steps, outputs, strict=True):
+        if "/_sim/clock/advance" in command:
+            assert json.loads(output) == ADVANCE_REFUSED
+        elif "orderbook" in command:
+            book = json.loads(output)
+            assert shape(book) == shape(json.loads(shown))
+            assert book["asks"], "the market maker's ask"
+        elif shown:
+            assert shape(json.loads(output)) == shape(json.loads(shown)), command
+        else:
+            assert output == "", command
+    signed_in = json.loads(
+        outputs[[c for c, _ in steps].index("curl -s -b cookies.txt $OCX/auth/me")]
+    )
+    assert signed_in["walletAddress"] == served.demo("wallet address")

@@ -317,13 +317,13 @@ def test_timers_due_when_a_realtime_snapshot_was_taken_fire_at_their_own_instant
     world = World("w", WorldConfig(seed=3, clock=ClockMode.REALTIME), real)
     world.exchange.sim.submit_deposit("0x" + "cd" * 20, D(10))
     real.now += 5.0
-    assert world.now_ms == world.config.start_ms + 5_000  # both confirmations due, not fired
+    assert world.now_ms == world.start_ms + 5_000  # both confirmations due, not fired
 
     world.restore(world.snapshot())
     world.keep_time()
 
     deposited = world.exchange.events_of(FundsDeposited)
-    assert [e.ts for e in deposited] == [world.config.start_ms + 4_000]
+    assert [e.ts for e in deposited] == [world.start_ms + 4_000]
 
 
 # -- reset ------------------------------------------------------------------------------------
@@ -417,7 +417,7 @@ def test_switching_a_world_to_manual_stops_its_time() -> None:
     world.set_clock_mode(ClockMode.MANUAL)
     real.now += 60.0
     assert isinstance(world.clock, SimClock)
-    assert world.now_ms == world.config.start_ms + 2_000
+    assert world.now_ms == world.start_ms + 2_000
     assert world.config.clock is ClockMode.REALTIME
 
 

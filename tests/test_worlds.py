@@ -84,7 +84,7 @@ def test_world_ids_come_from_the_servers_seed_and_leave_worlds_streams_alone() -
 
 
 def test_a_world_starts_at_its_configured_instant_on_a_manual_clock() -> None:
-    world = World("w", WorldConfig(start_ms=DEFAULT_START_MS + 5_000))
+    world = World("w", WorldConfig(start=DEFAULT_START_MS + 5_000))
 
     assert isinstance(world.clock, SimClock)
     assert world.now_ms == world.exchange.now_ms == DEFAULT_START_MS + 5_000
@@ -252,7 +252,9 @@ ADDRESS = "0x" + "ab" * 20
 
 
 def realtime_worlds(real: FakeRealTime, speed: float = 1.0) -> Worlds:
-    return Worlds(WorldConfig(clock=ClockMode.REALTIME, speed=speed), real_time=real)
+    """Realtime worlds from 2026-01-02T00:00:00Z (a funding boundary every 5 minutes on)."""
+    config = WorldConfig(clock=ClockMode.REALTIME, speed=speed, start=DEFAULT_START_MS)
+    return Worlds(config, real_time=real)
 
 
 def test_a_realtime_world_confirms_a_deposit_once_real_time_reaches_each_confirmation() -> None:

@@ -9,9 +9,12 @@
   force in the order they are tried; a used-up rule is gone.
 - `DELETE /_sim/faults/{faultId}` → `{faultId, deleted: true}`; 404 for an id that is not (or
   no longer) a rule.
-- `GET /_sim/journal?since=N` → `{entries: [{seq, time, method, path, account, status,
-  latencyMs}]}`, oldest first, only `seq > N` (0 when absent). `status` is null for a dropped
-  connection; `latencyMs` is real milliseconds (three decimals).
+- `GET /_sim/journal?since=N&limit=N` → `{entries: [{seq, time, method, path, account,
+  status, latencyMs}]}`, oldest first, only `seq > since` (0 when absent), the oldest `limit`
+  of them (1 to 10,000; all when absent). `status` is null for a dropped connection;
+  `latencyMs` is real milliseconds (three decimals). In a world made with `journalBodies`,
+  each entry adds `request` and `response`: the bodies as parsed JSON, null when there is none
+  or it is not JSON, credentials redacted (worlds/journal.py).
 
 Answers show every field of a match and an action, null where unset, and the action's
 effective answer: an ambiguous fault shows the status, code and message it will answer (504,
@@ -30,6 +33,7 @@ from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import INSTANT, ULID, Schema, array, enum, nullable, obj, ref
 from ocx_sim.worlds.faults import (
+    ERROR_CODE,
     MAX_LATENCY_MS,
     MAX_TIMES,
     METHODS,
@@ -38,6 +42,7 @@ from ocx_sim.worlds.faults import (
     FaultMatch,
     FaultType,
 )
+from ocx_sim.worlds.journal import CAPACITY as JOURNAL_CAPACITY
 from ocx_sim.worlds.journal import JournalEntry
 
 SEQ_HIGH = 2**63 - 1
@@ -57,11 +62,10 @@ def match_view(match: FaultMatch) -> dict[str, Any]:
 
 
 def action_view(action: FaultAction) -> dict[str, Any]:
-    code = action.answer_code
     return {
         "type": action.type.value,
         "status": action.answer_status,
-        "code": None if code is None else code.value,
+        "code": action.answer_code,
         "message": action.answer_message,
         "ms": action.ms,
         "drop": action.drops,
@@ -79,7 +83,7 @@ def fault_view(fault: Fault) -> dict[str, Any]:
 
 
 def entry_view(entry: JournalEntry) -> dict[str, Any]:
-    return {
+    view = {
         "seq": entry.seq,
         "time": format_ms(entry.time_ms),
         "method": entry.method,
@@ -88,6 +92,9 @@ def entry_view(entry: JournalEntry) -> dict[str, Any]:
         "status": entry.status,
         "latencyMs": entry.latency_ms,
     }
+    if entry.bodies is not None:
+        view["request"], view["response"] = entry.bodies
+    return view
 
 
 async def add_fault(call: Call) -> Any:
@@ -132,13 +139,19 @@ async def delete_fault(call: Call) -> Any:
 
 
 async def get_journal(call: Call) -> Any:
-    """Every request the world answered after `since`, oldest first."""
+    """The requests the world answered after `since`, oldest first, at most `limit`."""
     since = parse.query_int(call.query, "since", default=0, low=0, high=SEQ_HIGH) or 0
-    return {"entries": [entry_view(entry) for entry in call.world.journal.entries(since)]}
+    limit = parse.query_int(call.query, "limit", default=None, low=1, high=JOURNAL_CAPACITY)
+    entries = call.world.journal.entries(since, limit)
+    return {"entries": [entry_view(entry) for entry in entries]}
 
 
 _STATUS: Schema = {"type": "integer", "minimum": 400, "maximum": 599}
-_CODE: Schema = enum(*(code.value for code in ErrorCode))
+_CODE: Schema = {
+    "type": "string",
+    "pattern": "^" + ERROR_CODE.pattern + "$",
+    "description": "any upper-case code, the catalog's or not",
+}
 _TIMES: Schema = {"type": "integer", "minimum": 1, "maximum": MAX_TIMES}
 _PROBABILITY: Schema = {"type": "number", "exclusiveMinimum": 0, "maximum": 1}
 _MATCH: Schema = obj(
@@ -186,7 +199,16 @@ COMPONENTS: dict[str, Schema] = {
                 "description": "null when the connection was dropped",
             },
             "latencyMs": {"type": "number", "minimum": 0},
-        }
+            "request": {
+                "description": "journalBodies: the request's JSON body, credentials as "
+                '"***"; null when none or not JSON'
+            },
+            "response": {
+                "description": "journalBodies: the answer's JSON body, credentials as "
+                '"***"; null when none or not JSON'
+            },
+        },
+        optional=("request", "response"),
     ),
 }
 ADD_FAULT: Schema = {
@@ -237,7 +259,10 @@ ENDPOINTS = [
         Access.PUBLIC,
         "Every request the world answered, oldest first",
         response=obj({"entries": array(ref("SimJournalEntry"))}),
-        query={"since": {"type": "integer", "minimum": 0}},
+        query={
+            "since": {"type": "integer", "minimum": 0},
+            "limit": {"type": "integer", "minimum": 1, "maximum": JOURNAL_CAPACITY},
+        },
         tag="control",
     ),
 ]

@@ -2,13 +2,18 @@
 
 A world is one exchange built from a config; the default world answers at `/`, every other at
 `/w/{worldId}/`. A new world's config is the server's (`--seed`, `--clock`, `--speed`,
-`--profile`) with the request's overrides, so the same body gives a world that answers the same
-requests with the same bytes.
+`--start`, `--profile`, `--journal-bodies`) with the request's overrides, so the same body
+gives a world that answers the same requests with the same bytes (a start of "now" aside).
+
+`start` is an instant or "now" (the wall clock's now in whole seconds, read when the world is
+built and again at every reset); without one a world starts at the server's `--start`, else at
+its clock's default: 2026-01-02T00:00:00.000Z on a manual clock, "now" on a realtime one.
 
 `scenario` (a bundled scenario's name, or a YAML file's path on the server) is loaded when the
 world is built, and again on every reset. Its `meta.seed` and `meta.start` are the world's
-unless the body gives `seed` or `start`; the server's own `--scenario` is not inherited. A
-scenario that does not load is 400 naming `scenario` (docs/scenarios.md "Errors").
+unless the body gives `seed` or `start` (they come before the server's); the server's own
+`--scenario` is not inherited. A scenario that does not load is 400 naming `scenario`
+(docs/scenarios.md "Errors").
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint, unknown_world
 from ocx_sim.gateway.schemas import INSTANT, Schema, array, enum, obj, ref
 from ocx_sim.worlds import DEFAULT_WORLD_ID, ClockMode, World
+from ocx_sim.worlds.config import START_NOW, Start
 from ocx_sim.worlds.scenario_run import with_scenario
 
 SEED_LOW, SEED_HIGH = -(2**63), 2**63 - 1
@@ -53,6 +59,17 @@ def read_speed(body: dict[str, Any]) -> float | None:
     return speed
 
 
+def read_start(body: dict[str, Any]) -> Start:
+    """The body's `start`: "now", or an instant up to LATEST_START_MS; None when absent (400
+    naming `start` otherwise)."""
+    if body.get("start") == START_NOW:
+        return START_NOW
+    start_ms = read_instant(body, "start")
+    if start_ms is not None and start_ms > LATEST_START_MS:
+        raise invalid("start", "must be at most 9998-12-31T23:59:59.999Z")
+    return start_ms
+
+
 def world_view(world: World) -> dict[str, Any]:
     """`{worldId, baseUrl, seed, now}`; the default world's base URL is `/`."""
     return {
@@ -70,23 +87,23 @@ async def create_world(call: Call) -> Any:
     seed = parse.integer(body, "seed", low=SEED_LOW, high=SEED_HIGH)
     clock = parse.optional_choice(body, "clock", ClockMode)
     speed = read_speed(body)
-    start_ms = read_instant(body, "start")
-    if start_ms is not None and start_ms > LATEST_START_MS:
-        raise invalid("start", "must be at most 9998-12-31T23:59:59.999Z")
+    start = read_start(body)
     profile = parse.optional_choice(body, "profile", Profile)
     base = call.worlds.default_config
+    journal_bodies = parse.boolean(body, "journalBodies", default=base.journal_bodies)
     config = dataclasses.replace(
         base,
         seed=base.seed if seed is None else seed,
         clock=clock or base.clock,
         speed=base.speed if speed is None else speed,
-        start_ms=base.start_ms if start_ms is None else start_ms,
+        start=base.start if start is None else start,
         profile=profile or base.profile,
+        journal_bodies=journal_bodies,
         scenario=None,
     )
     if scenario is not None:
-        config = with_scenario(config, scenario, seed, start_ms)
-        if config.start_ms > LATEST_START_MS:
+        config = with_scenario(config, scenario, seed, start)
+        if isinstance(config.start, int) and config.start > LATEST_START_MS:
             raise invalid("scenario", "its meta.start must be at most 9998-12-31T23:59:59.999Z")
     return world_view(call.worlds.create(config))
 
@@ -123,15 +140,22 @@ CREATE_WORLD: Schema = obj(
         "speed": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SPEED},
         "start": {
             "type": "string",
-            "description": "ISO-8601 instant, at most 9998-12-31T23:59:59.999Z",
+            "description": 'ISO-8601 instant, at most 9998-12-31T23:59:59.999Z, or "now" (the '
+            "wall clock's now in whole seconds); default: 2026-01-02T00:00:00.000Z on a manual "
+            "clock, now on a realtime one",
         },
         "scenario": {
             "type": "string",
             "description": "a bundled scenario's name, or a YAML file's path on the server",
         },
         "profile": enum(*(profile.value for profile in Profile)),
+        "journalBodies": {
+            "type": "boolean",
+            "description": "the journal keeps each request's and answer's JSON body, "
+            'credentials as "***"',
+        },
     },
-    optional=("seed", "clock", "speed", "start", "scenario", "profile"),
+    optional=("seed", "clock", "speed", "start", "scenario", "profile", "journalBodies"),
 )
 ENDPOINTS = [
     Endpoint(

@@ -66,7 +66,12 @@ from ocx_sim.auth.ratelimit import Verdict
 from ocx_sim.auth.sessions import COOKIE_NAME, SESSION_SECONDS
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import ErrorCode, OcxError, invalid
-from ocx_sim.gateway.responses import JSON_TYPE, error_response
+from ocx_sim.gateway.responses import (
+    JSON_TYPE,
+    error_response,
+    injected_error_body,
+    json_response,
+)
 from ocx_sim.worlds import World, Worlds
 from ocx_sim.worlds.faults import Fault, FaultType
 
@@ -161,12 +166,24 @@ class Call:
         return str(self.request.path_params[name])
 
     def client_ip(self) -> str | None:
+        """The client's address: the connection's peer, or behind trusted proxies the first
+        `X-Forwarded-For` entry (docs/fidelity.md "Sign-in, sessions and keys"). The server
+        leaves the header alone (server.py), so it is read here or nowhere."""
         if self.world.config.trusted_proxies:
             forwarded = self.request.headers.get("x-forwarded-for")
             if forwarded:
                 return forwarded.split(",")[0].strip()
         client = self.request.client
         return client.host if client is not None else None
+
+    def over_https(self) -> bool:
+        """Whether the client reached the server over https: the connection's scheme, or
+        behind trusted proxies the first `X-Forwarded-Proto` entry."""
+        if self.world.config.trusted_proxies:
+            forwarded = self.request.headers.get("x-forwarded-proto")
+            if forwarded:
+                return forwarded.split(",")[0].strip().lower() == "https"
+        return self.request.scope.get("scheme") == "https"
 
 
 def credential(request: Request) -> tuple[str, str] | None:
@@ -307,13 +324,20 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
             path = path[len(f"/w/{world_id}") :] or "/"
         call = Call(request, worlds, world, endpoint)
         response = await _answer(call, path)
-        world.journal.record(
+        journal = world.journal
+        dropped = isinstance(response, Dropped)
+        bodies = None
+        if journal.keeps_bodies:
+            # Read here if the endpoint did not (Starlette keeps a body once read).
+            bodies = (await request.body(), None if dropped else bytes(response.body))
+        journal.record(
             arrived_ms,
             request.method,
             path,
             None if call.principal is None else call.principal.user_id,
-            None if isinstance(response, Dropped) else response.status_code,
+            None if dropped else response.status_code,
             round((loop.time() - started) * 1000, 3),
+            bodies,
         )
         return response
 
@@ -396,13 +420,13 @@ def _hit(call: Call, path: str) -> Fault | None:
 
 
 def _fault_error(fault: Fault, world: World) -> Response:
-    """The fault's error in the catalog's body, with the fault's status."""
+    """The fault's error in the catalog's body shape, with the fault's status and code (any
+    code, the catalog's or not)."""
     action = fault.action
     code, status = action.answer_code, action.answer_status
     assert code is not None and status is not None  # FaultAction.check guarantees both
-    error = OcxError(code, action.answer_message)
-    error.status = status
-    return error_response(error, world.config.profile)
+    body = injected_error_body(code, status, action.answer_message, world.config.profile)
+    return json_response(body, status)
 
 
 def _render(result: Any, call: Call, default_status: int) -> Response:
@@ -412,6 +436,10 @@ def _render(result: Any, call: Call, default_status: int) -> Response:
         return Response(orjson.dumps(result), default_status, media_type=JSON_TYPE)
     response = Response(orjson.dumps(result.body), result.status, media_type=JSON_TYPE)
     path = call.world.cookie_path
+    # `Secure` only over https (docs/fidelity.md "Sign-in, sessions and keys"): a cookie jar
+    # never sends a Secure cookie back to an http:// URL, which would sign every such client
+    # out of the sandbox at once.
+    secure = call.over_https()
     for name, value in result.cookies.items():
         if value is None:
             # Starlette's delete_cookie dates `expires` by the real clock; a fixed past
@@ -423,7 +451,7 @@ def _render(result: Any, call: Call, default_status: int) -> Response:
                 max_age=0,
                 expires=_EPOCH,
                 path=path,
-                secure=True,
+                secure=secure,
                 httponly=True,
                 samesite="none",
             )
@@ -433,7 +461,7 @@ def _render(result: Any, call: Call, default_status: int) -> Response:
                 value,
                 max_age=SESSION_SECONDS,
                 path=path,
-                secure=True,
+                secure=secure,
                 httponly=True,
                 samesite="none",
             )

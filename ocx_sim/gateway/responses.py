@@ -3,6 +3,8 @@ raise `OcxError`, never build error JSON (docs/architecture.md "A request's path
 
 from __future__ import annotations
 
+from collections import defaultdict
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -10,7 +12,7 @@ from starlette.responses import Response
 
 from ocx_sim.auth.policy import Profile
 from ocx_sim.auth.ratelimit import Verdict
-from ocx_sim.errors import ErrorCode, OcxError
+from ocx_sim.errors import CATALOG, ErrorCode, OcxError
 
 JSON_TYPE = "application/json"
 
@@ -45,3 +47,40 @@ def error_response(
 def status_error(status: int) -> OcxError:
     """The catalog error for routing's own refusals: 405 for a wrong method, else 404."""
     return OcxError(ErrorCode.METHOD_NOT_ALLOWED if status == 405 else ErrorCode.NOT_FOUND)
+
+
+def _families_by_status() -> dict[int, str]:
+    """Each status whose catalog codes all share one GitBook family → that family."""
+    families: defaultdict[int, set[str]] = defaultdict(set)
+    for entry in CATALOG.values():
+        families[entry.status].add(entry.family)
+    return {status: next(iter(named)) for status, named in families.items() if len(named) == 1}
+
+
+_FAMILY_OF_STATUS = _families_by_status()
+_CODES = {code.value: code for code in ErrorCode}
+
+
+def injected_error_body(
+    code: str, status: int, message: str | None, profile: Profile = Profile.STRICT
+) -> dict[str, object]:
+    """The body of an error a fault injects (docs/control-api.md "Faults"), whose code may lie
+    outside the catalog. A catalog code keeps its message and family; another code gets the
+    status's reason phrase as its message and, under `gitbook`, the family the catalog gives
+    every code of that status (`AuthError` for 401 and 403, …), else `RequestError` for a 4xx
+    and `ServerError` for a 5xx."""
+    known = _CODES.get(code)
+    if known is not None:
+        error = OcxError(known, message)
+        error.status = status
+        return error_body(error, profile)
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Request failed"
+    family = _FAMILY_OF_STATUS.get(status, "ServerError" if status >= 500 else "RequestError")
+    return {
+        "error": family if profile is Profile.GITBOOK else code,
+        "code": code,
+        "message": reason if message is None else message,
+    }

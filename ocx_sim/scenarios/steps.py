@@ -286,7 +286,7 @@ def _fault(r: Reader, node: Node, path: str) -> Action:
         path=r.string(match["path"], f"{path}.match.path", 512),
         type=r.string(act["type"], f"{a}.type", 32),
         account=r.opt(match, f"{path}.match", "account", r.string),
-        status=r.opt(act, a, "status", lambda n, p: r.integer(n, p, 100, 599)),
+        status=r.opt(act, a, "status", lambda n, p: r.integer(n, p, 400, 599)),
         code=r.opt(act, a, "code", r.string),
         message=r.opt(act, a, "message", lambda n, p: r.string(n, p, 500)),
         ms=r.opt(act, a, "ms", lambda n, p: r.integer(n, p, 0, 600_000)),

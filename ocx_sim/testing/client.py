@@ -94,10 +94,13 @@ class InProcessClient:
         *,
         host: str = "testserver",
         client_ip: str = "127.0.0.1",
+        scheme: str = "http",
     ) -> None:
         self.app = app
         self.host = host
         self.client_ip = client_ip
+        self.scheme = scheme
+        """The connection's scheme the app sees (`https`: as if reached over TLS)."""
         self._loop = asyncio.new_event_loop()
 
     def close(self) -> None:
@@ -133,14 +136,14 @@ class InProcessClient:
             "asgi": {"version": "3.0"},
             "http_version": "1.1",
             "method": method.upper(),
-            "scheme": "http",
+            "scheme": self.scheme,
             "path": raw_path,
             "raw_path": raw_path.encode(),
             "query_string": query.encode(),
             "root_path": "",
             "headers": [(k.encode(), v.encode()) for k, v in sent.items()],
             "client": (client_ip or self.client_ip, 50000),
-            "server": (self.host, 80),
+            "server": (self.host, 443 if self.scheme == "https" else 80),
         }
         return self._loop.run_until_complete(self._call(scope, body))
 

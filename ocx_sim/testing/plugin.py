@@ -6,7 +6,7 @@ Fixtures:
 - `ocx_sandbox` (session): ocx-sim under uvicorn on a thread, 127.0.0.1 and a free port;
 - `ocx_seed` and `ocx_world_config`: what the worlds are made from; override them in a
   conftest or a module to change every world there (`{"seed", "start", "clock", "speed",
-  "profile"}`, the body of `POST /_sim/worlds`).
+  "profile", "journalBodies"}`, the body of `POST /_sim/worlds`).
 Marker `@pytest.mark.ocx_scenario("file.yaml" or "bundled-name")` loads a scenario into the
 test's world(s); a relative path is looked up beside the test file first. Option `--ocx-seed`
 (or the ini value `ocx_seed`) sets the default seed.
@@ -87,7 +87,7 @@ def ocx_seed(pytestconfig: pytest.Config) -> int:
 @pytest.fixture
 def ocx_world_config(ocx_seed: int) -> dict[str, Any]:
     """The body of `POST /_sim/worlds` for this test's worlds (override to set `start`,
-    `clock`, `speed` or `profile`)."""
+    `clock`, `speed`, `profile` or `journalBodies`)."""
     return {"seed": ocx_seed}
 
 

@@ -225,7 +225,7 @@ class OcxWorld:
     @classmethod
     def create(cls, backend: Backend, config: Mapping[str, Any] | None = None) -> OcxWorld:
         """A new world (`POST /_sim/worlds` with `config`: seed, start, clock, speed,
-        profile, scenario)."""
+        profile, scenario, journalBodies)."""
         answer = backend.send(
             "POST",
             "/_sim/worlds",

@@ -22,7 +22,7 @@ from ocx_sim.auth.keys import ApiKeys
 from ocx_sim.auth.ratelimit import RateLimiter
 from ocx_sim.auth.sessions import Sessions
 from ocx_sim.auth.siwe import Nonces
-from ocx_sim.clock import Clock, RealTimeSource, SimClock, WallClock
+from ocx_sim.clock import Clock, RealTimeSource, SimClock, WallClock, WallTimeSource
 from ocx_sim.engine.core.accounts import Bucket
 from ocx_sim.engine.core.markets import Catalog
 from ocx_sim.engine.exchange import Exchange
@@ -48,26 +48,33 @@ __all__ = [
 ]
 
 DEFAULT_WORLD_ID = "default"
-_OUTSIDE_STATE = ("snapshots", "_snapshot_ids", "_real_time")
+_OUTSIDE_STATE = ("snapshots", "_snapshot_ids", "_real_time", "_wall_time")
 """What a snapshot leaves out and a restore or reset keeps: the snapshots, the stream their ids
-come from (a restored world must not hand out an id again), and the process's real time."""
+come from (a restored world must not hand out an id again), and the process's real time and
+wall clock."""
 
 
 class World:
     def __init__(
-        self, world_id: str, config: WorldConfig, real_time: RealTimeSource | None = None
+        self,
+        world_id: str,
+        config: WorldConfig,
+        real_time: RealTimeSource | None = None,
+        wall_time: WallTimeSource | None = None,
     ) -> None:
         self.world_id = world_id
         self.config = config
+        self.start_ms = config.start_instant(wall_time)
+        """The instant the world was built at: its config's start, "now" read as it was built."""
         self.clock: Clock = (
-            WallClock(config.start_ms, config.speed, real_time)
+            WallClock(self.start_ms, config.speed, real_time)
             if config.clock is ClockMode.REALTIME
-            else SimClock(config.start_ms)
+            else SimClock(self.start_ms)
         )
         # A file read anew each time the world is built; its catalog terms are the world's
         # before the exchange exists (scenarios/catalog.py), so a reset keeps them.
         scenario = None if config.scenario is None else open_scenario(config.scenario)
-        catalog = None if scenario is None else _catalog(scenario, config.start_ms)
+        catalog = None if scenario is None else _catalog(scenario, self.start_ms)
         self.exchange = Exchange(seed=config.seed, clock=self.clock, catalog=catalog)
         ids = self.exchange.ids
         self.sessions = Sessions(ids.token_bytes(32), audience=world_id)
@@ -78,11 +85,12 @@ class World:
         """Users who redeemed an invite (only consulted when invite codes are configured)."""
         # Streams of their own: drawing for a fault, or adding one, moves no other stream.
         self.faults = Faults(self.clock, ids.stream("faults"), ids.stream("fault-ids"))
-        self.journal = Journal()
+        self.journal = Journal(bodies=config.journal_bodies)
         self.scenarios = Scenarios()
         """The scenarios loaded into the world (scenario_run.py)."""
         # Outside the world's state (`_OUTSIDE_STATE`): kept by snapshot, restore and reset.
         self._real_time = real_time
+        self._wall_time = wall_time
         self.snapshots: dict[str, bytes] = {}
         """Snapshot id → the world's state, pickled (`snapshot`)."""
         self._snapshot_ids = ids.stream("snapshot-ids")
@@ -151,10 +159,10 @@ class World:
     def reset(self, seed: int | None = None) -> None:
         """Rebuild the world from its config (on `seed` from now on, if given), exactly as if
         just created (docs/control-api.md "State": a reset is construction): same id, a new
-        exchange, clock (in the config's mode), sessions, keys, faults and journal. Its snapshots
-        stay, and restore as before."""
+        exchange, clock (in the config's mode, at its start: a start of "now" is read again),
+        sessions, keys, faults and journal. Its snapshots stay, and restore as before."""
         config = self.config if seed is None else replace(self.config, seed=seed)
-        fresh = World(self.world_id, config, self._real_time)
+        fresh = World(self.world_id, config, self._real_time, self._wall_time)
         self._adopt({k: v for k, v in vars(fresh).items() if k not in _OUTSIDE_STATE})
 
     def _adopt(self, state: dict[str, Any]) -> None:
@@ -258,19 +266,22 @@ class Worlds:
     default_config: WorldConfig
     real_time: RealTimeSource | None = None
     """What realtime worlds read as real time (the monotonic clock unless a test fakes it)."""
+    wall_time: WallTimeSource | None = None
+    """The wall clock worlds starting "now" read (the system's unless a test fakes it)."""
     default: World = field(init=False)
     _worlds: dict[str, World] = field(init=False, default_factory=dict)
     _ids: Ids = field(init=False)
 
     def __post_init__(self) -> None:
-        self.default = World(DEFAULT_WORLD_ID, self.default_config, self.real_time)
+        self.default = World(DEFAULT_WORLD_ID, self.default_config, self.real_time, self.wall_time)
         # World ids come from the server's seed, not any world's: creating a world must not
         # move another world's random streams. Their own stream: a world id is never also the
-        # id of something in the default world (its first user's, say).
-        self._ids = Ids(self.default_config.seed, lambda: self.default_config.start_ms, "world-ids")
+        # id of something in the default world (its first user's, say). Stamped with the
+        # default world's start.
+        self._ids = Ids(self.default_config.seed, lambda: self.default.start_ms, "world-ids")
 
     def create(self, config: WorldConfig) -> World:
-        world = World(self._ids.ulid(), config, self.real_time)
+        world = World(self._ids.ulid(), config, self.real_time, self.wall_time)
         self._worlds[world.world_id] = world
         return world
 

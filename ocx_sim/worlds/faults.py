@@ -48,6 +48,10 @@ AMBIGUOUS_MESSAGE = "The exchange did not answer in time; the request may have b
 the exchange behind it is slow. The catalog has no 504 code; UPSTREAM_DEGRADED (retry shortly)
 is the nearest in meaning, and the message says what the client cannot know."""
 
+ERROR_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+"""An error action's `code`: any upper-case code, the catalog's or not (docs/control-api.md
+"Faults"): OCX warns that new codes may appear, and a client must cope with one it has never
+seen."""
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 _LITERAL = re.compile(r"[^/{}?#\s]+")
@@ -89,9 +93,11 @@ class FaultAction:
     status: int | None = None
     """error: required; ambiguous: the status answered instead of the real one (default 504)."""
     code: str | None = None
-    """error: required, an ErrorCode; ambiguous: optional (default UPSTREAM_DEGRADED)."""
+    """error: required, any code matching ERROR_CODE; ambiguous: optional (default
+    UPSTREAM_DEGRADED)."""
     message: str | None = None
-    """error, ambiguous: the error body's message (default: the catalog's, or AMBIGUOUS_MESSAGE)."""
+    """error, ambiguous: the error body's message (default: the catalog's for a catalog code,
+    a generic one for any other, AMBIGUOUS_MESSAGE for an ambiguous fault without a code)."""
     ms: int | None = None
     """latency: real milliseconds the answer is held back."""
     drop: bool = False
@@ -124,9 +130,12 @@ class FaultAction:
             raise invalid("action.ms", "is required for a latency fault")
         if self.status is not None:
             _check_int(self.status, "action.status", 400, 599)
-        if self.code is not None and (not isinstance(self.code, str) or self.code not in _CODES):
+        if self.code is not None and (
+            not isinstance(self.code, str) or ERROR_CODE.fullmatch(self.code) is None
+        ):
             raise invalid(
-                "action.code", "must be an error code of the catalog (VALIDATION_ERROR, …)"
+                "action.code",
+                "must be an upper-case code matching ^[A-Z][A-Z0-9_]{0,63}$ (VALIDATION_ERROR, …)",
             )
         if self.message is not None and not (
             isinstance(self.message, str) and 0 < len(self.message) <= MAX_MESSAGE_LENGTH
@@ -150,21 +159,22 @@ class FaultAction:
         return self.status
 
     @property
-    def answer_code(self) -> ErrorCode | None:
+    def answer_code(self) -> str | None:
+        """The code answered (error, ambiguous without drop), else None."""
         if self.type is FaultType.AMBIGUOUS and not self.drop:
-            return AMBIGUOUS_CODE if self.code is None else ErrorCode(self.code)
-        return None if self.code is None else ErrorCode(self.code)
+            return AMBIGUOUS_CODE.value if self.code is None else self.code
+        return self.code
 
     @property
     def answer_message(self) -> str | None:
-        """The message given, or None for the catalog's (an ambiguous fault has its own)."""
+        """The message given, or None for the code's default (the catalog's, or a generic one
+        for a code outside it; an ambiguous fault without a code has its own)."""
         if self.message is None and self.type is FaultType.AMBIGUOUS and not self.drop:
             return AMBIGUOUS_MESSAGE if self.code is None else None
         return self.message
 
 
 _TYPES = tuple(kind.value for kind in FaultType)
-_CODES = frozenset(code.value for code in ErrorCode)
 _FIELDS: dict[FaultType, frozenset[str]] = {
     FaultType.ERROR: frozenset({"status", "code", "message"}),
     FaultType.LATENCY: frozenset({"ms"}),

@@ -13,7 +13,12 @@ Invariants kept here:
 - Only the latest `CAPACITY` entries are kept (a sandbox serves requests for days); `seq` keeps
   counting, so a reader sees a gap at the front rather than renumbered entries.
 - `latency_ms` is real time, the only field that differs between two runs of the same requests.
-- Plain data only, so a world deep-copies with its journal.
+- A journal made to keep bodies (a world's `journalBodies`) holds each request's and answer's
+  parsed JSON (None when there is none or it is not JSON), with every credential a body can
+  carry (`SECRET_KEYS`: session tokens, API-key secrets, private keys) replaced by `REDACTED`
+  at any depth before it is kept: nothing read from the journal can sign anyone in. Without
+  it, no entry holds bodies.
+- Plain data only, so a world deep-copies and pickles with its journal.
 
 Not in the journal: requests no world answered (an unknown world's paths, unrouted paths and
 wrong methods, `/openapi.json`).
@@ -24,8 +29,14 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from itertools import islice
+from typing import Any
+
+import orjson
 
 CAPACITY = 10_000
+SECRET_KEYS = frozenset({"sessionToken", "secret", "privateKey"})
+"""Keys whose values a journal never keeps (docs/control-api.md "State")."""
+REDACTED = "***"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +53,41 @@ class JournalEntry:
     """The status answered; None when the connection was dropped without an answer."""
     latency_ms: float
     """Real milliseconds from arrival to answer, injected latency included."""
+    bodies: tuple[Any, Any] | None = None
+    """(request, answer) as parsed JSON with credentials redacted, in a journal that keeps
+    bodies; None in one that does not."""
+
+
+def parse_body(raw: bytes | None) -> Any:
+    """A body as parsed JSON, credentials redacted; None when there is none or it is not
+    JSON."""
+    if not raw:
+        return None
+    try:
+        return redact(orjson.loads(raw))
+    except orjson.JSONDecodeError:
+        return None
+
+
+def redact(value: Any) -> Any:
+    """`value` with the value of every `SECRET_KEYS` key, at any depth, replaced by `REDACTED`
+    (a null stays null: there is nothing to hide)."""
+    if isinstance(value, dict):
+        return {
+            key: (REDACTED if key in SECRET_KEYS and item is not None else redact(item))
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    return value
 
 
 class Journal:
-    def __init__(self, capacity: int = CAPACITY) -> None:
+    def __init__(self, capacity: int = CAPACITY, *, bodies: bool = False) -> None:
         self._entries: deque[JournalEntry] = deque(maxlen=capacity)
         self._seq = 0
+        self.keeps_bodies = bodies
+        """Whether entries hold the request's and answer's bodies (`record`'s `bodies`)."""
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -65,16 +105,23 @@ class Journal:
         account: str | None,
         status: int | None,
         latency_ms: float,
+        bodies: tuple[bytes | None, bytes | None] | None = None,
     ) -> JournalEntry:
+        """Add an entry; `bodies` (the raw request and answer) are kept, parsed and redacted,
+        only by a journal that keeps bodies."""
         self._seq += 1
-        entry = JournalEntry(self._seq, time_ms, method, path, account, status, latency_ms)
+        kept = None
+        if self.keeps_bodies:
+            request, answer = bodies or (None, None)
+            kept = (parse_body(request), parse_body(answer))
+        entry = JournalEntry(self._seq, time_ms, method, path, account, status, latency_ms, kept)
         self._entries.append(entry)
         return entry
 
-    def entries(self, since: int = 0) -> list[JournalEntry]:
-        """The entries with `seq > since`, oldest first."""
+    def entries(self, since: int = 0, limit: int | None = None) -> list[JournalEntry]:
+        """The entries with `seq > since`, oldest first; only the oldest `limit` of them when
+        given (so a reader pages forward with `since` = the last seq it saw)."""
         kept = self._entries
-        if not kept or since < kept[0].seq:
-            return list(kept)
+        first = 0 if not kept or since < kept[0].seq else since - kept[0].seq + 1
         # Seqs are consecutive within what is kept: the first wanted one is at a known index.
-        return list(islice(kept, since - kept[0].seq + 1, None))
+        return list(islice(kept, first, None if limit is None else first + limit))

@@ -11,7 +11,7 @@ it nor a run holds the world, only its parts (the exchange, the fault rules), be
 snapshot pickles the world's state and must not find the world itself inside it.
 
 A world built from a config with a `scenario` loads it when built (so a reset loads it again);
-its `meta.seed` and `meta.start` become the config's seed and start unless the config gives its
+its `meta.seed` and `meta.start` become the config's seed and start unless the caller gives its
 own (`with_scenario`). A scenario loaded into a running world (`POST /_sim/scenarios`) keeps
 the world's seed and clock: relative times count from now.
 """
@@ -32,7 +32,7 @@ from ocx_sim.scenarios.library import find
 from ocx_sim.scenarios.model import AccountSpec, FaultSpec, Scenario, ScenarioError
 from ocx_sim.scenarios.player import Result, Run, play
 from ocx_sim.worlds.accounts import KeyRequest, NewAccount
-from ocx_sim.worlds.config import WorldConfig
+from ocx_sim.worlds.config import Start, WorldConfig
 from ocx_sim.worlds.faults import FaultAction, FaultMatch, Faults, FaultType, check_rule
 
 
@@ -175,20 +175,24 @@ def open_scenario(reference: str, field: str = "scenario") -> Scenario:
 
 
 def with_scenario(
-    config: WorldConfig, reference: str, seed: int | None = None, start_ms: int | None = None
+    config: WorldConfig, reference: str, seed: int | None = None, start: Start = None
 ) -> WorldConfig:
-    """`config` for a world built from the scenario: its `meta.seed` and `meta.start` unless
-    `seed` or `start_ms` are given (400 naming `scenario` when it does not load)."""
+    """`config` for a world built from the scenario (400 naming `scenario` when it does not
+    load). Its seed: `seed`, else the scenario's `meta.seed`, else the config's. Its start:
+    `start` (an instant or "now"), else the scenario's `meta.start`, else the config's (whose
+    None is the clock's default: 2026-01-02 on a manual clock, the wall clock's now on a
+    realtime one; docs/control-api.md "Worlds"). A scenario that names its start keeps it on
+    either clock, because its timeline counts from there."""
     meta = open_scenario(reference).meta
     return dataclasses.replace(
         config,
         scenario=reference,
         seed=seed if seed is not None else meta.seed if meta.seed is not None else config.seed,
-        start_ms=(
-            start_ms
-            if start_ms is not None
+        start=(
+            start
+            if start is not None
             else meta.start_ms
             if meta.start_ms is not None
-            else config.start_ms
+            else config.start
         ),
     )

@@ -25,7 +25,7 @@ from ocx_sim.gateway.endpoint import Call, Endpoint, serve
 from ocx_sim.ids import is_ulid
 from ocx_sim.testing.client import InProcessClient, Response
 from ocx_sim.worlds import NewAccount, World, WorldConfig, Worlds
-from tests.api.conftest import ApiClient, assert_error, read_key, trade_key
+from tests.api.conftest import ApiClient, OpenApi, assert_error, read_key, trade_key
 from tests.auth import sign, siwe_message
 
 COOKIE = "astra_session"
@@ -120,10 +120,76 @@ def test_sign_in_answers_the_user_and_sets_the_session_cookie(
     assert is_ulid(user.user_id)
     assert response.cookies[COOKIE]
     attributes = cookie_attributes(response)
-    assert {"httponly", "secure"} <= set(attributes)
+    assert "httponly" in attributes
     assert attributes["samesite"].lower() == "none"
     assert attributes["path"] == "/"
     assert attributes["max-age"] == "604800"
+
+
+def test_the_session_cookie_is_not_secure_over_plain_http(
+    client: ApiClient, world: World, wallet: LocalAccount
+) -> None:
+    response = sign_in(client, world, wallet)
+
+    assert response.status_code == 200
+    assert "secure" not in cookie_attributes(response)
+
+
+def https_client(worlds: Worlds) -> ApiClient:
+    """An in-process client whose requests arrive over https (the ASGI scheme)."""
+    http = InProcessClient(create_app(worlds), scheme="https")
+    return ApiClient(http, OpenApi(http.get("/openapi.json").json()))
+
+
+def test_the_session_cookie_and_its_clearing_are_secure_over_https(
+    worlds: Worlds, world: World, wallet: LocalAccount
+) -> None:
+    client = https_client(worlds)
+    try:
+        signed_in = sign_in(client, world, wallet)
+        logged_out = client.post("/auth/logout", cookies={COOKIE: session_of(signed_in)})
+    finally:
+        client.http.close()
+
+    assert "secure" in cookie_attributes(signed_in)
+    assert "secure" in cookie_attributes(logged_out)
+
+
+@pytest.mark.parametrize(
+    ("trusted", "secure"), [(False, False), (True, True)], ids=["untrusted", "trusted"]
+)
+def test_x_forwarded_proto_https_makes_the_cookie_secure_only_behind_trusted_proxies(
+    client: ApiClient, worlds: Worlds, wallet: LocalAccount, trusted: bool, secure: bool
+) -> None:
+    world = worlds.create(WorldConfig(seed=8, trusted_proxies=trusted))
+    base = world.base_url
+    nonce = nonce_for(client, wallet.address, base)
+    text = siwe_message(wallet.address, nonce, issued_at=world.now_ms)
+    body = {"message": text, "signature": sign(wallet, text)}
+
+    response = client.post(f"{base}/auth/siwe", json=body, headers={"X-Forwarded-Proto": "https"})
+
+    assert response.status_code == 200
+    assert ("secure" in cookie_attributes(response)) is secure
+
+
+def test_behind_trusted_proxies_x_forwarded_proto_http_wins_over_an_https_connection(
+    worlds: Worlds, wallet: LocalAccount
+) -> None:
+    world = worlds.create(WorldConfig(seed=8, trusted_proxies=True))
+    client = https_client(worlds)
+    try:
+        nonce = nonce_for(client, wallet.address, world.base_url)
+        text = siwe_message(wallet.address, nonce, issued_at=world.now_ms)
+        body = {"message": text, "signature": sign(wallet, text)}
+        response = client.post(
+            f"{world.base_url}/auth/siwe", json=body, headers={"X-Forwarded-Proto": "http"}
+        )
+    finally:
+        client.http.close()
+
+    assert response.status_code == 200
+    assert "secure" not in cookie_attributes(response)
 
 
 def test_the_session_is_a_jwt_of_seven_simulated_days_with_a_fresh_session_id(

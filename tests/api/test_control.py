@@ -22,6 +22,7 @@ START = "2026-01-02T00:00:00.000Z"
 START_MS = 1_767_312_000_000
 WALLET = "0x" + "ab" * 20
 WALLET_CHECKSUMMED = "0xABaBaBaBABabABabAbAbABAbABabababaBaBABaB"
+PERPS_100 = {"balances": {"perps": "100"}}
 
 
 def new_world(client: ApiClient, **body: Any) -> str:
@@ -124,6 +125,9 @@ def test_creating_a_world_with_an_unknown_scenario_is_400_naming_scenario(
         ({"start": "yesterday"}, "start"),
         ({"start": 1767312000000}, "start"),
         ({"start": "1969-12-31T23:59:59Z"}, "start"),
+        ({"start": "NOW"}, "start"),
+        ({"start": " now"}, "start"),
+        ({"start": ""}, "start"),
         ({"profile": "loose"}, "profile"),
         ([1, 2], "body"),
     ],
@@ -510,6 +514,35 @@ def test_an_account_with_a_wallet_address_answers_a_null_private_key(
     assert body["walletAddress"] == WALLET_CHECKSUMMED
     assert body["apiKeys"] == []
     assert world.exchange.find_user(WALLET) is not None
+
+
+def test_an_account_for_a_known_wallet_is_its_user_with_a_fresh_session(
+    client: ApiClient, world: World
+) -> None:
+    first = client.post("/_sim/accounts", json={"walletAddress": WALLET, **PERPS_100}).json()
+
+    again = client.post("/_sim/accounts", json={"walletAddress": WALLET, **PERPS_100})
+
+    body = again.json()
+    assert again.status_code == 201
+    assert (body["userId"], body["privateKey"]) == (first["userId"], None)
+    assert body["sessionToken"] != first["sessionToken"]
+    assert world.exchange.balances(body["userId"]).perps == Decimal(200)
+    for token in (first["sessionToken"], body["sessionToken"]):
+        assert client.get("/auth/me", token=token).json()["userId"] == first["userId"]
+
+
+def test_after_seven_simulated_days_the_same_wallet_gets_a_session_that_works(
+    client: ApiClient,
+) -> None:
+    first = client.post("/_sim/accounts", json={"walletAddress": WALLET}).json()
+    client.post("/_sim/clock/advance", json={"ms": 7 * 86_400_000})
+    assert_error(client.get("/wallet/balance", token=first["sessionToken"]), 401, "SESSION_EXPIRED")
+
+    fresh = client.post("/_sim/accounts", json={"walletAddress": WALLET}).json()
+
+    assert fresh["userId"] == first["userId"]
+    assert client.get("/wallet/balance", token=fresh["sessionToken"]).status_code == 200
 
 
 def test_creating_an_account_needs_no_body(client: ApiClient, world: World) -> None:

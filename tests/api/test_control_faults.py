@@ -17,6 +17,7 @@ import uvicorn
 
 from ocx_sim.app import create_app
 from ocx_sim.auth.keys import Scope
+from ocx_sim.auth.policy import Profile
 from ocx_sim.errors import OcxError
 from ocx_sim.testing.client import Response
 from ocx_sim.worlds import NewAccount, World, WorldConfig, Worlds
@@ -138,7 +139,19 @@ def at(path: Any, **fields: Any) -> dict[str, Any]:
         (body_of(action={"type": "slow"}), "action.type"),
         (body_of(action={"type": "error", "code": "NOT_FOUND"}), "action.status"),
         (body_of(action={"type": "error", "status": 503}), "action.code"),
-        (body_of(action={**OUTAGE, "code": "BROKEN"}), "action.code"),
+        (body_of(action={**OUTAGE, "code": "broken"}), "action.code"),
+        (body_of(action={**OUTAGE, "code": "Not_Found"}), "action.code"),
+        (body_of(action={**OUTAGE, "code": "1_BAD"}), "action.code"),
+        (body_of(action={**OUTAGE, "code": "_BAD"}), "action.code"),
+        (body_of(action={**OUTAGE, "code": "BAD-CODE"}), "action.code"),
+        (body_of(action={**OUTAGE, "code": "BAD CODE"}), "action.code"),
+        (body_of(action={**OUTAGE, "code": "A" * 65}), "action.code"),
+        (body_of(action={**OUTAGE, "code": ""}), "action.code"),
+        (body_of(action={**OUTAGE, "code": 503}), "action.code"),
+        (body_of(action={"type": "ambiguous", "code": "lower"}), "action.code"),
+        (body_of(action={**OUTAGE, "status": 399}), "action.status"),
+        (body_of(action={**OUTAGE, "status": 600}), "action.status"),
+        (body_of(action={**OUTAGE, "status": True}), "action.status"),
         (body_of(action={**OUTAGE, "status": 200}), "action.status"),
         (body_of(action={**OUTAGE, "status": "503"}), "action.status"),
         (body_of(action={**OUTAGE, "message": ""}), "action.message"),
@@ -194,6 +207,77 @@ def test_an_error_fault_takes_a_status_other_than_its_codes(client: ApiClient) -
     add(client, {"method": "GET", "path": "/perps/markets"}, {**OUTAGE, "status": 502})
 
     assert_error(client.get("/perps/markets"), 502, "UPSTREAM_DEGRADED")
+
+
+@pytest.mark.parametrize("code", ["CIRCUIT_OPEN", "X", "A" * 64, "E2E_TIMEOUT_9"])
+def test_an_error_fault_answers_any_upper_case_code_outside_the_catalog(
+    client: ApiClient, code: str
+) -> None:
+    action = {"type": "error", "status": 599, "code": code, "message": "try later"}
+    added = add(client, {"method": "GET", "path": "/perps/markets"}, action)
+
+    response = client.get("/perps/markets")
+
+    assert added["action"]["code"] == code
+    assert response.status_code == 599
+    assert response.json() == {"error": code, "code": code, "message": "try later"}
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [(503, "Service Unavailable"), (418, "I'm a Teapot"), (599, "Request failed")],
+)
+def test_an_error_fault_outside_the_catalog_without_a_message_answers_a_generic_one(
+    client: ApiClient, status: int, message: str
+) -> None:
+    action = {"type": "error", "status": status, "code": "CIRCUIT_OPEN"}
+    add(client, {"method": "GET", "path": "/perps/markets"}, action)
+
+    body = client.get("/perps/markets").json()
+
+    assert body == {"error": "CIRCUIT_OPEN", "code": "CIRCUIT_OPEN", "message": message}
+
+
+def test_an_error_fault_with_a_catalog_code_and_no_message_answers_the_catalogs_message(
+    client: ApiClient,
+) -> None:
+    action = {"type": "error", "status": 429, "code": "ORDER_RATE_LIMIT"}
+    add(client, {"method": "GET", "path": "/perps/markets"}, action)
+
+    assert client.get("/perps/markets").json()["message"] == "Order rate limit exceeded"
+
+
+def test_an_ambiguous_fault_may_answer_a_code_outside_the_catalog(
+    client: ApiClient, trader: NewAccount
+) -> None:
+    action = {"type": "ambiguous", "status": 502, "code": "BAD_GATEWAY"}
+    add(client, {"method": "POST", "path": "/perps/orders"}, action)
+
+    response = place(client, trader)
+
+    assert response.status_code == 502
+    assert response.json() == {
+        "error": "BAD_GATEWAY",
+        "code": "BAD_GATEWAY",
+        "message": "Bad Gateway",
+    }
+    assert len(orders_of(client, trader)) == 1
+
+
+@pytest.mark.parametrize("config", [WorldConfig(seed=7, profile=Profile.GITBOOK)], ids=["gitbook"])
+@pytest.mark.parametrize(
+    ("status", "family"),
+    [(401, "AuthError"), (404, "ResourceError"), (422, "RequestError"), (599, "ServerError")],
+)
+def test_under_gitbook_a_code_outside_the_catalog_takes_its_statuses_family(
+    client: ApiClient, status: int, family: str
+) -> None:
+    action = {"type": "error", "status": status, "code": "CIRCUIT_OPEN"}
+    add(client, {"method": "GET", "path": "/perps/markets"}, action)
+
+    body = client.get("/perps/markets").json()
+
+    assert (body["error"], body["code"]) == (family, "CIRCUIT_OPEN")
 
 
 def test_an_error_fault_answers_before_credentials_are_checked(

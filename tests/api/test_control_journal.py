@@ -9,9 +9,16 @@ from typing import Any
 import httpx
 import pytest
 
-from ocx_sim.worlds import NewAccount, World
+from ocx_sim.worlds import NewAccount, World, Worlds
 from ocx_sim.worlds.journal import Journal
-from tests.api.conftest import ApiClient, trade_key
+from tests.api.conftest import ApiClient, assert_error, trade_key
+
+
+def world_of(worlds: Worlds, base: str) -> World:
+    world = worlds.get(base.removeprefix("/w/"))
+    assert world is not None
+    return world
+
 
 ORDER = {"marketId": "BTC-PERP", "side": "buy", "quantity": "0.1", "price": "68000"}
 START = "2026-01-02T00:00:00.000Z"
@@ -188,3 +195,216 @@ def test_the_journal_keeps_the_latest_entries_and_their_seqs() -> None:
 def test_a_world_starts_with_an_empty_journal_of_its_own(world: World) -> None:
     assert len(world.journal) == 0
     assert world.journal.last_seq == 0
+
+
+def test_the_journal_keeps_the_latest_ten_thousand_entries_by_default() -> None:
+    kept = Journal()
+    for i in range(10_001):
+        kept.record(i, "GET", "/", None, 200, 0.1)
+
+    entries = kept.entries()
+    assert (len(entries), entries[0].seq, entries[-1].seq) == (10_000, 2, 10_001)
+
+
+# -- limit ------------------------------------------------------------------------------------
+
+
+def test_limit_keeps_the_oldest_entries_after_since(client: ApiClient) -> None:
+    for _ in range(6):
+        client.get("/_sim/clock")
+
+    first = client.get("/_sim/journal", params={"limit": 2}).json()["entries"]
+    after = client.get("/_sim/journal", params={"since": 2, "limit": 3}).json()["entries"]
+
+    assert [e["seq"] for e in first] == [1, 2]
+    assert [e["seq"] for e in after] == [3, 4, 5]
+
+
+def test_a_reader_pages_forward_with_since_the_last_seq_it_saw(client: ApiClient) -> None:
+    for _ in range(5):
+        client.get("/_sim/clock")
+    seen: list[int] = []
+    since = 0
+    for _ in range(3):
+        page = client.get("/_sim/journal", params={"since": since, "limit": 2}).json()["entries"]
+        seen += [e["seq"] for e in page]
+        since = page[-1]["seq"]
+
+    # The sixth entry is the first page's read.
+    assert seen == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_limit_of_ten_thousand_is_accepted(client: ApiClient) -> None:
+    client.get("/_sim/clock")
+
+    assert len(journal_page(client, "limit=10000")) == 1
+
+
+def journal_page(client: ApiClient, query: str) -> list[dict[str, Any]]:
+    response = client.get("/_sim/journal?" + query)
+    assert response.status_code == 200, response.json()
+    entries: list[dict[str, Any]] = response.json()["entries"]
+    return entries
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=10001", "limit"),
+        ("limit=-1", "limit"),
+        ("limit=1.5", "limit"),
+        ("limit=ten", "limit"),
+        ("since=x&limit=5", "since"),
+    ],
+)
+def test_a_bad_journal_query_is_400_naming_the_field(
+    client: ApiClient, query: str, field: str
+) -> None:
+    assert_error(client.get("/_sim/journal?" + query), 400, "VALIDATION_ERROR", field)
+
+
+# -- bodies -----------------------------------------------------------------------------------
+
+SECRETS = {"balances": {"perps": "100"}, "apiKeys": [{"name": "bot", "scope": "trade"}]}
+
+
+def bodies_world(client: ApiClient, **body: Any) -> str:
+    response = client.post("/_sim/worlds", json={"journalBodies": True, **body})
+    assert response.status_code == 201, response.json()
+    return str(response.json()["baseUrl"])
+
+
+def test_without_journal_bodies_entries_have_no_request_or_response(client: ApiClient) -> None:
+    client.post("/_sim/accounts", json=SECRETS)
+
+    (entry,) = journal(client)
+
+    assert "request" not in entry
+    assert "response" not in entry
+
+
+def test_journal_bodies_adds_the_parsed_request_and_response(client: ApiClient) -> None:
+    base = bodies_world(client)
+    client.post(base + "/_sim/clock/advance", json={"ms": 1000})
+
+    (entry,) = journal(client, base)
+
+    assert entry["request"] == {"ms": 1000}
+    assert entry["response"] == {
+        "now": "2026-01-02T00:00:01.000Z",
+        "nowMs": 1_767_312_001_000,
+        "events": [],
+    }
+
+
+def test_journal_bodies_are_null_when_there_is_none_or_it_is_not_json(
+    client: ApiClient,
+) -> None:
+    base = bodies_world(client)
+    client.get(base + "/_sim/clock")
+    client.post(base + "/_sim/clock/advance", content="{not json")
+
+    read, refused = journal(client, base)
+
+    assert read["request"] is None
+    assert read["response"]["mode"] == "manual"
+    assert refused["request"] is None
+    assert refused["response"]["details"] == {"field": "body"}
+
+
+def test_every_session_token_secret_and_private_key_is_redacted_at_any_depth(
+    client: ApiClient,
+) -> None:
+    base = bodies_world(client)
+    made = client.post(base + "/_sim/accounts", json=SECRETS).json()
+    scenario = "accounts:\n  carol: {apiKeys: [{name: k, scope: read}]}\n"
+    client.post(base + "/_sim/scenarios", json={"yaml": scenario})
+    key = {"name": "second", "scope": "read"}
+    client.post(base + "/perps/me/api-keys", json=key, token=made["sessionToken"])
+
+    account, loaded, created = journal(client, base)
+
+    assert account["request"] == SECRETS
+    assert account["response"]["sessionToken"] == "***"
+    assert account["response"]["privateKey"] == "***"
+    assert account["response"]["apiKeys"][0]["secret"] == "***"
+    assert account["response"]["userId"] == made["userId"]
+    carol = loaded["response"]["accounts"]["carol"]
+    assert (carol["sessionToken"], carol["privateKey"]) == ("***", "***")
+    assert carol["apiKeys"][0]["secret"] == "***"
+    assert created["response"]["secret"] == "***"
+    assert created["response"]["name"] == "second"
+    assert made["sessionToken"] not in str(journal(client, base))
+
+
+def test_a_null_private_key_is_journaled_as_null(client: ApiClient) -> None:
+    base = bodies_world(client)
+    client.post(base + "/_sim/accounts", json={"walletAddress": "0x" + "ab" * 20})
+
+    (entry,) = journal(client, base)
+
+    assert entry["response"]["privateKey"] is None
+    assert entry["response"]["sessionToken"] == "***"
+
+
+def test_a_dropped_connection_is_journaled_with_its_request_and_a_null_response(
+    client: ApiClient,
+) -> None:
+    base = bodies_world(client)
+    body = {"match": {"method": "POST", "path": "/perps/orders"}, "action": {"type": "drop"}}
+    assert client.post(base + "/_sim/faults", json=body).status_code == 201
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.post(base + "/perps/orders", json=ORDER)
+
+    entry = journal(client, base)[-1]
+
+    assert (entry["status"], entry["request"], entry["response"]) == (None, ORDER, None)
+
+
+def test_journal_bodies_survive_a_snapshot_and_restore(client: ApiClient) -> None:
+    base = bodies_world(client)
+    client.post(base + "/_sim/clock/advance", json={"ms": 1000})
+    snapshot_id = client.post(base + "/_sim/snapshot").json()["snapshotId"]
+    kept = journal(client, base)
+    client.post(base + "/_sim/clock/advance", json={"ms": 5000})
+
+    client.post(base + "/_sim/restore", json={"snapshotId": snapshot_id})
+
+    # The snapshot holds the journal as it was before the snapshot request was written.
+    restored = journal(client, base)
+    assert [e["request"] for e in restored] == [{"ms": 1000}, {"snapshotId": snapshot_id}]
+    assert restored[0] == kept[0]
+    assert restored[0]["response"]["nowMs"] == 1_767_312_001_000
+
+
+def test_journal_bodies_survive_a_reset_of_the_world(client: ApiClient) -> None:
+    base = bodies_world(client)
+    client.post(base + "/_sim/reset")
+    client.get(base + "/_sim/clock")
+
+    reset, read = journal(client, base)
+
+    assert reset["request"] is None
+    assert read["response"]["mode"] == "manual"
+
+
+def test_a_new_world_takes_the_servers_journal_bodies_unless_the_body_says(
+    client: ApiClient, worlds: Worlds
+) -> None:
+    on = bodies_world(client)
+    off = client.post("/_sim/worlds", json={"journalBodies": False}).json()["baseUrl"]
+    default = client.post("/_sim/worlds").json()["baseUrl"]
+
+    assert [world_of(worlds, b).config.journal_bodies for b in (on, off, default)] == [
+        True,
+        False,
+        False,
+    ]
+
+
+@pytest.mark.parametrize("value", ["yes", 1, [], {}])
+def test_a_bad_journal_bodies_is_400_naming_it(client: ApiClient, value: Any) -> None:
+    response = client.post("/_sim/worlds", json={"journalBodies": value})
+
+    assert_error(response, 400, "VALIDATION_ERROR", "journalBodies")

@@ -135,7 +135,8 @@ def test_restoring_refuses_a_body_that_is_not_a_json_object_naming_body(
 def test_a_restored_realtime_world_runs_on_from_the_snapshots_instant(
     client: ApiClient, real: FakeRealTime
 ) -> None:
-    base = client.post("/_sim/worlds", json={"clock": "realtime", "speed": 2}).json()["baseUrl"]
+    body = {"clock": "realtime", "speed": 2, "start": START}
+    base = client.post("/_sim/worlds", json=body).json()["baseUrl"]
     real.now += 5.0
     snapshot_id = snapshot(client, base)
     real.now += 60.0

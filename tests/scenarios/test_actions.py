@@ -383,6 +383,23 @@ timeline:
     assert world.faults.rules() == []
 
 
+def test_a_fault_step_may_answer_an_error_code_outside_the_catalog() -> None:
+    world = world_with(
+        """
+        timeline:
+          - at: +1m
+            fault:
+              name: breaker
+              match: {method: GET, path: /perps/markets}
+              action: {type: error, status: 599, code: CIRCUIT_OPEN}
+        """
+    )
+
+    advance(world, MINUTE)
+    (rule,) = world.faults.rules()
+    assert (rule.action.status, rule.action.answer_code) == (599, "CIRCUIT_OPEN")
+
+
 # -- refusals and expected refusals -----------------------------------------------------------
 
 

@@ -58,6 +58,12 @@ from tests.scenarios.conftest import scenario, world_problems, world_with
         ),
         (
             "timeline:\n  - at: +1m\n    fault: {name: f, match: {method: GET, path: "
+            "/perps/markets}, action: {type: error, status: 503, code: circuit_open}}\n",
+            "t.yaml:3: timeline[0].fault.action.code: must be an upper-case code matching "
+            "^[A-Z][A-Z0-9_]{0,63}$ (VALIDATION_ERROR, …)",
+        ),
+        (
+            "timeline:\n  - at: +1m\n    fault: {name: f, match: {method: GET, path: "
             "/perps/markets}, action: {type: drop}, probability: 2}\n",
             "t.yaml:3: timeline[0].fault.probability: must be a number greater than 0 and at "
             "most 1",

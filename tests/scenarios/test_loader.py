@@ -239,6 +239,11 @@ def test_an_event_expectation_without_a_count_wants_at_least_one() -> None:
             "t.yaml:2: not valid YAML: expected ',' or ']', but got '<stream end>'",
         ),
         ("", "t.yaml: the file is empty"),
+        (
+            "timeline:\n  - at: +1m\n    fault: {name: f, match: {method: GET, path: "
+            "/perps/markets}, action: {type: error, status: 399, code: CIRCUIT_OPEN}}\n",
+            "t.yaml:3: timeline[0].fault.action.status: must be between 400 and 599",
+        ),
     ],
 )
 def test_each_kind_of_mistake_is_named_by_file_line_and_path(text: str, problem: str) -> None:

@@ -49,7 +49,7 @@ def test_the_quickstart_test_files_pass_as_a_users_suite(pytester: pytest.Pytest
 
     result = pytester.runpytest("-p", "no:cacheprovider")
 
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=7)
 
 
 def test_the_ci_recipe_starts_a_sandbox_and_waits_until_it_answers(tmp_path: Path) -> None:
