@@ -3,9 +3,11 @@
 - the ledger is conserved: every movement sums to zero, every balance equals its entries;
 - the clearing account's balance is minus the sum of the open linear positions' cost bases;
 - every book is uncrossed and consistent with its index;
-- each user's open-order margin and spot locks equal the sum over the resting orders that
-  hold them, and every open order rests on its book, but an `untriggered` one, which is off
-  the book and holds nothing until it fires (commands/execution.py);
+- each user's spot locks and options order margin equal the sum over the resting orders that
+  hold them, each linear ladder holds exactly its resting orders that are not reduce-only, and
+  the perps order margin is what those ladders hold worked out from scratch; every open order
+  rests on its book, but an `untriggered` one, which is off the book and holds nothing until
+  it fires (commands/execution.py);
 - every open reduce-only order (an untriggered one included) could only shrink its position:
   the position is on its other side and no smaller than the order's remainder (trimming,
   commands/settlement.py), and the user's reduce-only set is exactly those orders;
@@ -24,11 +26,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ocx_sim.engine.core.accounts import INSURANCE_FUND_ADDRESS
+from ocx_sim.engine.core.accounts import INSURANCE_FUND_ADDRESS, User
 from ocx_sim.engine.core.events import FundingPaid, FundingSettled
 from ocx_sim.engine.core.ledger import CLEARING, SYSTEM
 from ocx_sim.engine.core.markets import Venue
 from ocx_sim.engine.core.money import USDC, ZERO
+from ocx_sim.engine.core.order_margin import Ladder
 from ocx_sim.engine.core.orders import MarginMode, OrderStatus
 from ocx_sim.engine.state import State
 
@@ -54,28 +57,22 @@ def check_invariants(state: State) -> list[str]:
             f"clearing balance {state.ledger.balance(CLEARING)} != -(sum of costs) {-cost}"
         )
     for user in state.accounts:
-        margins: dict[str, Decimal] = {}
         locks: dict[str, Decimal] = {}
         for order in user.open_orders.values():
             spec = state.catalog.markets[order.market_id]
-            margins[spec.bucket] = margins.get(spec.bucket, ZERO) + order.margin
             asset = USDC if order.is_buy else spec.base
             locks[asset] = locks.get(asset, ZERO) + order.lock
             if order.status is OrderStatus.UNTRIGGERED:
-                if order.level is not None or order.margin or order.lock:
+                if order.level is not None or order.margin or order.lock or order.held_lots:
                     problems.append(f"untriggered order {order.id} is on its book or holds")
             elif order.level is None:
                 problems.append(f"open order {order.id} is not on its book")
-        for venue, total in user.order_margin.items():
-            if total != margins.get(venue, ZERO):
-                problems.append(
-                    f"{user.user_id} {venue} order margin {total} != {margins.get(venue, ZERO)}"
-                )
         for asset, total in user.spot_locked.items():
             if total != locks.get(asset, ZERO):
                 problems.append(
                     f"{user.user_id} locked {asset} {total} != {locks.get(asset, ZERO)}"
                 )
+        problems += _order_margin_problems(state, user)
     problems += _allocation_problems(state)
     problems += _reduce_only_problems(state)
     problems += _funding_problems(state)
@@ -85,6 +82,58 @@ def check_invariants(state: State) -> list[str]:
         if owner not in exempt and amount < 0:
             problems.append(f"negative balance {amount} {asset} in {owner}/{bucket}")
     return problems
+
+
+def _order_margin_problems(state: State, user: User) -> list[str]:
+    """The options bucket's order margin is the sum over its resting orders; each resting
+    linear order that is not reduce-only has its remainder in its ladder, and nothing else
+    does; the perps bucket's order margin is the ladders' worked out from scratch
+    (core/order_margin.py)."""
+    problems = []
+    options = ZERO
+    ladders: dict[tuple[str, MarginMode], Ladder] = {}
+    for order in user.open_orders.values():
+        spec = state.catalog.markets[order.market_id]
+        if spec.is_option:
+            options += order.margin
+            continue
+        resting = order.level is not None and not spec.is_spot and not order.reduce_only
+        if order.held_lots != (order.remaining if resting else 0):
+            problems.append(f"order {order.id} holds {order.held_lots} lots in its ladder")
+        if resting:
+            ladder = ladders.setdefault((spec.id, order.margin_mode), Ladder())
+            ladder.add(order.is_buy, order.ticks, order.remaining)
+    if options != user.order_margin.get(Venue.OPTIONS.value, ZERO):
+        problems.append(f"{user.user_id} options order margin != {options}")
+    kept = {key: ladder for key, ladder in user.ladders.items() if not ladder.empty}
+    for key in kept.keys() | ladders.keys():
+        ours, theirs = kept.get(key), ladders.get(key)
+        if ours is None or theirs is None or _levels(ours) != _levels(theirs):
+            problems.append(f"{user.user_id} {key} ladder does not match its resting orders")
+    expected = ZERO
+    # Summed in the order the risk engine sums them, so that the two agree to the last digit.
+    for market_id, mode in [*kept, *(key for key in ladders if key not in kept)]:
+        rebuilt = ladders.get((market_id, mode))
+        if rebuilt is None:
+            continue
+        spec = state.catalog.markets[market_id]
+        position_lots = state.risk.position_lots(user, spec, mode)
+        expected += state.risk.ladder_margin(spec, rebuilt, position_lots)
+    held = state.risk.open_order_margin(user, Venue.PERPS.value)
+    if held != expected:
+        problems.append(f"{user.user_id} perps order margin {held} != {expected}")
+    return problems
+
+
+def _levels(ladder: Ladder) -> tuple[object, ...]:
+    return (
+        dict(ladder.bids),
+        dict(ladder.asks),
+        ladder.bid_lots,
+        ladder.ask_lots,
+        ladder.bid_notional,
+        ladder.ask_notional,
+    )
 
 
 def _allocation_problems(state: State) -> list[str]:

@@ -326,7 +326,8 @@ class BookMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(o.remaining > 1 for o in self.ref.resting))
     @rule(order=orders.filter(lambda o: o.resting and o.remaining > 1), by=LOTS)
     def reduce(self, order: RefOrder, by: int) -> None:
-        """A quantity decrease (modify): keeps time priority."""
+        """A quantity decrease keeps time priority: a modify to a smaller quantity, and a
+        reduce-only order trimmed to a shrunk position (commands/records.py `trim`)."""
         by = 1 + (by - 1) % (order.remaining - 1)
         sequence = self.book.sequence
         self.book.reduce(self.book.orders[order.id], by)

@@ -89,6 +89,7 @@ from ocx_sim.engine.core.risk import MAINTENANCE_FRACTION
 from ocx_sim.engine.core.settlements import Settlement, SettlementStatus
 from ocx_sim.engine.reactions.funding import MAX_RATE
 from ocx_sim.testing.builders import UserFactory, limit, market
+from tests.engine.naive_margin import naive_order_margin
 
 D = Decimal
 PERP = "BTC-PERP"
@@ -374,6 +375,83 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.begin(Step.TRADE)
         self.make_market(maker, half_spread, skew, D(millibtc) / 1000)
 
+    @rule(user=users, mode=modes, at_market=st.booleans())
+    def flatten(self, user: str, mode: MarginMode, at_market: bool) -> None:
+        """A kill switch: a plain order (not reduce-only) for exactly the position, at the
+        market or as an IOC limit 1.5 % through the mark. Only what would increase the
+        position pays margin, so it is never refused for margin unless the user's resting
+        orders on its side already close part of the position (naive_margin.py)."""
+        self.begin(Step.TRADE)
+        held = self.exchange.position(user, PERP, mode)
+        if held is None:
+            self.note("flatten: no position")
+            return
+        side = Side.SELL if held.size > 0 else Side.BUY
+        closing = sum(
+            (
+                self.spec.quantity(o.remaining)
+                for o in self.exchange.open_orders(user)
+                if o.side is side and o.margin_mode is mode and not o.reduce_only and o.level
+            ),
+            D(0),
+        )
+        quantity = abs(held.size)
+        if at_market:
+            request = OrderRequest(PERP, side, quantity, type=OrderType.MARKET, margin_mode=mode)
+        else:
+            through = D("0.985") if side is Side.SELL else D("1.015")
+            price = on_tick(self.mark() * through, self.spec.tick)
+            request = OrderRequest(
+                PERP, side, quantity, price=price, time_in_force=TimeInForce.IOC, margin_mode=mode
+            )
+        usage = self.exchange.margin(user).usage
+        band = "≥ 90 %" if usage >= D("0.9") else "50–90 %" if usage >= D("0.5") else "< 50 %"
+        self.placed.append((user, self.exchange.events.last_seq))
+        before = self.footprint()
+        try:
+            self.exchange.place_order(user, request)
+        except OcxError as refusal:
+            allowed = {ErrorCode.NO_LIQUIDITY}
+            if closing:
+                allowed.add(ErrorCode.INSUFFICIENT_MARGIN)
+            self.refused(refusal, allowed, before)
+            return
+        self.note(f"flatten: accepted at {band} margin usage")
+
+    @rule(user=users, mode=modes, share=shares, stop=st.booleans())
+    def protect(self, user: str, mode: MarginMode, share: Decimal, stop: bool) -> None:
+        """A reduce-only exit for `share` of the position: a stop-loss 2 % away from the mark
+        or a take-profit limit 1 % beyond it. It is trimmed to the position (never refused
+        while there is one), and stays trimmed to it as the position shrinks
+        (`check_invariants`)."""
+        self.begin(Step.TRADE)
+        held = self.exchange.position(user, PERP, mode)
+        if held is None:
+            self.note("protect: no position")
+            return
+        side = Side.SELL if held.size > 0 else Side.BUY
+        quantity = max(self.spec.step, (abs(held.size) * share).quantize(self.spec.step))
+        away = D("0.02") if stop else D("-0.01")
+        price = on_tick(self.mark() * (1 - away if side is Side.SELL else 1 + away), self.spec.tick)
+        if stop:
+            request = OrderRequest(
+                PERP,
+                side,
+                quantity,
+                type=OrderType.MARKET,
+                stop_price=price,
+                reduce_only=True,
+                margin_mode=mode,
+            )
+        else:
+            request = OrderRequest(
+                PERP, side, quantity, price=price, reduce_only=True, margin_mode=mode
+            )
+        self.placed.append((user, self.exchange.events.last_seq))
+        placed = self.exchange.place_order(user, request).order
+        assert placed.quantity == min(quantity, abs(held.size))
+        self.note(f"protect: {'trimmed' if quantity > abs(held.size) else 'whole'}")
+
     @rule(user=users)
     def cancel_all(self, user: str) -> None:
         self.begin(Step.QUIET)
@@ -581,6 +659,13 @@ class LifecycleMachine(RuleBasedStateMachine):
                 assert not [o for o in orders if mode is MarginMode.CROSS or o.margin_mode is mode]
 
     @invariant()
+    def orders_hold_margin_on_what_would_increase_a_position(self) -> None:
+        ex = self.exchange
+        for user in self.user_ids:
+            expected = naive_order_margin(ex, user, PERP).quantize(USDC_QUANTUM)
+            assert ex.margin(user).order_margin == expected
+
+    @invariant()
     def positions_and_margin_are_consistent(self) -> None:
         self.step_events()
         ex = self.exchange
@@ -610,6 +695,7 @@ TestLifecycleMachine.settings = settings(stateful_step_count=52)
 def check(machine: LifecycleMachine) -> None:
     """Every invariant, as Hypothesis runs them after each step."""
     machine.money_is_conserved()
+    machine.orders_hold_margin_on_what_would_increase_a_position()
     machine.withdrawals_follow_their_lifecycle()
     machine.funding_is_zero_sum()
     machine.nobody_is_left_under_maintenance()
@@ -659,7 +745,39 @@ def test_a_scripted_run_liquidates_pays_funding_and_refunds_a_failed_withdrawal(
     assert machine.exchange.positions(users[3]) == []
 
 
+def test_a_scripted_kill_switch_flattens_at_high_margin_usage_past_trimmed_exits() -> None:
+    """Plain orders that flatten are accepted at 95 % margin usage; reduce-only exits for more
+    than the position are trimmed to it, and end with it."""
+    machine = LifecycleMachine()
+    users = machine.user_ids
+    ex = machine.exchange
+    check(machine)
+    steps: list[Callable[[], None]] = [
+        lambda: machine.leveraged_trade(users[2], users[0], Side.BUY, 19, CROSS, CROSS),
+        lambda: machine.leveraged_trade(users[3], users[1], Side.SELL, 19, ISOLATED, CROSS),
+        # A stop-loss for 1.5× the long, a take-profit for 1.5× the short: both trimmed.
+        lambda: machine.protect(users[2], CROSS, D("1.5"), stop=True),
+        lambda: machine.protect(users[3], ISOLATED, D("1.5"), stop=False),
+        # 5 BTC on both sides for the kill switches to close against.
+        lambda: machine.quote(users[0], 5, 0, 5_000),
+        lambda: machine.flatten(users[3], ISOLATED, at_market=False),
+        lambda: machine.flatten(users[2], CROSS, at_market=True),
+    ]
+    for step in steps:
+        step()
+        check(machine)
+
+    counts = machine.counts
+    assert counts["protect: trimmed"] == 2
+    assert counts["flatten: accepted at ≥ 90 % margin usage"] == 2
+    for user in users[2:]:
+        assert ex.positions(user) == []
+        # The exits ended with the positions they closed.
+        assert ex.open_orders(user) == []
+
+
 REACHED = (
+    "protect: trimmed",
     "liquidation: cross",
     "liquidation: isolated",
     "liquidation: the insurance fund took over a position",

@@ -39,6 +39,7 @@ from ocx_sim.engine.core.money import USDC
 from ocx_sim.engine.core.orders import Order, TimeInForce
 from ocx_sim.errors import CATALOG
 from ocx_sim.testing.builders import credit_spot, limit
+from tests.engine.naive_margin import naive_order_margin
 
 D = Decimal
 PERP = "BTC-PERP"
@@ -115,12 +116,13 @@ class MoneyMachine(RuleBasedStateMachine):
     def snapshot(self) -> tuple[object, ...]:
         ex = self.exchange
         orders = tuple(
-            (o.id, o.status, o.remaining, o.ticks, o.lots, o.margin, o.lock)
+            (o.id, o.status, o.remaining, o.ticks, o.lots, o.held_lots, o.lock)
             for u in self.user_ids
             for o in ex.user(u).orders
         )
+        # The margin as read (the perps figure is worked out lazily from the ladders).
         held = tuple(
-            (dict(ex.user(u).order_margin), dict(ex.user(u).spot_locked)) for u in self.user_ids
+            (ex.margin(u).order_margin, dict(ex.user(u).spot_locked)) for u in self.user_ids
         )
         return (
             len(ex.ledger.entries),
@@ -152,14 +154,58 @@ class MoneyMachine(RuleBasedStateMachine):
     def place(self, user: str, request: OrderRequest) -> MultipleResults[Order]:
         """Place the order; the order for the `orders` bundle, nothing when refused."""
         before = self.snapshot()
+        increasing = self.increasing_part(user, request)
+        closable = self.closable(user, request.side)
         try:
             placed = self.exchange.place_order(user, request)
         except OcxError as refusal:
             event(f"{request.market_id} {request.type} refused {refusal.code}")
             self.expect_refusal(refusal, ORDER_REFUSALS, before)
+            if refusal.code is ErrorCode.INSUFFICIENT_MARGIN:
+                # Only a part that would increase the position can be short of margin.
+                assert increasing > 0, (request, increasing)
+            if refusal.code is ErrorCode.REDUCE_ONLY_WOULD_INCREASE:
+                assert request.reduce_only and not closable
             return multiple()
+        if request.market_id == PERP and not increasing:
+            event("a perpetual order that only closes was accepted")
+        if request.reduce_only:
+            # Trimmed to the position it closes, never refused while there is one.
+            assert placed.order.quantity == min(request.quantity, closable)
+            event(f"reduce-only {'trimmed' if request.quantity > closable else 'whole'}")
         event(f"{request.market_id} {request.type} {'filled' if placed.fills else 'no fill'}")
         return multiple(placed.order)
+
+    def closable(self, user: str, side: Side) -> Decimal:
+        """How much of the user's BTC-PERP position an order on `side` would close."""
+        held = self.exchange.position(user, PERP)
+        position = held.size if held is not None else D(0)
+        return abs(position) if position and (position > 0) is (side is Side.SELL) else D(0)
+
+    def increasing_part(self, user: str, request: OrderRequest) -> Decimal:
+        """What of a BTC-PERP order would increase the position once the user's resting orders
+        on its side have closed their share of it (the whole quantity on spot)."""
+        if request.market_id != PERP:
+            return request.quantity
+        if request.reduce_only:
+            return D(0)
+        held = self.exchange.position(user, PERP)
+        position = held.size if held is not None else D(0)
+        if not position or (position > 0) is (request.side is Side.BUY):
+            return request.quantity
+        resting = sum(
+            (
+                self.exchange.market(PERP).quantity(o.remaining)
+                for o in self.exchange.open_orders(user)
+                if o.market_id == PERP
+                and o.side is request.side
+                and not o.reduce_only
+                and o.level is not None
+            ),
+            D(0),
+        )
+        closes = max(D(0), abs(position) - resting)
+        return request.quantity - min(request.quantity, closes)
 
     # -- rules -----------------------------------------------------------------------------
 
@@ -380,25 +426,25 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @invariant()
     def resting_orders_hold_what_their_remainder_needs(self) -> None:
+        """Spot orders lock what they could spend; perpetual orders hold margin on what would
+        increase the position (naive_margin.py)."""
         ex = self.exchange
         for user in self.user_ids:
-            margin, usdc_lock, btc_lock = D(0), D(0), D(0)
+            usdc_lock, btc_lock = D(0), D(0)
             for order in ex.open_orders(user):
-                spec = ex.market(order.market_id)
-                remaining = spec.quantity(order.remaining)
+                if order.market_id != SPOT:
+                    continue
                 assert order.price is not None
-                if order.market_id == PERP:
-                    if not order.reduce_only:
-                        margin += remaining * order.price / spec.max_leverage
-                elif order.side is Side.BUY:
+                remaining = ex.market(SPOT).quantity(order.remaining)
+                if order.side is Side.BUY:
                     cost = remaining * order.price * SPOT_LOCK_FACTOR
                     usdc_lock += cost.quantize(D("0.000001"), ROUND_UP)
                 else:
                     btc_lock += remaining
             account = ex.user(user)
-            assert account.order_margin.get("perps", D(0)) == margin
             assert account.spot_locked.get(USDC, D(0)) == usdc_lock
             assert account.spot_locked.get("BTC", D(0)) == btc_lock
+            margin = naive_order_margin(ex, user, PERP)
             assert ex.margin(user).order_margin == margin.quantize(D("0.000001"))
 
     @invariant()

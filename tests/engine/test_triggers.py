@@ -240,7 +240,7 @@ def test_a_fired_stop_limit_rests_with_its_id_and_then_holds_margin(
     assert exchange.depth(PERP).bids == [(D("69050.00"), D("0.1000"))]
     assert [o.id for o in exchange.open_orders(bob)] == [stop.id]
     # 0.1 × 69050.00 / 20× leverage
-    assert stop.margin == D("345.25")
+    assert exchange.margin(bob).order_margin == D("345.25")
     assert exchange.check_invariants() == []
 
 
@@ -365,7 +365,7 @@ def test_an_entry_s_first_fill_creates_its_take_profit_and_stop_loss_for_the_fil
         assert status(child) is OrderStatus.UNTRIGGERED
         assert (child.side, child.type, child.reduce_only) == (Side.SELL, OrderType.MARKET, True)
         assert child.quantity == D("0.1")
-        assert child.level is None and child.margin == 0
+        assert child.level is None and child.held_lots == 0
     assert (tp.stop_price, tp.take_profit_price, tp.stop_loss_price) == (
         D("70000.00"),
         D("70000.00"),

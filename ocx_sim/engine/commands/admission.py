@@ -286,8 +286,18 @@ def check_funds(state: State, user: User, spec: MarketSpec, ticket: Ticket, now:
         # It can only shrink a position, which frees more margin than its fee costs.
         return
     price = ticket.reference_price
-    required = state.risk.order_margin(spec, request.side, request.quantity, price, False)
-    fee = worst_fee(state, user, spec, request.quantity, price, request.post_only, now)
+    quantity = request.quantity
+    if not spec.is_option:
+        # Only the part that would increase the position pays, margin and fee room alike
+        # (core/order_margin.py): an order that only closes is never refused for margin.
+        lots = state.risk.increasing_lots(
+            user, spec, request.side, request.margin_mode, ticket.lots
+        )
+        if not lots:
+            return
+        quantity = spec.quantity(lots)
+    required = state.risk.order_margin(spec, request.side, quantity, price, False)
+    fee = worst_fee(state, user, spec, quantity, price, request.post_only, now)
     state.risk.approve(user, spec, required, now, fee)
 
 
@@ -365,14 +375,38 @@ def admit_change(
         asset, lock = spot_lock(state, spec, order.side, remaining, new_price)
         check_spot_available(state, user, asset, lock - order.lock)
     elif not order.reduce_only:
-        needed = state.risk.order_margin(spec, order.side, remaining, new_price, False)
-        added = max(ZERO, remaining - spec.quantity(order.remaining))
-        fee = worst_fee(state, user, spec, added, new_price, order.post_only, now)
-        state.risk.approve(user, spec, needed - order.margin, now, fee)
+        check_change_funds(state, user, spec, order, new_price, lots - order.filled_lots, now)
     keeps_priority = ticks == order.ticks and lots <= order.lots
     if not keeps_priority and order.post_only and crosses(state.book(spec.id), order.is_buy, ticks):
         raise OcxError(ErrorCode.POST_ONLY_WOULD_TAKE)
     return ticks, lots
+
+
+def check_change_funds(
+    state: State,
+    user: User,
+    spec: MarketSpec,
+    order: Order,
+    price: Decimal,
+    remaining: int,
+    now: int,
+) -> None:
+    """422 unless the margin the change adds fits, with the worst-case fee of the quantity it
+    adds: on a linear market, its increasing part before and after the change, each worked
+    out as for a new order against the user's other resting orders."""
+    if spec.is_option:
+        before, added = order.margin, max(0, remaining - order.remaining)
+        after = state.risk.order_margin(spec, order.side, spec.quantity(remaining), price, False)
+    else:
+        risk, side, mode, rest = state.risk, order.side, order.margin_mode, (order,)
+        was = risk.increasing_lots(user, spec, side, mode, order.remaining, rest)
+        will = risk.increasing_lots(user, spec, side, mode, remaining, rest)
+        assert order.price is not None
+        before = risk.order_margin(spec, side, spec.quantity(was), order.price, False)
+        after = risk.order_margin(spec, side, spec.quantity(will), price, False)
+        added = max(0, will - was)
+    fee = worst_fee(state, user, spec, spec.quantity(added), price, order.post_only, now)
+    state.risk.approve(user, spec, after - before, now, fee)
 
 
 def require_open(order: Order) -> None:

@@ -3,8 +3,10 @@
 The preview runs every check a new order meets (admission.py), in the same order, on the same
 state (docs/fidelity.md "Order endpoints"): bad input is still 400 and an unknown market 404, but a
 business refusal (409, 422, 503, an unaffordable spot order) comes back as `approved: false`
-with its reason instead of an error. `marginRequired` is the order's own margin (or for a spot
-bid, what it would lock), fees excluded.
+with its reason instead of an error. `marginRequired` is the order's own margin, fees excluded:
+on a linear market that of the part that would increase the position, once the user's resting
+orders on its side have absorbed their share of it ("0" for an order that only closes, which is
+approved whatever the available margin); for a spot bid, what it would lock.
 """
 
 from __future__ import annotations
@@ -95,10 +97,18 @@ def preview_order(state: State, user_id: str, request: OrderRequest) -> Preview:
     if spec.is_spot:
         margin = spot_lock(state, spec, request.side, request.quantity, held_at)[1]
         margin = margin if request.side is _BUY else ZERO
+    elif request.reduce_only:
+        margin = ZERO
     else:
-        margin = state.risk.order_margin(
-            spec, request.side, request.quantity, held_at, request.reduce_only
-        )
+        quantity = request.quantity
+        if not spec.is_option:
+            # The increasing part only (docs/fidelity.md "Fees and risk"): "0" for an order
+            # that only closes.
+            lots = state.risk.increasing_lots(
+                user, spec, request.side, request.margin_mode, ticket.lots
+            )
+            quantity = spec.quantity(lots)
+        margin = state.risk.order_margin(spec, request.side, quantity, held_at, False)
     return Preview(
         notional=notional,
         margin_required=margin,

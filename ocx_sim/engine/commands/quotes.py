@@ -23,6 +23,7 @@ from ocx_sim.engine.core.book import Book
 from ocx_sim.engine.core.markets import MarketSpec
 from ocx_sim.engine.core.matching import crosses_excluding
 from ocx_sim.engine.core.money import USDC, ZERO
+from ocx_sim.engine.core.order_margin import increasing_lots
 from ocx_sim.engine.core.orders import (
     CancelReason,
     MarginMode,
@@ -227,15 +228,73 @@ def _check_set_funds(
         for asset, amount in needs.items():
             admission.check_spot_available(state, user, asset, amount)
         return
-    required = fees = ZERO
-    for t in tickets:
-        r = t.request
-        price = t.reference_price
-        required += state.risk.order_margin(spec, r.side, r.quantity, price, r.reduce_only)
-        if not r.reduce_only:
-            fees += admission.worst_fee(state, user, spec, r.quantity, price, r.post_only, now)
-    freed = sum((o.margin for o in doomed), ZERO)
+    if spec.is_option:
+        required = fees = ZERO
+        for t in tickets:
+            r = t.request
+            price = t.reference_price
+            required += state.risk.order_margin(spec, r.side, r.quantity, price, r.reduce_only)
+            if not r.reduce_only:
+                fees += admission.worst_fee(state, user, spec, r.quantity, price, r.post_only, now)
+        freed = sum((o.margin for o in doomed), ZERO)
+    else:
+        required, fees, freed = _linear_set_funds(state, user, spec, tickets, doomed, now)
     state.risk.approve(user, spec, required - freed, now, fees)
+
+
+def _linear_set_funds(
+    state: State,
+    user: User,
+    spec: MarketSpec,
+    tickets: list[Ticket],
+    doomed: Sequence[Order],
+    now: int,
+) -> tuple[Decimal, Decimal, Decimal]:
+    """(margin, fee room, margin freed) of a set on a linear market, per margin mode: what the
+    cancelled quotes' ladder held and no longer will, and each new quote's increasing part,
+    the set's closing quotes absorbing what the position has left after the surviving orders
+    in price priority (core/order_margin.py)."""
+    risk = state.risk
+    required = fees = freed = ZERO
+    modes = dict.fromkeys(
+        [t.request.margin_mode for t in tickets] + [o.margin_mode for o in doomed]
+    )
+    for mode in modes:
+        leaving = [o for o in doomed if o.margin_mode is mode and o.held_lots]
+        ladder = user.ladders.get((spec.id, mode))
+        position_lots = risk.position_lots(user, spec, mode)
+        if ladder is not None and leaving:
+            after = ladder.copy()
+            for order in leaving:
+                after.add(order.is_buy, order.ticks, -order.held_lots)
+            freed += risk.ladder_margin(spec, ladder, position_lots) - risk.ladder_margin(
+                spec, after, position_lots
+            )
+        for side in (Side.BUY, Side.SELL):
+            quotes = [
+                (i, t)
+                for i, t in enumerate(tickets)
+                if t.request.side is side
+                and t.request.margin_mode is mode
+                and not t.request.reduce_only
+            ]
+            if not quotes:
+                continue
+            capacity = risk.capacity(user, spec, side, mode, leaving)
+            # Price priority: the highest bid, the lowest ask, then the set's order.
+            sign = -1 if side is _BUY else 1
+            increasing = increasing_lots(
+                capacity, [((sign * t.limit_ticks, i), t.lots) for i, t in quotes]
+            )
+            for (_, t), lots in zip(quotes, increasing, strict=True):
+                if lots:
+                    r, quantity = t.request, spec.quantity(lots)
+                    price = t.reference_price
+                    required += risk.order_margin(spec, side, quantity, price, False)
+                    fees += admission.worst_fee(
+                        state, user, spec, quantity, price, r.post_only, now
+                    )
+    return required, fees, freed
 
 
 def _self_cross(name: str, other: str) -> OcxError:

@@ -2,9 +2,10 @@
 
 - `accept`: a new order enters the exchange's and its user's lists (its clientOrderId taken)
   and the log (`OrderAccepted`, trigger prices included: they decide when a stop fires);
-- `reserve`: while an order rests, what it holds equals what its remaining quantity needs
-  (margin on linear and option markets, a lock of inventory on spot), so a user's totals always
-  equal the sum over their resting orders;
+- `reserve`: while an order rests, what it holds follows its remaining quantity (on a linear
+  market its lots in its owner's ladder, whose margin counts only what would increase the
+  position, core/order_margin.py; an option order's own margin; a lock of inventory on spot),
+  so a user's totals always equal what their resting orders hold;
 - `order_modified`: its price or quantity changed (`OrderModified`); `trim` cuts a reduce-only
   order down to the position it closes;
 - `end`: a filled, cancelled or expired order leaves the book, gives back what it held and
@@ -22,6 +23,7 @@ from ocx_sim.engine.core import emit
 from ocx_sim.engine.core.accounts import User
 from ocx_sim.engine.core.markets import MarketSpec, MarketType, Venue
 from ocx_sim.engine.core.money import USDC, USDC_QUANTUM, ZERO
+from ocx_sim.engine.core.order_margin import Ladder
 from ocx_sim.engine.core.orders import CancelReason, Order, OrderRequest, OrderStatus, Side
 from ocx_sim.engine.state import State
 
@@ -31,6 +33,7 @@ _PERPS = Venue.PERPS
 _CANCELLED = OrderStatus.CANCELLED
 _EXPIRED = OrderStatus.EXPIRED
 _UNTRIGGERED = OrderStatus.UNTRIGGERED
+_OPTIONS = Venue.OPTIONS.value
 
 
 def accept(state: State, user: User, spec: MarketSpec, order: Order) -> None:
@@ -113,27 +116,39 @@ def spot_lock(
 
 
 def reserve(state: State, user: User, spec: MarketSpec, order: Order) -> None:
-    """Make what a resting `order` holds match its remaining quantity."""
-    price = order.price if order.price is not None else ZERO
+    """Make what a resting `order` holds match its remaining quantity: on a linear market its
+    lots in its owner's ladder (none if reduce-only), whose margin `Risk.open_order_margin`
+    works out; on an option market its own margin; on spot a lock."""
     if spec.is_spot:
+        price = order.price if order.price is not None else ZERO
         remaining = spec.quantity(order.remaining)
         asset, lock = spot_lock(state, spec, order.side, remaining, price)
         if lock != order.lock:
             locked = user.spot_locked
             locked[asset] = locked.get(asset, ZERO) + lock - order.lock
             order.lock = lock
-    else:
+    elif spec.is_option:
         unit = order.lot_margin
         if unit is None:
+            price = order.price if order.price is not None else ZERO
             unit = order.lot_margin = state.risk.order_margin(
                 spec, order.side, spec.step, price, order.reduce_only
             )
         margin = order.remaining * unit
         if margin != order.margin:
-            venue = spec.bucket
             totals = user.order_margin
-            totals[venue] = totals.get(venue, ZERO) + margin - order.margin
+            totals[_OPTIONS] = totals.get(_OPTIONS, ZERO) + margin - order.margin
             order.margin = margin
+    else:
+        held = 0 if order.reduce_only else order.remaining
+        if held != order.held_lots:
+            key = (spec.id, order.margin_mode)
+            ladder = user.ladders.get(key)
+            if ladder is None:
+                ladder = user.ladders[key] = Ladder()
+            ladder.add(order.is_buy, order.ticks, held - order.held_lots)
+            order.held_lots = held
+            user.ladders_stale = True
 
 
 def end(
@@ -148,7 +163,7 @@ def end(
     now = state.clock.now_ms
     order.status = status
     order.updated_at = now
-    _release(user, spec, order)
+    release(user, spec, order)
     user.open_orders.pop(order.id, None)
     if order.reduce_only:
         user.reduce_only_orders.pop(order.id, None)
@@ -175,12 +190,17 @@ def end(
         )
 
 
-def _release(user: User, spec: MarketSpec, order: Order) -> None:
-    """Give back all an order holds (the fast form of `reserve` for a finished order)."""
-    if order.margin:
-        user.order_margin[spec.bucket] -= order.margin
+def release(user: User, spec: MarketSpec, order: Order) -> None:
+    """Give back all an order holds (the fast form of `reserve` for an order that leaves the
+    book: it ends, or a modify moves it to another price)."""
+    if order.held_lots:
+        user.ladders[(spec.id, order.margin_mode)].add(order.is_buy, order.ticks, -order.held_lots)
+        order.held_lots = 0
+        user.ladders_stale = True
+    elif order.margin:
+        user.order_margin[_OPTIONS] -= order.margin
         order.margin = ZERO
-    if order.lock:
+    elif order.lock:
         asset = USDC if order.is_buy else spec.base
         user.spot_locked[asset] -= order.lock
         order.lock = ZERO

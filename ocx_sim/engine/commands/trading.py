@@ -148,6 +148,8 @@ def modify_order(
         records.reserve(state, user, spec, order)
         return Placement(order, [])
     book.remove(order)
+    # What it held at its old price goes back; it holds anew if it rests at the new one.
+    records.release(user, spec, order)
     order.ticks = ticks
     order.price = spec.price(ticks)
     order.lot_margin = None

@@ -33,6 +33,7 @@ from enum import StrEnum
 from eth_utils.address import is_hex_address, to_checksum_address
 
 from ocx_sim.engine.core.money import ZERO, usdc
+from ocx_sim.engine.core.order_margin import Ladder
 from ocx_sim.engine.core.orders import FillRow, MarginMode, Order
 from ocx_sim.errors import invalid
 
@@ -152,7 +153,16 @@ class User:
     spot_locked: dict[str, Decimal] = field(default_factory=dict)
     """Per asset, what resting spot orders hold out of the available inventory."""
     order_margin: dict[str, Decimal] = field(default_factory=dict)
-    """Per venue, the sum of `Order.margin` over the user's resting orders."""
+    """Per venue, the margin the user's resting orders hold: on `options` the sum of their
+    `Order.margin`; on `perps` the sum of the ladders' (read it through
+    `Risk.open_order_margin`, which brings the ladders up to date first)."""
+    ladders: dict[tuple[str, MarginMode], Ladder] = field(default_factory=dict)
+    """Per linear market and margin mode, the resting orders that may hold margin
+    (core/order_margin.py)."""
+    ladders_stale: bool = False
+    """A ladder changed since the perps order margin was last worked out."""
+    ladders_epoch: int = 0
+    """`position_epoch` when it was last worked out (a position change moves what it absorbs)."""
 
     def position(self, market_id: str, margin_mode: MarginMode) -> Position | None:
         return self.positions.get((market_id, margin_mode))

@@ -118,6 +118,7 @@ class Order(BookOrder):
         "client_order_id",
         "created_at",
         "filled_notional",
+        "held_lots",
         "lock",
         "lot_margin",
         "lots",
@@ -169,7 +170,11 @@ class Order(BookOrder):
         self.updated_at = now_ms
         self.filled_notional = _ZERO
         self.margin = _ZERO
-        """Initial margin this order holds while it rests (linear and option markets)."""
+        """Initial margin this order holds while it rests, on an option market (a linear one's
+        is its owner's `Ladder`'s, core/order_margin.py)."""
+        self.held_lots = 0
+        """On a linear market, the lots its owner's ladder holds for it (its remainder while it
+        rests, unless reduce-only)."""
         self.lock = _ZERO
         """What this order holds locked in the spot bucket (USDC for a bid, base for an ask)."""
         self.lot_margin: Decimal | None = None

@@ -4,12 +4,13 @@ docs/fidelity.md "Fees and risk" and "Margin and liquidation":
 - margin is kept per venue bucket: `perps` for perpetuals and futures, `options` for options;
   spot pays in full from the `spot` bucket, with resting orders locking what they could spend;
 - linear initial margin = position notional at the mark / maxLeverage, plus the open-order
-  margin: remaining quantity × limit price / maxLeverage per resting order, fees excluded;
+  margin: the part of the resting orders' remaining quantity that would increase the position
+  × limit price / maxLeverage, fees excluded (core/order_margin.py);
 - maintenance margin = 2/3 of the positions' initial margin;
 - equity = bucket balance + unrealized PnL; marginUsage = initial margin / equity (0 when
   nothing is held);
-- an order is approved when its own margin is at most the available margin, else 422
-  INSUFFICIENT_MARGIN with `requiredIm` and `availableIm`.
+- an order is approved when the margin of its increasing part is at most the available margin,
+  else 422 INSUFFICIENT_MARGIN with `requiredIm` and `availableIm`.
 
 Cross positions share the bucket's equity; an isolated position holds its own margin, allocated
 at open (`Position.margin`). So a bucket has a cross part, equity = balance − allocations +
@@ -17,18 +18,19 @@ cross unrealized PnL against maintenance = 2/3 of the cross positions' IM, and e
 position on its own, equity = allocation + its unrealized PnL against 2/3 of its IM at the
 mark; liquidation.py acts on either falling below.
 
-Our choices where the docs are silent (docs/fidelity.md): available margin is
-min(cross equity, balance − allocations) − cross initial margin − order margin, so unrealized
-profit does not back new exposure or transfers out until it is realized; an order must fit its
-margin plus its worst-case fee, so fees never overdraw the bucket; reduce-only orders hold no
-margin, since they can only shrink a position. Options, until the options issue brings SPAN: a
-long pays its premium in full and holds nothing more; a short holds 15 % of the underlying index per
-unit (its premium liability is already in equity at the mark); a resting bid holds its premium,
-a resting ask the short margin.
+Our choices where the docs are silent (docs/fidelity.md): available margin is min(cross equity,
+balance − allocations) − cross initial margin − order margin, so unrealized profit does not back new
+exposure or transfers out until it is realized; an order must fit its margin plus its worst-case fee
+on that part, so fees never overdraw the bucket; reduce-only orders hold no margin, since they can
+only shrink a position. Options, until the options issue brings SPAN: a long pays its premium in
+full and holds nothing more; a short holds 15 % of the underlying index per unit (its premium
+liability is already in equity at the mark); a resting bid holds its premium, a resting ask the
+short margin.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -37,12 +39,14 @@ from ocx_sim.engine.core.accounts import Bucket, Position, User
 from ocx_sim.engine.core.ledger import Ledger
 from ocx_sim.engine.core.markets import Catalog, MarketSpec, Venue
 from ocx_sim.engine.core.money import USDC, ZERO, format_usdc, usdc
-from ocx_sim.engine.core.orders import MarginMode, Side
+from ocx_sim.engine.core.order_margin import Ladder
+from ocx_sim.engine.core.orders import MarginMode, Order, Side
 from ocx_sim.engine.core.pricing import Prices
 from ocx_sim.errors import ErrorCode, OcxError
 
 MAINTENANCE_FRACTION = Decimal(2) / Decimal(3)
 _OPTIONS = Venue.OPTIONS.value
+_PERPS = Venue.PERPS.value
 _ISOLATED = MarginMode.ISOLATED
 SHORT_OPTION_MARGIN = Decimal("0.15")
 
@@ -129,7 +133,7 @@ class Risk:
         bucket = venue.value
         balance = self._ledger.balances.get((user.user_id, bucket, USDC), ZERO)
         held = self.held(user, bucket, now_ms)
-        orders = user.order_margin.get(bucket, ZERO)
+        orders = self.open_order_margin(user, bucket)
         cross_equity = self._cross_equity(bucket, balance, held)
         cross_maintenance = held.initial * MAINTENANCE_FRACTION
         return MarginView(
@@ -151,7 +155,7 @@ class Risk:
         the view: it is read on every order."""
         balance = self._ledger.balances.get((user.user_id, bucket, USDC), ZERO)
         held = self.held(user, bucket, now_ms)
-        orders = user.order_margin.get(bucket, ZERO)
+        orders = self.open_order_margin(user, bucket)
         return usdc(
             self._available(balance, self._cross_equity(bucket, balance, held), held, orders)
         )
@@ -286,8 +290,9 @@ class Risk:
     def order_margin(
         self, spec: MarketSpec, side: Side, quantity: Decimal, price: Decimal, reduce_only: bool
     ) -> Decimal:
-        """The margin an order holds for `quantity` at `price` (its limit, or the mark for a
-        market order). Zero on spot (locks instead) and for reduce-only orders."""
+        """The margin `quantity` at `price` (a limit, or the mark for a market order) holds:
+        on a linear market the quantity is the increasing part (`increasing_lots`); an option
+        order's whole quantity. Zero on spot (locks instead) and for reduce-only orders."""
         if reduce_only or spec.is_spot:
             return ZERO
         if spec.is_option:
@@ -295,6 +300,85 @@ class Risk:
                 return quantity * price
             return quantity * self._short_option_unit_margin(spec)
         return quantity * price / spec.max_leverage
+
+    def increasing_lots(
+        self,
+        user: User,
+        spec: MarketSpec,
+        side: Side,
+        margin_mode: MarginMode,
+        lots: int,
+        without: Iterable[Order] = (),
+    ) -> int:
+        """The lots of a new linear order on `side` that would increase the position, once
+        the user's resting orders on that side have absorbed their share of it
+        (core/order_margin.py)."""
+        return lots - min(lots, self.capacity(user, spec, side, margin_mode, without))
+
+    def capacity(
+        self,
+        user: User,
+        spec: MarketSpec,
+        side: Side,
+        margin_mode: MarginMode,
+        without: Iterable[Order] = (),
+    ) -> int:
+        """How many lots of new orders on `side` the position still absorbs once the user's
+        resting orders on that side, but those `without` (the order a modify changes, the
+        quotes a set replaces), have taken their share: none when `side` would open or add
+        to the position."""
+        position_lots = self.position_lots(user, spec, margin_mode)
+        is_buy = side is Side.BUY
+        if not position_lots or (position_lots > 0) is is_buy:
+            return 0
+        ladder = user.ladders.get((spec.id, margin_mode))
+        resting = 0 if ladder is None else ladder.bid_lots if is_buy else ladder.ask_lots
+        resting -= sum(o.held_lots for o in without if o.side is side)
+        return max(0, abs(position_lots) - resting)
+
+    @staticmethod
+    def position_lots(user: User, spec: MarketSpec, margin_mode: MarginMode) -> int:
+        """The signed size of the user's position, in whole lots (a position is a sum of
+        fills, each whole lots)."""
+        position = user.positions.get((spec.id, margin_mode))
+        if position is None or not position.size:
+            return 0
+        return int(position.size / spec.step)
+
+    def open_order_margin(self, user: User, bucket: str) -> Decimal:
+        """What the user's resting orders hold in `bucket`, the perps ladders brought up to
+        date first: a ladder is worked out again only when it changed or its position did."""
+        if bucket == _PERPS and (user.ladders_stale or user.ladders_epoch != user.position_epoch):
+            self._refresh_ladders(user)
+        return user.order_margin.get(bucket, ZERO)
+
+    def _refresh_ladders(self, user: User) -> None:
+        total = ZERO
+        ladders = user.ladders
+        for key in list(ladders):
+            ladder = ladders[key]
+            position = user.positions.get(key)
+            size = position.size if position is not None else ZERO
+            if ladder.dirty or ladder.size != size:
+                if ladder.empty:
+                    del ladders[key]
+                    continue
+                spec = self._catalog.markets[key[0]]
+                ladder.held = self.ladder_margin(spec, ladder, int(size / spec.step))
+                ladder.size = size
+                ladder.dirty = False
+            total += ladder.held
+        user.order_margin[_PERPS] = total
+        user.ladders_stale = False
+        user.ladders_epoch = user.position_epoch
+
+    @staticmethod
+    def ladder_margin(spec: MarketSpec, ladder: Ladder, position_lots: int) -> Decimal:
+        """The margin a ladder holds against a position of `position_lots`."""
+        unabsorbed = ladder.unabsorbed(position_lots)
+        if not unabsorbed:
+            return ZERO
+        return spec.tick * spec.step * unabsorbed / spec.max_leverage
 
     def approve(
         self, user: User, spec: MarketSpec, required: Decimal, now_ms: int, fee: Decimal = ZERO
@@ -322,16 +406,15 @@ class Risk:
         closes (docs/fidelity.md "Orders": each reduce-only order is capped on its own, by
         trimming); 422 REDUCE_ONLY_WOULD_INCREASE when it could reduce nothing (the position
         is flat, or on the order's own side)."""
-        position = user.position(spec.id, margin_mode)
-        size = position.size if position is not None else ZERO
-        if not size or (size > 0) is (side is Side.BUY):
+        position_lots = Risk.position_lots(user, spec, margin_mode)
+        if not position_lots or (position_lots > 0) is (side is Side.BUY):
+            position = user.position(spec.id, margin_mode)
+            size = position.size if position is not None else ZERO
             raise OcxError(
                 ErrorCode.REDUCE_ONLY_WOULD_INCREASE,
                 f"Reduce-only {side.value} would increase the {spec.id} position ({size})",
             )
-        # Whole lots: a position is a sum of fills, each whole lots (never refused for the
-        # market's minimum quantity, as `to_lots` would).
-        return int(abs(size) / spec.step)
+        return abs(position_lots)
 
     # -- spot ------------------------------------------------------------------------------
 
