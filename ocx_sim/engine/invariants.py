@@ -101,7 +101,7 @@ def _order_margin_problems(state: State, user: User) -> list[str]:
         if order.held_lots != (order.remaining if resting else 0):
             problems.append(f"order {order.id} holds {order.held_lots} lots in its ladder")
         if resting:
-            ladder = ladders.setdefault((spec.id, order.margin_mode), Ladder())
+            ladder = ladders.setdefault((spec.id, order.margin_mode), Ladder.of(spec))
             ladder.add(order.is_buy, order.ticks, order.remaining)
     if options != user.order_margin.get(Venue.OPTIONS.value, ZERO):
         problems.append(f"{user.user_id} options order margin != {options}")
@@ -114,11 +114,9 @@ def _order_margin_problems(state: State, user: User) -> list[str]:
     # Summed in the order the risk engine sums them, so that the two agree to the last digit.
     for market_id, mode in [*kept, *(key for key in ladders if key not in kept)]:
         rebuilt = ladders.get((market_id, mode))
-        if rebuilt is None:
-            continue
-        spec = state.catalog.markets[market_id]
-        position_lots = state.risk.position_lots(user, spec, mode)
-        expected += state.risk.ladder_margin(spec, rebuilt, position_lots)
+        if rebuilt is not None:
+            position = user.positions.get((market_id, mode))
+            expected += rebuilt.margin(position.size if position is not None else ZERO)
     held = state.risk.open_order_margin(user, Venue.PERPS.value)
     if held != expected:
         problems.append(f"{user.user_id} perps order margin {held} != {expected}")
@@ -127,8 +125,10 @@ def _order_margin_problems(state: State, user: User) -> list[str]:
 
 def _levels(ladder: Ladder) -> tuple[object, ...]:
     return (
-        dict(ladder.bids),
-        dict(ladder.asks),
+        ladder.bids,
+        ladder.asks,
+        ladder.bid_prices,
+        ladder.ask_prices,
         ladder.bid_lots,
         ladder.ask_lots,
         ladder.bid_notional,

@@ -17,15 +17,17 @@ from ocx_sim.testing.builders import UserFactory, limit, market
 
 D = Decimal
 PERP = "BTC-PERP"
+LOT_VALUE, STEP = D("0.000001"), D("0.0001")
+"""BTC-PERP's: a tick of 0.01 × a lot of 0.0001."""
 
 rungs = st.lists(st.tuples(st.booleans(), st.integers(1, 50), st.integers(1, 20)), max_size=12)
 
 
 @given(rungs, st.integers(-200, 200))
-def test_a_ladder_leaves_unabsorbed_what_the_position_does_not_close(
+def test_a_ladder_holds_margin_on_what_the_position_does_not_close(
     orders: list[tuple[bool, int, int]], position: int
 ) -> None:
-    ladder = Ladder()
+    ladder = Ladder(LOT_VALUE / 20, STEP)
     for is_buy, ticks, lots in orders:
         ladder.add(is_buy, ticks, lots)
     # Lot by lot: the position closes the cheapest asks (a long) or the dearest bids (a
@@ -39,17 +41,19 @@ def test_a_ladder_leaves_unabsorbed_what_the_position_does_not_close(
     closing.sort(reverse=position < 0)
     absorbed = sum(closing[: abs(position)])
 
-    assert ladder.unabsorbed(position) == sum(t * lots for _, t, lots in orders) - absorbed
+    unabsorbed = sum(t * lots for _, t, lots in orders) - absorbed
+    assert ladder.margin(position * STEP) == LOT_VALUE * unabsorbed / 20
 
 
 def test_removing_every_lot_empties_a_ladder() -> None:
-    ladder = Ladder()
+    ladder = Ladder(LOT_VALUE / 20, STEP)
     ladder.add(True, 100, 3)
     ladder.add(False, 101, 2)
     ladder.add(True, 100, -3)
     ladder.add(False, 101, -2)
 
     assert ladder.empty
+    assert (ladder.bid_prices, ladder.ask_prices) == ([], [])
     assert (ladder.bid_lots, ladder.ask_lots, ladder.bid_notional, ladder.ask_notional) == (
         0,
         0,

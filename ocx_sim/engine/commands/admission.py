@@ -287,7 +287,13 @@ def check_funds(state: State, user: User, spec: MarketSpec, ticket: Ticket, now:
         return
     price = ticket.reference_price
     quantity = request.quantity
-    if not spec.is_option:
+    position = user.positions.get((spec.id, request.margin_mode))
+    if (
+        position is not None
+        and position.size
+        and (position.size > 0) is not (request.side is _BUY)
+        and not spec.is_option
+    ):
         # Only the part that would increase the position pays, margin and fee room alike
         # (core/order_margin.py): an order that only closes is never refused for margin.
         lots = state.risk.increasing_lots(

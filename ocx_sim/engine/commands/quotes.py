@@ -262,14 +262,13 @@ def _linear_set_funds(
     for mode in modes:
         leaving = [o for o in doomed if o.margin_mode is mode and o.held_lots]
         ladder = user.ladders.get((spec.id, mode))
-        position_lots = risk.position_lots(user, spec, mode)
         if ladder is not None and leaving:
             after = ladder.copy()
             for order in leaving:
                 after.add(order.is_buy, order.ticks, -order.held_lots)
-            freed += risk.ladder_margin(spec, ladder, position_lots) - risk.ladder_margin(
-                spec, after, position_lots
-            )
+            position = user.positions.get((spec.id, mode))
+            size = position.size if position is not None else ZERO
+            freed += ladder.margin(size) - after.margin(size)
         for side in (Side.BUY, Side.SELL):
             quotes = [
                 (i, t)

@@ -145,7 +145,7 @@ def reserve(state: State, user: User, spec: MarketSpec, order: Order) -> None:
             key = (spec.id, order.margin_mode)
             ladder = user.ladders.get(key)
             if ladder is None:
-                ladder = user.ladders[key] = Ladder()
+                ladder = user.ladders[key] = Ladder.of(spec)
             ladder.add(order.is_buy, order.ticks, held - order.held_lots)
             order.held_lots = held
             user.ladders_stale = True

@@ -169,12 +169,13 @@ def _units(value: Decimal, unit: Decimal, field_name: str, unit_name: str) -> in
         raise invalid(field_name, "must be greater than zero")
     if value.adjusted() >= MAX_INTEGER_DIGITS:
         raise invalid(field_name, f"must be below 1e{MAX_INTEGER_DIGITS}")
-    # The division may round an input longer than Decimal's 28 digits onto the tick; the
-    # product cannot (it is short and exact) and comparisons are exact, so check that.
-    whole = int(value / unit)
-    if whole * unit != value:
+    # `divmod` is exact: its remainder is what is left off the grid, even of an input longer
+    # than Decimal's 28 digits (a plain division could round that onto the tick), and the
+    # quotient fits in them below 1e15 units of 1e-12.
+    whole, off_grid = divmod(value, unit)
+    if off_grid:
         raise invalid(field_name, f"{value} is not a multiple of the {unit_name} {unit}")
-    return whole
+    return int(whole)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,28 +13,34 @@ margin (and no fee room), whatever the account's margin usage.
 
 A `Ladder` keeps one user's resting orders on one market and margin mode that are not
 reduce-only, as lots per price level, with Σ lots and Σ ticks × lots per side: the margin is
-tick × step × (that sum less what the position absorbs) / maxLeverage, integers until the last
-step. Working out what the position absorbs walks the closing side from its best level until
-the position is covered, so it costs the levels within the position's size, not the whole
-ladder.
+(that sum less what the position absorbs) × tick × step / maxLeverage, integers until the last
+step. A position at least as large as its closing side absorbs all of it (no walk); a smaller
+one walks the closing side from its best level until it is covered.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sortedcontainers import SortedDict
-
+from ocx_sim.engine.core.markets import MarketSpec
 from ocx_sim.engine.core.money import ZERO
 
 
 @dataclass(slots=True, eq=False)
 class Ladder:
-    bids: SortedDict = field(default_factory=SortedDict)
+    unit: Decimal
+    """The margin of one tick × lot: its market's tick × step / maxLeverage."""
+    step: Decimal
+    bids: dict[int, int] = field(default_factory=dict)
     """Ticks → the lots resting there."""
-    asks: SortedDict = field(default_factory=SortedDict)
+    asks: dict[int, int] = field(default_factory=dict)
+    bid_prices: list[int] = field(default_factory=list)
+    """The bids' ticks, ascending (kept with `bisect`: a level is added or removed far less
+    often than its lots change)."""
+    ask_prices: list[int] = field(default_factory=list)
     bid_lots: int = 0
     ask_lots: int = 0
     bid_notional: int = 0
@@ -43,30 +49,44 @@ class Ladder:
     held: Decimal = ZERO
     """The margin the ladder held when last worked out (`Risk.open_order_margin`)."""
     size: Decimal = ZERO
-    """The position it was worked out against."""
+    """The position it was worked out against, and that in lots."""
+    position_lots: int = 0
     dirty: bool = False
     """Changed since then."""
 
+    @classmethod
+    def of(cls, spec: MarketSpec) -> Ladder:
+        return cls(spec.tick * spec.step / spec.max_leverage, spec.step)
+
     def add(self, is_buy: bool, ticks: int, lots: int) -> None:
         """Add `lots` (negative: remove them) at `ticks`."""
-        levels = self.bids if is_buy else self.asks
-        left = levels.get(ticks, 0) + lots
-        if left:
-            levels[ticks] = left
-        else:
-            del levels[ticks]
         if is_buy:
+            levels, prices = self.bids, self.bid_prices
             self.bid_lots += lots
             self.bid_notional += ticks * lots
         else:
+            levels, prices = self.asks, self.ask_prices
             self.ask_lots += lots
             self.ask_notional += ticks * lots
+        held = levels.get(ticks)
+        if held is None:
+            levels[ticks] = lots
+            insort(prices, ticks)
+        elif held + lots:
+            levels[ticks] = held + lots
+        else:
+            del levels[ticks]
+            del prices[bisect_left(prices, ticks)]
         self.dirty = True
 
     def copy(self) -> Ladder:
         return Ladder(
+            self.unit,
+            self.step,
             self.bids.copy(),
             self.asks.copy(),
+            self.bid_prices.copy(),
+            self.ask_prices.copy(),
             self.bid_lots,
             self.ask_lots,
             self.bid_notional,
@@ -78,22 +98,33 @@ class Ladder:
     def empty(self) -> bool:
         return not self.bids and not self.asks
 
-    def unabsorbed(self, position_lots: int) -> int:
-        """Σ ticks × lots of what `position_lots` (signed: a long position absorbs asks, a
-        short one bids) does not absorb (module docstring)."""
-        total = self.bid_notional + self.ask_notional
-        if not position_lots:
-            return total
-        capacity = abs(position_lots)
-        # The closing side from its best price: the lowest ask, the highest bid.
-        levels = reversed(self.bids.items()) if position_lots < 0 else self.asks.items()
-        for ticks, lots in levels:
-            taken = min(lots, capacity)
-            total -= taken * ticks
-            capacity -= taken
-            if not capacity:
-                break
-        return total
+    def margin(self, position: Decimal) -> Decimal:
+        """What the ladder holds next to a position of `position` (signed)."""
+        return self.margin_at(int(position / self.step) if position else 0)
+
+    def margin_at(self, position_lots: int) -> Decimal:
+        """What the ladder holds next to a position of `position_lots` (signed: a long one
+        absorbs asks, a short one bids): Σ ticks × lots of what it does not absorb (module
+        docstring) × `unit`."""
+        notional = self.bid_notional + self.ask_notional
+        if position_lots:
+            if position_lots < 0:
+                capacity, closing, levels = -position_lots, self.bid_lots, self.bids
+                prices: Iterable[int] = reversed(self.bid_prices)  # the highest bid first
+            else:
+                capacity, closing, levels = position_lots, self.ask_lots, self.asks
+                prices = self.ask_prices  # the lowest ask first
+            if capacity >= closing:
+                notional -= self.bid_notional if position_lots < 0 else self.ask_notional
+            else:
+                for ticks in prices:
+                    lots = levels[ticks]
+                    if lots >= capacity:
+                        notional -= capacity * ticks
+                        break
+                    notional -= lots * ticks
+                    capacity -= lots
+        return self.unit * notional if notional else ZERO
 
 
 def increasing_lots(capacity: int, orders: Iterable[tuple[tuple[int, int], int]]) -> list[int]:

@@ -39,7 +39,6 @@ from ocx_sim.engine.core.accounts import Bucket, Position, User
 from ocx_sim.engine.core.ledger import Ledger
 from ocx_sim.engine.core.markets import Catalog, MarketSpec, Venue
 from ocx_sim.engine.core.money import USDC, ZERO, format_usdc, usdc
-from ocx_sim.engine.core.order_margin import Ladder
 from ocx_sim.engine.core.orders import MarginMode, Order, Side
 from ocx_sim.engine.core.pricing import Prices
 from ocx_sim.errors import ErrorCode, OcxError
@@ -48,6 +47,7 @@ MAINTENANCE_FRACTION = Decimal(2) / Decimal(3)
 _OPTIONS = Venue.OPTIONS.value
 _PERPS = Venue.PERPS.value
 _ISOLATED = MarginMode.ISOLATED
+_BUY = Side.BUY
 SHORT_OPTION_MARGIN = Decimal("0.15")
 
 
@@ -155,7 +155,10 @@ class Risk:
         the view: it is read on every order."""
         balance = self._ledger.balances.get((user.user_id, bucket, USDC), ZERO)
         held = self.held(user, bucket, now_ms)
-        orders = self.open_order_margin(user, bucket)
+        # `open_order_margin`, written out: it is read on every order.
+        if bucket == _PERPS and (user.ladders_stale or user.ladders_epoch != user.position_epoch):
+            self._refresh_ladders(user)
+        orders = user.order_margin.get(bucket, ZERO)
         return usdc(
             self._available(balance, self._cross_equity(bucket, balance, held), held, orders)
         )
@@ -222,9 +225,14 @@ class Risk:
             spec = self._catalog.markets[position.market_id]
             if spec.bucket != bucket:
                 continue
-            mark = self.mark_or_entry(spec, position, now_ms)
+            mark = self._prices.mark(spec, now_ms)  # `mark_or_entry`, written out
+            if mark is None:
+                mark = position.entry_price
             worth = position.size * mark
-            im = self._position_margin(spec, position.size, mark, now_ms)
+            if spec.is_option:
+                im = self._position_margin(spec, position.size, mark, now_ms)
+            else:
+                im = abs(position.size) * mark / spec.max_leverage
             if position.margin_mode is _ISOLATED and not spec.is_option:
                 allocated += position.margin
                 isolated_unrealized += worth - position.cost
@@ -313,10 +321,11 @@ class Risk:
         """The lots of a new linear order on `side` that would increase the position, once
         the user's resting orders on that side have absorbed their share of it
         (core/order_margin.py)."""
-        return lots - min(lots, self.capacity(user, spec, side, margin_mode, without))
+        capacity = self.capacity(user, spec, side, margin_mode, without)
+        return lots - capacity if lots > capacity else 0
 
+    @staticmethod
     def capacity(
-        self,
         user: User,
         spec: MarketSpec,
         side: Side,
@@ -327,14 +336,21 @@ class Risk:
         resting orders on that side, but those `without` (the order a modify changes, the
         quotes a set replaces), have taken their share: none when `side` would open or add
         to the position."""
-        position_lots = self.position_lots(user, spec, margin_mode)
-        is_buy = side is Side.BUY
-        if not position_lots or (position_lots > 0) is is_buy:
+        key = (spec.id, margin_mode)
+        position = user.positions.get(key)
+        if position is None:
             return 0
-        ladder = user.ladders.get((spec.id, margin_mode))
+        size = position.size
+        is_buy = side is _BUY
+        if not size or (size > 0) is is_buy:
+            return 0
+        ladder = user.ladders.get(key)
         resting = 0 if ladder is None else ladder.bid_lots if is_buy else ladder.ask_lots
-        resting -= sum(o.held_lots for o in without if o.side is side)
-        return max(0, abs(position_lots) - resting)
+        for order in without:
+            if order.side is side:
+                resting -= order.held_lots
+        left = int((-size if is_buy else size) / spec.step) - resting
+        return left if left > 0 else 0
 
     @staticmethod
     def position_lots(user: User, spec: MarketSpec, margin_mode: MarginMode) -> int:
@@ -354,31 +370,22 @@ class Risk:
 
     def _refresh_ladders(self, user: User) -> None:
         total = ZERO
-        ladders = user.ladders
-        for key in list(ladders):
-            ladder = ladders[key]
-            position = user.positions.get(key)
+        positions = user.positions
+        for key, ladder in user.ladders.items():
+            position = positions.get(key)
             size = position.size if position is not None else ZERO
-            if ladder.dirty or ladder.size != size:
-                if ladder.empty:
-                    del ladders[key]
-                    continue
-                spec = self._catalog.markets[key[0]]
-                ladder.held = self.ladder_margin(spec, ladder, int(size / spec.step))
+            # A position's size is a new object whenever it changes: identity is enough.
+            if size is not ladder.size:
                 ladder.size = size
+                ladder.position_lots = int(size / ladder.step) if size else 0
+                ladder.dirty = True
+            if ladder.dirty:
+                ladder.held = ladder.margin_at(ladder.position_lots)
                 ladder.dirty = False
             total += ladder.held
         user.order_margin[_PERPS] = total
         user.ladders_stale = False
         user.ladders_epoch = user.position_epoch
-
-    @staticmethod
-    def ladder_margin(spec: MarketSpec, ladder: Ladder, position_lots: int) -> Decimal:
-        """The margin a ladder holds against a position of `position_lots`."""
-        unabsorbed = ladder.unabsorbed(position_lots)
-        if not unabsorbed:
-            return ZERO
-        return spec.tick * spec.step * unabsorbed / spec.max_leverage
 
     def approve(
         self, user: User, spec: MarketSpec, required: Decimal, now_ms: int, fee: Decimal = ZERO
@@ -389,7 +396,20 @@ class Risk:
         required += max(fee, ZERO)
         if required <= 0:
             return
-        available = self.available(user, spec.bucket, now_ms)
+        bucket = spec.bucket
+        if bucket == _PERPS:
+            # First against the most the resting orders could hold (as if no position absorbed
+            # any): no ladder is worked out, and it settles nearly every order. Correctly
+            # rounded arithmetic is monotonic, so this available is never above the exact one.
+            balance = self._ledger.balances.get((user.user_id, bucket, USDC), ZERO)
+            held = self.held(user, bucket, now_ms)
+            ceiling = ZERO
+            for ladder in user.ladders.values():
+                ceiling += ladder.unit * (ladder.bid_notional + ladder.ask_notional)
+            cross_equity = self._cross_equity(bucket, balance, held)
+            if required <= usdc(self._available(balance, cross_equity, held, ceiling)):
+                return
+        available = self.available(user, bucket, now_ms)
         if required > available:
             required_text = format_usdc(required)
             available_text = format_usdc(max(available, ZERO))

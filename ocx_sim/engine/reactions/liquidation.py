@@ -189,21 +189,26 @@ class Liquidation:
     def _check_user(self, user: User) -> bool:
         state = self._state
         risk, now = state.risk, state.now
-        if not any(p.size for p in user.positions.values()):
+        held = [p for p in user.positions.values() if p.size]
+        if not held:
             return False
         liquidated = False
         if risk.cross_shortfall(user, _PERPS, now):
             self._liquidate_bucket(user, _PERPS)
             liquidated = True
         markets = state.catalog.markets
-        for position in list(user.positions.values()):
+        options = False
+        for position in held:
             spec = markets[position.market_id]
-            if position.size and position.margin_mode is _ISOLATED and not spec.is_option:
+            if spec.is_option:
+                options = True
+            elif position.size and position.margin_mode is _ISOLATED:
                 own = risk.isolated(spec, position, now)
                 if own.equity < own.maintenance:
                     self._liquidate_isolated(user, spec, position, own.equity, own.maintenance)
                     liquidated = True
-        if risk.cross_shortfall(user, _OPTIONS, now):
+        # Without an option position the options bucket has nothing to maintain.
+        if options and risk.cross_shortfall(user, _OPTIONS, now):
             self._liquidate_bucket(user, _OPTIONS)
             liquidated = True
         return liquidated
