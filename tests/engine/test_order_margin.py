@@ -167,3 +167,18 @@ def test_a_requote_at_high_margin_usage_pays_only_for_what_would_open(
             user, PERP, [QuoteRequest(Side.SELL, D("68000.00"), D("0.3"))], cancel_all=True
         )
     assert refused.value.code is ErrorCode.INSUFFICIENT_MARGIN
+
+
+def test_an_order_that_fits_only_because_the_position_absorbs_a_closing_order_is_accepted(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    # Long 0.28 on 1000 USDC with a closing ask for all of it: the ask holds nothing, so the
+    # 28.48 left still backs a small bid (were the ask charged, nothing would be left).
+    user = long_of(exchange, make_user, "0.28", "1000")
+    exchange.place_order(user, limit(PERP, "sell", "0.28", "68100.00"))
+
+    bid = exchange.place_order(user, limit(PERP, "buy", "0.008", "67000.00")).order
+
+    assert bid.is_open
+    assert exchange.margin(user).order_margin == D("26.80")  # 0.008 × 67000 / 20
+    assert exchange.check_invariants() == []
