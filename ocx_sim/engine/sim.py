@@ -198,8 +198,9 @@ class Sim:
     @command
     def set_next_funding_rate(self, market_id: str, rate: Decimal) -> None:
         """Make the perpetual's next funding settlement pay `rate` (within the ±25 bps cap, on
-        8 decimals) instead of its time-weighted premium: a scenario's funding squeeze. That
-        settlement only; the period after it is computed as usual (reactions/funding.py)."""
+        10 decimals, as a computed rate) instead of the rate of its time-weighted premium: a
+        scenario's funding squeeze. That settlement only; the period after it is computed as
+        usual (reactions/funding.py)."""
         spec = self._state.market(market_id)
         if spec.type is not MarketType.PERP:
             raise invalid("market", f"{spec.id} is not a perpetual: only perpetuals pay funding")

@@ -82,6 +82,8 @@ class At:
 
 MAX_LEVERAGE = 100
 """The most leverage a market's or an underlying's terms may grant (the default grants 20)."""
+MAX_FUNDING_HORIZON_HOURS = 720
+"""The longest funding horizon an underlying's terms may set (30 days; the default is 8 h)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,8 @@ class UnderlyingTerms:
     carry_apr: Decimal | None = None
     max_leverage: int | None = None
     """Of its perpetual and futures, those listed later included."""
+    funding_horizon_hours: int | None = None
+    """H of its perpetual's funding: the hours over which a premium is paid off."""
 
 
 @dataclass(frozen=True, slots=True)

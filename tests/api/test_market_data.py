@@ -245,15 +245,16 @@ def test_market_stats_of_a_market_that_never_traded(client: ApiClient) -> None:
 
 
 def test_market_stats_show_the_running_funding_period(client: ApiClient, world: World) -> None:
-    world.exchange.sim.pin_mark("BTC-PERP", Decimal("68068.00"))  # premium 0.001
+    world.exchange.sim.pin_mark("BTC-PERP", Decimal("68652.80"))  # premium 0.0096
     world.exchange.advance_by(100_000)
     world.exchange.sim.pin_mark("BTC-PERP", Decimal("68000.00"))
     world.exchange.advance_by(100_000)
 
     body = client.get("/perps/market-stats", params={"marketId": "BTC-PERP"}).json()
 
-    # 0.001 for 100 s of the 200 s so far: 0.0005 a period, × 12 × 100 = 0.6 % an hour.
-    assert (body["fundingRate"], body["funding1hPct"]) == ("0.0005", "0.6")
+    # 0.0096 for 100 s of the 200 s so far: an average premium of 0.0048, paid off over 8
+    # hours: 0.0048 × 5 min / 8 h = 0.00005 a period, × 12 × 100 = 0.06 % an hour.
+    assert (body["fundingRate"], body["funding1hPct"]) == ("0.00005", "0.06")
     assert body["nextFundingAt"] == "2026-01-02T00:05:00.000Z"
     spot = client.get("/perps/market-stats", params={"marketId": "BTC-USDC-SPOT"}).json()
     assert (spot["fundingRate"], spot["funding1hPct"], spot["nextFundingAt"]) == (None,) * 3
@@ -298,9 +299,10 @@ def test_market_stats_sum_the_days_trades_and_the_open_interest(
         "openInterest": "0.4000",
         # 0.4 × 68050
         "openInterestUsd": "27220.00",
-        # The pinned premium 50 / 68000 held all period: 0.00073529, 0.882348 % an hour.
-        "fundingRate": "0.00073529",
-        "funding1hPct": "0.882348",
+        # The pinned premium 50 / 68000 = 0.000735294… held all period, paid off over 8 hours:
+        # / 96 = 0.0000076593 a period, 0.00919116 % an hour.
+        "fundingRate": "0.0000076593",
+        "funding1hPct": "0.00919116",
         "nextFundingAt": "2026-01-02T02:05:00.000Z",
     }
 

@@ -38,6 +38,9 @@ FUNDING_INTERVAL_MS = 300_000
 """Funding every five minutes (OCX's product overview, GitBook `fundingIntervalMs`)."""
 FUNDING_MAX_RATE_BPS = Decimal(25)
 """The per-period funding cap, ±25 bps (OCX's product overview)."""
+FUNDING_HORIZON_HOURS = 8
+"""How long a perpetual's premium takes to be paid off in funding, by default
+(docs/fidelity.md "Prices, funding and expiries")."""
 PRICE_BAND = Decimal("0.05")
 """Limit prices within ±5 % of the mark; market orders sweep no further (docs/fidelity.md
 "Orders")."""
@@ -196,6 +199,9 @@ class UnderlyingSpec:
     """Strike grid spacing; None lists no options on this underlying."""
     strike_span: Decimal = Decimal("0.2")
     """Strikes cover the forward ± this fraction."""
+    funding_horizon_hours: int = FUNDING_HORIZON_HOURS
+    """H of its perpetual's funding: a premium is paid off over this many hours
+    (reactions/funding.py)."""
 
     def future_id(self, expiry_ms: int) -> str:
         return f"{self.future_prefix}-{_day(expiry_ms).isoformat()}"
