@@ -218,6 +218,47 @@ def test_clob_orderbook_refuses_linear_derivatives_pointing_at_the_perps_book(
     assert "/perps/orderbook" in response.json()["message"]
 
 
+# -- the price band -----------------------------------------------------------------------------
+
+
+def test_the_band_is_ten_percent_either_side_of_the_mark_on_linear_markets(
+    client: ApiClient, trader: NewAccount, other: NewAccount
+) -> None:
+    markets = {m["id"]: m for m in client.get("/perps/markets").json()}
+    # An ask 8 % over the mark rests (under a 5 % band it was refused) …
+    ask = client.post(
+        "/perps/orders",
+        json={"marketId": "BTC-PERP", "side": "sell", "quantity": "0.1", "price": "73440.00"},
+        token=other.session_token,
+    )
+    # … a market buy sweeps up to it, and a limit a cent past mark × 1.10 is refused.
+    swept = client.post(
+        "/perps/orders",
+        json={"marketId": "BTC-PERP", "side": "buy", "type": "market", "quantity": "0.1"},
+        token=trader.session_token,
+    )
+    beyond = client.post(
+        "/perps/orders",
+        json={"marketId": "BTC-PERP", "side": "buy", "quantity": "0.1", "price": "74800.01"},
+        token=trader.session_token,
+    )
+
+    perp, future = markets["BTC-PERP"], markets["BTC-USDC-2026-03-27"]
+    assert (perp["priceBandLow"], perp["markPrice"], perp["priceBandHigh"]) == (
+        "61200.00",
+        "68000.00",
+        "74800.00",
+    )
+    # 68785.57 × 0.9 = 61907.013 (up to the tick), × 1.1 = 75664.127 (down to it).
+    assert (future["priceBandLow"], future["priceBandHigh"]) == ("61907.02", "75664.12")
+    spot = markets["XAUT-USDC-SPOT"]
+    assert (spot["priceBandLow"], spot["priceBandHigh"]) == ("3600.00", "4400.00")
+    assert ask.status_code == 200, ask.json()
+    assert [f["price"] for f in swept.json()["fills"]] == ["73440.00"]
+    assert_error(beyond, 422, "PRICE_OUT_OF_BAND", "price")
+    assert beyond.json()["details"]["priceBandHigh"] == "74800.00"
+
+
 # -- /perps/market-stats ------------------------------------------------------------------------
 
 

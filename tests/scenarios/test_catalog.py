@@ -29,7 +29,7 @@ D = Decimal
 PERP = "BTC-PERP"
 TERMS = """
 markets:
-  BTC-PERP: {tick: "0.50", step: "0.001", minQuantity: "0.010", maxLeverage: 50, band: "0.10"}
+  BTC-PERP: {tick: "0.50", step: "0.001", minQuantity: "0.010", maxLeverage: 50, band: "0.15"}
 """
 
 
@@ -304,8 +304,8 @@ def test_the_market_listing_shows_the_new_tick_step_minimum_and_band(write: Any)
         spot = market(world, "BTC-USDC-SPOT")
 
     assert (perp["tickSize"], perp["stepSize"], perp["minQuantity"]) == ("0.50", "0.0010", "0.0100")
-    assert (perp["priceBandLow"], perp["priceBandHigh"]) == ("61200.00", "74800.00")  # ±10 %
-    assert (spot["tickSize"], spot["priceBandLow"]) == ("0.01", "64600.00")  # others untouched
+    assert (perp["priceBandLow"], perp["priceBandHigh"]) == ("57800.00", "78200.00")  # ±15 %
+    assert (spot["tickSize"], spot["priceBandLow"]) == ("0.01", "61200.00")  # others: ±10 %
 
 
 def test_a_new_step_without_a_minimum_makes_one_step_the_minimum(write: Any) -> None:
@@ -362,8 +362,8 @@ def test_the_band_admits_prices_within_its_new_width_and_none_lifts_it(write: An
     with built(write(text)) as world:
         future = market(world, "BTC-USDC-2026-03-27")
         buyer = trader(world)
-        inside = buyer.client.post("/perps/orders", json=order(price="73000.00"))
-        outside = buyer.client.post("/perps/orders", json=order(price="75000.00"))
+        inside = buyer.client.post("/perps/orders", json=order(price="76000.00"))
+        outside = buyer.client.post("/perps/orders", json=order(price="78500.00"))
         anywhere = buyer.client.post(
             "/perps/orders", json=order(marketId=future["id"], price="90000.00", quantity="0.01")
         )
@@ -372,7 +372,7 @@ def test_the_band_admits_prices_within_its_new_width_and_none_lifts_it(write: An
             json={"marketId": future["id"], "side": "buy", "type": "market", "quantity": "0.01"},
         )
 
-    assert inside.status_code == 200, inside.json()  # 7 % over the mark: outside the default
+    assert inside.status_code == 200, inside.json()  # 12 % over the mark: outside the default
     refused(outside, 422, "PRICE_OUT_OF_BAND", "price")
     assert future["priceBandLow"] is None
     assert anywhere.status_code == 200, anywhere.json()
