@@ -18,6 +18,10 @@ average is not sampled. Like the walk and the basis it follows every second, the
 rounded once to 10 decimals, and the payments are Decimal. Reading the running rate accrues nothing,
 so that what a client looks at never changes what is paid.
 
+The boundary also records every listed linear market's mark on the tape (core/tape.py), and so
+does the world's first instant (a timer at it, so a scenario set up at that instant is in it):
+the 24-hour ticker compares a mark with the one recorded 24 h earlier.
+
 Invariant (zero-sum): a period's payments sum to exactly zero. Longs and shorts hold the same
 open interest, so both sides owe the same total before rounding; that total is rounded once to
 USDC's 6 decimals and shared out within each side by the largest-remainder method, so every
@@ -95,9 +99,15 @@ class Funding:
         """Per perpetual, the rate of the last settled period."""
         self._overrides: dict[str, Decimal] = {}
         """Per perpetual, the rate its next settlement pays instead of the computed one."""
+        self._catalog_size = 0
+        self._linear: list[MarketSpec] = []
+        """The catalog's linear markets, as of when it had `_catalog_size` markets."""
 
     def start(self) -> None:
-        """Schedule the first settlement, at the next boundary."""
+        """Schedule the first settlement, at the next boundary, and the first record of the
+        marks, at once."""
+        clock = self._state.clock
+        clock.schedule_at(clock.now_ms, partial(self._record_marks), name="marks")
         self._schedule(next_boundary(self._state.now))
 
     def _schedule(self, due_ms: int) -> None:
@@ -105,10 +115,27 @@ class Funding:
 
     def _settle_due(self, due_ms: int) -> None:
         self.settle(due_ms)
+        self._record_marks(due_ms)
         self._schedule(next_boundary(due_ms))
         # No price moved, but funding erodes collateral (docs/fidelity.md "Margin and
         # liquidation"): the liquidation must look at the new balances.
         self._state.facts.marks = True
+
+    def _record_marks(self, now_ms: int) -> None:
+        """The listed linear markets' marks, on the tape (those without one are left out)."""
+        state = self._state
+        catalog = state.catalog
+        if len(catalog) != self._catalog_size:
+            # Markets are only ever added (listings): the linear ones are picked out again
+            # then, not at every boundary from among the options.
+            self._catalog_size = len(catalog)
+            self._linear = [spec for spec in catalog if spec.is_linear]
+        prices = state.prices
+        marks = []
+        for spec in self._linear:
+            if not spec.expired_at(now_ms) and (mark := prices.mark(spec, now_ms)) is not None:
+                marks.append((spec.id, mark))
+        state.tape.record_marks(now_ms, marks)
 
     @property
     def next_at(self) -> int:
