@@ -114,7 +114,8 @@ class Sim:
     def set_curve(self, underlying: str, front: Decimal, following: Decimal) -> None:
         """Quote the underlying's reference futures curve, F1 and F2 (core/index.py): the
         index follows it from now on, rolling from F1 to F2 in the five days before F1's roll
-        ends. Releases an index set by `set_index`."""
+        ends, and its two nearest futures are marked at F1 and F2 (the nearest settles at
+        F1). Releases an index set by `set_index`."""
         state = self._state
         self._underlying(underlying)
         front, following = _price(front, "front"), _price(following, "following")

@@ -113,7 +113,8 @@ class MarketSetup:
     index: Decimal | None = None
     """Pin the underlying's index here."""
     curve: tuple[Decimal, Decimal] | None = None
-    """The underlying's reference curve (F1, F2), unpinned: the index follows it."""
+    """The underlying's reference curve (F1, F2), unpinned: the index follows it, and its two
+    nearest futures are marked at the two points."""
     volatility: Decimal | None = None
     """Let the underlying's curve walk (seeded GBM, a step a second) at this volatility."""
     mark: Decimal | None = None

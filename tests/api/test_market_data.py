@@ -22,6 +22,8 @@ MINUTE = 60_000
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
 OPTION = "BTC-2026-01-09-68000-C"
+CURVE_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "futures-curve.yaml"
+"""BTC's curve quoted at 67000 / 68000 from 2026-03-13 08:00 through March's expiry."""
 PUBLIC_PATHS = [
     "/perps/markets",
     "/markets/linear",
@@ -540,6 +542,28 @@ def test_market_stats_of_a_future_carry_the_underlying_index(client: ApiClient) 
     markets = {m["id"]: m for m in client.get("/perps/markets").json()}
     assert body["markPrice"] == markets["BTC-USDC-2026-03-27"]["markPrice"] == "68785.57"
     assert body["openInterest"] == "0.0000"
+
+
+def test_a_quoted_curve_marks_each_future_at_its_point_and_the_relisted_curve_goes_on() -> None:
+    with in_process_world({"scenario": str(CURVE_SCENARIO)}) as world:
+        before = {m["id"]: m for m in world.client.get("/perps/markets").json()}
+        stats = world.client.get(
+            "/perps/market-stats", params={"marketId": "BTC-USDC-2026-03-27"}
+        ).json()
+        world.clock.advance("14d")
+        after = {m["id"]: m for m in world.client.get("/perps/markets").json()}
+
+    # The March and June futures at F1 and F2 (no carry on top); gold's curve is not quoted,
+    # so its future keeps the carry fair value on the index.
+    assert before["BTC-USDC-2026-03-27"]["markPrice"] == "67000.00"
+    assert before["BTC-USDC-2026-06-26"]["markPrice"] == "68000.00"
+    assert before["XAUT-USDC-2026-03-27"]["markPrice"] == "4007.67"
+    assert (stats["markPrice"], stats["indexPrice"]) == ("67000.00", "67000.00")
+    # After March's expiry: June is the front at its point, and September, listed then, the
+    # next at 68000 × 68000 / 67000 (the curve keeps its spread ratio).
+    assert "BTC-USDC-2026-03-27" not in after
+    assert after["BTC-USDC-2026-06-26"]["markPrice"] == "68000.00"
+    assert after["BTC-USDC-2026-09-25"]["markPrice"] == "69014.93"
 
 
 def test_market_stats_without_market_id_list_every_linear_market_in_listing_order(
