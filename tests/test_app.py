@@ -191,8 +191,8 @@ def test_btc_perp_renders_padded_decimals_band_fees_and_funding_terms(
         "stepSize": "0.0001",
         "minQuantity": "0.0001",
         "tradingStatus": "active",
-        "priceBandLow": "64600.00",
-        "priceBandHigh": "71400.00",
+        "priceBandLow": "61200.00",
+        "priceBandHigh": "74800.00",
         "makerFeeBps": "2",
         "takerFeeBps": "5",
         "indexMarketId": "BTC-USDC-SPOT",
@@ -251,28 +251,28 @@ def test_spot_markets_have_no_index_market_and_derivatives_point_at_their_spot(
 # -- prices ---------------------------------------------------------------------------------
 
 
-def test_btc_perp_band_is_five_percent_either_side_of_the_mark(
+def test_btc_perp_band_is_ten_percent_either_side_of_the_mark(
     worlds: Worlds, exchange: Exchange
 ) -> None:
     btc = by_id(worlds)["BTC-PERP"]
     assert (btc["priceBandLow"], btc["markPrice"], btc["priceBandHigh"]) == (
-        "64600.00",
+        "61200.00",
         "68000.00",
-        "71400.00",
+        "74800.00",
     )
 
 
-def test_every_band_is_mark_times_0_95_and_1_05_rounded_inward_to_the_tick(
+def test_every_band_is_mark_times_0_90_and_1_10_rounded_inward_to_the_tick(
     worlds: Worlds,
     exchange: Exchange,
 ) -> None:
-    # The band holds the prices within ±5 % of the mark: a limit that is not on the tick rounds
-    # toward the mark, so no price in the band is more than 5 % away.
+    # The band holds the prices within ±10 % of the mark: a limit that is not on the tick
+    # rounds toward the mark, so no price in the band is more than 10 % away.
     wrong: dict[str, dict[str, tuple[str, str]]] = {}
     for market in markets(worlds):
         mark, tick = Decimal(market["markPrice"]), Decimal(market["tickSize"])
-        low = _on_tick(mark * Decimal("0.95"), tick, ROUND_CEILING)
-        high = _on_tick(mark * Decimal("1.05"), tick, ROUND_FLOOR)
+        low = _on_tick(mark * Decimal("0.90"), tick, ROUND_CEILING)
+        high = _on_tick(mark * Decimal("1.10"), tick, ROUND_FLOOR)
         expected = (f"{low:.{market['priceDecimals']}f}", f"{high:.{market['priceDecimals']}f}")
         actual = (market["priceBandLow"], market["priceBandHigh"])
         if actual != expected:
@@ -284,7 +284,7 @@ def test_market_list_renders_the_live_mark_and_band(worlds: Worlds, exchange: Ex
     exchange.sim.set_index("BTC-PERP", Decimal("70000"))
     btc = by_id(worlds)["BTC-PERP"]
     assert btc["markPrice"] == "70000.00"
-    assert (btc["priceBandLow"], btc["priceBandHigh"]) == ("66500.00", "73500.00")
+    assert (btc["priceBandLow"], btc["priceBandHigh"]) == ("63000.00", "77000.00")
 
 
 def test_halted_market_shows_halted_and_the_others_stay_active(

@@ -5,7 +5,9 @@ engine's markets (spot, perpetuals, dated futures) at `/perps/orderbook/{marketI
 (spot and options) at `/orderbook/{marketId}`; a market of the other engine answers 404
 UNKNOWN_MARKET naming the right path. The 24-hour ticker and the candles are read off the
 engine's tape (engine/tape.py); the ticker is the union of both doc sets' fields, with the
-running funding period of perpetuals (docs/fidelity.md "Market data").
+running funding period of perpetuals (docs/fidelity.md "Market data"). Every price figure of a
+ticker is a decimal string: a window without trades shows the mark, so only a market without
+a mark (its index withdrawn) has null prices.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from ocx_sim.auth.policy import Access
 from ocx_sim.engine.core.markets import MarketSpec, MarketType
-from ocx_sim.engine.core.tape import Candle
+from ocx_sim.engine.core.tape import DAY_MS, Candle
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.engine.reactions.funding import PERIODS_PER_HOUR
 from ocx_sim.errors import ErrorCode, OcxError, invalid
@@ -106,14 +108,26 @@ def _fixed(value: Decimal, places: int) -> str:
 
 
 def _stats(exchange: Exchange, spec: MarketSpec) -> dict[str, Any]:
-    """One market's 24-hour ticker. `change24h` (GitBook, a fraction) and `change24hPct`
-    (docs.ocx.global, a percent) run from the window's first trade to its last; spot keeps no
-    positions, so it has no open interest (null)."""
-    day = exchange.tape.day(spec.id, exchange.now_ms)
+    """One market's 24-hour ticker (docs/fidelity.md "Market data"). With trades in the
+    window, `last` is the latest, `high24h`/`low24h` their extremes and `change24h` (GitBook,
+    a fraction) and `change24hPct` (docs.ocx.global, a percent) run from the window's first
+    trade to its last. Without, `last`, `high24h` and `low24h` are the mark and the change
+    runs from the mark recorded 24 h earlier (the first one recorded, when the market is
+    younger) to the mark. No mark (a withdrawn index), no mark-based figure: null. Spot keeps
+    no positions, so it has no open interest (null)."""
+    now = exchange.now_ms
+    day = exchange.tape.day(spec.id, now)
     mark = exchange.mark_price(spec.id)
+    last, high, low = day.last, day.high, day.low
+    start, end = day.open, day.last
+    if not day.trades:
+        last = high = low = end = mark
+        start = exchange.tape.mark_at(spec.id, now - DAY_MS) if mark is not None else None
+        if start is None:
+            start = mark  # nothing recorded yet: the world's first instant
     change_pct = change = None
-    if day.open is not None and day.last is not None:
-        fraction = (day.last - day.open) / day.open
+    if start is not None and end is not None:
+        fraction = (end - start) / start
         change_pct, change = _fixed(fraction * 100, 2), _fixed(fraction, 6)
     open_interest = open_interest_usd = None
     if spec.has_positions:
@@ -124,9 +138,9 @@ def _stats(exchange: Exchange, spec: MarketSpec) -> dict[str, Any]:
         "marketId": spec.id,
         "markPrice": render.price(spec, mark),
         "indexPrice": render.price(spec, exchange.index_price(spec.id)),
-        "last": render.price(spec, day.last),
-        "high24h": render.price(spec, day.high),
-        "low24h": render.price(spec, day.low),
+        "last": render.price(spec, last),
+        "high24h": render.price(spec, high),
+        "low24h": render.price(spec, low),
         "change24hPct": change_pct,
         "change24h": change,
         "volume24h": render.quantity(spec, day.volume),
@@ -257,25 +271,32 @@ async def insurance_fund(call: Call) -> Any:
 # -- schemas ----------------------------------------------------------------------------------
 
 _OPTIONAL = nullable(DECIMAL)
-_MARKET_STATS = obj(
-    {
-        "marketId": {"type": "string"},
-        "markPrice": _OPTIONAL,
-        "indexPrice": _OPTIONAL,
-        "last": _OPTIONAL,
-        "high24h": _OPTIONAL,
-        "low24h": _OPTIONAL,
-        "change24hPct": _OPTIONAL,
-        "change24h": _OPTIONAL,
-        "volume24h": DECIMAL,
-        "volume24hUsd": DECIMAL,
-        "openInterest": _OPTIONAL,
-        "openInterestUsd": _OPTIONAL,
-        "fundingRate": _OPTIONAL,
-        "funding1hPct": _OPTIONAL,
-        "nextFundingAt": nullable(INSTANT),
-    }
-)
+_NULL: Schema = {"type": "null"}
+_TICKER_FIGURES = ("last", "high24h", "low24h", "change24hPct", "change24h")
+
+
+def _ticker(priced: bool) -> Schema:
+    """A ticker with a mark (every price figure a decimal string), or without one (its
+    index withdrawn: the mark, the index and what would be the mark are null)."""
+    figures = DECIMAL if priced else _OPTIONAL
+    return obj(
+        {
+            "marketId": {"type": "string"},
+            "markPrice": DECIMAL if priced else _NULL,
+            "indexPrice": DECIMAL if priced else _NULL,
+            **dict.fromkeys(_TICKER_FIGURES, figures),
+            "volume24h": DECIMAL,
+            "volume24hUsd": DECIMAL,
+            "openInterest": _OPTIONAL,
+            "openInterestUsd": _OPTIONAL if priced else _NULL,
+            "fundingRate": _OPTIONAL,
+            "funding1hPct": _OPTIONAL,
+            "nextFundingAt": nullable(INSTANT),
+        }
+    )
+
+
+_MARKET_STATS = {"oneOf": [_ticker(priced=True), _ticker(priced=False)]}
 _SERIES = array(DECIMAL)
 _OHLC = {
     "oneOf": [

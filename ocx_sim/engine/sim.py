@@ -114,7 +114,8 @@ class Sim:
     def set_curve(self, underlying: str, front: Decimal, following: Decimal) -> None:
         """Quote the underlying's reference futures curve, F1 and F2 (core/index.py): the
         index follows it from now on, rolling from F1 to F2 in the five days before F1's roll
-        ends. Releases an index set by `set_index`."""
+        ends, and its two nearest futures are marked at F1 and F2 (the nearest settles at
+        F1). Releases an index set by `set_index`."""
         state = self._state
         self._underlying(underlying)
         front, following = _price(front, "front"), _price(following, "following")
@@ -198,8 +199,9 @@ class Sim:
     @command
     def set_next_funding_rate(self, market_id: str, rate: Decimal) -> None:
         """Make the perpetual's next funding settlement pay `rate` (within the ±25 bps cap, on
-        8 decimals) instead of its time-weighted premium: a scenario's funding squeeze. That
-        settlement only; the period after it is computed as usual (reactions/funding.py)."""
+        10 decimals, as a computed rate) instead of the rate of its time-weighted premium: a
+        scenario's funding squeeze. That settlement only; the period after it is computed as
+        usual (reactions/funding.py)."""
         spec = self._state.market(market_id)
         if spec.type is not MarketType.PERP:
             raise invalid("market", f"{spec.id} is not a perpetual: only perpetuals pay funding")

@@ -1,9 +1,9 @@
 """The catalog of a world built from a scenario: the default listing on the scenario's terms.
 
 A scenario's catalog terms (docs/scenarios.md "Catalog terms") are `underlyings.<symbol>`
-(index, carry, leverage) and the term keys of `markets.<id>` (tick, step, minimum, leverage,
-band). They make the catalog before the world's exchange exists, so no order, position or mark
-ever saw the old terms; a running world refuses them (checks.py).
+(index, carry, leverage, funding horizon) and the term keys of `markets.<id>` (tick, step,
+minimum, leverage, band). They make the catalog before the world's exchange exists, so no
+order, position or mark ever saw the old terms; a running world refuses them (checks.py).
 
 Rules this module keeps:
 - the catalog is `default_catalog` at the world's first instant on the underlyings' terms,
@@ -56,6 +56,9 @@ def catalog_for(scenario: Scenario, start_ms: int) -> Catalog | None:
             index_price=default.index_price if terms.index is None else terms.index,
             carry_apr=default.carry_apr if terms.carry_apr is None else terms.carry_apr,
             max_leverage=default.max_leverage if terms.max_leverage is None else terms.max_leverage,
+            funding_horizon_hours=default.funding_horizon_hours
+            if terms.funding_horizon_hours is None
+            else terms.funding_horizon_hours,
         )
     catalog = default_catalog(start_ms, tuple(underlyings.values()))
     named: dict[str, str] = {}

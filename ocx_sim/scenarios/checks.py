@@ -4,10 +4,10 @@ their market's tick and step, every account, order and fault a step names is dec
 rules and account keys are ones the world accepts, and no step is due before the scenario
 starts. Every problem is reported with its file, line and path (`ScenarioError`).
 
-Catalog terms (a market's tick, step, minimum, leverage and band; an underlying's index, carry
-and leverage) are refused here: a world built from the scenario takes them into its catalog
-before its exchange exists (catalog.py) and plays the scenario without them; a running world
-cannot change terms that resting orders and positions were made on.
+Catalog terms (a market's tick, step, minimum, leverage and band; an underlying's index, carry,
+leverage and funding horizon) are refused here: a world built from the scenario takes them into
+its catalog before its exchange exists (catalog.py) and plays the scenario without them; a
+running world cannot change terms that resting orders and positions were made on.
 
 The aliases name dated futures by their place on the curve when the scenario is loaded:
 `BTC-USDC-F1` is the nearest unexpired `BTC-USDC-…` future, `-F2` the one after it.

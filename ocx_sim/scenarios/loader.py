@@ -29,6 +29,7 @@ from ocx_sim.engine.core.money import MAX_INTEGER_DIGITS
 from ocx_sim.errors import ErrorCode
 from ocx_sim.scenarios import steps
 from ocx_sim.scenarios.model import (
+    MAX_FUNDING_HORIZON_HOURS,
     MAX_LEVERAGE,
     AccountSpec,
     KeySpec,
@@ -51,7 +52,7 @@ META_KEYS = ("name", "description", "seed", "start", "duration")
 TERM_KEYS = ("tick", "step", "minQuantity", "maxLeverage", "band", "makerFeeBps", "takerFeeBps")
 """A market's catalog terms (catalog.py): only a world built from the scenario takes them."""
 MARKET_KEYS = ("index", "curve", "volatility", "mark", "halted", *TERM_KEYS)
-UNDERLYING_KEYS = ("index", "carryApr", "maxLeverage")
+UNDERLYING_KEYS = ("index", "carryApr", "maxLeverage", "fundingHorizonHours")
 MAX_CARRY_APR = Decimal(1)
 MAX_FEE_BPS = Decimal(100)
 CURVE_KEYS = ("front", "next")
@@ -283,7 +284,11 @@ class _Loader:
             index=r.opt(m, path, "index", self.index_level),
             carry_apr=r.opt(m, path, "carryApr", self.carry),
             max_leverage=r.opt(m, path, "maxLeverage", self.leverage),
+            funding_horizon_hours=r.opt(m, path, "fundingHorizonHours", self.horizon),
         )
+
+    def horizon(self, node: Node, path: str) -> int:
+        return self.r.integer(node, path, 1, MAX_FUNDING_HORIZON_HOURS)
 
     def index_level(self, node: Node, path: str) -> Decimal:
         value = self.r.decimal(node, path)

@@ -82,6 +82,8 @@ class At:
 
 MAX_LEVERAGE = 100
 """The most leverage a market's or an underlying's terms may grant (the default grants 20)."""
+MAX_FUNDING_HORIZON_HOURS = 720
+"""The longest funding horizon an underlying's terms may set (30 days; the default is 8 h)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +113,8 @@ class MarketSetup:
     index: Decimal | None = None
     """Pin the underlying's index here."""
     curve: tuple[Decimal, Decimal] | None = None
-    """The underlying's reference curve (F1, F2), unpinned: the index follows it."""
+    """The underlying's reference curve (F1, F2), unpinned: the index follows it, and its two
+    nearest futures are marked at the two points."""
     volatility: Decimal | None = None
     """Let the underlying's curve walk (seeded GBM, a step a second) at this volatility."""
     mark: Decimal | None = None
@@ -134,6 +137,8 @@ class UnderlyingTerms:
     carry_apr: Decimal | None = None
     max_leverage: int | None = None
     """Of its perpetual and futures, those listed later included."""
+    funding_horizon_hours: int | None = None
+    """H of its perpetual's funding: the hours over which a premium is paid off."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -382,10 +382,10 @@ def test_a_post_only_bid_that_would_take_is_422_post_only_would_take(
 def test_a_spot_limit_price_outside_the_band_is_422_price_out_of_band(
     client: ApiClient, trader: NewAccount
 ) -> None:
-    response = client.post("/orders", json=spot_body(price="72000.00"), token=trader.session_token)
+    response = client.post("/orders", json=spot_body(price="75000.00"), token=trader.session_token)
 
     assert_error(response, 422, "PRICE_OUT_OF_BAND", "price")
-    assert response.json()["details"]["priceBandHigh"] == "71400.00"
+    assert response.json()["details"]["priceBandHigh"] == "74800.00"
 
 
 def test_a_market_order_on_an_empty_book_is_422_no_liquidity(
@@ -1078,7 +1078,7 @@ def test_a_bulk_ladder_with_one_bad_quote_changes_nothing_even_with_cancel_all(
 
     response = client.post(
         "/quotes/bulk",
-        json=ladder("67900.00", "72000.00", cancelAll=True),
+        json=ladder("67900.00", "75000.00", cancelAll=True),
         key=trade_key(trader),
     )
 

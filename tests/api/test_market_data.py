@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from ocx_sim.clock import DEFAULT_START_MS
 from ocx_sim.engine.core.orders import OrderRequest, Side
+from ocx_sim.testing import in_process_world
 from ocx_sim.worlds import NewAccount, World
 from tests.api.conftest import ApiClient, assert_error, read_key, trade_key
 
@@ -18,6 +22,8 @@ MINUTE = 60_000
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
 OPTION = "BTC-2026-01-09-68000-C"
+CURVE_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "futures-curve.yaml"
+"""BTC's curve quoted at 67000 / 68000 from 2026-03-13 08:00 through March's expiry."""
 PUBLIC_PATHS = [
     "/perps/markets",
     "/markets/linear",
@@ -218,6 +224,47 @@ def test_clob_orderbook_refuses_linear_derivatives_pointing_at_the_perps_book(
     assert "/perps/orderbook" in response.json()["message"]
 
 
+# -- the price band -----------------------------------------------------------------------------
+
+
+def test_the_band_is_ten_percent_either_side_of_the_mark_on_linear_markets(
+    client: ApiClient, trader: NewAccount, other: NewAccount
+) -> None:
+    markets = {m["id"]: m for m in client.get("/perps/markets").json()}
+    # An ask 8 % over the mark rests (under a 5 % band it was refused) …
+    ask = client.post(
+        "/perps/orders",
+        json={"marketId": "BTC-PERP", "side": "sell", "quantity": "0.1", "price": "73440.00"},
+        token=other.session_token,
+    )
+    # … a market buy sweeps up to it, and a limit a cent past mark × 1.10 is refused.
+    swept = client.post(
+        "/perps/orders",
+        json={"marketId": "BTC-PERP", "side": "buy", "type": "market", "quantity": "0.1"},
+        token=trader.session_token,
+    )
+    beyond = client.post(
+        "/perps/orders",
+        json={"marketId": "BTC-PERP", "side": "buy", "quantity": "0.1", "price": "74800.01"},
+        token=trader.session_token,
+    )
+
+    perp, future = markets["BTC-PERP"], markets["BTC-USDC-2026-03-27"]
+    assert (perp["priceBandLow"], perp["markPrice"], perp["priceBandHigh"]) == (
+        "61200.00",
+        "68000.00",
+        "74800.00",
+    )
+    # 68785.57 × 0.9 = 61907.013 (up to the tick), × 1.1 = 75664.127 (down to it).
+    assert (future["priceBandLow"], future["priceBandHigh"]) == ("61907.02", "75664.12")
+    spot = markets["XAUT-USDC-SPOT"]
+    assert (spot["priceBandLow"], spot["priceBandHigh"]) == ("3600.00", "4400.00")
+    assert ask.status_code == 200, ask.json()
+    assert [f["price"] for f in swept.json()["fills"]] == ["73440.00"]
+    assert_error(beyond, 422, "PRICE_OUT_OF_BAND", "price")
+    assert beyond.json()["details"]["priceBandHigh"] == "74800.00"
+
+
 # -- /perps/market-stats ------------------------------------------------------------------------
 
 
@@ -229,11 +276,12 @@ def test_market_stats_of_a_market_that_never_traded(client: ApiClient) -> None:
         "marketId": "BTC-PERP",
         "markPrice": "68000.00",
         "indexPrice": "68000.00",
-        "last": None,
-        "high24h": None,
-        "low24h": None,
-        "change24hPct": None,
-        "change24h": None,
+        # No trade in the window: the mark, unchanged since the world's first mark.
+        "last": "68000.00",
+        "high24h": "68000.00",
+        "low24h": "68000.00",
+        "change24hPct": "0.00",
+        "change24h": "0.000000",
         "volume24h": "0.0000",
         "volume24hUsd": "0.00",
         "openInterest": "0.0000",
@@ -245,15 +293,16 @@ def test_market_stats_of_a_market_that_never_traded(client: ApiClient) -> None:
 
 
 def test_market_stats_show_the_running_funding_period(client: ApiClient, world: World) -> None:
-    world.exchange.sim.pin_mark("BTC-PERP", Decimal("68068.00"))  # premium 0.001
+    world.exchange.sim.pin_mark("BTC-PERP", Decimal("68652.80"))  # premium 0.0096
     world.exchange.advance_by(100_000)
     world.exchange.sim.pin_mark("BTC-PERP", Decimal("68000.00"))
     world.exchange.advance_by(100_000)
 
     body = client.get("/perps/market-stats", params={"marketId": "BTC-PERP"}).json()
 
-    # 0.001 for 100 s of the 200 s so far: 0.0005 a period, × 12 × 100 = 0.6 % an hour.
-    assert (body["fundingRate"], body["funding1hPct"]) == ("0.0005", "0.6")
+    # 0.0096 for 100 s of the 200 s so far: an average premium of 0.0048, paid off over 8
+    # hours: 0.0048 × 5 min / 8 h = 0.00005 a period, × 12 × 100 = 0.06 % an hour.
+    assert (body["fundingRate"], body["funding1hPct"]) == ("0.00005", "0.06")
     assert body["nextFundingAt"] == "2026-01-02T00:05:00.000Z"
     spot = client.get("/perps/market-stats", params={"marketId": "BTC-USDC-SPOT"}).json()
     assert (spot["fundingRate"], spot["funding1hPct"], spot["nextFundingAt"]) == (None,) * 3
@@ -298,9 +347,10 @@ def test_market_stats_sum_the_days_trades_and_the_open_interest(
         "openInterest": "0.4000",
         # 0.4 × 68050
         "openInterestUsd": "27220.00",
-        # The pinned premium 50 / 68000 held all period: 0.00073529, 0.882348 % an hour.
-        "fundingRate": "0.00073529",
-        "funding1hPct": "0.882348",
+        # The pinned premium 50 / 68000 = 0.000735294… held all period, paid off over 8 hours:
+        # / 96 = 0.0000076593 a period, 0.00919116 % an hour.
+        "fundingRate": "0.0000076593",
+        "funding1hPct": "0.00919116",
         "nextFundingAt": "2026-01-02T02:05:00.000Z",
     }
 
@@ -335,8 +385,9 @@ def test_market_stats_window_is_the_last_24_hours(
     assert (second_only["low24h"], second_only["high24h"]) == ("68100.00", "68100.00")
     assert (second_only["change24hPct"], second_only["change24h"]) == ("0.00", "0.000000")
     assert second_only["volume24hUsd"] == "20430.00"
-    assert none["last"] == "68100.00"
-    assert [none[k] for k in ("high24h", "low24h", "change24hPct", "change24h")] == [None] * 4
+    # No trade in the window: the mark stands in for the prices, and it has not moved.
+    assert [none[k] for k in ("last", "high24h", "low24h")] == ["68000.00"] * 3
+    assert (none["change24hPct"], none["change24h"]) == ("0.00", "0.000000")
     assert (none["volume24h"], none["volume24hUsd"]) == ("0.0000", "0.00")
 
 
@@ -366,6 +417,111 @@ def test_market_stats_without_an_index_have_no_mark_and_no_open_interest_value(
     assert body["last"] == "68000.00"
 
 
+def stats_of(client: ApiClient, market: str) -> dict[str, Any]:
+    body = client.get("/perps/market-stats", params={"marketId": market}).json()
+    assert isinstance(body, dict)
+    return body
+
+
+def test_without_trades_the_change_runs_from_the_mark_24_hours_earlier(
+    client: ApiClient, world: World
+) -> None:
+    at(world, T0 + HOUR + 1000)
+    world.exchange.sim.set_index("BTC-PERP", Decimal("70040"))  # +3 %
+    at(world, T0 + 2 * HOUR)
+    young = stats_of(client, "BTC-PERP")
+    # Marks are recorded at every funding boundary: 24 h after the move, the mark recorded
+    # at T0 + 1 h is still the one before it; five minutes later the move is a day old.
+    at(world, T0 + DAY + HOUR + 1000)
+    a_day_after = stats_of(client, "BTC-PERP")
+    at(world, T0 + DAY + HOUR + 5 * MINUTE)
+    settled = stats_of(client, "BTC-PERP")
+    world.exchange.sim.set_index("BTC-PERP", Decimal("69339.60"))  # −1 %
+    fallen = stats_of(client, "BTC-PERP")
+
+    # Younger than a day: against the world's first mark, 68000.
+    assert [young[k] for k in ("last", "high24h", "low24h")] == ["70040.00"] * 3
+    assert (young["change24hPct"], young["change24h"]) == ("3.00", "0.030000")
+    assert (a_day_after["change24hPct"], a_day_after["change24h"]) == ("3.00", "0.030000")
+    assert (settled["change24hPct"], settled["change24h"]) == ("0.00", "0.000000")
+    assert (fallen["last"], fallen["change24hPct"], fallen["change24h"]) == (
+        "69339.60",
+        "-1.00",
+        "-0.010000",
+    )
+    assert (fallen["volume24h"], fallen["volume24hUsd"]) == ("0.0000", "0.00")
+
+
+def test_every_tickers_price_figures_are_decimal_strings_on_every_linear_market(
+    client: ApiClient, world: World
+) -> None:
+    at(world, T0 + 3 * DAY)
+
+    tickers = client.get("/perps/market-stats").json()
+
+    figures = ["markPrice", "indexPrice", "last", "high24h", "low24h", "change24hPct"]
+    figures += ["change24h", "volume24h", "volume24hUsd"]
+    nulls = {t["marketId"]: [k for k in figures if not isinstance(t[k], str)] for t in tickers}
+    assert nulls == {t["marketId"]: [] for t in tickers}
+    kinds = {m["id"]: m["marketType"] for m in client.get("/perps/markets").json()}
+    for ticker in tickers:
+        kind = kinds[ticker["marketId"]]
+        assert (ticker["openInterest"] is None) == (kind == "spot"), ticker
+        assert (ticker["fundingRate"] is None) == (kind != "perp"), ticker
+        assert (ticker["funding1hPct"] is None) == (kind != "perp"), ticker
+
+
+def test_without_an_index_and_without_trades_the_mark_based_figures_are_null(
+    client: ApiClient, world: World
+) -> None:
+    world.exchange.sim.set_index("XAUT-USDC-PERP", None)
+
+    body = stats_of(client, "XAUT-USDC-PERP")
+
+    # No mark, nothing to stand in for the prices: null, as the market list's markPrice.
+    nulls = ("markPrice", "indexPrice", "last", "high24h", "low24h", "change24hPct", "change24h")
+    assert [body[k] for k in nulls] == [None] * len(nulls)
+    assert (body["volume24h"], body["volume24hUsd"], body["openInterest"]) == (
+        "0.000",
+        "0.00",
+        "0.000",
+    )
+    assert body["openInterestUsd"] is None
+
+
+def test_the_openapi_ticker_allows_null_prices_only_without_a_mark(client: ApiClient) -> None:
+    body = stats_of(client, "BTC-PERP")
+    operation = client.openapi.operation("GET", "/perps/market-stats")
+    assert operation is not None
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    root = {**schema, "components": client.openapi.document["components"]}
+
+    def valid(ticker: dict[str, Any]) -> bool:
+        return Draft202012Validator(root).is_valid(ticker)
+
+    unpriced = {**body, "markPrice": None, "indexPrice": None, "openInterestUsd": None}
+    assert valid(body) and valid({**unpriced, "last": None, "change24h": None})
+    assert not valid({**body, "last": None})
+    assert not valid({**body, "change24hPct": None})
+    assert not valid({**unpriced, "markPrice": "68000.00"})
+
+
+def test_the_worlds_first_mark_is_the_one_its_scenario_set_up(tmp_path: Path) -> None:
+    path = tmp_path / "pinned.yaml"
+    path.write_text('markets:\n  BTC-PERP: {mark: "68340.00"}\n')
+    with in_process_world({"scenario": str(path)}) as world:
+        world.clock.advance("1h")
+        body = world.client.get("/perps/market-stats", params={"marketId": "BTC-PERP"}).json()
+        world.control("POST", "/_sim/markets/BTC-PERP/mark", {"price": "68000.00"})
+        released = world.client.get("/perps/market-stats", params={"marketId": "BTC-PERP"})
+
+    # The marks are first recorded after the scenario is set up, pin included: no change
+    # since, although the catalog's own first mark was 68000.
+    assert (body["last"], body["change24hPct"]) == ("68340.00", "0.00")
+    # (68000 − 68340) / 68340 = −0.004975…
+    assert (released.json()["change24hPct"], released.json()["change24h"]) == ("-0.50", "-0.004975")
+
+
 def test_market_stats_of_spot_have_no_open_interest(
     client: ApiClient, world: World, trader: NewAccount
 ) -> None:
@@ -386,6 +542,28 @@ def test_market_stats_of_a_future_carry_the_underlying_index(client: ApiClient) 
     markets = {m["id"]: m for m in client.get("/perps/markets").json()}
     assert body["markPrice"] == markets["BTC-USDC-2026-03-27"]["markPrice"] == "68785.57"
     assert body["openInterest"] == "0.0000"
+
+
+def test_a_quoted_curve_marks_each_future_at_its_point_and_the_relisted_curve_goes_on() -> None:
+    with in_process_world({"scenario": str(CURVE_SCENARIO)}) as world:
+        before = {m["id"]: m for m in world.client.get("/perps/markets").json()}
+        stats = world.client.get(
+            "/perps/market-stats", params={"marketId": "BTC-USDC-2026-03-27"}
+        ).json()
+        world.clock.advance("14d")
+        after = {m["id"]: m for m in world.client.get("/perps/markets").json()}
+
+    # The March and June futures at F1 and F2 (no carry on top); gold's curve is not quoted,
+    # so its future keeps the carry fair value on the index.
+    assert before["BTC-USDC-2026-03-27"]["markPrice"] == "67000.00"
+    assert before["BTC-USDC-2026-06-26"]["markPrice"] == "68000.00"
+    assert before["XAUT-USDC-2026-03-27"]["markPrice"] == "4007.67"
+    assert (stats["markPrice"], stats["indexPrice"]) == ("67000.00", "67000.00")
+    # After March's expiry: June is the front at its point, and September, listed then, the
+    # next at 68000 × 68000 / 67000 (the curve keeps its spread ratio).
+    assert "BTC-USDC-2026-03-27" not in after
+    assert after["BTC-USDC-2026-06-26"]["markPrice"] == "68000.00"
+    assert after["BTC-USDC-2026-09-25"]["markPrice"] == "69014.93"
 
 
 def test_market_stats_without_market_id_list_every_linear_market_in_listing_order(

@@ -193,10 +193,10 @@ def test_a_post_only_order_that_would_take_is_422(
 
 
 def test_a_limit_price_outside_the_band_is_422(client: ApiClient, trader: NewAccount) -> None:
-    response = place(client, trader, price="72000")
+    response = place(client, trader, price="75000")
 
     assert_error(response, 422, "PRICE_OUT_OF_BAND", "price")
-    assert response.json()["details"]["priceBandHigh"] == "71400.00"
+    assert response.json()["details"]["priceBandHigh"] == "74800.00"
 
 
 def test_a_market_order_with_nothing_to_take_is_422_no_liquidity(

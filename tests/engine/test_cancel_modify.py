@@ -366,7 +366,7 @@ def test_modify_to_a_price_outside_the_band_is_refused(
 ) -> None:
     bob = make_user(perps="10000")
     order = exchange.place_order(bob, limit(PERP, "sell", "0.1", "69000.00")).order
-    err = refused(exchange, lambda: exchange.modify_order(bob, order.id, price=D("71400.01")))
+    err = refused(exchange, lambda: exchange.modify_order(bob, order.id, price=D("74800.01")))
 
     assert err.code is ErrorCode.PRICE_OUT_OF_BAND
     assert err.status == 422

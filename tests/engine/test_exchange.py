@@ -96,7 +96,7 @@ def test_setting_the_index_moves_every_market_on_the_underlying_and_is_an_event(
 
     assert exchange.mark_price("BTC-PERP") == D("70000.00")
     assert exchange.mark_price("BTC-USDC-SPOT") == D("70000.00")
-    assert exchange.price_band("BTC-PERP") == (D("66500.00"), D("73500.00"))
+    assert exchange.price_band("BTC-PERP") == (D("63000.00"), D("77000.00"))
     (event,) = [e for e in exchange.events if isinstance(e, IndexSet)]
     assert (event.underlying, event.price) == ("BTC", D("70000.00"))
 

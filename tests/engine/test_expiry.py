@@ -147,3 +147,90 @@ def test_settlement_waits_for_an_index_and_then_happens_once(
     # Settled at the first retry with an index: (68000 − 68700) × 0.1 = −70, once.
     assert _settlements(exchange, alice) == [D("-70")]
     assert _settlements(exchange, bob) == [D("70")]
+
+
+# -- futures with curve points --------------------------------------------------------------
+
+NEXT = "BTC-USDC-2026-06-26"
+DAY = 86_400_000
+
+
+def _hold_front(exchange: Exchange, make_user: UserFactory, price: str) -> tuple[str, str]:
+    alice, bob = make_user(perps="10000"), make_user(perps="10000")
+    exchange.place_order(bob, limit(FRONT, "sell", "0.1", price))
+    exchange.place_order(alice, limit(FRONT, "buy", "0.1", price))
+    return alice, bob
+
+
+def test_a_future_with_a_curve_point_settles_at_it_not_at_the_rolled_index(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    exchange.advance_to(EXPIRY - DAY)
+    exchange.sim.set_curve("BTC", D("68000"), D("69000"))
+    alice, bob = _hold_front(exchange, make_user, "67900.00")
+    exchange.advance_to(EXPIRY - 1)
+    assert exchange.index_price("BTC-PERP") == D("69000")  # the roll ended a week ago
+
+    exchange.advance_to(EXPIRY)
+
+    # F1 settles at its own point, 68000, never at F2's level: (68000 − 67900) × ±0.1.
+    expired = [e for e in exchange.events_of(MarketExpired) if e.market_id == FRONT]
+    assert [e.price for e in expired] == [D("68000.00")]
+    assert _settlements(exchange, alice) == [D("10")]
+    assert _settlements(exchange, bob) == [D("-10")]
+    # The curve moved on: the old F2 is the front at its point, and the new quarter is the
+    # new F2, at 69000 × 69000 / 68000 (the curve keeps its spread ratio).
+    assert exchange.mark_price(NEXT) == D("69000.00")
+    assert exchange.mark_price("BTC-USDC-2026-09-25") == D("70014.71")
+    assert exchange.check_invariants() == []
+
+
+def test_a_walking_curves_front_settles_at_its_walked_point(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    exchange.advance_to(EXPIRY - 3_600_000)
+    exchange.sim.set_curve("BTC", D("68000"), D("69000"))
+    exchange.sim.set_volatility("BTC", D("0.5"))
+    _hold_front(exchange, make_user, "68000.00")
+
+    exchange.advance_to(EXPIRY)
+
+    # At expiry the index is F2's walked level; F1's point is the same walk on 68000.
+    index = exchange.index_price("BTC-PERP")
+    assert index is not None and index != D(69000)
+    (expired,) = [e for e in exchange.events_of(MarketExpired) if e.market_id == FRONT]
+    assert abs(expired.price - index * 68000 / 69000) <= D("0.01")
+
+
+def test_a_curve_point_settlement_that_waited_for_the_feed_is_at_the_point_at_expiry(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    exchange.advance_to(EXPIRY - DAY)
+    exchange.sim.set_curve("BTC", D("68000"), D("69000"))
+    alice, _ = _hold_front(exchange, make_user, "67900.00")
+    exchange.advance_to(EXPIRY - 1)
+    exchange.sim.set_index(FRONT, None)
+    exchange.advance_to(EXPIRY + 90_000)
+    assert _settlements(exchange, alice) == []
+
+    exchange.sim.set_index(FRONT, D("72000"))
+    exchange.advance_to(EXPIRY + 180_000)
+
+    # The contract's price at its expiry, 68000, not the index the feed came back with.
+    assert _settlements(exchange, alice) == [D("10")]
+
+
+def test_a_future_without_a_curve_point_still_settles_at_the_index(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    exchange.advance_to(EXPIRY - DAY)
+    exchange.sim.set_curve("XAUT", D("4000"), D("4050"))
+    alice, _ = _hold_front(exchange, make_user, "67900.00")
+
+    exchange.advance_to(EXPIRY)
+
+    # BTC's curve is the catalog's default, not quoted: the carry mark converges on the
+    # index and the future settles there.
+    assert _settlements(exchange, alice) == [D("10")]
+    (expired,) = [e for e in exchange.events_of(MarketExpired) if e.market_id == FRONT]
+    assert expired.price == D("68000.00")

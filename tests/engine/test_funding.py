@@ -1,13 +1,17 @@
-"""Funding every 300 s: the time-weighted premium, the ±25 bps cap, exact zero-sum payments."""
+"""Funding every 300 s: the time-weighted premium paid off over 8 hours (premium × 5 min / 8 h
+a period), the ±25 bps cap, exact zero-sum payments."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
+from ocx_sim.clock import SimClock
 from ocx_sim.engine.core.events import FundingSettled
 from ocx_sim.engine.core.ledger import EntryType
+from ocx_sim.engine.core.markets import DEFAULT_UNDERLYINGS, default_catalog
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.testing.builders import UserFactory, limit
+from ocx_sim.testing.builders import UserFactory, funded_user, limit
 
 D = Decimal
 PERP = "BTC-PERP"
@@ -27,18 +31,38 @@ def test_a_period_at_a_steady_premium_pays_size_times_mark_times_rate(
 ) -> None:
     alice, bob = make_user(perps="10000"), make_user(perps="10000")
     _trade(exchange, alice, bob, "0.5")
-    exchange.sim.pin_mark(PERP, D("68068.00"))  # premium 68 / 68000 = 0.001 for the whole period
+    exchange.sim.pin_mark(PERP, D("68652.80"))  # premium 652.8 / 68000 = 0.0096 all period
 
     exchange.advance_by(300_000)
 
-    # 0.5 × 68068 × 0.001 = 34.034: the long pays it to the short.
-    assert _funding_paid(exchange, alice) == [D("-34.034")]
-    assert _funding_paid(exchange, bob) == [D("34.034")]
-    assert exchange.position(alice, PERP).funding_payment == D("-34.034")  # type: ignore[union-attr]
+    # The rate is the premium × 5 min / 8 h = 0.0096 / 96 = 0.0001; 0.5 × 68652.80 × 0.0001
+    # = 3.43264: the long pays it to the short.
+    assert _funding_paid(exchange, alice) == [D("-3.43264")]
+    assert _funding_paid(exchange, bob) == [D("3.43264")]
+    assert exchange.position(alice, PERP).funding_payment == D("-3.43264")  # type: ignore[union-attr]
     settled = [e for e in exchange.events if isinstance(e, FundingSettled)]
     assert [(e.market_id, e.rate, e.mark, e.open_interest, e.amount) for e in settled] == [
-        (PERP, D("0.001"), D("68068.00"), D("0.5"), D("34.034"))
+        (PERP, D("0.0001"), D("68652.80"), D("0.5"), D("3.43264"))
     ]
+
+
+def test_a_premium_held_for_eight_hours_costs_about_itself(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    alice, bob = make_user(perps="10000"), make_user(perps="10000")
+    _trade(exchange, alice, bob, "1")
+    exchange.sim.pin_mark(PERP, D("68068.00"))  # a 0.1 % premium
+
+    exchange.advance_by(8 * 3_600_000)
+
+    # 96 periods at 0.001 / 96 = 0.0000104166…, kept to 10 decimals: 0.0000104167, each
+    # paying 68068 × 0.0000104167 = 0.709044 (to the micro-dollar): 68.068224 in all, 0.1 %
+    # of the notional over 8 hours, not 0.1 % every period.
+    rates = {e.rate for e in exchange.events_of(FundingSettled)}
+    assert rates == {D("0.0000104167")}
+    paid = _funding_paid(exchange, alice)
+    assert paid == [D("-0.709044")] * 96
+    assert sum(paid) == D("-68.068224")
 
 
 def test_the_rate_is_the_time_weighted_premium_over_the_period(
@@ -46,25 +70,39 @@ def test_the_rate_is_the_time_weighted_premium_over_the_period(
 ) -> None:
     alice, bob = make_user(perps="10000"), make_user(perps="10000")
     _trade(exchange, alice, bob, "0.5")
-    exchange.sim.pin_mark(PERP, D("68068.00"))  # 0.001 for 200 s …
+    exchange.sim.pin_mark(PERP, D("68326.40"))  # 0.0048 for 200 s …
     exchange.advance_by(200_000)
-    exchange.sim.pin_mark(PERP, D("68170.00"))  # … then 0.0025 for 100 s
+    exchange.sim.pin_mark(PERP, D("69305.60"))  # … then 0.0192 for 100 s
     exchange.advance_by(100_000)
 
-    # (0.001 × 200 + 0.0025 × 100) / 300 = 0.0015, paid on the mark at the boundary:
-    # 0.5 × 68170 × 0.0015 = 51.1275.
-    assert exchange.events_of(FundingSettled)[-1].rate == D("0.0015")
-    assert _funding_paid(exchange, alice) == [D("-51.1275")]
+    # (0.0048 × 200 + 0.0192 × 100) / 300 = 0.0096, / 96 = 0.0001, paid on the mark at the
+    # boundary: 0.5 × 69305.60 × 0.0001 = 3.46528.
+    assert exchange.events_of(FundingSettled)[-1].rate == D("0.0001")
+    assert _funding_paid(exchange, alice) == [D("-3.46528")]
 
 
 def test_the_rate_is_capped_at_25_bps_a_period(exchange: Exchange, make_user: UserFactory) -> None:
     alice, bob = make_user(perps="10000"), make_user(perps="10000")
     _trade(exchange, alice, bob, "0.5")
-    exchange.sim.pin_mark(PERP, D("68680.00"))  # a 1 % premium
+    exchange.sim.pin_mark(PERP, D("88400.00"))  # a 30 % premium: 0.3 / 96 = 0.003125
     exchange.advance_by(300_000)
 
-    # Capped at 0.0025: 0.5 × 68680 × 0.0025 = 85.85.
-    assert _funding_paid(exchange, alice) == [D("-85.85")]
+    # Capped at 0.0025: 0.5 × 88400 × 0.0025 = 110.5.
+    assert exchange.events_of(FundingSettled)[-1].rate == D("0.0025")
+    assert _funding_paid(exchange, alice) == [D("-110.5")]
+
+
+def test_a_one_percent_premium_is_far_below_the_cap(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    alice, bob = make_user(perps="10000"), make_user(perps="10000")
+    _trade(exchange, alice, bob, "0.5")
+    exchange.sim.pin_mark(PERP, D("68680.00"))  # 1 %: the cap binds only past 24 %
+    exchange.advance_by(300_000)
+
+    # 0.01 / 96 = 0.000104166…: 0.0001041667; 0.5 × 68680 × 0.0001041667 = 3.577084…
+    assert exchange.events_of(FundingSettled)[-1].rate == D("0.0001041667")
+    assert _funding_paid(exchange, alice) == [D("-3.577084")]
 
 
 def test_a_discount_makes_the_shorts_pay_the_longs(
@@ -72,12 +110,12 @@ def test_a_discount_makes_the_shorts_pay_the_longs(
 ) -> None:
     alice, bob = make_user(perps="10000"), make_user(perps="10000")
     _trade(exchange, alice, bob, "0.5")
-    exchange.sim.pin_mark(PERP, D("67932.00"))  # premium −0.001
+    exchange.sim.pin_mark(PERP, D("67347.20"))  # premium −0.0096: rate −0.0001
     exchange.advance_by(300_000)
 
-    # 0.5 × 67932 × 0.001 = 33.966, from the short to the long.
-    assert _funding_paid(exchange, bob) == [D("-33.966")]
-    assert _funding_paid(exchange, alice) == [D("33.966")]
+    # 0.5 × 67347.20 × 0.0001 = 3.36736, from the short to the long.
+    assert _funding_paid(exchange, bob) == [D("-3.36736")]
+    assert _funding_paid(exchange, alice) == [D("3.36736")]
 
 
 def test_payments_that_do_not_fall_on_the_micro_dollar_still_sum_to_zero(
@@ -87,14 +125,14 @@ def test_payments_that_do_not_fall_on_the_micro_dollar_still_sum_to_zero(
     short = make_user(perps="1000")
     for long in longs:
         _trade(exchange, long, short, "0.0001")
-    exchange.sim.pin_mark(PERP, D("68068.00"))
+    exchange.sim.pin_mark(PERP, D("68652.80"))  # rate 0.0001
     exchange.advance_by(300_000)
 
-    # Each long owes 0.0001 × 68068 × 0.001 = 0.0068068; the total 0.0204204 rounds to
-    # 0.020420 and is shared by largest remainder: 0.006807, 0.006807, 0.006806.
+    # Each long owes 0.0001 × 68652.80 × 0.0001 = 0.000686528; the total 0.002059584 rounds
+    # to 0.002060 and is shared by largest remainder: 0.000687, 0.000687, 0.000686.
     paid = [_funding_paid(exchange, long) for long in longs]
-    assert paid == [[D("-0.006807")], [D("-0.006807")], [D("-0.006806")]]
-    assert _funding_paid(exchange, short) == [D("0.020420")]
+    assert paid == [[D("-0.000687")], [D("-0.000687")], [D("-0.000686")]]
+    assert _funding_paid(exchange, short) == [D("0.002060")]
 
 
 def test_funding_is_paid_on_the_boundary_not_after_300_s_of_a_position(
@@ -103,14 +141,32 @@ def test_funding_is_paid_on_the_boundary_not_after_300_s_of_a_position(
     alice, bob = make_user(perps="10000"), make_user(perps="10000")
     exchange.advance_by(240_000)  # 00:04:00
     _trade(exchange, alice, bob, "0.5")
-    exchange.sim.pin_mark(PERP, D("68068.00"))
+    exchange.sim.pin_mark(PERP, D("68652.80"))
     assert exchange.next_funding_at == exchange.now_ms + 60_000
 
     exchange.advance_by(60_000)
 
-    # The premium held for 60 s of the 300 s period: 0.001 × 60 / 300 = 0.0002;
-    # 0.5 × 68068 × 0.0002 = 6.8068.
-    assert _funding_paid(exchange, alice) == [D("-6.8068")]
+    # The premium 0.0096 held for 60 s of the 300 s period: 0.00192, / 96 = 0.00002;
+    # 0.5 × 68652.80 × 0.00002 = 0.686528.
+    assert _funding_paid(exchange, alice) == [D("-0.686528")]
+
+
+def test_a_shorter_horizon_pays_the_premium_off_faster(make_user: UserFactory) -> None:
+    start = Exchange.create(seed=1).now_ms
+    hourly = tuple(
+        replace(u, funding_horizon_hours=1) if u.symbol == "BTC" else u for u in DEFAULT_UNDERLYINGS
+    )
+    exchange = Exchange(seed=1, clock=SimClock(start), catalog=default_catalog(start, hourly))
+    alice, bob = funded_user(exchange, perps="10000"), funded_user(exchange, perps="10000")
+    _trade(exchange, alice, bob, "0.5")
+    exchange.sim.pin_mark(PERP, D("68652.80"))  # 0.0096
+    exchange.sim.pin_mark("XAUT-USDC-PERP", D("4038.40"))  # 0.0096 on an 8-hour underlying
+
+    assert exchange.funding_rate(PERP) == D("0.0008")  # 0.0096 × 5 min / 1 h
+    assert exchange.funding_rate("XAUT-USDC-PERP") == D("0.0001")  # 0.0096 × 5 min / 8 h
+    exchange.advance_by(300_000)
+    # 0.5 × 68652.80 × 0.0008 = 27.46112
+    assert _funding_paid(exchange, alice) == [D("-27.46112")]
 
 
 def test_no_premium_or_no_position_pays_nothing(exchange: Exchange, make_user: UserFactory) -> None:
@@ -124,12 +180,12 @@ def test_no_premium_or_no_position_pays_nothing(exchange: Exchange, make_user: U
 def test_the_running_rate_shows_the_period_so_far(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
-    exchange.sim.pin_mark(PERP, D("68136.00"))  # premium 0.002
+    exchange.sim.pin_mark(PERP, D("69305.60"))  # premium 0.0192
     exchange.advance_by(150_000)
     exchange.sim.pin_mark(PERP, D("68000.00"))
     exchange.advance_by(50_000)
-    # 0.002 for 150 s of the 200 s so far: 0.0015.
-    assert exchange.funding_rate(PERP) == D("0.0015")
+    # 0.0192 for 150 s of the 200 s so far: 0.0144, / 96 = 0.00015.
+    assert exchange.funding_rate(PERP) == D("0.00015")
     assert exchange.funding_rate("BTC-USDC-SPOT") is None
 
 

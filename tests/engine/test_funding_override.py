@@ -55,16 +55,30 @@ def test_the_override_covers_one_settlement_and_the_next_period_is_computed_agai
     assert exchange.funding_rate(PERP) == 0
 
 
+def test_an_override_takes_the_ten_decimals_a_computed_rate_has(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    alice, bob = make_user(perps="10000"), make_user(perps="10000")
+    _open(exchange, alice, bob)
+    exchange.sim.set_next_funding_rate(PERP, D("0.0000104167"))  # 0.1 % over 8 hours
+
+    exchange.advance_by(300_000)
+
+    # 0.5 × 68000 × 0.0000104167 = 0.3541678
+    assert exchange.events_of(FundingSettled)[-1].rate == D("0.0000104167")
+    assert _funding(exchange, alice) == [D("-0.354168")]
+
+
 @pytest.mark.parametrize(
     ("market", "rate", "field"),
     [
         (PERP, "0.00251", "rate"),
         (PERP, "-0.003", "rate"),
-        (PERP, "0.000000001", "rate"),
+        (PERP, "0.00000000001", "rate"),
         ("BTC-USDC-SPOT", "0.001", "market"),
     ],
 )
-def test_a_rate_beyond_the_cap_or_off_8_decimals_or_a_market_without_funding_is_refused(
+def test_a_rate_beyond_the_cap_or_off_10_decimals_or_a_market_without_funding_is_refused(
     exchange: Exchange, market: str, rate: str, field: str
 ) -> None:
     with pytest.raises(OcxError) as refused:

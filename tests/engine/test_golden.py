@@ -54,16 +54,16 @@ D = Decimal
 
 BUNDLED_DIGESTS = {
     "exchange-outage": "89fd9e14c5b47515eb912c3c6a6bd6a9859e5ce9a7b43056c3b8477d25f0f5bd",
-    "funding-squeeze": "6551964e2d4a37f1aaabff9cc0011266c7c829250f1572f66427cb0eaa1b481a",
+    "funding-squeeze": "fc8b521f3d7986c97a62c0710f64dbe5b9a95dd0c848e4b73e89478fbc6375dc",
     "futures-expiry": "db921b7c5fa27a77d4f11a0521621f353ee782c3ae2223bb3e71cda5fff91a53",
     "liquidation-cascade": "eac5d750ae35dd15bb67c3b97b1695b48b730421c92740327833013ac8a223a8",
-    "rate-limit-storm": "0bf675624047f85f3037eafc8af96a9161bd2f259bcfb0580a0b2ce26b0a2bcb",
+    "rate-limit-storm": "b0cadb2fcb9510ab24fcaafdcf01b0f9b0a4aa22f537c613689db785c77ee9b7",
     "sandbox": "46720287a3c155edbf4117847c71370fb5639dd33e59166aa106586264ab5926",
     "withdrawal-failures": "fda3e8bb3a34e0b851344c8c5d1178062bbe8c14d552c2cfd233165bb1d62900",
 }
-DETERMINISM_DIGEST = "c208ebcedd06db3f1e3e7687e354563add9e70e58c22d790f83d1f0e6815c248"
-REACTIONS_DIGEST = "bbc5b94d931d5eb8ed183acedb9e69778299ceee92bfc64145a832901f668391"
-SANDBOX_REACTIONS_DIGEST = "bdf57b3c30767e36832f26f476a64800aa969652e6ef9f1f2a0561f36b68c691"
+DETERMINISM_DIGEST = "f06ff9b43451d0f3cbd6257bb72336508dbf773cd44860e2dea397bcaa518d6f"
+REACTIONS_DIGEST = "968ecc0991af736bbbb0553d0db20b2d7047ca015bf60286f31c201e681fa635"
+SANDBOX_REACTIONS_DIGEST = "c4c8cd4feeff86dcb4c307a51d03b1df1758d7c5cf4a0a0e152e865744b1101e"
 
 
 @pytest.mark.parametrize("name", sorted(BUNDLED_DIGESTS))

@@ -820,7 +820,7 @@ def test_a_fill_that_leaves_its_taker_under_maintenance_liquidates_it(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     seller, taker = make_user(perps="100000"), make_user(perps="3500")
-    exchange.place_order(seller, limit(PERP, "sell", "1", "71400.00"))  # the band's edge
+    exchange.place_order(seller, limit(PERP, "sell", "1", "71400.00"))  # 5 % over the mark
 
     # Approved on the mark: 0.9 × 68000 / 20 = 3060 plus the fee fits in 3500.
     placed = exchange.place_order(taker, market(PERP, "buy", "0.9"))

@@ -278,7 +278,7 @@ def test_post_only_order_that_does_not_cross_rests(
 
 
 @pytest.mark.parametrize(
-    ("side", "price"), [("buy", "71400.01"), ("sell", "64599.99"), ("buy", "64599.99")]
+    ("side", "price"), [("buy", "74800.01"), ("sell", "61199.99"), ("buy", "61199.99")]
 )
 def test_limit_price_outside_the_band_is_refused(
     exchange: Exchange, make_user: UserFactory, side: str, price: str
@@ -289,11 +289,11 @@ def test_limit_price_outside_the_band_is_refused(
     assert err.code is ErrorCode.PRICE_OUT_OF_BAND
     assert err.status == 422
     assert err.details["field"] == "price"
-    assert err.details["priceBandLow"] == "64600.00"
-    assert err.details["priceBandHigh"] == "71400.00"
+    assert err.details["priceBandLow"] == "61200.00"
+    assert err.details["priceBandHigh"] == "74800.00"
 
 
-@pytest.mark.parametrize(("side", "price"), [("sell", "71400.00"), ("buy", "64600.00")])
+@pytest.mark.parametrize(("side", "price"), [("sell", "74800.00"), ("buy", "61200.00")])
 def test_limit_price_on_the_band_edge_is_accepted(
     exchange: Exchange, make_user: UserFactory, side: str, price: str
 ) -> None:
@@ -305,13 +305,13 @@ def test_limit_price_on_the_band_edge_is_accepted(
 
 
 def _ask_beyond_the_band(exchange: Exchange, make_user: UserFactory) -> Order:
-    """An ask at 72000.00, rested while the index was 70000 (band 66500–73500), left beyond
-    the band once the index is back at 68000 (band 64600–71400)."""
+    """An ask at 76000.00, rested while the index was 72000 (band 64800–79200), left beyond
+    the band once the index is back at 68000 (band 61200–74800)."""
     far = make_user(perps="10000")
-    exchange.sim.set_index(PERP, D("70000.00"))
-    order = exchange.place_order(far, limit(PERP, "sell", "0.1", "72000.00")).order
+    exchange.sim.set_index(PERP, D("72000.00"))
+    order = exchange.place_order(far, limit(PERP, "sell", "0.1", "76000.00")).order
     exchange.sim.set_index(PERP, D("68000.00"))
-    assert exchange.price_band(PERP) == (D("64600.00"), D("71400.00"))
+    assert exchange.price_band(PERP) == (D("61200.00"), D("74800.00"))
     return order
 
 
@@ -330,7 +330,7 @@ def test_market_order_never_fills_beyond_the_band(
     assert remaining_quantity(exchange, placed.order) == D("0.1")
     assert far_ask.status is OrderStatus.OPEN
     assert remaining_quantity(exchange, far_ask) == D("0.1")
-    assert exchange.depth(PERP).asks == [(D("72000.00"), D("0.1000"))]
+    assert exchange.depth(PERP).asks == [(D("76000.00"), D("0.1000"))]
 
 
 def test_market_order_whose_only_liquidity_is_beyond_the_band_is_no_liquidity(
@@ -351,9 +351,9 @@ def test_market_order_whose_only_liquidity_is_beyond_the_band_is_no_liquidity(
 
 def test_market_sell_never_fills_below_the_band(exchange: Exchange, make_user: UserFactory) -> None:
     far = make_user(perps="10000")
-    exchange.sim.set_index(PERP, D("66000.00"))  # band 62700–69300
-    far_bid = exchange.place_order(far, limit(PERP, "buy", "0.1", "64000.00")).order
-    exchange.sim.set_index(PERP, D("68000.00"))  # band 64600–71400
+    exchange.sim.set_index(PERP, D("64000.00"))  # band 57600–70400
+    far_bid = exchange.place_order(far, limit(PERP, "buy", "0.1", "60000.00")).order
+    exchange.sim.set_index(PERP, D("68000.00"))  # band 61200–74800
     near = make_user(perps="10000")
     exchange.place_order(near, limit(PERP, "buy", "0.1", "65000.00"))
     bob = make_user(perps="10000")
@@ -363,7 +363,7 @@ def test_market_sell_never_fills_below_the_band(exchange: Exchange, make_user: U
     assert [(f.price, f.quantity) for f in placed.fills] == [(D("65000.00"), D("0.1"))]
     assert placed.order.status is OrderStatus.EXPIRED
     assert far_bid.status is OrderStatus.OPEN
-    assert exchange.depth(PERP).bids == [(D("64000.00"), D("0.1000"))]
+    assert exchange.depth(PERP).bids == [(D("60000.00"), D("0.1000"))]
 
 
 # -- validation (400) ----------------------------------------------------------------------

@@ -183,7 +183,7 @@ def test_preview_outside_the_price_band_is_not_approved(
     # (trading.preview_order's docstring), as it does for the other 409/422 refusals.
     bob = make_user(perps="10000")
 
-    preview = exchange.preview_order(bob, limit(PERP, "buy", "0.1", "71400.01"))
+    preview = exchange.preview_order(bob, limit(PERP, "buy", "0.1", "74800.01"))
 
     assert preview.approved is False
     assert preview.reason_code == "PRICE_OUT_OF_BAND"

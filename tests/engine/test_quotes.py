@@ -173,7 +173,7 @@ def test_invalid_quote_is_named_by_its_index_and_field(
 def test_quote_outside_the_band_refuses_the_set(exchange: Exchange, make_user: UserFactory) -> None:
     bob = make_user(perps="10000")
     err = refused(
-        exchange, lambda: exchange.place_quotes(bob, PERP, [bid("67000.00"), ask("71400.01")])
+        exchange, lambda: exchange.place_quotes(bob, PERP, [bid("67000.00"), ask("74800.01")])
     )
 
     assert err.code is ErrorCode.PRICE_OUT_OF_BAND

@@ -285,7 +285,7 @@ def test_a_market_order_is_approved_against_its_margin_and_fee_at_the_mark(
     with pytest.raises(OcxError) as refused:
         exchange.place_order(short_of_it, market("BTC-PERP", "buy", "0.1"))
 
-    # at the mark 68000, not the band's edge 71400: margin 340, taker fee 5 bps of 6800 = 3.40
+    # at the mark 68000, not the band's edge 74800: margin 340, taker fee 5 bps of 6800 = 3.40
     assert refused.value.code is ErrorCode.INSUFFICIENT_MARGIN
     assert refused.value.status == 422
     assert refused.value.details == {"requiredIm": "343.40", "availableIm": "343.39"}

@@ -2,7 +2,7 @@
 mark; take-profit and stop-loss children are armed by the entry's fills, one cancels the other, and
 they go with the position.
 
-BTC-PERP starts with its mark at 68000.00 and a 5 % band (64600.00–71400.00); the books here
+BTC-PERP starts with its mark at 68000.00 and a 10 % band (61200.00–74800.00); the books here
 are one-sided whenever an index moves, so the mark is the index."""
 
 from __future__ import annotations

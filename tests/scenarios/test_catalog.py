@@ -29,7 +29,7 @@ D = Decimal
 PERP = "BTC-PERP"
 TERMS = """
 markets:
-  BTC-PERP: {tick: "0.50", step: "0.001", minQuantity: "0.010", maxLeverage: 50, band: "0.10"}
+  BTC-PERP: {tick: "0.50", step: "0.001", minQuantity: "0.010", maxLeverage: 50, band: "0.15"}
 """
 
 
@@ -96,7 +96,8 @@ def test_catalog_terms_read_into_a_markets_terms_and_an_underlyings() -> None:
           BTC-USDC-F1: {band: ~, tick: ~}
           ETH-PERP: {mark: "1.00"}
         underlyings:
-          BTC: {index: "90000.12345678", carryApr: "-0.02", maxLeverage: 25}
+          BTC: {index: "90000.12345678", carryApr: "-0.02", maxLeverage: 25,
+                fundingHorizonHours: 1}
         """
     )
 
@@ -108,7 +109,7 @@ def test_catalog_terms_read_into_a_markets_terms_and_an_underlyings() -> None:
     assert future.term_keys == ("band",)
     assert (plain.terms, plain.term_keys) == (None, ())
     assert s.underlyings == (
-        UnderlyingTerms("underlyings.BTC", "BTC", D("90000.12345678"), D("-0.02"), 25),
+        UnderlyingTerms("underlyings.BTC", "BTC", D("90000.12345678"), D("-0.02"), 25, 1),
     )
     assert s.has_catalog_terms
     assert not s.without_catalog_terms().has_catalog_terms
@@ -170,8 +171,25 @@ def test_catalog_terms_read_into_a_markets_terms_and_an_underlyings() -> None:
             "2: underlyings.BTC.maxLeverage: must be between 1 and 100",
         ),
         (
+            "underlyings:\n  BTC: {fundingHorizonHours: 0}\n",
+            "2: underlyings.BTC.fundingHorizonHours: must be between 1 and 720",
+        ),
+        (
+            "underlyings:\n  BTC: {fundingHorizonHours: 721}\n",
+            "2: underlyings.BTC.fundingHorizonHours: must be between 1 and 720",
+        ),
+        (
+            'underlyings:\n  BTC: {fundingHorizonHours: "8"}\n',
+            "2: underlyings.BTC.fundingHorizonHours: expected an integer",
+        ),
+        (
+            "underlyings:\n  BTC: {fundingHorizonHours: 1.5}\n",
+            "2: underlyings.BTC.fundingHorizonHours: expected an integer",
+        ),
+        (
             'underlyings:\n  BTC: {mark: "1"}\n',
-            "2: underlyings.BTC.mark: unknown key (expected one of: index, carryApr, maxLeverage)",
+            "2: underlyings.BTC.mark: unknown key (expected one of: index, carryApr, maxLeverage, "
+            "fundingHorizonHours)",
         ),
     ],
 )
@@ -286,8 +304,8 @@ def test_the_market_listing_shows_the_new_tick_step_minimum_and_band(write: Any)
         spot = market(world, "BTC-USDC-SPOT")
 
     assert (perp["tickSize"], perp["stepSize"], perp["minQuantity"]) == ("0.50", "0.0010", "0.0100")
-    assert (perp["priceBandLow"], perp["priceBandHigh"]) == ("61200.00", "74800.00")  # ±10 %
-    assert (spot["tickSize"], spot["priceBandLow"]) == ("0.01", "64600.00")  # others untouched
+    assert (perp["priceBandLow"], perp["priceBandHigh"]) == ("57800.00", "78200.00")  # ±15 %
+    assert (spot["tickSize"], spot["priceBandLow"]) == ("0.01", "61200.00")  # others: ±10 %
 
 
 def test_a_new_step_without_a_minimum_makes_one_step_the_minimum(write: Any) -> None:
@@ -344,8 +362,8 @@ def test_the_band_admits_prices_within_its_new_width_and_none_lifts_it(write: An
     with built(write(text)) as world:
         future = market(world, "BTC-USDC-2026-03-27")
         buyer = trader(world)
-        inside = buyer.client.post("/perps/orders", json=order(price="73000.00"))
-        outside = buyer.client.post("/perps/orders", json=order(price="75000.00"))
+        inside = buyer.client.post("/perps/orders", json=order(price="76000.00"))
+        outside = buyer.client.post("/perps/orders", json=order(price="78500.00"))
         anywhere = buyer.client.post(
             "/perps/orders", json=order(marketId=future["id"], price="90000.00", quantity="0.01")
         )
@@ -354,7 +372,7 @@ def test_the_band_admits_prices_within_its_new_width_and_none_lifts_it(write: An
             json={"marketId": future["id"], "side": "buy", "type": "market", "quantity": "0.01"},
         )
 
-    assert inside.status_code == 200, inside.json()  # 7 % over the mark: outside the default
+    assert inside.status_code == 200, inside.json()  # 12 % over the mark: outside the default
     refused(outside, 422, "PRICE_OUT_OF_BAND", "price")
     assert future["priceBandLow"] is None
     assert anywhere.status_code == 200, anywhere.json()
@@ -378,6 +396,26 @@ def test_an_underlyings_index_and_carry_set_its_marks_and_its_option_strikes(wri
     assert D(future["markPrice"]) > carry_forward(D("90000"), D("0.05"), start, expiry)
     # The strike grid sits around 90000 (72000 to 108000), not 68000 (56000 to 80000).
     assert books == {62000: 404, 90000: 200, 108000: 200}
+
+
+def test_an_underlyings_funding_horizon_sets_how_fast_its_perpetual_pays_a_premium_off(
+    write: Any,
+) -> None:
+    path = write(
+        "underlyings:\n  BTC: {fundingHorizonHours: 1}\n  XAUT: {fundingHorizonHours: 720}\n"
+    )
+    with built(path) as world:
+        world.control("POST", "/_sim/markets/BTC-PERP/mark", {"price": "68652.80"})
+        world.control("POST", "/_sim/markets/XAUT-USDC-PERP/mark", {"price": "4038.40"})
+        world.control("POST", "/_sim/markets/WTIOIL-PERP/mark", {"price": "70.67"})
+        stats = {s["marketId"]: s for s in world.client.get("/perps/market-stats").json()}
+
+    # A premium of 0.0096 (0.0095714… on oil's tick), paid off over H: × 5 min / H a period.
+    assert (stats[PERP]["fundingRate"], stats[PERP]["funding1hPct"]) == ("0.0008", "0.96")
+    # 0.0096 × 5 / 43200 = 0.00000111…, to 10 decimals
+    assert stats["XAUT-USDC-PERP"]["fundingRate"] == "0.0000011111"
+    # the default 8 hours: 0.67 / 70 / 96 = 0.0000997023…
+    assert stats["WTIOIL-PERP"]["fundingRate"] == "0.0000997024"
 
 
 def test_a_relisted_future_takes_its_underlyings_leverage_not_its_predecessors(

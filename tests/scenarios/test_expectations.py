@@ -130,18 +130,19 @@ def test_an_expectation_at_a_funding_boundary_sees_the_payment_however_early_it_
     assert judged(
         POSITIONS
         + """
-  - {at: +1m, mark: {market: BTC-PERP, set: "68068.00"}}
+  - {at: +1m, mark: {market: BTC-PERP, set: "68652.80"}}
   - {at: +10m, expect: {event: {type: FundingPaid, account: alice, count: 2}}}
   - {at: +10m, expect: {position: {account: alice, market: BTC-PERP, field: fundingPayment,
-                                   equals: "-122.5224"}}}
+                                   equals: "-12.357504"}}}
 """
     ) == [
         ("FundingPaid events of alice count = 2", True, "found 2"),
-        # A 0.1 % premium for 4 of the first 5 minutes, then all 5: 68068 × (0.0008 + 0.001).
+        # A 0.96 % premium for 4 of the first 5 minutes, then all 5, each period paying its
+        # average over 8 hours (a 96th): 68652.80 × (0.00008 + 0.0001).
         (
-            "fundingPayment of alice's cross position in BTC-PERP = -122.5224",
+            "fundingPayment of alice's cross position in BTC-PERP = -12.357504",
             True,
-            "is -122.522400",
+            "is -12.357504",
         ),
     ]
 

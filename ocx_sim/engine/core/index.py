@@ -12,14 +12,25 @@ w(τ) = (1 − e^(−kτ)) / (1 − e^(−k)), k = ROLL_SHARPNESS: an exponentia
 is continuous, moves most at the start and reaches 1 exactly when the window ends
 (docs/fidelity.md).
 
+Curve points (docs/fidelity.md "Prices, funding and expiries"): once a curve is quoted
+(`set_curve`, a scenario's `markets.<id>.curve {front, next}`), its two levels are the marks
+of the underlying's two nearest futures, as OCX marks a future from its own CME contract:
+the future expiring at F1's expiry is marked at F1, the next at F2, with no carry on top
+(`point`), and the nearest settles at F1 at its expiry. The catalog's default curve (both
+levels at the default index) is not quoted: its futures keep the carry fair value.
+
 What moves an index:
 - `pin`: a test, a scenario or the control API sets it; it stays exactly there, whatever the
-  curve, the roll or the random walk do, until set again (docs/control-api.md "Markets");
+  curve, the roll or the random walk do, until set again (docs/control-api.md "Markets"). A
+  pin moves a quoted curve's points with it, by the ratio of the pin to the curve's own level
+  at that instant: outside the roll window F1 is the pinned index, and the curve keeps its
+  shape;
 - `set_curve`: new F1 and F2 levels (this releases a pin);
 - `withdraw`: the reference feed is gone; no index means no mark (OCX's methodology: "no
   price is better than a wrong price");
 - a volatility: a seeded geometric Brownian motion moves both curve points by one common factor
-  every second (the sandbox: `walk_factor`, stepped by ticker.py). The walk runs in floats, like the
+  every second (the sandbox: `walk_factor`, stepped by ticker.py), and so both futures' marks
+  when the curve is quoted. The walk runs in floats, like the
   option pricing math (docs/architecture.md "The engine"), and the index is rounded once to 8
   decimals when read.
 """
@@ -109,17 +120,48 @@ class Curve:
     """Annualized; 0 keeps the curve still."""
     pinned: Decimal | None = None
     withdrawn: bool = False
+    quoted: bool = False
+    """F1 and F2 were given (`set_curve`): the two nearest futures are marked at them."""
 
     def index(self, now_ms: int) -> Decimal | None:
         if self.withdrawn:
             return None
         if self.pinned is not None:
             return self.pinned
-        weight = roll_weight(now_ms, self.front_ms)
-        level = self.f1 + (self.f2 - self.f1) * weight if weight else self.f1
+        level = self._unwalked(now_ms)
         if self.factor != 1.0:
             level *= Decimal(repr(self.factor))
         return level.quantize(INDEX_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+    def _unwalked(self, now_ms: int) -> Decimal:
+        weight = roll_weight(now_ms, self.front_ms)
+        return self.f1 + (self.f2 - self.f1) * weight if weight else self.f1
+
+    def level_of(self, expiry_ms: int | None) -> Decimal | None:
+        """The unwalked level of the curve point a future expiring at `expiry_ms` is marked
+        at: F1 for the front's expiry, F2 for the next's; None when the curve is not quoted or
+        the future is neither."""
+        if not self.quoted:
+            return None
+        if expiry_ms == self.front_ms:
+            return self.f1
+        if expiry_ms == self.next_ms:
+            return self.f2
+        return None
+
+    def point(self, expiry_ms: int | None, now_ms: int, *, feed: bool = True) -> Decimal | None:
+        """The curve point, walked (or carried by a pin), of the future expiring at
+        `expiry_ms` (module docstring); None when it has none, or when the feed is withdrawn
+        (with `feed` False: the point as the feed last gave it, which a withdrawn curve
+        keeps: a contract's price at its expiry, settled once the feed is back)."""
+        level = self.level_of(expiry_ms)
+        if level is None or (self.withdrawn and feed):
+            return None
+        if self.pinned is not None:
+            return level * self.pinned / self._unwalked(now_ms)
+        if self.factor != 1.0:
+            level *= Decimal(repr(self.factor))
+        return level
 
     def level_f(self, now_ms: int) -> float | None:
         """The index in floats, for the per-second work (ticker.py): the same value as `index`

@@ -38,9 +38,13 @@ FUNDING_INTERVAL_MS = 300_000
 """Funding every five minutes (OCX's product overview, GitBook `fundingIntervalMs`)."""
 FUNDING_MAX_RATE_BPS = Decimal(25)
 """The per-period funding cap, ±25 bps (OCX's product overview)."""
-PRICE_BAND = Decimal("0.05")
-"""Limit prices within ±5 % of the mark; market orders sweep no further (docs/fidelity.md
-"Orders")."""
+FUNDING_HORIZON_HOURS = 8
+"""How long a perpetual's premium takes to be paid off in funding, by default
+(docs/fidelity.md "Prices, funding and expiries")."""
+PRICE_BAND = Decimal("0.10")
+"""Limit prices within ±10 % of the mark; market orders sweep no further (docs/fidelity.md
+"Markets": GitBook's BTC-PERP band, 60 000–80 000 around 68 000, is wider than 5 %). Whatever
+else reads it follows it, such as the liquidation's closing price on options."""
 
 
 class MarketType(StrEnum):
@@ -197,6 +201,9 @@ class UnderlyingSpec:
     """Strike grid spacing; None lists no options on this underlying."""
     strike_span: Decimal = Decimal("0.2")
     """Strikes cover the forward ± this fraction."""
+    funding_horizon_hours: int = FUNDING_HORIZON_HOURS
+    """H of its perpetual's funding: a premium is paid off over this many hours
+    (reactions/funding.py)."""
 
     def future_id(self, expiry_ms: int) -> str:
         return f"{self.future_prefix}-{_day(expiry_ms).isoformat()}"
@@ -486,9 +493,9 @@ def _option_chain(u: UnderlyingSpec, now_ms: int, expiry: int, index: Decimal) -
                     expiry_ms=expiry,
                     strike=strike,
                     option_type=option_type,
-                    # Option premiums are far from linear in the underlying: a ±5 % band on
-                    # a reference mark would refuse ordinary quotes. No band until the
-                    # options issue brings a real surface (docs/fidelity.md).
+                    # Option premiums are far from linear in the underlying: a ±10 % band
+                    # on a model mark would refuse ordinary quotes. Options have no band
+                    # (docs/fidelity.md "Markets").
                     band=None,
                 )
             )

@@ -10,8 +10,10 @@ pair's reference. Marks derive from it:
   zero otherwise, with a 10 s half-life either way (`ticker.py` samples it every second).
   So the mark moves with the index at once, and a wick in a thin book never moves it
   (https://docs.ocx.global/methodology/perpetuals: "anchored to the index", "smoothed");
-- dated future: the carry fair value F = S × (1 + APR × t/365), unless a mark is pinned (a
-  scenario setting the future's reference price);
+- dated future: its curve point when the underlying's curve is quoted (F1 for the nearest,
+  F2 for the next: OCX marks a future from its own CME contract, no carry on top; index.py),
+  else the carry fair value F = S × (1 + APR × t/365); a pinned mark (a scenario setting the
+  future's reference price) wins over both;
 - option: Black-76 on the synthetic forward S·e^(rT) at a flat volatility, a static reference
   until the options issue brings the volatility surface (floats are allowed only here,
   docs/architecture.md "The engine", and the result is rounded once to the tick).
@@ -92,10 +94,11 @@ class Prices:
         self.touch()
 
     def set_curve(self, underlying: str, f1: Decimal, f2: Decimal) -> None:
-        """New reference levels for the front and next futures; releases a pin."""
+        """New reference levels for the front and next futures, which are marked at them from
+        now on (index.py); releases a pin."""
         curve = self.process.curves[underlying]
         curve.f1, curve.f2, curve.factor = f1, f2, 1.0
-        curve.pinned, curve.withdrawn = None, False
+        curve.pinned, curve.withdrawn, curve.quoted = None, False, True
         self.touch()
 
     def set_volatility(self, underlying: str, volatility: float) -> None:
@@ -171,6 +174,9 @@ class Prices:
             return index
         expiry = spec.expiry_ms if spec.expiry_ms is not None else now_ms
         if spec.type is MarketType.FUTURE:
+            point = self.process.curves[spec.underlying].point(spec.expiry_ms, now_ms)
+            if point is not None:
+                return _on_tick(point, spec)
             apr = self._catalog.underlyings[spec.underlying].carry_apr
             return _on_tick(carry_forward(index, apr, now_ms, expiry), spec)
         return _on_tick(_black76(spec, float(index), now_ms, expiry), spec, at_least_one_tick=True)

@@ -2,9 +2,11 @@
 
 docs/fidelity.md "Prices, funding and expiries":
 - at a market's expiry instant (08:00 UTC) its resting orders are cancelled (reason
-  `market_expired`) and every position on it is settled against the underlying's index S at
-  that instant, on the market's tick: a future's position gets one `settlement` entry of
-  (S − entryPrice) × signed quantity, an option's the payoff max(S − K, 0) (call) or
+  `market_expired`) and every position on it is settled, on the market's tick, at a price P:
+  a future with a curve point (its underlying's curve quoted, core/index.py) at that point,
+  F1 at the front's level (never F2's, where the index has rolled to); any other market at
+  the underlying's index S at that instant. A future's position gets one `settlement` entry
+  of (P − entryPrice) × signed quantity, an option's the payoff max(S − K, 0) (call) or
   max(K − S, 0) (put) × signed quantity; no fee. The market then leaves `/perps/markets`
   (`Catalog.linear`) and refuses orders (409 MARKET_EXPIRED);
 - then the listing rule (`markets.due_listings`) runs for that instant, so the front and next
@@ -13,7 +15,9 @@ docs/fidelity.md "Prices, funding and expiries":
 - a curve whose front future expired moves on (`index.py`).
 
 If the index is unavailable at expiry (its feed withdrawn), settlement waits: it is retried
-every minute until an index is back (docs/fidelity.md); the market is closed meanwhile.
+every minute until an index is back (docs/fidelity.md); the market is closed meanwhile. A
+future with a curve point then settles at its point as it stood at expiry (the curve has
+rolled on since); the others at the index that came back.
 
 Invariant: settlement creates no money. A market's positions sum to zero, so its settlement
 entries do too: they are one ledger movement against the clearing account, whose balance stays
@@ -28,7 +32,7 @@ from functools import partial
 from ocx_sim.engine.commands import records
 from ocx_sim.engine.core import emit
 from ocx_sim.engine.core.ledger import CLEARING, AccountKey, EntryType
-from ocx_sim.engine.core.markets import MarketSpec, OptionType, due_listings
+from ocx_sim.engine.core.markets import MarketSpec, MarketType, OptionType, due_listings
 from ocx_sim.engine.core.money import USDC, ZERO
 from ocx_sim.engine.core.orders import CancelReason, OrderStatus
 from ocx_sim.engine.state import State
@@ -57,14 +61,25 @@ class Expiries:
         expiring = [spec for spec in state.catalog if spec.expiry_ms == due_ms]
         for spec in expiring:
             self._cancel_orders(spec)
-        self._settle_when_priced([spec.id for spec in expiring], due_ms)
+        curves = state.prices.process.curves
+        points = {
+            spec.id: point
+            for spec in expiring
+            if spec.type is MarketType.FUTURE
+            and (point := curves[spec.underlying].point(spec.expiry_ms, due_ms, feed=False))
+            is not None
+        }
+        self._settle_when_priced([spec.id for spec in expiring], due_ms, points)
         state.prices.process.roll_expired_fronts(due_ms)
         self._list(due_ms)
         state.prices.touch()
         state.facts.marks = True
 
-    def _settle_when_priced(self, market_ids: list[str], due_ms: int) -> None:
-        """Settle each market whose index is available; retry the others in a minute."""
+    def _settle_when_priced(
+        self, market_ids: list[str], due_ms: int, points: dict[str, Decimal]
+    ) -> None:
+        """Settle each market whose index is available, at its curve point (`points`, taken
+        at expiry) or the index; retry the others in a minute."""
         state = self._state
         waiting = []
         for market_id in market_ids:
@@ -73,11 +88,11 @@ class Expiries:
             if index is None:
                 waiting.append(market_id)
             else:
-                self._settle(spec, index)
+                self._settle(spec, points.get(market_id, index))
         if waiting:
             state.clock.schedule_at(
                 due_ms + SETTLEMENT_RETRY_MS,
-                partial(self._settle_when_priced, waiting),
+                partial(self._settle_when_priced, waiting, points=points),
                 name="expiry settlement retry",
             )
 
@@ -86,10 +101,10 @@ class Expiries:
             for order in [o for o in user.open_orders.values() if o.market_id == spec.id]:
                 records.end(self._state, order, OrderStatus.CANCELLED, CancelReason.MARKET_EXPIRED)
 
-    def _settle(self, spec: MarketSpec, index: Decimal) -> None:
+    def _settle(self, spec: MarketSpec, reference: Decimal) -> None:
         state = self._state
         now = state.now
-        price = index.quantize(spec.tick, rounding=ROUND_HALF_EVEN)
+        price = reference.quantize(spec.tick, rounding=ROUND_HALF_EVEN)
         payoff = _payoff(spec, price)
         postings: list[tuple[AccountKey, Decimal, EntryType]] = []
         for user in state.accounts:

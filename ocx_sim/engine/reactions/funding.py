@@ -2,8 +2,11 @@
 
 docs/fidelity.md "Prices, funding and expiries":
 - every 300 000 ms on clock boundaries (unix ms multiples of the interval);
-- the rate of a period = clamp(time-weighted average of (mark − index) / index over the
-  period, ±0.0025), kept to 8 decimals;
+- the rate of a period = clamp(P × 300 000 / H, ±0.0025), kept to 10 decimals (half-even),
+  where P is the time-weighted average of (mark − index) / index over the period and H the
+  premium's convergence horizon in ms: the underlying's `funding_horizon_hours`, 8 by default
+  (a scenario's catalog term `fundingHorizonHours`). A premium held for H costs about itself,
+  whatever the period: 0.1 % over 8 hours, not 0.1 % every five minutes;
 - each position pays rate × size × mark (the mark at the boundary); longs pay when the rate is
   positive, shorts when it is negative; OCX takes no side;
 - `funding1hPct` = rate × 12 × 100.
@@ -11,9 +14,13 @@ docs/fidelity.md "Prices, funding and expiries":
 The premium is piecewise constant between price changes, so `accrue` (called before every change of
 an index, mark or basis, and at each boundary) adds premium × elapsed time to the period's sum: the
 average is not sampled. Like the walk and the basis it follows every second, the premium is a float
-(not money: docs/architecture.md "The engine"); the rate is rounded once, to 8 decimals, and the
-payments are Decimal. Reading the running rate accrues nothing, so that what a client looks at never
-changes what is paid.
+(not money: docs/architecture.md "The engine"); the average is read into a Decimal once, scaled and
+rounded once to 10 decimals, and the payments are Decimal. Reading the running rate accrues nothing,
+so that what a client looks at never changes what is paid.
+
+The boundary also records every listed linear market's mark on the tape (core/tape.py), and so
+does the world's first instant (a timer at it, so a scenario set up at that instant is in it):
+the 24-hour ticker compares a mark with the one recorded 24 h earlier.
 
 Invariant (zero-sum): a period's payments sum to exactly zero. Longs and shorts hold the same
 open interest, so both sides owe the same total before rounding; that total is rounded once to
@@ -23,8 +30,8 @@ Payments are one ledger movement per market and period (type `funding`); each po
 the signed sum of its payments in `funding` (`fundingPayment` on the wire).
 
 An override (`override_next`: a scenario's or a test's "the next settlement pays rate r")
-replaces the computed rate of one perpetual's next settlement only, within the same cap; the
-premium still accrues, and the period after it is computed as usual.
+replaces the computed rate of one perpetual's next settlement only, within the same cap and on
+the same 10 decimals; the premium still accrues, and the period after it is computed as usual.
 """
 
 from __future__ import annotations
@@ -46,8 +53,10 @@ from ocx_sim.engine.state import State
 from ocx_sim.errors import invalid
 
 MAX_RATE = FUNDING_MAX_RATE_BPS / BPS
-RATE_QUANTUM = Decimal("1e-8")
+RATE_DECIMALS = 10
+RATE_QUANTUM = Decimal(1).scaleb(-RATE_DECIMALS)
 PERIODS_PER_HOUR = 3_600_000 // FUNDING_INTERVAL_MS
+HOUR_MS = 3_600_000
 
 
 def next_boundary(now_ms: int) -> int:
@@ -55,18 +64,21 @@ def next_boundary(now_ms: int) -> int:
     return (now_ms // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS
 
 
-def clamp_rate(average_premium: Decimal) -> Decimal:
-    rate = max(-MAX_RATE, min(MAX_RATE, average_premium))
+def period_rate(average_premium: Decimal, horizon_ms: int) -> Decimal:
+    """A period's rate from its average premium P: clamp(P × interval / H, ±cap), on 10
+    decimals, half-even (module docstring)."""
+    rate = average_premium * FUNDING_INTERVAL_MS / horizon_ms
+    rate = max(-MAX_RATE, min(MAX_RATE, rate))
     return rate.quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
 def check_rate(rate: Decimal, field: str = "rate") -> Decimal:
-    """A funding rate a settlement could pay: within the ±25 bps cap, on 8 decimals (400
-    naming `field` otherwise)."""
+    """A funding rate a settlement could pay: within the ±25 bps cap, on 10 decimals, as a
+    computed rate is (400 naming `field` otherwise)."""
     if not (rate.is_finite() and -MAX_RATE <= rate <= MAX_RATE):
         raise invalid(field, f"must be between -{MAX_RATE} and {MAX_RATE} (the cap a period)")
     if rate != rate.quantize(RATE_QUANTUM):
-        raise invalid(field, "has more than 8 decimals")
+        raise invalid(field, f"has more than {RATE_DECIMALS} decimals")
     return rate
 
 
@@ -74,6 +86,11 @@ class Funding:
     def __init__(self, state: State) -> None:
         self._state = state
         self._perps = [m for m in state.catalog if m.type is MarketType.PERP]
+        self._horizons = {
+            spec.id: state.catalog.underlyings[spec.underlying].funding_horizon_hours * HOUR_MS
+            for spec in self._perps
+        }
+        """Per perpetual, H: its underlying's convergence horizon in ms."""
         self._period_start = state.now
         self._accrued_to = state.now
         self._premium_ms: dict[str, float] = {}
@@ -82,9 +99,15 @@ class Funding:
         """Per perpetual, the rate of the last settled period."""
         self._overrides: dict[str, Decimal] = {}
         """Per perpetual, the rate its next settlement pays instead of the computed one."""
+        self._catalog_size = 0
+        self._linear: list[MarketSpec] = []
+        """The catalog's linear markets, as of when it had `_catalog_size` markets."""
 
     def start(self) -> None:
-        """Schedule the first settlement, at the next boundary."""
+        """Schedule the first settlement, at the next boundary, and the first record of the
+        marks, at once."""
+        clock = self._state.clock
+        clock.schedule_at(clock.now_ms, partial(self._record_marks), name="marks")
         self._schedule(next_boundary(self._state.now))
 
     def _schedule(self, due_ms: int) -> None:
@@ -92,10 +115,27 @@ class Funding:
 
     def _settle_due(self, due_ms: int) -> None:
         self.settle(due_ms)
+        self._record_marks(due_ms)
         self._schedule(next_boundary(due_ms))
         # No price moved, but funding erodes collateral (docs/fidelity.md "Margin and
         # liquidation"): the liquidation must look at the new balances.
         self._state.facts.marks = True
+
+    def _record_marks(self, now_ms: int) -> None:
+        """The listed linear markets' marks, on the tape (those without one are left out)."""
+        state = self._state
+        catalog = state.catalog
+        if len(catalog) != self._catalog_size:
+            # Markets are only ever added (listings): the linear ones are picked out again
+            # then, not at every boundary from among the options.
+            self._catalog_size = len(catalog)
+            self._linear = [spec for spec in catalog if spec.is_linear]
+        prices = state.prices
+        marks = []
+        for spec in self._linear:
+            if not spec.expired_at(now_ms) and (mark := prices.mark(spec, now_ms)) is not None:
+                marks.append((spec.id, mark))
+        state.tape.record_marks(now_ms, marks)
 
     @property
     def next_at(self) -> int:
@@ -146,11 +186,12 @@ class Funding:
             return override
         now = self._state.now
         premium = self._state.prices.premium_f(spec)
+        horizon = self._horizons[spec.id]
         elapsed = now - self._period_start
         if elapsed <= 0:
-            return _rate(premium)
+            return _rate(premium, horizon)
         pending = premium * (now - self._accrued_to)
-        return _rate((self._premium_ms.get(spec.id, 0.0) + pending) / elapsed)
+        return _rate((self._premium_ms.get(spec.id, 0.0) + pending) / elapsed, horizon)
 
     def settle(self, boundary_ms: int) -> None:
         """Close the period ending at `boundary_ms`: every perpetual's rate, and its payments."""
@@ -163,7 +204,7 @@ class Funding:
         for spec in self._perps:
             rate = self._overrides.pop(spec.id, None)
             if rate is None:
-                rate = _rate(sums.get(spec.id, 0.0) / elapsed)
+                rate = _rate(sums.get(spec.id, 0.0) / elapsed, self._horizons[spec.id])
             self.last_rates[spec.id] = rate
             self._pay(spec, rate)
 
@@ -211,8 +252,8 @@ class Funding:
         )
 
 
-def _rate(average_premium: float) -> Decimal:
-    return clamp_rate(Decimal(repr(average_premium)))
+def _rate(average_premium: float, horizon_ms: int) -> Decimal:
+    return period_rate(Decimal(repr(average_premium)), horizon_ms)
 
 
 def _shares(total: Decimal, side: list[tuple[str, Position]]) -> list[Decimal]:

@@ -143,6 +143,8 @@ class _Watched:
     pinned: float | None
     carry: float
     """A future's carry APR."""
+    point: float | None
+    """A future's curve point before the walk, when its curve is quoted (core/index.py)."""
     low: float
     high: float
 
@@ -449,6 +451,7 @@ class Ticker:
                     by_id.get(market_id),
                     float(pinned) if pinned is not None else None,
                     float(state.catalog.underlyings[spec.underlying].carry_apr),
+                    _point_f(underlyings[spec.underlying].curve, spec),
                     low,
                     high,
                 )
@@ -473,15 +476,26 @@ def _index_at(u: _Underlying, now_ms: int) -> float | None:
     return u.curve.unwalked_f(now_ms) * u.factor
 
 
+def _point_f(curve: Curve, spec: MarketSpec) -> float | None:
+    level = curve.level_of(spec.expiry_ms) if spec.type is MarketType.FUTURE else None
+    return None if level is None else float(level)
+
+
 def _mark_f(w: _Watched, now_ms: int) -> float | None:
     """The market's mark in floats, from the batch's state (pricing.py has the rules)."""
     if w.pinned is not None:
         return w.pinned
-    index = w.underlying.index
+    u = w.underlying
+    index = u.index
     if index is None:
         return None
     if w.perp is not None:
         return index + w.perp.basis
+    if w.point is not None:
+        # A curve point: walked with the curve, or carried by a pinned index (index.py).
+        if u.curve.pinned is not None:
+            return w.point * index / u.curve.unwalked_f(now_ms)
+        return w.point * u.factor
     expiry = w.spec.expiry_ms
     if w.spec.type is MarketType.FUTURE and expiry is not None:
         return index * (1 + w.carry * (max(0, expiry - now_ms) / DAY_MS) / _YEAR_DAYS)
