@@ -23,7 +23,7 @@ entries:
    draw on the cross part's cash); for an isolated position, its market's isolated orders;
 3. each position is closed by an IOC reduce-only order through the normal order path
    (commands/trading.py), paying the normal taker fee: a market order on linear markets (it sweeps
-   to the band's edge), an IOC limit at the mark ± the same 5 % on options (a market order there
+   to the band's edge), an IOC limit at the mark ± the same 10 % on options (a market order there
    needs a price);
 4. whatever the book did not take (or all of it, when the order is refused: no liquidity, a
    halted or expired market, no mark) is taken over by the insurance fund at the mark on the
@@ -311,7 +311,7 @@ class Liquidation:
                 margin_mode=position.margin_mode,
             )
         # Options have no band, so a market order must name its worst price: the linear
-        # band's 5 % from the mark, on the tick.
+        # band's 10 % from the mark, on the tick.
         mark = self._state.risk.mark_or_entry(spec, position, self._state.now)
         if side is Side.SELL:
             ticks = max(spec.ticks_ceil(mark * (1 - PRICE_BAND)), 1)
