@@ -7,14 +7,16 @@ from dataclasses import replace
 from decimal import Decimal
 
 from ocx_sim.clock import SimClock
-from ocx_sim.engine.core.events import FundingSettled
+from ocx_sim.engine.core.events import AccountLiquidated, FundingSettled
 from ocx_sim.engine.core.ledger import EntryType
 from ocx_sim.engine.core.markets import DEFAULT_UNDERLYINGS, default_catalog
+from ocx_sim.engine.core.orders import MarginMode
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.testing.builders import UserFactory, funded_user, limit
 
 D = Decimal
 PERP = "BTC-PERP"
+ISOLATED = MarginMode.ISOLATED
 
 
 def _trade(exchange: Exchange, long: str, short: str, quantity: str, price: str = "68000") -> None:
@@ -205,3 +207,43 @@ def test_every_period_is_zero_sum_across_all_accounts(
             movements[entry.movement] = movements.get(entry.movement, D(0)) + entry.amount
     assert len(movements) == 3
     assert set(movements.values()) == {D(0)}
+
+
+def test_funding_comes_out_of_an_isolated_allocation_so_the_position_is_liquidated_in_time(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    # 0.1 BTC isolated on 400 USDC: 340 allocated, 60 left in the cross part. A 1 % premium
+    # costs the long about 0.72 a period; paid from the allocation, it takes the position's
+    # equity (allocation + unrealized PnL) to its maintenance within a day, instead of
+    # emptying the bucket while the position looks healthy.
+    alice, bob = make_user(perps="400"), make_user(perps="100000")
+    exchange.place_order(bob, limit(PERP, "sell", "0.1", "68000"))
+    exchange.place_order(alice, limit(PERP, "buy", "0.1", "68000", margin_mode=ISOLATED))
+    exchange.sim.pin_mark(PERP, D("68680.00"))
+
+    exchange.advance_by(3 * 24 * 3_600_000)
+
+    liquidated = exchange.events_of(AccountLiquidated)
+    assert [(e.user_id, e.margin_mode) for e in liquidated] == [(alice, "isolated")]
+    assert liquidated[0].ts < exchange.now_ms - 24 * 3_600_000
+    assert exchange.balances(alice).perps >= 0
+    assert exchange.check_invariants() == []
+
+
+def test_an_isolated_allocation_takes_what_its_position_pays_and_earns(
+    exchange: Exchange, make_user: UserFactory
+) -> None:
+    alice, bob = make_user(perps="10000"), make_user(perps="10000")
+    exchange.place_order(bob, limit(PERP, "sell", "0.5", "68000", margin_mode=ISOLATED))
+    exchange.place_order(alice, limit(PERP, "buy", "0.5", "68000", margin_mode=ISOLATED))
+    exchange.sim.pin_mark(PERP, D("68652.80"))
+
+    exchange.advance_by(300_000)
+
+    # 0.5 × 68000 / 20 = 1700 each, then 3.43264 from the long to the short.
+    assert exchange.position(alice, PERP, ISOLATED).margin == D("1696.56736")  # type: ignore[union-attr]
+    assert exchange.position(bob, PERP, ISOLATED).margin == D("1703.43264")  # type: ignore[union-attr]
+    # The cross part (balance − allocations) is what the trade's fee left it: 10000 − 1700
+    # allocated − the taker's 5 bps (17.00) or the maker's 2 bps (6.80) on 34000.
+    assert exchange.margin(alice).cross_equity == D("8283.00")
+    assert exchange.margin(bob).cross_equity == D("8293.20")

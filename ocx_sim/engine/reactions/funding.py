@@ -49,6 +49,7 @@ from ocx_sim.engine.core.markets import (
     MarketType,
 )
 from ocx_sim.engine.core.money import BPS, USDC, USDC_QUANTUM, ZERO
+from ocx_sim.engine.core.orders import MarginMode
 from ocx_sim.engine.state import State
 from ocx_sim.errors import invalid
 
@@ -80,6 +81,9 @@ def check_rate(rate: Decimal, field: str = "rate") -> Decimal:
     if rate != rate.quantize(RATE_QUANTUM):
         raise invalid(field, f"has more than {RATE_DECIMALS} decimals")
     return rate
+
+
+_ISOLATED = MarginMode.ISOLATED
 
 
 class Funding:
@@ -229,6 +233,13 @@ class Funding:
             for (user_id, position), amount in zip(side, _shares(total, side), strict=True):
                 signed = sign * amount
                 position.funding += signed
+                if position.margin_mode is _ISOLATED:
+                    # An isolated position's allocation pays and earns its funding, so its
+                    # equity (allocation + unrealized PnL) follows it to liquidation. What
+                    # an exhausted allocation cannot pay (a position whose profit kept it
+                    # above maintenance) falls to the cross part (docs/fidelity.md "Prices,
+                    # funding and expiries").
+                    position.margin = max(ZERO, position.margin + signed)
                 postings.append(((user_id, spec.bucket, USDC), signed, EntryType.FUNDING))
                 emit.funding_paid(
                     state.events,
