@@ -363,6 +363,10 @@ async def _answer(call: Call, path: str) -> Response:
                 kind = fault.action.type
                 if kind is FaultType.DROP:
                     log.info("fault %s drops %s %s", fault.fault_id, request.method, path)
+                    # Take the whole request in first: a socket closed with unread input is
+                    # reset (the client sees ECONNRESET, not a closed connection), and
+                    # whether the body had arrived would be a race.
+                    await request.body()
                     return Dropped(fault.fault_id)
                 if kind is FaultType.ERROR:
                     return _fault_error(fault, world)

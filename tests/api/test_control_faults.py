@@ -5,10 +5,13 @@ against /openapi.json; the last tests drop connections over a real uvicorn socke
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
+import json
 import logging
 import pickle
 import socket
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -523,13 +526,12 @@ class _Records(logging.Handler):
         self.records.append(record)
 
 
-async def _over_uvicorn(http: str, faults: list[dict[str, Any]]) -> tuple[list[Any], bytes, int]:
-    """Serve a world on a free port; with `faults` added, place an order through httpx (its
-    exception or answer), then send a raw request (the bytes the server sent back); answers
-    both and the number of orders the world has."""
+@contextlib.asynccontextmanager
+async def _served(http: str, faults: list[dict[str, Any]]) -> AsyncIterator[tuple[World, int]]:
+    """A world with `faults` added, served on a free port by uvicorn's `http` implementation;
+    nothing may be logged as an error meanwhile."""
     worlds = Worlds(WorldConfig(seed=3))
     world = worlds.default
-    trader = world.create_account(balances=FUNDS)
     for fault in faults:
         world.faults.add(FaultMatch(**fault["match"]), FaultAction(**fault["action"]))
     listener = socket.socket()
@@ -543,12 +545,25 @@ async def _over_uvicorn(http: str, faults: list[dict[str, Any]]) -> tuple[list[A
     try:
         while not server.started:
             await asyncio.sleep(0.001)
-        url = f"http://127.0.0.1:{port}"
+        yield world, port
+    finally:
+        server.should_exit = True
+        await task
+        logging.getLogger("uvicorn.error").removeHandler(records)
+    assert not [r for r in records.records if r.levelno >= logging.ERROR], records.records
+
+
+async def _over_uvicorn(http: str, faults: list[dict[str, Any]]) -> tuple[list[Any], bytes, int]:
+    """Serve a world with `faults`; place an order through httpx (its exception or answer),
+    then send a raw request (the bytes the server sent back); answers both and the number of
+    orders the world has."""
+    async with _served(http, faults) as (world, port):
+        trader = world.create_account(balances=FUNDS)
         headers = {"Authorization": f"Bearer {trader.session_token}"}
         outcomes: list[Any] = []
-        async with httpx.AsyncClient(base_url=url, headers=headers) as http_client:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as c:
             try:
-                outcomes.append(await http_client.post("/perps/orders", json=ORDER))
+                outcomes.append(await c.post("/perps/orders", json=ORDER))
             except httpx.RemoteProtocolError as error:
                 outcomes.append(error)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -556,11 +571,6 @@ async def _over_uvicorn(http: str, faults: list[dict[str, Any]]) -> tuple[list[A
         await writer.drain()
         raw = await asyncio.wait_for(reader.read(), 5)
         writer.close()
-    finally:
-        server.should_exit = True
-        await task
-        logging.getLogger("uvicorn.error").removeHandler(records)
-    assert not [r for r in records.records if r.levelno >= logging.ERROR], records.records
     return outcomes, raw, len(world.exchange.orders(trader.user_id))
 
 
@@ -589,3 +599,37 @@ def test_an_ambiguous_drop_commits_the_order_and_closes_a_real_socket(http: str)
     assert isinstance(outcomes[0], httpx.RemoteProtocolError)
     assert raw == b""
     assert orders == 1
+
+
+@pytest.mark.parametrize("http", ["h11", "httptools"])
+def test_a_drop_waits_for_a_body_sent_apart_from_its_headers_then_closes_cleanly(
+    http: str,
+) -> None:
+    # A socket closed while input is still arriving is reset, and the client would see
+    # ECONNRESET instead of a closed connection: the drop takes the whole request in first.
+    async def exchange_bytes() -> tuple[bool, bytes]:
+        async with _served(http, DROPS[:1]) as (world, port):
+            trader = world.create_account(balances=FUNDS)
+            body = json.dumps(ORDER).encode()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                b"POST /perps/orders HTTP/1.1\r\nHost: x\r\n"
+                + f"Authorization: Bearer {trader.session_token}\r\n".encode()
+                + f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            )
+            await writer.drain()
+            try:
+                await asyncio.wait_for(reader.read(), 0.3)
+                waited = False
+            except TimeoutError:
+                waited = True
+            writer.write(body)
+            await writer.drain()
+            raw = await asyncio.wait_for(reader.read(), 5)
+            writer.close()
+        return waited, raw
+
+    waited, raw = asyncio.run(exchange_bytes())
+
+    assert waited
+    assert raw == b""
