@@ -141,10 +141,11 @@ class OcxError(Exception):
         code: ErrorCode,
         message: str | None = None,
         details: Mapping[str, object] | None = None,
+        status: int | None = None,
     ) -> None:
         entry = CATALOG[code]
         self.code = code
-        self.status = entry.status
+        self.status = entry.status if status is None else status
         self.message = message if message is not None else entry.message
         self.details: dict[str, object] = dict(details) if details else {}
         super().__init__(f"{code}: {self.message}")
@@ -160,3 +161,9 @@ class OcxError(Exception):
 def invalid(field: str, message: str) -> OcxError:
     """A 400 VALIDATION_ERROR naming the offending field (docs/fidelity.md "Wire conventions")."""
     return OcxError(ErrorCode.VALIDATION_ERROR, f"{field}: {message}", {"field": field})
+
+
+def unprocessable(field: str, message: str) -> OcxError:
+    """A well-formed value the rules refuse: 422 VALIDATION_ERROR naming the field (the control
+    API's answer to an arbitrageable volatility surface, docs/control-api.md "Options")."""
+    return OcxError(ErrorCode.VALIDATION_ERROR, f"{field}: {message}", {"field": field}, 422)

@@ -14,9 +14,10 @@ pair's reference. Marks derive from it:
   F2 for the next: OCX marks a future from its own CME contract, no carry on top; index.py),
   else the carry fair value F = S × (1 + APR × t/365); a pinned mark (a scenario setting the
   future's reference price) wins over both;
-- option: Black-76 on the synthetic forward S·e^(rT) at a flat volatility, a static reference
-  until the options issue brings the volatility surface (floats are allowed only here,
-  docs/architecture.md "The engine", and the result is rounded once to the tick).
+- option: Black-76 (core/black76.py) on its expiry's forward at the underlying's volatility
+  surface (core/surface.py) at its strike: the board's mark (docs/fidelity.md "Options"). The
+  forward is the mark of the future expiring at the same instant, else S·e^(rT); floats are
+  allowed only here (docs/architecture.md "The engine"), rounded once to the tick.
 
 A pinned mark (`pin_mark`) overrides the model until it is unpinned. No index means no mark: order
 entry on that underlying answers 503 UPSTREAM_DEGRADED (OCX's methodology, "no price is better than
@@ -27,11 +28,12 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import NamedTuple
 
 from ocx_sim.clock import Clock
+from ocx_sim.engine.core import black76
 from ocx_sim.engine.core.index import IndexProcess
 from ocx_sim.engine.core.markets import (
-    DAY_MS,
     Catalog,
     MarketSpec,
     MarketType,
@@ -39,13 +41,40 @@ from ocx_sim.engine.core.markets import (
     carry_forward,
 )
 from ocx_sim.engine.core.money import ZERO
+from ocx_sim.engine.core.surface import DEFAULT_SURFACE, Surface, SurfaceParams, build, years
 from ocx_sim.errors import ErrorCode, OcxError
 
 BASIS_QUANTUM = Decimal("1e-8")
-REFERENCE_VOL = 0.55
-"""The flat implied volatility of the static option reference marks."""
 OPTION_RATE = 0.05
-"""r in the synthetic forward and the discount factor (docs/fidelity.md "Markets")."""
+"""r in the synthetic forward and the discount factor (docs/fidelity.md "Options")."""
+
+
+class Forward(NamedTuple):
+    """An option expiry's forward: the mark of the future expiring at that instant (its id),
+    else the synthetic S·e^(rT) (no id)."""
+
+    price: float
+    futures_market_id: str | None
+
+
+class OptionInputs(NamedTuple):
+    """What an option's Black-76 value is made of at an instant."""
+
+    is_call: bool
+    forward: float
+    strike: float
+    t: float
+    """Years to expiry (docs/fidelity.md "Options")."""
+    iv: float
+
+    def value(self, forward: float | None = None, iv: float | None = None) -> float:
+        """The discounted value, or at another forward or volatility (a risk scenario's)."""
+        f = self.forward if forward is None else forward
+        vol = self.iv if iv is None else iv
+        return black76.value(self.is_call, f, self.strike, vol, self.t, OPTION_RATE)
+
+    def greeks(self) -> black76.Greeks:
+        return black76.greeks(self.is_call, self.forward, self.strike, self.iv, self.t, OPTION_RATE)
 
 
 class Prices:
@@ -65,6 +94,12 @@ class Prices:
         self._indexes: dict[str, tuple[int, int, Decimal | None]] = {}
         self._marks: dict[str, tuple[int, int, Decimal | None]] = {}
         self._bands: dict[str, tuple[int, int, tuple[int, int] | None, Decimal | None]] = {}
+        self.surfaces: dict[str, Surface] = {
+            u.symbol: build(DEFAULT_SURFACE)
+            for u in catalog.underlyings.values()
+            if u.strike_step is not None
+        }
+        """Per underlying listing options, its volatility surface (core/surface.py)."""
 
     @property
     def version(self) -> int:
@@ -108,6 +143,59 @@ class Prices:
     def index_f(self, underlying: str) -> float | None:
         """The index in floats (the per-second work's, ticker.py): `index` before rounding."""
         return self.process.curves[underlying].level_f(self._clock.now_ms)
+
+    # -- volatility -------------------------------------------------------------------------
+
+    def surface(self, underlying: str) -> Surface:
+        """The underlying's surface; 404 UNKNOWN_MARKET naming `underlying` when it lists no
+        options."""
+        surface = self.surfaces.get(underlying)
+        if surface is None:
+            raise OcxError(
+                ErrorCode.UNKNOWN_MARKET,
+                f"No options are listed on {underlying}",
+                {"field": "underlying", "underlying": underlying},
+            )
+        return surface
+
+    def set_surface(self, underlying: str, params: SurfaceParams, blame: str) -> Surface:
+        """Publish a new surface for `underlying`, checked for arbitrage at every listed
+        expiry (core/surface.py; 422 naming `blame`, the parameter the caller changed, and
+        nothing changes)."""
+        self.surface(underlying)
+        now = self._clock.now_ms
+        listed = tuple(
+            years(m.expiry_ms - now)
+            for m in self._catalog.options(underlying)
+            if m.expiry_ms is not None and m.expiry_ms > now
+        )
+        surface = self.surfaces[underlying] = build(params, listed, blame)
+        self._version += 1
+        return surface
+
+    def forward(self, underlying: str, expiry_ms: int, now_ms: int) -> Forward | None:
+        """The forward an option expiry is priced on (docs/fidelity.md "Options"); None
+        without an index."""
+        for future in self._catalog.futures(underlying):
+            if future.expiry_ms == expiry_ms:
+                mark = self.mark(future, now_ms)
+                return None if mark is None else Forward(float(mark), future.id)
+        index = self.index(underlying)
+        if index is None:
+            return None
+        t = years(max(expiry_ms - now_ms, 0))
+        return Forward(float(index) * math.exp(OPTION_RATE * t), None)
+
+    def option_inputs(self, spec: MarketSpec, now_ms: int) -> OptionInputs | None:
+        """An option's Black-76 inputs at `now_ms`; None without an index."""
+        assert spec.strike is not None and spec.expiry_ms is not None
+        forward = self.forward(spec.underlying, spec.expiry_ms, now_ms)
+        if forward is None:
+            return None
+        t = years(max(spec.expiry_ms - now_ms, 0))
+        strike = float(spec.strike)
+        iv = self.surfaces[spec.underlying].iv(t, math.log(strike / forward.price)) if t else 0.0
+        return OptionInputs(spec.option_type is OptionType.CALL, forward.price, strike, t, iv)
 
     # -- basis ----------------------------------------------------------------------------
     # The basis is a float: it is an exponential average sampled every second (ticker.py),
@@ -179,7 +267,10 @@ class Prices:
                 return _on_tick(point, spec)
             apr = self._catalog.underlyings[spec.underlying].carry_apr
             return _on_tick(carry_forward(index, apr, now_ms, expiry), spec)
-        return _on_tick(_black76(spec, float(index), now_ms, expiry), spec, at_least_one_tick=True)
+        inputs = self.option_inputs(spec, now_ms)
+        if inputs is None:
+            return None
+        return _on_tick(Decimal(repr(inputs.value())), spec, at_least_one_tick=True)
 
     def require_mark(self, spec: MarketSpec, now_ms: int) -> Decimal:
         """The mark, or 503 UPSTREAM_DEGRADED when reference data is missing."""
@@ -234,25 +325,3 @@ def _on_tick(price: Decimal, spec: MarketSpec, at_least_one_tick: bool = False) 
     if at_least_one_tick and ticks < 1:
         ticks = Decimal(1)
     return spec.tick * ticks
-
-
-def _black76(spec: MarketSpec, index: float, now_ms: int, expiry_ms: int) -> Decimal:
-    assert spec.strike is not None and spec.option_type is not None
-    t = max(expiry_ms - now_ms, 0) / DAY_MS / 365.0
-    f, k = index * math.exp(OPTION_RATE * t), float(spec.strike)
-    if t <= 0:
-        value = max(f - k, 0.0) if spec.option_type is OptionType.CALL else max(k - f, 0.0)
-        return Decimal(repr(value))
-    vol_sqrt_t = REFERENCE_VOL * math.sqrt(t)
-    d1 = (math.log(f / k) + 0.5 * vol_sqrt_t * vol_sqrt_t) / vol_sqrt_t
-    d2 = d1 - vol_sqrt_t
-    discount = math.exp(-OPTION_RATE * t)
-    if spec.option_type is OptionType.CALL:
-        value = discount * (f * _cdf(d1) - k * _cdf(d2))
-    else:
-        value = discount * (k * _cdf(-d2) - f * _cdf(-d1))
-    return Decimal(repr(max(value, 0.0)))
-
-
-def _cdf(x: float) -> float:
-    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
