@@ -92,8 +92,8 @@ async def orderbook(call: Call) -> Any:
     return _book(call, CLOB, "/perps/orderbook/{marketId}")
 
 
-_OPTION_BOOK = "/orderbook/{marketId} for its book"
-"""Where an option's market data is, until the options board (a later issue) serves tickers."""
+_OPTION_BOOK = "/markets/board for its mark and /orderbook/{marketId} for its book"
+"""Where an option's market data is: the board (api/board.py) and the CLOB's books."""
 
 
 # -- 24-hour stats ----------------------------------------------------------------------------

@@ -33,7 +33,9 @@ from ocx_sim.engine.commands import quotes as quoting
 from ocx_sim.engine.commands.execution import Placement
 from ocx_sim.engine.commands.preview import Preview
 from ocx_sim.engine.commands.quotes import QuoteRequest, QuotesResult
+from ocx_sim.engine.core import board as options_board
 from ocx_sim.engine.core.accounts import Bucket, User
+from ocx_sim.engine.core.board import Board, Dvol
 from ocx_sim.engine.core.events import Event, EventLog
 from ocx_sim.engine.core.fees import FeeSchedule
 from ocx_sim.engine.core.ledger import Ledger, LedgerEntry
@@ -41,6 +43,7 @@ from ocx_sim.engine.core.markets import Catalog, MarketSpec, MarketType, Venue
 from ocx_sim.engine.core.orders import Fill, MarginMode, Order, OrderRequest, OrderType, TimeInForce
 from ocx_sim.engine.core.risk import MarginView
 from ocx_sim.engine.core.settlements import Settlement, SettlementKind, SettlementStatus
+from ocx_sim.engine.core.surface import Surface
 from ocx_sim.engine.core.tape import Tape
 from ocx_sim.engine.reactions import Reactions, command
 from ocx_sim.engine.sim import Sim
@@ -284,6 +287,19 @@ class Exchange:
 
     def insurance_fund(self) -> tuple[Decimal, list[LedgerEntry]]:
         return views.insurance_fund(self._state)
+
+    def board(self, underlying: str) -> Board:
+        """The options board of `underlying` (core/board.py)."""
+        state = self._state
+        return options_board.board(state.catalog, state.prices, underlying, state.now)
+
+    def dvol(self, underlying: str) -> Dvol:
+        state = self._state
+        return options_board.dvol(state.catalog, state.prices, underlying, state.now)
+
+    def surface(self, underlying: str) -> Surface:
+        """The underlying's volatility surface (core/surface.py); `sim.set_surface` sets it."""
+        return self._state.prices.surface(underlying)
 
     # -- account queries -----------------------------------------------------------------
 

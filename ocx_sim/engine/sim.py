@@ -28,6 +28,7 @@ from ocx_sim.engine.core.markets import MarketSpec, MarketType
 from ocx_sim.engine.core.money import MAX_INTEGER_DIGITS, USDC, usdc, usdc_amount
 from ocx_sim.engine.core.orders import OrderRequest, Side, TimeInForce
 from ocx_sim.engine.core.settlements import Settlement
+from ocx_sim.engine.core.surface import PARAMETERS, SurfaceParams
 from ocx_sim.engine.reactions import Reactions, command
 from ocx_sim.engine.reactions.liquidity import LiquiditySpec
 from ocx_sim.engine.state import State
@@ -146,6 +147,40 @@ class Sim:
         )
 
     @command
+    def set_surface(
+        self,
+        underlying: str,
+        *,
+        atm_vol: Decimal | None = None,
+        term_slope: Decimal | None = None,
+        skew: Decimal | None = None,
+        smile: Decimal | None = None,
+    ) -> SurfaceParams:
+        """Set some of the underlying's surface parameters (core/surface.py), the others
+        kept; option marks, the board and option margin follow at once. A surface with
+        arbitrage is refused (422 naming the first parameter given, by its wire name) and
+        nothing changes."""
+        state = self._state
+        current = state.prices.surface(underlying).params
+        given = {
+            wire: value
+            for wire, value in zip(PARAMETERS, (atm_vol, term_slope, skew, smile), strict=True)
+            if value is not None
+        }
+        params = SurfaceParams(
+            atm_vol=current.atm_vol if atm_vol is None else atm_vol,
+            term_slope=current.term_slope if term_slope is None else term_slope,
+            skew=current.skew if skew is None else skew,
+            smile=current.smile if smile is None else smile,
+        )
+        blame = next(iter(given), PARAMETERS[0])
+        self._move_prices(
+            partial(state.prices.set_surface, underlying, params, blame),
+            partial(emit.surface_set, state.events, underlying=underlying, params=params),
+        )
+        return params
+
+    @command
     def pin_mark(self, market_id: str, price: Decimal | None) -> None:
         """Pin the market's mark at `price`, on the market's tick (None releases it)."""
         state = self._state
@@ -163,7 +198,7 @@ class Sim:
         self._underlying(underlying)
         return self._state.prices.process.curves[underlying]
 
-    def _move_prices(self, change: Callable[[], None], log: Callable[..., None]) -> None:
+    def _move_prices(self, change: Callable[[], object], log: Callable[..., None]) -> None:
         """One change of an index, mark or basis: funding first accrues the premium that held
         until now (reactions/funding.py), then the change, logged, then the fact that marks
         moved, so what the watchers do follows its cause in the log."""

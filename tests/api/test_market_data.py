@@ -848,7 +848,7 @@ def test_market_data_is_public_and_ignores_credentials(
     ("path", "params"),
     [("/perps/market-stats", {"marketId": OPTION}), ("/perps/ohlc", {"symbol": OPTION})],
 )
-def test_an_options_404_on_a_linear_path_points_at_the_book_that_serves_it(
+def test_an_options_404_on_a_linear_path_points_at_the_board_and_the_book_that_serve_it(
     client: ApiClient, path: str, params: dict[str, str]
 ) -> None:
     response = client.get(path, params=params)
@@ -856,6 +856,8 @@ def test_an_options_404_on_a_linear_path_points_at_the_book_that_serves_it(
     assert_error(response, 404, "UNKNOWN_MARKET")
     message = response.json()["message"]
     assert message == (
-        f"{OPTION} is not served here (option market); use /orderbook/{{marketId}} for its book"
+        f"{OPTION} is not served here (option market); use /markets/board for its mark and "
+        "/orderbook/{marketId} for its book"
     )
     assert client.get(f"/orderbook/{OPTION}").status_code == 200
+    assert OPTION in [o["marketId"] for o in client.get("/markets/board").json()["options"]]

@@ -38,6 +38,7 @@ from ocx_sim.engine.core.events import (
     PositionLiquidated,
     PositionSettled,
     SettlementChanged,
+    SurfaceSet,
     TradeExecuted,
     UserRegistered,
     VaultLiquiditySet,
@@ -46,6 +47,7 @@ from ocx_sim.engine.core.events import (
     code_of,
 )
 from ocx_sim.engine.core.orders import Order
+from ocx_sim.engine.core.surface import SurfaceParams
 
 _USER_REGISTERED = code_of(UserRegistered)
 _FUNDS_DEPOSITED = code_of(FundsDeposited)
@@ -67,6 +69,7 @@ _MARKET_LISTED = code_of(MarketListed)
 _POSITION_SETTLED = code_of(PositionSettled)
 _CURVE_SET = code_of(CurveSet)
 _VOLATILITY_SET = code_of(VolatilitySet)
+_SURFACE_SET = code_of(SurfaceSet)
 _ACCOUNT_LIQUIDATED = code_of(AccountLiquidated)
 _POSITION_LIQUIDATED = code_of(PositionLiquidated)
 _LIQUIDATION_FEE_CHARGED = code_of(LiquidationFeeCharged)
@@ -332,6 +335,22 @@ def curve_set(
 def volatility_set(log: EventLog, *, ts: int, underlying: str, volatility: Decimal) -> None:
     rows = log.rows
     rows.append((_VOLATILITY_SET, len(rows) + 1, ts, underlying, volatility))
+
+
+def surface_set(log: EventLog, *, ts: int, underlying: str, params: SurfaceParams) -> None:
+    rows = log.rows
+    rows.append(
+        (
+            _SURFACE_SET,
+            len(rows) + 1,
+            ts,
+            underlying,
+            params.atm_vol,
+            params.term_slope,
+            params.skew,
+            params.smile,
+        )
+    )
 
 
 def account_liquidated(

@@ -339,6 +339,19 @@ class VolatilitySet(NamedTuple):
     volatility: Decimal
 
 
+class SurfaceSet(NamedTuple):
+    """An underlying's implied-volatility surface was set (core/surface.py); option marks,
+    the board and option margin follow it."""
+
+    seq: int
+    ts: int
+    underlying: str
+    atm_vol: Decimal
+    term_slope: Decimal
+    skew: Decimal
+    smile: Decimal
+
+
 class VaultLiquiditySet(NamedTuple):
     """The vault's USDC for withdrawals was set (`amount` None: unlimited); the keeper pays
     from it from now on (wallet.py)."""
@@ -418,6 +431,7 @@ EVENT_TYPES: tuple[type[Any], ...] = (
     OrderTriggered,
     VaultLiquiditySet,
     WithdrawalFailureArmed,
+    SurfaceSet,
 )
 """Each type's code is its index here, so new types are only ever appended."""
 

@@ -151,9 +151,12 @@ class Prices:
         options."""
         surface = self.surfaces.get(underlying)
         if surface is None:
+            known = underlying in self._catalog.underlyings
             raise OcxError(
                 ErrorCode.UNKNOWN_MARKET,
-                f"No options are listed on {underlying}",
+                f"No options are listed on {underlying}"
+                if known
+                else f"Unknown underlying {underlying!r}",
                 {"field": "underlying", "underlying": underlying},
             )
         return surface

@@ -1,0 +1,159 @@
+"""The options board and DVOL: OCX's public reference marks for an underlying's options.
+
+`GET /markets/board` lists every option still trading with its mark, bid/ask, iv and greeks,
+and each expiry's forward; `GET /markets/dvol` is the 30-day implied-volatility index. Both take
+`underlying` (default BTC, OCX's primary underlying). The numbers come from the engine
+(engine/core/board.py); the formats are docs/fidelity.md "Options": prices on the option's
+tick, `iv` and `delta` to 4 decimals, `gamma` to 8, `vega` and `theta` to 4, expiries as
+`YYYY-MM-DD` (08:00 UTC that day). An underlying that is not in the catalog, or lists no options,
+is 404 UNKNOWN_MARKET naming `underlying`; one without an index is 503 UPSTREAM_DEGRADED.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from ocx_sim.auth.policy import Access
+from ocx_sim.clock import format_ms
+from ocx_sim.engine.core.board import Board, BoardEntry
+from ocx_sim.engine.core.markets import OptionType
+from ocx_sim.gateway import parse
+from ocx_sim.gateway.endpoint import Call, Endpoint
+from ocx_sim.gateway.schemas import DECIMAL, INSTANT, Schema, array, enum, nullable, obj, ref
+
+PRIMARY_UNDERLYING = "BTC"
+_CENTS = Decimal("0.01")
+_TYPES = {OptionType.CALL: "call", OptionType.PUT: "put"}
+
+
+def _underlying(call: Call) -> str:
+    return parse.query_string(call.query, "underlying") or PRIMARY_UNDERLYING
+
+
+def expiry_day(ms: int) -> str:
+    """An expiry as the board writes it: its UTC date (the instant is 08:00 that day)."""
+    return datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()
+
+
+def _text(value: Decimal) -> str:
+    return f"{value:f}"
+
+
+def board_entry(entry: BoardEntry) -> dict[str, Any]:
+    spec = entry.spec
+    assert spec.strike is not None and spec.expiry_ms is not None
+    assert spec.option_type is not None
+    return {
+        "marketId": spec.id,
+        "strike": spec.format_price(spec.strike),
+        "expiry": expiry_day(spec.expiry_ms),
+        "type": _TYPES[spec.option_type],
+        "bid": spec.format_price(entry.bid),
+        "ask": spec.format_price(entry.ask),
+        "mark": spec.format_price(entry.mark),
+        "iv": _text(entry.iv),
+        "delta": _text(entry.delta),
+        "gamma": _text(entry.gamma),
+        "vega": _text(entry.vega),
+        "theta": _text(entry.theta),
+    }
+
+
+def board_body(board: Board) -> dict[str, Any]:
+    return {
+        "underlyingSymbol": board.underlying,
+        "underlyingPrice": _text(board.underlying_price),
+        "expiries": [expiry_day(expiry) for expiry in board.expiries],
+        "expiryForwards": {
+            expiry_day(expiry): {
+                "forwardPrice": _text(
+                    Decimal(repr(forward.price)).quantize(_CENTS, ROUND_HALF_EVEN)
+                ),
+                "futuresMarketId": forward.futures_market_id,
+            }
+            for expiry, forward in board.forwards.items()
+        },
+        "options": [board_entry(entry) for entry in board.entries],
+    }
+
+
+async def get_board(call: Call) -> Any:
+    return board_body(call.exchange.board(_underlying(call)))
+
+
+async def get_dvol(call: Call) -> Any:
+    dvol = call.exchange.dvol(_underlying(call))
+    return {
+        "underlying": dvol.underlying,
+        "dvol": _text(dvol.dvol),
+        "tenorDays": 30,
+        "computedAt": format_ms(dvol.computed_at),
+        "sourceTimestamp": format_ms(dvol.source_ts),
+    }
+
+
+_DAY = {"type": "string", "format": "date"}
+COMPONENTS: dict[str, Schema] = {
+    "BoardOption": obj(
+        {
+            "marketId": {"type": "string"},
+            "strike": DECIMAL,
+            "expiry": _DAY,
+            "type": enum("call", "put"),
+            "bid": DECIMAL,
+            "ask": DECIMAL,
+            "mark": DECIMAL,
+            "iv": DECIMAL,
+            "delta": DECIMAL,
+            "gamma": DECIMAL,
+            "vega": DECIMAL,
+            "theta": DECIMAL,
+        }
+    ),
+    "Board": obj(
+        {
+            "underlyingSymbol": {"type": "string"},
+            "underlyingPrice": DECIMAL,
+            "expiries": array(_DAY),
+            "expiryForwards": {
+                "type": "object",
+                "additionalProperties": obj(
+                    {"forwardPrice": DECIMAL, "futuresMarketId": nullable({"type": "string"})}
+                ),
+            },
+            "options": array(ref("BoardOption")),
+        }
+    ),
+}
+_UNDERLYING = {"underlying": {"type": "string", "default": PRIMARY_UNDERLYING}}
+
+ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/markets/board",
+        get_board,
+        Access.PUBLIC,
+        "Options board: every listed option's mark, bid/ask, iv and greeks, and the forwards",
+        response=ref("Board"),
+        query=_UNDERLYING,
+    ),
+    Endpoint(
+        "GET",
+        "/markets/dvol",
+        get_dvol,
+        Access.PUBLIC,
+        "DVOL: the 30-day constant-maturity at-the-money implied volatility, in vol points",
+        response=obj(
+            {
+                "underlying": {"type": "string"},
+                "dvol": DECIMAL,
+                "tenorDays": {"const": 30},
+                "computedAt": INSTANT,
+                "sourceTimestamp": INSTANT,
+            }
+        ),
+        query=_UNDERLYING,
+    ),
+]
