@@ -3,6 +3,7 @@ conventions of docs/fidelity.md "Options"."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from decimal import Decimal
 
@@ -214,7 +215,7 @@ def test_a_published_board_has_no_butterfly_arbitrage_and_keeps_put_call_parity(
         marks = [c.mark for c in calls]
         for a, b, c in zip(marks, marks[1:], marks[2:], strict=False):
             assert a - 2 * b + c >= -2 * TICK
-        for a, b in zip(marks, marks[1:], strict=False):
+        for a, b in itertools.pairwise(marks):
             assert b <= a + TICK
 
 
