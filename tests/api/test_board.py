@@ -71,7 +71,7 @@ def test_each_expiry_is_priced_off_its_own_forward(client: ApiClient, world: Wor
     }
     # The Friday before the future's expiry has no future of its own: S·e^(rT).
     synthetic = forwards["2026-03-20"]
-    t = years(future.expiry_ms - 7 * 86_400_000 - world.exchange.now_ms)
+    t = years((future.expiry_ms or 0) - 7 * 86_400_000 - world.exchange.now_ms)
     assert synthetic["futuresMarketId"] is None
     assert Decimal(synthetic["forwardPrice"]) == Decimal(
         repr(68_000 * math.exp(0.05 * t))
