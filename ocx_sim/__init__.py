@@ -5,6 +5,7 @@ The public API for using the engine from Python. Importing this package loads no
 
 from ocx_sim.clock import DEFAULT_START_MS, SimClock, WallClock, format_ms, parse_iso
 from ocx_sim.engine.commands.quotes import QuoteRequest
+from ocx_sim.engine.commands.strategy import StrategyLeg
 from ocx_sim.engine.core.accounts import Bucket
 from ocx_sim.engine.core.markets import MarketSpec, MarketType, default_catalog
 from ocx_sim.engine.core.orders import (
@@ -33,6 +34,7 @@ __all__ = [
     "QuoteRequest",
     "Side",
     "SimClock",
+    "StrategyLeg",
     "TimeInForce",
     "WallClock",
     "default_catalog",

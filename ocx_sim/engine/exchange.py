@@ -28,11 +28,12 @@ from typing import TypeVar
 
 from ocx_sim.clock import DEFAULT_START_MS, Clock, ClockError, SimClock, parse_iso
 from ocx_sim.engine import invariants, views
-from ocx_sim.engine.commands import preview, trading, wallet
+from ocx_sim.engine.commands import preview, strategy, trading, wallet
 from ocx_sim.engine.commands import quotes as quoting
 from ocx_sim.engine.commands.execution import Placement
 from ocx_sim.engine.commands.preview import Preview
 from ocx_sim.engine.commands.quotes import QuoteRequest, QuotesResult
+from ocx_sim.engine.commands.strategy import StrategyLeg, StrategyPreview, StrategyResult
 from ocx_sim.engine.core import board as options_board
 from ocx_sim.engine.core.accounts import Bucket, User
 from ocx_sim.engine.core.board import Board, Dvol
@@ -158,6 +159,18 @@ class Exchange:
 
     def preview_order(self, user_id: str, request: OrderRequest) -> Preview:
         return preview.preview_order(self._state, user_id, request)
+
+    @command
+    def place_strategy(
+        self, user_id: str, legs: list[StrategyLeg], *, all_or_none: bool = True
+    ) -> StrategyResult:
+        """A multi-leg option strategy (commands/strategy.py)."""
+        return strategy.place_strategy(self._state, user_id, legs, all_or_none)
+
+    def preview_strategy(
+        self, user_id: str, legs: list[StrategyLeg], *, all_or_none: bool = True
+    ) -> StrategyPreview:
+        return strategy.preview_strategy(self._state, user_id, legs, all_or_none)
 
     @command
     def close_position(
