@@ -429,6 +429,7 @@ def test_scenarios_lists_the_bundled_ones_with_a_line_each(
         "liquidation-cascade",
         "rate-limit-storm",
         "sandbox",
+        "vol-crush",
         "withdrawal-failures",
     ]
     assert lines[5].split(None, 1)[1] == (

@@ -13,7 +13,8 @@ import ocx_sim.cli
 from ocx_sim.engine.core.events import SurfaceSet
 from ocx_sim.scenarios.compare import Comparison
 from ocx_sim.scenarios.options import ExpectBoard, ExpectMargin, ExpectVol, VolKind, VolMove
-from ocx_sim.worlds import World
+from ocx_sim.worlds import World, WorldConfig
+from ocx_sim.worlds.scenario_run import with_scenario
 from tests.scenarios.conftest import play_to_end, problems, scenario, world_problems, world_with
 
 D = Decimal
@@ -370,3 +371,20 @@ def test_a_board_expectation_on_an_expired_option_fails() -> None:
     (result,) = play_to_end(world)
 
     assert (result.ok, result.detail) == (False, "is not on the board (expired)")
+
+
+def test_the_bundled_vol_crush_pays_its_short_straddle_and_checks_vol_board_and_margin() -> None:
+    world = World("t", with_scenario(WorldConfig(), "vol-crush"))
+    run = world.scenarios.runs[0]
+
+    world.exchange.advance_to(run.end_ms)
+
+    assert [r for r in run.results if not r.ok] == [] and run.pending == 0
+    kinds = {type(step.action) for step in run.scenario.timeline}
+    assert {VolMove, ExpectVol, ExpectBoard, ExpectMargin} <= kinds
+    moves = [step.action for step in run.scenario.timeline if isinstance(step.action, VolMove)]
+    assert {move.kind for move in moves} == set(VolKind)
+    trader = world.scenarios.accounts["trader"].user_id
+    assert world.exchange.balances(trader).options > D(50_000)
+    assert world.exchange.positions(trader) == []
+    assert atm_vol(world) == D("0.45")
