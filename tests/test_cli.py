@@ -380,7 +380,7 @@ def test_run_exits_2_with_every_problem_when_the_scenario_does_not_load(
     assert err.splitlines() == [
         "ocx-sim: the scenario does not load:",
         f"{path}:2: timeline[0].colour: unknown key (expected one of: at, expectError, index, "
-        "mark, order, cancel, cancelAll, trade, funding, deposit, withdraw, failWithdrawals, "
+        "mark, vol, order, cancel, cancelAll, trade, funding, deposit, withdraw, failWithdrawals, "
         "vault, halt, resume, fault, faultOff, expect)",
         f"{path}:3: timeline[1].at: 'x' is not an ISO-8601 instant such as 2026-01-02T00:05:00Z",
     ]
@@ -429,6 +429,7 @@ def test_scenarios_lists_the_bundled_ones_with_a_line_each(
         "liquidation-cascade",
         "rate-limit-storm",
         "sandbox",
+        "vol-crush",
         "withdrawal-failures",
     ]
     assert lines[5].split(None, 1)[1] == (

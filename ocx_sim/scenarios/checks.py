@@ -58,6 +58,7 @@ from ocx_sim.scenarios.model import (
     Step,
     Withdraw,
 )
+from ocx_sim.scenarios.options import ExpectBoard, ExpectMargin, ExpectVol, VolMove, planned
 
 _ALIAS = re.compile(r"(?P<prefix>.+)-F(?P<n>[12])")
 MAX_VOLATILITY = Decimal(10)
@@ -133,6 +134,9 @@ class _Checker:
         self.faults = {
             step.action.name for step in scenario.timeline if isinstance(step.action, FaultOn)
         }
+        self.vol_moves: list[tuple[int, str, VolMove]] = []
+        """(due instant, path of its values, move) of every `vol` step on an underlying with
+        options."""
 
     def fail(self, path: str, message: str) -> None:
         self.problems.append(self.s.problem(path, message))
@@ -175,6 +179,8 @@ class _Checker:
                 self.order(step.action.order)
         for step in s.timeline:
             self.step(step)
+        for path, error in planned(self.exchange, self.vol_moves):
+            self.problems.append(problem_of(s, path, error))
 
     def market(self, written: str, path: str) -> MarketSpec | None:
         """The world's market for an id or alias as written; a problem when there is none."""
@@ -254,6 +260,22 @@ class _Checker:
             self.expectation(action, path)
         elif isinstance(action, ExpectPrice):
             self.market(action.market, f"{path}.{action.target.value}.market")
+        elif isinstance(action, VolMove):
+            if self.engine(path, partial(self.exchange.surface, action.underlying)):
+                self.vol_moves.append((at_ms, f"{path}.{action.key}", action))
+        elif isinstance(action, ExpectVol | ExpectBoard | ExpectMargin):
+            self.option_expectation(action, path)
+
+    def option_expectation(self, action: ExpectVol | ExpectBoard | ExpectMargin, path: str) -> None:
+        """The `vol`, `board` and `margin` expectations name what exists."""
+        if isinstance(action, ExpectVol):
+            self.engine(f"{path}.vol", partial(self.exchange.surface, action.underlying))
+        elif isinstance(action, ExpectBoard):
+            spec = self.market(action.market, f"{path}.board.market")
+            if spec is not None and spec.option_type is None:
+                self.fail(f"{path}.board.market", f"{spec.id} is not an option")
+        else:
+            self.account(action.account, f"{path}.margin.account")
 
     def price_move(
         self, action: SetPrice | RampPrice | GbmPrice | JumpPrice | ClearPrice, path: str

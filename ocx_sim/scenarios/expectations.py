@@ -9,7 +9,11 @@ found (`is 9987.12`). Reading the world changes nothing: an expectation only loo
 - events are counted in the log since the scenario was loaded (or since `since`), of one type,
   of the account's user when `account` is given, and with the `where` values: a decimal field
   compares as a number, null as null, anything else as its text (a `marketId` alias as the
-  market it named).
+  market it named);
+- DVOL is `/markets/dvol`'s figure (vol points, 2 decimals), a surface parameter the decimal as
+  set, a board figure `/markets/board`'s (an option no longer on the board fails), a margin
+  figure the bucket's, as `/perps/balances` shows the perps bucket's. A figure the exchange
+  cannot give (no index: no board, no DVOL) fails with its reason.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from ocx_sim.engine.core.board import BoardEntry
 from ocx_sim.engine.core.events import event_type
+from ocx_sim.engine.core.markets import Venue
 from ocx_sim.engine.core.orders import MarginMode
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import OcxError
@@ -31,6 +37,7 @@ from ocx_sim.scenarios.model import (
     ExpectPrice,
     PriceTarget,
 )
+from ocx_sim.scenarios.options import ExpectBoard, ExpectMargin, ExpectVol
 from ocx_sim.scenarios.steps import camel
 
 ZERO = Decimal(0)
@@ -59,7 +66,13 @@ def judge(exchange: Exchange, expectation: Expectation, names: Names) -> tuple[s
         return _order(exchange, expectation, names)
     if isinstance(expectation, ExpectEvent):
         return _events(exchange, expectation, names)
-    return _price(exchange, expectation, names)
+    if isinstance(expectation, ExpectPrice):
+        return _price(exchange, expectation, names)
+    if isinstance(expectation, ExpectVol):
+        return _vol(exchange, expectation)
+    if isinstance(expectation, ExpectBoard):
+        return _board(exchange, expectation, names)
+    return _margin(exchange, expectation, names)
 
 
 def _balance(exchange: Exchange, e: ExpectBalance, names: Names) -> tuple[str, bool, str]:
@@ -145,4 +158,57 @@ def _price(exchange: Exchange, e: ExpectPrice, names: Names) -> tuple[str, bool,
     what = f"{e.target.value} of {market} {e.compare}"
     if value is None:
         return what, False, "there is none"
+    return what, e.compare.holds(value), f"is {value}"
+
+
+def _vol(exchange: Exchange, e: ExpectVol) -> tuple[str, bool, str]:
+    what = f"{e.field} of {e.underlying} {e.compare}"
+    try:
+        if e.field == "dvol":
+            value = exchange.dvol(e.underlying).dvol
+        else:
+            value = exchange.surface(e.underlying).params.as_wire()[e.field]
+    except OcxError as error:
+        return what, False, error.message
+    return what, e.compare.holds(value), f"is {value}"
+
+
+def _board(exchange: Exchange, e: ExpectBoard, names: Names) -> tuple[str, bool, str]:
+    market = names.markets[e.market]
+    what = f"{e.field} of {market} on the board {e.compare}"
+    try:
+        board = exchange.board(exchange.market(market).underlying)
+    except OcxError as error:
+        return what, False, error.message
+    entry = next((x for x in board.entries if x.spec.id == market), None)
+    if entry is None:
+        return what, False, "is not on the board (expired)"
+    value = _board_figure(entry, e.field)
+    return what, e.compare.holds(value), f"is {value}"
+
+
+def _board_figure(entry: BoardEntry, field: str) -> Decimal:
+    figures = {
+        "iv": entry.iv,
+        "mark": entry.mark,
+        "bid": entry.bid,
+        "ask": entry.ask,
+        "delta": entry.delta,
+        "gamma": entry.gamma,
+        "vega": entry.vega,
+        "theta": entry.theta,
+    }
+    return figures[field]
+
+
+def _margin(exchange: Exchange, e: ExpectMargin, names: Names) -> tuple[str, bool, str]:
+    view = exchange.margin(names.users[e.account], Venue(e.bucket))
+    value = {
+        "initialMargin": view.initial_margin,
+        "maintenanceMargin": view.maintenance_margin,
+        "availableMargin": view.available,
+        "equity": view.equity,
+        "unrealizedPnl": view.unrealized_pnl,
+    }[e.field]
+    what = f"{e.field} of {e.account}'s {e.bucket} margin {e.compare}"
     return what, e.compare.holds(value), f"is {value}"

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 
+from ocx_sim.scenarios.compare import Comparison as Comparison
+from ocx_sim.scenarios.options import ExpectBoard, ExpectMargin, ExpectVol, VolMove
+
 _PARENT = re.compile(r"(\.[^.\[]*|\[\d+\])$")
 """The last part of a path (`.price`, `[3]`): what is left names its parent."""
 
@@ -358,32 +361,6 @@ class FaultOff:
 
 
 @dataclass(frozen=True, slots=True)
-class Comparison:
-    """`equals`, or a bound on either side (both may be given)."""
-
-    equals: Decimal | None = None
-    at_least: Decimal | None = None
-    at_most: Decimal | None = None
-
-    def holds(self, value: Decimal) -> bool:
-        return (
-            (self.equals is None or value == self.equals)
-            and (self.at_least is None or value >= self.at_least)
-            and (self.at_most is None or value <= self.at_most)
-        )
-
-    def __str__(self) -> str:
-        parts = []
-        if self.equals is not None:
-            parts.append(f"= {self.equals}")
-        if self.at_least is not None:
-            parts.append(f">= {self.at_least}")
-        if self.at_most is not None:
-            parts.append(f"<= {self.at_most}")
-        return " and ".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
 class ExpectBalance:
     account: str
     bucket: str
@@ -426,10 +403,20 @@ class ExpectPrice:
     compare: Comparison
 
 
-Expectation = ExpectBalance | ExpectPosition | ExpectOrder | ExpectEvent | ExpectPrice
+Expectation = (
+    ExpectBalance
+    | ExpectPosition
+    | ExpectOrder
+    | ExpectEvent
+    | ExpectPrice
+    | ExpectVol
+    | ExpectBoard
+    | ExpectMargin
+)
 PriceMove = SetPrice | RampPrice | GbmPrice | JumpPrice | ClearPrice
 Action = (
     PriceMove
+    | VolMove
     | PlaceOrder
     | CancelOrder
     | CancelAll
@@ -445,7 +432,16 @@ Action = (
     | FaultOff
     | Expectation
 )
-EXPECTATIONS = (ExpectBalance, ExpectPosition, ExpectOrder, ExpectEvent, ExpectPrice)
+EXPECTATIONS = (
+    ExpectBalance,
+    ExpectPosition,
+    ExpectOrder,
+    ExpectEvent,
+    ExpectPrice,
+    ExpectVol,
+    ExpectBoard,
+    ExpectMargin,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,7 @@ from ocx_sim.scenarios.model import (
     VaultLiquidity,
     Withdraw,
 )
+from ocx_sim.scenarios.options import VolKind, VolMove, publish, ramp, target
 
 __all__ = ["FaultSwitch", "Host", "Result", "Run", "play"]
 T = TypeVar("T")
@@ -122,7 +123,8 @@ class Run:
             return self.origin_ms + duration
         end = self.origin_ms
         for step in self.scenario.timeline:
-            span = step.action.over_ms if isinstance(step.action, RampPrice | GbmPrice) else 0
+            action = step.action
+            span = action.over_ms if isinstance(action, RampPrice | GbmPrice | VolMove) else 0
             end = max(end, step.at.resolve(self.origin_ms) + span)
         return end
 
@@ -226,6 +228,8 @@ class Run:
         a, exchange = step.action, self.exchange
         if isinstance(a, SetPrice | RampPrice | GbmPrice | JumpPrice | ClearPrice):
             self._price(step, a, due_ms)
+        elif isinstance(a, VolMove):
+            self._vol(step, a, due_ms)
         elif isinstance(a, PlaceOrder):
             self._place(a.order)
         elif isinstance(a, CancelOrder):
@@ -373,6 +377,39 @@ class Run:
             return max(price.quantize(INDEX_QUANTUM, ROUND_HALF_EVEN), INDEX_QUANTUM)
         tick = self.exchange.market(market).tick
         return tick * max((price / tick).to_integral_value(ROUND_HALF_EVEN), Decimal(1))
+
+    # -- the volatility surface (options.py) --------------------------------------------------
+
+    def _vol(self, step: Step, a: VolMove, due_ms: int) -> None:
+        """A set or shock publishes at once (a refusal is the step's); a ramp schedules its
+        moves, each checked when it is published."""
+        current = self.exchange.surface(a.underlying).params
+        if a.kind is not VolKind.RAMP:
+            publish(self.exchange, a.underlying, target(current, a))
+            return
+        for k, values in enumerate(ramp(current, a), start=1):
+            at_ms = due_ms + min(k * a.every_ms, a.over_ms)
+            self._at(
+                at_ms,
+                partial(self._vol_move, step.path, a.underlying, tuple(values.items()), k, a.moves),
+            )
+
+    def _vol_move(
+        self,
+        path: str,
+        underlying: str,
+        values: tuple[tuple[str, Decimal], ...],
+        k: int,
+        moves: int,
+        due_ms: int,
+    ) -> None:
+        """The `k`-th of a `vol` ramp's `moves`; a surface with arbitrage is a failed result
+        naming the step (and the parameter), and the ramp goes on."""
+        try:
+            publish(self.exchange, underlying, dict(values))
+        except OcxError as error:
+            detail = f"refused with {error.code.value}: {error.message} (move {k} of {moves})"
+            self._record(due_ms, f"{path} vol", False, detail)
 
     def _set(self, target: PriceTarget, market: str, price: Decimal | None) -> None:
         if target is PriceTarget.INDEX:

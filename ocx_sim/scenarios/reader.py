@@ -18,6 +18,7 @@ from typing import TypeVar
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ocx_sim.clock import parse_iso
+from ocx_sim.scenarios.compare import Comparison
 from ocx_sim.scenarios.durations import DurationError, parse_duration
 from ocx_sim.scenarios.model import At, OrderSpec, Problem
 
@@ -303,6 +304,32 @@ class Reader:
             stop_loss_price=self.opt(m, path, "stopLossPrice", self.decimal),
             name=self.opt(m, path, "name", self.name),
         )
+
+
+def comparison(r: Reader, m: dict[str, Node], path: str, node: Node) -> Comparison:
+    """The `equals`, `atLeast` and `atMost` of an expectation's mapping (at least one)."""
+
+    def dec(n: Node, p: str) -> Decimal:
+        return r.decimal(n, p, positive=False)
+
+    compare = Comparison(
+        r.opt(m, path, "equals", dec), r.opt(m, path, "atLeast", dec), r.opt(m, path, "atMost", dec)
+    )
+    if compare == Comparison():
+        raise Bad(node, path, "give equals, atLeast or atMost")
+    return compare
+
+
+def span(r: Reader, g: dict[str, Node], path: str, *, every_ms: int, most: int) -> tuple[int, int]:
+    """A ramp's or path's `over` and `every` (default `every_ms`), making at most `most`
+    moves."""
+    over = r.duration(g["over"], f"{path}.over")
+    every = r.opt(g, path, "every", r.duration) or every_ms
+    if every > over:
+        raise Bad(g.get("every", g["over"]), f"{path}.every", "must be at most `over`")
+    if -(-over // every) > most:
+        raise Bad(g["over"], f"{path}.over", f"makes more than {most} moves; raise `every`")
+    return over, every
 
 
 def _is_duration(text: str) -> bool:

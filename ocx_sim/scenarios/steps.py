@@ -44,11 +44,13 @@ from ocx_sim.scenarios.model import (
     VaultLiquidity,
     Withdraw,
 )
-from ocx_sim.scenarios.reader import SIDES, Bad, Reader, join
+from ocx_sim.scenarios.option_steps import OPTION_EXPECTATIONS, OPTION_KEYS, vol_move
+from ocx_sim.scenarios.reader import SIDES, Bad, Reader, comparison, join, span
 
 ACTIONS = (
     "index",
     "mark",
+    "vol",
     "order",
     "cancel",
     "cancelAll",
@@ -77,7 +79,7 @@ VAULT_KEYS = ("liquidity",)
 FAULT_KEYS = ("name", "match", "action", "times", "probability")
 MATCH_KEYS = ("method", "path", "account")
 FAULT_ACTION_KEYS = ("type", "status", "code", "message", "ms", "drop")
-EXPECT_KINDS = ("balance", "position", "order", "event", "index", "mark")
+EXPECT_KINDS = ("balance", "position", "order", "event", "index", "mark", *OPTION_EXPECTATIONS)
 COMPARE_KEYS = ("equals", "atLeast", "atMost")
 EXPECT_BALANCE_KEYS = ("account", "bucket", *COMPARE_KEYS)
 EXPECT_POSITION_KEYS = ("account", "market", "marginMode", "field", *COMPARE_KEYS)
@@ -131,6 +133,7 @@ def accepted_keys() -> set[str]:
         *EXPECT_ORDER_KEYS,
         *EXPECT_EVENT_KEYS,
         *EXPECT_PRICE_KEYS,
+        *OPTION_KEYS,
     }
 
 
@@ -180,13 +183,7 @@ def price_move(r: Reader, node: Node, path: str, target: PriceTarget) -> PriceMo
 
 
 def _span(r: Reader, g: dict[str, Node], path: str) -> tuple[int, int]:
-    over = r.duration(g["over"], f"{path}.over")
-    every = r.opt(g, path, "every", r.duration) or 1_000
-    if every > over:
-        raise Bad(g.get("every", g["over"]), f"{path}.every", "must be at most `over`")
-    if -(-over // every) > MAX_MOVES:
-        raise Bad(g["over"], f"{path}.over", f"makes more than {MAX_MOVES} moves; raise `every`")
-    return over, every
+    return span(r, g, path, every_ms=1_000, most=MAX_MOVES)
 
 
 def _jump(r: Reader, node: Node, path: str, target: PriceTarget, market: str) -> JumpPrice:
@@ -312,18 +309,6 @@ def _expect(r: Reader, node: Node, path: str) -> Action:
     return _EXPECTATIONS[kind](r, value, f"{path}.{kind}")
 
 
-def comparison(r: Reader, m: dict[str, Node], path: str, node: Node) -> Comparison:
-    def dec(n: Node, p: str) -> Decimal:
-        return r.decimal(n, p, positive=False)
-
-    compare = Comparison(
-        r.opt(m, path, "equals", dec), r.opt(m, path, "atLeast", dec), r.opt(m, path, "atMost", dec)
-    )
-    if compare == Comparison():
-        raise Bad(node, path, "give equals, atLeast or atMost")
-    return compare
-
-
 def _expect_balance(r: Reader, node: Node, path: str) -> Expectation:
     m = r.mapping(node, path, ("account", "bucket"), EXPECT_BALANCE_KEYS)
     return ExpectBalance(
@@ -398,10 +383,12 @@ _EXPECTATIONS: dict[str, Callable[[Reader, Node, str], Expectation]] = {
     "event": _expect_event,
     "index": _expect_price(PriceTarget.INDEX),
     "mark": _expect_price(PriceTarget.MARK),
+    **OPTION_EXPECTATIONS,
 }
 _READERS: dict[str, Callable[[Reader, Node, str], Action]] = {
     "index": _move(PriceTarget.INDEX),
     "mark": _move(PriceTarget.MARK),
+    "vol": vol_move,
     "order": _order,
     "cancel": _cancel,
     "cancelAll": _cancel_all,

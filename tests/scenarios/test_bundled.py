@@ -16,6 +16,7 @@ BUNDLED = [
     "liquidation-cascade",
     "rate-limit-storm",
     "sandbox",
+    "vol-crush",
     "withdrawal-failures",
 ]
 

@@ -172,15 +172,15 @@ def test_an_event_expectation_without_a_count_wants_at_least_one() -> None:
         ),
         (
             "timeline:\n  - at: +1m\n    halt: BTC-PERP\n    resume: BTC-PERP\n",
-            "t.yaml:2: timeline[0]: a step has exactly one action (index, mark, order, cancel, "
-            "cancelAll, trade, funding, deposit, withdraw, failWithdrawals, vault, halt, resume, "
-            "fault, faultOff, expect); found halt, resume",
+            "t.yaml:2: timeline[0]: a step has exactly one action (index, mark, vol, order, "
+            "cancel, cancelAll, trade, funding, deposit, withdraw, failWithdrawals, vault, halt, "
+            "resume, fault, faultOff, expect); found halt, resume",
         ),
         (
             "timeline:\n  - at: +1m\n",
-            "t.yaml:2: timeline[0]: a step has exactly one action (index, mark, order, cancel, "
-            "cancelAll, trade, funding, deposit, withdraw, failWithdrawals, vault, halt, resume, "
-            "fault, faultOff, expect); found none",
+            "t.yaml:2: timeline[0]: a step has exactly one action (index, mark, vol, order, "
+            "cancel, cancelAll, trade, funding, deposit, withdraw, failWithdrawals, vault, halt, "
+            "resume, fault, faultOff, expect); found none",
         ),
         (
             "timeline:\n  - at: +1m\n    halt: BTC-PERP\n    expectError: HALTED\n",
