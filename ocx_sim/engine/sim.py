@@ -176,7 +176,15 @@ class Sim:
         blame = next(iter(given), PARAMETERS[0])
         self._move_prices(
             partial(state.prices.set_surface, underlying, params, blame),
-            partial(emit.surface_set, state.events, underlying=underlying, params=params),
+            partial(
+                emit.surface_set,
+                state.events,
+                underlying=underlying,
+                atm_vol=params.atm_vol,
+                term_slope=params.term_slope,
+                skew=params.skew,
+                smile=params.smile,
+            ),
         )
         return params
 

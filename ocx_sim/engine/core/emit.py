@@ -47,7 +47,6 @@ from ocx_sim.engine.core.events import (
     code_of,
 )
 from ocx_sim.engine.core.orders import Order
-from ocx_sim.engine.core.surface import SurfaceParams
 
 _USER_REGISTERED = code_of(UserRegistered)
 _FUNDS_DEPOSITED = code_of(FundsDeposited)
@@ -337,20 +336,18 @@ def volatility_set(log: EventLog, *, ts: int, underlying: str, volatility: Decim
     rows.append((_VOLATILITY_SET, len(rows) + 1, ts, underlying, volatility))
 
 
-def surface_set(log: EventLog, *, ts: int, underlying: str, params: SurfaceParams) -> None:
+def surface_set(
+    log: EventLog,
+    *,
+    ts: int,
+    underlying: str,
+    atm_vol: Decimal,
+    term_slope: Decimal,
+    skew: Decimal,
+    smile: Decimal,
+) -> None:
     rows = log.rows
-    rows.append(
-        (
-            _SURFACE_SET,
-            len(rows) + 1,
-            ts,
-            underlying,
-            params.atm_vol,
-            params.term_slope,
-            params.skew,
-            params.smile,
-        )
-    )
+    rows.append((_SURFACE_SET, len(rows) + 1, ts, underlying, atm_vol, term_slope, skew, smile))
 
 
 def account_liquidated(
