@@ -37,6 +37,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/http.py
 	$(BIN)/python bench/lifecycle.py
 	$(BIN)/python bench/fixture.py
+	$(BIN)/python bench/options.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -31,6 +31,7 @@ from ocx_sim.engine.core.settlements import Settlement
 from ocx_sim.engine.core.surface import PARAMETERS, SurfaceParams
 from ocx_sim.engine.reactions import Reactions, command
 from ocx_sim.engine.reactions.liquidity import LiquiditySpec
+from ocx_sim.engine.reactions.option_liquidity import OptionLiquiditySpec
 from ocx_sim.engine.state import State
 from ocx_sim.errors import invalid
 
@@ -306,18 +307,42 @@ class Sim:
         if spec.refresh_ms < 1:
             raise invalid("refreshMs", "must be at least 1 ms")
         market.to_lots(spec.quantity)
+        self._reactions.add_agent(self._market_maker().user_id, spec)
+
+    @command
+    def add_option_liquidity(self, spec: OptionLiquiditySpec) -> None:
+        """Keep a house market maker's bid and ask at the board's on the underlying's options
+        near the money (reactions/option_liquidity.py)."""
+        state = self._state
+        self._underlying(spec.underlying)
+        options = state.catalog.options(spec.underlying)
+        if state.catalog.underlyings[spec.underlying].strike_step is None or not options:
+            raise invalid("underlying", f"{spec.underlying} lists no options")
+        if spec.expiries < 1:
+            raise invalid("expiries", "an agent quotes at least one expiry")
+        if not (spec.moneyness.is_finite() and 0 < spec.moneyness <= 1):
+            raise invalid("moneyness", "must be above 0 and at most 1 (0.10: strikes within ±10 %)")
+        if spec.refresh_ms < 1:
+            raise invalid("refreshMs", "must be at least 1 ms")
+        options[0].to_lots(spec.quantity)
+        self._reactions.add_option_agent(self._market_maker().user_id, spec)
+
+    def _market_maker(self) -> User:
+        """The house market maker's account, made and funded (perps and options) on first use."""
+        state = self._state
         agent = state.accounts.find_address(LIQUIDITY_ADDRESS)
         if agent is None:
             agent = wallet.register_user(state, LIQUIDITY_ADDRESS)
             self._fund(agent, AGENT_FUNDS, Bucket.PERPS, Bucket.OPTIONS)
-        self._reactions.add_agent(agent.user_id, spec)
+        return agent
 
     @command
-    def start_sandbox(self) -> None:
+    def start_sandbox(self, *, options: bool = False) -> None:
         """Make the market live on its own (docs/fidelity.md "Prices, funding and expiries",
         sandbox): each underlying's curve in contango at its carry and walking at its
-        volatility, and a liquidity agent on every perpetual. All seeded: the same seed moves
-        the same way."""
+        volatility, and a liquidity agent on every perpetual; with `options`, also an options
+        agent (its defaults) on every underlying that lists options, as the bundled `sandbox`
+        scenario runs. All seeded: the same seed moves the same way."""
         state = self._state
         for symbol, underlying in state.catalog.underlyings.items():
             curve = state.prices.process.curves[symbol]
@@ -331,6 +356,10 @@ class Sim:
                 index = state.prices.index(market.underlying) or Decimal(1)
                 lots = max(1, int(SANDBOX_QUOTE_USD / index / market.step))
                 self.add_liquidity(LiquiditySpec(market.id, market.step * lots))
+        if options:
+            for symbol, underlying in state.catalog.underlyings.items():
+                if underlying.strike_step is not None:
+                    self.add_option_liquidity(OptionLiquiditySpec(symbol))
 
 
 def _price_or_none(price: Decimal | None) -> Decimal | None:

@@ -45,6 +45,7 @@ from ocx_sim.scenarios.model import (
     GbmPrice,
     Halt,
     JumpPrice,
+    OptionLiquiditySetup,
     OrderSpec,
     OutsideTrade,
     PlaceOrder,
@@ -171,6 +172,9 @@ class _Checker:
         for order in s.books:
             self.order(order)
         for liquidity in s.liquidity:
+            if isinstance(liquidity, OptionLiquiditySetup):
+                self.option_liquidity(liquidity)
+                continue
             spec = self.market(liquidity.market, f"{liquidity.path}.market")
             if spec is not None:
                 self.engine(liquidity.path, partial(spec.to_lots, liquidity.quantity))
@@ -181,6 +185,19 @@ class _Checker:
             self.step(step)
         for path, error in planned(self.exchange, self.vol_moves):
             self.problems.append(problem_of(s, path, error))
+
+    def option_liquidity(self, agent: OptionLiquiditySetup) -> None:
+        """The underlying lists options, and the quantity sits on their step."""
+        catalog = self.exchange.catalog
+        if agent.underlying not in catalog.underlyings:
+            known = ", ".join(catalog.underlyings)
+            self.fail(f"{agent.path}.options", f"unknown underlying {agent.underlying!r} ({known})")
+            return
+        options = catalog.options(agent.underlying)
+        if not options:
+            self.fail(f"{agent.path}.options", f"{agent.underlying} lists no options")
+            return
+        self.engine(agent.path, partial(options[0].to_lots, agent.quantity))
 
     def market(self, written: str, path: str) -> MarketSpec | None:
         """The world's market for an id or alias as written; a problem when there is none."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import yaml
-from yaml.nodes import Node
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from ocx_sim.engine.core.index import INDEX_QUANTUM
 from ocx_sim.engine.core.money import MAX_INTEGER_DIGITS
@@ -37,6 +37,7 @@ from ocx_sim.scenarios.model import (
     MarketSetup,
     MarketTerms,
     Meta,
+    OptionLiquiditySetup,
     Problem,
     Scenario,
     ScenarioError,
@@ -59,6 +60,9 @@ CURVE_KEYS = ("front", "next")
 ACCOUNT_KEYS = ("wallet", "balances", "apiKeys")
 API_KEY_KEYS = ("name", "scope", "allowedIps", "expiresInDays")
 LIQUIDITY_KEYS = ("market", "quantity", "levels", "spreadBps", "stepBps", "refresh")
+OPTION_LIQUIDITY_KEYS = ("options", "quantity", "expiries", "moneyness", "refresh")
+"""An options agent's keys: `options` names the underlying whose chain it quotes."""
+MAX_EXPIRIES = 50
 STEP_KEYS = ("at", "expectError", *steps.ACTIONS)
 MAX_STEPS = 10_000
 MAX_DEPTH = 32
@@ -79,6 +83,7 @@ def accepted_keys() -> set[str]:
         *API_KEY_KEYS,
         *ORDER_KEYS,
         *LIQUIDITY_KEYS,
+        *OPTION_LIQUIDITY_KEYS,
         *STEP_KEYS,
     }
     return keys | steps.accepted_keys()
@@ -340,8 +345,20 @@ class _Loader:
             r.opt(m, path, "expiresInDays", lambda n, p: r.integer(n, p, 1, 3650)),
         )
 
-    def liquidity(self, node: Node, path: str) -> LiquiditySetup:
+    def liquidity(self, node: Node, path: str) -> LiquiditySetup | OptionLiquiditySetup:
+        """A ladder on one market (`market`), or an options agent on an underlying's option
+        chain (`options`)."""
         r = self.r
+        given = _keys(node)
+        if "options" in given:
+            if "market" in given:
+                raise Bad(
+                    node,
+                    path,
+                    "give market (a ladder on one market) or options (an underlying's "
+                    "options near the money), not both",
+                )
+            return self.option_liquidity(node, path)
         m = r.mapping(node, path, required=("market", "quantity"), optional=LIQUIDITY_KEYS)
         spec = LiquiditySetup(
             path,
@@ -361,6 +378,29 @@ class _Loader:
             step_bps=spec.step_bps if step is None else step,
             refresh_ms=spec.refresh_ms if refresh is None else refresh,
         )
+
+    def option_liquidity(self, node: Node, path: str) -> OptionLiquiditySetup:
+        r = self.r
+        m = r.mapping(node, path, required=("options",), optional=OPTION_LIQUIDITY_KEYS)
+        spec = OptionLiquiditySetup(path, r.string(m["options"], f"{path}.options"))
+        quantity = r.opt(m, path, "quantity", r.decimal)
+        expiries = r.opt(m, path, "expiries", lambda n, p: r.integer(n, p, 1, MAX_EXPIRIES))
+        moneyness = r.opt(m, path, "moneyness", self.moneyness)
+        refresh = r.opt(m, path, "refresh", r.duration)
+        return OptionLiquiditySetup(
+            path,
+            spec.underlying,
+            quantity=spec.quantity if quantity is None else quantity,
+            expiries=spec.expiries if expiries is None else expiries,
+            moneyness=spec.moneyness if moneyness is None else moneyness,
+            refresh_ms=spec.refresh_ms if refresh is None else refresh,
+        )
+
+    def moneyness(self, node: Node, path: str) -> Decimal:
+        value = self.r.decimal(node, path)
+        if not value <= 1:
+            raise Bad(node, path, 'must be a fraction of the forward, at most 1 ("0.10": ±10 %)')
+        return value
 
     def step(self, node: Node, path: str) -> Step:
         r = self.r
@@ -390,3 +430,10 @@ class _Loader:
                 node, path, f"{code!r} is not an error code of the catalog (ocx_sim/errors.py)"
             )
         return code
+
+
+def _keys(node: Node) -> list[str]:
+    """The plain keys of a mapping node (none for anything else), before it is read."""
+    if not isinstance(node, MappingNode):
+        return []
+    return [str(k.value) for k, _ in node.value if isinstance(k, ScalarNode)]

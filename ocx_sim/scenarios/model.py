@@ -201,6 +201,19 @@ class LiquiditySetup:
     refresh_ms: int = 10_000
 
 
+@dataclass(frozen=True, slots=True)
+class OptionLiquiditySetup:
+    """A house options market maker: the board's bid and ask on the underlying's options of
+    the nearest expiries, near the money (engine/reactions/option_liquidity.py)."""
+
+    path: str
+    underlying: str
+    quantity: Decimal = Decimal(1)
+    expiries: int = 3
+    moneyness: Decimal = Decimal("0.10")
+    refresh_ms: int = 10_000
+
+
 # -- step actions -------------------------------------------------------------------------------
 
 
@@ -469,7 +482,7 @@ class Scenario:
     underlyings: tuple[UnderlyingTerms, ...] = ()
     accounts: tuple[AccountSpec, ...] = ()
     books: tuple[OrderSpec, ...] = ()
-    liquidity: tuple[LiquiditySetup, ...] = ()
+    liquidity: tuple[LiquiditySetup | OptionLiquiditySetup, ...] = ()
     timeline: tuple[Step, ...] = ()
     lines: Mapping[str, int] = field(default_factory=dict)
     """Every path of the file → its line (1-based)."""

@@ -35,6 +35,7 @@ from typing import TypeVar
 from ocx_sim.engine.core.index import INDEX_QUANTUM, shocks, walk_factor
 from ocx_sim.engine.core.orders import MarginMode, OrderRequest, OrderType, Side, TimeInForce
 from ocx_sim.engine.reactions.liquidity import LiquiditySpec
+from ocx_sim.engine.reactions.option_liquidity import OptionLiquiditySpec
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.scenarios.checks import FaultSwitch, Host, check, problem_of
 from ocx_sim.scenarios.expectations import Names, judge
@@ -52,6 +53,7 @@ from ocx_sim.scenarios.model import (
     Halt,
     JumpPrice,
     MarketSetup,
+    OptionLiquiditySetup,
     OrderSpec,
     OutsideTrade,
     PlaceOrder,
@@ -145,6 +147,18 @@ class Run:
         for order in s.books:
             self._setting_up(order.path, partial(self._place, order))
         for agent in s.liquidity:
+            if isinstance(agent, OptionLiquiditySetup):
+                options = OptionLiquiditySpec(
+                    agent.underlying,
+                    agent.quantity,
+                    expiries=agent.expiries,
+                    moneyness=agent.moneyness,
+                    refresh_ms=agent.refresh_ms,
+                )
+                self._setting_up(
+                    agent.path, partial(self.exchange.sim.add_option_liquidity, options)
+                )
+                continue
             spec = LiquiditySpec(
                 self.markets[agent.market],
                 agent.quantity,

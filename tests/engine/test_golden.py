@@ -58,7 +58,7 @@ BUNDLED_DIGESTS = {
     "futures-expiry": "db921b7c5fa27a77d4f11a0521621f353ee782c3ae2223bb3e71cda5fff91a53",
     "liquidation-cascade": "eac5d750ae35dd15bb67c3b97b1695b48b730421c92740327833013ac8a223a8",
     "rate-limit-storm": "b0cadb2fcb9510ab24fcaafdcf01b0f9b0a4aa22f537c613689db785c77ee9b7",
-    "sandbox": "46720287a3c155edbf4117847c71370fb5639dd33e59166aa106586264ab5926",
+    "sandbox": "22b0c51e338a1a071973a4d790e5a09500d8d4628e2bf38368431e10bfe1184b",
     "vol-crush": "22bbd0fc9b8c90574bc1b9df85211a4066f3dc78934072022e6c6f7054f60081",
     "withdrawal-failures": "fda3e8bb3a34e0b851344c8c5d1178062bbe8c14d552c2cfd233165bb1d62900",
 }

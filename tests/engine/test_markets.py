@@ -206,6 +206,27 @@ def test_expired_futures_leave_the_linear_listing() -> None:
     ]
 
 
+def test_an_underlyings_futures_follow_the_catalog_as_it_lists_and_replaces_markets() -> None:
+    catalog = catalog_at()
+    assert [m.id for m in catalog.futures("BTC")] == ["BTC-USDC-2026-03-27", "BTC-USDC-2026-06-26"]
+    assert [m.id for m in catalog.futures("XAUT")] == ["XAUT-USDC-2026-03-27"]
+
+    september = dataclasses.replace(
+        catalog.get("BTC-USDC-2026-06-26"), id="BTC-USDC-2026-09-25", expiry_ms=0
+    )
+    catalog.add(september)
+    wider = dataclasses.replace(catalog.get("BTC-USDC-2026-03-27"), max_leverage=5)
+    catalog.markets[wider.id] = wider  # a scenario's terms replace a spec under its id
+
+    futures = catalog.futures("BTC")
+    assert [m.id for m in futures] == [
+        "BTC-USDC-2026-03-27",
+        "BTC-USDC-2026-06-26",
+        "BTC-USDC-2026-09-25",
+    ]
+    assert futures[0] is wider
+
+
 def test_a_future_counts_as_expired_from_its_expiry_instant() -> None:
     future = catalog_at().get("BTC-USDC-2026-03-27")
     assert not future.expired_at(ms("2026-03-27T07:59:59.999Z"))

@@ -106,6 +106,24 @@ def test_a_liquidity_agent_keeps_a_ladder_around_the_index() -> None:
     assert [price for price, _ in depth.asks] == [D("68068.00"), D("68102.00")]
 
 
+def test_an_options_agent_quotes_the_board_on_the_options_near_the_money() -> None:
+    world = world_with(
+        "liquidity:\n"
+        '  - {options: BTC, quantity: "0.50", expiries: 1, moneyness: "0.05", refresh: 1m}\n'
+    )
+    board = {e.spec.id: e for e in world.exchange.board("BTC").entries}
+    depths = {m: world.exchange.depth(m) for m in board}
+    quoted = {m: d for m, d in depths.items() if d.bids or d.asks}
+
+    # The first expiry (08:00 that day), strikes within ±5 % of a forward near 68000.
+    assert sorted(quoted) == [
+        f"BTC-2026-01-02-{strike}-{kind}" for strike in (66000, 68000, 70000) for kind in ("C", "P")
+    ]
+    atm = quoted["BTC-2026-01-02-68000-C"]
+    entry = board["BTC-2026-01-02-68000-C"]
+    assert (atm.bids, atm.asks) == ([(entry.bid, D("0.50"))], [(entry.ask, D("0.50"))])
+
+
 # -- prices -----------------------------------------------------------------------------------
 
 

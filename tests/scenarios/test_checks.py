@@ -83,6 +83,18 @@ from tests.scenarios.conftest import scenario, world_problems, world_with
             "t.yaml:2: timeline[0].at: is before the scenario starts",
         ),
         (
+            "liquidity:\n  - {options: DOGE}\n",
+            "t.yaml:2: liquidity[0].options: unknown underlying 'DOGE' (BTC, XAUT, WTIOIL)",
+        ),
+        (
+            "liquidity:\n  - {options: XAUT}\n",
+            "t.yaml:2: liquidity[0].options: XAUT lists no options",
+        ),
+        (
+            'liquidity:\n  - {options: BTC, quantity: "0.005"}\n',
+            "t.yaml:2: liquidity[0].quantity: 0.005 is not a multiple of the step size 0.01",
+        ),
+        (
             "accounts:\n  a: {apiKeys: [{name: k, scope: admin}]}\n",
             "t.yaml:2: accounts.a.apiKeys[0].scope: must be one of read, trade",
         ),

@@ -16,6 +16,8 @@ from ocx_sim.scenarios.model import (
     FaultOn,
     GbmPrice,
     JumpPrice,
+    LiquiditySetup,
+    OptionLiquiditySetup,
     OrderSpec,
     PlaceOrder,
     PriceTarget,
@@ -42,6 +44,7 @@ def test_a_scenario_reads_into_values_with_every_default_filled_in() -> None:
              quantity: "0.1"}
         liquidity:
           - {market: BTC-PERP, quantity: "0.01", refresh: 2s}
+          - {options: BTC}
         timeline:
           - at: +5m
             index: {market: BTC-PERP, set: "70000"}
@@ -59,7 +62,12 @@ def test_a_scenario_reads_into_values_with_every_default_filled_in() -> None:
     assert s.books[0] == OrderSpec(
         "books[0]", "alice", "BTC-PERP", "buy", D("0.1"), price=D("67000.00"), name="a1"
     )
-    assert (s.liquidity[0].levels, s.liquidity[0].refresh_ms) == (3, 2_000)
+    ladder, options = s.liquidity
+    assert isinstance(ladder, LiquiditySetup)
+    assert (ladder.levels, ladder.refresh_ms) == (3, 2_000)
+    assert options == OptionLiquiditySetup(
+        "liquidity[1]", "BTC", D("1"), expiries=3, moneyness=D("0.10"), refresh_ms=10_000
+    )
     first, second = s.timeline
     assert (first.at, first.action) == (
         At(300_000, True),
@@ -169,6 +177,52 @@ def test_an_event_expectation_without_a_count_wants_at_least_one() -> None:
             'liquidity:\n  - {market: BTC-PERP, quantity: "1", refresh: 10}\n',
             "t.yaml:2: liquidity[0].refresh: '10' is not a duration such as 90s, 5m, 1h30m "
             "or 250ms",
+        ),
+        (
+            'liquidity:\n  - {options: BTC, moneyness: "0"}\n',
+            "t.yaml:2: liquidity[0].moneyness: must be greater than zero",
+        ),
+        (
+            'liquidity:\n  - {options: BTC, moneyness: "1.5"}\n',
+            "t.yaml:2: liquidity[0].moneyness: must be a fraction of the forward, at most 1 "
+            '("0.10": ±10 %)',
+        ),
+        (
+            "liquidity:\n  - {options: BTC, moneyness: 0.1}\n",
+            't.yaml:2: liquidity[0].moneyness: expected a decimal string such as "68000.50" '
+            "(quote it: decimals are strings)",
+        ),
+        (
+            "liquidity:\n  - {options: BTC, expiries: 0}\n",
+            "t.yaml:2: liquidity[0].expiries: must be between 1 and 50",
+        ),
+        (
+            'liquidity:\n  - {options: BTC, quantity: "-1"}\n',
+            "t.yaml:2: liquidity[0].quantity: must be greater than zero",
+        ),
+        (
+            "liquidity:\n  - {options: BTC, refresh: soon}\n",
+            "t.yaml:2: liquidity[0].refresh: 'soon' is not a duration such as 90s, 5m, 1h30m "
+            "or 250ms",
+        ),
+        (
+            "liquidity:\n  - {options: BTC, levels: 2}\n",
+            "t.yaml:2: liquidity[0].levels: unknown key (expected one of: options, quantity, "
+            "expiries, moneyness, refresh)",
+        ),
+        (
+            'liquidity:\n  - {market: BTC-PERP, quantity: "1", expiries: 2}\n',
+            "t.yaml:2: liquidity[0].expiries: unknown key (expected one of: market, quantity, "
+            "levels, spreadBps, stepBps, refresh)",
+        ),
+        (
+            'liquidity:\n  - {market: BTC-PERP, options: BTC, quantity: "1"}\n',
+            "t.yaml:2: liquidity[0]: give market (a ladder on one market) or options (an "
+            "underlying's options near the money), not both",
+        ),
+        (
+            "liquidity:\n  - {options: ~}\n",
+            "t.yaml:2: liquidity[0].options: is required",
         ),
         (
             "timeline:\n  - at: +1m\n    halt: BTC-PERP\n    resume: BTC-PERP\n",

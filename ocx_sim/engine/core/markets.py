@@ -268,6 +268,11 @@ class Catalog:
 
     underlyings: dict[str, UnderlyingSpec]
     markets: dict[str, MarketSpec] = field(default_factory=dict)
+    _futures: dict[str, tuple[int, list[str]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Per underlying, (how many markets were listed, its futures' ids): every option's mark
+    looks its expiry's future up (pricing.py), and the catalog only grows."""
 
     def add(self, spec: MarketSpec) -> None:
         if spec.id in self.markets:
@@ -312,11 +317,17 @@ class Catalog:
         return next((m for m in self.markets.values() if m.is_spot and m.base == asset), None)
 
     def futures(self, underlying: str) -> list[MarketSpec]:
-        return [
-            m
-            for m in self.markets.values()
-            if m.type is MarketType.FUTURE and m.underlying == underlying
-        ]
+        markets = self.markets
+        cached = self._futures.get(underlying)
+        if cached is None or cached[0] != len(markets):
+            ids = [
+                m.id
+                for m in markets.values()
+                if m.type is MarketType.FUTURE and m.underlying == underlying
+            ]
+            cached = self._futures[underlying] = (len(markets), ids)
+        # By id: a world built from a scenario may replace a spec with its terms (same id).
+        return [markets[market_id] for market_id in cached[1]]
 
 
 # -- expiry calendar ------------------------------------------------------------------------

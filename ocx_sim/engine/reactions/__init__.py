@@ -17,8 +17,8 @@ this declared order, until a round records no new facts:
 A reaction's own orders are commands too, so their facts are answered in the next round.
 The others act on their own timers: funding (funding.py) and expiries (expiry.py) record that
 marks moved, the price tick (ticker.py) stops where the watchers are owed a look and records
-the same, and the liquidity agents (liquidity.py) quote through the bulk-quote command. A
-reaction with nothing to answer costs one attribute check.
+the same, and the liquidity agents (liquidity.py, option_liquidity.py) quote through the
+bulk-quote command. A reaction with nothing to answer costs one attribute check.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from ocx_sim.engine.reactions.funding import Funding
 from ocx_sim.engine.reactions.keeper import Keeper
 from ocx_sim.engine.reactions.liquidation import Liquidation
 from ocx_sim.engine.reactions.liquidity import LiquidityAgent, LiquiditySpec
+from ocx_sim.engine.reactions.option_liquidity import OptionLiquidityAgent, OptionLiquiditySpec
 from ocx_sim.engine.reactions.ticker import Refresher, Ticker
 from ocx_sim.engine.reactions.triggers import TriggerWatcher
 from ocx_sim.engine.state import Facts, State
@@ -87,6 +88,13 @@ class Reactions:
         """Start a house market maker (liquidity.py) for `user_id`'s account, after the others."""
         user = self._state.accounts.by_id[user_id]
         agent = LiquidityAgent(self._state, user, spec, len(self.refreshers))
+        self.refreshers.append(agent)
+        agent.start()
+
+    def add_option_agent(self, user_id: str, spec: OptionLiquiditySpec) -> None:
+        """Start a house options market maker (option_liquidity.py), after the others."""
+        user = self._state.accounts.by_id[user_id]
+        agent = OptionLiquidityAgent(self._state, user, spec, len(self.refreshers))
         self.refreshers.append(agent)
         agent.start()
 
