@@ -20,9 +20,8 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from ocx_sim.engine.core.black76 import value
 from ocx_sim.engine.core.markets import Catalog, MarketSpec, OptionType
-from ocx_sim.engine.core.pricing import OPTION_RATE, Forward, Prices
+from ocx_sim.engine.core.pricing import Forward, OptionInputs, Prices
 from ocx_sim.engine.core.surface import T30, years
 from ocx_sim.errors import ErrorCode, OcxError
 
@@ -101,16 +100,11 @@ def _entry(spec: MarketSpec, prices: Prices, now_ms: int) -> BoardEntry:
     if inputs is None or mark is None:
         raise _no_index(spec.underlying)
     greeks = inputs.greeks()
-    low = value(
-        inputs.is_call, inputs.forward, inputs.strike, inputs.iv - SPREAD_VOL, inputs.t, OPTION_RATE
-    )
-    high = value(
-        inputs.is_call, inputs.forward, inputs.strike, inputs.iv + SPREAD_VOL, inputs.t, OPTION_RATE
-    )
+    bid, ask = bid_ask(spec, inputs)
     return BoardEntry(
         spec=spec,
-        bid=max(_on(_decimal(low), spec.tick), 0 * spec.tick),
-        ask=_on(_decimal(high), spec.tick),
+        bid=bid,
+        ask=ask,
         mark=mark,
         iv=_decimal(inputs.iv, _FOUR),
         delta=_decimal(greeks.delta, _FOUR),
@@ -118,6 +112,14 @@ def _entry(spec: MarketSpec, prices: Prices, now_ms: int) -> BoardEntry:
         vega=_decimal(greeks.vega, _FOUR),
         theta=_decimal(greeks.theta, _FOUR),
     )
+
+
+def bid_ask(spec: MarketSpec, inputs: OptionInputs) -> tuple[Decimal, Decimal]:
+    """The board's bid and ask: the values at iv ∓ 1 vol point on the tick half-even, the
+    bid at least zero (module docstring)."""
+    low = inputs.value(iv=inputs.iv - SPREAD_VOL)
+    high = inputs.value(iv=inputs.iv + SPREAD_VOL)
+    return max(_on(_decimal(low), spec.tick), 0 * spec.tick), _on(_decimal(high), spec.tick)
 
 
 def dvol(catalog: Catalog, prices: Prices, underlying: str, now_ms: int) -> Dvol:

@@ -45,15 +45,14 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from functools import partial
 
 from ocx_sim.engine.commands.quotes import QuoteRequest, place_quotes
 from ocx_sim.engine.commands.trading import cancel_order
 from ocx_sim.engine.core.accounts import User
-from ocx_sim.engine.core.board import SPREAD_VOL, listed
+from ocx_sim.engine.core.board import bid_ask, listed
 from ocx_sim.engine.core.markets import MarketSpec
-from ocx_sim.engine.core.money import ZERO
 from ocx_sim.engine.core.orders import Order, OrderStatus, Side
 from ocx_sim.engine.reactions.ticker import QuietRefresh
 from ocx_sim.engine.state import State
@@ -128,14 +127,13 @@ class OptionLiquidityAgent:
         return wanted
 
     def _board_quote(self, option: MarketSpec) -> Quote:
-        """The board's bid and ask of `option` (core/board.py computes them the same way),
-        with the sides the agent cannot quote left out (module docstring)."""
+        """The board's bid and ask of `option` (core/board.py), with the sides the agent
+        cannot quote left out (module docstring)."""
         inputs = self._state.prices.option_inputs(option, self._state.now)
         if inputs is None:
             return None, None
         tick = option.tick
-        bid = max(_on_tick(inputs.value(iv=inputs.iv - SPREAD_VOL), tick), ZERO)
-        ask = _on_tick(inputs.value(iv=inputs.iv + SPREAD_VOL), tick)
+        bid, ask = bid_ask(option, inputs)
         if ask < tick:
             return None, None
         return (bid if tick <= bid < ask else None), ask
@@ -182,8 +180,3 @@ class OptionLiquidityAgent:
         for order in self._books.pop(market_id):
             if order.is_open:
                 cancel_order(self._state, self.user.user_id, order.id)
-
-
-def _on_tick(value: float, tick: Decimal) -> Decimal:
-    """A Black-76 value as the board rounds it: its shortest decimal, half-even onto the tick."""
-    return (Decimal(repr(value)) / tick).to_integral_value(rounding=ROUND_HALF_EVEN) * tick
