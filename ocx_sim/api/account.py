@@ -163,7 +163,8 @@ def _portfolio_positions(exchange: Exchange, user_id: str, venues: Collection[Ve
 async def get_portfolio(call: Call) -> Any:
     """GitBook's full snapshot (https://ocx.gitbook.io/ocx-doc/ocx/api/portfolio; docs/fidelity.md
     "Account reads"): equity over every bucket (wallet, perps and options equity, spot USDC), PnL,
-    the perps bucket's margin, and the positions."""
+    the perps bucket's margin, the options bucket's (its scenario margin, core/options_risk.py),
+    and the positions."""
     exchange, user_id = call.exchange, call.user_id
     summary = exchange.wallet_summary(user_id)
     balances = summary.balances
@@ -182,6 +183,12 @@ async def get_portfolio(call: Call) -> Any:
             "initialMargin": render.usdc(perps.initial_margin),
             "maintenanceMargin": render.usdc(perps.maintenance_margin),
             "marginUsage": margin_usage(perps),
+        },
+        "optionsMargin": {
+            "initialMargin": render.usdc(options.initial_margin),
+            "maintenanceMargin": render.usdc(options.maintenance_margin),
+            "availableMargin": render.usdc(options.available),
+            "marginUsage": margin_usage(options),
         },
         "positions": _portfolio_positions(exchange, user_id, _perps(call)),
         "optionPositions": _portfolio_positions(exchange, user_id, OPTIONS),
@@ -222,6 +229,14 @@ COMPONENTS: dict[str, Schema] = {
             "pnl": obj({"unrealized": DECIMAL, "realized24h": DECIMAL}),
             "margin": obj(
                 {"initialMargin": DECIMAL, "maintenanceMargin": DECIMAL, "marginUsage": DECIMAL}
+            ),
+            "optionsMargin": obj(
+                {
+                    "initialMargin": DECIMAL,
+                    "maintenanceMargin": DECIMAL,
+                    "availableMargin": DECIMAL,
+                    "marginUsage": DECIMAL,
+                }
             ),
             "positions": array(ref("PortfolioPosition")),
             "optionPositions": array(ref("PortfolioPosition")),

@@ -3,9 +3,11 @@
 - the ledger is conserved: every movement sums to zero, every balance equals its entries;
 - the clearing account's balance is minus the sum of the open linear positions' cost bases;
 - every book is uncrossed and consistent with its index;
-- each user's spot locks and options order margin equal the sum over the resting orders that
-  hold them, each linear ladder holds exactly its resting orders that are not reduce-only, and
-  the perps order margin is what those ladders hold worked out from scratch; every open order
+- each user's spot locks equal the sum over the resting orders that hold them, each linear
+  ladder holds exactly its resting orders that are not reduce-only, the perps order margin is
+  what those ladders hold worked out from scratch, and the options bucket's position and order
+  margin (cached, core/options_risk.py) are its positions' and resting orders' scenario margin
+  worked out from scratch; every open order
   rests on its book, but an `untriggered` one, which is off the book and holds nothing until
   it fires (commands/execution.py);
 - every open reduce-only order (an untriggered one included) could only shrink its position:
@@ -63,7 +65,7 @@ def check_invariants(state: State) -> list[str]:
             asset = USDC if order.is_buy else spec.base
             locks[asset] = locks.get(asset, ZERO) + order.lock
             if order.status is OrderStatus.UNTRIGGERED:
-                if order.level is not None or order.margin or order.lock or order.held_lots:
+                if order.level is not None or order.lock or order.held_lots:
                     problems.append(f"untriggered order {order.id} is on its book or holds")
             elif order.level is None:
                 problems.append(f"open order {order.id} is not on its book")
@@ -85,17 +87,23 @@ def check_invariants(state: State) -> list[str]:
 
 
 def _order_margin_problems(state: State, user: User) -> list[str]:
-    """The options bucket's order margin is the sum over its resting orders; each resting
-    linear order that is not reduce-only has its remainder in its ladder, and nothing else
-    does; the perps bucket's order margin is the ladders' worked out from scratch
-    (core/order_margin.py)."""
+    """The options bucket's position and order margin are those worked out from scratch,
+    every option's scenarios included (core/options_risk.py); each resting linear order that
+    is not reduce-only has its remainder in its ladder, and nothing else does; the perps
+    bucket's order margin is the ladders' worked out from scratch (core/order_margin.py)."""
     problems = []
-    options = ZERO
+    now, options = state.now, Venue.OPTIONS.value
+    fresh = state.risk.options.compute(user, now, fresh=True)
+    held = state.risk.held(user, options, now).initial
+    if held != fresh.position_margin:
+        problems.append(f"{user.user_id} options position margin {held} != {fresh}")
+    orders = state.risk.open_order_margin(user, options, now)
+    if orders != fresh.order_margin:
+        problems.append(f"{user.user_id} options order margin {orders} != {fresh}")
     ladders: dict[tuple[str, MarginMode], Ladder] = {}
     for order in user.open_orders.values():
         spec = state.catalog.markets[order.market_id]
         if spec.is_option:
-            options += order.margin
             continue
         resting = order.level is not None and not spec.is_spot and not order.reduce_only
         if order.held_lots != (order.remaining if resting else 0):
@@ -103,8 +111,6 @@ def _order_margin_problems(state: State, user: User) -> list[str]:
         if resting:
             ladder = ladders.setdefault((spec.id, order.margin_mode), Ladder.of(spec))
             ladder.add(order.is_buy, order.ticks, order.remaining)
-    if options != user.order_margin.get(Venue.OPTIONS.value, ZERO):
-        problems.append(f"{user.user_id} options order margin != {options}")
     kept = {key: ladder for key, ladder in user.ladders.items() if not ladder.empty}
     for key in kept.keys() | ladders.keys():
         ours, theirs = kept.get(key), ladders.get(key)
@@ -117,9 +123,9 @@ def _order_margin_problems(state: State, user: User) -> list[str]:
         if rebuilt is not None:
             position = user.positions.get((market_id, mode))
             expected += rebuilt.margin(position.size if position is not None else ZERO)
-    held = state.risk.open_order_margin(user, Venue.PERPS.value)
-    if held != expected:
-        problems.append(f"{user.user_id} perps order margin {held} != {expected}")
+    perps = state.risk.open_order_margin(user, Venue.PERPS.value, now)
+    if perps != expected:
+        problems.append(f"{user.user_id} perps order margin {perps} != {expected}")
     return problems
 
 

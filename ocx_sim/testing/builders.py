@@ -209,7 +209,7 @@ def footprint(exchange: Exchange) -> tuple[object, ...]:
         if depth.bids or depth.asks or depth.sequence:
             books.append((spec.id, depth.bids, depth.asks, depth.sequence))
     orders = [
-        (o.id, o.status, o.price, o.quantity, o.remaining, o.margin, o.held_lots, o.lock)
+        (o.id, o.status, o.price, o.quantity, o.remaining, o.held_lots, o.lock)
         for user in exchange.users
         for o in exchange.orders(user.user_id)
     ]

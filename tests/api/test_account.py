@@ -454,6 +454,12 @@ def test_portfolio_of_a_flat_account_has_no_margin_use_and_no_positions(
     assert isinstance(portfolio, dict)
     assert portfolio["equity"] == portfolio["tradableBalance"] == "400000.00"
     assert portfolio["margin"]["marginUsage"] == "0.0000"
+    assert portfolio["optionsMargin"] == {
+        "initialMargin": "0.00",
+        "maintenanceMargin": "0.00",
+        "availableMargin": "100000.00",
+        "marginUsage": "0.0000",
+    }
     assert portfolio["positions"] == portfolio["optionPositions"] == []
 
 

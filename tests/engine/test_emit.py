@@ -32,6 +32,8 @@ ORDER_FIELDS = {
         "taker_position",
         "taker_realized_pnl",
     ],
+    # A surface's four parameters come in as the one value they make (core/surface.py).
+    "SurfaceSet": ["underlying", "params"],
 }
 
 

@@ -16,7 +16,7 @@ from ocx_sim.engine.core.events import (
     OrderCancelled,
     PositionLiquidated,
 )
-from ocx_sim.engine.core.markets import OptionType
+from ocx_sim.engine.core.markets import OptionType, Venue
 from ocx_sim.engine.core.orders import MarginMode, OrderStatus
 from ocx_sim.testing.builders import UserFactory, limit, market
 
@@ -201,7 +201,7 @@ def test_cross_liquidation_cancels_isolated_orders_too_but_keeps_isolated_positi
     assert exchange.check_invariants() == []
 
 
-def test_an_options_bucket_is_liquidated_on_its_own_margin(
+def test_an_options_bucket_is_liquidated_when_its_equity_falls_below_two_thirds_of_its_span(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
     call = next(
@@ -214,21 +214,26 @@ def test_an_options_bucket_is_liquidated_on_its_own_margin(
     writer, buyer = make_user(options="2000"), make_user(options="100000")
     exchange.place_order(writer, limit(call.id, "sell", "0.1", "3000.00"))
     exchange.place_order(buyer, limit(call.id, "buy", "0.1", "3000.00"))
-    # premium 300 in, maker fee 2 bps of 0.1 × 68000 = 1.36: balance 2298.64. A short holds
-    # 15 % of the index per unit, so maintenance = 2/3 × 0.1 × 10200 = 680
+    # premium 300 in, maker fee 2 bps of 0.1 × 68000 = 1.36: balance 2298.64. The short's
+    # scenario margin (its worst loss: the forward 15 % up with the iv × 1.25) is 836.850129,
+    # so maintenance = 2/3 of it; a pinned mark moves equity, not the model's scenarios
     assert exchange.balances(writer).options == D("2298.64")
+    view = exchange.margin(writer, Venue.OPTIONS)
+    assert view.position_margin == D("836.850129")
+    assert view.maintenance_margin == D("557.900086")
 
-    exchange.sim.pin_mark(call.id, D("16000.00"))  # equity 2298.64 − 1600 = 698.64 ≥ 680
+    exchange.sim.pin_mark(call.id, D("17407.39"))  # equity 2298.64 − 1740.739 = 557.901
     assert events_of(exchange, AccountLiquidated) == []
 
-    exchange.sim.pin_mark(call.id, D("16200.00"))  # equity 678.64 < 680
+    exchange.sim.pin_mark(call.id, D("17407.40"))  # equity 557.90 < 557.900086
 
-    assert [(e.bucket, e.equity) for e in events_of(exchange, AccountLiquidated)] == [  # type: ignore[attr-defined]
-        ("options", D("678.64"))
+    started = exchange.events_of(AccountLiquidated)
+    assert [(e.bucket, e.equity, e.maintenance) for e in started] == [
+        ("options", D("557.90"), D("557.900086"))
     ]
-    # no asks: the fund sells the writer back 0.1 at 16200 (1620 premium), fee 1 % = 16.20
+    # no asks: the fund sells the writer back 0.1 at 17407.40 (1740.74), fee 1 % = 17.4074
     assert exchange.position(writer, call.id) is None
-    assert exchange.balances(writer).options == D("2298.64") - D(1620) - D("16.20")
-    assert exchange.insurance_fund()[0] == D(1620) + D("16.20")
+    assert exchange.balances(writer).options == D("2298.64") - D("1740.74") - D("17.4074")
+    assert exchange.insurance_fund()[0] == D("1740.74") + D("17.4074")
     assert exchange.position(fund_id(exchange), call.id).size == D("-0.1")  # type: ignore[union-attr]
     assert exchange.check_invariants() == []

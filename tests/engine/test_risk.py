@@ -166,25 +166,35 @@ def test_unrealized_profit_does_not_raise_available_margin(
     assert up.available + up.initial_margin == before.available + before.initial_margin
 
 
-def test_a_long_options_gain_leaves_the_options_available_margin_unchanged(
+def test_a_long_options_gain_raises_its_available_margin_but_not_what_can_leave_the_bucket(
     exchange: Exchange, make_user: UserFactory
 ) -> None:
-    option = exchange.catalog.options("BTC")[0].id
+    option = exchange.catalog.options("BTC")[0].id  # the 56000 call expiring at 08:00 today
     exchange.sim.pin_mark(option, D("12000.00"))
     seller, buyer = make_user(options="5000"), make_user(options="10")
     exchange.place_order(seller, limit(option, "sell", "0.1", "50.00"))
     exchange.place_order(buyer, limit(option, "buy", "0.1", "50.00"))
-    # premium 5.00 and the taker fee, 3 bps of 6800 = 2.04 capped at 12.5 % of 5.00 = 0.625;
-    # a long holds no margin, and its value 0.1 × 12000 = 1200 is not collateral
+    # premium 5.00 and the taker fee, 3 bps of 6800 = 2.04 capped at 12.5 % of 5.00 = 0.625.
+    # The long's scenario margin (its loss with the forward 15 % down, the iv × 0.75) is
+    # backed by its own value at the mark, 0.1 × 12000 = 1200: the options bucket's
+    # available margin is its equity less that, not capped at the cash
     before = exchange.margin(buyer, Venue.OPTIONS)
     assert (before.balance, before.equity) == (D("4.375"), D("1204.375"))
-    assert before.available == D("4.375")
+    assert before.position_margin == D("1012.582696")
+    assert before.available == D("1204.375") - D("1012.582696")
 
     exchange.sim.pin_mark(option, D("13000.00"))
     up = exchange.margin(buyer, Venue.OPTIONS)
 
     assert up.equity == D("1304.375")
-    assert up.available == before.available == D("4.375")
+    assert up.position_margin == before.position_margin  # the model's scenarios, not the pin
+    assert up.available == before.available + D(100)
+    # only cash leaves: a transfer out takes at most the balance
+    with pytest.raises(OcxError) as refused:
+        exchange.transfer(buyer, Bucket.OPTIONS, Bucket.WALLET, D("4.375001"))
+    assert refused.value.code is ErrorCode.INSUFFICIENT_BALANCE
+    exchange.transfer(buyer, Bucket.OPTIONS, Bucket.WALLET, D("4.375"))
+    assert exchange.balances(buyer).options == 0
 
 
 def test_positions_and_orders_add_up_to_the_initial_margin(
@@ -353,7 +363,7 @@ def test_reduce_only_orders_hold_no_margin(exchange: Exchange, make_user: UserFa
     )
 
     assert placed.order.is_open
-    assert placed.order.margin == 0
+    assert placed.order.held_lots == 0
     after = exchange.margin(user)
     assert after.order_margin == 0
     assert after.initial_margin == before.initial_margin == D(1700)
@@ -380,7 +390,7 @@ def test_a_reduce_only_order_needs_neither_margin_nor_room_for_its_fee(
     )
 
     assert placed.order.is_open
-    assert placed.order.margin == 0
+    assert placed.order.held_lots == 0
     assert exchange.margin(user).available == D("-12.80")
     assert exchange.check_invariants() == []
 

@@ -32,6 +32,7 @@ from ocx_sim.engine.core.accounts import User
 from ocx_sim.engine.core.markets import MarketSpec
 from ocx_sim.engine.core.matching import crosses
 from ocx_sim.engine.core.money import ZERO
+from ocx_sim.engine.core.options_risk import OptionLeg, OptionNeed, closes
 from ocx_sim.engine.core.orders import (
     FeeRole,
     Order,
@@ -287,13 +288,13 @@ def check_funds(state: State, user: User, spec: MarketSpec, ticket: Ticket, now:
         return
     price = ticket.reference_price
     quantity = request.quantity
+    if spec.is_option:
+        need, closing = option_need(state, user, spec, request, price, now)
+        fee = worst_fee(state, user, spec, quantity, price, request.post_only, now)
+        state.risk.approve_options(user, spec, need, fee, now, closing)
+        return
     position = user.positions.get((spec.id, request.margin_mode))
-    if (
-        position is not None
-        and position.size
-        and (position.size > 0) is not (request.side is _BUY)
-        and not spec.is_option
-    ):
+    if position is not None and position.size and (position.size > 0) is not (request.side is _BUY):
         # Only the part that would increase the position pays, margin and fee room alike
         # (core/order_margin.py): an order that only closes is never refused for margin.
         lots = state.risk.increasing_lots(
@@ -305,6 +306,18 @@ def check_funds(state: State, user: User, spec: MarketSpec, ticket: Ticket, now:
     required = state.risk.order_margin(spec, request.side, quantity, price, False)
     fee = worst_fee(state, user, spec, quantity, price, request.post_only, now)
     state.risk.approve(user, spec, required, now, fee)
+
+
+def option_need(
+    state: State, user: User, spec: MarketSpec, request: OrderRequest, price: Decimal, now: int
+) -> tuple[OptionNeed, bool]:
+    """What a new option order at `price` adds to the options bucket's order margin and to
+    its resting bids' premium (core/options_risk.py), and whether it only closes the position
+    (docs/fidelity.md "Fees and risk": then it needs no margin; a bid still needs its premium
+    in cash)."""
+    leg = OptionLeg(spec, request.side, request.quantity, price)
+    need = state.risk.options.change(user, now, added=(leg,))
+    return need, closes(user, spec, request.side, request.margin_mode, request.quantity)
 
 
 def worst_fee(
@@ -399,18 +412,24 @@ def check_change_funds(
 ) -> None:
     """422 unless the margin the change adds fits, with the worst-case fee of the quantity it
     adds: on a linear market, its increasing part before and after the change, each worked
-    out as for a new order against the user's other resting orders."""
+    out as for a new order against the user's other resting orders; on options, the options
+    bucket's figures with the order as it will be against those with it as it is."""
     if spec.is_option:
-        before, added = order.margin, max(0, remaining - order.remaining)
-        after = state.risk.order_margin(spec, order.side, spec.quantity(remaining), price, False)
-    else:
-        risk, side, mode, rest = state.risk, order.side, order.margin_mode, (order,)
-        was = risk.increasing_lots(user, spec, side, mode, order.remaining, rest)
-        will = risk.increasing_lots(user, spec, side, mode, remaining, rest)
-        assert order.price is not None
-        before = risk.order_margin(spec, side, spec.quantity(was), order.price, False)
-        after = risk.order_margin(spec, side, spec.quantity(will), price, False)
-        added = max(0, will - was)
+        quantity = spec.quantity(remaining)
+        leg = OptionLeg(spec, order.side, quantity, price)
+        need = state.risk.options.change(user, now, added=(leg,), without=(order,))
+        closing = closes(user, spec, order.side, order.margin_mode, quantity, (order.id,))
+        grown = spec.quantity(max(0, remaining - order.remaining))
+        fee = worst_fee(state, user, spec, grown, price, order.post_only, now)
+        state.risk.approve_options(user, spec, need, fee, now, closing)
+        return
+    risk, side, mode, rest = state.risk, order.side, order.margin_mode, (order,)
+    was = risk.increasing_lots(user, spec, side, mode, order.remaining, rest)
+    will = risk.increasing_lots(user, spec, side, mode, remaining, rest)
+    assert order.price is not None
+    before = risk.order_margin(spec, side, spec.quantity(was), order.price, False)
+    after = risk.order_margin(spec, side, spec.quantity(will), price, False)
+    added = max(0, will - was)
     fee = worst_fee(state, user, spec, spec.quantity(added), price, order.post_only, now)
     state.risk.approve(user, spec, after - before, now, fee)
 

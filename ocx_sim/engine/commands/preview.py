@@ -6,7 +6,9 @@ business refusal (409, 422, 503, an unaffordable spot order) comes back as `appr
 with its reason instead of an error. `marginRequired` is the order's own margin, fees excluded:
 on a linear market that of the part that would increase the position, once the user's resting
 orders on its side have absorbed their share of it ("0" for an order that only closes, which is
-approved whatever the available margin); for a spot bid, what it would lock.
+approved whatever the available margin); on an option market the growth of the options bucket's
+order margin (core/options_risk.py: a bid's premium, a sell's scenario margin; "0" for an order
+that only closes); for a spot bid, what it would lock.
 """
 
 from __future__ import annotations
@@ -99,15 +101,16 @@ def preview_order(state: State, user_id: str, request: OrderRequest) -> Preview:
         margin = margin if request.side is _BUY else ZERO
     elif request.reduce_only:
         margin = ZERO
+    elif spec.is_option:
+        need, closing = admission.option_need(state, user, spec, request, held_at, now)
+        margin = ZERO if closing else max(need.margin, ZERO)
     else:
-        quantity = request.quantity
-        if not spec.is_option:
-            # The increasing part only (docs/fidelity.md "Fees and risk"): "0" for an order
-            # that only closes.
-            lots = state.risk.increasing_lots(
-                user, spec, request.side, request.margin_mode, ticket.lots
-            )
-            quantity = spec.quantity(lots)
+        # The increasing part only (docs/fidelity.md "Fees and risk"): "0" for an order that
+        # only closes.
+        lots = state.risk.increasing_lots(
+            user, spec, request.side, request.margin_mode, ticket.lots
+        )
+        quantity = spec.quantity(lots)
         margin = state.risk.order_margin(spec, request.side, quantity, held_at, False)
     return Preview(
         notional=notional,

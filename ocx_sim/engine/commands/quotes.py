@@ -23,6 +23,7 @@ from ocx_sim.engine.core.book import Book
 from ocx_sim.engine.core.markets import MarketSpec
 from ocx_sim.engine.core.matching import crosses_excluding
 from ocx_sim.engine.core.money import USDC, ZERO
+from ocx_sim.engine.core.options_risk import OptionLeg
 from ocx_sim.engine.core.order_margin import increasing_lots
 from ocx_sim.engine.core.orders import (
     CancelReason,
@@ -229,16 +230,19 @@ def _check_set_funds(
             admission.check_spot_available(state, user, asset, amount)
         return
     if spec.is_option:
-        required = fees = ZERO
+        # The set as a whole against the options bucket's figures (core/options_risk.py):
+        # with its quotes resting and the quotes it replaces gone.
+        legs, fees = [], ZERO
         for t in tickets:
             r = t.request
-            price = t.reference_price
-            required += state.risk.order_margin(spec, r.side, r.quantity, price, r.reduce_only)
             if not r.reduce_only:
+                price = t.reference_price
+                legs.append(OptionLeg(spec, r.side, r.quantity, price))
                 fees += admission.worst_fee(state, user, spec, r.quantity, price, r.post_only, now)
-        freed = sum((o.margin for o in doomed), ZERO)
-    else:
-        required, fees, freed = _linear_set_funds(state, user, spec, tickets, doomed, now)
+        need = state.risk.options.change(user, now, added=legs, without=doomed)
+        state.risk.approve_options(user, spec, need, fees, now)
+        return
+    required, fees, freed = _linear_set_funds(state, user, spec, tickets, doomed, now)
     state.risk.approve(user, spec, required - freed, now, fees)
 
 

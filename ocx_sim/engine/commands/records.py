@@ -4,8 +4,10 @@
   and the log (`OrderAccepted`, trigger prices included: they decide when a stop fires);
 - `reserve`: while an order rests, what it holds follows its remaining quantity (on a linear
   market its lots in its owner's ladder, whose margin counts only what would increase the
-  position, core/order_margin.py; an option order's own margin; a lock of inventory on spot),
-  so a user's totals always equal what their resting orders hold;
+  position, core/order_margin.py; a lock of inventory on spot), so a user's totals always equal
+  what their resting orders hold. Option orders are margined as a portfolio, worked out on
+  demand (core/options_risk.py): any change of a resting one bumps its owner's
+  `option_orders_epoch`, which the cached figures are keyed on;
 - `order_modified`: its price or quantity changed (`OrderModified`); `trim` cuts a reduce-only
   order down to the position it closes;
 - `end`: a filled, cancelled or expired order leaves the book, gives back what it held and
@@ -33,7 +35,6 @@ _PERPS = Venue.PERPS
 _CANCELLED = OrderStatus.CANCELLED
 _EXPIRED = OrderStatus.EXPIRED
 _UNTRIGGERED = OrderStatus.UNTRIGGERED
-_OPTIONS = Venue.OPTIONS.value
 
 
 def accept(state: State, user: User, spec: MarketSpec, order: Order) -> None:
@@ -118,7 +119,8 @@ def spot_lock(
 def reserve(state: State, user: User, spec: MarketSpec, order: Order) -> None:
     """Make what a resting `order` holds match its remaining quantity: on a linear market its
     lots in its owner's ladder (none if reduce-only), whose margin `Risk.open_order_margin`
-    works out; on an option market its own margin; on spot a lock."""
+    works out; on an option market, a new epoch of its owner's option orders; on spot a
+    lock."""
     if spec.is_spot:
         price = order.price if order.price is not None else ZERO
         remaining = spec.quantity(order.remaining)
@@ -128,17 +130,7 @@ def reserve(state: State, user: User, spec: MarketSpec, order: Order) -> None:
             locked[asset] = locked.get(asset, ZERO) + lock - order.lock
             order.lock = lock
     elif spec.is_option:
-        unit = order.lot_margin
-        if unit is None:
-            price = order.price if order.price is not None else ZERO
-            unit = order.lot_margin = state.risk.order_margin(
-                spec, order.side, spec.step, price, order.reduce_only
-            )
-        margin = order.remaining * unit
-        if margin != order.margin:
-            totals = user.order_margin
-            totals[_OPTIONS] = totals.get(_OPTIONS, ZERO) + margin - order.margin
-            order.margin = margin
+        user.option_orders_epoch += 1
     else:
         held = 0 if order.reduce_only else order.remaining
         if held != order.held_lots:
@@ -197,9 +189,8 @@ def release(user: User, spec: MarketSpec, order: Order) -> None:
         user.ladders[(spec.id, order.margin_mode)].add(order.is_buy, order.ticks, -order.held_lots)
         order.held_lots = 0
         user.ladders_stale = True
-    elif order.margin:
-        user.order_margin[_OPTIONS] -= order.margin
-        order.margin = ZERO
+    elif spec.is_option:
+        user.option_orders_epoch += 1
     elif order.lock:
         asset = USDC if order.is_buy else spec.base
         user.spot_locked[asset] -= order.lock

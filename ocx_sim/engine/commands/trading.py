@@ -152,7 +152,6 @@ def modify_order(
     records.release(user, spec, order)
     order.ticks = ticks
     order.price = spec.price(ticks)
-    order.lot_margin = None
     order.remaining = lots - order.filled_lots
     _resize(state, order, spec, lots)
     records.order_modified(state, spec, order, price=order.price, priority_kept=False)

@@ -153,9 +153,12 @@ class User:
     spot_locked: dict[str, Decimal] = field(default_factory=dict)
     """Per asset, what resting spot orders hold out of the available inventory."""
     order_margin: dict[str, Decimal] = field(default_factory=dict)
-    """Per venue, the margin the user's resting orders hold: on `options` the sum of their
-    `Order.margin`; on `perps` the sum of the ladders' (read it through
-    `Risk.open_order_margin`, which brings the ladders up to date first)."""
+    """On `perps`, the margin the user's resting orders hold: the sum of the ladders' (read
+    it through `Risk.open_order_margin`, which brings the ladders up to date first)."""
+    option_orders_epoch: int = 0
+    """Counts changes to the user's resting option orders, so the options bucket's figures,
+    worked out on demand from every resting order (core/options_risk.py), can be cached
+    between them."""
     ladders: dict[tuple[str, MarginMode], Ladder] = field(default_factory=dict)
     """Per linear market and margin mode, the resting orders that may hold margin
     (core/order_margin.py)."""

@@ -120,9 +120,7 @@ class Order(BookOrder):
         "filled_notional",
         "held_lots",
         "lock",
-        "lot_margin",
         "lots",
-        "margin",
         "margin_mode",
         "market_id",
         "post_only",
@@ -169,16 +167,11 @@ class Order(BookOrder):
         self.created_at = now_ms
         self.updated_at = now_ms
         self.filled_notional = _ZERO
-        self.margin = _ZERO
-        """Initial margin this order holds while it rests, on an option market (a linear one's
-        is its owner's `Ladder`'s, core/order_margin.py)."""
         self.held_lots = 0
         """On a linear market, the lots its owner's ladder holds for it (its remainder while it
         rests, unless reduce-only)."""
         self.lock = _ZERO
         """What this order holds locked in the spot bucket (USDC for a bid, base for an ask)."""
-        self.lot_margin: Decimal | None = None
-        """The margin one lot of it holds, worked out once per price (None: not yet)."""
 
     @property
     def filled_lots(self) -> int:

@@ -22,15 +22,21 @@ Our choices where the docs are silent (docs/fidelity.md): available margin is mi
 balance − allocations) − cross initial margin − order margin, so unrealized profit does not back new
 exposure or transfers out until it is realized; an order must fit its margin plus its worst-case fee
 on that part, so fees never overdraw the bucket; reduce-only orders hold no margin, since they can
-only shrink a position. Options, until the options issue brings SPAN: a long pays its premium in
-full and holds nothing more; a short holds 15 % of the underlying index per unit (its premium
-liability is already in equity at the mark); a resting bid holds its premium, a resting ask the
-short margin.
+only shrink a position.
+
+The options bucket (core/options_risk.py, core/span.py) is margined as a portfolio: its initial
+margin is the worst of sixteen price and volatility scenarios per underlying, its order margin what
+the resting sells add to that plus the resting bids' premium; equity = balance + the positions'
+value at the mark, and available = equity − initial margin − order margin, without the cap at the
+cash balance: a long's value must back its own scenario loss, else a long would need more than its
+premium. Cash still bounds what leaves: transfers out take at most the balance less the resting
+bids' premium, and a bid must fit that cash too (`approve_options`), since premiums are paid in
+cash.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -39,6 +45,7 @@ from ocx_sim.engine.core.accounts import Bucket, Position, User
 from ocx_sim.engine.core.ledger import Ledger
 from ocx_sim.engine.core.markets import Catalog, MarketSpec, Venue
 from ocx_sim.engine.core.money import USDC, ZERO, format_usdc, usdc
+from ocx_sim.engine.core.options_risk import OptionNeed, OptionsRisk
 from ocx_sim.engine.core.orders import MarginMode, Order, Side
 from ocx_sim.engine.core.pricing import Prices
 from ocx_sim.errors import ErrorCode, OcxError
@@ -48,7 +55,6 @@ _OPTIONS = Venue.OPTIONS.value
 _PERPS = Venue.PERPS.value
 _ISOLATED = MarginMode.ISOLATED
 _BUY = Side.BUY
-SHORT_OPTION_MARGIN = Decimal("0.15")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +81,7 @@ class MarginView:
     available: Decimal
     """What new orders and transfers out may use: the cross equity, but never more than the
     cash balance (unrealized profit is not collateral until realized), less allocations,
-    cross initial margin and order margin."""
+    cross initial margin and order margin; on options the equity itself (module docstring)."""
     cross_equity: Decimal
     """Balance − allocations + the cross positions' unrealized PnL: what backs cross positions."""
     cross_maintenance: Decimal
@@ -126,6 +132,8 @@ class Risk:
         # The positions' part of a bucket's figures, read for every order, changes only when
         # the positions, the marks' inputs or the instant do: cached on all three.
         self._held: dict[tuple[str, str], tuple[int, int, int, Held]] = {}
+        self.options = OptionsRisk(catalog, prices)
+        """The options bucket's scenario margin (core/options_risk.py)."""
 
     # -- margin of what is held ------------------------------------------------------------
 
@@ -133,7 +141,7 @@ class Risk:
         bucket = venue.value
         balance = self._ledger.balances.get((user.user_id, bucket, USDC), ZERO)
         held = self.held(user, bucket, now_ms)
-        orders = self.open_order_margin(user, bucket)
+        orders = self.open_order_margin(user, bucket, now_ms)
         cross_equity = self._cross_equity(bucket, balance, held)
         cross_maintenance = held.initial * MAINTENANCE_FRACTION
         return MarginView(
@@ -145,7 +153,7 @@ class Risk:
             isolated_margin=held.allocated,
             order_margin=usdc(orders),
             maintenance_margin=usdc(cross_maintenance + held.isolated_maintenance),
-            available=usdc(self._available(balance, cross_equity, held, orders)),
+            available=usdc(self._available(bucket, balance, cross_equity, held, orders)),
             cross_equity=usdc(cross_equity),
             cross_maintenance=usdc(cross_maintenance),
         )
@@ -156,12 +164,15 @@ class Risk:
         balance = self._ledger.balances.get((user.user_id, bucket, USDC), ZERO)
         held = self.held(user, bucket, now_ms)
         # `open_order_margin`, written out: it is read on every order.
-        if bucket == _PERPS and (user.ladders_stale or user.ladders_epoch != user.position_epoch):
-            self._refresh_ladders(user)
-        orders = user.order_margin.get(bucket, ZERO)
-        return usdc(
-            self._available(balance, self._cross_equity(bucket, balance, held), held, orders)
-        )
+        if bucket == _OPTIONS:
+            orders = self.options.figures(user, now_ms).order_margin
+        else:
+            stale = user.ladders_stale or user.ladders_epoch != user.position_epoch
+            if bucket == _PERPS and stale:
+                self._refresh_ladders(user)
+            orders = user.order_margin.get(bucket, ZERO)
+        cross_equity = self._cross_equity(bucket, balance, held)
+        return usdc(self._available(bucket, balance, cross_equity, held, orders))
 
     def cross_shortfall(self, user: User, bucket: str, now_ms: int) -> bool:
         """Whether the bucket's cross part is liquidatable: maintenance > 0 and equity below
@@ -188,7 +199,12 @@ class Risk:
         return balance - held.allocated + held.unrealized
 
     @staticmethod
-    def _available(balance: Decimal, cross_equity: Decimal, held: Held, orders: Decimal) -> Decimal:
+    def _available(
+        bucket: str, balance: Decimal, cross_equity: Decimal, held: Held, orders: Decimal
+    ) -> Decimal:
+        if bucket == _OPTIONS:
+            # The equity itself: a long's value backs its own scenario loss (module docstring).
+            return cross_equity - held.initial - orders
         # min(equity, balance) over the cross part: the allocations are the isolated
         # positions', so they come off the cash too.
         return min(cross_equity, balance - held.allocated) - held.initial - orders
@@ -230,10 +246,12 @@ class Risk:
                 mark = position.entry_price
             worth = position.size * mark
             if spec.is_option:
-                im = self._position_margin(spec, position.size, mark, now_ms)
-            else:
-                im = abs(position.size) * mark / spec.max_leverage
-            if position.margin_mode is _ISOLATED and not spec.is_option:
+                # The positions' scenario margin is the whole portfolio's, added below.
+                unrealized += worth - position.cost
+                value += worth
+                continue
+            im = abs(position.size) * mark / spec.max_leverage
+            if position.margin_mode is _ISOLATED:
                 allocated += position.margin
                 isolated_unrealized += worth - position.cost
                 isolated_maintenance += im * MAINTENANCE_FRACTION
@@ -241,6 +259,8 @@ class Risk:
             unrealized += worth - position.cost
             value += worth
             position_im += im
+        if bucket == _OPTIONS:
+            position_im = self.options.figures(user, now_ms).position_margin
         return Held(
             unrealized, value, position_im, allocated, isolated_unrealized, isolated_maintenance
         )
@@ -282,31 +302,18 @@ class Risk:
         ticks = spec.ticks_ceil(price) if size > 0 else spec.ticks_floor(price)
         return spec.price(ticks) if ticks > 0 else None
 
-    def _position_margin(
-        self, spec: MarketSpec, size: Decimal, mark: Decimal, now_ms: int
-    ) -> Decimal:
-        if spec.is_option:
-            return -size * self._short_option_unit_margin(spec) if size < 0 else ZERO
-        return abs(size) * mark / spec.max_leverage
-
-    def _short_option_unit_margin(self, spec: MarketSpec) -> Decimal:
-        index = self._prices.index(spec.underlying) or ZERO
-        return index * SHORT_OPTION_MARGIN
-
     # -- orders ----------------------------------------------------------------------------
 
     def order_margin(
         self, spec: MarketSpec, side: Side, quantity: Decimal, price: Decimal, reduce_only: bool
     ) -> Decimal:
-        """The margin `quantity` at `price` (a limit, or the mark for a market order) holds:
-        on a linear market the quantity is the increasing part (`increasing_lots`); an option
-        order's whole quantity. Zero on spot (locks instead) and for reduce-only orders."""
+        """The margin `quantity` at `price` (a limit, or the mark for a market order) of a
+        linear order holds, the quantity being its increasing part (`increasing_lots`). Zero
+        on spot (locks instead) and for reduce-only orders; options are margined as a
+        portfolio (`options`, `approve_options`)."""
+        assert not spec.is_option
         if reduce_only or spec.is_spot:
             return ZERO
-        if spec.is_option:
-            if side is Side.BUY:
-                return quantity * price
-            return quantity * self._short_option_unit_margin(spec)
         return quantity * price / spec.max_leverage
 
     def increasing_lots(
@@ -361,9 +368,12 @@ class Risk:
             return 0
         return int(position.size / spec.step)
 
-    def open_order_margin(self, user: User, bucket: str) -> Decimal:
+    def open_order_margin(self, user: User, bucket: str, now_ms: int) -> Decimal:
         """What the user's resting orders hold in `bucket`, the perps ladders brought up to
-        date first: a ladder is worked out again only when it changed or its position did."""
+        date first: a ladder is worked out again only when it changed or its position did;
+        the options bucket's from its scenarios (core/options_risk.py)."""
+        if bucket == _OPTIONS:
+            return self.options.figures(user, now_ms).order_margin
         if bucket == _PERPS and (user.ladders_stale or user.ladders_epoch != user.position_epoch):
             self._refresh_ladders(user)
         return user.order_margin.get(bucket, ZERO)
@@ -407,18 +417,52 @@ class Risk:
             for ladder in user.ladders.values():
                 ceiling += ladder.unit * (ladder.bid_notional + ladder.ask_notional)
             cross_equity = self._cross_equity(bucket, balance, held)
-            if required <= usdc(self._available(balance, cross_equity, held, ceiling)):
+            if required <= usdc(self._available(bucket, balance, cross_equity, held, ceiling)):
                 return
         available = self.available(user, bucket, now_ms)
         if required > available:
-            required_text = format_usdc(required)
-            available_text = format_usdc(max(available, ZERO))
-            raise OcxError(
-                ErrorCode.INSUFFICIENT_MARGIN,
-                f"Order requires {required_text} USDC margin; {available_text} available "
-                f"in the {spec.bucket} bucket",
-                {"requiredIm": required_text, "availableIm": available_text},
-            )
+            raise _insufficient(required, available, f"in the {bucket} bucket")
+
+    # -- options ---------------------------------------------------------------------------
+
+    def approve_options(
+        self,
+        user: User,
+        spec: MarketSpec,
+        need: OptionNeed,
+        fee: Decimal,
+        now_ms: int,
+        closes: bool = False,
+    ) -> None:
+        """422 INSUFFICIENT_MARGIN unless an option order (a modify, a quote set) fits: the
+        growth of the order margin plus its worst-case fee within the available margin (one
+        that only closes needs none), and the growth of the resting bids' premium plus the fee
+        within `option_cash`: premiums are paid in cash, which never goes below zero for them."""
+        if not closes:
+            self.approve(user, spec, need.margin, now_ms, fee)
+        if need.bids > 0:
+            required = need.bids + max(fee, ZERO)
+            cash = self.option_cash(user, now_ms)
+            if required > cash:
+                raise _insufficient(required, cash, "of options cash not held by resting bids")
+
+    def option_cash(self, user: User, now_ms: int) -> Decimal:
+        """The options bucket's balance less the premium its resting bids will pay."""
+        balance = self._ledger.balances.get((user.user_id, _OPTIONS, USDC), ZERO)
+        return balance - self.options.figures(user, now_ms).bids
+
+    def options_requirement(
+        self, user: User, legs: Sequence[tuple[MarketSpec, Side, Decimal, Decimal]], now_ms: int
+    ) -> Decimal:
+        """The drop in the options bucket's available margin if every leg `(market, side,
+        quantity, price)` filled at once at its price, fees excluded: the growth of (position
+        initial margin + order margin), the positions holding the legs, less the growth of
+        equity (the sells' premium received, less the buys' premium paid, plus the legs'
+        value at the mark). Zero or less: the legs need nothing. A bull call spread bought for
+        a net debit D needs at most D (give or take the marks' rounding): its scenario margin
+        is at most its value, the most it can lose. 503 without a mark. A net debit is paid
+        in cash, so it must also fit `option_cash`, as a bid's premium does."""
+        return self.options.legs_requirement(user, legs, now_ms)
 
     @staticmethod
     def reducible_lots(user: User, spec: MarketSpec, side: Side, margin_mode: MarginMode) -> int:
@@ -450,4 +494,17 @@ class Risk:
         if bucket is Bucket.SPOT:
             return self.spot_available(user, USDC)
         view = self.margin(user, Venue(bucket.value), now_ms)
+        if bucket is Bucket.OPTIONS:
+            # Cash that resting bids will pay stays for them.
+            return max(ZERO, min(self.option_cash(user, now_ms), view.available))
         return max(ZERO, min(view.balance, view.available))
+
+
+def _insufficient(required: Decimal, available: Decimal, where: str) -> OcxError:
+    required_text = format_usdc(required)
+    available_text = format_usdc(max(available, ZERO))
+    return OcxError(
+        ErrorCode.INSUFFICIENT_MARGIN,
+        f"Order requires {required_text} USDC margin; {available_text} available {where}",
+        {"requiredIm": required_text, "availableIm": available_text},
+    )

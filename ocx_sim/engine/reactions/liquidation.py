@@ -6,8 +6,10 @@ it. The accounts are, per user (risk.py):
   against 2/3 of the cross positions' initial margin;
 - each isolated linear position on its own: its allocation + its unrealized PnL, against 2/3 of
   its initial margin at the mark;
-- the `options` bucket: balance + the positions' value, against 2/3 of the short options'
-  margin.
+- the `options` bucket: balance + the positions' value at the mark, against 2/3 of the
+  positions' scenario margin (core/span.py, core/options_risk.py: the worst of sixteen price and
+  volatility scenarios per underlying), so a volatility shock (a new surface) that raises the
+  shorts' marks and their scenario losses can liquidate it.
 
 `check()` runs after every price move (after the trigger watcher, so a stop-loss may spare its
 account); `check_users()` after fills, for the users whose positions they changed. It visits

@@ -1,0 +1,261 @@
+"""The options bucket's margin figures: the scenario margin of positions and resting orders.
+
+docs/fidelity.md "Fees and risk" and "Margin and liquidation":
+- position initial margin = Σ over underlyings of SPAN(the positions) (core/span.py: the
+  worst of sixteen scenarios, every option revalued in full); maintenance is 2/3 of it
+  (risk.py);
+- order margin = Σ over underlyings of max(0, SPAN(positions + every resting sell as if
+  filled) − SPAN(positions)), plus every resting bid's remaining premium (quantity × limit
+  price). Bids are left out of the scenarios: a long can lose at most its value, which enters
+  equity once it is bought, so filling a bid can lower the available margin by no more than
+  the premium it holds; holding the premium keeps "long options need only their premium".
+  A resting order never frees margin (the max with zero): it may not fill;
+- reduce-only orders hold nothing (they can only shrink a position), and neither does an
+  order off the book (an `untriggered` stop).
+
+SPAN is not additive, so the order margin cannot be a running per-order sum: it is worked out
+on demand and cached per user on (instant, the marks' inputs' version, the user's position
+epoch, the user's option-orders epoch: `User.option_orders_epoch`, bumped by
+commands/records.py whenever a resting option order changes). An order's own effect is the
+figure with it less the figure without it (`change`), worked out on its underlying only: the
+figures of the others are the same in both.
+
+Without an index an underlying's options cannot be revalued: they add no scenario risk, as
+their marks fall back to the entry prices and order entry on them is refused meanwhile
+(pricing.py, "no price is better than a wrong price").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from decimal import Decimal
+from typing import NamedTuple
+
+from ocx_sim.engine.core import span
+from ocx_sim.engine.core.accounts import User
+from ocx_sim.engine.core.markets import Catalog, MarketSpec
+from ocx_sim.engine.core.money import ZERO, usdc
+from ocx_sim.engine.core.orders import MarginMode, Order, Side
+from ocx_sim.engine.core.pricing import Prices
+
+_BUY = Side.BUY
+Sizes = dict[str, Decimal]
+"""Signed sizes by option market, of one underlying, in the order they were first met."""
+
+
+class OptionLeg(NamedTuple):
+    """An option order (or a strategy's leg): `quantity` on `side` at `price`."""
+
+    spec: MarketSpec
+    side: Side
+    quantity: Decimal
+    price: Decimal
+
+
+class OptionFigures(NamedTuple):
+    """A user's options bucket figures (USDC, each SPAN rounded once)."""
+
+    position_margin: Decimal
+    """Σ over underlyings of SPAN(positions)."""
+    order_margin: Decimal
+    """What the resting orders hold: the sells' scenario margin and the bids' premium."""
+    bids: Decimal
+    """The resting bids' premium (part of `order_margin`): cash they will pay if they fill."""
+
+
+class OptionNeed(NamedTuple):
+    """What a change of the resting orders does to the options bucket (`change`)."""
+
+    margin: Decimal
+    """The growth of the order margin."""
+    bids: Decimal
+    """The growth of the resting bids' premium."""
+
+
+class OptionsRisk:
+    def __init__(self, catalog: Catalog, prices: Prices) -> None:
+        self._catalog = catalog
+        self._prices = prices
+        # An option's scenario values change only with its inputs: the instant and the marks'
+        # version (an index, a surface, a future's mark).
+        self._units: dict[str, tuple[int, int, span.Unit | None]] = {}
+        self._figures: dict[str, tuple[int, int, int, int, OptionFigures]] = {}
+
+    def figures(self, user: User, now_ms: int) -> OptionFigures:
+        """The user's options figures, cached until the instant, the marks, the positions or
+        the resting option orders change."""
+        version = self._prices.version
+        cached = self._figures.get(user.user_id)
+        if (
+            cached is not None
+            and cached[0] == now_ms
+            and cached[1] == version
+            and cached[2] == user.position_epoch
+            and cached[3] == user.option_orders_epoch
+        ):
+            return cached[4]
+        figures = self.compute(user, now_ms)
+        self._figures[user.user_id] = (
+            now_ms,
+            version,
+            user.position_epoch,
+            user.option_orders_epoch,
+            figures,
+        )
+        return figures
+
+    def change(
+        self,
+        user: User,
+        now_ms: int,
+        added: Sequence[OptionLeg] = (),
+        without: Collection[Order] = (),
+    ) -> OptionNeed:
+        """What resting `added` (and no longer resting `without`: the order a modify
+        changes, the quotes a set replaces) does to the order margin and the bids' premium."""
+        only = {leg.spec.underlying for leg in added}
+        only.update(self._catalog.markets[order.market_id].underlying for order in without)
+        before = self.compute(user, now_ms, only=only)
+        ids = {order.id for order in without}
+        after = self.compute(user, now_ms, added=added, without=ids, only=only)
+        return OptionNeed(after.order_margin - before.order_margin, after.bids - before.bids)
+
+    def compute(
+        self,
+        user: User,
+        now_ms: int,
+        *,
+        fills: Iterable[tuple[MarketSpec, Decimal]] = (),
+        added: Iterable[OptionLeg] = (),
+        without: Collection[str] = (),
+        only: Collection[str] | None = None,
+        fresh: bool = False,
+    ) -> OptionFigures:
+        """The figures worked out now (module docstring): with `fills` (market, signed
+        quantity) added to the positions, `added` resting and the orders whose ids are in
+        `without` not; on the underlyings in `only` (None: all). `fresh` works every option's
+        scenarios out again rather than reading them from the cache (invariants.py)."""
+        markets = self._catalog.markets
+        positions: dict[str, Sizes] = {}
+        for position in user.positions.values():
+            size = position.size
+            if not size:
+                continue
+            spec = markets[position.market_id]
+            if spec.is_option and (only is None or spec.underlying in only):
+                _add(positions, spec, size)
+        for spec, signed in fills:
+            _add(positions, spec, signed)
+        sells: dict[str, Sizes] = {}
+        bids = ZERO
+        for order in user.open_orders.values():
+            if order.level is None or order.reduce_only or order.id in without:
+                continue
+            spec = markets[order.market_id]
+            if not spec.is_option or (only is not None and spec.underlying not in only):
+                continue
+            assert order.price is not None
+            remaining = spec.quantity(order.remaining)
+            if order.is_buy:
+                bids += remaining * order.price
+            else:
+                _add(sells, spec, -remaining)
+        for leg in added:
+            if leg.side is _BUY:
+                bids += leg.quantity * leg.price
+            else:
+                _add(sells, leg.spec, -leg.quantity)
+        position_margin = ZERO
+        order_margin = bids
+        for underlying in [*positions, *(u for u in sells if u not in positions)]:
+            held = positions.get(underlying, {})
+            alone = self._span(held, now_ms, fresh)
+            position_margin += alone
+            selling = sells.get(underlying)
+            if selling is not None:
+                filled = dict(held)
+                for market_id, size in selling.items():
+                    filled[market_id] = filled.get(market_id, ZERO) + size
+                order_margin += max(ZERO, self._span(filled, now_ms, fresh) - alone)
+        return OptionFigures(position_margin, order_margin, bids)
+
+    def legs_requirement(
+        self, user: User, legs: Sequence[tuple[MarketSpec, Side, Decimal, Decimal]], now_ms: int
+    ) -> Decimal:
+        """`Risk.options_requirement`: the drop in available margin if the legs filled at
+        once, on the legs' underlyings only (the others' figures do not change)."""
+        fills = []
+        equity = ZERO
+        for spec, side, quantity, price in legs:
+            signed = quantity if side is _BUY else -quantity
+            fills.append((spec, signed))
+            equity += signed * (self._prices.require_mark(spec, now_ms) - price)
+        only = {spec.underlying for spec, *_ in legs}
+        before = self.compute(user, now_ms, only=only)
+        after = self.compute(user, now_ms, fills=fills, only=only)
+        held = after.position_margin + after.order_margin
+        return usdc(held - before.position_margin - before.order_margin - equity)
+
+    def requirement(self, sizes: Sizes, now_ms: int) -> Decimal:
+        """SPAN of one underlying's options, signed sizes by market, in USDC."""
+        return self._span(sizes, now_ms, False)
+
+    def _span(self, sizes: Sizes, now_ms: int, fresh: bool) -> Decimal:
+        markets = self._catalog.markets
+        rows = []
+        for market_id, size in sizes.items():
+            if not size:
+                continue
+            option = self.unit(markets[market_id], now_ms, fresh)
+            if option is not None:
+                rows.append((option, float(size)))
+        if not rows:
+            return ZERO
+        return usdc(Decimal(repr(span.worst(span.combine(rows)))))
+
+    def unit(self, spec: MarketSpec, now_ms: int, fresh: bool = False) -> span.Unit | None:
+        """The option's value and weighted loss per long unit in each scenario
+        (core/span.py); None without an index."""
+        version = self._prices.version
+        cached = None if fresh else self._units.get(spec.id)
+        if cached is not None and cached[0] == now_ms and cached[1] == version:
+            return cached[2]
+        inputs = self._prices.option_inputs(spec, now_ms)
+        option = None if inputs is None else span.unit(inputs)
+        if not fresh:
+            self._units[spec.id] = (now_ms, version, option)
+        return option
+
+
+def _add(book: dict[str, Sizes], spec: MarketSpec, size: Decimal) -> None:
+    sizes = book.setdefault(spec.underlying, {})
+    sizes[spec.id] = sizes.get(spec.id, ZERO) + size
+
+
+def closes(
+    user: User,
+    spec: MarketSpec,
+    side: Side,
+    margin_mode: MarginMode,
+    quantity: Decimal,
+    without: Collection[str] = (),
+) -> bool:
+    """Whether an option order of `quantity` on `side` would only close the position: the
+    position is on its other side and still holds `quantity` once the user's other resting
+    orders on `side` of the market (but those in `without`, reduce-only ones aside) have
+    closed their share of it (docs/fidelity.md "Fees and risk")."""
+    position = user.positions.get((spec.id, margin_mode))
+    if position is None or not position.size or (position.size > 0) is (side is _BUY):
+        return False
+    left = abs(position.size)
+    for order in user.open_orders.values():
+        if (
+            order.market_id == spec.id
+            and order.side is side
+            and order.margin_mode is margin_mode
+            and order.level is not None
+            and not order.reduce_only
+            and order.id not in without
+        ):
+            left -= spec.quantity(order.remaining)
+    return quantity <= left
