@@ -32,8 +32,6 @@ ORDER_FIELDS = {
         "taker_position",
         "taker_realized_pnl",
     ],
-    # A surface's four parameters come in as the one value they make (core/surface.py).
-    "SurfaceSet": ["underlying", "params"],
 }
 
 

@@ -58,9 +58,6 @@ QUERIES = {
     "check_invariants",
     "vault_liquidity",
     "index_curve",
-    "surface",
-    "board",
-    "dvol",
 }
 """What changes nothing (`advance_*` move the clock, whose timers are each followed by the
 loop)."""
