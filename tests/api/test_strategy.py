@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 
+from ocx_sim.auth.keys import Scope
 from ocx_sim.engine.core.accounts import Bucket
 from ocx_sim.engine.core.markets import MarketSpec, OptionType
-from ocx_sim.worlds import NewAccount, World
+from ocx_sim.worlds import KeyRequest, NewAccount, World
 from tests.api.conftest import ApiClient, assert_error, trade_key
 
 PLACE_PATHS = ("/orders/strategy", "/options/orders/strategy")
+TRADE = KeyRequest("bot", Scope.TRADE)
 PREVIEW_PATHS = ("/orders/strategy/preview", "/options/orders/strategy/preview")
 
 
@@ -223,10 +225,35 @@ def test_a_strategy_beyond_the_options_bucket_is_422_insufficient_margin(
     assert client.get("/orders/me", token=poor.session_token).json() == []
 
 
-def _body(low: MarketSpec, high: MarketSpec, **change: Any) -> dict[str, Any]:
-    body = call_spread(low, high)
-    body.update(change)
-    return body
+@pytest.mark.usefixtures("book")
+def test_all_or_none_margins_a_spread_as_a_spread_and_ioc_legs_each_on_their_own(
+    client: ApiClient, world: World, low: MarketSpec, high: MarketSpec
+) -> None:
+    # The spread's net debit at its limits is 5 × (2500 − 1000) = 7500, its taker fees about
+    # 204; the long leg alone costs 12 500 and the short alone holds its scenario margin.
+    spread = world.create_account(balances={Bucket.OPTIONS: Decimal(9_000)})
+    legs = world.create_account(balances={Bucket.OPTIONS: Decimal(9_000)})
+
+    as_a_spread = client.post(
+        "/orders/strategy", json=call_spread(low, high), token=spread.session_token
+    )
+    leg_by_leg = client.post(
+        "/orders/strategy",
+        json={**call_spread(low, high), "allOrNone": False},
+        token=legs.session_token,
+    )
+
+    assert as_a_spread.status_code == 200, as_a_spread.json()
+    assert as_a_spread.json()["fullyFilled"] is True
+    assert_error(leg_by_leg, 422, "INSUFFICIENT_MARGIN")
+    preview = client.post(
+        "/orders/strategy/preview", json=call_spread(low, high), key=trade_key(trader_of(world))
+    ).json()
+    assert Decimal(preview["marginRequired"]) <= Decimal(7_500)
+
+
+def trader_of(world: World) -> NewAccount:
+    return world.create_account(balances={Bucket.OPTIONS: Decimal(100_000)}, api_keys=[TRADE])
 
 
 @pytest.mark.parametrize(

@@ -346,11 +346,12 @@ def test_the_vol_board_and_margin_expectations_read_the_worlds_figures() -> None
         ("equity of seller's perps margin = 0", True),
         ("initialMargin of buyer's options margin = 1", False),
     ]
-    assert results[-1].detail == "is 0.000000"
-    # The figure is the engine's, whatever the options margin rule is.
+    # The figures are the engine's, whatever the options margin rule is.
     seller = world.scenarios.accounts["seller"].user_id
     held = world.exchange.margin(seller, Venue.OPTIONS).initial_margin
     assert results[4].detail == f"is {held}"
+    buyer = world.scenarios.accounts["buyer"].user_id
+    assert results[-1].detail == f"is {world.exchange.margin(buyer, Venue.OPTIONS).initial_margin}"
 
 
 def test_a_vol_expectation_without_an_index_fails_with_the_reason() -> None:

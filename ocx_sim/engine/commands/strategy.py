@@ -9,9 +9,11 @@ https://docs.ocx.global/api-reference/rest):
   accepted only if every leg fills in full against the others' resting orders (own orders do
   not count: self-trade prevention would cancel them) — else 422 STRATEGY_NOT_FILLED and nothing
   happened at all: no order, fill, ledger entry, event or book change. Its margin is that of the
-  whole set as filled at once, so a spread pays as a spread;
+  whole set as filled at once (the options portfolio margin), so a spread pays as a spread,
+  and its net debit must fit the options cash;
 - without it each leg is an immediate-or-cancel order, run in request order; since any subset
-  of the legs may fill, the set must fit the sum of each leg's own margin;
+  of the legs may fill, the set must fit the sum of each leg's own margin, and every buy's
+  premium the cash;
 - margin is checked before liquidity (as for a single order), 422 INSUFFICIENT_MARGIN;
 - the legs are real CLOB orders (`timeInForce` fok or ioc), listed like any order.
 """
@@ -29,12 +31,14 @@ from ocx_sim.engine.commands.preview import fill_estimate
 from ocx_sim.engine.core.accounts import User
 from ocx_sim.engine.core.markets import MarketSpec
 from ocx_sim.engine.core.money import ZERO
+from ocx_sim.engine.core.options_risk import OptionNeed
 from ocx_sim.engine.core.orders import FeeRole, OrderRequest, OrderType, Side, TimeInForce
 from ocx_sim.engine.state import State
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 
 MIN_LEGS = 2
 MAX_LEGS = 8
+_BUY = Side.BUY
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,22 +175,21 @@ def _fills_in_full(state: State, user: User, admitted: list[_Leg]) -> bool:
 def _requirement(
     state: State, user: User, admitted: list[_Leg], all_or_none: bool, now: int
 ) -> Decimal:
-    """The margin the set holds: each leg's own, summed (any subset may fill)."""
-    return sum(
-        (
-            state.risk.order_margin(
-                leg.spec, leg.ticket.request.side, leg.ticket.request.quantity, _price(leg), False
-            )
-            for leg in admitted
-        ),
-        ZERO,
-    )
+    """The drop in the options bucket's available margin the set may cause: all or none, the
+    legs filled at once (core/risk.py `options_requirement`: a spread pays as a spread);
+    otherwise each leg's own, summed, since any subset may fill."""
+    legs = [_terms(leg) for leg in admitted]
+    if all_or_none:
+        return max(state.risk.options_requirement(user, legs, now), ZERO)
+    return sum((max(state.risk.options_requirement(user, [leg], now), ZERO) for leg in legs), ZERO)
 
 
 def _check_funds(
     state: State, user: User, admitted: list[_Leg], all_or_none: bool, now: int
 ) -> None:
-    required = _requirement(state, user, admitted, all_or_none, now)
+    """422 INSUFFICIENT_MARGIN unless the set's margin and every leg's worst-case fee fit the
+    available margin, and the premium it pays fits the cash (core/risk.py `approve_options`):
+    all or none, the net debit; otherwise every buy's premium, as if no sell filled."""
     fees = sum(
         (
             admission.worst_fee(
@@ -196,7 +199,18 @@ def _check_funds(
         ),
         ZERO,
     )
-    state.risk.approve(user, admitted[0].spec, required, now, fees)
+    premiums = [
+        leg.ticket.request.quantity * _price(leg) * (1 if leg.ticket.request.side is _BUY else -1)
+        for leg in admitted
+    ]
+    paid = sum(premiums, ZERO) if all_or_none else sum((p for p in premiums if p > 0), ZERO)
+    need = OptionNeed(_requirement(state, user, admitted, all_or_none, now), max(paid, ZERO))
+    state.risk.approve_options(user, admitted[0].spec, need, fees, now)
+
+
+def _terms(leg: _Leg) -> tuple[MarketSpec, Side, Decimal, Decimal]:
+    request = leg.ticket.request
+    return leg.spec, request.side, request.quantity, _price(leg)
 
 
 def _price(leg: _Leg) -> Decimal:
