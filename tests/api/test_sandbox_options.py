@@ -53,3 +53,34 @@ def test_a_client_trades_an_option_at_the_board_price_against_the_house(
     maker = world.exchange.position(house.user_id, entry["marketId"])
     assert maker is not None and maker.size == (-1 if side == "buy" else 1)
     assert world.exchange.check_invariants() == []
+
+
+def test_a_client_buys_a_call_spread_against_the_house_all_or_none(
+    client: ApiClient, trader: NewAccount
+) -> None:
+    low = _at_the_money_call(client)
+    board = client.get("/markets/board", params={"underlying": "BTC"}).json()
+    higher = [
+        o
+        for o in board["options"]
+        if o["expiry"] == low["expiry"]
+        and o["type"] == "call"
+        and float(o["strike"]) > float(low["strike"])
+    ]
+    high = min(higher, key=lambda o: float(o["strike"]))
+    body = {
+        "legs": [
+            {"market": low["marketId"], "side": "buy", "quantity": "1.00", "price": low["ask"]},
+            {"market": high["marketId"], "side": "sell", "quantity": "1.00", "price": high["bid"]},
+        ]
+    }
+
+    response = client.post("/orders/strategy", json=body, token=trader.session_token)
+
+    assert response.status_code == 200, response.json()
+    result = response.json()
+    assert result["fullyFilled"] is True
+    assert [[f["price"] for f in leg["fills"]] for leg in result["legs"]] == [
+        [low["ask"]],
+        [high["bid"]],
+    ]
