@@ -42,6 +42,7 @@ def test_the_quickstart_test_files_pass_as_a_users_suite(pytester: pytest.Pytest
         "squeeze.yaml",
         "test_my_bot.py",
         "test_my_client.py",
+        "test_my_options_desk.py",
         "test_squeeze.py",
     ]
     for name, text in files.items():
@@ -49,7 +50,7 @@ def test_the_quickstart_test_files_pass_as_a_users_suite(pytester: pytest.Pytest
 
     result = pytester.runpytest("-p", "no:cacheprovider")
 
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=9)
 
 
 def test_the_ci_recipe_starts_a_sandbox_and_waits_until_it_answers(tmp_path: Path) -> None:
