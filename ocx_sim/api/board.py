@@ -11,14 +11,13 @@ is 404 UNKNOWN_MARKET naming `underlying`; one without an index is 503 UPSTREAM_
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from ocx_sim.auth.policy import Access
 from ocx_sim.clock import format_ms
 from ocx_sim.engine.core.board import Board, BoardEntry
-from ocx_sim.engine.core.markets import OptionType
+from ocx_sim.engine.core.markets import OptionType, expiry_date
 from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import DECIMAL, INSTANT, Schema, array, enum, nullable, obj, ref
@@ -32,11 +31,6 @@ def _underlying(call: Call) -> str:
     return parse.query_string(call.query, "underlying") or PRIMARY_UNDERLYING
 
 
-def expiry_day(ms: int) -> str:
-    """An expiry as the board writes it: its UTC date (the instant is 08:00 that day)."""
-    return datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()
-
-
 def _text(value: Decimal) -> str:
     return f"{value:f}"
 
@@ -48,7 +42,7 @@ def board_entry(entry: BoardEntry) -> dict[str, Any]:
     return {
         "marketId": spec.id,
         "strike": spec.format_price(spec.strike),
-        "expiry": expiry_day(spec.expiry_ms),
+        "expiry": expiry_date(spec.expiry_ms),
         "type": _TYPES[spec.option_type],
         "bid": spec.format_price(entry.bid),
         "ask": spec.format_price(entry.ask),
@@ -65,9 +59,9 @@ def board_body(board: Board) -> dict[str, Any]:
     return {
         "underlyingSymbol": board.underlying,
         "underlyingPrice": _text(board.underlying_price),
-        "expiries": [expiry_day(expiry) for expiry in board.expiries],
+        "expiries": [expiry_date(expiry) for expiry in board.expiries],
         "expiryForwards": {
-            expiry_day(expiry): {
+            expiry_date(expiry): {
                 "forwardPrice": _text(
                     Decimal(repr(forward.price)).quantize(_CENTS, ROUND_HALF_EVEN)
                 ),

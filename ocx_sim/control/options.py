@@ -21,12 +21,12 @@ UNKNOWN_MARKET naming `underlying`. Bad input is refused before the underlying i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from ocx_sim.auth.policy import Access
 from ocx_sim.engine.core.board import listed
+from ocx_sim.engine.core.markets import expiry_date
 from ocx_sim.engine.core.surface import PARAMETERS, years
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import invalid
@@ -39,11 +39,6 @@ SVI_DECIMALS = 10
 expiry hours away (w ≈ 1e-4 there)."""
 _SVI_QUANTUM = Decimal(1).scaleb(-SVI_DECIMALS)
 _SVI_FIELDS = ("a", "b", "rho", "m", "sigma")
-
-
-def expiry_day(ms: int) -> str:
-    """An expiry as the board writes it (api/board.py): its UTC date, 08:00 that day."""
-    return datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()
 
 
 def _svi_value(x: float) -> str:
@@ -64,7 +59,7 @@ def surface_body(exchange: Exchange, underlying: str) -> dict[str, Any]:
         **{name: f"{params[name]:f}" for name in ("atmVol", "skew", "smile", "termSlope")},
         "expiries": [
             {
-                "expiry": expiry_day(expiry),
+                "expiry": expiry_date(expiry),
                 "svi": dict(
                     zip(
                         _SVI_FIELDS,

@@ -206,10 +206,10 @@ class UnderlyingSpec:
     (reactions/funding.py)."""
 
     def future_id(self, expiry_ms: int) -> str:
-        return f"{self.future_prefix}-{_day(expiry_ms).isoformat()}"
+        return f"{self.future_prefix}-{expiry_date(expiry_ms)}"
 
     def option_id(self, expiry_ms: int, strike: Decimal, option_type: OptionType) -> str:
-        return f"{self.symbol}-{_day(expiry_ms).isoformat()}-{strike:f}-{option_type.value}"
+        return f"{self.symbol}-{expiry_date(expiry_ms)}-{strike:f}-{option_type.value}"
 
 
 DEFAULT_UNDERLYINGS: tuple[UnderlyingSpec, ...] = (
@@ -335,6 +335,12 @@ class Catalog:
 
 def _day(ms: int) -> date:
     return datetime.fromtimestamp(ms // 1000, tz=UTC).date()
+
+
+def expiry_date(ms: int) -> str:
+    """An expiry as market ids and the options board write it: its UTC date (`YYYY-MM-DD`;
+    the instant is 08:00 that day)."""
+    return _day(ms).isoformat()
 
 
 def _at_expiry_hour(day: date) -> int:
