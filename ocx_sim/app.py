@@ -21,6 +21,7 @@ from ocx_sim.control import routes as control_routes
 from ocx_sim.gateway.endpoint import Endpoint, serve, unknown_world
 from ocx_sim.gateway.openapi import document
 from ocx_sim.gateway.responses import error_response, json_response, status_error
+from ocx_sim.streams import endpoints as stream_routes
 from ocx_sim.worlds import WorldConfig, Worlds
 
 VERSION = version("ocx-sim")
@@ -97,8 +98,8 @@ def create_app(worlds: Worlds | None = None, *, control: bool = True) -> Starlet
     every endpoint at `/` for the default world and under `/w/{worldId}` for the others."""
     if worlds is None:
         worlds = Worlds(WorldConfig())
-    endpoints: list[Endpoint] = list(api_routes.ENDPOINTS)
-    components = dict(api_routes.COMPONENTS)
+    endpoints: list[Endpoint] = [*api_routes.ENDPOINTS, *stream_routes.ENDPOINTS]
+    components = {**api_routes.COMPONENTS, **stream_routes.COMPONENTS}
     if control:
         endpoints += control_routes.ENDPOINTS
         components.update(control_routes.COMPONENTS)

@@ -99,6 +99,8 @@ class Endpoint:
     body_optional: bool = False
     tag: str = "ocx"
     status: int = 200
+    media_type: str = "application/json"
+    """What a success answers: JSON, or `text/event-stream` for a stream (streams/)."""
 
     @property
     def operation_id(self) -> str:
@@ -324,6 +326,8 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
             path = path[len(f"/w/{world_id}") :] or "/"
         call = Call(request, worlds, world, endpoint)
         response = await _answer(call, path)
+        # Open streams send what the request changed (streams/hub.py).
+        world.changed()
         journal = world.journal
         dropped = isinstance(response, Dropped)
         bodies = None

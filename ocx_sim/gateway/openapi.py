@@ -56,7 +56,7 @@ def _operation(endpoint: Endpoint, path: str) -> dict[str, Any]:
         "responses": {
             str(endpoint.status): {
                 "description": "Success",
-                "content": {"application/json": {"schema": endpoint.response}},
+                "content": {endpoint.media_type: {"schema": endpoint.response}},
             },
             "default": {
                 "description": "An error from the catalog",

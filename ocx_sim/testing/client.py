@@ -104,8 +104,20 @@ class InProcessClient:
         self._loop = asyncio.new_event_loop()
 
     def close(self) -> None:
-        """Close the private event loop (and the sockets it holds); the client is done."""
-        self._loop.close()
+        """Close the private event loop (and the sockets it holds); the client is done. Tasks
+        an answer left behind (sse-starlette watches for a server shutdown from one task per
+        loop) are cancelled first, so none is destroyed pending."""
+        loop = self._loop
+        pending = asyncio.all_tasks(loop)
+        if pending:
+
+            async def cancelled() -> None:
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+
+            loop.run_until_complete(cancelled())
+        loop.close()
 
     def __enter__(self) -> Self:
         return self

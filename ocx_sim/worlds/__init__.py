@@ -14,7 +14,7 @@ import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from eth_account import Account
 
@@ -48,10 +48,20 @@ __all__ = [
 ]
 
 DEFAULT_WORLD_ID = "default"
-_OUTSIDE_STATE = ("snapshots", "_snapshot_ids", "_real_time", "_wall_time")
+_OUTSIDE_STATE = ("snapshots", "_snapshot_ids", "_real_time", "_wall_time", "observers")
 """What a snapshot leaves out and a restore or reset keeps: the snapshots, the stream their ids
-come from (a restored world must not hand out an id again), and the process's real time and
-wall clock."""
+come from (a restored world must not hand out an id again), the process's real time and
+wall clock, and the open streams' hub (it tells its streams the world was reset)."""
+
+
+class Observer(Protocol):
+    """Something outside the world that follows it: the streams' hub (streams/hub.py)."""
+
+    def changed(self) -> None:
+        """The world may have changed (after every request and every realtime tick)."""
+
+    def end(self, code: str, message: str, retryable: bool) -> None:
+        """The world was reset or deleted: whatever follows it ends."""
 
 
 class World:
@@ -94,6 +104,7 @@ class World:
         self.snapshots: dict[str, bytes] = {}
         """Snapshot id → the world's state, pickled (`snapshot`)."""
         self._snapshot_ids = ids.stream("snapshot-ids")
+        self.observers: list[Observer] = []
         if scenario is not None:
             # Last, on the whole world, whose catalog has the terms already.
             self.load_scenario(scenario.without_catalog_terms(), "scenario")
@@ -122,7 +133,17 @@ class World:
         if not isinstance(clock, WallClock):
             return None
         clock.fire_due()
+        self.changed()
         return clock.seconds_until_next_timer()
+
+    def changed(self) -> None:
+        """Tell the observers the world may have changed (`Observer.changed`)."""
+        for observer in self.observers:
+            observer.changed()
+
+    def end(self, code: str, message: str, retryable: bool) -> None:
+        for observer in self.observers:
+            observer.end(code, message, retryable)
 
     # -- state (docs/control-api.md "State" and "Clock") -------------------------------------
     # A world changes state in place, so that whoever holds it (the registry, a test's
@@ -164,6 +185,7 @@ class World:
         config = self.config if seed is None else replace(self.config, seed=seed)
         fresh = World(self.world_id, config, self._real_time, self._wall_time)
         self._adopt({k: v for k, v in vars(fresh).items() if k not in _OUTSIDE_STATE})
+        self.end("WORLD_RESET", "The world was reset: reconnect for a fresh snapshot", True)
 
     def _adopt(self, state: dict[str, Any]) -> None:
         kept = {name: getattr(self, name) for name in _OUTSIDE_STATE}
@@ -291,7 +313,11 @@ class Worlds:
         return self._worlds.get(world_id)
 
     def delete(self, world_id: str) -> bool:
-        return self._worlds.pop(world_id, None) is not None
+        world = self._worlds.pop(world_id, None)
+        if world is None:
+            return False
+        world.end("NOT_FOUND", f"World {world_id} was deleted", False)
+        return True
 
     def keep_time(self) -> float | None:
         """`World.keep_time` for every world: real seconds until the soonest next timer."""

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 from jsonschema import Draft202012Validator
 
@@ -45,6 +46,17 @@ class OpenApi:
                     return dict(operation)
         return None
 
+    def check_stream(self, method: str, path: str, text: str) -> None:
+        """An event stream (the in-process client reads it until it disconnects): a documented
+        stream, and each frame's data valid against the operation's schema."""
+        operation = self.operation(method, path)
+        assert operation is not None, f"{method} {path} streams but is not documented"
+        schema = operation["responses"]["200"]["content"]["text/event-stream"]["schema"]
+        root = {**schema, "components": self.document["components"]}
+        for frame in _stream_frames(text):
+            errors = sorted(Draft202012Validator(root).iter_errors(frame), key=str)
+            assert not errors, f"{method} {path}: {errors[0].message} in {frame!r}"
+
     def check(self, method: str, path: str, status: int, body: Any) -> None:
         operation = self.operation(method, path)
         if operation is None:
@@ -58,6 +70,11 @@ class OpenApi:
         root = {**schema, "components": self.document["components"]}
         errors = sorted(Draft202012Validator(root).iter_errors(body), key=str)
         assert not errors, f"{method} {path} → {status}: {errors[0].message} in {body!r}"
+
+
+def _stream_frames(text: str) -> list[Any]:
+    """The JSON `data:` of every frame of an event stream's body (comments skipped)."""
+    return [orjson.loads(line[5:]) for line in text.splitlines() if line.startswith("data:")]
 
 
 class ApiClient:
@@ -96,6 +113,9 @@ class ApiClient:
             cookies=cookies,
             client_ip=client_ip,
         )
+        if response.headers.get("content-type", "").startswith("text/event-stream"):
+            self.openapi.check_stream(method, path, response.text)
+            return response
         body = response.json()
         self.openapi.check(method, path, response.status_code, body)
         return response

@@ -711,7 +711,8 @@ class Bed:
 
     def learn(self, response: Response) -> None:
         """Remember the orders an answer shows, for later requests to name."""
-        body = response.json() if response.status_code == 200 else None
+        is_json = response.headers.get("content-type", "").startswith("application/json")
+        body = response.json() if response.status_code == 200 and is_json else None
         if isinstance(body, dict):
             for item in [body, *body.get("orders", [])]:
                 if isinstance(item, dict) and "remainingQuantity" in item:

@@ -1,0 +1,1 @@
+"""Server-Sent Events: the OCX streams (docs/fidelity.md "Streams")."""

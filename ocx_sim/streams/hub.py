@@ -1,0 +1,189 @@
+"""The hub: one world's open streams, grouped so that each frame is built once per group.
+
+A stream is a channel (what it shows: a book, an account's events, …) with its parameters. The
+subscribers of one channel and parameters form a group; the group keeps the view it last sent
+and, when the world may have changed (`World.changed`, after every request), builds the new
+view, and if it differs, one payload, serialised once, which every subscriber's connection
+wraps in its own envelope (docs/fidelity.md "Streams"):
+
+    {eventId: "{token}-{eventSeq}-{engineTs}", eventType, eventSeq, engineTs, sourceTs,
+     correlationId, causationId, payload}
+
+`eventSeq` counts one connection's frames (the snapshot is 1), so the envelope is per
+subscriber; the payload's bytes are spliced in, never re-serialised. With a manual clock a
+request that changes a stream's view sends exactly one frame on it, and nothing is sent
+otherwise. Frames wait in the subscriber's queue until its connection (or an in-process
+iterator) takes them; a queue that grows past `MAX_QUEUED` frames is cut off with
+`SLOW_CONSUMER` instead of growing without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from ocx_sim.engine.exchange import Exchange
+
+MAX_QUEUED = 1_000
+"""Frames a subscriber may leave untaken before it is cut off."""
+
+
+class Channel(Protocol):
+    """What one stream shows, for one set of parameters."""
+
+    @property
+    def token(self) -> str:
+        """The `eventId` prefix (`book`, `user`, …)."""
+
+    @property
+    def snapshot_type(self) -> str: ...
+
+    @property
+    def update_type(self) -> str: ...
+
+    @property
+    def update_event(self) -> str:
+        """The SSE `event:` of a frame after the snapshot: `update` or `delta`."""
+
+    def view(self, exchange: Exchange) -> Any:
+        """The state the stream shows, comparable with `==`."""
+
+    def snapshot(self, exchange: Exchange, view: Any) -> dict[str, Any]:
+        """The snapshot payload of `view`."""
+
+    def update(self, exchange: Exchange, before: Any, after: Any) -> dict[str, Any]:
+        """The payload of the change from `before` to `after` (they differ)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    event: str
+    """The SSE `event:` line: `snapshot`, `update`, `delta` or `error`."""
+    seq: int | None
+    """The SSE `id:` line (the envelope's `eventSeq`); None for an error."""
+    data: bytes
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One connection's end of a group: its frames, in order, and whether it is over."""
+
+    group: Group
+    seq: int = 0
+    queue: deque[Frame] = field(default_factory=deque)
+    closed: bool = False
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set whenever a frame arrives or the stream ends (the SSE response waits on it)."""
+
+    def push(self, event: str, event_type: str, engine_ts: int, payload: bytes) -> None:
+        if self.closed:
+            return
+        if len(self.queue) >= MAX_QUEUED:
+            self.fail("SLOW_CONSUMER", "The stream fell too far behind and was closed", True)
+            return
+        self.seq += 1
+        token = self.group.channel.token
+        envelope = b"".join(
+            (
+                b'{"eventId":"%s-%d-%d","eventType":"%s","eventSeq":%d,"engineTs":%d,'
+                % (token.encode(), self.seq, engine_ts, event_type.encode(), self.seq, engine_ts),
+                b'"sourceTs":null,"correlationId":null,"causationId":null,"payload":',
+                payload,
+                b"}",
+            )
+        )
+        self.queue.append(Frame(event, self.seq, envelope))
+        self.ready.set()
+
+    def fail(self, code: str, message: str, retryable: bool) -> None:
+        """`event: error`, then the end of the stream."""
+        if self.closed:
+            return
+        body = {"code": code, "message": message, "retryable": retryable}
+        self.queue.append(Frame("error", None, orjson.dumps(body)))
+        self.close()
+
+    def close(self) -> None:
+        self.closed = True
+        self.group.leave(self)
+        self.ready.set()
+
+    def take(self) -> list[Frame]:
+        """Every frame waiting, oldest first."""
+        frames = list(self.queue)
+        self.queue.clear()
+        self.ready.clear()
+        return frames
+
+
+@dataclass(eq=False)
+class Group:
+    hub: Hub
+    key: Hashable
+    channel: Channel
+    last: Any = None
+    subscribers: list[Subscriber] = field(default_factory=list)
+
+    def leave(self, subscriber: Subscriber) -> None:
+        if subscriber in self.subscribers:
+            self.subscribers.remove(subscriber)
+        if not self.subscribers:
+            self.hub.groups.pop(self.key, None)
+
+    def publish(self, exchange: Exchange) -> None:
+        view = self.channel.view(exchange)
+        if view == self.last:
+            return
+        payload = orjson.dumps(self.channel.update(exchange, self.last, view))
+        self.last = view
+        now = exchange.now_ms
+        event, event_type = self.channel.update_event, self.channel.update_type
+        for subscriber in list(self.subscribers):
+            subscriber.push(event, event_type, now, payload)
+
+
+class Hub:
+    """One world's streams (module docstring)."""
+
+    def __init__(self, exchange: Callable[[], Exchange]) -> None:
+        self._exchange = exchange
+        """The world's exchange, read anew each time: a restore replaces it."""
+        self.groups: dict[Hashable, Group] = {}
+
+    def subscribe(self, key: Hashable, channel: Channel) -> Subscriber:
+        """A new connection to `channel`: its snapshot is its first frame. A group new to
+        the hub starts from the view its snapshot shows."""
+        exchange = self._exchange()
+        group = self.groups.get(key)
+        view = channel.view(exchange)
+        if group is None:
+            group = self.groups[key] = Group(self, key, channel, view)
+        else:
+            # The group's subscribers already have every change up to now: bring the view
+            # they share up to date first, so the newcomer's snapshot and their frames agree.
+            group.publish(exchange)
+        subscriber = Subscriber(group)
+        group.subscribers.append(subscriber)
+        payload = orjson.dumps(channel.snapshot(exchange, view))
+        subscriber.push("snapshot", channel.snapshot_type, exchange.now_ms, payload)
+        return subscriber
+
+    def changed(self) -> None:
+        """The world may have changed: every group sends what changed in its view."""
+        if not self.groups:
+            return
+        exchange = self._exchange()
+        for group in list(self.groups.values()):
+            group.publish(exchange)
+
+    def end(self, code: str, message: str, retryable: bool) -> None:
+        """Every stream gets `event: error` and closes (the world was deleted or reset)."""
+        for group in list(self.groups.values()):
+            for subscriber in list(group.subscribers):
+                subscriber.fail(code, message, retryable)
+        self.groups.clear()
