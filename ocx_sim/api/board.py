@@ -11,77 +11,30 @@ is 404 UNKNOWN_MARKET naming `underlying`; one without an index is 503 UPSTREAM_
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from ocx_sim.auth.policy import Access
 from ocx_sim.clock import format_ms
-from ocx_sim.engine.core.board import Board, BoardEntry
-from ocx_sim.engine.core.markets import OptionType, expiry_date
-from ocx_sim.gateway import parse
+from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import DECIMAL, INSTANT, Schema, array, enum, nullable, obj, ref
 
 PRIMARY_UNDERLYING = "BTC"
-_CENTS = Decimal("0.01")
-_TYPES = {OptionType.CALL: "call", OptionType.PUT: "put"}
 
 
 def _underlying(call: Call) -> str:
     return parse.query_string(call.query, "underlying") or PRIMARY_UNDERLYING
 
 
-def _text(value: Decimal) -> str:
-    return f"{value:f}"
-
-
-def board_entry(entry: BoardEntry) -> dict[str, Any]:
-    spec = entry.spec
-    assert spec.strike is not None and spec.expiry_ms is not None
-    assert spec.option_type is not None
-    return {
-        "marketId": spec.id,
-        "strike": spec.format_price(spec.strike),
-        "expiry": expiry_date(spec.expiry_ms),
-        "type": _TYPES[spec.option_type],
-        "bid": spec.format_price(entry.bid),
-        "ask": spec.format_price(entry.ask),
-        "mark": spec.format_price(entry.mark),
-        "iv": _text(entry.iv),
-        "delta": _text(entry.delta),
-        "gamma": _text(entry.gamma),
-        "vega": _text(entry.vega),
-        "theta": _text(entry.theta),
-    }
-
-
-def board_body(board: Board) -> dict[str, Any]:
-    return {
-        "underlyingSymbol": board.underlying,
-        "underlyingPrice": _text(board.underlying_price),
-        "expiries": [expiry_date(expiry) for expiry in board.expiries],
-        "expiryForwards": {
-            expiry_date(expiry): {
-                "forwardPrice": _text(
-                    Decimal(repr(forward.price)).quantize(_CENTS, ROUND_HALF_EVEN)
-                ),
-                "futuresMarketId": forward.futures_market_id,
-            }
-            for expiry, forward in board.forwards.items()
-        },
-        "options": [board_entry(entry) for entry in board.entries],
-    }
-
-
 async def get_board(call: Call) -> Any:
-    return board_body(call.exchange.board(_underlying(call)))
+    return render.board(call.exchange.board(_underlying(call)))
 
 
 async def get_dvol(call: Call) -> Any:
     dvol = call.exchange.dvol(_underlying(call))
     return {
         "underlying": dvol.underlying,
-        "dvol": _text(dvol.dvol),
+        "dvol": f"{dvol.dvol:f}",
         "tenorDays": 30,
         "computedAt": format_ms(dvol.computed_at),
         "sourceTimestamp": format_ms(dvol.source_ts),

@@ -301,6 +301,11 @@ class Exchange:
     def insurance_fund(self) -> tuple[Decimal, list[LedgerEntry]]:
         return views.insurance_fund(self._state)
 
+    @property
+    def prices_version(self) -> int:
+        """Changes whenever an input of the marks does (an index, a surface, a pin, a basis)."""
+        return self._state.prices.version
+
     def board(self, underlying: str) -> Board:
         """The options board of `underlying` (core/board.py)."""
         state = self._state

@@ -13,12 +13,15 @@ from typing import Any
 from ocx_sim.auth.keys import ApiKey
 from ocx_sim.clock import format_ms
 from ocx_sim.engine.commands.execution import Placement
+from ocx_sim.engine.core.board import Board, BoardEntry
 from ocx_sim.engine.core.ledger import LedgerEntry
 from ocx_sim.engine.core.markets import (
     FUNDING_INTERVAL_MS,
     FUNDING_MAX_RATE_BPS,
     MarketSpec,
     MarketType,
+    OptionType,
+    expiry_date,
 )
 from ocx_sim.engine.core.money import USDC, format_usdc
 from ocx_sim.engine.core.orders import Fill, Order
@@ -260,4 +263,52 @@ def api_key(key: ApiKey, now_ms: int) -> Json:
         "lastUsedAt": instant(key.last_used_at),
         "lastUsedIp": key.last_used_ip,
         "status": key.status(now_ms).value,
+    }
+
+
+# -- the options board ------------------------------------------------------------------------
+
+_CENTS = Decimal("0.01")
+_OPTION_TYPES = {OptionType.CALL: "call", OptionType.PUT: "put"}
+
+
+def _text(value: Decimal) -> str:
+    return f"{value:f}"
+
+
+def board_entry(entry: BoardEntry) -> dict[str, Any]:
+    spec = entry.spec
+    assert spec.strike is not None and spec.expiry_ms is not None
+    assert spec.option_type is not None
+    return {
+        "marketId": spec.id,
+        "strike": spec.format_price(spec.strike),
+        "expiry": expiry_date(spec.expiry_ms),
+        "type": _OPTION_TYPES[spec.option_type],
+        "bid": spec.format_price(entry.bid),
+        "ask": spec.format_price(entry.ask),
+        "mark": spec.format_price(entry.mark),
+        "iv": _text(entry.iv),
+        "delta": _text(entry.delta),
+        "gamma": _text(entry.gamma),
+        "vega": _text(entry.vega),
+        "theta": _text(entry.theta),
+    }
+
+
+def board(board: Board) -> dict[str, Any]:
+    return {
+        "underlyingSymbol": board.underlying,
+        "underlyingPrice": _text(board.underlying_price),
+        "expiries": [expiry_date(expiry) for expiry in board.expiries],
+        "expiryForwards": {
+            expiry_date(expiry): {
+                "forwardPrice": _text(
+                    Decimal(repr(forward.price)).quantize(_CENTS, ROUND_HALF_EVEN)
+                ),
+                "futuresMarketId": forward.futures_market_id,
+            }
+            for expiry, forward in board.forwards.items()
+        },
+        "options": [board_entry(entry) for entry in board.entries],
     }

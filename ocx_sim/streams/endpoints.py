@@ -1,7 +1,7 @@
 """The stream endpoints: a request is checked like any other (credentials, then its
 parameters, 400 naming the one at fault, then the market, 404), and only then becomes a stream
-(docs/fidelity.md "Streams"). Built so far: `/perps/book-stream`; the others answer 404 until
-they are built (README).
+(docs/fidelity.md "Streams"). Built so far: `/perps/book-stream` and `/markets/board/stream`;
+the others answer 404 until they are built (README).
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import Schema, obj
 from ocx_sim.streams import sse
+from ocx_sim.streams.board import BoardChannel
 from ocx_sim.streams.book import BookChannel
 from ocx_sim.streams.hub import Hub, Subscriber
 from ocx_sim.worlds import World
 
 EVENT_STREAM = "text/event-stream"
+PRIMARY_UNDERLYING = "BTC"
 
 
 def hub_of(world: World) -> Hub:
@@ -53,8 +55,19 @@ def _linear(world: World, market_id: str) -> MarketSpec:
     return spec
 
 
+def subscribe_board(world: World, query: dict[str, str]) -> Subscriber:
+    """`/markets/board/stream?underlying=` (default BTC): an underlying's options board."""
+    underlying = parse.query_string(query, "underlying") or PRIMARY_UNDERLYING
+    world.exchange.board(underlying)  # 404 for an underlying without options, 503 without index
+    return hub_of(world).subscribe(("board", underlying), BoardChannel(underlying))
+
+
 async def book_stream(call: Call) -> Any:
     return sse.response(subscribe_book(call.world, dict(call.query)))
+
+
+async def board_stream(call: Call) -> Any:
+    return sse.response(subscribe_board(call.world, dict(call.query)))
 
 
 _ENVELOPE: Schema = obj(
@@ -81,6 +94,16 @@ ENDPOINTS = [
             "depth": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
             "intervalMs": {"type": "integer", "minimum": 50, "maximum": 2000, "default": 100},
         },
+        media_type=EVENT_STREAM,
+    ),
+    Endpoint(
+        "GET",
+        "/markets/board/stream",
+        board_stream,
+        Access.PUBLIC,
+        "Server-Sent Events: an options board, a snapshot then the entries that change",
+        response=_ENVELOPE,
+        query={"underlying": {"type": "string", "default": PRIMARY_UNDERLYING}},
         media_type=EVENT_STREAM,
     ),
 ]

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import orjson
 
 from ocx_sim.engine.exchange import Exchange
+from ocx_sim.errors import OcxError
 
 MAX_QUEUED = 1_000
 """Frames a subscriber may leave untaken before it is cut off."""
@@ -136,7 +137,12 @@ class Group:
             self.hub.groups.pop(self.key, None)
 
     def publish(self, exchange: Exchange) -> None:
-        view = self.channel.view(exchange)
+        try:
+            view = self.channel.view(exchange)
+        except OcxError:
+            # What the stream shows cannot be had now (an index withdrawn): nothing is sent
+            # until it can, and then what changed meanwhile.
+            return
         if view == self.last:
             return
         payload = orjson.dumps(self.channel.update(exchange, self.last, view))

@@ -25,6 +25,7 @@ QUERIES = {
     "preview_order",
     "preview_strategy",
     "board",
+    "prices_version",
     "dvol",
     "surface",
     "market",

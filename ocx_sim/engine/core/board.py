@@ -170,4 +170,5 @@ def _decimal(x: float, quantum: Decimal | None = None) -> Decimal:
 
 
 def _on(price: Decimal, tick: Decimal) -> Decimal:
-    return (price / tick).to_integral_value(rounding=ROUND_HALF_EVEN) * tick
+    """On the tick, half-even, with the tick's exponent (`69000` on 0.01 is `69000.00`)."""
+    return ((price / tick).to_integral_value(rounding=ROUND_HALF_EVEN) * tick).quantize(tick)
