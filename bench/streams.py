@@ -1,0 +1,245 @@
+"""Streams benchmark: fan-out over a real socket while orders flow.
+
+`ocx-sim serve` runs in a child process on a free port (a manual clock, so each order is one
+frame on every book stream). This process is the clients:
+
+1. yardstick: `--orders` limit orders placed one after another over HTTP with nobody
+   subscribed, each a new best bid (so each one changes the top of the book): orders per
+   second;
+2. the same flow with `--book` subscribers on `/perps/book-stream` and `--user` subscribers on
+   `/perps/stream/user` (each its own account, which never trades: the private fan-out still
+   looks at every one of them) once that stream is served: orders per second, and its ratio to
+   the yardstick (target ≥ 0.7);
+3. latency: `--orders` orders at a steady `--rate` per second; for each, the time from its HTTP
+   answer to its frame reaching every book subscriber: p50, p99 and max (target p99 ≤ 50 ms),
+   and the frames per second delivered;
+4. the server's resident memory per subscriber (its RSS with every stream open, less its RSS
+   before, over the number of streams).
+
+Timings are printed, never asserted: machines here are shared and noisy. `--json` ends with one
+line `{"orders_per_s": …, "orders_per_s_subscribed": …, "throughput_ratio": …, "p50_ms": …,
+"p99_ms": …, "max_ms": …, "frames_per_s": …, "rss_kb_per_subscriber": …}`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as `python bench/streams.py`, this folder comes first on the path, and its `http.py`
+# would shadow the standard library's `http` package httpx uses. Take that folder off first.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    del sys.path[0]
+
+import argparse
+import asyncio
+import json
+import socket
+import statistics
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from httpx_sse import aconnect_sse
+
+PERP = "BTC-PERP"
+LOWEST_BID = 61_300
+"""Each order bids a dollar above the last, from here: a new best bid, inside the band."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+@asynccontextmanager
+async def server() -> AsyncIterator[tuple[str, int]]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ocx_sim",
+            "serve",
+            "--port",
+            str(port),
+            "--clock",
+            "manual",
+            "--rate-limit",
+            "1000000000",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url) as http:
+            for _ in range(300):
+                try:
+                    await http.get("/perps/markets")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+        yield url, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def account(http: httpx.AsyncClient) -> str:
+    body = {"balances": {"perps": "100000000"}}
+    created = (await http.post("/_sim/accounts", json=body)).json()
+    token: str = created["sessionToken"]
+    return token
+
+
+class Subscribers:
+    """Open streams, each recording when each of its frames arrived (by eventSeq)."""
+
+    def __init__(self) -> None:
+        self.arrivals: list[dict[int, float]] = []
+        self.frames = 0
+        self.tasks: list[asyncio.Task[None]] = []
+        self.ready = 0
+
+    async def _listen(
+        self, http: httpx.AsyncClient, path: str, params: dict[str, str], headers: dict[str, str]
+    ) -> None:
+        seen: dict[int, float] = {}
+        self.arrivals.append(seen)
+        async with aconnect_sse(http, "GET", path, params=params, headers=headers) as source:
+            if source.response.status_code != 200:
+                self.ready += 1
+                return
+            async for event in source.aiter_sse():
+                seen[int(event.id)] = time.perf_counter()
+                self.frames += 1
+                if event.event == "snapshot":
+                    self.ready += 1
+
+    def open(
+        self,
+        http: httpx.AsyncClient,
+        path: str,
+        params: dict[str, str],
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        listen = self._listen(http, path, params, headers or {})
+        self.tasks.append(asyncio.create_task(listen))
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def place(http: httpx.AsyncClient, token: str, i: int) -> float:
+    body = {"marketId": PERP, "side": "buy", "quantity": "0.0010", "price": f"{LOWEST_BID + i}.00"}
+    response = await http.post(
+        "/perps/orders", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    response.raise_for_status()
+    return time.perf_counter()
+
+
+async def flow(http: httpx.AsyncClient, token: str, start: int, count: int) -> float:
+    """Orders one after another as fast as answers come: orders per second."""
+    began = time.perf_counter()
+    for i in range(start, start + count):
+        await place(http, token, i)
+    return count / (time.perf_counter() - began)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    async with server() as (url, pid):
+        limits = httpx.Limits(max_connections=args.book + args.user + 10)
+        timeout = httpx.Timeout(30, read=None)
+        async with (
+            httpx.AsyncClient(base_url=url) as http,
+            httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as streams,
+        ):
+            trader = await account(http)
+            baseline = await flow(http, trader, 0, args.orders)
+            idle_rss = rss_kb(pid)
+            subscribers = Subscribers()
+            for _ in range(args.book):
+                subscribers.open(streams, "/perps/book-stream", {"marketId": PERP})
+            watchers = [await account(http) for _ in range(args.user)]
+            user = Subscribers()
+            for token in watchers:
+                user.open(streams, "/perps/stream/user", {}, {"Authorization": f"Bearer {token}"})
+            while subscribers.ready < args.book or user.ready < args.user:
+                await asyncio.sleep(0.01)
+            rss_per = (rss_kb(pid) - idle_rss) / max(args.book + args.user, 1)
+            subscribed = await flow(http, trader, args.orders, args.orders)
+            # Steady rate: each order's answer, then its frame on every book stream.
+            await asyncio.sleep(0.2)
+            first_seq = max(max(seen) for seen in subscribers.arrivals) + 1
+            frames_before, began = subscribers.frames, time.perf_counter()
+            answered: list[float] = []
+            for k in range(args.orders):
+                answered.append(await place(http, trader, 2 * args.orders + k))
+                await asyncio.sleep(1 / args.rate)
+            await asyncio.sleep(0.5)
+            elapsed = time.perf_counter() - began
+            frames_per_s = (subscribers.frames - frames_before) / elapsed
+            latencies = []
+            for k, at in enumerate(answered):
+                arrivals = [seen.get(first_seq + k) for seen in subscribers.arrivals]
+                reached = [a for a in arrivals if a is not None]
+                if len(reached) == len(arrivals):
+                    latencies.append((max(reached) - at) * 1000)
+            await subscribers.close()
+            await user.close()
+    latencies.sort()
+    return {
+        "orders_per_s": round(baseline, 1),
+        "orders_per_s_subscribed": round(subscribed, 1),
+        "throughput_ratio": round(subscribed / baseline, 3),
+        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
+        "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 2) if latencies else None,
+        "max_ms": round(latencies[-1], 2) if latencies else None,
+        "delivered": f"{len(latencies)}/{args.orders}",
+        "frames_per_s": round(frames_per_s, 1),
+        "rss_kb_per_subscriber": round(rss_per, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--book", type=int, default=200, help="book-stream subscribers")
+    parser.add_argument("--user", type=int, default=50, help="user-stream subscribers")
+    parser.add_argument("--orders", type=int, default=200, help="orders per phase")
+    parser.add_argument("--rate", type=float, default=20.0, help="orders per second (latency)")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line")
+    args = parser.parse_args()
+    result = asyncio.run(run(args))
+    print(f"{args.book} book-stream and {args.user} user-stream subscribers, real socket")
+    print(f"orders/s, nobody subscribed  : {result['orders_per_s']}")
+    print(
+        f"orders/s, subscribed         : {result['orders_per_s_subscribed']} "
+        f"({result['throughput_ratio']}x, target >= 0.7)"
+    )
+    print(
+        f"answer -> every book frame   : p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms "
+        f"(target <= 50), max {result['max_ms']} ms; {result['delivered']} orders reached all"
+    )
+    print(f"frames/s delivered           : {result['frames_per_s']}")
+    print(f"server RSS per subscriber    : {result['rss_kb_per_subscriber']} KiB")
+    if args.json:
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
