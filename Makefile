@@ -38,6 +38,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/lifecycle.py
 	$(BIN)/python bench/fixture.py
 	$(BIN)/python bench/options.py
+	$(BIN)/python bench/streams.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
