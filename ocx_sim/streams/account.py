@@ -1,5 +1,5 @@
 """The private event streams: `/perps/stream/user`, `/perps/stream/events` and
-`/options/stream/events` (docs/fidelity.md "Streams", "Private event streams").
+`/options/stream/events` (docs/fidelity.md "Streams": its private event streams bullet).
 
 One channel serves the three: the caller's fills and positions on a set of venues, narrowed to
 one market (with that market's book) on the two `events` streams.

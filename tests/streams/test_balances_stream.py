@@ -159,3 +159,24 @@ def test_an_anonymous_caller_is_refused_and_query_parameters_are_ignored(
     )
     assert response.status_code == 200
     assert response.text.splitlines()[:2] == ["id: 1", "event: snapshot"]
+
+
+def test_a_deposit_sends_one_update_when_it_is_credited_not_before(
+    client: ApiClient, world: World, trader: NewAccount
+) -> None:
+    stream = balances_stream(world, trader)
+    [before] = payloads(stream)
+
+    deposit = {"walletAddress": trader.wallet_address, "amount": "25"}
+    assert client.post("/_sim/deposits", json=deposit).status_code == 201
+    assert stream.take() == []  # pending: nothing credited yet
+
+    post(client, "/_sim/clock/advance", {"ms": 10_000})
+
+    [(event, _, envelope)] = parsed(stream.take())
+    assert (event, envelope["engineTs"]) == ("update", world.now_ms)
+    assert envelope["payload"] == rest(client, trader)
+    assert (before["walletBalance"], envelope["payload"]["walletBalance"]) == (
+        "100000.00",
+        "100025.00",
+    )

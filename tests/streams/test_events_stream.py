@@ -4,13 +4,17 @@ the REST reads, then one delta per request that changes what it shows."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from ocx_sim.app import create_app
+from ocx_sim.engine.core.accounts import Bucket
 from ocx_sim.streams.endpoints import subscribe_book, subscribe_events
 from ocx_sim.streams.hub import Subscriber
-from ocx_sim.worlds import NewAccount, World
+from ocx_sim.testing.client import InProcessClient
+from ocx_sim.worlds import NewAccount, World, WorldConfig, Worlds
 from tests.api.conftest import ApiClient, assert_error, atm_call, read_key
 from tests.streams.conftest import PERP, get, order, parsed, payloads
 
@@ -224,3 +228,31 @@ def test_an_unknown_or_other_venue_market_is_a_json_404_pointing_at_the_right_st
         assert_error(response, 404, "UNKNOWN_MARKET")
         if where is not None:
             assert where in response.json()["message"]
+
+
+def test_the_same_seed_and_requests_give_byte_identical_frames() -> None:
+    def run() -> list[bytes]:
+        worlds = Worlds(WorldConfig(seed=3))
+        world = worlds.default
+        http = InProcessClient(create_app(worlds))
+        maker = world.create_account(balances={Bucket.PERPS: Decimal(10_000)})
+        taker = world.create_account(balances={Bucket.PERPS: Decimal(10_000)})
+        stream = events(world, maker, depth="5")
+        for who, body in (
+            (maker, {"side": "buy", "quantity": "0.1000", "price": "68000.00"}),
+            (maker, {"side": "buy", "quantity": "0.2000", "price": "67900.00"}),
+            (taker, {"side": "sell", "quantity": "0.1000", "type": "market"}),
+        ):
+            http.post(
+                "/perps/orders",
+                json={"marketId": PERP, **body},
+                headers={"Authorization": f"Bearer {who.session_token}"},
+            )
+        http.post(f"/_sim/markets/{PERP}/mark", json={"price": "68100.00"})
+        http.close()
+        return [frame.data for frame in stream.take()]
+
+    first = run()
+
+    assert len(first) == 5
+    assert run() == first
