@@ -19,7 +19,6 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from ocx_sim.api.orders import CLOB, perps_venues
-from ocx_sim.api.wallet import asset_balance, bucket_balances
 from ocx_sim.auth.policy import Access
 from ocx_sim.engine.core.markets import DAY_MS, Venue
 from ocx_sim.engine.core.orders import MarginMode
@@ -167,14 +166,12 @@ async def get_portfolio(call: Call) -> Any:
     and the positions."""
     exchange, user_id = call.exchange, call.user_id
     summary = exchange.wallet_summary(user_id)
-    balances = summary.balances
     perps = exchange.margin(user_id, Venue.PERPS)
     options = exchange.margin(user_id, Venue.OPTIONS)
-    equity = balances.wallet + perps.equity + options.equity + balances.spot
     return {
-        "equity": render.usdc(equity),
+        "equity": render.usdc(render.portfolio_equity(exchange, user_id)),
         "tradableBalance": render.usdc(summary.tradable),
-        "balances": bucket_balances(balances),
+        "balances": render.bucket_balances(summary.balances),
         "pnl": {
             "unrealized": render.usdc(perps.unrealized_pnl + options.unrealized_pnl),
             "realized24h": render.usdc(exchange.realized_pnl(user_id, exchange.now_ms - DAY_MS)),
@@ -197,10 +194,7 @@ async def get_portfolio(call: Call) -> Any:
 
 async def get_portfolio_balances(call: Call) -> Any:
     """The USDC buckets and the spot bucket per asset."""
-    exchange, user_id = call.exchange, call.user_id
-    body: dict[str, Any] = bucket_balances(exchange.balances(user_id))
-    body["assets"] = [asset_balance(exchange, row) for row in exchange.spot_assets(user_id)]
-    return body
+    return render.portfolio_balances(call.exchange, call.user_id)
 
 
 # -- schemas ----------------------------------------------------------------------------------

@@ -21,8 +21,6 @@ from typing import Any
 from ocx_sim.auth.policy import Access
 from ocx_sim.engine.core.accounts import Bucket
 from ocx_sim.engine.core.settlements import SettlementKind, SettlementStatus
-from ocx_sim.engine.exchange import Exchange
-from ocx_sim.engine.views import AssetBalance, Balances
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import DECIMAL, Schema, array, enum, obj, ref
@@ -33,30 +31,9 @@ SETTLEMENTS_LIMIT_DEFAULT = 50
 SETTLEMENTS_LIMIT_MAX = 200
 
 
-def bucket_balances(balances: Balances) -> dict[str, Any]:
-    """The four USDC buckets (`spotBalance`: the spot bucket's USDC, locked part included)."""
-    return {
-        "walletBalance": render.usdc(balances.wallet),
-        "perpsBalance": render.usdc(balances.perps),
-        "optionsBalance": render.usdc(balances.options),
-        "spotBalance": render.usdc(balances.spot),
-    }
-
-
-def asset_balance(exchange: Exchange, row: AssetBalance) -> dict[str, Any]:
-    """One spot asset: USDC as money, a base asset on its spot market's size decimals."""
-    return {
-        "asset": row.asset,
-        "bucket": row.bucket,
-        "available": render.asset_amount(exchange, row.asset, row.available),
-        "locked": render.asset_amount(exchange, row.asset, row.locked),
-        "total": render.asset_amount(exchange, row.asset, row.total),
-    }
-
-
 async def get_wallet_balance(call: Call) -> Any:
     summary = call.exchange.wallet_summary(call.user_id)
-    balances = bucket_balances(summary.balances)
+    balances = render.bucket_balances(summary.balances)
     return {
         "onchainDepositTotal": render.usdc(summary.onchain_deposit_total),
         **balances,
@@ -67,7 +44,7 @@ async def get_wallet_balance(call: Call) -> Any:
 
 async def list_wallet_assets(call: Call) -> Any:
     exchange = call.exchange
-    return [asset_balance(exchange, row) for row in exchange.spot_assets(call.user_id)]
+    return [render.asset_balance(exchange, row) for row in exchange.spot_assets(call.user_id)]
 
 
 async def transfer_funds(call: Call) -> Any:
@@ -76,7 +53,7 @@ async def transfer_funds(call: Call) -> Any:
     source = parse.choice(body, "from", Bucket)
     target = parse.choice(body, "to", Bucket)
     amount = parse.decimal(body, "amount")
-    return bucket_balances(call.exchange.transfer(call.user_id, source, target, amount))
+    return render.bucket_balances(call.exchange.transfer(call.user_id, source, target, amount))
 
 
 async def withdraw_funds(call: Call) -> Any:

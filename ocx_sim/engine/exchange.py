@@ -378,6 +378,13 @@ class Exchange:
         """The position, or None when flat."""
         return views.position(self._state, user_id, market_id, margin_mode)
 
+    def held_position(
+        self, user_id: str, market_id: str, margin_mode: MarginMode = MarginMode.CROSS
+    ) -> PositionView | None:
+        """The position even when flat (its realized PnL and funding kept, the mark now), or
+        None when the user never held the market (the streams' closed positions)."""
+        return views.held_position(self._state, user_id, market_id, margin_mode)
+
     def balances(self, user_id: str) -> Balances:
         return views.balances(self._state, user_id)
 

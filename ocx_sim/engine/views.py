@@ -197,6 +197,16 @@ def position(
     return position_view(state, user, market_id, margin_mode)
 
 
+def held_position(
+    state: State, user_id: str, market_id: str, margin_mode: MarginMode
+) -> PositionView | None:
+    """The position, flat or not; None when the user never held it."""
+    user = state.user(user_id)
+    if user.position(market_id, margin_mode) is None:
+        return None
+    return position_view(state, user, market_id, margin_mode)
+
+
 def position_view(
     state: State, user: User, market_id: str, margin_mode: MarginMode
 ) -> PositionView:

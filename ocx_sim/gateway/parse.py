@@ -155,6 +155,16 @@ def query_int(
     return value
 
 
+def query_bool(query: Mapping[str, str], name: str, *, default: bool) -> bool:
+    """`true` or `false`; absent (or empty) is `default`; anything else is 400 naming it."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw not in ("true", "false"):
+        raise invalid(name, "must be true or false")
+    return raw == "true"
+
+
 def query_choice(query: Mapping[str, str], name: str, kind: type[E]) -> E | None:
     raw = query.get(name)
     if raw is None or raw == "":

@@ -21,13 +21,14 @@ from ocx_sim.engine.core.markets import (
     MarketSpec,
     MarketType,
     OptionType,
+    Venue,
     expiry_date,
 )
 from ocx_sim.engine.core.money import USDC, format_usdc
 from ocx_sim.engine.core.orders import Fill, Order
 from ocx_sim.engine.core.settlements import CHAIN_ID, NETWORK, Settlement
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.engine.views import DepthSnapshot, PositionView
+from ocx_sim.engine.views import AssetBalance, Balances, DepthSnapshot, PositionView
 
 Json = dict[str, Any]
 
@@ -215,6 +216,43 @@ def asset_amount(exchange: Exchange, asset: str, value: Decimal) -> str:
         return usdc(value)
     spec = exchange.catalog.spot_market(asset)
     return decimal_text(value) if spec is None else quantity(spec, value)
+
+
+def bucket_balances(balances: Balances) -> Json:
+    """The four USDC buckets (`spotBalance`: the spot bucket's USDC, locked part included)."""
+    return {
+        "walletBalance": usdc(balances.wallet),
+        "perpsBalance": usdc(balances.perps),
+        "optionsBalance": usdc(balances.options),
+        "spotBalance": usdc(balances.spot),
+    }
+
+
+def asset_balance(exchange: Exchange, row: AssetBalance) -> Json:
+    """One spot asset: USDC as money, a base asset on its spot market's size decimals."""
+    return {
+        "asset": row.asset,
+        "bucket": row.bucket,
+        "available": asset_amount(exchange, row.asset, row.available),
+        "locked": asset_amount(exchange, row.asset, row.locked),
+        "total": asset_amount(exchange, row.asset, row.total),
+    }
+
+
+def portfolio_balances(exchange: Exchange, user_id: str) -> Json:
+    """`GET /portfolio/balances`: the USDC buckets and the spot bucket per asset (also the
+    balances stream's payload, streams/balances.py)."""
+    body = bucket_balances(exchange.balances(user_id))
+    body["assets"] = [asset_balance(exchange, row) for row in exchange.spot_assets(user_id)]
+    return body
+
+
+def portfolio_equity(exchange: Exchange, user_id: str) -> Decimal:
+    """`/portfolio/me` `equity`: the wallet and spot USDC plus the perps and options equity."""
+    balances = exchange.balances(user_id)
+    perps = exchange.margin(user_id, Venue.PERPS)
+    options = exchange.margin(user_id, Venue.OPTIONS)
+    return balances.wallet + perps.equity + options.equity + balances.spot
 
 
 def ledger_entry(exchange: Exchange, e: LedgerEntry) -> Json:

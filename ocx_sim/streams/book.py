@@ -42,20 +42,32 @@ class BookChannel:
         return BookView(tuple(snapshot.bids), tuple(snapshot.asks))
 
     def snapshot(self, exchange: Exchange, view: BookView) -> dict[str, Any]:
-        return self._payload(exchange, view, view.bids, view.asks)
+        return self._payload(exchange, self.sides(view))
 
     def update(self, exchange: Exchange, before: BookView, after: BookView) -> dict[str, Any]:
-        bids = _changed(before.bids, after.bids, descending=True)
-        return self._payload(exchange, after, bids, _changed(before.asks, after.asks))
+        return self._payload(exchange, self.changes(before, after))
 
-    def _payload(
-        self, exchange: Exchange, view: BookView, bids: Levels, asks: Levels
-    ) -> dict[str, Any]:
+    def sides(self, view: BookView) -> dict[str, list[dict[str, str]]]:
+        """`{bids, asks}`: every level of `view` (a snapshot's)."""
+        return self._sides(view, view.bids, view.asks)
+
+    def changes(self, before: BookView, after: BookView) -> dict[str, list[dict[str, str]]]:
+        """`{bids, asks}`: the levels that changed from `before` to `after` (an update's; the
+        private event streams' `book` uses the same, docs/fidelity.md "Streams")."""
+        bids = _changed(before.bids, after.bids, descending=True)
+        return self._sides(after, bids, _changed(before.asks, after.asks))
+
+    def _payload(self, exchange: Exchange, sides: dict[str, Any]) -> dict[str, Any]:
         return {
             "marketId": self.spec.id,
+            **sides,
+            "sequence": exchange.depth(self.spec.id, 0).sequence,
+        }
+
+    def _sides(self, view: BookView, bids: Levels, asks: Levels) -> dict[str, list[dict[str, str]]]:
+        return {
             "bids": self._levels(bids, view.bids, descending=True),
             "asks": self._levels(asks, view.asks, descending=False),
-            "sequence": exchange.depth(self.spec.id, 0).sequence,
         }
 
     def _levels(self, levels: Levels, side: Levels, *, descending: bool) -> list[dict[str, str]]:

@@ -57,8 +57,10 @@ class Channel(Protocol):
     def snapshot(self, exchange: Exchange, view: Any) -> dict[str, Any]:
         """The snapshot payload of `view`."""
 
-    def update(self, exchange: Exchange, before: Any, after: Any) -> dict[str, Any]:
-        """The payload of the change from `before` to `after` (they differ)."""
+    def update(self, exchange: Exchange, before: Any, after: Any) -> dict[str, Any] | None:
+        """The payload of the change from `before` to `after` (they differ), or None when
+        nothing the stream shows changed (a view may be coarser than what it shows: an
+        account's fill count moves on a fill of a market the stream leaves out)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +147,11 @@ class Group:
             return
         if view == self.last:
             return
-        payload = orjson.dumps(self.channel.update(exchange, self.last, view))
+        update = self.channel.update(exchange, self.last, view)
         self.last = view
+        if update is None:
+            return
+        payload = orjson.dumps(update)
         now = exchange.now_ms
         event, event_type = self.channel.update_event, self.channel.update_type
         for subscriber in list(self.subscribers):

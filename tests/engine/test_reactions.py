@@ -17,6 +17,7 @@ QUERIES = {
     "create",
     "user",
     "has_user",
+    "held_position",
     "find_user",
     "users",
     "settlements",
