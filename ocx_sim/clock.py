@@ -298,6 +298,11 @@ RealTimeSource = Callable[[], float]
 `WallClock`'s `real_time`, passed down from `Worlds`)."""
 
 
+def real_seconds() -> float:
+    """The default `RealTimeSource` (for real-time waits outside a clock: a stream's stall)."""
+    return time.monotonic()
+
+
 class WallClock(Clock):
     """Realtime: simulated time = start + (real elapsed × speed). Timers fire on `fire_due()`.
 

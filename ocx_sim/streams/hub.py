@@ -15,6 +15,14 @@ request that changes a stream's view sends exactly one frame on it, and nothing 
 otherwise. Frames wait in the subscriber's queue until its connection (or an in-process
 iterator) takes them; a queue that grows past `MAX_QUEUED` frames is cut off with
 `SLOW_CONSUMER` instead of growing without bound.
+
+Stream faults (worlds/faults.py, docs/control-api.md "Faults") act here, on one subscriber's
+frames, so the SSE response and an in-process reader see the same thing: the snapshot is
+always queued whole and once; `stream_gap` drops the first frame after it (its `eventSeq` is
+consumed, so the client sees 1, 3, 4, …); `stream_duplicate` queues that frame twice, byte for
+byte; `stream_drop` ends the stream, with no `event: error`, right after the `afterFrames`-th
+frame queued (the snapshot is the first); `stream_stall` holds back every frame after the
+snapshot for `ms` real milliseconds from the moment the snapshot is taken.
 """
 
 from __future__ import annotations
@@ -27,7 +35,9 @@ from typing import Any, Protocol
 
 import orjson
 
+from ocx_sim.clock import RealTimeSource, real_seconds
 from ocx_sim.engine.exchange import Exchange
+from ocx_sim.worlds.faults import FaultAction, FaultType
 
 MAX_QUEUED = 1_000
 """Frames a subscriber may leave untaken before it is cut off."""
@@ -79,6 +89,49 @@ class Subscriber:
     closed: bool = False
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     """Set whenever a frame arrives or the stream ends (the SSE response waits on it)."""
+    queued: int = 0
+    """Frames queued for the client so far (a duplicate counts twice, a gap not at all)."""
+    taken: int = 0
+    """Frames taken by the connection so far (the journal's `frames`)."""
+    gap: bool = False
+    """A `stream_gap` waiting for the first frame after the snapshot."""
+    duplicate: bool = False
+    """A `stream_duplicate` waiting for the first frame after the snapshot."""
+    drop_after: int | None = None
+    """A `stream_drop`: the stream ends once this many frames are queued."""
+    stall_ms: int | None = None
+    """A `stream_stall` that starts when the snapshot is taken."""
+    held_until: float | None = None
+    """While a stall runs: the `clock` reading at which it ends."""
+    clock: RealTimeSource = real_seconds
+    """Real seconds (a stall is real time, whatever the simulated clock does)."""
+
+    def inject(self, action: FaultAction) -> None:
+        """Apply a stream fault to this connection (module docstring); others are ignored."""
+        kind = action.type
+        if kind is FaultType.STREAM_GAP:
+            self.gap = True
+        elif kind is FaultType.STREAM_DUPLICATE:
+            self.duplicate = True
+        elif kind is FaultType.STREAM_STALL:
+            self.stall_ms = action.ms
+        elif kind is FaultType.STREAM_DROP:
+            self.drop_after = action.after_frames or 1
+            self._maybe_drop()
+
+    def _maybe_drop(self) -> None:
+        if self.drop_after is not None and self.queued >= self.drop_after and not self.closed:
+            self.close()
+
+    def held_for(self) -> float:
+        """Real seconds a running stall still holds frames back (0 when none runs)."""
+        if self.held_until is None:
+            return 0.0
+        left = self.held_until - self.clock()
+        if left <= 0:
+            self.held_until = None
+            return 0.0
+        return left
 
     def push(self, event: str, event_type: str, engine_ts: int, payload: bytes) -> None:
         if self.closed:
@@ -97,8 +150,22 @@ class Subscriber:
                 b"}",
             )
         )
-        self.queue.append(Frame(event, self.seq, envelope))
+        frame = Frame(event, self.seq, envelope)
+        if self.seq > 1 and self.gap:
+            self.gap = False  # skipped: its eventSeq is spent
+            return
+        self._queue(frame)
+        if self.seq > 1 and self.duplicate:
+            self.duplicate = False
+            self._queue(frame)
+
+    def _queue(self, frame: Frame) -> None:
+        if self.closed:
+            return
+        self.queue.append(frame)
+        self.queued += 1
         self.ready.set()
+        self._maybe_drop()
 
     def fail(self, code: str, message: str, retryable: bool) -> None:
         """`event: error`, then the end of the stream."""
@@ -114,10 +181,21 @@ class Subscriber:
         self.ready.set()
 
     def take(self) -> list[Frame]:
-        """Every frame waiting, oldest first."""
-        frames = list(self.queue)
-        self.queue.clear()
-        self.ready.clear()
+        """Every frame waiting, oldest first; none while a stall holds them back (and only
+        the snapshot when taking it starts one)."""
+        if self.held_for() > 0:
+            return []
+        if self.stall_ms is not None and self.queue and self.queue[0].event == "snapshot":
+            self.held_until = self.clock() + self.stall_ms / 1000
+            self.stall_ms = None
+            frames = [self.queue.popleft()]
+            if not self.queue:
+                self.ready.clear()
+        else:
+            frames = list(self.queue)
+            self.queue.clear()
+            self.ready.clear()
+        self.taken += len(frames)
         return frames
 
 
