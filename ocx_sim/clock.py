@@ -374,6 +374,10 @@ class WallClock(Clock):
         self.__dict__.update(state)
         self.resume()
 
+    def real_now(self) -> float:
+        """Real seconds from its source's origin (what a stream's interval is measured in)."""
+        return self._real_time()
+
     def fire_due(self) -> int:
         """Fire every timer due by the current realtime instant, each at its own instant."""
         return self._run_until(self.now_ms)

@@ -39,7 +39,9 @@ def subscribe_book(world: World, query: dict[str, str]) -> Subscriber:
     interval = parse.query_int(query, "intervalMs", default=100, low=50, high=2000)
     assert market_id is not None and depth is not None
     spec = _linear(world, market_id)
-    return hub_of(world).subscribe(("book", spec.id, depth, interval), BookChannel(spec, depth))
+    return hub_of(world).subscribe(
+        ("book", spec.id, depth, interval), BookChannel(spec, depth), interval_ms=interval
+    )
 
 
 def _linear(world: World, market_id: str) -> MarketSpec:

@@ -12,7 +12,14 @@ wraps in its own envelope (docs/fidelity.md "Streams"):
 `eventSeq` counts one connection's frames (the snapshot is 1), so the envelope is per
 subscriber; the payload's bytes are spliced in, never re-serialised. With a manual clock a
 request that changes a stream's view sends exactly one frame on it, and nothing is sent
-otherwise. Frames wait in the subscriber's queue until its connection (or an in-process
+otherwise. With a realtime clock a group sends at most one frame per `intervalMs` of wall
+time: a change that comes sooner waits, the group arming a flush on the running event loop
+(`call_later`) for when the interval is up, and the changes made meanwhile go out as one
+frame (the difference between the view last sent and the view then); with no running loop
+the next `changed` (a request, the realtime ticker) sends it. A newcomer to a group flushes it
+at once, interval or not, so that its snapshot and its fellows' frames agree. Wall time is
+read from the world's realtime clock, so a test that fakes it (`FakeRealTime`) decides when
+a frame is due. Frames wait in the subscriber's queue until its connection (or an in-process
 iterator) takes them; a queue that grows past `MAX_QUEUED` frames is cut off with
 `SLOW_CONSUMER` instead of growing without bound.
 
@@ -35,7 +42,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from ocx_sim.clock import RealTimeSource, real_seconds
+from ocx_sim.clock import RealTimeSource, WallClock, real_seconds
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.worlds.faults import FaultAction, FaultType
 
@@ -206,23 +213,61 @@ class Group:
     channel: Channel
     last: Any = None
     subscribers: list[Subscriber] = field(default_factory=list)
+    interval_ms: int | None = None
+    """Realtime clocks only: the least wall time between two frames (module docstring)."""
+    sent_at: float | None = None
+    """The wall time (realtime clock's real seconds) of the last frame; None before one."""
+    flush: asyncio.TimerHandle | None = None
+    """A flush armed on the event loop for when the interval is up."""
 
     def leave(self, subscriber: Subscriber) -> None:
         if subscriber in self.subscribers:
             self.subscribers.remove(subscriber)
         if not self.subscribers:
-            self.hub.groups.pop(self.key, None)
+            if self.hub.groups.get(self.key) is self:
+                del self.hub.groups[self.key]
+            if self.flush is not None:
+                self.flush.cancel()
+                self.flush = None
 
-    def publish(self, exchange: Exchange) -> None:
+    def publish(self, exchange: Exchange, *, force: bool = False) -> None:
+        clock = exchange.clock
+        real_now = clock.real_now() if isinstance(clock, WallClock) else None
+        if real_now is not None and self.interval_ms and self.sent_at is not None and not force:
+            wait = self.sent_at + self.interval_ms / 1000 - real_now
+            if wait > 0:
+                self._arm(wait)
+                return
         view = self.channel.view(exchange)
         if view == self.last:
             return
+        if self.flush is not None:
+            self.flush.cancel()
+            self.flush = None
+        if real_now is not None:
+            self.sent_at = real_now
         payload = orjson.dumps(self.channel.update(exchange, self.last, view))
         self.last = view
         now = exchange.now_ms
         event, event_type = self.channel.update_event, self.channel.update_type
         for subscriber in list(self.subscribers):
             subscriber.push(event, event_type, now, payload)
+
+    def _arm(self, wait: float) -> None:
+        """Flush once `wait` real seconds are up, if an event loop runs (else the next
+        `changed` does)."""
+        if self.flush is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self.flush = loop.call_later(wait, self._flushed)
+
+    def _flushed(self) -> None:
+        self.flush = None
+        if self.hub.groups.get(self.key) is self:
+            self.publish(self.hub.exchange())
 
 
 class Hub:
@@ -233,18 +278,24 @@ class Hub:
         """The world's exchange, read anew each time: a restore replaces it."""
         self.groups: dict[Hashable, Group] = {}
 
-    def subscribe(self, key: Hashable, channel: Channel) -> Subscriber:
+    def exchange(self) -> Exchange:
+        return self._exchange()
+
+    def subscribe(
+        self, key: Hashable, channel: Channel, *, interval_ms: int | None = None
+    ) -> Subscriber:
         """A new connection to `channel`: its snapshot is its first frame. A group new to
-        the hub starts from the view its snapshot shows."""
+        the hub starts from the view its snapshot shows. `interval_ms`: the least wall time
+        between two of the group's frames on a realtime clock (part of `key`)."""
         exchange = self._exchange()
         group = self.groups.get(key)
         view = channel.view(exchange)
         if group is None:
-            group = self.groups[key] = Group(self, key, channel, view)
+            group = self.groups[key] = Group(self, key, channel, view, interval_ms=interval_ms)
         else:
             # The group's subscribers already have every change up to now: bring the view
             # they share up to date first, so the newcomer's snapshot and their frames agree.
-            group.publish(exchange)
+            group.publish(exchange, force=True)
         subscriber = Subscriber(group)
         group.subscribers.append(subscriber)
         payload = orjson.dumps(channel.snapshot(exchange, view))
@@ -264,4 +315,7 @@ class Hub:
         for group in list(self.groups.values()):
             for subscriber in list(group.subscribers):
                 subscriber.fail(code, message, retryable)
+            if group.flush is not None:
+                group.flush.cancel()
+                group.flush = None
         self.groups.clear()
