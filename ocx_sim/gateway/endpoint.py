@@ -59,7 +59,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -122,15 +122,17 @@ class Endpoint:
         return self.path.startswith("/_sim/")
 
 
-@runtime_checkable
-class Streaming(Protocol):
-    """An answer that stays open and sends frames (streams/sse.py)."""
+class Streaming:
+    """Mixed into an answer that stays open and sends frames (streams/sse.py). A plain class,
+    not a runtime Protocol: every answer is checked against it, and this check is cheap."""
 
     def inject(self, action: FaultAction) -> None:
         """Apply a stream fault to this stream."""
+        raise NotImplementedError
 
     def when_done(self, callback: Callable[[int], None]) -> None:
         """Call `callback(frames sent)` once the stream has ended."""
+        raise NotImplementedError
 
 
 @dataclass(frozen=True, slots=True)

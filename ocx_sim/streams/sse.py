@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from ocx_sim.gateway.endpoint import Streaming
 from ocx_sim.streams.hub import Subscriber
 from ocx_sim.worlds.faults import FaultAction
 
@@ -28,7 +29,7 @@ def heartbeat() -> ServerSentEvent:
     return ServerSentEvent(comment="heartbeat")
 
 
-class StreamResponse(EventSourceResponse):
+class StreamResponse(EventSourceResponse, Streaming):
     """One connection's stream."""
 
     def __init__(self, subscriber: Subscriber) -> None:
