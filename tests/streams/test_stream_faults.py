@@ -12,6 +12,7 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
+from ocx_sim.streams import sse
 from ocx_sim.streams.hub import Subscriber
 from ocx_sim.testing.world import OcxWorld
 from ocx_sim.worlds import NewAccount, World
@@ -258,3 +259,34 @@ def test_a_stream_is_journalled_once_when_it_ends_with_its_frame_count(
     assert entry["latencyMs"] >= 0
     others = client.get("/_sim/journal").json()["entries"]
     assert all("frames" not in e for e in others if e["path"] != STREAM)
+
+
+@pytest.mark.parametrize("stall_ms", [None, 300])
+def test_a_heartbeat_goes_out_after_a_quiet_while_but_never_during_a_stall(
+    ocx_server: OcxWorld, monkeypatch: pytest.MonkeyPatch, stall_ms: int | None
+) -> None:
+    monkeypatch.setattr(sse, "HEARTBEAT_SECONDS", 0.05)
+    if stall_ms is not None:
+        ocx_server.control(
+            "POST",
+            "/_sim/faults",
+            {
+                "match": {"method": "GET", "path": STREAM},
+                "action": {"type": "stream_stall", "ms": stall_ms},
+            },
+        )
+    with (
+        httpx.Client(base_url=ocx_server.url, timeout=10) as http,
+        http.stream("GET", STREAM, params={"marketId": PERP}) as response,
+    ):
+        lines = response.iter_lines()
+        assert next(lines) == "id: 1"
+        while next(lines) != "":  # the rest of the snapshot
+            pass
+        started = time.monotonic()
+        heartbeat = next(line for line in lines if line)
+        waited = time.monotonic() - started
+
+    assert heartbeat == ": heartbeat"
+    assert waited >= (0.25 if stall_ms else 0.0)
+    assert waited < (0.25 if stall_ms is None else 5)
