@@ -298,6 +298,11 @@ RealTimeSource = Callable[[], float]
 `WallClock`'s `real_time`, passed down from `Worlds`)."""
 
 
+def real_seconds() -> float:
+    """The default `RealTimeSource` (for real-time waits outside a clock: a stream's stall)."""
+    return time.monotonic()
+
+
 class WallClock(Clock):
     """Realtime: simulated time = start + (real elapsed × speed). Timers fire on `fire_due()`.
 
@@ -368,6 +373,10 @@ class WallClock(Clock):
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self.resume()
+
+    def real_now(self) -> float:
+        """Real seconds from its source's origin (what a stream's interval is measured in)."""
+        return self._real_time()
 
     def fire_due(self) -> int:
         """Fire every timer due by the current realtime instant, each at its own instant."""

@@ -14,7 +14,11 @@
   of them (1 to 10,000; all when absent). `status` is null for a dropped connection;
   `latencyMs` is real milliseconds (three decimals). In a world made with `journalBodies`,
   each entry adds `request` and `response`: the bodies as parsed JSON, null when there is none
-  or it is not JSON, credentials redacted (worlds/journal.py).
+  or it is not JSON, credentials redacted (worlds/journal.py). A stream's entry is written
+  when it ends, with `frames` (the frames sent) and `latencyMs` the time it was open.
+
+Stream faults (`stream_drop {afterFrames?}`, `stream_gap`, `stream_duplicate`,
+`stream_stall {ms}`) must match `GET`; `afterFrames` shows as 1 when absent, null on others.
 
 Answers show every field of a match and an action, null where unset, and the action's
 effective answer: an ambiguous fault shows the status, code and message it will answer (504,
@@ -69,6 +73,7 @@ def action_view(action: FaultAction) -> dict[str, Any]:
         "message": action.answer_message,
         "ms": action.ms,
         "drop": action.drops,
+        "afterFrames": (action.after_frames or 1) if action.type is FaultType.STREAM_DROP else None,
     }
 
 
@@ -94,6 +99,8 @@ def entry_view(entry: JournalEntry) -> dict[str, Any]:
     }
     if entry.bodies is not None:
         view["request"], view["response"] = entry.bodies
+    if entry.frames is not None:
+        view["frames"] = entry.frames
     return view
 
 
@@ -115,6 +122,7 @@ async def add_fault(call: Call) -> Any:
         raw_action.get("message"),
         raw_action.get("ms"),
         False if drop is None else drop,
+        raw_action.get("afterFrames"),
     )
     # Absent is one request; null is every request until the rule is removed.
     times = body.get("times", 1)
@@ -170,13 +178,20 @@ _ACTION: Schema = obj(
         "message": nullable({"type": "string"}),
         "ms": nullable({"type": "integer", "minimum": 1, "maximum": MAX_LATENCY_MS}),
         "drop": {"type": "boolean"},
+        "afterFrames": {
+            **nullable({"type": "integer", "minimum": 1, "maximum": MAX_TIMES}),
+            "description": "stream_drop: the stream ends after this many frames (default 1)",
+        },
     },
-    optional=("status", "code", "message", "ms", "drop"),
+    optional=("status", "code", "message", "ms", "drop", "afterFrames"),
 )
 _FAULT_FIELDS: dict[str, Schema] = {
     "faultId": ULID,
     "match": {**_MATCH, "required": ["method", "path", "account"]},
-    "action": {**_ACTION, "required": ["type", "status", "code", "message", "ms", "drop"]},
+    "action": {
+        **_ACTION,
+        "required": ["type", "status", "code", "message", "ms", "drop", "afterFrames"],
+    },
     "remaining": {
         **nullable({"type": "integer", "minimum": 1}),
         "description": "requests it will still hit; null until removed",
@@ -199,6 +214,11 @@ COMPONENTS: dict[str, Schema] = {
                 "description": "null when the connection was dropped",
             },
             "latencyMs": {"type": "number", "minimum": 0},
+            "frames": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "a stream's: the frames sent (its latencyMs: the time it was open)",
+            },
             "request": {
                 "description": "journalBodies: the request's JSON body, credentials as "
                 '"***"; null when none or not JSON'
@@ -208,7 +228,7 @@ COMPONENTS: dict[str, Schema] = {
                 '"***"; null when none or not JSON'
             },
         },
-        optional=("request", "response"),
+        optional=("request", "response", "frames"),
     ),
 }
 ADD_FAULT: Schema = {

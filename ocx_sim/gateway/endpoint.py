@@ -41,6 +41,12 @@ with both of uvicorn's HTTP implementations; the in-process client turns `Connec
 into the same `httpx.RemoteProtocolError`. uvicorn's traceback for it is filtered out of its
 log (`_HideDrops`); the gateway logs one line instead (uvicorn's access log shows status 0).
 
+A stream (an answer that is `Streaming`, streams/sse.py) is matched a second time, against
+the stream rules only (worlds/faults.py), once its handler has opened it; the rule's action
+goes to the stream, which applies it frame by frame. Its journal entry is written when the
+stream ends, not when it opens: `latencyMs` is then the time the connection was open, and
+`frames` the frames sent.
+
 The journal's `latencyMs` is read on the event loop's clock, the one a latency fault sleeps
 on: real time, by design the one thing in an answer that differs between two runs.
 """
@@ -73,7 +79,7 @@ from ocx_sim.gateway.responses import (
     json_response,
 )
 from ocx_sim.worlds import World, Worlds
-from ocx_sim.worlds.faults import Fault, FaultType
+from ocx_sim.worlds.faults import Fault, FaultAction, FaultType
 
 log = logging.getLogger("ocx_sim.api")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -114,6 +120,19 @@ class Endpoint:
     def is_control(self) -> bool:
         """A /_sim endpoint: never faulted (docs/control-api.md "Faults")."""
         return self.path.startswith("/_sim/")
+
+
+class Streaming:
+    """Mixed into an answer that stays open and sends frames (streams/sse.py). A plain class,
+    not a runtime Protocol: every answer is checked against it, and this check is cheap."""
+
+    def inject(self, action: FaultAction) -> None:
+        """Apply a stream fault to this stream."""
+        raise NotImplementedError
+
+    def when_done(self, callback: Callable[[int], None]) -> None:
+        """Call `callback(frames sent)` once the stream has ended."""
+        raise NotImplementedError
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +348,25 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
         # Open streams send what the request changed (streams/hub.py).
         world.changed()
         journal = world.journal
+        account = None if call.principal is None else call.principal.user_id
+        if isinstance(response, Streaming):
+            raw = await request.body() if journal.keeps_bodies else None
+            status = response.status_code
+
+            def ended(frames: int) -> None:
+                journal.record(
+                    arrived_ms,
+                    request.method,
+                    path,
+                    account,
+                    status,
+                    round((loop.time() - started) * 1000, 3),
+                    (raw, None),
+                    frames=frames,
+                )
+
+            response.when_done(ended)
+            return response
         dropped = isinstance(response, Dropped)
         bodies = None
         if journal.keeps_bodies:
@@ -338,7 +376,7 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
             arrived_ms,
             request.method,
             path,
-            None if call.principal is None else call.principal.user_id,
+            account,
             None if dropped else response.status_code,
             round((loop.time() - started) * 1000, 3),
             bodies,
@@ -394,6 +432,11 @@ async def _answer(call: Call, path: str) -> Response:
             call.body = await read_body(call)
         result = await endpoint.handler(call)
         response = _render(result, call, endpoint.status)
+        if isinstance(response, Streaming) and world.faults:
+            stream_fault = _hit(call, path, stream=True)
+            if stream_fault is not None:
+                log.info("fault %s acts on the stream %s", stream_fault.fault_id, path)
+                response.inject(stream_fault.action)
     except OcxError as error:
         if endpoint.order_path and verdict is None and call.principal is not None:
             verdict = world.limiter.peek(call.principal.user_id, world.now_ms)
@@ -418,13 +461,13 @@ async def _answer(call: Call, path: str) -> Response:
     return response
 
 
-def _hit(call: Call, path: str) -> Fault | None:
+def _hit(call: Call, path: str, *, stream: bool = False) -> Fault | None:
     principal = call.principal
     if principal is None:
-        return call.world.faults.hit(call.request.method, path)
+        return call.world.faults.hit(call.request.method, path, stream=stream)
     user_id = principal.user_id
     wallet = call.exchange.user(user_id).wallet_address
-    return call.world.faults.hit(call.request.method, path, user_id, wallet)
+    return call.world.faults.hit(call.request.method, path, user_id, wallet, stream=stream)
 
 
 def _fault_error(fault: Fault, world: World) -> Response:

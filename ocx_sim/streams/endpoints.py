@@ -49,7 +49,9 @@ def subscribe_book(world: World, query: dict[str, str]) -> Subscriber:
     interval = parse.query_int(query, "intervalMs", default=100, low=50, high=2000)
     assert market_id is not None and depth is not None
     spec = _linear(world, market_id)
-    return hub_of(world).subscribe(("book", spec.id, depth, interval), BookChannel(spec, depth))
+    return hub_of(world).subscribe(
+        ("book", spec.id, depth, interval), BookChannel(spec, depth), interval_ms=interval
+    )
 
 
 def _linear(world: World, market_id: str) -> MarketSpec:
@@ -77,7 +79,8 @@ def subscribe_user(world: World, user_id: str, query: dict[str, str]) -> Subscri
     channel = AccountChannel(
         user_id, PERPS, open_only, "user", "PerpStreamSnapshot", "PerpStreamDelta"
     )
-    return hub_of(world).subscribe(("user", user_id, interval, open_only), channel)
+    key = ("user", user_id, interval, open_only)
+    return hub_of(world).subscribe(key, channel, interval_ms=interval)
 
 
 def subscribe_events(
@@ -112,7 +115,7 @@ def subscribe_events(
         BookChannel(spec, depth),
     )
     key = (token, user_id, spec.id, depth, interval, open_only)
-    return hub_of(world).subscribe(key, channel)
+    return hub_of(world).subscribe(key, channel, interval_ms=interval)
 
 
 def subscribe_balances(world: World, user_id: str) -> Subscriber:

@@ -21,6 +21,7 @@ import orjson
 from starlette.types import ASGIApp, Message
 
 from ocx_sim.gateway.endpoint import ConnectionDropped
+from ocx_sim.testing.streams import InProcessStream, Refused
 
 DISCONNECTED = "Server disconnected without sending a response."
 """httpx's message when a server closes the connection before a status line."""
@@ -185,6 +186,30 @@ class InProcessClient:
         except ConnectionDropped:
             raise httpx.RemoteProtocolError(DISCONNECTED) from None
         return Response(status, headers, b"".join(chunks))
+
+    def stream(
+        self, path: str, *, headers: Mapping[str, str] | None = None, refused: Refused
+    ) -> InProcessStream:
+        """`GET path` left running on this client's loop (testing/streams.py); `refused`
+        makes the error raised when the answer is not a stream."""
+        path, _, sent = encode_request(path, headers=headers)
+        sent.setdefault("host", self.host)
+        raw_path, _, query = path.partition("?")
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": self.scheme,
+            "path": raw_path,
+            "raw_path": raw_path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [(k.encode(), v.encode()) for k, v in sent.items()],
+            "client": (self.client_ip, 50000),
+            "server": (self.host, 443 if self.scheme == "https" else 80),
+        }
+        return InProcessStream(self._loop, self.app, scope, refused)
 
     def get(self, path: str, **kwargs: Any) -> Response:
         return self.request("GET", path, **kwargs)

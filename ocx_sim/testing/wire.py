@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import httpx
 
 from ocx_sim.testing.client import InProcessClient, encode_request
+from ocx_sim.testing.streams import Refused, SocketStream, Stream
 from ocx_sim.testing.transport import InProcessTransport
 
 
@@ -40,6 +41,9 @@ class Backend(Protocol):
         self, method: str, path: str, body: bytes | None, headers: Mapping[str, str]
     ) -> Answer: ...
     def httpx_client(self, base_url: str, headers: Mapping[str, str]) -> httpx.Client: ...
+    def stream(self, path: str, headers: Mapping[str, str], refused: Refused) -> Stream:
+        """`GET path` (with its query) as an open stream (testing/streams.py)."""
+        ...
 
 
 class InProcessBackend:
@@ -60,6 +64,9 @@ class InProcessBackend:
             transport=InProcessTransport(self.client), base_url=base_url, headers=headers
         )
 
+    def stream(self, path: str, headers: Mapping[str, str], refused: Refused) -> Stream:
+        return self.client.stream(path, headers=headers, refused=refused)
+
 
 class HttpBackend:
     """A server over a socket, through one shared `httpx.Client` (keep-alive, no cookie jar)."""
@@ -75,6 +82,11 @@ class HttpBackend:
 
     def httpx_client(self, base_url: str, headers: Mapping[str, str]) -> httpx.Client:
         return httpx.Client(base_url=base_url, headers=headers, timeout=self.http.timeout)
+
+    def stream(self, path: str, headers: Mapping[str, str], refused: Refused) -> Stream:
+        # A client of its own: a stream holds its connection until it is closed.
+        http = httpx.Client(timeout=self.http.timeout)
+        return SocketStream(http, self.root_url + path, headers, refused)
 
 
 class WorldClient:

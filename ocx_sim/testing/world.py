@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -33,6 +34,7 @@ import orjson
 from ocx_sim.clock import format_ms, parse_iso
 from ocx_sim.scenarios import durations
 from ocx_sim.testing.client import InProcessClient
+from ocx_sim.testing.streams import Stream
 from ocx_sim.testing.wire import Answer, Backend, InProcessBackend, WorldClient
 
 if TYPE_CHECKING:
@@ -322,6 +324,29 @@ class OcxWorld:
         """The world's events with `seq > since`, oldest first (`GET /_sim/events`)."""
         events: list[dict[str, Any]] = self.control("GET", f"/_sim/events?since={since}")["events"]
         return events
+
+    def stream(
+        self,
+        path: str,
+        *,
+        account: Account | None = None,
+        headers: Mapping[str, str] | None = None,
+        **params: Any,
+    ) -> Stream:
+        """Open a stream of this world (`ocx.stream("/perps/book-stream", marketId="BTC-PERP")`)
+        as `account` (or with `headers`); iterate it for frames `{event, id, data}`. In process
+        iterating yields the frames waiting now; over a socket, frames as they arrive
+        (testing/streams.py). A refused stream raises `OcxSimError`. Use it in a `with`."""
+        if not path.startswith("/"):
+            raise ValueError(f"{path!r}: give the OCX path, starting with '/'")
+        sent = {**(account.headers if account is not None else {}), **(headers or {})}
+        query = {k: str(v) for k, v in params.items()}
+        full = self.base + path + (f"?{urlencode(query)}" if query else "")
+
+        def refused(status: int, body: Any) -> Exception:
+            return OcxSimError("GET", path, status, body)
+
+        return self.backend.stream(full, sent, refused)
 
     def httpx_client(self, headers: Mapping[str, str] | None = None) -> httpx.Client:
         """An `httpx.Client` whose base URL is this world, for client code of your own; in

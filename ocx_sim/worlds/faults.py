@@ -2,9 +2,17 @@
 "Faults").
 
 A rule is a `FaultMatch` (method, path pattern, optional account), a `FaultAction` (error,
-latency, drop, ambiguous), a count (`times`, default 1; None: until removed) and an optional
+latency, drop, ambiguous; or a stream fault: stream_drop, stream_gap, stream_duplicate,
+stream_stall), a count (`times`, default 1; None: until removed) and an optional
 `probability`. The gateway (gateway/endpoint.py) asks `Faults.hit` once per OCX request and
 applies the action it gets back; this module only decides which rule, if any, a request hits.
+
+Stream faults act on an open stream, not on a request's answer, so the two kinds are matched
+apart: `hit(..., stream=False)` (every request, before its handler) tries only the request
+rules, and `hit(..., stream=True)` (once a request has become a stream) only the stream rules.
+A stream request a handler refuses (400, 404) uses no stream rule; a stream may be hit by one
+rule of each kind (a latency fault delays its opening, a stream_gap then acts on it). A stream
+rule must match `GET` (a stream is only ever a GET).
 
 Invariants kept here:
 - Rules are tried in creation order; the first that matches and, if probabilistic, draws a hit
@@ -62,6 +70,15 @@ class FaultType(StrEnum):
     LATENCY = "latency"
     DROP = "drop"
     AMBIGUOUS = "ambiguous"
+    STREAM_DROP = "stream_drop"
+    STREAM_GAP = "stream_gap"
+    STREAM_DUPLICATE = "stream_duplicate"
+    STREAM_STALL = "stream_stall"
+
+    @property
+    def on_stream(self) -> bool:
+        """Whether it acts on an open stream (streams/hub.py) rather than on an answer."""
+        return self.value.startswith("stream_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +120,8 @@ class FaultAction:
     drop: bool = False
     """ambiguous: drop the connection instead of answering `status` (a drop fault may say
     true too: it drops anyway)."""
+    after_frames: int | None = None
+    """stream_drop: the stream ends right after this many frames (None: 1, the snapshot)."""
 
     def check(self) -> None:
         """400 naming the first `action.*` field that is missing, malformed or not for this
@@ -116,18 +135,20 @@ class FaultAction:
         if not isinstance(self.drop, bool):
             raise invalid("action.drop", "must be true or false")
         allowed = _FIELDS[kind]
-        for name in ("status", "code", "message", "ms", "drop"):
+        for name in ("status", "code", "message", "ms", "drop", "after_frames"):
             value = getattr(self, name)
             # Identity, not ==: an `ms` of 0 is given, not absent.
             if name not in allowed and value is not None and value is not False:
-                raise invalid(f"action.{name}", f"is not used by a {kind.value} fault")
+                raise invalid(_field(name), f"is not used by a {kind.value} fault")
         if kind is FaultType.ERROR:
             if self.status is None:
                 raise invalid("action.status", "is required for an error fault")
             if self.code is None:
                 raise invalid("action.code", "is required for an error fault")
-        if kind is FaultType.LATENCY and self.ms is None:
-            raise invalid("action.ms", "is required for a latency fault")
+        if kind in (FaultType.LATENCY, FaultType.STREAM_STALL) and self.ms is None:
+            raise invalid("action.ms", f"is required for a {kind.value} fault")
+        if self.after_frames is not None:
+            _check_int(self.after_frames, "action.afterFrames", 1, MAX_TIMES)
         if self.status is not None:
             _check_int(self.status, "action.status", 400, 599)
         if self.code is not None and (
@@ -180,7 +201,16 @@ _FIELDS: dict[FaultType, frozenset[str]] = {
     FaultType.LATENCY: frozenset({"ms"}),
     FaultType.DROP: frozenset({"drop"}),
     FaultType.AMBIGUOUS: frozenset({"status", "code", "message", "drop"}),
+    FaultType.STREAM_DROP: frozenset({"after_frames"}),
+    FaultType.STREAM_GAP: frozenset(),
+    FaultType.STREAM_DUPLICATE: frozenset(),
+    FaultType.STREAM_STALL: frozenset({"ms"}),
 }
+
+
+def _field(name: str) -> str:
+    """An action attribute's name in the HTTP body (`action.afterFrames`)."""
+    return "action.afterFrames" if name == "after_frames" else f"action.{name}"
 
 
 def _check_int(value: Any, field: str, low: int, high: int) -> None:
@@ -227,6 +257,8 @@ def check_rule(
     """Everything `Faults.add` refuses, without adding (for `ocx-sim validate`)."""
     match.check()
     action.check()
+    if FaultType(action.type).on_stream and match.method != "GET":
+        raise invalid("match.method", "must be GET for a stream fault (a stream is a GET)")
     if times is not None:
         _check_int(times, "times", 1, MAX_TIMES)
     if probability is not None and (
@@ -303,6 +335,7 @@ class Faults:
             action.message,
             action.ms,
             action.drop,
+            action.after_frames,
         )
         fault_id = self._next_id()
         self._rules[fault_id] = Fault(
@@ -329,16 +362,25 @@ class Faults:
         return list(self._rules.values())
 
     def hit(
-        self, method: str, path: str, user_id: str | None = None, wallet: str | None = None
+        self,
+        method: str,
+        path: str,
+        user_id: str | None = None,
+        wallet: str | None = None,
+        *,
+        stream: bool = False,
     ) -> Fault | None:
         """The rule this request hits, counted down (and gone when used up), or None.
         `path` is the request's path without the world prefix; `user_id` and `wallet` are the
-        authenticated caller's (None when anonymous)."""
+        authenticated caller's (None when anonymous). Only stream rules are tried when
+        `stream`, only request rules otherwise (module docstring)."""
         if not self._rules:
             return None
         parts = path[1:].split("/")
         accounts = tuple(a.lower() for a in (user_id, wallet) if a is not None)
         for fault in list(self._rules.values()):
+            if fault.action.type.on_stream is not stream:
+                continue
             if not fault.matches(method, parts, accounts):
                 continue
             if fault.probability is not None and not self._draws.random() < fault.probability:

@@ -18,6 +18,9 @@ Invariants kept here:
   carry (`SECRET_KEYS`: session tokens, API-key secrets, private keys) replaced by `REDACTED`
   at any depth before it is kept: nothing read from the journal can sign anyone in. Without
   it, no entry holds bodies.
+- A stream's entry (one per connection) is written when the stream ends, so its `seq` follows
+  the requests answered while it was open; its `latency_ms` is the time it was open and its
+  `frames` the frames sent (None on every other entry).
 - Plain data only, so a world deep-copies and pickles with its journal.
 
 Not in the journal: requests no world answered (an unknown world's paths, unrouted paths and
@@ -56,6 +59,8 @@ class JournalEntry:
     bodies: tuple[Any, Any] | None = None
     """(request, answer) as parsed JSON with credentials redacted, in a journal that keeps
     bodies; None in one that does not."""
+    frames: int | None = None
+    """A stream's: the frames sent before it ended; None for any other request."""
 
 
 def parse_body(raw: bytes | None) -> Any:
@@ -106,6 +111,8 @@ class Journal:
         status: int | None,
         latency_ms: float,
         bodies: tuple[bytes | None, bytes | None] | None = None,
+        *,
+        frames: int | None = None,
     ) -> JournalEntry:
         """Add an entry; `bodies` (the raw request and answer) are kept, parsed and redacted,
         only by a journal that keeps bodies."""
@@ -114,7 +121,9 @@ class Journal:
         if self.keeps_bodies:
             request, answer = bodies or (None, None)
             kept = (parse_body(request), parse_body(answer))
-        entry = JournalEntry(self._seq, time_ms, method, path, account, status, latency_ms, kept)
+        entry = JournalEntry(
+            self._seq, time_ms, method, path, account, status, latency_ms, kept, frames
+        )
         self._entries.append(entry)
         return entry
 

@@ -69,6 +69,7 @@ def test_adding_a_fault_answers_201_with_the_rule_and_one_request_remaining(
             "message": None,
             "ms": None,
             "drop": False,
+            "afterFrames": None,
         },
         "times": 1,
         "probability": None,

@@ -40,6 +40,7 @@ def test_the_quickstart_test_files_pass_as_a_users_suite(pytester: pytest.Pytest
     files = {name: text for name, text in named_blocks().items() if "/" not in name}
     assert sorted(files) == [
         "squeeze.yaml",
+        "test_my_book_feed.py",
         "test_my_bot.py",
         "test_my_client.py",
         "test_my_options_desk.py",
@@ -50,7 +51,7 @@ def test_the_quickstart_test_files_pass_as_a_users_suite(pytester: pytest.Pytest
 
     result = pytester.runpytest("-p", "no:cacheprovider")
 
-    result.assert_outcomes(passed=9)
+    result.assert_outcomes(passed=11)
 
 
 def test_the_ci_recipe_starts_a_sandbox_and_waits_until_it_answers(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from ocx_sim.auth.sessions import COOKIE_NAME
 from ocx_sim.testing import OcxSimError, OcxWorld, in_process_world, parse_duration
 from ocx_sim.testing.client import InProcessClient
 from ocx_sim.testing.client import Response as InProcessResponse
+from ocx_sim.testing.streams import Refused, Stream
 from ocx_sim.testing.transport import InProcessTransport
 from ocx_sim.testing.wire import Answer, InProcessBackend, WorldClient
 from ocx_sim.testing.world import instant_ms, scenario_body
@@ -99,6 +100,9 @@ class Recorder:
 
     def httpx_client(self, base_url: str, headers: Mapping[str, str]) -> httpx.Client:
         return httpx.Client(base_url=base_url, headers=headers)
+
+    def stream(self, path: str, headers: Mapping[str, str], refused: Refused) -> Stream:
+        raise NotImplementedError
 
 
 def test_the_world_client_adds_the_prefix_the_query_cookies_and_its_credentials() -> None:
