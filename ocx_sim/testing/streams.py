@@ -70,6 +70,11 @@ class Stream(AbstractContextManager["Stream"]):
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError
 
+    @property
+    def ended(self) -> bool:
+        """Whether the server ended the stream (a drop fault, an error frame)."""
+        raise NotImplementedError
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -176,12 +181,18 @@ class SocketStream(Stream):
             self.close()
             raise refused(self.status, body)
         self._source = source
+        self._ended = False
 
     def __iter__(self) -> Iterator[Frame]:
         """Frames as they arrive, waiting for each; ends only when the server ends the
         stream."""
         for event in self._source.iter_sse():
             yield frame(event.event, event.id, event.data)
+        self._ended = True
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
 
     def close(self) -> None:
         self._context.__exit__(None, None, None)

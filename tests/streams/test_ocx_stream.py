@@ -81,7 +81,7 @@ def test_in_process_a_drop_ends_the_stream(ocx: OcxWorld) -> None:
     )
     with ocx.stream(STREAM, marketId=PERP) as stream:
         frames = list(stream)
-        assert stream.ended  # type: ignore[attr-defined]
+        assert stream.ended
 
     assert [f["event"] for f in frames] == ["snapshot"]
 
