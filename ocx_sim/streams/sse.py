@@ -53,11 +53,15 @@ class StreamResponse(EventSourceResponse, Streaming):
                 if stalled > 0:
                     await asyncio.sleep(stalled)
                     continue
-                try:
-                    await asyncio.wait_for(subscriber.ready.wait(), HEARTBEAT_SECONDS)
-                except TimeoutError:
-                    yield heartbeat()
-                    continue
+                if not subscriber.ready.is_set():
+                    # `asyncio.timeout` starts no task (`wait_for` does one per wait): it
+                    # runs once per frame per connection.
+                    try:
+                        async with asyncio.timeout(HEARTBEAT_SECONDS):
+                            await subscriber.ready.wait()
+                    except TimeoutError:
+                        yield heartbeat()
+                        continue
                 for frame in subscriber.take():
                     yield ServerSentEvent(
                         frame.data.decode(),
