@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -122,17 +123,17 @@ class Endpoint:
         return self.path.startswith("/_sim/")
 
 
-class Streaming:
-    """Mixed into an answer that stays open and sends frames (streams/sse.py). A plain class,
-    not a runtime Protocol: every answer is checked against it, and this check is cheap."""
+class Streaming(ABC):
+    """Mixed into an answer that stays open and sends frames (streams/sse.py); the gateway
+    hands it the stream fault its connection hit and learns, for the journal, when it ends."""
 
+    @abstractmethod
     def inject(self, action: FaultAction) -> None:
         """Apply a stream fault to this stream."""
-        raise NotImplementedError
 
+    @abstractmethod
     def when_done(self, callback: Callable[[int], None]) -> None:
         """Call `callback(frames sent)` once the stream has ended."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True, slots=True)

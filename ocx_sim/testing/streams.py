@@ -22,6 +22,7 @@ stream and writes its journal entry. A fault that drops the connection raises
 from __future__ import annotations
 
 import asyncio
+from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, Self
@@ -67,16 +68,18 @@ class Stream(AbstractContextManager["Stream"]):
 
     status: int
 
+    @abstractmethod
     def __iter__(self) -> Iterator[Frame]:
-        raise NotImplementedError
+        """The stream's frames (module docstring: in process, those waiting now)."""
 
     @property
+    @abstractmethod
     def ended(self) -> bool:
         """Whether the server ended the stream (a drop fault, an error frame)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Disconnect: the stream ends and is journalled."""
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()

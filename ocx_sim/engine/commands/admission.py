@@ -332,7 +332,7 @@ def worst_fee(
     """The most an order's fills could pay in fees: the user's taker rate (the maker rate for
     post-only orders, which never take) at `price`."""
     if spec.is_option:
-        index = state.prices.index(spec.underlying) or price
+        index = state.prices.index(spec.underlying)
         role = FeeRole.MAKER if post_only else FeeRole.TAKER
         return state.fees.options_for(spec).fee(role, quantity, price, index)
     tier = state.fees.tier_of(spec, state.volume.volume(user.user_id, now))

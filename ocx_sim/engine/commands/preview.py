@@ -91,7 +91,7 @@ def preview_order(state: State, user_id: str, request: OrderRequest) -> Preview:
     if spec.is_option:
         option_fees = state.fees.options_for(spec)
         fee_bps = option_fees.bps(role)
-        index = state.prices.index(spec.underlying) or price
+        index = state.prices.index(spec.underlying)
         est_fee = option_fees.fee(role, request.quantity, price, index)
     else:
         fee_bps = state.fees.tier_of(spec, volume).bps(role)

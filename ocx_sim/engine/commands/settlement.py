@@ -245,8 +245,8 @@ def _fee(
 ) -> Decimal:
     fees = state.fees
     if spec.is_option:
-        underlying = state.prices.index(spec.underlying) or price
-        return fees.options_for(spec).fee(role, quantity, price, underlying)
+        index = state.prices.index(spec.underlying)
+        return fees.options_for(spec).fee(role, quantity, price, index)
     return fees.linear_fee(notional, role, fees.tier_of(spec, state.volume.volume(user_id, now)))
 
 

@@ -223,6 +223,6 @@ def _leg_preview(state: State, user: User, leg: _Leg, request: StrategyLeg) -> L
     fees = state.fees.options_for(leg.spec)
     filled, average = fill_estimate(state, user, leg.spec, leg.ticket)
     price = average if filled else _price(leg)
-    index = state.prices.index(leg.spec.underlying) or price
+    index = state.prices.index(leg.spec.underlying)
     fee = fees.fee(FeeRole.TAKER, request.quantity, price, index)
     return LegPreview(request, fee, fees.bps(FeeRole.TAKER), FeeRole.TAKER)

@@ -63,9 +63,12 @@ class OptionFees:
         return self.maker_bps if role is FeeRole.MAKER else self.taker_bps
 
     def fee(
-        self, role: FeeRole, quantity: Decimal, premium: Decimal, underlying: Decimal
+        self, role: FeeRole, quantity: Decimal, premium: Decimal, underlying: Decimal | None
     ) -> Decimal:
-        by_notional = bps_of(quantity * underlying, self.bps(role))
+        """bps of the underlying notional (quantity × the index), capped at a fraction of the
+        premium; without an index the premium stands in for it."""
+        index = premium if underlying is None else underlying
+        by_notional = bps_of(quantity * index, self.bps(role))
         return min(by_notional, usdc(quantity * premium * self.premium_cap))
 
 
