@@ -5,17 +5,19 @@ frame on every book stream). This process is the clients:
 
 1. yardstick: `--orders` limit orders placed one after another over HTTP with nobody
    subscribed, each a new best bid (so each one changes the top of the book): orders per
-   second;
+   second, the mean of a run before the streams open and one after they close (the order
+   client is most of the yardstick's time, and its pace drifts on a shared machine);
 2. the same flow with `--book` subscribers on `/perps/book-stream` and `--user` subscribers on
    `/perps/stream/user` (each its own account, which never trades: the private fan-out still
-   looks at every one of them) once that stream is served: orders per second, and its ratio to
-   the yardstick (target ≥ 0.7);
-3. latency: `--orders` orders at a steady `--rate` per second; for each, the time from its HTTP
+   looks at every one of them), read by a process of their own: orders per second, and its
+   ratio to the yardstick (target ≥ 0.7). Each flow starts from an empty book;
+3. latency: `--samples` orders at a steady `--rate` per second; for each, the time from its HTTP
    answer to its frame reaching every book subscriber: p50, p99 and max (target p99 ≤ 50 ms),
-   and the frames per second delivered. With `--clock realtime` frames are coalesced at each
-   stream's `intervalMs` (100 ms for the book), as a live sandbox sends them: the throughput
-   figures then show what fan-out costs there, and no frame belongs to one order, so the
-   latency figures are left out;
+   and the frames per second delivered (a flood's frames go out in batches, streams/sse.py,
+   so that latency is the one of a steady flow). With `--clock realtime` frames are
+   coalesced at each stream's `intervalMs` (100 ms for the book), as a live sandbox sends
+   them: the throughput figures then show what fan-out costs there, and no frame belongs to
+   one order, so the latency figures are left out;
 4. the server's resident memory per subscriber (its RSS with every stream open, less its RSS
    before, over the number of streams).
 
@@ -37,12 +39,14 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 import argparse
 import asyncio
 import json
+import multiprocessing
 import socket
 import statistics
 import subprocess
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from multiprocessing.connection import Connection
 from typing import Any
 
 import httpx
@@ -109,30 +113,50 @@ async def account(http: httpx.AsyncClient) -> str:
 class Subscribers:
     """Open streams, each recording when each of its frames arrived (by its `id:` line).
 
-    The subscribers read the raw bytes and pick out the `id:` lines instead of parsing every
-    frame with an SSE client: 250 of them share this process's two cores with the order
-    flow, and the figure wanted is the server's, not the clients' parsing (the tests read the
-    same streams with httpx-sse)."""
+    They run in a process of their own, on its own event loop: reading 250 sockets is real
+    work, and on the order flow's loop it would hold back the next order, so that the figure
+    would be this process's as much as the server's. The subscribers read the raw bytes and
+    pick out the `id:` lines instead of parsing every frame with an SSE client, for the same
+    reason (the tests read the same streams with httpx-sse). Arrival times are
+    `time.perf_counter()`, the machine's monotonic clock, which both processes share."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.arrivals: list[dict[int, float]] = []
-        self.frames = 0
-        self.tasks: list[asyncio.Task[None]] = []
-        self.ready = 0
+    def __init__(self, port: int, targets: list[tuple[str, str | None]]) -> None:
+        self._pipe, child = multiprocessing.Pipe()
+        self._process = multiprocessing.Process(
+            target=_subscribe, args=(port, targets, child), daemon=True
+        )
+        self._process.start()
 
-    async def _listen(self, target: str, token: str | None) -> None:
-        seen: dict[int, float] = {}
-        self.arrivals.append(seen)
-        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+    def ask(self, question: str) -> Any:
+        self._pipe.send(question)
+        return self._pipe.recv()
+
+    def close(self) -> tuple[list[dict[int, float]], int]:
+        """Every stream's arrivals by `id:`, and every frame counted."""
+        arrivals, frames = self.ask("close")
+        self._process.join(timeout=10)
+        return arrivals, frames
+
+
+def _subscribe(port: int, targets: list[tuple[str, str | None]], pipe: Connection) -> None:
+    asyncio.run(_listen_all(port, targets, pipe))
+
+
+async def _listen_all(port: int, targets: list[tuple[str, str | None]], pipe: Connection) -> None:
+    """The subscriber process: opens every stream, then answers the parent's questions:
+    `ready` (how many streams have their snapshot), `frames` (frames so far, and the highest
+    `id:` on the first stream), `close` (every arrival)."""
+    arrivals: list[dict[int, float]] = [{} for _ in targets]
+    frames = 0
+
+    async def listen(seen: dict[int, float], target: str, token: str | None) -> None:
+        nonlocal frames
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         auth = f"Authorization: Bearer {token}\r\n" if token else ""
         writer.write(f"GET {target} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n".encode())
         await writer.drain()
-        status = await reader.readline()
-        if b" 200 " not in status:
-            self.ready += 1
-            writer.close()
-            return
+        if b" 200 " not in await reader.readline():
+            raise SystemExit(f"{target}: not a stream")
         pending = b""
         try:
             while chunk := await reader.read(65536):
@@ -141,21 +165,30 @@ class Subscribers:
                 pending = lines.pop()
                 for line in lines:
                     if line.startswith(b"id: "):
-                        seq = int(line[4:])
-                        seen[seq] = now
-                        self.frames += 1
-                        if seq == 1:
-                            self.ready += 1
+                        seen[int(line[4:])] = now
+                        frames += 1
         finally:
             writer.close()
 
-    def open(self, target: str, token: str | None = None) -> None:
-        self.tasks.append(asyncio.create_task(self._listen(target, token)))
-
-    async def close(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+    tasks = [
+        asyncio.create_task(listen(seen, target, token))
+        for seen, (target, token) in zip(arrivals, targets, strict=True)
+    ]
+    loop = asyncio.get_running_loop()
+    questions: asyncio.Queue[str] = asyncio.Queue()
+    loop.add_reader(pipe.fileno(), lambda: questions.put_nowait(pipe.recv()))
+    while True:
+        question = await questions.get()
+        if question == "ready":
+            pipe.send(sum(1 for seen in arrivals if 1 in seen))
+        elif question == "frames":
+            pipe.send((frames, max(arrivals[0], default=0)))
+        else:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            pipe.send((arrivals, frames))
+            return
 
 
 async def place(http: httpx.AsyncClient, token: str, i: int) -> float:
@@ -167,10 +200,18 @@ async def place(http: httpx.AsyncClient, token: str, i: int) -> float:
     return time.perf_counter()
 
 
-async def flow(http: httpx.AsyncClient, token: str, start: int, count: int) -> float:
+async def cancel_all(http: httpx.AsyncClient, token: str) -> None:
+    """An empty book for the next phase: each phase places its orders on the same book."""
+    headers = {"Authorization": f"Bearer {token}"}
+    response = await http.post("/perps/orders/cancel-all", json={}, headers=headers)
+    response.raise_for_status()
+
+
+async def flow(http: httpx.AsyncClient, token: str, count: int) -> float:
     """Orders one after another as fast as answers come: orders per second."""
+    await cancel_all(http, token)
     began = time.perf_counter()
-    for i in range(start, start + count):
+    for i in range(count):
         await place(http, token, i)
     return count / (time.perf_counter() - began)
 
@@ -178,39 +219,40 @@ async def flow(http: httpx.AsyncClient, token: str, start: int, count: int) -> f
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     async with server(args.clock) as (url, port, pid), httpx.AsyncClient(base_url=url) as http:
         trader = await account(http)
-        baseline = await flow(http, trader, 0, args.orders)
+        before = await flow(http, trader, args.orders)
         idle_rss = rss_kb(pid)
-        subscribers = Subscribers(port)
-        for _ in range(args.book):
-            subscribers.open(f"/perps/book-stream?marketId={PERP}")
-        watchers = [await account(http) for _ in range(args.user)]
-        user = Subscribers(port)
-        for token in watchers:
-            user.open("/perps/stream/user", token)
-        while subscribers.ready < args.book or user.ready < args.user:
+        book: list[tuple[str, str | None]] = [(f"/perps/book-stream?marketId={PERP}", None)]
+        user = [("/perps/stream/user", await account(http)) for _ in range(args.user)]
+        subscribers = Subscribers(port, book * args.book + user)
+        while subscribers.ask("ready") < args.book + args.user:
             await asyncio.sleep(0.01)
         rss_per = (rss_kb(pid) - idle_rss) / max(args.book + args.user, 1)
-        subscribed = await flow(http, trader, args.orders, args.orders)
-        # Steady rate: each order's answer, then its frame on every book stream.
-        await asyncio.sleep(0.2)
-        first_seq = max(max(seen) for seen in subscribers.arrivals) + 1
-        frames_before, began = subscribers.frames, time.perf_counter()
+        subscribed = await flow(http, trader, args.orders)
+        # Steady rate: each order's answer, then its frame on every book stream, once the
+        # flow above is over and written out (frames in a flood are written in batches up
+        # to 0.2 s apart: streams/sse.py).
+        await asyncio.sleep(0.5)
+        await cancel_all(http, trader)
+        await asyncio.sleep(0.5)
+        frames_before, last_seq = subscribers.ask("frames")
+        began = time.perf_counter()
         answered: list[float] = []
-        for k in range(args.orders):
-            answered.append(await place(http, trader, 2 * args.orders + k))
+        for k in range(args.samples):
+            answered.append(await place(http, trader, k))
             await asyncio.sleep(1 / args.rate)
         await asyncio.sleep(0.5)
-        elapsed = time.perf_counter() - began
-        frames_per_s = (subscribers.frames - frames_before) / elapsed
+        frames_after, _ = subscribers.ask("frames")
+        frames_per_s = (frames_after - frames_before) / (time.perf_counter() - began)
+        arrivals, _ = subscribers.close()
+        # The yardstick again, every stream closed: the mean of the two runs it.
+        baseline = (before + await flow(http, trader, args.orders)) / 2
         latencies = []
         # On a realtime clock frames are coalesced: no frame belongs to one order.
         for k, at in enumerate(answered if args.clock == "manual" else []):
-            arrivals = [seen.get(first_seq + k) for seen in subscribers.arrivals]
-            reached = [a for a in arrivals if a is not None]
-            if len(reached) == len(arrivals):
+            seq = last_seq + 1 + k
+            reached = [seen[seq] for seen in arrivals[: args.book] if seq in seen]
+            if len(reached) == args.book:
                 latencies.append((max(reached) - at) * 1000)
-        await subscribers.close()
-        await user.close()
     latencies.sort()
     return {
         "orders_per_s": round(baseline, 1),
@@ -219,7 +261,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
         "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 2) if latencies else None,
         "max_ms": round(latencies[-1], 2) if latencies else None,
-        "delivered": f"{len(latencies)}/{args.orders}" if latencies else None,
+        "delivered": f"{len(latencies)}/{args.samples}" if latencies else None,
         "frames_per_s": round(frames_per_s, 1),
         "rss_kb_per_subscriber": round(rss_per, 1),
     }
@@ -229,7 +271,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--book", type=int, default=200, help="book-stream subscribers")
     parser.add_argument("--user", type=int, default=50, help="user-stream subscribers")
-    parser.add_argument("--orders", type=int, default=200, help="orders per phase")
+    parser.add_argument("--orders", type=int, default=1000, help="orders in each throughput phase")
+    parser.add_argument("--samples", type=int, default=200, help="orders timed for latency")
     parser.add_argument("--rate", type=float, default=20.0, help="orders per second (latency)")
     parser.add_argument(
         "--clock",

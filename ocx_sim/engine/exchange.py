@@ -295,6 +295,17 @@ class Exchange:
     def depth(self, market_id: str, levels: int | None = None) -> DepthSnapshot:
         return views.depth(self._state, market_id, levels)
 
+    def book_levels(
+        self, market_id: str, levels: int
+    ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """The top `levels` of each side as `(ticks, lots)`, bids best first: `depth` before
+        it makes Decimals, for a caller that compares books far more often than it shows one
+        (the book stream, after every command)."""
+        return self._state.book(self._state.market(market_id).id).depth(levels)
+
+    def book_sequence(self, market_id: str) -> int:
+        return self._state.book(self._state.market(market_id).id).sequence
+
     def open_interest(self, market_id: str) -> Decimal:
         return views.open_interest(self._state, market_id)
 

@@ -63,6 +63,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -346,8 +347,14 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
             path = path[len(f"/w/{world_id}") :] or "/"
         call = Call(request, worlds, world, endpoint)
         response = await _answer(call, path)
-        # Open streams send what the request changed (streams/hub.py).
-        world.changed()
+        if isinstance(response, Streaming | Dropped):
+            world.changed()
+        else:
+            # Open streams send what the request changed (streams/hub.py) once its answer is
+            # written: the client gets on with its next request while the server fans the
+            # change out. Nothing runs in between (writing an answer does not wait on the
+            # event loop), so each command still makes frames of its own.
+            response.background = BackgroundTask(_publish, world)
         journal = world.journal
         account = None if call.principal is None else call.principal.user_id
         if isinstance(response, Streaming):
@@ -386,6 +393,10 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
 
     run.__name__ = endpoint.operation_id
     return run
+
+
+async def _publish(world: World) -> None:
+    world.changed()
 
 
 async def _answer(call: Call, path: str) -> Response:

@@ -26,7 +26,7 @@ one market (with that market's book) on the two `events` streams.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ocx_sim.engine.core.markets import MarketSpec, Venue
 from ocx_sim.engine.core.orders import MarginMode
@@ -42,8 +42,9 @@ PositionKey = tuple[str, str]
 Positions = tuple[tuple[PositionKey, render.Json], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class AccountView:
+class AccountView(NamedTuple):
+    """(A tuple: one is made per private stream per command, the cheapest thing to make.)"""
+
     fill_count: int
     positions: Positions
     book: BookView | None

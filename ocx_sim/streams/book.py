@@ -12,18 +12,17 @@ beyond the top `depth` levels sends nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from ocx_sim.engine.core.markets import MarketSpec
 from ocx_sim.engine.exchange import Exchange
 
-Levels = tuple[tuple[Decimal, Decimal], ...]
-"""(price, size), best first."""
+Levels = tuple[tuple[int, int], ...]
+"""(ticks, lots), best first: compared after every command, made into Decimals only for the
+levels a frame shows."""
 
 
-@dataclass(frozen=True, slots=True)
-class BookView:
+class BookView(NamedTuple):
     bids: Levels
     asks: Levels
 
@@ -38,8 +37,8 @@ class BookChannel:
     update_event: str = "update"
 
     def view(self, exchange: Exchange) -> BookView:
-        snapshot = exchange.depth(self.spec.id, self.depth)
-        return BookView(tuple(snapshot.bids), tuple(snapshot.asks))
+        bids, asks = exchange.book_levels(self.spec.id, self.depth)
+        return BookView(tuple(bids), tuple(asks))
 
     def snapshot(self, exchange: Exchange, view: BookView) -> dict[str, Any]:
         return self._payload(exchange, self.sides(view))
@@ -61,7 +60,7 @@ class BookChannel:
         return {
             "marketId": self.spec.id,
             **sides,
-            "sequence": exchange.depth(self.spec.id, 0).sequence,
+            "sequence": exchange.book_sequence(self.spec.id),
         }
 
     def _sides(self, view: BookView, bids: Levels, asks: Levels) -> dict[str, list[dict[str, str]]]:
@@ -73,15 +72,13 @@ class BookChannel:
     def _levels(self, levels: Levels, side: Levels, *, descending: bool) -> list[dict[str, str]]:
         spec = self.spec
         out = []
-        for price, size in levels:
-            total = sum(
-                (s for p, s in side if (p >= price if descending else p <= price)), Decimal(0)
-            )
+        for ticks, lots in levels:
+            total = sum(s for t, s in side if (t >= ticks if descending else t <= ticks))
             out.append(
                 {
-                    "price": spec.format_price(price),
-                    "size": spec.format_quantity(size),
-                    "total": spec.format_quantity(total),
+                    "price": spec.format_price(spec.price(ticks)),
+                    "size": spec.format_quantity(spec.quantity(lots)),
+                    "total": spec.format_quantity(spec.quantity(total)),
                 }
             )
         return out
@@ -91,6 +88,6 @@ def _changed(before: Levels, after: Levels, *, descending: bool = False) -> Leve
     """The levels of `after` whose size differs from `before`'s, and those of `before` that
     left the view at size zero, best first."""
     old, new = dict(before), dict(after)
-    changed = [(p, s) for p, s in after if old.get(p) != s]
-    gone = [(p, s * 0) for p, s in before if p not in new]
+    changed = [(t, s) for t, s in after if old.get(t) != s]
+    gone = [(t, 0) for t, _ in before if t not in new]
     return tuple(sorted(changed + gone, key=lambda level: level[0], reverse=descending))

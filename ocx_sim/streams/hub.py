@@ -38,7 +38,9 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import partial
+from itertools import islice
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
@@ -49,6 +51,9 @@ from ocx_sim.worlds.faults import FaultAction, FaultType
 
 MAX_QUEUED = 1_000
 """Frames a subscriber may leave untaken before it is cut off."""
+
+WALK_AT_LEAST = 32
+"""The shortest log at which a group walks its subscribers (`Group._send`)."""
 
 
 class Channel(Protocol):
@@ -80,35 +85,97 @@ class Channel(Protocol):
         account's fill count moves on a fill of a market the stream leaves out)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
-    event: str
-    """The SSE `event:` line: `snapshot`, `update`, `delta` or `error`."""
+SEQ = b"\x00"
+"""Stands where a subscriber's `eventSeq` goes in a frame's shared bytes. orjson escapes every
+control character and the rest of the envelope is ours, so this byte occurs nowhere else."""
+
+
+class Envelope:
+    """One frame's bytes for every subscriber of its group, less the `eventSeq`: built and
+    serialised once, and split where each subscriber's `eventSeq` goes (in `eventId`,
+    `eventSeq` and the SSE `id:` line), so that a subscriber's frame is a single join."""
+
+    __slots__ = ("event", "framed", "parts")
+
+    def __init__(self, event: str, parts: tuple[bytes, ...]) -> None:
+        self.event = event
+        """The SSE `event:` line: `snapshot`, `update`, `delta` or `error`."""
+        self.parts = parts
+        """The envelope's JSON, split at each `SEQ` (one part for an error)."""
+        self.framed: tuple[bytes, ...] | None = None
+        """The SSE layer's encoding of it, split likewise, once the first connection wrote
+        it (streams/sse.py): the frame is encoded once for its whole group too."""
+
+    @classmethod
+    def of(
+        cls, event: str, token: str, event_type: str, engine_ts: int, payload: bytes
+    ) -> Envelope:
+        head = b'{"eventId":"%s-\x00-%d","eventType":"%s","eventSeq":\x00,"engineTs":%d,' % (
+            token.encode(),
+            engine_ts,
+            event_type.encode(),
+            engine_ts,
+        )
+        tail = b'"sourceTs":null,"correlationId":null,"causationId":null,"payload":'
+        return cls(event, tuple(b"".join((head, tail, payload, b"}")).split(SEQ)))
+
+
+class Frame(NamedTuple):
+    """A frame as one subscriber gets it: its group's envelope with its own `eventSeq` (a
+    tuple: one is made per subscriber per frame, and a tuple is the cheapest to make)."""
+
+    envelope: Envelope
     seq: int | None
     """The SSE `id:` line (the envelope's `eventSeq`); None for an error."""
-    data: bytes
+
+    @property
+    def event(self) -> str:
+        return self.envelope.event
+
+    @property
+    def data(self) -> bytes:
+        """The envelope's JSON, as the SSE `data:` line carries it."""
+        return join(self.envelope.parts, self.seq)
+
+
+_make_frame = partial(tuple.__new__, Frame)
+"""`(envelope, seq)` as a `Frame`, made in C (a NamedTuple's own constructor is Python code,
+and a frame is made per subscriber per frame)."""
+
+
+def join(parts: tuple[bytes, ...], seq: int | None) -> bytes:
+    """Shared bytes with `seq` where `SEQ` stood."""
+    return parts[0] if seq is None else (b"%d" % seq).join(parts)
 
 
 @dataclass(eq=False)
 class Subscriber:
-    """One connection's end of a group: its frames, in order, and whether it is over."""
+    """One connection's end of a group: its frames, in order, and whether it is over.
+
+    The group's frames are not copied to each subscriber when they are published: the
+    subscriber keeps a cursor into the group's log and makes its own frames of them (its
+    `eventSeq`, its faults) when it takes them, so that publishing costs a group the same
+    whatever its number of subscribers, but for waking them."""
 
     group: Group
+    cursor: int = 0
+    """The next of the group's frames this connection has not had (an index into the
+    group's log, which counts from the group's first frame)."""
     seq: int = 0
     queue: deque[Frame] = field(default_factory=deque)
+    """Frames made for this connection and not taken yet: its snapshot, its error, and the
+    group's frames while it takes them. At most two frames wait here between takes."""
     closed: bool = False
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     """Set whenever a frame arrives or the stream ends (the SSE response waits on it)."""
     queued: int = 0
-    """Frames queued for the client so far (a duplicate counts twice, a gap not at all)."""
-    taken: int = 0
-    """Frames taken by the connection so far (the journal's `frames`)."""
+    """Frames made for the client so far (a duplicate counts twice, a gap not at all)."""
     gap: bool = False
     """A `stream_gap` waiting for the first frame after the snapshot."""
     duplicate: bool = False
     """A `stream_duplicate` waiting for the first frame after the snapshot."""
     drop_after: int | None = None
-    """A `stream_drop`: the stream ends once this many frames are queued."""
+    """A `stream_drop`: the stream ends once this many frames are made."""
     stall_ms: int | None = None
     """A `stream_stall` that starts when the snapshot is taken."""
     held_until: float | None = None
@@ -143,24 +210,16 @@ class Subscriber:
             return 0.0
         return left
 
-    def push(self, event: str, event_type: str, engine_ts: int, payload: bytes) -> None:
+    def backlog(self, end: int) -> int:
+        """Frames waiting for the connection, with the group's log ending at `end`."""
+        return len(self.queue) + end - self.cursor
+
+    def push(self, envelope: Envelope) -> None:
+        """Make this connection's frame of `envelope` (its next `eventSeq`, its faults)."""
         if self.closed:
             return
-        if len(self.queue) >= MAX_QUEUED:
-            self.fail("SLOW_CONSUMER", "The stream fell too far behind and was closed", True)
-            return
         self.seq += 1
-        token = self.group.channel.token
-        envelope = b"".join(
-            (
-                b'{"eventId":"%s-%d-%d","eventType":"%s","eventSeq":%d,"engineTs":%d,'
-                % (token.encode(), self.seq, engine_ts, event_type.encode(), self.seq, engine_ts),
-                b'"sourceTs":null,"correlationId":null,"causationId":null,"payload":',
-                payload,
-                b"}",
-            )
-        )
-        frame = Frame(event, self.seq, envelope)
+        frame = Frame(envelope, self.seq)
         if self.seq > 1 and self.gap:
             self.gap = False  # skipped: its eventSeq is spent
             return
@@ -177,12 +236,31 @@ class Subscriber:
         self.ready.set()
         self._maybe_drop()
 
+    def _catch_up(self) -> None:
+        """Make this connection's frames of the group's frames it has not had."""
+        group = self.group
+        end = group.end
+        if not self.closed and self.cursor < end:
+            pending = list(islice(group.log, self.cursor - group.first, None))
+            if self.gap or self.duplicate or self.drop_after is not None:
+                for envelope in pending:  # a fault acts frame by frame
+                    self.push(envelope)
+            else:
+                first = self.seq + 1
+                seqs = range(first, first + len(pending))
+                self.queue.extend(map(_make_frame, zip(pending, seqs, strict=True)))
+                self.seq += len(pending)
+                self.queued += len(pending)
+        self.cursor = end
+
     def fail(self, code: str, message: str, retryable: bool) -> None:
-        """`event: error`, then the end of the stream."""
+        """`event: error` after every frame the connection has not had, then the end of the
+        stream."""
         if self.closed:
             return
+        self._catch_up()
         body = {"code": code, "message": message, "retryable": retryable}
-        self.queue.append(Frame("error", None, orjson.dumps(body)))
+        self.queue.append(Frame(Envelope("error", (orjson.dumps(body),)), None))
         self.close()
 
     def close(self) -> None:
@@ -199,13 +277,16 @@ class Subscriber:
             self.held_until = self.clock() + self.stall_ms / 1000
             self.stall_ms = None
             frames = [self.queue.popleft()]
-            if not self.queue:
+            if not self.backlog(self.group.end):
                 self.ready.clear()
-        else:
-            frames = list(self.queue)
-            self.queue.clear()
-            self.ready.clear()
-        self.taken += len(frames)
+                self.group.wait(self)
+            return frames
+        self._catch_up()
+        frames = list(self.queue)
+        self.queue.clear()
+        self.ready.clear()
+        if not self.closed:
+            self.group.wait(self)
         return frames
 
 
@@ -216,6 +297,14 @@ class Group:
     channel: Channel
     last: Any = None
     subscribers: list[Subscriber] = field(default_factory=list)
+    log: deque[Envelope] = field(default_factory=deque)
+    """The group's frames that some subscriber has not had yet, oldest first."""
+    first: int = 0
+    """The index of `log[0]` among every frame the group ever published."""
+    waiting: dict[Subscriber, None] = field(default_factory=dict)
+    """The subscribers that have had every frame, in the order they caught up."""
+    walk_at: int = 0
+    """The log's length at which the next frame walks the subscribers (`_send`)."""
     interval_ms: int | None = None
     """Realtime clocks only: the least wall time between two frames (module docstring)."""
     sent_at: float | None = None
@@ -223,7 +312,13 @@ class Group:
     flush: asyncio.TimerHandle | None = None
     """A flush armed on the event loop for when the interval is up."""
 
+    @property
+    def end(self) -> int:
+        """The index the group's next frame gets (a newcomer's cursor)."""
+        return self.first + len(self.log)
+
     def leave(self, subscriber: Subscriber) -> None:
+        self.waiting.pop(subscriber, None)
         if subscriber in self.subscribers:
             self.subscribers.remove(subscriber)
         if not self.subscribers:
@@ -232,6 +327,40 @@ class Group:
             if self.flush is not None:
                 self.flush.cancel()
                 self.flush = None
+
+    def _send(self, envelope: Envelope) -> None:
+        """Add `envelope` to the log and wake the subscribers waiting for it (one that is
+        behind was woken when it fell behind). Now and then (`_walk`) the log is cut to
+        what some subscriber has not had, and one that would have `MAX_QUEUED` frames
+        waiting gets `SLOW_CONSUMER` instead: a subscriber has at most one frame of its own
+        waiting (its snapshot) and the group's it has not had are in the log, so none can
+        come near that before the log does, and from then on every frame walks."""
+        if len(self.log) >= min(self.walk_at, MAX_QUEUED - 1):
+            self._walk()
+        for subscriber in self.waiting:
+            subscriber.ready.set()
+        self.waiting.clear()
+        self.log.append(envelope)
+
+    def _walk(self) -> None:
+        end = self.end
+        oldest = end
+        for subscriber in list(self.subscribers):
+            if subscriber.backlog(end) >= MAX_QUEUED:
+                subscriber.fail(
+                    "SLOW_CONSUMER", "The stream fell too far behind and was closed", True
+                )
+            else:
+                oldest = min(oldest, subscriber.cursor)
+        for _ in range(oldest - self.first):
+            self.log.popleft()
+        self.first = oldest
+        # The next walk when the log has doubled: walks cost O(subscribers) per O(log).
+        self.walk_at = max(WALK_AT_LEAST, 2 * len(self.log))
+
+    def wait(self, subscriber: Subscriber) -> None:
+        """`subscriber` has had every frame: the next one wakes it."""
+        self.waiting[subscriber] = None
 
     def publish(self, exchange: Exchange, *, force: bool = False) -> None:
         clock = exchange.clock
@@ -258,11 +387,15 @@ class Group:
             return
         if real_now is not None:
             self.sent_at = real_now
-        payload = orjson.dumps(update)
-        now = exchange.now_ms
-        event, event_type = self.channel.update_event, self.channel.update_type
-        for subscriber in list(self.subscribers):
-            subscriber.push(event, event_type, now, payload)
+        channel = self.channel
+        envelope = Envelope.of(
+            channel.update_event,
+            channel.token,
+            channel.update_type,
+            exchange.now_ms,
+            orjson.dumps(update),
+        )
+        self._send(envelope)
 
     def _arm(self, wait: float) -> None:
         """Flush once `wait` real seconds are up, if an event loop runs (else the next
@@ -307,10 +440,13 @@ class Hub:
             # The group's subscribers already have every change up to now: bring the view
             # they share up to date first, so the newcomer's snapshot and their frames agree.
             group.publish(exchange, force=True)
-        subscriber = Subscriber(group)
+        subscriber = Subscriber(group, cursor=group.end)
         group.subscribers.append(subscriber)
+        group.wait(subscriber)
         payload = orjson.dumps(channel.snapshot(exchange, view))
-        subscriber.push("snapshot", channel.snapshot_type, exchange.now_ms, payload)
+        subscriber.push(
+            Envelope.of("snapshot", channel.token, channel.snapshot_type, exchange.now_ms, payload)
+        )
         return subscriber
 
     def changed(self) -> None:

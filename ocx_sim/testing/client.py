@@ -21,6 +21,7 @@ import orjson
 from starlette.types import ASGIApp, Message
 
 from ocx_sim.gateway.endpoint import ConnectionDropped
+from ocx_sim.streams.sse import IN_PROCESS
 from ocx_sim.testing.streams import InProcessStream, Refused
 
 DISCONNECTED = "Server disconnected without sending a response."
@@ -208,6 +209,7 @@ class InProcessClient:
             "headers": [(k.encode(), v.encode()) for k, v in sent.items()],
             "client": (self.client_ip, 50000),
             "server": (self.host, 443 if self.scheme == "https" else 80),
+            "extensions": {IN_PROCESS: {}},
         }
         return InProcessStream(self._loop, self.app, scope, refused)
 

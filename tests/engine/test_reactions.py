@@ -38,6 +38,8 @@ QUERIES = {
     "funding_rate",
     "next_funding_at",
     "depth",
+    "book_levels",
+    "book_sequence",
     "open_interest",
     "insurance_fund",
     "order",
