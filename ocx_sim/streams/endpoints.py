@@ -42,6 +42,13 @@ def hub_of(world: World) -> Hub:
     return hub
 
 
+BOARD_INTERVAL_MS = 1_000
+BALANCES_INTERVAL_MS = 250
+"""The two streams OCX gives no `intervalMs`: on a realtime world they send at most one frame
+per this much wall time (docs/fidelity.md "Streams"), as the others do at their `intervalMs`;
+a fast clock moves the board on every tick."""
+
+
 def subscribe_book(world: World, query: dict[str, str]) -> Subscriber:
     """`/perps/book-stream?marketId=&depth=&intervalMs=`: a linear market's book."""
     market_id = parse.query_string(query, "marketId", required=True)
@@ -69,7 +76,9 @@ def subscribe_board(world: World, query: dict[str, str]) -> Subscriber:
     """`/markets/board/stream?underlying=` (default BTC): an underlying's options board."""
     underlying = parse.query_string(query, "underlying") or PRIMARY_UNDERLYING
     world.exchange.board(underlying)  # 404 for an underlying without options, 503 without index
-    return hub_of(world).subscribe(("board", underlying), BoardChannel(underlying))
+    return hub_of(world).subscribe(
+        ("board", underlying), BoardChannel(underlying), interval_ms=BOARD_INTERVAL_MS
+    )
 
 
 def subscribe_user(world: World, user_id: str, query: dict[str, str]) -> Subscriber:
@@ -120,7 +129,9 @@ def subscribe_events(
 
 def subscribe_balances(world: World, user_id: str) -> Subscriber:
     """`/portfolio/balances/stream`: the caller's balances and equity."""
-    return hub_of(world).subscribe(("balances", user_id), BalancesChannel(user_id))
+    return hub_of(world).subscribe(
+        ("balances", user_id), BalancesChannel(user_id), interval_ms=BALANCES_INTERVAL_MS
+    )
 
 
 async def book_stream(call: Call) -> Any:

@@ -15,7 +15,7 @@ import pytest
 from ocx_sim.app import create_app
 from ocx_sim.engine.core.accounts import Bucket
 from ocx_sim.engine.core.orders import OrderRequest, Side
-from ocx_sim.streams.endpoints import subscribe_book
+from ocx_sim.streams.endpoints import subscribe_balances, subscribe_board, subscribe_book
 from ocx_sim.testing.builders import FakeRealTime
 from ocx_sim.testing.client import InProcessClient
 from ocx_sim.worlds import ClockMode, NewAccount, World, WorldConfig, Worlds
@@ -129,3 +129,28 @@ def test_a_manual_clock_sends_one_frame_per_request_whatever_the_interval() -> N
         buy(client, manual, "67980.00")
 
     assert [f.seq for f in stream.take()] == [1, 2, 3]
+
+
+def test_the_board_and_balances_streams_send_at_most_one_frame_a_second_and_a_quarter(
+    worlds: Worlds, real: FakeRealTime, trader: NewAccount
+) -> None:
+    world = worlds.default  # speed 1000: a step of 1/64 s of wall time is 15 clock ticks
+    board = subscribe_board(world, {})
+    balances = subscribe_balances(world, trader.user_id)
+    board.take(), balances.take()
+
+    board_frames, balance_frames = [], []
+    for _ in range(128):  # two seconds of wall time
+        real.now += 1 / 64
+        world.exchange.transfer(trader.user_id, Bucket.PERPS, Bucket.WALLET, Decimal(1))
+        world.keep_time()  # the ticks (they move the board) and the realtime ticker's call
+        board_frames.append(len(board.take()))
+        balance_frames.append(len(balances.take()))
+
+    # The first step sends at once (nothing was sent within the interval); then one frame
+    # per interval, with everything that changed since the last one.
+    assert [i for i, n in enumerate(board_frames) if n] == [0, 64]
+    assert [i for i, n in enumerate(balance_frames) if n] == list(range(0, 128, 16))
+    newcomer = subscribe_balances(world, trader.user_id)  # flushes the group: nothing lost
+    [caught_up], [snapshot] = balances.take(), newcomer.take()
+    assert json.loads(caught_up.data)["payload"] == json.loads(snapshot.data)["payload"]
