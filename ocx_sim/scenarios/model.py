@@ -354,6 +354,7 @@ class FaultSpec:
     message: str | None = None
     ms: int | None = None
     drop: bool = False
+    after_frames: int | None = None
     times: int | None = 1
     """None: every matching request until the fault is turned off."""
     probability: float | None = None

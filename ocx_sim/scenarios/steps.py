@@ -78,7 +78,7 @@ WITHDRAW_KEYS = ("account", "amount")
 VAULT_KEYS = ("liquidity",)
 FAULT_KEYS = ("name", "match", "action", "times", "probability")
 MATCH_KEYS = ("method", "path", "account")
-FAULT_ACTION_KEYS = ("type", "status", "code", "message", "ms", "drop")
+FAULT_ACTION_KEYS = ("type", "status", "code", "message", "ms", "drop", "afterFrames")
 EXPECT_KINDS = ("balance", "position", "order", "event", "index", "mark", *OPTION_EXPECTATIONS)
 COMPARE_KEYS = ("equals", "atLeast", "atMost")
 EXPECT_BALANCE_KEYS = ("account", "bucket", *COMPARE_KEYS)
@@ -288,6 +288,7 @@ def _fault(r: Reader, node: Node, path: str) -> Action:
         message=r.opt(act, a, "message", lambda n, p: r.string(n, p, 500)),
         ms=r.opt(act, a, "ms", lambda n, p: r.integer(n, p, 0, 600_000)),
         drop=r.opt(act, a, "drop", r.boolean) or False,
+        after_frames=r.opt(act, a, "afterFrames", lambda n, p: r.integer(n, p, 1, 1_000_000)),
         times=times,
         probability=r.opt(m, path, "probability", r.number),
     )

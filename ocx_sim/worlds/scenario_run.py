@@ -95,7 +95,15 @@ def _rule(spec: FaultSpec) -> tuple[FaultMatch, FaultAction, int | None, float |
     kind = spec.type
     if kind not in tuple(t.value for t in FaultType):
         raise invalid("action.type", f"must be one of {', '.join(t.value for t in FaultType)}")
-    action = FaultAction(FaultType(kind), spec.status, spec.code, spec.message, spec.ms, spec.drop)
+    action = FaultAction(
+        FaultType(kind),
+        spec.status,
+        spec.code,
+        spec.message,
+        spec.ms,
+        spec.drop,
+        after_frames=spec.after_frames,
+    )
     return FaultMatch(spec.method, spec.path, spec.account), action, spec.times, spec.probability
 
 

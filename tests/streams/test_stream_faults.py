@@ -290,3 +290,38 @@ def test_a_heartbeat_goes_out_after_a_quiet_while_but_never_during_a_stall(
     assert heartbeat == ": heartbeat"
     assert waited >= (0.25 if stall_ms else 0.0)
     assert waited < (0.25 if stall_ms is None else 5)
+
+
+def test_a_scenario_turns_on_a_stream_drop_after_frames(ocx: OcxWorld, tmp_path: Any) -> None:
+    scenario = tmp_path / "flaky-book.yaml"
+    scenario.write_text(
+        """
+meta: {name: flaky-book}
+timeline:
+  - at: +1s
+    fault:
+      name: book-drops
+      match: {method: GET, path: /perps/book-stream}
+      action: {type: stream_drop, afterFrames: 3}
+"""
+    )
+    ocx.load_scenario(scenario)
+    ocx.clock.advance("1s")
+    trader = ocx.account(balances={"perps": 100_000})
+
+    with ocx.stream(STREAM, marketId=PERP) as stream:
+        for i in range(5):
+            answer = trader.client.post(
+                "/perps/orders",
+                json={
+                    "marketId": PERP,
+                    "side": "buy",
+                    "quantity": "0.1000",
+                    "price": f"6790{i}.00",
+                },
+            )
+            assert answer.status_code == 200
+        frames = list(stream)
+
+    assert [frame["id"] for frame in frames] == ["1", "2", "3"]
+    assert stream.ended
