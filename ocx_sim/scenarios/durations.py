@@ -21,6 +21,7 @@ Each refusal is a `DurationError` (a `ValueError`) whose message quotes the text
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 
 UNIT_MS = {"w": 604_800_000, "d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1_000, "ms": 1}
@@ -65,3 +66,15 @@ def parse_duration(text: str) -> int:
     if total.denominator != 1:
         raise DurationError(text, "is not a whole number of milliseconds", malformed=False)
     return int(total)
+
+
+@dataclass(frozen=True, slots=True)
+class At:
+    """When a step runs: `ms` after the instant the scenario was loaded (`relative`), or at
+    the absolute instant `ms` (unix ms)."""
+
+    ms: int
+    relative: bool
+
+    def resolve(self, origin_ms: int) -> int:
+        return origin_ms + self.ms if self.relative else self.ms

@@ -72,7 +72,10 @@ def judge(exchange: Exchange, expectation: Expectation, names: Names) -> tuple[s
         return _vol(exchange, expectation)
     if isinstance(expectation, ExpectBoard):
         return _board(exchange, expectation, names)
-    return _margin(exchange, expectation, names)
+    if isinstance(expectation, ExpectMargin):
+        return _margin(exchange, expectation, names)
+    # A stream expectation needs the view its run kept at `since`: the run judges it.
+    raise AssertionError(f"{type(expectation).__name__} is judged by its run (player.py)")
 
 
 def _balance(exchange: Exchange, e: ExpectBalance, names: Names) -> tuple[str, bool, str]:

@@ -19,7 +19,9 @@ from decimal import Decimal
 from enum import StrEnum
 
 from ocx_sim.scenarios.compare import Comparison as Comparison
+from ocx_sim.scenarios.durations import At as At
 from ocx_sim.scenarios.options import ExpectBoard, ExpectMargin, ExpectVol, VolMove
+from ocx_sim.scenarios.stream_expectation import ExpectStream
 
 _PARENT = re.compile(r"(\.[^.\[]*|\[\d+\])$")
 """The last part of a path (`.price`, `[3]`): what is left names its parent."""
@@ -69,18 +71,6 @@ class Meta:
     """The first instant of a world built from the scenario (ignored likewise)."""
     duration_ms: int | None = None
     """How long `ocx-sim run` replays; None: until the last step is done."""
-
-
-@dataclass(frozen=True, slots=True)
-class At:
-    """When a step runs: `ms` after the instant the scenario was loaded (`relative`), or at
-    the absolute instant `ms` (unix ms)."""
-
-    ms: int
-    relative: bool
-
-    def resolve(self, origin_ms: int) -> int:
-        return origin_ms + self.ms if self.relative else self.ms
 
 
 MAX_LEVERAGE = 100
@@ -426,6 +416,7 @@ Expectation = (
     | ExpectVol
     | ExpectBoard
     | ExpectMargin
+    | ExpectStream
 )
 PriceMove = SetPrice | RampPrice | GbmPrice | JumpPrice | ClearPrice
 Action = (
@@ -455,6 +446,7 @@ EXPECTATIONS = (
     ExpectVol,
     ExpectBoard,
     ExpectMargin,
+    ExpectStream,
 )
 
 

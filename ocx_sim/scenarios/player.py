@@ -32,11 +32,13 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from functools import partial
 from typing import TypeVar
 
+from ocx_sim.clock import format_ms
 from ocx_sim.engine.core.index import INDEX_QUANTUM, shocks, walk_factor
 from ocx_sim.engine.core.orders import MarginMode, OrderRequest, OrderType, Side, TimeInForce
 from ocx_sim.engine.reactions.liquidity import LiquiditySpec
 from ocx_sim.engine.reactions.option_liquidity import OptionLiquiditySpec
 from ocx_sim.errors import ErrorCode, OcxError, invalid
+from ocx_sim.scenarios import stream_expectation
 from ocx_sim.scenarios.checks import FaultSwitch, Host, check, problem_of
 from ocx_sim.scenarios.expectations import Names, judge
 from ocx_sim.scenarios.model import (
@@ -68,6 +70,7 @@ from ocx_sim.scenarios.model import (
     Withdraw,
 )
 from ocx_sim.scenarios.options import VolKind, VolMove, publish, ramp, target
+from ocx_sim.scenarios.stream_expectation import ExpectStream
 
 __all__ = ["FaultSwitch", "Host", "Result", "Run", "play"]
 T = TypeVar("T")
@@ -108,6 +111,8 @@ class Run:
         """Order name → (userId, orderId), once placed."""
         self.faults: dict[str, str] = {}
         """Fault name → faultId, while on."""
+        self.stream_views: dict[int, object] = {}
+        """Timeline index of a stream expectation → its stream's view from `since`."""
         self.results: list[Result] = []
         self.pending = scenario.expectations
         """Expectations not judged yet."""
@@ -168,9 +173,68 @@ class Run:
                 refresh_ms=agent.refresh_ms,
             )
             self._setting_up(agent.path, partial(self.exchange.sim.add_liquidity, spec))
+        watching = []
+        for i, step in enumerate(s.timeline):
+            if isinstance(step.action, ExpectStream):
+                try:
+                    self._watch(i)
+                except OcxError as error:
+                    watching.append(problem_of(s, f"{step.path}.expect.stream", error))
+        if watching:
+            raise ScenarioError(watching)
         for i, step in enumerate(s.timeline):
             hops = 2 if isinstance(step.action, EXPECTATIONS) else 1
             self._at(step.at.resolve(self.origin_ms), partial(self._step, i), hops)
+
+    # -- stream expectations (stream_expectation.py) ------------------------------------------
+
+    def _watch(self, i: int) -> None:
+        """Check a stream expectation's stream and keep its view from `since`: now (the
+        scenario's load), or once everything at `since` is done."""
+        step = self.scenario.timeline[i]
+        e = step.action
+        assert isinstance(e, ExpectStream)
+        lens = stream_expectation.lens()
+        if lens.private(e.path) != (e.account is not None):
+            if e.account is None:
+                raise invalid("account", f"is required: {e.path} is an account's stream")
+            raise invalid("account", f"{e.path} is public: it takes no account")
+        view = self._stream_view(e)
+        if e.since is None:
+            self.stream_views[i] = view
+            return
+        since_ms, at_ms = e.since.resolve(self.origin_ms), step.at.resolve(self.origin_ms)
+        if not self.origin_ms <= since_ms <= at_ms:
+            raise invalid("since", "must be from the scenario's load to the step's own time")
+        self._at(since_ms, partial(self._look, i), hops=2)
+
+    def _look(self, i: int, due_ms: int) -> None:
+        e = self.scenario.timeline[i].action
+        assert isinstance(e, ExpectStream)
+        self.stream_views[i] = self._stream_view(e)
+
+    def _stream_view(self, e: ExpectStream) -> object:
+        user_id = None if e.account is None else self.users[e.account]
+        try:
+            return stream_expectation.lens().view(self.exchange, e.path, user_id, dict(e.query))
+        except OcxError as error:
+            # A parameter is named as a request names it: below `params` here.
+            named = error.details.get("field")
+            if error.code is ErrorCode.UNKNOWN_MARKET and not named:
+                # The exchange's lookup names no field: it is the market parameter's.
+                named = "marketId" if "marketId" in dict(e.query) else "underlying"
+            if not isinstance(named, str) or named in ("", "path"):
+                raise
+            raise invalid(f"params.{named}", error.message.removeprefix(f"{named}: ")) from None
+
+    def _judge_stream(self, i: int, e: ExpectStream) -> tuple[str, bool, str]:
+        user_id = None if e.account is None else self.users[e.account]
+        before = self.stream_views.pop(i)
+        payload = stream_expectation.lens().change(
+            self.exchange, e.path, user_id, dict(e.query), before
+        )
+        since = "load" if e.since is None else format_ms(e.since.resolve(self.origin_ms))
+        return stream_expectation.judged(e, e.account, since, payload)
 
     def _setting_up(self, path: str, do: Callable[[], T]) -> T:
         try:
@@ -213,7 +277,10 @@ class Run:
         action = step.action
         if isinstance(action, EXPECTATIONS):
             self.pending -= 1
-            what, ok, detail = judge(self.exchange, action, self._names())
+            if isinstance(action, ExpectStream):
+                what, ok, detail = self._judge_stream(i, action)
+            else:
+                what, ok, detail = judge(self.exchange, action, self._names())
             self._record(due_ms, what, ok, detail)
             return
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from yaml.nodes import Node, ScalarNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ocx_sim.engine.core.events import EVENT_TYPES
 from ocx_sim.scenarios.model import (
@@ -46,6 +46,7 @@ from ocx_sim.scenarios.model import (
 )
 from ocx_sim.scenarios.option_steps import OPTION_EXPECTATIONS, OPTION_KEYS, vol_move
 from ocx_sim.scenarios.reader import SIDES, Bad, Reader, comparison, join, span
+from ocx_sim.scenarios.stream_expectation import ExpectStream, Plain
 
 ACTIONS = (
     "index",
@@ -79,13 +80,25 @@ VAULT_KEYS = ("liquidity",)
 FAULT_KEYS = ("name", "match", "action", "times", "probability")
 MATCH_KEYS = ("method", "path", "account")
 FAULT_ACTION_KEYS = ("type", "status", "code", "message", "ms", "drop", "afterFrames")
-EXPECT_KINDS = ("balance", "position", "order", "event", "index", "mark", *OPTION_EXPECTATIONS)
+EXPECT_KINDS = (
+    "balance",
+    "position",
+    "order",
+    "event",
+    "index",
+    "mark",
+    "stream",
+    *OPTION_EXPECTATIONS,
+)
 COMPARE_KEYS = ("equals", "atLeast", "atMost")
 EXPECT_BALANCE_KEYS = ("account", "bucket", *COMPARE_KEYS)
 EXPECT_POSITION_KEYS = ("account", "market", "marginMode", "field", *COMPARE_KEYS)
 EXPECT_ORDER_KEYS = ("order", "status")
 EXPECT_EVENT_KEYS = ("type", "account", "where", "since", "count", "atLeast", "atMost")
 EXPECT_PRICE_KEYS = ("market", *COMPARE_KEYS)
+EXPECT_STREAM_KEYS = ("path", "account", "params", "since", "where", "sent")
+WHERE_ITEMS = 100
+"""The most entries a list in a stream expectation's `where` may have."""
 POSITION_FIELDS = ("size", "entryPrice", "realizedPnl", "fundingPayment")
 ORDER_STATUSES = (
     "open",
@@ -133,6 +146,7 @@ def accepted_keys() -> set[str]:
         *EXPECT_ORDER_KEYS,
         *EXPECT_EVENT_KEYS,
         *EXPECT_PRICE_KEYS,
+        *EXPECT_STREAM_KEYS,
         *OPTION_KEYS,
     }
 
@@ -367,6 +381,40 @@ def _expect_event(r: Reader, node: Node, path: str) -> Expectation:
     )
 
 
+def _expect_stream(r: Reader, node: Node, path: str) -> Expectation:
+    m = r.mapping(node, path, ("path",), EXPECT_STREAM_KEYS)
+    query: list[tuple[str, str]] = []
+    if (params := m.get("params")) is not None and not r.is_null(params):
+        for key, value in r.mapping(params, f"{path}.params", any_keys=True).items():
+            query.append((key, str(r.scalar(value, f"{path}.params.{key}", "a value").value)))
+    sent = r.opt(m, path, "sent", r.boolean)
+    where = None
+    if (raw := m.get("where")) is not None and not r.is_null(raw):
+        if sent is False:
+            raise Bad(raw, f"{path}.where", "a stream that sends nothing has no payload")
+        where = _plain(r, raw, f"{path}.where")
+    return ExpectStream(
+        r.string(m["path"], f"{path}.path"),
+        tuple(query),
+        account=r.opt(m, path, "account", r.name),
+        where=where,
+        sent=sent is not False,
+        since=r.opt(m, path, "since", r.at),
+    )
+
+
+def _plain(r: Reader, node: Node, path: str) -> Plain:
+    if isinstance(node, MappingNode):
+        values = r.mapping(node, path, any_keys=True)
+        return {key: _plain(r, value, f"{path}.{key}") for key, value in values.items()}
+    if isinstance(node, SequenceNode):
+        items = r.sequence(node, path, WHERE_ITEMS)
+        return [_plain(r, item, f"{path}[{i}]") for i, item in enumerate(items)]
+    if r.is_null(node):
+        return None
+    return str(r.scalar(node, path, "a value").value)
+
+
 def _expect_price(target: PriceTarget) -> Callable[[Reader, Node, str], Expectation]:
     def read_price(r: Reader, node: Node, path: str) -> Expectation:
         m = r.mapping(node, path, ("market",), EXPECT_PRICE_KEYS)
@@ -384,6 +432,7 @@ _EXPECTATIONS: dict[str, Callable[[Reader, Node, str], Expectation]] = {
     "event": _expect_event,
     "index": _expect_price(PriceTarget.INDEX),
     "mark": _expect_price(PriceTarget.MARK),
+    "stream": _expect_stream,
     **OPTION_EXPECTATIONS,
 }
 _READERS: dict[str, Callable[[Reader, Node, str], Action]] = {

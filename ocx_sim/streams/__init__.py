@@ -1,1 +1,4 @@
-"""Server-Sent Events: the OCX streams (docs/fidelity.md "Streams")."""
+"""The six OCX streams (Server-Sent Events): docs/fidelity.md "Streams". Loading the package
+lends the scenarios what their `stream` expectation needs (lens.py)."""
+
+from ocx_sim.streams import lens as lens
