@@ -2,15 +2,16 @@
 
 A stream is a channel (what it shows: a book, an account's events, …) with its parameters. The
 subscribers of one channel and parameters form a group; the group keeps the view it last sent
-and, when the world may have changed (`World.changed`, after every request), builds the new
-view, and if it differs, one payload, serialised once, which every subscriber's connection
-wraps in its own envelope (docs/fidelity.md "Streams"):
+and, when the world may have changed (`World.changed`, after every request's answer), builds
+the new view, and if it differs, one frame (docs/fidelity.md "Streams"):
 
     {eventId: "{token}-{eventSeq}-{engineTs}", eventType, eventSeq, engineTs, sourceTs,
      correlationId, causationId, payload}
 
-`eventSeq` counts one connection's frames (the snapshot is 1), so the envelope is per
-subscriber; the payload's bytes are spliced in, never re-serialised. With a manual clock a
+`eventSeq` counts one connection's frames (the snapshot is 1), so each subscriber's copy
+differs in it alone: the frame is serialised once per group (`Envelope`, with a marker where
+the `eventSeq` goes) and goes into the group's log; a subscriber is a cursor into the log and
+stamps its `eventSeq` on the frames it takes. With a manual clock a
 request that changes a stream's view sends exactly one frame on it, and nothing is sent
 otherwise. With a realtime clock a group sends at most one frame per `intervalMs` of wall
 time: a change that comes sooner waits, the group arming a flush on the running event loop
@@ -19,9 +20,9 @@ frame (the difference between the view last sent and the view then); with no run
 the next `changed` (a request, the realtime ticker) sends it. A newcomer to a group flushes it
 at once, interval or not, so that its snapshot and its fellows' frames agree. Wall time is
 read from the world's realtime clock, so a test that fakes it (`FakeRealTime`) decides when
-a frame is due. Frames wait in the subscriber's queue until its connection (or an in-process
-iterator) takes them; a queue that grows past `MAX_QUEUED` frames is cut off with
-`SLOW_CONSUMER` instead of growing without bound.
+a frame is due. Frames wait in the log until every subscriber's connection (or an in-process
+iterator) has taken them; a subscriber that falls `MAX_QUEUED` frames behind is cut off with
+`SLOW_CONSUMER` instead of growing the log without bound.
 
 Stream faults (worlds/faults.py, docs/control-api.md "Faults") act here, on one subscriber's
 frames, so the SSE response and an in-process reader see the same thing: the snapshot is

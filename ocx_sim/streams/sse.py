@@ -26,7 +26,7 @@ from ocx_sim.worlds.faults import FaultAction
 HEARTBEAT_SECONDS = 15.0
 
 BURST_SECONDS = 0.02
-"""Writes closer together than this on one connection make a burst (`Batching`)."""
+"""Frames that come faster than one per this on a connection are a burst (`Batching`)."""
 
 MOST_BATCHING_SECONDS = 0.2
 """The longest a frame waits for the frames after it, in the longest burst."""
