@@ -57,14 +57,14 @@ BUNDLED_DIGESTS = {
     "funding-squeeze": "fc8b521f3d7986c97a62c0710f64dbe5b9a95dd0c848e4b73e89478fbc6375dc",
     "futures-expiry": "db921b7c5fa27a77d4f11a0521621f353ee782c3ae2223bb3e71cda5fff91a53",
     "liquidation-cascade": "eac5d750ae35dd15bb67c3b97b1695b48b730421c92740327833013ac8a223a8",
-    "rate-limit-storm": "b0cadb2fcb9510ab24fcaafdcf01b0f9b0a4aa22f537c613689db785c77ee9b7",
+    "rate-limit-storm": "96fac84dc9720b0bba17f6dbcec917a874958597878c86fdde1253b59dec6756",
     "sandbox": "22b0c51e338a1a071973a4d790e5a09500d8d4628e2bf38368431e10bfe1184b",
     "vol-crush": "22bbd0fc9b8c90574bc1b9df85211a4066f3dc78934072022e6c6f7054f60081",
     "withdrawal-failures": "fda3e8bb3a34e0b851344c8c5d1178062bbe8c14d552c2cfd233165bb1d62900",
 }
 DETERMINISM_DIGEST = "b612b62709951aa3ccc40f01a557862780b5ccb969e7ff51c5a7bbfd63594014"
 REACTIONS_DIGEST = "e9a812ae958adae40da6f5ba1dc622ca82cebb30eaa4dde45b0b05441e999b52"
-SANDBOX_REACTIONS_DIGEST = "d74b3daf792aa0aa55d42ae973b4865f8f1bbb0e0b1d2a9e2cfe62343655b4b2"
+SANDBOX_REACTIONS_DIGEST = "ecdaa77997c3db14701ad7891b0cad461f9a1201925b3a99f2033c82f1494b3a"
 
 
 @pytest.mark.parametrize("name", sorted(BUNDLED_DIGESTS))

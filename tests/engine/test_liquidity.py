@@ -84,6 +84,22 @@ def test_a_taken_rung_is_quoted_again(quoting: Exchange, make_user: UserFactory)
     assert _prices(_ladder(quoting))["asks"] == [D("68034.00"), D("68068.00"), D("68102.00")]
 
 
+def test_a_rung_taken_in_part_is_replaced_by_a_whole_one_on_the_next_refresh(
+    quoting: Exchange, make_user: UserFactory
+) -> None:
+    taker = make_user(perps="10000")
+    quoting.place_order(taker, market(PERP, "buy", "0.004"))
+    [partly] = [o for o in _ladder(quoting) if o.price == D("68034.00")]
+    assert partly.status.value == "partially_filled"
+
+    quoting.advance_by(REFRESH_MS)
+
+    ladder = _ladder(quoting)
+    assert _prices(ladder)["asks"] == [D("68034.00"), D("68068.00"), D("68102.00")]
+    assert all(o.quantity == D("0.01") and o.status.value == "open" for o in ladder)
+    assert partly.status.value == "cancelled"  # replaced, not left on the book
+
+
 def test_a_large_move_quotes_afresh_with_the_step_of_the_new_price(quoting: Exchange) -> None:
     quoting.sim.set_index(PERP, D("78200"))  # +15 %: the old 34.00 step would be 4.3 bps
     quoting.advance_by(REFRESH_MS)

@@ -9,7 +9,8 @@ mark), with the step and the half-spread fixed in price when it is quoted.
 Every `refresh_ms` of simulated time the agent looks again:
 - a rung was taken (filled, even in part, or cancelled), the step has drifted more than 10 %
   from `step_bps` of the fair value, or the fair value is `levels` steps or more away: the
-  whole ladder is quoted afresh around the fair value;
+  whole ladder is quoted afresh around the fair value (a rung taken in part is replaced by a
+  whole one, so nothing the agent quoted is left stranded on the book);
 - the fair value is k whole steps away (0 < |k| < levels): the centre moves k steps. Every
   rung is then where a rung of the old ladder was, or beyond it, so only the rungs that fall
   off are replaced: 2|k| orders rather than all of them;
@@ -56,6 +57,7 @@ class LiquiditySpec:
 
 _OPEN = OrderStatus.OPEN
 """An order in this status has not been filled at all (a partial fill changes it)."""
+_PARTLY_FILLED = OrderStatus.PARTIALLY_FILLED
 STEP_DRIFT = 0.1
 """How far the step, fixed in price, may drift from `step_bps` of the fair value before the
 ladder is quoted afresh."""
@@ -174,6 +176,9 @@ class LiquidityAgent:
         the standing orders it has no rung for."""
         market_id = self.spec.market_id
         standing = {(o.side, o.price): o for o in self._standing if o.status is _OPEN}
+        # A rung taken in part still rests with what is left of it: it is replaced by a whole
+        # one, never left behind on the book (those filled or cancelled are gone already).
+        stranded = [o for o in self._standing if o.status is _PARTLY_FILLED]
         kept, new = [], []
         for rung in self.rungs(ladder):
             order = standing.pop((rung.side, rung.price), None)
@@ -181,11 +186,9 @@ class LiquidityAgent:
                 new.append(rung)
             else:
                 kept.append(order)
-        # What is left of `standing` has no rung any more (and orders that were taken or
-        # cancelled are gone already).
-        placed = place_quotes(
-            self._state, self.user.user_id, market_id, new, replacing=list(standing.values())
-        )
+        # What is left of `standing` has no rung any more.
+        replacing = [*standing.values(), *stranded]
+        placed = place_quotes(self._state, self.user.user_id, market_id, new, replacing=replacing)
         self._ladder = ladder
         self._standing = kept + placed.orders
 
