@@ -32,6 +32,7 @@ from ocx_sim.engine.core.surface import PARAMETERS, SurfaceParams
 from ocx_sim.engine.reactions import Reactions, command
 from ocx_sim.engine.reactions.liquidity import LiquiditySpec
 from ocx_sim.engine.reactions.option_liquidity import OptionLiquiditySpec
+from ocx_sim.engine.reactions.takers import TakerSpec
 from ocx_sim.engine.state import State
 from ocx_sim.errors import invalid
 
@@ -40,6 +41,10 @@ HOUSE_ADDRESS = "0x00000000000000000000000000000000000000ff"
 HOUSE_FLOAT = Decimal(1_000_000)
 LIQUIDITY_ADDRESS = "0x00000000000000000000000000000000000000fd"
 """The sandbox's market maker (`add_liquidity`)."""
+TAKERS_ADDRESS = "0x00000000000000000000000000000000000000fc"
+"""The sandbox's takers (`add_takers`)."""
+MAX_TAKERS_PER_MINUTE = Decimal(600)
+"""Ten orders a simulated second on one flow: more is a load test, not a market."""
 AGENT_FUNDS = Decimal(1_000_000_000)
 MAX_PRICE = Decimal(10) ** MAX_INTEGER_DIGITS
 MAX_VOLATILITY = Decimal(10)
@@ -307,7 +312,26 @@ class Sim:
         if spec.refresh_ms < 1:
             raise invalid("refreshMs", "must be at least 1 ms")
         market.to_lots(spec.quantity)
-        self._reactions.add_agent(self._market_maker().user_id, spec)
+        agent = self._market_maker()
+        if market.is_spot:
+            self._stock_spot(agent, market)
+        self._reactions.add_agent(agent.user_id, spec)
+
+    def _stock_spot(self, agent: User, spec: MarketSpec) -> None:
+        """A house agent on a spot market pays in the spot bucket's USDC and sells base it
+        holds: it gets both once, the base as much as that USDC would buy at the index."""
+        state = self._state
+        if state.ledger.balance((agent.user_id, Bucket.SPOT.value, USDC)) == 0:
+            self._fund(agent, AGENT_FUNDS, Bucket.SPOT)
+        held = (agent.user_id, Bucket.SPOT.value, spec.base)
+        if state.ledger.balance(held) == 0:
+            underlying = spec.underlying
+            price = (
+                state.prices.index(underlying) or state.catalog.underlyings[underlying].index_price
+            )
+            lots = int(AGENT_FUNDS / price / spec.step)
+            external = system_account(SystemBucket.EXTERNAL, spec.base)
+            state.ledger.move(state.now, external, held, spec.step * lots, EntryType.DEPOSIT)
 
     @command
     def add_option_liquidity(self, spec: OptionLiquiditySpec) -> None:
@@ -327,6 +351,39 @@ class Sim:
         options[0].to_lots(spec.quantity)
         self._reactions.add_option_agent(self._market_maker().user_id, spec)
 
+    @command
+    def add_takers(self, spec: TakerSpec) -> None:
+        """Start a house taker's seeded flow of market and IOC orders on a linear market, or
+        on an underlying's options (reactions/takers.py)."""
+        state = self._state
+        if spec.market_id is not None:
+            market = state.market(spec.market_id)
+            if market.is_option:
+                raise invalid("market", "an option's takers are its underlying's (options:)")
+        else:
+            self._underlying(spec.underlying or "")
+            options = state.catalog.options(spec.underlying)
+            if not options:
+                raise invalid("underlying", f"{spec.underlying} lists no options")
+            market = options[0]
+        if not (spec.per_minute.is_finite() and 0 < spec.per_minute <= MAX_TAKERS_PER_MINUTE):
+            raise invalid("perMinute", f"must be above 0 and at most {MAX_TAKERS_PER_MINUTE}")
+        low = market.to_lots(spec.min_quantity, "quantity.min")
+        if low < 1 or market.to_lots(spec.max_quantity, "quantity.max") < low:
+            raise invalid("quantity", "min must be above 0 and max at least min")
+        for share, name in ((spec.buy_share, "buyShare"), (spec.ioc_share, "iocShare")):
+            if not (share.is_finite() and 0 <= share <= 1):
+                raise invalid(name, "must be from 0 to 1")
+        if not (spec.limit_bps.is_finite() and 0 <= spec.limit_bps < 10_000):
+            raise invalid("limitBps", "must be from 0 to below 10000")
+        taker = state.accounts.find_address(TAKERS_ADDRESS)
+        if taker is None:
+            taker = wallet.register_user(state, TAKERS_ADDRESS)
+            self._fund(taker, AGENT_FUNDS, Bucket.PERPS, Bucket.OPTIONS, Bucket.SPOT)
+        if market.is_spot:
+            self._stock_spot(taker, market)
+        self._reactions.add_takers(taker.user_id, spec)
+
     def _market_maker(self) -> User:
         """The house market maker's account, made and funded (perps and options) on first use."""
         state = self._state
@@ -337,10 +394,12 @@ class Sim:
         return agent
 
     @command
-    def start_sandbox(self, *, options: bool = False) -> None:
+    def start_sandbox(self, *, options: bool = False, takers: bool = False) -> None:
         """Make the market live on its own (docs/fidelity.md "Prices, funding and expiries",
         sandbox): each underlying's curve in contango at its carry and walking at its
-        volatility, and a liquidity agent on every perpetual; with `options`, also an options
+        volatility, and a liquidity agent on every perpetual, dated future and spot market;
+        with `takers`, house takers on each of them (and on the options, with `options`); with
+        `options`, also an options
         agent (its defaults) on every underlying that lists options, as the bundled `sandbox`
         scenario runs. All seeded: the same seed moves the same way."""
         state = self._state
@@ -351,15 +410,40 @@ class Sim:
             following = (front * (1 + underlying.carry_apr * years)).quantize(Decimal("1e-8"))
             self.set_curve(symbol, front, following)
             self.set_volatility(symbol, SANDBOX_VOLATILITY.get(symbol, DEFAULT_VOLATILITY))
+        flows = []
         for market in list(state.catalog):
-            if market.type is MarketType.PERP:
+            if not market.is_option:
                 index = state.prices.index(market.underlying) or Decimal(1)
                 lots = max(1, int(SANDBOX_QUOTE_USD / index / market.step))
                 self.add_liquidity(LiquiditySpec(market.id, market.step * lots))
+                flows.append(_sandbox_takers(market, lots))
+        optioned = [s for s, u in state.catalog.underlyings.items() if u.strike_step is not None]
         if options:
-            for symbol, underlying in state.catalog.underlyings.items():
-                if underlying.strike_step is not None:
-                    self.add_option_liquidity(OptionLiquiditySpec(symbol))
+            for symbol in optioned:
+                self.add_option_liquidity(OptionLiquiditySpec(symbol))
+        if takers:
+            for flow in flows:
+                self.add_takers(flow)
+            for symbol in optioned if options else ():
+                self.add_takers(TakerSpec(None, *SANDBOX_OPTION_TAKERS, underlying=symbol))
+
+
+def _sandbox_takers(market: MarketSpec, rung_lots: int) -> TakerSpec:
+    """The sandbox's takers on a linear market whose ladder rungs are `rung_lots`: six orders
+    a minute on a perpetual (a fifth IOC), one elsewhere, from a seventh of a rung to a rung
+    and a half."""
+    perp = market.type is MarketType.PERP
+    return TakerSpec(
+        market.id,
+        Decimal(6 if perp else 1),
+        market.step * max(1, rung_lots // 7),
+        market.step * (rung_lots * 3 // 2),
+        ioc_share=Decimal("0.2") if perp else Decimal(0),
+    )
+
+
+SANDBOX_OPTION_TAKERS = (Decimal(1), Decimal("0.10"), Decimal("1.00"))
+"""An options flow in the sandbox: an order a minute, 0.1 to 1 contract."""
 
 
 def _price_or_none(price: Decimal | None) -> Decimal | None:

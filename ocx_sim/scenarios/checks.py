@@ -178,6 +178,14 @@ class _Checker:
             spec = self.market(liquidity.market, f"{liquidity.path}.market")
             if spec is not None:
                 self.engine(liquidity.path, partial(spec.to_lots, liquidity.quantity))
+        for agent in s.takers:
+            if agent.market is not None:
+                spec = self.market(agent.market, f"{agent.path}.market")
+                if spec is not None and spec.is_option:
+                    message = "an option's takers are its underlying's (options: the underlying)"
+                    self.fail(f"{agent.path}.market", message)
+            else:
+                self.lists_options(agent.underlying or "", f"{agent.path}.options")
         for step in s.timeline:
             if isinstance(step.action, PlaceOrder):
                 self.order(step.action.order)
@@ -188,16 +196,21 @@ class _Checker:
 
     def option_liquidity(self, agent: OptionLiquiditySetup) -> None:
         """The underlying lists options, and the quantity sits on their step."""
+        options = self.lists_options(agent.underlying, f"{agent.path}.options")
+        if options:
+            self.engine(agent.path, partial(options[0].to_lots, agent.quantity))
+
+    def lists_options(self, underlying: str, path: str) -> list[MarketSpec]:
+        """The underlying's options; a problem at `path` when it is unknown or lists none."""
         catalog = self.exchange.catalog
-        if agent.underlying not in catalog.underlyings:
+        if underlying not in catalog.underlyings:
             known = ", ".join(catalog.underlyings)
-            self.fail(f"{agent.path}.options", f"unknown underlying {agent.underlying!r} ({known})")
-            return
-        options = catalog.options(agent.underlying)
+            self.fail(path, f"unknown underlying {underlying!r} ({known})")
+            return []
+        options = catalog.options(underlying)
         if not options:
-            self.fail(f"{agent.path}.options", f"{agent.underlying} lists no options")
-            return
-        self.engine(agent.path, partial(options[0].to_lots, agent.quantity))
+            self.fail(path, f"{underlying} lists no options")
+        return options
 
     def market(self, written: str, path: str) -> MarketSpec | None:
         """The world's market for an id or alias as written; a problem when there is none."""

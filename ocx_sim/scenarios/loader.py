@@ -42,13 +42,23 @@ from ocx_sim.scenarios.model import (
     Scenario,
     ScenarioError,
     Step,
+    TakersSetup,
     UnderlyingTerms,
 )
 from ocx_sim.scenarios.reader import NAME, ORDER_KEYS, Bad, Reader
 
 T = TypeVar("T")
 
-SECTIONS = ("meta", "markets", "underlyings", "accounts", "books", "liquidity", "timeline")
+SECTIONS = (
+    "meta",
+    "markets",
+    "underlyings",
+    "accounts",
+    "books",
+    "liquidity",
+    "takers",
+    "timeline",
+)
 META_KEYS = ("name", "description", "seed", "start", "duration")
 TERM_KEYS = ("tick", "step", "minQuantity", "maxLeverage", "band", "makerFeeBps", "takerFeeBps")
 """A market's catalog terms (catalog.py): only a world built from the scenario takes them."""
@@ -61,6 +71,8 @@ ACCOUNT_KEYS = ("wallet", "balances", "apiKeys")
 API_KEY_KEYS = ("name", "scope", "allowedIps", "expiresInDays")
 LIQUIDITY_KEYS = ("market", "quantity", "levels", "spreadBps", "stepBps", "refresh")
 OPTION_LIQUIDITY_KEYS = ("options", "quantity", "expiries", "moneyness", "refresh")
+TAKERS_KEYS = ("market", "options", "perMinute", "quantity", "buyShare", "iocShare", "limitBps")
+TAKER_QUANTITY_KEYS = ("min", "max")
 """An options agent's keys: `options` names the underlying whose chain it quotes."""
 MAX_EXPIRIES = 50
 STEP_KEYS = ("at", "expectError", *steps.ACTIONS)
@@ -84,6 +96,8 @@ def accepted_keys() -> set[str]:
         *ORDER_KEYS,
         *LIQUIDITY_KEYS,
         *OPTION_LIQUIDITY_KEYS,
+        *TAKERS_KEYS,
+        *TAKER_QUANTITY_KEYS,
         *STEP_KEYS,
     }
     return keys | steps.accepted_keys()
@@ -155,6 +169,7 @@ class _Loader:
         accounts = self.each_named(top.get("accounts"), "accounts", self.account)
         books = self.each_listed(top.get("books"), "books", r.order)
         liquidity = self.each_listed(top.get("liquidity"), "liquidity", self.liquidity)
+        takers = self.each_listed(top.get("takers"), "takers", self.takers)
         timeline = self.each_listed(top.get("timeline"), "timeline", self.step)
         if r.problems or meta is None:
             raise ScenarioError(r.problems)
@@ -166,6 +181,7 @@ class _Loader:
             accounts=tuple(accounts),
             books=tuple(books),
             liquidity=tuple(liquidity),
+            takers=tuple(takers),
             timeline=tuple(timeline),
             lines=dict(r.lines),
         )
@@ -377,6 +393,34 @@ class _Loader:
             spread_bps=spec.spread_bps if spread is None else spread,
             step_bps=spec.step_bps if step is None else step,
             refresh_ms=spec.refresh_ms if refresh is None else refresh,
+        )
+
+    def takers(self, node: Node, path: str) -> TakersSetup:
+        """A flow of taking orders on one market (`market`) or on an underlying's options
+        (`options`)."""
+        r = self.r
+        m = r.mapping(node, path, required=("perMinute", "quantity"), optional=TAKERS_KEYS)
+        if ("market" in m) == ("options" in m):
+            raise Bad(node, path, "give market (one market) or options (an underlying's), one")
+        sizes = r.mapping(m["quantity"], f"{path}.quantity", TAKER_QUANTITY_KEYS)
+        defaults = TakersSetup(path, None, None, Decimal(1), Decimal(1), Decimal(1))
+
+        def share(n: Node, p: str) -> Decimal:
+            return r.decimal(n, p, positive=False)
+
+        buy = r.opt(m, path, "buyShare", share)
+        ioc = r.opt(m, path, "iocShare", share)
+        limit = r.opt(m, path, "limitBps", share)
+        return TakersSetup(
+            path,
+            r.opt(m, path, "market", r.string),
+            r.opt(m, path, "options", r.string),
+            r.decimal(m["perMinute"], f"{path}.perMinute"),
+            r.decimal(sizes["min"], f"{path}.quantity.min"),
+            r.decimal(sizes["max"], f"{path}.quantity.max"),
+            buy_share=defaults.buy_share if buy is None else buy,
+            ioc_share=defaults.ioc_share if ioc is None else ioc,
+            limit_bps=defaults.limit_bps if limit is None else limit,
         )
 
     def option_liquidity(self, node: Node, path: str) -> OptionLiquiditySetup:

@@ -204,6 +204,22 @@ class OptionLiquiditySetup:
     refresh_ms: int = 10_000
 
 
+@dataclass(frozen=True, slots=True)
+class TakersSetup:
+    """A house taker's seeded flow of market and IOC orders on one market, or on an
+    underlying's options (engine/reactions/takers.py)."""
+
+    path: str
+    market: str | None
+    underlying: str | None
+    per_minute: Decimal
+    min_quantity: Decimal
+    max_quantity: Decimal
+    buy_share: Decimal = Decimal("0.5")
+    ioc_share: Decimal = Decimal(0)
+    limit_bps: Decimal = Decimal(10)
+
+
 # -- step actions -------------------------------------------------------------------------------
 
 
@@ -476,6 +492,7 @@ class Scenario:
     accounts: tuple[AccountSpec, ...] = ()
     books: tuple[OrderSpec, ...] = ()
     liquidity: tuple[LiquiditySetup | OptionLiquiditySetup, ...] = ()
+    takers: tuple[TakersSetup, ...] = ()
     timeline: tuple[Step, ...] = ()
     lines: Mapping[str, int] = field(default_factory=dict)
     """Every path of the file → its line (1-based)."""

@@ -37,6 +37,7 @@ from ocx_sim.engine.core.index import INDEX_QUANTUM, shocks, walk_factor
 from ocx_sim.engine.core.orders import MarginMode, OrderRequest, OrderType, Side, TimeInForce
 from ocx_sim.engine.reactions.liquidity import LiquiditySpec
 from ocx_sim.engine.reactions.option_liquidity import OptionLiquiditySpec
+from ocx_sim.engine.reactions.takers import TakerSpec
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.scenarios import stream_expectation
 from ocx_sim.scenarios.checks import FaultSwitch, Host, check, problem_of
@@ -173,6 +174,18 @@ class Run:
                 refresh_ms=agent.refresh_ms,
             )
             self._setting_up(agent.path, partial(self.exchange.sim.add_liquidity, spec))
+        for takers in s.takers:
+            flow = TakerSpec(
+                None if takers.market is None else self.markets[takers.market],
+                takers.per_minute,
+                takers.min_quantity,
+                takers.max_quantity,
+                buy_share=takers.buy_share,
+                ioc_share=takers.ioc_share,
+                limit_bps=takers.limit_bps,
+                underlying=takers.underlying,
+            )
+            self._setting_up(takers.path, partial(self.exchange.sim.add_takers, flow))
         watching = []
         for i, step in enumerate(s.timeline):
             if isinstance(step.action, ExpectStream):

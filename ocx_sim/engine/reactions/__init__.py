@@ -33,6 +33,7 @@ from ocx_sim.engine.reactions.keeper import Keeper
 from ocx_sim.engine.reactions.liquidation import Liquidation
 from ocx_sim.engine.reactions.liquidity import LiquidityAgent, LiquiditySpec
 from ocx_sim.engine.reactions.option_liquidity import OptionLiquidityAgent, OptionLiquiditySpec
+from ocx_sim.engine.reactions.takers import TakerAgent, TakerSpec
 from ocx_sim.engine.reactions.ticker import Refresher, Ticker
 from ocx_sim.engine.reactions.triggers import TriggerWatcher
 from ocx_sim.engine.state import Facts, State
@@ -49,6 +50,7 @@ class Reactions:
         self.triggers = TriggerWatcher(state)
         self.liquidation = Liquidation(state)
         self.refreshers: list[Refresher] = []
+        self.takers: list[TakerAgent] = []
         """The liquidity agents, each at its deferrable timer's `order`."""
         self.ticker = Ticker(
             state, self.funding, (self.triggers, self.liquidation), self.refreshers
@@ -89,6 +91,12 @@ class Reactions:
         user = self._state.accounts.by_id[user_id]
         agent = LiquidityAgent(self._state, user, spec, len(self.refreshers))
         self.refreshers.append(agent)
+        agent.start()
+
+    def add_takers(self, user_id: str, spec: TakerSpec) -> None:
+        """Start a house taker's order flow (takers.py) for `user_id`'s account."""
+        agent = TakerAgent(self._state, self._state.accounts.by_id[user_id], spec)
+        self.takers.append(agent)
         agent.start()
 
     def add_option_agent(self, user_id: str, spec: OptionLiquiditySpec) -> None:
