@@ -394,14 +394,14 @@ class Sim:
         return agent
 
     @command
-    def start_sandbox(self, *, options: bool = False, takers: bool = False) -> None:
+    def start_sandbox(self, *, options: bool = False, everywhere: bool = False) -> None:
         """Make the market live on its own (docs/fidelity.md "Prices, funding and expiries",
         sandbox): each underlying's curve in contango at its carry and walking at its
-        volatility, and a liquidity agent on every perpetual, dated future and spot market;
-        with `takers`, house takers on each of them (and on the options, with `options`); with
-        `options`, also an options
-        agent (its defaults) on every underlying that lists options, as the bundled `sandbox`
-        scenario runs. All seeded: the same seed moves the same way."""
+        volatility, and a liquidity agent on every perpetual. With `options`, also an options
+        agent (its defaults) on every underlying that lists options. With `everywhere`, the
+        liquidity agents quote every dated future and spot market too, and house takers trade
+        on all of them (on the options too, with `options`): what the bundled `sandbox`
+        scenario runs with both. All seeded: the same seed moves the same way."""
         state = self._state
         for symbol, underlying in state.catalog.underlyings.items():
             curve = state.prices.process.curves[symbol]
@@ -412,7 +412,7 @@ class Sim:
             self.set_volatility(symbol, SANDBOX_VOLATILITY.get(symbol, DEFAULT_VOLATILITY))
         flows = []
         for market in list(state.catalog):
-            if not market.is_option:
+            if market.type is MarketType.PERP or (everywhere and not market.is_option):
                 index = state.prices.index(market.underlying) or Decimal(1)
                 lots = max(1, int(SANDBOX_QUOTE_USD / index / market.step))
                 self.add_liquidity(LiquiditySpec(market.id, market.step * lots))
@@ -421,7 +421,7 @@ class Sim:
         if options:
             for symbol in optioned:
                 self.add_option_liquidity(OptionLiquiditySpec(symbol))
-        if takers:
+        if everywhere:
             for flow in flows:
                 self.add_takers(flow)
             for symbol in optioned if options else ():

@@ -75,7 +75,7 @@ def test_a_world_restored_half_way_through_a_scenario_finishes_it_exactly_as_the
 def test_the_bundled_sandbox_is_the_engines_sandbox() -> None:
     world = built("sandbox")
     plain = World("t", WorldConfig())
-    plain.exchange.sim.start_sandbox(options=True, takers=True)
+    plain.exchange.sim.start_sandbox(options=True, everywhere=True)
 
     for each in (world, plain):
         each.exchange.advance_to(world.scenarios.runs[0].end_ms)
