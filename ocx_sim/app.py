@@ -22,6 +22,7 @@ from ocx_sim.gateway.endpoint import Endpoint, serve, unknown_world
 from ocx_sim.gateway.openapi import document
 from ocx_sim.gateway.responses import error_response, json_response, status_error
 from ocx_sim.streams import endpoints as stream_routes
+from ocx_sim.ui import api_docs
 from ocx_sim.worlds import WorldConfig, Worlds
 
 VERSION = version("ocx-sim")
@@ -131,7 +132,7 @@ def create_app(worlds: Worlds | None = None, *, control: bool = True) -> Starlet
     # Starlette takes no router class, so ours is mounted at the root and holds everything.
     # The mount goes first: a world's request would otherwise be tried against every root
     # route's pattern before reaching it (a root request with a fixed path never scans).
-    routes = _Router([Mount("/w/{world_id}", app=_Router(table())), *table()])
+    routes = _Router([Mount("/w/{world_id}", app=_Router(table())), *table(), *api_docs.routes()])
     app = Starlette(
         routes=[Mount("", app=routes)],
         exception_handlers={HTTPException: _http_error},

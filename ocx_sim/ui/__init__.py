@@ -1,0 +1,1 @@
+"""Pages the sandbox serves to people: the API reference at `/docs`."""
