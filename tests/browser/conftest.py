@@ -20,8 +20,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
+    """Chromium for one test. Playwright's sync API runs an event loop on this thread while it
+    is started, which the in-process tests' own loops cannot share: so it stops after each
+    test rather than lasting the session."""
     if not Path(CHROMIUM).exists():
         pytest.skip("browser tests need Chromium: apt-get install -y chromium (CI installs it)")
     with sync_playwright() as playwright:
