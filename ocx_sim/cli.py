@@ -1,6 +1,7 @@
 """`ocx-sim`: the command line.
 
-- `serve`: the default world over HTTP (`--scenario` loads a scenario into it);
+- `serve`: the default world over HTTP (`--scenario` loads a scenario into it; `--log-events`
+  prints a line per notable event);
 - `run SCENARIO`: replay a scenario headless on a manual clock, a progress bar on stderr, then
   its expectations and the digest; exit 1 when one fails, 2 when it does not load;
 - `validate SCENARIO…`: each file ok, or its errors (file, line, path); exit 1 if any fails;
@@ -34,6 +35,7 @@ from ocx_sim.control.clock import EARLIEST_MS
 from ocx_sim.control.worlds import LATEST_START_MS, MAX_SPEED, SEED_HIGH, SEED_LOW
 from ocx_sim.engine.core.accounts import Bucket
 from ocx_sim.errors import OcxError
+from ocx_sim.outputs.event_printer import EventPrinter
 from ocx_sim.scenarios.library import descriptions, find
 from ocx_sim.scenarios.model import Scenario, ScenarioError
 from ocx_sim.server import serve
@@ -93,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
         help="order-path requests per user per minute (default 120, as OCX)",
     )
     serve_cmd.add_argument("--access-log", action="store_true", help="log every request")
+    serve_cmd.add_argument(
+        "--log-events",
+        action="store_true",
+        help="print a line on stdout for each fill, liquidation, funding payment, expiry and "
+        "settlement, withdrawal status and fault hit of the default world",
+    )
     serve_cmd.add_argument(
         "--journal-bodies",
         action="store_true",
@@ -331,6 +339,8 @@ def _serve(args: argparse.Namespace) -> int:
         f"ocx-sim: the default world (seed {config.seed}, {args.clock} clock{scenario}) on {base}"
     )
     print(_demo(demo, base), flush=True)
+    if args.log_events:
+        EventPrinter.attach(worlds.default, sys.stdout)
     app = create_app(worlds, control=not args.no_control)
     serve(app, host=args.host, port=args.port, access_log=args.access_log)
     return 0
