@@ -1,4 +1,5 @@
-"""What the command line writes about a world as it runs: the server's line per notable event
-(`ocx-sim serve --log-events`). Nothing here changes a world; each module only reads its
-exchange, event log and fault hits.
+"""What the command line writes about a world as it runs: a scenario run's event trace and its
+result as JSON (`ocx-sim run --trace/--json`), and the server's
+line per notable event (`ocx-sim serve --log-events`). Nothing here changes a world; each
+module only reads its exchange, event log, scenario runs and fault hits.
 """
