@@ -4,7 +4,7 @@
   prints a line per notable event);
 - `run SCENARIO`: replay a scenario headless on a manual clock, a progress bar on stderr, then
   its expectations and the digest (`--json`: one JSON object instead; `--trace FILE`: the
-  event log as JSON lines); exit 1 when one fails or is not
+  event log as JSON lines; `--report FILE`: an HTML report); exit 1 when one fails or is not
   reached, 2 when it does not load;
 - `validate SCENARIO…`: each file ok, or its errors (file, line, path); exit 1 if any fails;
 - `scenarios`: the bundled scenarios, one line each;
@@ -40,6 +40,8 @@ from ocx_sim.control.worlds import LATEST_START_MS, MAX_SPEED, SEED_HIGH, SEED_L
 from ocx_sim.engine.core.accounts import Bucket
 from ocx_sim.errors import OcxError
 from ocx_sim.outputs.event_printer import EventPrinter
+from ocx_sim.outputs.report import report
+from ocx_sim.outputs.samples import Sampler, sample_interval
 from ocx_sim.outputs.summary import summary
 from ocx_sim.outputs.trace import Trace
 from ocx_sim.scenarios.library import descriptions, find
@@ -158,6 +160,13 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="write every event of the run as a JSON line (as GET /_sim/events shows it), "
         "as the run advances",
+    )
+    run_cmd.add_argument(
+        "--report",
+        metavar="FILE",
+        type=Path,
+        help="write a self-contained HTML report: charts of marks, indexes, funding and "
+        "equity, liquidations, the results and the digest",
     )
     validate_cmd = commands.add_parser(
         "validate",
@@ -385,6 +394,12 @@ def _run(args: argparse.Namespace) -> int:
     run = world.scenarios.runs[0]
     exchange, start, end = world.exchange, run.origin_ms, run.end_ms
     step = max(1, -(-(end - start) // PROGRESS_CHUNKS))
+    sampler = None
+    if args.report is not None:
+        # The report's series are sampled between advance steps, on the simulated clock.
+        sampler = Sampler(exchange, run)
+        step = min(step, sample_interval(end - start))
+        sampler.sample()
     # A terminal sees the bar move; a log or a pipe only its last state.
     moving = sys.stderr.isatty()
     with ExitStack() as files:
@@ -396,11 +411,15 @@ def _run(args: argparse.Namespace) -> int:
             exchange.advance_to(min(end, exchange.now_ms + step))
             if trace is not None:
                 trace.write_new()
+            if sampler is not None:
+                sampler.sample()
             if moving:
                 _progress((exchange.now_ms - start) / (end - start), exchange.now_ms)
     _progress(1.0, end)
     sys.stderr.write("\n")
     result = summary(run, config.seed, exchange.events, real_seconds() - started)
+    if sampler is not None:
+        _write(args.report, report(result, sampler).encode())
     if args.json:
         print(json.dumps(result))
     else:
@@ -413,6 +432,11 @@ def _create(path: Path) -> BinaryIO:
         return path.open("wb")
     except OSError as error:
         raise SystemExit(f"cannot write {path}: {error.strerror}") from None
+
+
+def _write(path: Path, content: bytes) -> None:
+    with _create(path) as out:
+        out.write(content)
 
 
 def _print_result(run: Run, result: dict[str, Any]) -> None:

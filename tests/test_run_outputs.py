@@ -1,10 +1,13 @@
 """`ocx-sim run`'s outputs beside its lines: `--trace` (the event log as JSON lines, as
-`GET /_sim/events` shows each event) and `--json` (the result as one JSON object on stdout)."""
+`GET /_sim/events` shows each event), `--json` (the result as one JSON object on stdout) and
+`--report` (a self-contained HTML page of charts, the results and the digest)."""
 
 from __future__ import annotations
 
 import io
+import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,8 @@ import pytest
 import ocx_sim.cli
 from ocx_sim.app import create_app
 from ocx_sim.engine.core.events import EventLog
+from ocx_sim.outputs.report import ASSETS
+from ocx_sim.outputs.samples import MAX_SAMPLES, MIN_INTERVAL_MS, sample_interval
 from ocx_sim.outputs.trace import Trace
 from ocx_sim.testing.client import InProcessClient
 from ocx_sim.worlds import World, WorldConfig, Worlds
@@ -150,3 +155,50 @@ def test_json_exits_1_and_lists_the_failure_and_what_was_not_reached(
             "detail": "found 0",
         }
     ]
+
+
+# -- --report ------------------------------------------------------------------------------------
+
+
+def report_data(page: str) -> dict[str, Any]:
+    match = re.search(r'<script type="application/json" id="ocx-data">(.*?)</script>', page, re.S)
+    assert match is not None
+    data: dict[str, Any] = json.loads(match.group(1))
+    return data
+
+
+def test_report_is_one_offline_page_with_uplot_inlined_and_every_series(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page_path = tmp_path / "report.html"
+
+    assert ocx_sim.cli.main(["run", "liquidation-cascade", "--report", str(page_path)]) == 0
+
+    out = capsys.readouterr().out
+    page = page_path.read_text()
+    assert (ASSETS / "uPlot.iife.min.js").read_text() in page
+    assert (ASSETS / "uPlot.min.css").read_text() in page
+    # Nothing is loaded from anywhere: no src or href attribute at all.
+    assert re.search(r"\s(src|href)=", page) is None
+    assert out.splitlines()[-1].removeprefix("digest ") in page
+    assert "index of BTC-PERP = 61200" in page  # a result's row
+    data = report_data(page)
+    assert data["markets"] == ["BTC-PERP"]
+    samples = len(data["t"])
+    assert samples > 10
+    assert all(b - a <= MIN_INTERVAL_MS / 1000 for a, b in itertools.pairwise(data["t"]))
+    for series in (data["marks"], data["indexes"], data["funding"]):
+        assert list(series) == ["BTC-PERP"]
+        assert len(series["BTC-PERP"]) == samples
+    assert data["marks"]["BTC-PERP"][0] > data["marks"]["BTC-PERP"][-1]  # the slide
+    assert list(data["equity"]) == ["whale", "maker", "high", "mid", "low"]
+    assert all(len(column) == samples for column in data["equity"].values())
+    liquidated = [liquidation["account"] for liquidation in data["liquidations"]]
+    assert liquidated[:3] == ["high", "mid", "low"]
+
+
+def test_a_long_runs_report_keeps_a_bounded_number_of_samples() -> None:
+    week = 7 * 86_400_000
+
+    assert sample_interval(15 * 60_000) == MIN_INTERVAL_MS
+    assert week // sample_interval(week) <= MAX_SAMPLES
