@@ -403,10 +403,12 @@ def _run(args: argparse.Namespace) -> int:
     # A terminal sees the bar move; a log or a pipe only its last state.
     moving = sys.stderr.isatty()
     with ExitStack() as files:
+        # Both files are opened before the run, so a path that cannot be written is said at once.
         trace = None
         if args.trace is not None:
             trace = Trace(exchange.events, files.enter_context(_create(args.trace)))
             trace.write_new()
+        page = None if sampler is None else files.enter_context(_create(args.report))
         while exchange.now_ms < end:
             exchange.advance_to(min(end, exchange.now_ms + step))
             if trace is not None:
@@ -415,11 +417,11 @@ def _run(args: argparse.Namespace) -> int:
                 sampler.sample()
             if moving:
                 _progress((exchange.now_ms - start) / (end - start), exchange.now_ms)
-    _progress(1.0, end)
-    sys.stderr.write("\n")
-    result = summary(run, config.seed, exchange.events, real_seconds() - started)
-    if sampler is not None:
-        _write(args.report, report(result, sampler).encode())
+        _progress(1.0, end)
+        sys.stderr.write("\n")
+        result = summary(run, config.seed, exchange.events, real_seconds() - started)
+        if page is not None and sampler is not None:
+            page.write(report(result, sampler).encode())
     if args.json:
         print(json.dumps(result))
     else:
@@ -432,11 +434,6 @@ def _create(path: Path) -> BinaryIO:
         return path.open("wb")
     except OSError as error:
         raise SystemExit(f"cannot write {path}: {error.strerror}") from None
-
-
-def _write(path: Path, content: bytes) -> None:
-    with _create(path) as out:
-        out.write(content)
 
 
 def _print_result(run: Run, result: dict[str, Any]) -> None:

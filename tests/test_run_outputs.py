@@ -197,6 +197,15 @@ def test_report_is_one_offline_page_with_uplot_inlined_and_every_series(
     assert liquidated[:3] == ["high", "mid", "low"]
 
 
+def test_report_to_a_file_that_cannot_be_written_exits_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit, match="cannot write"):
+        ocx_sim.cli.main(["run", SCENARIO, "--report", str(tmp_path / "no" / "report.html")])
+
+    assert "100%" not in capsys.readouterr().err
+
+
 def test_a_long_runs_report_keeps_a_bounded_number_of_samples() -> None:
     week = 7 * 86_400_000
 
