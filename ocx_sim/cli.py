@@ -1,8 +1,11 @@
 """`ocx-sim`: the command line.
 
-- `serve`: the default world over HTTP (`--scenario` loads a scenario into it);
+- `serve`: the default world over HTTP (`--scenario` loads a scenario into it; `--log-events`
+  prints a line per notable event);
 - `run SCENARIO`: replay a scenario headless on a manual clock, a progress bar on stderr, then
-  its expectations and the digest; exit 1 when one fails, 2 when it does not load;
+  its expectations and the digest (`--json`: one JSON object instead; `--trace FILE`: the
+  event log as JSON lines; `--report FILE`: an HTML report); exit 1 when one fails or is not
+  reached, 2 when it does not load;
 - `validate SCENARIO…`: each file ok, or its errors (file, line, path); exit 1 if any fails;
 - `scenarios`: the bundled scenarios, one line each;
 - `siwe`: sign in as a wallet (the body for `POST /auth/siwe`).
@@ -15,10 +18,12 @@ import json
 import math
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import replace
 from decimal import Decimal
 from functools import partial
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -29,13 +34,19 @@ from ocx_sim.auth.keys import Scope
 from ocx_sim.auth.policy import Profile
 from ocx_sim.auth.ratelimit import DEFAULT_LIMIT
 from ocx_sim.auth.siwe import DEFAULT_CHAIN_IDS, prepare_message, sign_message
-from ocx_sim.clock import format_ms, parse_iso
+from ocx_sim.clock import format_ms, parse_iso, real_seconds
 from ocx_sim.control.clock import EARLIEST_MS
 from ocx_sim.control.worlds import LATEST_START_MS, MAX_SPEED, SEED_HIGH, SEED_LOW
 from ocx_sim.engine.core.accounts import Bucket
 from ocx_sim.errors import OcxError
+from ocx_sim.outputs.event_printer import EventPrinter
+from ocx_sim.outputs.report import report
+from ocx_sim.outputs.samples import Sampler, sample_interval
+from ocx_sim.outputs.summary import summary
+from ocx_sim.outputs.trace import Trace
 from ocx_sim.scenarios.library import descriptions, find
 from ocx_sim.scenarios.model import Scenario, ScenarioError
+from ocx_sim.scenarios.player import Run
 from ocx_sim.server import serve
 from ocx_sim.worlds import ClockMode, KeyRequest, NewAccount, World, WorldConfig, Worlds
 from ocx_sim.worlds.config import START_NOW, Start
@@ -94,6 +105,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve_cmd.add_argument("--access-log", action="store_true", help="log every request")
     serve_cmd.add_argument(
+        "--log-events",
+        action="store_true",
+        help="print a line on stdout for each fill, liquidation, funding payment, expiry and "
+        "settlement, withdrawal status and fault hit of the default world",
+    )
+    serve_cmd.add_argument(
         "--journal-bodies",
         action="store_true",
         help="the journal (GET /_sim/journal) keeps each request's and answer's JSON body, "
@@ -132,6 +149,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     run_cmd.add_argument("scenario", metavar="SCENARIO", help="a bundled name or a YAML file")
     run_cmd.add_argument("--seed", type=int, help="default: the scenario's meta.seed, else 0")
+    run_cmd.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result as one JSON object on stdout instead of the lines",
+    )
+    run_cmd.add_argument(
+        "--trace",
+        metavar="FILE",
+        type=Path,
+        help="write every event of the run as a JSON line (as GET /_sim/events shows it), "
+        "as the run advances",
+    )
+    run_cmd.add_argument(
+        "--report",
+        metavar="FILE",
+        type=Path,
+        help="write a self-contained HTML report: charts of marks, indexes, funding and "
+        "equity, liquidations, the results and the digest",
+    )
     validate_cmd = commands.add_parser(
         "validate",
         help="check scenario files: each ok, or its errors with file, line and path",
@@ -331,6 +367,8 @@ def _serve(args: argparse.Namespace) -> int:
         f"ocx-sim: the default world (seed {config.seed}, {args.clock} clock{scenario}) on {base}"
     )
     print(_demo(demo, base), flush=True)
+    if args.log_events:
+        EventPrinter.attach(worlds.default, sys.stdout)
     app = create_app(worlds, control=not args.no_control)
     serve(app, host=args.host, port=args.port, access_log=args.access_log)
     return 0
@@ -351,34 +389,67 @@ def _progress(done: float, now_ms: int) -> None:
 def _run(args: argparse.Namespace) -> int:
     _check_seed(args.seed)
     config = _scenario_config(WorldConfig(), args.scenario, args.seed)
+    started = real_seconds()
     world = _build(partial(World, "run", config))
     run = world.scenarios.runs[0]
     exchange, start, end = world.exchange, run.origin_ms, run.end_ms
-    chunk = max(1, -(-(end - start) // PROGRESS_CHUNKS))
+    step = max(1, -(-(end - start) // PROGRESS_CHUNKS))
+    sampler = None
+    if args.report is not None:
+        # The report's series are sampled between advance steps, on the simulated clock.
+        sampler = Sampler(exchange, run)
+        step = min(step, sample_interval(end - start))
+        sampler.sample()
     # A terminal sees the bar move; a log or a pipe only its last state.
     moving = sys.stderr.isatty()
-    while exchange.now_ms < end:
-        exchange.advance_to(min(end, exchange.now_ms + chunk))
-        if moving:
-            _progress((exchange.now_ms - start) / (end - start), exchange.now_ms)
-    _progress(1.0, end)
-    sys.stderr.write("\n")
+    with ExitStack() as files:
+        # Both files are opened before the run, so a path that cannot be written is said at once.
+        trace = None
+        if args.trace is not None:
+            trace = Trace(exchange.events, files.enter_context(_create(args.trace)))
+            trace.write_new()
+        page = None if sampler is None else files.enter_context(_create(args.report))
+        while exchange.now_ms < end:
+            exchange.advance_to(min(end, exchange.now_ms + step))
+            if trace is not None:
+                trace.write_new()
+            if sampler is not None:
+                sampler.sample()
+            if moving:
+                _progress((exchange.now_ms - start) / (end - start), exchange.now_ms)
+        _progress(1.0, end)
+        sys.stderr.write("\n")
+        result = summary(run, config.seed, exchange.events, real_seconds() - started)
+        if page is not None and sampler is not None:
+            page.write(report(result, sampler).encode())
+    if args.json:
+        print(json.dumps(result))
+    else:
+        _print_result(run, result)
+    return 1 if result["failed"] or result["pending"] else 0
+
+
+def _create(path: Path) -> BinaryIO:
+    try:
+        return path.open("wb")
+    except OSError as error:
+        raise SystemExit(f"cannot write {path}: {error.strerror}") from None
+
+
+def _print_result(run: Run, result: dict[str, Any]) -> None:
     scenario = run.scenario
     print(
         f"scenario {run.name}: {scenario.steps} steps, {scenario.expectations} expectations, "
-        f"{format_ms(start)} to {format_ms(end)} (seed {config.seed})"
+        f"{result['start']} to {result['end']} (seed {result['seed']})"
     )
-    for result in run.results:
-        mark = "ok  " if result.ok else "FAIL"
-        print(f"  {mark} {format_ms(result.at_ms)}  {result.what}: {result.detail}")
-    failed = len(run.failed)
-    passed = len(run.results) - failed
-    summary = f"{passed} passed, {failed} failed"
-    if run.pending:
-        summary += f", {run.pending} not reached (after the run's end)"
-    print(summary)
-    print(f"digest {exchange.digest()}")
-    return 1 if failed or run.pending else 0
+    for r in result["results"]:
+        mark = "ok  " if r["ok"] else "FAIL"
+        print(f"  {mark} {r['at']}  {r['what']}: {r['detail']}")
+    summary_line = f"{result['passed']} passed, {result['failed']} failed"
+    if result["pending"]:
+        summary_line += f", {result['pending']} not reached (after the run's end)"
+    print(summary_line)
+    print(f"digest {result['digest']}")
 
 
 def _validate(args: argparse.Namespace) -> int:

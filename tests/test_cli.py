@@ -22,9 +22,11 @@ from ocx_sim.auth.policy import Profile
 from ocx_sim.auth.siwe import parse_message, prepare_message, recover_signer, sign_message
 from ocx_sim.clock import DEFAULT_START_MS
 from ocx_sim.engine.exchange import Exchange
+from ocx_sim.outputs.event_printer import EventPrinter
 from ocx_sim.testing.client import InProcessClient
 from ocx_sim.worlds import ClockMode, WorldConfig
 from ocx_sim.worlds.config import START_NOW
+from ocx_sim.worlds.faults import FaultAction, FaultMatch, FaultType
 
 
 @dataclass
@@ -65,6 +67,26 @@ def test_serve_builds_an_app_over_a_default_world_with_the_given_seed(
     assert isinstance(exchange, Exchange)
     assert exchange.seed == 5
     assert exchange.now_ms == DEFAULT_START_MS
+
+
+def test_serve_log_events_prints_the_default_worlds_notable_events_on_stdout(
+    fake_serve: FakeServe, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ocx_sim.cli.main(["serve", "--log-events"]) == 0
+    world = fake_serve.only_call["app"].state.worlds.default
+    capsys.readouterr()
+
+    assert [type(o) for o in world.observers] == [EventPrinter]
+    world.faults.add(FaultMatch("GET", "/perps/markets"), FaultAction(FaultType.DROP))
+    world.faults.hit("GET", "/perps/markets")
+    world.changed()
+    assert " fault " in capsys.readouterr().out
+
+
+def test_serve_without_log_events_attaches_no_printer(fake_serve: FakeServe) -> None:
+    assert ocx_sim.cli.main(["serve"]) == 0
+
+    assert fake_serve.only_call["app"].state.worlds.default.observers == []
 
 
 def test_serve_passes_host_127_0_0_1_and_the_given_port(fake_serve: FakeServe) -> None:

@@ -24,6 +24,9 @@ Invariants kept here:
   requests hit the same requests, and drawing moves no other stream. Fault ids come from a
   separate `fault-ids` stream, so adding a rule moves neither the draws nor the exchange's ids.
 - `/_sim` paths cannot be matched: a fault must never lock the tester out of removing it.
+- Every hit is counted (`hit_count`) and the latest `HIT_CAPACITY` are kept as `FaultHit`s
+  (`hits_since`), for `ocx-sim serve --log-events`; the request's journal entry is written
+  only once its answer is ready, and says nothing of faults, so this is where a hit is known.
 - Everything here is plain data (no closures), so a world deep-copies with its rules.
 
 Validation raises `invalid(field, why)` with the HTTP body's field names (`match.path`,
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -49,6 +53,9 @@ MAX_MESSAGE_LENGTH = 1024
 MAX_LATENCY_MS = 300_000
 """Five minutes: beyond any client's timeout, and a held request holds nothing else up."""
 MAX_TIMES = 1_000_000_000
+HIT_CAPACITY = 1_000
+"""How many of the latest hits are kept (`Faults.hits_since`): a reader that falls further
+behind than this sees a gap, as the journal's does."""
 AMBIGUOUS_STATUS = 504
 AMBIGUOUS_CODE = ErrorCode.UPSTREAM_DEGRADED
 AMBIGUOUS_MESSAGE = "The exchange did not answer in time; the request may have been processed"
@@ -304,6 +311,22 @@ class Fault:
         return self.account is None or self.account in accounts
 
 
+@dataclass(frozen=True, slots=True)
+class FaultHit:
+    """A request (or stream) a rule hit."""
+
+    seq: int
+    """Counts hits from 1 per world."""
+    time_ms: int
+    fault_id: str
+    type: FaultType
+    method: str
+    path: str
+    user_id: str | None
+    remaining: int | None
+    """What the rule will still hit after this one (0: used up); None until removed."""
+
+
 class Faults:
     """A world's fault rules, in creation order."""
 
@@ -314,6 +337,8 @@ class Faults:
         self._rules: dict[str, Fault] = {}
         self._last_ms = -1
         self._last_tail = 0
+        self.hit_count = 0
+        self._hits: deque[FaultHit] = deque(maxlen=HIT_CAPACITY)
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -389,8 +414,25 @@ class Faults:
                 fault.remaining -= 1
                 if fault.remaining == 0:
                     del self._rules[fault.fault_id]
+            self.hit_count += 1
+            self._hits.append(
+                FaultHit(
+                    self.hit_count,
+                    self._clock.now_ms,
+                    fault.fault_id,
+                    fault.action.type,
+                    method,
+                    path,
+                    user_id,
+                    fault.remaining,
+                )
+            )
             return fault
         return None
+
+    def hits_since(self, seq: int) -> list[FaultHit]:
+        """The kept hits with `seq` greater than the given one, oldest first."""
+        return [hit for hit in self._hits if hit.seq > seq]
 
     def _next_id(self) -> str:
         """A ULID on the world's clock from the `fault-ids` stream, counted up within one
