@@ -55,6 +55,8 @@ function chart(title, names, columns, liquidations) {
     height: 260,
     tzDate: ts => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
     plugins: [liquidationLines(liquidations.map(l => l.t))],
+    // The y axis as wide as its longest label (68,000.00 or 100,000,000 fit whole).
+    axes: [{}, {size: (u, ls) => ls ? 20 + 8 * Math.max(...ls.map(l => l.length)) : 50}],
     series: [{label: "UTC"}].concat(names.map((name, i) => (
       {label: name, stroke: colors[i % colors.length], width: 1.5}
     ))),
@@ -120,7 +122,13 @@ def report(result: dict[str, Any], sampler: Sampler) -> str:
     results = result["results"]
     outcome = [["ok" if r["ok"] else "FAIL", r["at"], r["what"], r["detail"]] for r in results]
     liquidations = [
-        [liq["at"], liq["account"], liq["market"] or "cross", liq["equity"], liq["maintenance"]]
+        [
+            liq["at"],
+            liq["account"],
+            liq["market"] or "its cross margin",
+            liq["equity"],
+            liq["maintenance"],
+        ]
         for liq in sampler.liquidations()
     ]
     counts = [[name, str(n)] for name, n in result["eventCounts"].items()]
@@ -144,7 +152,7 @@ def report(result: dict[str, Any], sampler: Sampler) -> str:
 <h2>Charts</h2>
 <div id="charts"></div>
 <h2>Liquidations</h2>
-{_rows(liquidations, ["at", "account", "market", "equity", "maintenance"])}
+{_rows(liquidations, ["at", "account", "what was liquidated", "equity", "maintenance"])}
 <h2>Events</h2>
 {_rows(counts, ["type", "count"])}
 <script type="application/json" id="ocx-data">{_data(sampler)}</script>
