@@ -433,7 +433,7 @@ def test_validate_says_ok_or_lists_the_problems_of_each_file_and_exits_1_if_any_
         f"{bad}: invalid",
         f"  {bad}:1: meta.nmae: unknown key (expected one of: name, description, seed, start, "
         "duration); did you mean 'name'?",
-        "sandbox: ok (0 steps, 4 expectations)",
+        "sandbox: ok (0 steps, 7 expectations)",
     ]
     assert ocx_sim.cli.main(["validate", good, "sandbox"]) == 0
 
@@ -455,8 +455,8 @@ def test_scenarios_lists_the_bundled_ones_with_a_line_each(
         "withdrawal-failures",
     ]
     assert lines[5].split(None, 1)[1] == (
-        "Walking indexes, a market maker on every perpetual and on the BTC options near the "
-        "money (make serve)"
+        "Walking indexes, a market maker on every market, house takers trading on them "
+        "(make serve)"
     )
 
 

@@ -285,7 +285,7 @@ def test_an_event_expectation_without_a_count_wants_at_least_one() -> None:
         (
             "colour: red\n",
             "t.yaml:1: colour: unknown key (expected one of: meta, markets, "
-            "underlyings, accounts, books, liquidity, timeline)",
+            "underlyings, accounts, books, liquidity, takers, timeline)",
         ),
         ("- just\n- a list\n", "t.yaml:1: (top level): expected a mapping of keys to values"),
         (
