@@ -455,8 +455,7 @@ def test_scenarios_lists_the_bundled_ones_with_a_line_each(
         "withdrawal-failures",
     ]
     assert lines[5].split(None, 1)[1] == (
-        "Walking indexes, a market maker on every market, house takers trading on them "
-        "(make serve)"
+        "Walking indexes, a market maker on every market, house takers trading on them (make serve)"
     )
 
 
