@@ -58,7 +58,7 @@ BUNDLED_DIGESTS = {
     "futures-expiry": "db921b7c5fa27a77d4f11a0521621f353ee782c3ae2223bb3e71cda5fff91a53",
     "liquidation-cascade": "eac5d750ae35dd15bb67c3b97b1695b48b730421c92740327833013ac8a223a8",
     "rate-limit-storm": "96fac84dc9720b0bba17f6dbcec917a874958597878c86fdde1253b59dec6756",
-    "sandbox": "8f755db64ccb22938abc5a8ba22a673ba7f00d7ba2208994b78f347a880f5a44",
+    "sandbox": "c6849e814888f3e28ec406fea97eeb0a66ebcc155b1cb0b1bdef1a4be099370a",
     "vol-crush": "22bbd0fc9b8c90574bc1b9df85211a4066f3dc78934072022e6c6f7054f60081",
     "withdrawal-failures": "fda3e8bb3a34e0b851344c8c5d1178062bbe8c14d552c2cfd233165bb1d62900",
 }
