@@ -265,3 +265,14 @@ def test_a_posting_that_does_not_balance_or_mixes_assets_is_refused_and_writes_n
 
     assert ledger.entries == []
     assert ledger.balances == {}
+
+
+def test_a_movement_of_nothing_but_zeros_is_none_and_takes_no_number() -> None:
+    ledger = new_ledger()
+    zero = D(0)
+    ledger.post(
+        T0, [(ALICE_WALLET, zero, EntryType.TRADE_FEE), (BOB_WALLET, zero, EntryType.TRADE_FEE)]
+    )
+    ledger.move(T0, ALICE_WALLET, BOB_WALLET, D(5), EntryType.TRANSFER_OUT, EntryType.TRANSFER_IN)
+
+    assert [entry.movement for entry in ledger.entries] == [1, 1]

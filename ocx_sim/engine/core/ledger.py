@@ -159,7 +159,8 @@ class Ledger:
     ) -> None:
         """One movement of several entries `(account, amount, type)` in one asset: a fill's
         fees and realized PnL with the fee and clearing accounts' sides, in one go. The
-        amounts must sum to zero; zero amounts are left out."""
+        amounts must sum to zero; zero amounts are left out, and a movement of nothing but
+        zeros is none (movements are numbered without gaps)."""
         asset = postings[0][0][2]
         total = ZERO
         for account, amount, _ in postings:
@@ -168,6 +169,8 @@ class Ledger:
                 raise ValueError(f"a movement stays in one asset: {postings}")
         if total:
             raise ValueError(f"a movement must sum to zero: {postings}")
+        if not any(amount for _, amount, _ in postings):
+            return  # nothing moves (a payment that rounds to zero): no movement, no number
         self._movements += 1
         movement = self._movements
         rows, by_owner, balances = self._rows, self._by_owner, self.balances
