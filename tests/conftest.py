@@ -6,6 +6,11 @@ from __future__ import annotations
 import os
 from functools import partial
 
+# httpx imports httpcore on its first request. pytester's inline runs (the plugin and
+# quickstart tests) forget every module first imported inside them, so were that first request
+# made there, a later request would meet a second httpcore whose errors httpx no longer
+# recognises (a refused connection escaping as httpcore.ConnectError). Imported here, once.
+import httpcore  # noqa: F401
 import pytest
 from hypothesis import HealthCheck, settings
 
