@@ -9,7 +9,7 @@ the gateway's 401 before any parameter is read.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
 from typing import Any
 
 from ocx_sim.auth.policy import Access
@@ -63,18 +63,6 @@ def subscribe_balances(world: World, user_id: str) -> Subscriber:
     return subscribe(world, channels.BALANCES, user_id, {})
 
 
-def _stream(path: str, name: str) -> Callable[[Call], Awaitable[Any]]:
-    """The endpoint function of the stream at `path` (`name`: its OpenAPI operationId)."""
-    private, _ = channels.STREAMS[path]
-
-    async def stream(call: Call) -> Any:
-        user_id = call.user_id if private else None
-        return sse.response(subscribe(call.world, path, user_id, dict(call.query)))
-
-    stream.__name__ = name
-    return stream
-
-
 _ENVELOPE: Schema = obj(
     {
         "eventId": {"type": "string"},
@@ -98,69 +86,71 @@ _EVENTS_QUERY: dict[str, Schema] = {
     "openOnly": _OPEN_ONLY,
 }
 
+
+def _endpoint(
+    path: str, name: str, summary: str, query: Mapping[str, Schema] | None = None
+) -> Endpoint:
+    """The stream at `path` as an endpoint: public or an account's as channels.py says
+    (`name`: its OpenAPI operationId)."""
+    private, _ = channels.STREAMS[path]
+
+    async def stream(call: Call) -> Any:
+        user_id = call.user_id if private else None
+        return sse.response(subscribe(call.world, path, user_id, dict(call.query)))
+
+    stream.__name__ = name
+    access = Access.READ if private else Access.PUBLIC
+    return Endpoint(
+        "GET",
+        path,
+        stream,
+        access,
+        f"Server-Sent Events: {summary}",
+        response=_ENVELOPE,
+        query=query or {},
+        media_type=EVENT_STREAM,
+    )
+
+
 COMPONENTS: dict[str, Schema] = {}
 ENDPOINTS = [
-    Endpoint(
-        "GET",
+    _endpoint(
         channels.BOOK,
-        _stream(channels.BOOK, "book_stream"),
-        Access.PUBLIC,
-        "Server-Sent Events: a linear market's book, a snapshot then the levels that change",
-        response=_ENVELOPE,
-        query={
+        "book_stream",
+        "a linear market's book, a snapshot then the levels that change",
+        {
             "marketId": {"type": "string", "x-required": True},
             "depth": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
             "intervalMs": {"type": "integer", "minimum": 50, "maximum": 2000, "default": 100},
         },
-        media_type=EVENT_STREAM,
     ),
-    Endpoint(
-        "GET",
-        "/markets/board/stream",
-        _stream(channels.BOARD, "board_stream"),
-        Access.PUBLIC,
-        "Server-Sent Events: an options board, a snapshot then the entries that change",
-        response=_ENVELOPE,
-        query={"underlying": {"type": "string", "default": PRIMARY_UNDERLYING}},
-        media_type=EVENT_STREAM,
+    _endpoint(
+        channels.BOARD,
+        "board_stream",
+        "an options board, a snapshot then the entries that change",
+        {"underlying": {"type": "string", "default": PRIMARY_UNDERLYING}},
     ),
-    Endpoint(
-        "GET",
-        "/perps/stream/user",
-        _stream(channels.USER, "user_stream"),
-        Access.READ,
-        "Server-Sent Events: your perps fills and positions, a snapshot then what changes",
-        response=_ENVELOPE,
-        query={"intervalMs": _interval(250), "openOnly": _OPEN_ONLY},
-        media_type=EVENT_STREAM,
+    _endpoint(
+        channels.USER,
+        "user_stream",
+        "your perps fills and positions, a snapshot then what changes",
+        {"intervalMs": _interval(250), "openOnly": _OPEN_ONLY},
     ),
-    Endpoint(
-        "GET",
-        "/perps/stream/events",
-        _stream(channels.PERPS_EVENTS, "perps_events_stream"),
-        Access.READ,
-        "Server-Sent Events: a perps market's book and your fills and positions in it",
-        response=_ENVELOPE,
-        query=_EVENTS_QUERY,
-        media_type=EVENT_STREAM,
+    _endpoint(
+        channels.PERPS_EVENTS,
+        "perps_events_stream",
+        "a perps market's book and your fills and positions in it",
+        _EVENTS_QUERY,
     ),
-    Endpoint(
-        "GET",
-        "/options/stream/events",
-        _stream(channels.OPTIONS_EVENTS, "options_events_stream"),
-        Access.READ,
-        "Server-Sent Events: an option's book and your fills and positions in it",
-        response=_ENVELOPE,
-        query=_EVENTS_QUERY,
-        media_type=EVENT_STREAM,
+    _endpoint(
+        channels.OPTIONS_EVENTS,
+        "options_events_stream",
+        "an option's book and your fills and positions in it",
+        _EVENTS_QUERY,
     ),
-    Endpoint(
-        "GET",
-        "/portfolio/balances/stream",
-        _stream(channels.BALANCES, "balances_stream"),
-        Access.READ,
-        "Server-Sent Events: your balances and equity, a snapshot then each change",
-        response=_ENVELOPE,
-        media_type=EVENT_STREAM,
+    _endpoint(
+        channels.BALANCES,
+        "balances_stream",
+        "your balances and equity, a snapshot then each change",
     ),
 ]
