@@ -22,7 +22,7 @@ from ocx_sim.gateway.endpoint import Endpoint, serve, unknown_world
 from ocx_sim.gateway.openapi import document
 from ocx_sim.gateway.responses import error_response, json_response, status_error
 from ocx_sim.streams import endpoints as stream_routes
-from ocx_sim.ui import api_docs
+from ocx_sim.ui import api_docs, dashboard
 from ocx_sim.worlds import WorldConfig, Worlds
 
 VERSION = version("ocx-sim")
@@ -119,6 +119,8 @@ def create_app(worlds: Worlds | None = None, *, control: bool = True) -> Starlet
             for path in (endpoint.path, *endpoint.aliases):
                 out.append(Route(path, handler, methods=[endpoint.method]))
         out.append(Route("/openapi.json", openapi, methods=["GET"]))
+        if control:
+            out += dashboard.routes(worlds)
         return out
 
     @asynccontextmanager

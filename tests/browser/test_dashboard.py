@@ -1,0 +1,130 @@
+"""The dashboard at `/_sim/ui/` in a real browser, against a real server: it shows what the
+world does as it happens (through the event stream and the book stream) and drives it through
+the control API."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from ocx_sim.testing.world import Account, OcxWorld
+
+SHOTS = os.environ.get("OCX_SIM_SCREENSHOTS")
+"""A directory to keep the tour's screenshots in (docs/img is where the README takes them)."""
+
+
+def _open(page: Page, world: OcxWorld, where: str = "") -> None:
+    page.goto(f"{world.url}/_sim/ui/#{where}")
+    expect(page.get_by_test_id("live")).to_have_text("● live")
+
+
+def _grouped(amount: str) -> str:
+    """A decimal string as the dashboard shows it: its whole part in groups of three."""
+    whole, _, fraction = amount.partition(".")
+    return f"{int(whole):,}" + (f".{fraction}" if fraction else "")
+
+
+def _long_btc(world: OcxWorld) -> Account:
+    """A user long 0.1 BTC-PERP, filled by an outside seller at 68,000."""
+    trader = world.account(balances={"perps": 50_000})
+    order = {"marketId": "BTC-PERP", "side": "buy", "type": "limit"}
+    trader.client.post("/perps/orders", json={**order, "price": "68000.00", "quantity": "0.1"})
+    world.control(
+        "POST",
+        "/_sim/markets/BTC-PERP/trade",
+        {"side": "sell", "price": "68000.00", "quantity": "0.1"},
+    )
+    return trader
+
+
+def test_advancing_to_the_next_funding_shows_the_payment_and_the_new_balance(
+    page: Page, ocx_server: OcxWorld
+) -> None:
+    trader = _long_btc(ocx_server)
+    # A mark above the index: longs pay funding.
+    ocx_server.control("POST", "/_sim/markets/BTC-PERP/mark", {"price": "68500.00"})
+    _open(page, ocx_server, f"/account/{trader.user_id}")
+    balance = page.get_by_test_id("balance-perps")
+    expect(balance).not_to_have_text("")
+    before = balance.inner_text()
+
+    page.get_by_role("button", name="next funding").click()
+
+    activity = page.get_by_test_id("activity")
+    expect(activity.locator('tr[data-type="FundingPaid"]')).to_contain_text("BTC-PERP")
+    expect(page.get_by_test_id("ledger").locator('tr[data-type="funding"]')).to_have_count(1)
+    expect(balance).not_to_have_text(before)
+    perps = trader.client.get("/perps/balances").json()["perpsBalance"]
+    expect(balance).to_have_text(_grouped(perps))
+
+
+def test_a_fault_added_from_the_form_fails_the_next_order_in_the_journal(
+    page: Page, ocx_server: OcxWorld
+) -> None:
+    trader = ocx_server.account(balances={"perps": 10_000})
+    _open(page, ocx_server, "/faults")
+    form = page.get_by_test_id("fault-form")
+    form.get_by_label("path").fill("/perps/orders")
+    form.get_by_label("status").fill("503")
+    form.get_by_label("code").fill("EXCHANGE_BUSY")
+    form.get_by_role("button", name="Add fault").click()
+    expect(page.get_by_test_id("faults")).to_contain_text("POST /perps/orders")
+
+    order = {"marketId": "BTC-PERP", "side": "buy", "type": "limit", "price": "67000.00"}
+    refused = trader.client.post("/perps/orders", json={**order, "quantity": "0.01"})
+
+    assert refused.status_code == 503
+    assert refused.json()["code"] == "EXCHANGE_BUSY"
+    page.get_by_role("link", name="Journal").click()
+    row = page.get_by_test_id("journal").locator("tr", has_text="/perps/orders")
+    expect(row).to_contain_text("503")
+    expect(row).to_contain_text("POST")
+
+
+def test_an_order_placed_through_the_api_shows_on_the_ladder(
+    page: Page, ocx_server: OcxWorld
+) -> None:
+    trader = ocx_server.account(balances={"perps": 10_000})
+    _open(page, ocx_server, "/market/BTC-PERP")
+    ladder = page.get_by_test_id("ladder")
+    expect(ladder).to_contain_text("spread")
+
+    order = {"marketId": "BTC-PERP", "side": "buy", "type": "limit", "price": "67000.00"}
+    placed = trader.client.post("/perps/orders", json={**order, "quantity": "0.25"})
+
+    assert placed.status_code == 200, placed.text
+    expect(ladder.locator('tr.bid[data-price="67000.00"]')).to_contain_text("0.2500")
+    trader.client.post(f"/perps/orders/{placed.json()['id']}/cancel")
+    expect(ladder.locator('tr.bid[data-price="67000.00"]')).to_have_count(0)
+
+
+@pytest.mark.ocx_scenario("sandbox")
+def test_every_page_shows_its_world(page: Page, ocx_server: OcxWorld, tmp_path: Path) -> None:
+    shots = Path(SHOTS) if SHOTS else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    trader = _long_btc(ocx_server)
+    ocx_server.clock.advance("6m")
+    ocx_server.control("POST", "/_sim/snapshot")
+    tour = {
+        "clock": ("/", page.get_by_test_id("clock-facts"), "next funding"),
+        "markets": ("/markets", page.get_by_test_id("markets"), "XAUT-USDC-PERP"),
+        "market": ("/market/BTC-PERP", page.get_by_test_id("ladder"), "spread"),
+        "accounts": ("/accounts", page.get_by_test_id("accounts"), trader.user_id),
+        "account": (f"/account/{trader.user_id}", page.get_by_test_id("positions"), "BTC-PERP"),
+        "journal": ("/journal", page.get_by_test_id("journal"), "/perps/orders"),
+        "events": ("/events", page.get_by_test_id("events"), "TradeExecuted"),
+        "faults": ("/faults", page.get_by_test_id("fault-form"), "Add fault"),
+        "scenario": ("/scenario", page.get_by_test_id("expectations"), "✓"),
+        "health": ("/health", page.get_by_test_id("invariants"), "every invariant holds"),
+        "worlds": ("/worlds", page.get_by_test_id("snapshots"), "Restore"),
+    }
+    _open(page, ocx_server)
+    for name, (where, part, text) in tour.items():
+        page.goto(f"{ocx_server.url}/_sim/ui/#{where}")
+        expect(part).to_contain_text(text)
+        if name == "market":
+            expect(page.get_by_test_id("candles")).to_have_attribute("data-candles", "7")
+        page.screenshot(path=shots / f"dashboard-{name}.png")
