@@ -118,7 +118,7 @@ export async function accountPage(page, userId) {
         [
           { title: "time", cell: (e) => time(e.ts) },
           { title: "event", cell: (e) => e.type },
-          { title: "detail", cell: (e) => h("span", { class: "detail" }, eventDetail(e)) },
+          { title: "detail", cell: (e) => eventDetail(e) },
         ],
         [...events].reverse(),
         { empty: "Nothing since this page opened.", rowProps: (e) => ({ "data-type": e.type }) },

@@ -185,10 +185,17 @@ export function concerns(event, userId) {
   return event.userId === userId || event.makerUserId === userId || event.takerUserId === userId;
 }
 
-// An event's fields other than its seq, time and type, as "name=value" text.
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+// An event's fields other than its seq, time and type, as "name=value" text, ids shortened
+// (the whole event is the element's title).
 export function eventDetail(event) {
-  return Object.entries(event)
+  const text = Object.entries(event)
     .filter(([key, value]) => !["seq", "ts", "type"].includes(key) && value !== null)
-    .map(([key, value]) => `${key}=${typeof value === "object" ? JSON.stringify(value) : value}`)
+    .map(([key, value]) => {
+      const shown = typeof value === "object" ? JSON.stringify(value) : String(value);
+      return `${key}=${ULID.test(shown) ? shortId(shown) : shown}`;
+    })
     .join("  ");
+  return h("span", { class: "detail", title: JSON.stringify(event, null, 1) }, text);
 }

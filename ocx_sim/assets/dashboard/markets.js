@@ -30,7 +30,7 @@ export async function listPage(page) {
           { title: "24 h volume", cell: (m) => num(m.stats.volume24hUsd), num: true },
           { title: "open interest", cell: (m) => num(m.stats.openInterest), num: true },
           { title: "funding rate", cell: (m) => num(m.stats.fundingRate), num: true },
-          { title: "next funding", cell: (m) => time(m.stats.nextFundingAt) },
+          { title: "next funding", cell: (m) => time(m.stats.nextFundingAt).slice(11, 19) },
         ],
         rows,
         { testid: "markets", empty: "This world lists no market." },
@@ -75,7 +75,7 @@ export async function marketPage(page, marketId) {
   const chartBox = h("div", { class: "chart", testid: "candles" });
   const resolution = h("select", {}, RESOLUTIONS.map(([v, t]) => h("option", { value: v }, t)));
   const ladder = h("div", { testid: "ladder" });
-  const tape = h("div", { testid: "tape" });
+  const tape = h("div", { class: "scroll", testid: "tape" });
   page.root.append(
     h("h1", {}, marketId, h("small", {}, ` ${market.marketType}, tick ${market.tickSize}, step ${market.stepSize}`)),
     stats,
@@ -92,7 +92,8 @@ export async function marketPage(page, marketId) {
   const chart = candleChart(chartBox);
   const loadCandles = async () => {
     const answer = await api(`/perps/ohlc?symbol=${encodeURIComponent(marketId)}&resolution=${resolution.value}`);
-    chart.show(answer.s === "ok" ? answer : { t: [], o: [], h: [], l: [], c: [] });
+    const seconds = resolution.value === "D" ? 86400 : Number(resolution.value) * 60;
+    chart.show(answer.s === "ok" ? answer : { t: [], o: [], h: [], l: [], c: [] }, seconds);
   };
   resolution.addEventListener("change", () => attempt(loadCandles));
   await loadCandles();
@@ -240,11 +241,12 @@ function controls(marketId) {
 // by a draw hook, as uPlot's own candlestick demo does.
 
 function candleChart(box) {
+  let resolution = 60;
+  const step = () => resolution;
   const candles = (u) => {
     const [t, o, hi, lo, c] = u.data;
     const ctx = u.ctx;
-    const step = t.length > 1 ? (t[t.length - 1] - t[0]) / (t.length - 1) : 60;
-    const width = Math.max(1, Math.abs(u.valToPos(t[0] + step, "x", true) - u.valToPos(t[0], "x", true)) * 0.7);
+    const width = Math.max(1, Math.abs(u.valToPos(t[0] + step(), "x", true) - u.valToPos(t[0], "x", true)) * 0.7);
     ctx.save();
     for (let i = 0; i < t.length; i++) {
       const x = Math.round(u.valToPos(t[i], "x", true));
@@ -269,6 +271,8 @@ function candleChart(box) {
       legend: { show: false },
       cursor: { points: { show: false } },
       series: [{}, hidden("open"), hidden("high"), hidden("low"), hidden("close")],
+      // Half a bar's room at either end, so the first and last candles are whole.
+      scales: { x: { range: (u, min, max) => [min - step(u) / 2, max + step(u) / 2] } },
       axes: [axis, { ...axis, size: 70 }],
       hooks: { draw: [candles] },
     },
@@ -276,7 +280,8 @@ function candleChart(box) {
     box,
   );
   return {
-    show(answer) {
+    show(answer, seconds) {
+      resolution = seconds;
       plot.setData([answer.t, answer.o.map(Number), answer.h.map(Number), answer.l.map(Number), answer.c.map(Number)]);
       box.dataset.candles = String(answer.t.length);
     },

@@ -103,7 +103,7 @@ function eventList(events, testid) {
       { title: "seq", cell: (e) => e.seq, num: true },
       { title: "time", cell: (e) => time(e.ts) },
       { title: "type", cell: (e) => h("span", { class: `type ${e.type}` }, e.type) },
-      { title: "detail", cell: (e) => h("span", { class: "detail" }, eventDetail(e)) },
+      { title: "detail", cell: (e) => eventDetail(e) },
     ],
     [...events].reverse(),
     { empty: "No events.", testid, rowProps: (e) => ({ "data-type": e.type }) },
