@@ -9,15 +9,14 @@ itself, so advancing it by hand is refused naming `mode`.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from ocx_sim.auth.policy import Access
 from ocx_sim.clock import format_ms, parse_iso
-from ocx_sim.engine.core.events import Event, event_dict
 from ocx_sim.errors import invalid
 from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint
+from ocx_sim.gateway.render import event_view
 from ocx_sim.gateway.schemas import INSTANT, Schema, array, enum, obj, ref
 from ocx_sim.worlds import ClockMode, World
 
@@ -45,23 +44,6 @@ def read_instant(body: dict[str, Any], name: str) -> int | None:
     if not EARLIEST_MS <= value <= LATEST_MS:
         raise invalid(name, "must be between 1970-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z")
     return value
-
-
-def camel(name: str) -> str:
-    """`maker_order_id` → `makerOrderId`."""
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-def event_view(event: Event) -> dict[str, Any]:
-    """`{seq, ts (ISO), type, …}`: the event's fields camelCased, decimals as plain strings
-    (never an exponent), enums as their wire strings, None as null."""
-    out: dict[str, Any] = {"seq": event.seq, "ts": format_ms(event.ts)}
-    for name, value in event_dict(event).items():
-        if name in ("seq", "ts"):
-            continue
-        out[camel(name)] = f"{value:f}" if isinstance(value, Decimal) else value
-    return out
 
 
 def time_view(world: World) -> dict[str, Any]:

@@ -9,7 +9,7 @@
   answers to the same requests, the same digest. An id the world never answered is 404
   NOT_FOUND naming it.
 - `events?since=N` answers the event log after `seq` N, oldest first, each event as the clock's
-  `advance` shows them (control/clock.py `event_view`).
+  `advance` shows them (gateway/render.py `event_view`).
 - `invariants` answers every broken invariant of the exchange (engine/invariants.py): ledger
   conserved, books uncrossed, funding zero-sum, no negative bucket.
 - `digest` answers the SHA-256 of the event log and the last `seq` it covers.
@@ -26,10 +26,11 @@ from __future__ import annotations
 from typing import Any
 
 from ocx_sim.auth.policy import Access
-from ocx_sim.control.clock import clock_view, event_view, time_view
+from ocx_sim.control.clock import clock_view, time_view
 from ocx_sim.control.worlds import MAX_SPEED, SEED_HIGH, SEED_LOW, read_speed
 from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint
+from ocx_sim.gateway.render import event_view
 from ocx_sim.gateway.schemas import INSTANT, ULID, Schema, array, enum, obj, ref
 from ocx_sim.worlds import ClockMode
 
