@@ -1,0 +1,186 @@
+"""The control API's reads for a dashboard (docs/control-api.md): the accounts, one account
+whole, the clock's next funding and expiry, the bundled scenarios, the snapshots, and the
+journal's filters. In-process, every answer checked against /openapi.json by the client."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from ocx_sim.engine.core.accounts import INSURANCE_FUND_ADDRESS, Bucket
+from ocx_sim.engine.sim import HOUSE_ADDRESS
+from ocx_sim.worlds import NewAccount, World
+from tests.api.conftest import ApiClient, assert_error
+
+PERP = "BTC-PERP"
+FUNDING_MS = 300_000
+
+
+def read(client: ApiClient, path: str, **params: Any) -> Any:
+    response = client.get(path, params=params or None)
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def order(client: ApiClient, account: NewAccount, side: str, price: str | None, size: str) -> Any:
+    """A BTC-PERP limit order (a market order when `price` is None); its answer."""
+    body: dict[str, Any] = {"marketId": PERP, "side": side, "quantity": size}
+    body.update({"type": "market"} if price is None else {"price": price})
+    response = client.post("/perps/orders", json=body, token=account.session_token)
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def as_user(client: ApiClient, account: NewAccount, path: str) -> Any:
+    response = client.get(path, token=account.session_token)
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+# -- GET /_sim/accounts -----------------------------------------------------------------------
+
+
+def test_the_accounts_are_listed_in_registration_order_with_their_equity(
+    client: ApiClient, trader: NewAccount, other: NewAccount
+) -> None:
+    accounts = read(client, "/_sim/accounts")["accounts"]
+
+    assert accounts == [
+        {
+            "userId": account.user_id,
+            "walletAddress": account.wallet_address,
+            "kind": "user",
+            "equity": as_user(client, account, "/portfolio/me")["equity"],
+        }
+        for account in (trader, other)
+    ]
+    assert accounts[0]["equity"] == "400000.00"
+
+
+def test_the_house_and_the_insurance_fund_are_told_apart_from_users(
+    client: ApiClient, world: World, other: NewAccount
+) -> None:
+    account = world.create_account(balances={Bucket.PERPS: Decimal(1000)})
+    order(client, account, "buy", "68000.00", "0.1000")
+    order(client, other, "sell", None, "0.1000")
+    sell = {"side": "sell", "price": "68000.00", "quantity": "0.0100"}
+    assert client.post(f"/_sim/markets/{PERP}/trade", json=sell).status_code == 200
+    assert client.post(f"/_sim/markets/{PERP}/mark", json={"price": "60000.00"}).status_code == 200
+
+    kinds = {a["walletAddress"]: a["kind"] for a in read(client, "/_sim/accounts")["accounts"]}
+
+    assert kinds == {
+        account.wallet_address: "user",
+        other.wallet_address: "user",
+        HOUSE_ADDRESS: "house",
+        INSURANCE_FUND_ADDRESS: "insurance",
+    }
+
+
+def test_a_new_world_has_no_account(client: ApiClient) -> None:
+    assert read(client, "/_sim/accounts") == {"accounts": []}
+
+
+# -- GET /_sim/accounts/{userId} --------------------------------------------------------------
+
+
+def test_an_account_shows_what_its_own_rest_reads_answer(
+    client: ApiClient, trader: NewAccount, other: NewAccount
+) -> None:
+    order(client, trader, "buy", "68000.00", "0.1000")
+    order(client, other, "sell", None, "0.1000")
+    resting = order(client, trader, "buy", "67000.00", "0.0500")
+    newer = order(client, trader, "buy", "66000.00", "0.0500")
+
+    body = read(client, f"/_sim/accounts/{trader.user_id}")
+
+    assert body == {
+        "userId": trader.user_id,
+        "walletAddress": trader.wallet_address,
+        "kind": "user",
+        "equity": as_user(client, trader, "/portfolio/me")["equity"],
+        "balances": as_user(client, trader, "/portfolio/balances"),
+        "perps": as_user(client, trader, "/perps/balances"),
+        "positions": as_user(client, trader, "/perps/positions"),
+        "openOrders": [
+            {k: v for k, v in o.items() if k not in ("fills", "position")} for o in (newer, resting)
+        ],
+        "ledger": as_user(client, trader, "/wallet/history"),
+    }
+    [position] = body["positions"]
+    assert (position["marketId"], position["quantity"]) == (PERP, "0.1000")
+
+
+def test_an_account_is_found_by_its_wallet_address_in_any_letter_case(
+    client: ApiClient, trader: NewAccount
+) -> None:
+    by_id = read(client, f"/_sim/accounts/{trader.user_id}")
+
+    assert read(client, f"/_sim/accounts/{trader.wallet_address.lower()}") == by_id
+    assert read(client, f"/_sim/accounts/{trader.wallet_address.upper().replace('0X', '0x')}") == (
+        by_id
+    )
+
+
+def test_an_accounts_positions_and_orders_span_every_venue(
+    client: ApiClient, trader: NewAccount, other: NewAccount
+) -> None:
+    spot = {"marketId": "BTC-USDC-SPOT", "side": "buy", "quantity": "0.01000", "price": "65000.00"}
+    response = client.post("/orders", json=spot, token=trader.session_token)
+    assert response.status_code == 200, response.json()
+    order(client, trader, "buy", "67000.00", "0.0500")
+
+    markets = [
+        o["marketId"] for o in read(client, f"/_sim/accounts/{trader.user_id}")["openOrders"]
+    ]
+
+    assert markets == [PERP, "BTC-USDC-SPOT"]
+
+
+def test_the_ledger_is_newest_first_and_at_most_ledger_limit(
+    client: ApiClient, trader: NewAccount
+) -> None:
+    full = read(client, f"/_sim/accounts/{trader.user_id}")["ledger"]
+    two = read(client, f"/_sim/accounts/{trader.user_id}", ledgerLimit=2)["ledger"]
+
+    assert len(full) > 2
+    assert two == full[:2]
+    assert [e["createdAt"] for e in full] == sorted((e["createdAt"] for e in full), reverse=True)
+
+
+def test_a_ledger_limit_out_of_range_is_400_naming_it(
+    client: ApiClient, trader: NewAccount
+) -> None:
+    for bad in ("0", "501", "x"):
+        response = client.get(f"/_sim/accounts/{trader.user_id}", params={"ledgerLimit": bad})
+        assert_error(response, 400, "VALIDATION_ERROR", "ledgerLimit")
+
+
+def test_an_unknown_account_is_404_naming_it(client: ApiClient) -> None:
+    for reference in ("01KDY02100DJ7BTB723NKV1HMC", "0x" + "12" * 20, "nobody"):
+        response = client.get(f"/_sim/accounts/{reference}")
+        assert_error(response, 404, "NOT_FOUND")
+        assert response.json()["details"] == {"userId": reference}
+
+
+def test_reading_accounts_adds_no_event(
+    client: ApiClient, world: World, trader: NewAccount
+) -> None:
+    before = world.exchange.digest()
+
+    read(client, "/_sim/accounts")
+    read(client, f"/_sim/accounts/{trader.user_id}")
+
+    assert world.exchange.digest() == before
+
+
+def test_an_account_is_read_in_the_world_its_prefix_names(
+    client: ApiClient, trader: NewAccount
+) -> None:
+    base = client.post("/_sim/worlds", json={"seed": 8}).json()["baseUrl"]
+    made = client.post(base + "/_sim/accounts", json={}).json()
+
+    assert [a["userId"] for a in read(client, base + "/_sim/accounts")["accounts"]] == [
+        made["userId"]
+    ]
+    assert_error(client.get(f"{base}/_sim/accounts/{trader.user_id}"), 404, "NOT_FOUND")
