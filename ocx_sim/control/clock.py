@@ -13,11 +13,12 @@ from typing import Any
 
 from ocx_sim.auth.policy import Access
 from ocx_sim.clock import format_ms, parse_iso
+from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import invalid
-from ocx_sim.gateway import parse
+from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.render import event_view
-from ocx_sim.gateway.schemas import INSTANT, Schema, array, enum, obj, ref
+from ocx_sim.gateway.schemas import INSTANT, Schema, array, enum, nullable, obj, ref
 from ocx_sim.worlds import ClockMode, World
 
 EARLIEST_MS = 0
@@ -52,14 +53,35 @@ def time_view(world: World) -> dict[str, Any]:
     return {"now": format_ms(now), "nowMs": now}
 
 
+def next_expiry_ms(exchange: Exchange) -> int | None:
+    """The earliest expiry still ahead among the listed dated futures and options, or None
+    when nothing listed expires after now."""
+    now = exchange.now_ms
+    ahead = [
+        spec.expiry_ms
+        for spec in exchange.catalog
+        if spec.expiry_ms is not None and spec.expiry_ms > now
+    ]
+    return min(ahead, default=None)
+
+
 def clock_view(world: World) -> dict[str, Any]:
-    """`{now, nowMs, mode, speed}` (a manual clock's speed is 1)."""
+    """`{now, nowMs, mode, speed, nextFundingAt, nextExpiryAt}` (a manual clock's speed is 1):
+    the next two timers a person stepping through time cares for, so that a dashboard can
+    advance straight `to` either."""
     clock = world.clock
-    return {**time_view(world), "mode": clock.mode, "speed": clock.speed}
+    exchange = world.exchange
+    return {
+        **time_view(world),
+        "mode": clock.mode,
+        "speed": clock.speed,
+        "nextFundingAt": format_ms(exchange.next_funding_at),
+        "nextExpiryAt": render.instant(next_expiry_ms(exchange)),
+    }
 
 
 async def get_clock(call: Call) -> Any:
-    """`{now, nowMs, mode, speed}`."""
+    """`{now, nowMs, mode, speed, nextFundingAt, nextExpiryAt}`."""
     return clock_view(call.world)
 
 
@@ -93,6 +115,11 @@ COMPONENTS: dict[str, Schema] = {
             "nowMs": {"type": "integer"},
             "mode": enum(*(mode.value for mode in ClockMode)),
             "speed": {"type": "number", "exclusiveMinimum": 0},
+            "nextFundingAt": {**INSTANT, "description": "the next funding of the perpetuals"},
+            "nextExpiryAt": {
+                **nullable(INSTANT),
+                "description": "the earliest expiry ahead among the listed futures and options",
+            },
         }
     ),
     "SimEvent": obj({"seq": {"type": "integer"}, "ts": INSTANT, "type": {"type": "string"}}),

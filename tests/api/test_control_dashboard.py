@@ -184,3 +184,50 @@ def test_an_account_is_read_in_the_world_its_prefix_names(
         made["userId"]
     ]
     assert_error(client.get(f"{base}/_sim/accounts/{trader.user_id}"), 404, "NOT_FOUND")
+
+
+# -- GET /_sim/clock: the next funding and expiry ---------------------------------------------
+
+
+def test_the_clock_shows_the_next_funding_and_the_next_expiry(client: ApiClient) -> None:
+    clock = read(client, "/_sim/clock")
+
+    assert clock["now"] == "2026-01-02T00:00:00.000Z"
+    assert clock["nextFundingAt"] == "2026-01-02T00:05:00.000Z"
+    assert clock["nextExpiryAt"] == "2026-01-02T08:00:00.000Z"  # the first daily options
+
+
+def test_advancing_to_the_next_funding_pays_it_and_shows_the_one_after(
+    client: ApiClient, trader: NewAccount, other: NewAccount
+) -> None:
+    order(client, trader, "buy", "68000.00", "0.1000")
+    order(client, other, "sell", None, "0.1000")
+    assert client.post(f"/_sim/markets/{PERP}/mark", json={"price": "68100.00"}).status_code == 200
+    funding = read(client, "/_sim/clock")["nextFundingAt"]
+
+    advanced = client.post("/_sim/clock/advance", json={"to": funding}).json()
+
+    types = {event["type"] for event in advanced["events"]}
+    assert advanced["now"] == funding
+    assert {"FundingPaid", "FundingSettled"} & types
+    assert read(client, "/_sim/clock")["nextFundingAt"] == "2026-01-02T00:10:00.000Z"
+
+
+def test_advancing_to_the_next_expiry_expires_its_markets(client: ApiClient) -> None:
+    expiry = read(client, "/_sim/clock")["nextExpiryAt"]
+
+    advanced = client.post("/_sim/clock/advance", json={"to": expiry}).json()
+
+    expired = [e for e in advanced["events"] if e["type"] == "MarketExpired"]
+    assert expired and all(e["ts"] == expiry for e in expired)
+    assert read(client, "/_sim/clock")["nextExpiryAt"] > expiry
+
+
+def test_switching_the_clock_mode_answers_the_next_funding_and_expiry_too(
+    client: ApiClient,
+) -> None:
+    clock = read(client, "/_sim/clock")
+
+    switched = client.post("/_sim/clock/mode", json={"mode": "manual"}).json()
+
+    assert switched == clock
