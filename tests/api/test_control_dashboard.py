@@ -9,6 +9,7 @@ from typing import Any
 
 from ocx_sim.engine.core.accounts import INSURANCE_FUND_ADDRESS, Bucket
 from ocx_sim.engine.sim import HOUSE_ADDRESS
+from ocx_sim.scenarios.library import bundled, bundled_names
 from ocx_sim.worlds import NewAccount, World
 from tests.api.conftest import ApiClient, assert_error
 
@@ -231,3 +232,75 @@ def test_switching_the_clock_mode_answers_the_next_funding_and_expiry_too(
     switched = client.post("/_sim/clock/mode", json={"mode": "manual"}).json()
 
     assert switched == clock
+
+
+# -- GET /_sim/scenarios ----------------------------------------------------------------------
+
+
+def test_the_bundled_scenarios_are_listed_by_name_with_their_descriptions(
+    client: ApiClient,
+) -> None:
+    scenarios = read(client, "/_sim/scenarios")["scenarios"]
+
+    assert [s["name"] for s in scenarios] == sorted(bundled_names())
+    assert {"name": "sandbox", "description": bundled("sandbox").meta.description} in scenarios
+    assert all(s["description"] for s in scenarios)
+
+
+def test_listing_scenarios_and_their_status_are_two_routes(client: ApiClient) -> None:
+    loaded = client.post("/_sim/scenarios", json={"name": "futures-expiry"})
+    assert loaded.status_code == 200, loaded.json()
+
+    status = read(client, "/_sim/scenarios/status")
+
+    assert [run["scenario"] for run in status["scenarios"]] == ["futures-expiry"]
+    assert "futures-expiry" in [s["name"] for s in read(client, "/_sim/scenarios")["scenarios"]]
+
+
+# -- GET /_sim/snapshots ----------------------------------------------------------------------
+
+
+def snapshot(client: ApiClient, base: str = "") -> str:
+    response = client.post(base + "/_sim/snapshot")
+    assert response.status_code == 201, response.json()
+    return str(response.json()["snapshotId"])
+
+
+def test_the_snapshots_are_listed_oldest_first_with_the_instant_each_was_taken(
+    client: ApiClient,
+) -> None:
+    first = snapshot(client)
+    client.post("/_sim/clock/advance", json={"ms": 90_000})
+    second = snapshot(client)
+
+    assert read(client, "/_sim/snapshots") == {
+        "snapshots": [
+            {"snapshotId": first, "now": "2026-01-02T00:00:00.000Z", "nowMs": 1_767_312_000_000},
+            {"snapshotId": second, "now": "2026-01-02T00:01:30.000Z", "nowMs": 1_767_312_090_000},
+        ]
+    }
+
+
+def test_the_snapshots_survive_a_restore_and_a_reset_and_listing_them_changes_no_digest(
+    client: ApiClient, world: World
+) -> None:
+    first = snapshot(client)
+    client.post("/_sim/clock/advance", json={"ms": 1_000})
+    second = snapshot(client)
+    listed = read(client, "/_sim/snapshots")
+    digest = world.exchange.digest()
+
+    assert client.post("/_sim/restore", json={"snapshotId": first}).status_code == 200
+    assert read(client, "/_sim/snapshots") == listed
+    assert client.post("/_sim/reset", json={}).status_code == 200
+    assert read(client, "/_sim/snapshots") == listed
+    assert client.post("/_sim/restore", json={"snapshotId": second}).status_code == 200
+    assert world.exchange.digest() == digest
+
+
+def test_each_world_lists_its_own_snapshots(client: ApiClient) -> None:
+    base = client.post("/_sim/worlds", json={}).json()["baseUrl"]
+    mine = snapshot(client, base)
+
+    assert read(client, "/_sim/snapshots") == {"snapshots": []}
+    assert [s["snapshotId"] for s in read(client, base + "/_sim/snapshots")["snapshots"]] == [mine]
