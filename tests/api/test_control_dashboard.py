@@ -7,7 +7,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from ocx_sim.control.clock import next_expiry_ms
 from ocx_sim.engine.core.accounts import INSURANCE_FUND_ADDRESS, Bucket
+from ocx_sim.engine.core.markets import Catalog
+from ocx_sim.engine.exchange import Exchange
 from ocx_sim.engine.sim import HOUSE_ADDRESS
 from ocx_sim.scenarios.library import bundled, bundled_names
 from ocx_sim.worlds import NewAccount, World
@@ -304,3 +307,11 @@ def test_each_world_lists_its_own_snapshots(client: ApiClient) -> None:
 
     assert read(client, "/_sim/snapshots") == {"snapshots": []}
     assert [s["snapshotId"] for s in read(client, base + "/_sim/snapshots")["snapshots"]] == [mine]
+
+
+def test_no_expiry_is_ahead_when_nothing_listed_expires() -> None:
+    listed = Exchange.create(seed=7).catalog
+    undated = Catalog(listed.underlyings, {m.id: m for m in listed if m.expiry_ms is None})
+
+    assert next_expiry_ms(Exchange(seed=7, catalog=undated)) is None
+    assert next_expiry_ms(Exchange(seed=7, catalog=listed)) == 1_767_340_800_000
