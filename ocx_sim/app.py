@@ -102,7 +102,7 @@ def create_app(worlds: Worlds | None = None, *, control: bool = True) -> Starlet
     endpoints: list[Endpoint] = [*api_routes.ENDPOINTS, *stream_routes.ENDPOINTS]
     components = {**api_routes.COMPONENTS, **stream_routes.COMPONENTS}
     if control:
-        endpoints += control_routes.ENDPOINTS
+        endpoints += [*control_routes.ENDPOINTS, *stream_routes.CONTROL_ENDPOINTS]
         components.update(control_routes.COMPONENTS)
     spec = document(endpoints, components, title="ocx-sim: the OCX REST API", version=VERSION)
 

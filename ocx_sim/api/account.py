@@ -15,14 +15,12 @@ positions add GitBook's `avgPrice` (= `entryPrice`).
 from __future__ import annotations
 
 from collections.abc import Collection
-from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from ocx_sim.api.orders import CLOB, perps_venues
 from ocx_sim.auth.policy import Access
 from ocx_sim.engine.core.markets import DAY_MS, Venue
 from ocx_sim.engine.core.orders import MarginMode
-from ocx_sim.engine.core.risk import MarginView
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import ErrorCode, OcxError
 from ocx_sim.gateway import parse, render
@@ -32,7 +30,6 @@ from ocx_sim.gateway.schemas import DECIMAL, Schema, array, enum, obj, ref
 OPTIONS: frozenset[Venue] = frozenset({Venue.OPTIONS})
 LIMIT_DEFAULT = 100
 LIMIT_MAX = 500
-_USAGE_QUANTUM = Decimal("0.0001")
 
 
 def _limit(call: Call) -> int | None:
@@ -53,11 +50,6 @@ def _market_filter(call: Call, venues: Collection[Venue]) -> str | None:
 
 def _perps(call: Call) -> frozenset[Venue]:
     return perps_venues(call.world.config.profile)
-
-
-def margin_usage(view: MarginView) -> str:
-    """Initial margin / equity as a fraction with 4 dp; "0.0000" when nothing is held."""
-    return f"{view.usage.quantize(_USAGE_QUANTUM, rounding=ROUND_HALF_EVEN):f}"
 
 
 # -- perps ------------------------------------------------------------------------------------
@@ -109,16 +101,7 @@ async def get_perps_balances(call: Call) -> Any:
     PnL and the margins over every position (isolated allocations count in the initial margin, each
     isolated position's own maintenance in the maintenance); `availableMargin` is the cross part's
     (risk.py, docs/fidelity.md)."""
-    view = call.exchange.margin(call.user_id, Venue.PERPS)
-    return {
-        "perpsBalance": render.usdc(view.balance),
-        "equity": render.usdc(view.equity),
-        "unrealizedPnl": render.usdc(view.unrealized_pnl),
-        "initialMargin": render.usdc(view.initial_margin),
-        "maintenanceMargin": render.usdc(view.maintenance_margin),
-        "availableMargin": render.usdc(view.available),
-        "marginUsage": margin_usage(view),
-    }
+    return render.perps_balances(call.exchange, call.user_id)
 
 
 # -- CLOB: options and spot -------------------------------------------------------------------
@@ -179,13 +162,13 @@ async def get_portfolio(call: Call) -> Any:
         "margin": {
             "initialMargin": render.usdc(perps.initial_margin),
             "maintenanceMargin": render.usdc(perps.maintenance_margin),
-            "marginUsage": margin_usage(perps),
+            "marginUsage": render.margin_usage(perps),
         },
         "optionsMargin": {
             "initialMargin": render.usdc(options.initial_margin),
             "maintenanceMargin": render.usdc(options.maintenance_margin),
             "availableMargin": render.usdc(options.available),
-            "marginUsage": margin_usage(options),
+            "marginUsage": render.margin_usage(options),
         },
         "positions": _portfolio_positions(exchange, user_id, _perps(call)),
         "optionPositions": _portfolio_positions(exchange, user_id, OPTIONS),

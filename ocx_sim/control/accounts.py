@@ -12,24 +12,39 @@ once per txHash; a known txHash answers its existing record.
 
 The whole body is read before anything changes, so a refusal (400 naming the field, with the
 index inside `apiKeys`) creates no user, key or ledger entry.
+
+`GET /_sim/accounts` and `GET /_sim/accounts/{userId}` are reads for a dashboard (the one at
+`/_sim/ui/`) or a test: every user of the world, house accounts included, with its equity; and
+one user (by userId or wallet address) with the very bodies its own REST reads answer
+(`/portfolio/balances`, `/perps/balances`, positions, open orders, ledger), rendered by the
+same functions, so the two never disagree. Reads change nothing: no event, no id drawn.
 """
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
 from ocx_sim.auth.keys import MAX_EXPIRY_DAYS, MAX_NAME_LENGTH, Scope, normalize_ips
 from ocx_sim.auth.policy import Access
-from ocx_sim.engine.core.accounts import Bucket, checksum_address
+from ocx_sim.engine.core.accounts import INSURANCE_FUND_ADDRESS, Bucket, User, checksum_address
 from ocx_sim.engine.core.money import usdc_amount
-from ocx_sim.errors import OcxError, invalid
+from ocx_sim.engine.exchange import Exchange
+from ocx_sim.engine.sim import HOUSE_ADDRESS, LIQUIDITY_ADDRESS, TAKERS_ADDRESS
+from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import DECIMAL, ULID, Schema, array, enum, nullable, obj, ref
 from ocx_sim.worlds import KeyRequest, NewAccount
 
 TX_HASH_MAX_LENGTH = 128
+LEDGER_LIMIT_DEFAULT = 100
+LEDGER_LIMIT_MAX = 500
+HOUSE_ADDRESSES = frozenset({HOUSE_ADDRESS, LIQUIDITY_ADDRESS, TAKERS_ADDRESS})
+"""The simulator's own traders (engine/sim.py): the sandbox's market makers and takers."""
+KINDS = ("user", "house", "insurance")
+_ADDRESS = re.compile(r"0[xX][0-9a-fA-F]{40}")
 
 
 def _balances(body: dict[str, Any]) -> dict[Bucket, Decimal]:
@@ -111,7 +126,91 @@ async def submit_deposit(call: Call) -> Any:
     return render.settlement(record)
 
 
+def find_account(exchange: Exchange, reference: str) -> User | None:
+    """The user a userId or a wallet address (any letter case) names, or None."""
+    if exchange.has_user(reference):
+        return exchange.user(reference)
+    if _ADDRESS.fullmatch(reference):
+        return exchange.find_user(reference.lower())
+    return None
+
+
+def account_kind(user: User) -> str:
+    """`house` for the simulator's own traders, `insurance` for the insurance fund (both
+    hold money a dashboard should not mistake for a client's), `user` for everyone else."""
+    if user.wallet_address in HOUSE_ADDRESSES:
+        return "house"
+    if user.wallet_address == INSURANCE_FUND_ADDRESS:
+        return "insurance"
+    return "user"
+
+
+def account_summary(exchange: Exchange, user: User) -> dict[str, Any]:
+    """`{userId, walletAddress, kind, equity}` (`equity` as `/portfolio/me` answers it)."""
+    return {
+        "userId": user.user_id,
+        "walletAddress": user.wallet_address,
+        "kind": account_kind(user),
+        "equity": render.usdc(render.portfolio_equity(exchange, user.user_id)),
+    }
+
+
+async def list_accounts(call: Call) -> Any:
+    """Every user of the world, in the order they registered."""
+    exchange = call.exchange
+    return {"accounts": [account_summary(exchange, user) for user in exchange.users]}
+
+
+async def get_account(call: Call) -> Any:
+    """One user's money, positions, open orders and latest ledger entries, as its own REST
+    reads answer them; 404 naming `userId` for a user the world does not have."""
+    limit = parse.query_int(
+        call.query,
+        "ledgerLimit",
+        default=LEDGER_LIMIT_DEFAULT,
+        low=1,
+        high=LEDGER_LIMIT_MAX,
+    )
+    reference = call.path_param("userId")
+    exchange = call.exchange
+    user = find_account(exchange, reference)
+    if user is None:
+        raise OcxError(ErrorCode.NOT_FOUND, f"Unknown account {reference!r}", {"userId": reference})
+    user_id = user.user_id
+    return {
+        **account_summary(exchange, user),
+        "balances": render.portfolio_balances(exchange, user_id),
+        "perps": render.perps_balances(exchange, user_id),
+        "positions": [render.position(exchange, p) for p in exchange.positions(user_id)],
+        "openOrders": [render.order(exchange, o) for o in exchange.open_orders(user_id)],
+        "ledger": [
+            render.ledger_entry(exchange, e) for e in exchange.ledger_entries(user_id, limit)
+        ],
+    }
+
+
+_SUMMARY: dict[str, Schema] = {
+    "userId": ULID,
+    "walletAddress": {"type": "string"},
+    "kind": {
+        **enum(*KINDS),
+        "description": "house: the simulator's market makers and takers; insurance: the "
+        "insurance fund",
+    },
+    "equity": DECIMAL,
+}
 COMPONENTS: dict[str, Schema] = {
+    "SimAccountSummary": obj(_SUMMARY),
+    "SimAccountDetail": obj(
+        {
+            **_SUMMARY,
+            "balances": ref("PortfolioBalances"),
+            "perps": ref("PerpsBalances"),
+            "positions": array(ref("Position")),
+            "openOrders": array(ref("Order")),
+            "ledger": array(ref("LedgerEntry")),
+        }
+    ),
     "SimAccount": obj(
         {
             "userId": ULID,
@@ -165,6 +264,32 @@ DEPOSIT: Schema = obj(
     optional=("txHash",),
 )
 ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/_sim/accounts",
+        list_accounts,
+        Access.PUBLIC,
+        "Every account of the world with its kind and equity, in registration order",
+        response=obj({"accounts": array(ref("SimAccountSummary"))}),
+        tag="control",
+    ),
+    Endpoint(
+        "GET",
+        "/_sim/accounts/{userId}",
+        get_account,
+        Access.PUBLIC,
+        "One account (by userId or wallet address): balances, positions, open orders, ledger",
+        response=ref("SimAccountDetail"),
+        query={
+            "ledgerLimit": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": LEDGER_LIMIT_MAX,
+                "default": LEDGER_LIMIT_DEFAULT,
+            }
+        },
+        tag="control",
+    ),
     Endpoint(
         "POST",
         "/_sim/accounts",

@@ -9,16 +9,16 @@ itself, so advancing it by hand is refused naming `mode`.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from ocx_sim.auth.policy import Access
 from ocx_sim.clock import format_ms, parse_iso
-from ocx_sim.engine.core.events import Event, event_dict
+from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import invalid
-from ocx_sim.gateway import parse
+from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
-from ocx_sim.gateway.schemas import INSTANT, Schema, array, enum, obj, ref
+from ocx_sim.gateway.render import event_view
+from ocx_sim.gateway.schemas import INSTANT, Schema, array, enum, nullable, obj, ref
 from ocx_sim.worlds import ClockMode, World
 
 EARLIEST_MS = 0
@@ -47,37 +47,41 @@ def read_instant(body: dict[str, Any], name: str) -> int | None:
     return value
 
 
-def camel(name: str) -> str:
-    """`maker_order_id` → `makerOrderId`."""
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-def event_view(event: Event) -> dict[str, Any]:
-    """`{seq, ts (ISO), type, …}`: the event's fields camelCased, decimals as plain strings
-    (never an exponent), enums as their wire strings, None as null."""
-    out: dict[str, Any] = {"seq": event.seq, "ts": format_ms(event.ts)}
-    for name, value in event_dict(event).items():
-        if name in ("seq", "ts"):
-            continue
-        out[camel(name)] = f"{value:f}" if isinstance(value, Decimal) else value
-    return out
-
-
 def time_view(world: World) -> dict[str, Any]:
     """`{now, nowMs}`: the world's instant."""
     now = world.now_ms
     return {"now": format_ms(now), "nowMs": now}
 
 
+def next_expiry_ms(exchange: Exchange) -> int | None:
+    """The earliest expiry still ahead among the listed dated futures and options, or None
+    when nothing listed expires after now."""
+    now = exchange.now_ms
+    ahead = [
+        spec.expiry_ms
+        for spec in exchange.catalog
+        if spec.expiry_ms is not None and spec.expiry_ms > now
+    ]
+    return min(ahead, default=None)
+
+
 def clock_view(world: World) -> dict[str, Any]:
-    """`{now, nowMs, mode, speed}` (a manual clock's speed is 1)."""
+    """`{now, nowMs, mode, speed, nextFundingAt, nextExpiryAt}` (a manual clock's speed is 1):
+    the next two timers a person stepping through time cares for, so that a dashboard can
+    advance straight `to` either."""
     clock = world.clock
-    return {**time_view(world), "mode": clock.mode, "speed": clock.speed}
+    exchange = world.exchange
+    return {
+        **time_view(world),
+        "mode": clock.mode,
+        "speed": clock.speed,
+        "nextFundingAt": format_ms(exchange.next_funding_at),
+        "nextExpiryAt": render.instant(next_expiry_ms(exchange)),
+    }
 
 
 async def get_clock(call: Call) -> Any:
-    """`{now, nowMs, mode, speed}`."""
+    """`{now, nowMs, mode, speed, nextFundingAt, nextExpiryAt}`."""
     return clock_view(call.world)
 
 
@@ -111,6 +115,11 @@ COMPONENTS: dict[str, Schema] = {
             "nowMs": {"type": "integer"},
             "mode": enum(*(mode.value for mode in ClockMode)),
             "speed": {"type": "number", "exclusiveMinimum": 0},
+            "nextFundingAt": {**INSTANT, "description": "the next funding of the perpetuals"},
+            "nextExpiryAt": {
+                **nullable(INSTANT),
+                "description": "the earliest expiry ahead among the listed futures and options",
+            },
         }
     ),
     "SimEvent": obj({"seq": {"type": "integer"}, "ts": INSTANT, "type": {"type": "string"}}),

@@ -9,9 +9,11 @@
   force in the order they are tried; a used-up rule is gone.
 - `DELETE /_sim/faults/{faultId}` → `{faultId, deleted: true}`; 404 for an id that is not (or
   no longer) a rule.
-- `GET /_sim/journal?since=N&limit=N` → `{entries: [{seq, time, method, path, account,
-  status, latencyMs}]}`, oldest first, only `seq > since` (0 when absent), the oldest `limit`
-  of them (1 to 10,000; all when absent). `status` is null for a dropped connection;
+- `GET /_sim/journal?since=N&limit=N&path=&status=&account=` → `{entries: [{seq, time,
+  method, path, account, status, latencyMs}]}`, oldest first, only `seq > since` (0 when
+  absent) that pass every filter given (`path` a substring of the entry's, `status` a code
+  such as `404` or a class such as `4xx`, `account` a userId or wallet address), the oldest
+  `limit` of them (1 to 10,000; all when absent). `status` is null for a dropped connection;
   `latencyMs` is real milliseconds (three decimals). In a world made with `journalBodies`,
   each entry adds `request` and `response`: the bodies as parsed JSON, null when there is none
   or it is not JSON, credentials redacted (worlds/journal.py). A stream's entry is written
@@ -28,10 +30,13 @@ UPSTREAM_DEGRADED and a message saying the request may have been processed, unle
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 from ocx_sim.auth.policy import Access
 from ocx_sim.clock import format_ms
+from ocx_sim.control.accounts import find_account
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint
@@ -50,6 +55,8 @@ from ocx_sim.worlds.journal import CAPACITY as JOURNAL_CAPACITY
 from ocx_sim.worlds.journal import JournalEntry
 
 SEQ_HIGH = 2**63 - 1
+_STATUS_CODE = re.compile(r"[1-5][0-9]{2}")
+_STATUS_CLASS = re.compile(r"[1-5]xx")
 
 
 def _object(body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -147,11 +154,51 @@ async def delete_fault(call: Call) -> Any:
 
 
 async def get_journal(call: Call) -> Any:
-    """The requests the world answered after `since`, oldest first, at most `limit`."""
-    since = parse.query_int(call.query, "since", default=0, low=0, high=SEQ_HIGH) or 0
-    limit = parse.query_int(call.query, "limit", default=None, low=1, high=JOURNAL_CAPACITY)
-    entries = call.world.journal.entries(since, limit)
+    """The requests the world answered after `since`, oldest first, that pass the filters
+    (`path`, `status`, `account`), at most `limit` of those."""
+    query = call.query
+    since = parse.query_int(query, "since", default=0, low=0, high=SEQ_HIGH) or 0
+    limit = parse.query_int(query, "limit", default=None, low=1, high=JOURNAL_CAPACITY)
+    keep = _journal_filter(call)
+    if keep is None:
+        entries = call.world.journal.entries(since, limit)
+    else:
+        # Filtered first, then cut: `limit` counts the entries answered, not those read.
+        entries = [e for e in call.world.journal.entries(since) if keep(e)][:limit]
     return {"entries": [entry_view(entry) for entry in entries]}
+
+
+def _journal_filter(call: Call) -> Callable[[JournalEntry], bool] | None:
+    """The entries the query's filters keep, all of them together; None without a filter."""
+    tests: list[Callable[[JournalEntry], bool]] = []
+    path = parse.query_string(call.query, "path")
+    if path is not None:
+        tests.append(lambda entry: path in entry.path)
+    status = _status_filter(parse.query_string(call.query, "status"))
+    if status is not None:
+        tests.append(status)
+    account = parse.query_string(call.query, "account")
+    if account is not None:
+        user = find_account(call.exchange, account)
+        user_id = account if user is None else user.user_id
+        tests.append(lambda entry: entry.account == user_id)
+    if not tests:
+        return None
+    return lambda entry: all(test(entry) for test in tests)
+
+
+def _status_filter(raw: str | None) -> Callable[[JournalEntry], bool] | None:
+    """`404` keeps that status, `4xx` its class; a dropped connection (no status) matches
+    neither."""
+    if raw is None:
+        return None
+    if _STATUS_CODE.fullmatch(raw):
+        code = int(raw)
+        return lambda entry: entry.status == code
+    if _STATUS_CLASS.fullmatch(raw):
+        hundreds = int(raw[0])
+        return lambda entry: entry.status is not None and entry.status // 100 == hundreds
+    raise invalid("status", "must be a status code such as 404 or a class: 2xx, 3xx, 4xx, 5xx")
 
 
 _STATUS: Schema = {"type": "integer", "minimum": 400, "maximum": 599}
@@ -282,6 +329,13 @@ ENDPOINTS = [
         query={
             "since": {"type": "integer", "minimum": 0},
             "limit": {"type": "integer", "minimum": 1, "maximum": JOURNAL_CAPACITY},
+            "path": {"type": "string", "description": "keep entries whose path contains it"},
+            "status": {
+                "type": "string",
+                "pattern": "^[1-5]([0-9]{2}|xx)$",
+                "description": "a status (404) or a class (4xx)",
+            },
+            "account": {"type": "string", "description": "a userId or wallet address"},
         },
         tag="control",
     ),

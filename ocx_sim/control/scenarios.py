@@ -13,6 +13,8 @@
   [{scenario, loadedAt, endsAt, pending}]}`: every expectation judged so far (and every action
   the exchange refused), in time order, and each scenario loaded with how many of its
   expectations are still to come.
+- `GET /_sim/scenarios` answers `{scenarios: [{name, description}]}`: the bundled scenarios,
+  sorted by name, as `ocx-sim scenarios` lists them, so that a dashboard can offer them.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from ocx_sim.errors import invalid
 from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import INSTANT, Schema, array, obj, ref
-from ocx_sim.scenarios.library import bundled
+from ocx_sim.scenarios.library import bundled, descriptions
 from ocx_sim.scenarios.loader import MAX_TEXT, load_text
 from ocx_sim.scenarios.model import Scenario, ScenarioError
 from ocx_sim.scenarios.player import Run
@@ -77,6 +79,15 @@ def _run_view(run: Run) -> dict[str, Any]:
         "loadedAt": format_ms(run.origin_ms),
         "endsAt": format_ms(run.end_ms),
         "pending": run.pending,
+    }
+
+
+async def list_scenarios(call: Call) -> Any:
+    """The bundled scenarios by name, with their one-line descriptions."""
+    return {
+        "scenarios": [
+            {"name": name, "description": description} for name, description in descriptions()
+        ]
     }
 
 
@@ -150,6 +161,21 @@ ENDPOINTS = [
         "Load a scenario (bundled by name, or YAML) and schedule its timeline from now",
         response=ref("SimScenarioLoaded"),
         request=LOAD,
+        tag="control",
+    ),
+    Endpoint(
+        "GET",
+        "/_sim/scenarios",
+        list_scenarios,
+        Access.PUBLIC,
+        "The bundled scenarios, sorted by name, with their descriptions",
+        response=obj(
+            {
+                "scenarios": array(
+                    obj({"name": {"type": "string"}, "description": {"type": "string"}})
+                )
+            }
+        ),
         tag="control",
     ),
     Endpoint(

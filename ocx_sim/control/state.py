@@ -8,8 +8,11 @@
   back, any number of times, and the world continues exactly as it did from there: the same
   answers to the same requests, the same digest. An id the world never answered is 404
   NOT_FOUND naming it.
+- `GET /_sim/snapshots` answers the world's snapshots in the order they were taken, each with
+  the world's instant when taken (the time part of its ULID id, so nothing is stored beside
+  the pickled state and a restore is unchanged).
 - `events?since=N` answers the event log after `seq` N, oldest first, each event as the clock's
-  `advance` shows them (control/clock.py `event_view`).
+  `advance` shows them (gateway/render.py `event_view`).
 - `invariants` answers every broken invariant of the exchange (engine/invariants.py): ledger
   conserved, books uncrossed, funding zero-sum, no negative bucket.
 - `digest` answers the SHA-256 of the event log and the last `seq` it covers.
@@ -26,11 +29,14 @@ from __future__ import annotations
 from typing import Any
 
 from ocx_sim.auth.policy import Access
-from ocx_sim.control.clock import clock_view, event_view, time_view
+from ocx_sim.clock import format_ms
+from ocx_sim.control.clock import clock_view, time_view
 from ocx_sim.control.worlds import MAX_SPEED, SEED_HIGH, SEED_LOW, read_speed
 from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint
+from ocx_sim.gateway.render import event_view
 from ocx_sim.gateway.schemas import INSTANT, ULID, Schema, array, enum, obj, ref
+from ocx_sim.ids import decode_ulid_time
 from ocx_sim.worlds import ClockMode
 
 MAX_SEQ = 2**63 - 1
@@ -55,6 +61,16 @@ async def restore_snapshot(call: Call) -> Any:
     world = call.world
     world.restore(snapshot_id)
     return time_view(world)
+
+
+async def list_snapshots(call: Call) -> Any:
+    """`{snapshots: [{snapshotId, now, nowMs}]}`, oldest first."""
+    return {"snapshots": [_snapshot_view(snapshot_id) for snapshot_id in call.world.snapshots]}
+
+
+def _snapshot_view(snapshot_id: str) -> dict[str, Any]:
+    taken = decode_ulid_time(snapshot_id)
+    return {"snapshotId": snapshot_id, "now": format_ms(taken), "nowMs": taken}
 
 
 async def list_events(call: Call) -> Any:
@@ -133,6 +149,15 @@ ENDPOINTS = [
         "Bring the world back to a snapshot; it continues exactly as it did from there",
         response=obj(NOW),
         request=obj({"snapshotId": ULID}),
+        tag="control",
+    ),
+    Endpoint(
+        "GET",
+        "/_sim/snapshots",
+        list_snapshots,
+        Access.PUBLIC,
+        "The world's snapshots, oldest first, each with the instant it was taken",
+        response=obj({"snapshots": array(obj({"snapshotId": ULID, **NOW}))}),
         tag="control",
     ),
     Endpoint(

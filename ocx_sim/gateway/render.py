@@ -14,6 +14,7 @@ from ocx_sim.auth.keys import ApiKey
 from ocx_sim.clock import format_ms
 from ocx_sim.engine.commands.execution import Placement
 from ocx_sim.engine.core.board import Board, BoardEntry
+from ocx_sim.engine.core.events import Event, event_dict
 from ocx_sim.engine.core.ledger import LedgerEntry
 from ocx_sim.engine.core.markets import (
     FUNDING_INTERVAL_MS,
@@ -26,6 +27,7 @@ from ocx_sim.engine.core.markets import (
 )
 from ocx_sim.engine.core.money import USDC, format_usdc
 from ocx_sim.engine.core.orders import Fill, Order
+from ocx_sim.engine.core.risk import MarginView
 from ocx_sim.engine.core.settlements import CHAIN_ID, NETWORK, Settlement
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.engine.views import AssetBalance, Balances, DepthSnapshot, PositionView
@@ -255,6 +257,29 @@ def portfolio_equity(exchange: Exchange, user_id: str) -> Decimal:
     return balances.wallet + perps.equity + options.equity + balances.spot
 
 
+_USAGE_QUANTUM = Decimal("0.0001")
+
+
+def margin_usage(view: MarginView) -> str:
+    """Initial margin / equity as a fraction with 4 dp; "0.0000" when nothing is held."""
+    return f"{view.usage.quantize(_USAGE_QUANTUM, rounding=ROUND_HALF_EVEN):f}"
+
+
+def perps_balances(exchange: Exchange, user_id: str) -> Json:
+    """`GET /perps/balances`: the perps bucket's balance and margin (docs/fidelity.md "Margin
+    and liquidation"); here so that the control API's account view answers the same body."""
+    view = exchange.margin(user_id, Venue.PERPS)
+    return {
+        "perpsBalance": usdc(view.balance),
+        "equity": usdc(view.equity),
+        "unrealizedPnl": usdc(view.unrealized_pnl),
+        "initialMargin": usdc(view.initial_margin),
+        "maintenanceMargin": usdc(view.maintenance_margin),
+        "availableMargin": usdc(view.available),
+        "marginUsage": margin_usage(view),
+    }
+
+
 def ledger_entry(exchange: Exchange, e: LedgerEntry) -> Json:
     return {
         "id": e.id,
@@ -284,6 +309,27 @@ def settlement(s: Settlement) -> Json:
         "createdAt": format_ms(s.created_at),
         "updatedAt": format_ms(s.updated_at),
     }
+
+
+# -- the event log ----------------------------------------------------------------------------
+
+
+def camel(name: str) -> str:
+    """`maker_order_id` → `makerOrderId`."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def event_view(event: Event) -> Json:
+    """`{seq, ts (ISO), type, …}`: the event's fields camelCased, decimals as plain strings
+    (never an exponent), enums as their wire strings, None as null. The one rendering of an
+    event: `GET /_sim/events`, the clock's advance, the events stream and the trace file."""
+    out: Json = {"seq": event.seq, "ts": format_ms(event.ts)}
+    for name, value in event_dict(event).items():
+        if name in ("seq", "ts"):
+            continue
+        out[camel(name)] = f"{value:f}" if isinstance(value, Decimal) else value
+    return out
 
 
 # -- keys -------------------------------------------------------------------------------------

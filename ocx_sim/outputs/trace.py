@@ -11,8 +11,8 @@ from typing import BinaryIO
 
 import orjson
 
-from ocx_sim.control.clock import event_view
 from ocx_sim.engine.core.events import EventLog
+from ocx_sim.gateway.render import event_view
 
 
 class Trace:

@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping
 from typing import NamedTuple
 
+from ocx_sim.engine.core.events import EVENT_TYPE_NAMES
 from ocx_sim.engine.core.markets import MarketSpec, Venue
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.errors import ErrorCode, OcxError
+from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.gateway import parse
 from ocx_sim.streams.account import AccountChannel
 from ocx_sim.streams.balances import BalancesChannel
 from ocx_sim.streams.board import BoardChannel
 from ocx_sim.streams.book import BookChannel
 from ocx_sim.streams.hub import Channel
+from ocx_sim.streams.sim_events import SimEventsChannel
 
 BOOK = "/perps/book-stream"
 BOARD = "/markets/board/stream"
@@ -25,6 +27,8 @@ USER = "/perps/stream/user"
 PERPS_EVENTS = "/perps/stream/events"
 OPTIONS_EVENTS = "/options/stream/events"
 BALANCES = "/portfolio/balances/stream"
+SIM_EVENTS = "/_sim/events/stream"
+"""The control API's stream (not OCX's: absent with `--no-control`, and not in `STREAMS`)."""
 
 PRIMARY_UNDERLYING = "BTC"
 PERPS: frozenset[Venue] = frozenset({Venue.PERPS})
@@ -33,7 +37,8 @@ _EVENTS_PATH = {Venue.PERPS: PERPS_EVENTS, Venue.OPTIONS: OPTIONS_EVENTS}
 
 BOARD_INTERVAL_MS = 1_000
 BALANCES_INTERVAL_MS = 250
-"""The two streams OCX gives no `intervalMs`: on a realtime world they send at most one frame
+SIM_EVENTS_INTERVAL_MS = 250
+"""The streams that take no `intervalMs`: on a realtime world they send at most one frame
 per this much wall time (docs/fidelity.md "Streams"), as the others do at their `intervalMs`;
 a fast clock moves the board on every tick."""
 
@@ -134,6 +139,37 @@ def balances(exchange: Exchange, user_id: str | None, query: Query) -> Subscript
     assert user_id is not None
     channel = BalancesChannel(user_id)
     return Subscription(("balances", user_id), channel, BALANCES_INTERVAL_MS)
+
+
+MAX_SEQ = 2**63 - 1
+
+
+def sim_events(exchange: Exchange, user_id: str | None, query: Query) -> Subscription:
+    """`/_sim/events/stream?since=&types=`: the world's event log after `since` (default: its
+    last seq, so the snapshot holds none), only the `types` listed when given."""
+    last = exchange.events.last_seq
+    since = parse.query_int(query, "since", default=last, low=0, high=MAX_SEQ)
+    assert since is not None
+    types = _event_types(parse.query_string(query, "types"))
+    codes = None if types is None else frozenset(EVENT_TYPE_NAMES.index(t) for t in types)
+    channel = SimEventsChannel(since, codes)
+    return Subscription(("sim-events", since, types), channel, SIM_EVENTS_INTERVAL_MS)
+
+
+def _event_types(raw: str | None) -> frozenset[str] | None:
+    """A comma list of event type names (as events show them in `type`); 400 naming `types`
+    for a name that is none."""
+    if raw is None:
+        return None
+    names = frozenset(name.strip() for name in raw.split(","))
+    unknown = sorted(name for name in names if name not in EVENT_TYPE_NAMES)
+    if unknown:
+        raise invalid(
+            "types",
+            f"unknown event types {', '.join(repr(n) for n in unknown)}: "
+            f"a comma list of {', '.join(sorted(EVENT_TYPE_NAMES))}",
+        )
+    return names
 
 
 Builder = Callable[[Exchange, str | None, Query], Subscription]

@@ -5,6 +5,9 @@ no parameter: it ignores any query parameter, as the REST reads without paramete
 (docs/fidelity.md "Streams"). The private streams take a session or an API key of scope `read`
 or `trade` (`Access.READ`, as the REST reads of the same objects do); an anonymous caller gets
 the gateway's 401 before any parameter is read.
+
+`CONTROL_ENDPOINTS` holds the control API's one stream, `/_sim/events/stream` (sim_events.py):
+public, tagged `control`, served only when the control API is.
 """
 
 from __future__ import annotations
@@ -61,6 +64,12 @@ def subscribe_events(
 
 def subscribe_balances(world: World, user_id: str) -> Subscriber:
     return subscribe(world, channels.BALANCES, user_id, {})
+
+
+def subscribe_sim_events(world: World, query: Query) -> Subscriber:
+    """A new connection to the control API's `/_sim/events/stream` in `world`."""
+    key, channel, interval_ms = channels.sim_events(world.exchange, None, query)
+    return hub_of(world).subscribe(key, channel, interval_ms=interval_ms)
 
 
 _ENVELOPE: Schema = obj(
@@ -154,3 +163,35 @@ ENDPOINTS = [
         "your balances and equity, a snapshot then each change",
     ),
 ]
+
+
+async def sim_events_stream(call: Call) -> Any:
+    return sse.response(subscribe_sim_events(call.world, dict(call.query)))
+
+
+CONTROL_ENDPOINTS = [
+    Endpoint(
+        "GET",
+        channels.SIM_EVENTS,
+        sim_events_stream,
+        Access.PUBLIC,
+        "Server-Sent Events: the world's event log, a snapshot then the events each change adds",
+        response=_ENVELOPE,
+        query={
+            "since": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "the snapshot holds the events after it; default: the last seq",
+            },
+            "types": {
+                "type": "string",
+                "description": "a comma list of event types (TradeExecuted,FundingPaid); "
+                "default: all",
+            },
+        },
+        media_type=EVENT_STREAM,
+        tag="control",
+    )
+]
+"""The control API's stream: `app.py` serves it only with the control API (`--no-control`
+leaves it out, as it does every `/_sim` endpoint)."""

@@ -356,11 +356,20 @@ def test_another_seed_gives_other_ids(client: ApiClient, worlds: Worlds) -> None
 # -- the clock --------------------------------------------------------------------------------
 
 
-def test_the_clock_reads_now_now_ms_mode_and_speed(client: ApiClient) -> None:
+def test_the_clock_reads_now_now_ms_mode_speed_and_the_next_funding_and_expiry(
+    client: ApiClient,
+) -> None:
     response = client.get("/_sim/clock")
 
     assert response.status_code == 200
-    assert response.json() == {"now": START, "nowMs": START_MS, "mode": "manual", "speed": 1.0}
+    assert response.json() == {
+        "now": START,
+        "nowMs": START_MS,
+        "mode": "manual",
+        "speed": 1.0,
+        "nextFundingAt": "2026-01-02T00:05:00.000Z",
+        "nextExpiryAt": "2026-01-02T08:00:00.000Z",
+    }
 
 
 def test_advancing_by_ms_moves_the_clock_and_answers_no_events_when_nothing_is_due(

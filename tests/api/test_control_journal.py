@@ -408,3 +408,69 @@ def test_a_bad_journal_bodies_is_400_naming_it(client: ApiClient, value: Any) ->
     response = client.post("/_sim/worlds", json={"journalBodies": value})
 
     assert_error(response, 400, "VALIDATION_ERROR", "journalBodies")
+
+
+# -- filters ----------------------------------------------------------------------------------
+
+
+def test_the_journal_keeps_only_the_entries_whose_path_contains_the_filter(
+    client: ApiClient, trader: NewAccount
+) -> None:
+    client.get("/perps/orders", token=trader.session_token)
+    client.get("/_sim/clock")
+    client.post("/perps/orders", json=ORDER, token=trader.session_token)
+
+    assert brief(journal_page(client, "path=/perps/")) == [
+        ("GET", "/perps/orders", 200),
+        ("POST", "/perps/orders", 200),
+    ]
+
+
+def test_the_journal_filters_by_a_status_or_a_status_class(
+    client: ApiClient, trader: NewAccount
+) -> None:
+    client.get("/_sim/clock")
+    client.get("/perps/orders")  # 401
+    client.get("/_sim/accounts/nobody")  # 404
+    client.post("/_sim/clock/advance", json={})  # 400
+
+    assert [e["path"] for e in journal_page(client, "status=2xx")] == ["/_sim/clock"]
+    assert brief(journal_page(client, "status=404")) == [("GET", "/_sim/accounts/nobody", 404)]
+    assert [e["status"] for e in journal_page(client, "status=4xx")] == [401, 404, 400]
+
+
+@pytest.mark.parametrize("status", ["4XX", "40", "4000", "6xx", "ok", "x4x"])
+def test_a_status_filter_that_is_neither_a_code_nor_a_class_is_400_naming_it(
+    client: ApiClient, status: str
+) -> None:
+    response = client.get("/_sim/journal", params={"status": status})
+    assert_error(response, 400, "VALIDATION_ERROR", "status")
+
+
+def test_the_journal_filters_by_account_named_by_user_id_or_wallet_address(
+    client: ApiClient, trader: NewAccount, other: NewAccount
+) -> None:
+    client.get("/perps/orders", token=trader.session_token)
+    client.get("/perps/orders", token=other.session_token)
+    client.get("/perps/positions", key=trade_key(trader))
+
+    by_id = journal_page(client, f"account={trader.user_id}")
+    by_wallet = journal_page(client, f"account={trader.wallet_address.lower()}")
+
+    assert brief(by_id) == [("GET", "/perps/orders", 200), ("GET", "/perps/positions", 200)]
+    assert by_wallet == by_id
+    assert journal_page(client, "account=0x" + "12" * 20) == []
+
+
+def test_the_filters_apply_together_and_before_the_limit(
+    client: ApiClient, trader: NewAccount
+) -> None:
+    for _ in range(3):
+        client.get("/_sim/clock")
+        client.get("/perps/orders", token=trader.session_token)
+    client.get("/perps/orders")  # 401: no account
+
+    page = journal_page(client, f"path=orders&status=200&account={trader.user_id}&limit=2")
+
+    assert [e["seq"] for e in page] == [2, 4]
+    assert [e["seq"] for e in journal_page(client, "path=orders&since=2&limit=2")] == [4, 6]

@@ -402,6 +402,8 @@ def test_switching_to_realtime_runs_from_now_and_fires_the_pending_timers(
         "nowMs": START_MS + 60_000,
         "mode": "realtime",
         "speed": 2.0,
+        "nextFundingAt": "2026-01-02T00:05:00.000Z",
+        "nextExpiryAt": "2026-01-02T08:00:00.000Z",
     }
     real.now += 2.0  # 4 simulated seconds: both confirmations are due
     events = client.get("/_sim/events", params={"since": 2}).json()["events"]
@@ -427,6 +429,8 @@ def test_switching_back_to_manual_stops_the_clock_where_it_is(
         "nowMs": START_MS + 3_000,
         "mode": "manual",
         "speed": 1.0,
+        "nextFundingAt": "2026-01-02T00:05:00.000Z",
+        "nextExpiryAt": "2026-01-02T08:00:00.000Z",
     }
     assert client.get("/_sim/clock").json()["nowMs"] == START_MS + 3_000
     assert client.post("/_sim/clock/advance", json={"ms": 1_000}).status_code == 200

@@ -386,6 +386,31 @@ class EventLog:
         """Events with `seq` greater than the given one, oldest first."""
         return [_materialize(row) for row in self.rows[max(seq, 0) :]]
 
+    def newest(
+        self, seq: int, most: int, codes: frozenset[int] | None = None
+    ) -> tuple[list[Event], int]:
+        """The newest `most` events with `seq` greater than the given one (only those whose
+        type code is in `codes`, when given), oldest first, and how many more matched. Only
+        the events answered are materialised: a reader of a long log's tail reads no more.
+        """
+        rows = self.rows
+        picked: list[Event] = []
+        matched = 0
+        for index in range(len(rows) - 1, max(seq, 0) - 1, -1):
+            row = rows[index]
+            if codes is not None and row[0] not in codes:
+                continue
+            matched += 1
+            if len(picked) < most:
+                picked.append(_materialize(row))
+        picked.reverse()
+        return picked, matched - len(picked)
+
+    def row(self, seq: int) -> tuple[Any, ...] | None:
+        """The stored row of the event `seq` (None outside the log): equal rows are the same
+        event, so a reader can tell whether the log still holds what it saw."""
+        return self.rows[seq - 1] if 0 < seq <= len(self.rows) else None
+
     def last(self) -> Event:
         return _materialize(self.rows[-1])
 
@@ -434,6 +459,10 @@ EVENT_TYPES: tuple[type[Any], ...] = (
     SurfaceSet,
 )
 """Each type's code is its index here, so new types are only ever appended."""
+
+
+EVENT_TYPE_NAMES: tuple[str, ...] = tuple(kind.__name__ for kind in EVENT_TYPES)
+"""Each type's wire name (`event_type`), by code."""
 
 
 def code_of(event_type: type[Event]) -> int:
