@@ -366,7 +366,9 @@ def _serve(args: argparse.Namespace) -> int:
     print(
         f"ocx-sim: the default world (seed {config.seed}, {args.clock} clock{scenario}) on {base}"
     )
-    print(_demo(demo, base), flush=True)
+    print(_demo(demo, base))
+    pages = "" if args.no_control else f"dashboard: {base}/_sim/ui/   "
+    print(f"{pages}API reference: {base}/docs", flush=True)
     if args.log_events:
         EventPrinter.attach(worlds.default, sys.stdout)
     app = create_app(worlds, control=not args.no_control)

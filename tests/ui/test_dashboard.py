@@ -54,7 +54,7 @@ def test_every_file_the_page_loads_is_served_from_the_package(ocx_sandbox: Sandb
     # (A file answer is streamed from disk: served for real, not in process.)
     with httpx.Client(base_url=ocx_sandbox.url) as http:
         page = http.get("/_sim/ui/").text
-        wanted = re.findall(r'(?:src|href)="([^"#]+)"', page)
+        wanted = re.findall(r'(?:src|href)="(?!data:)([^"#]+)"', page)
         answers = {path: http.get(f"/_sim/ui/{path}") for path in wanted}
 
     assert {"assets/app.js", "assets/app.css", "uplot/uPlot.iife.min.js"} <= set(answers)

@@ -24,7 +24,6 @@ export async function listPage(page) {
   page.root.append(h("h1", {}, "Accounts"), body);
   await load();
   page.onEvents(throttle(() => attempt(load), 2000));
-  page.onResync(() => attempt(load));
 }
 
 const ACTIVITY = 100;
@@ -136,7 +135,6 @@ export async function accountPage(page, userId) {
     // A mark moving moves its equity and PnL too, whoever's event it was.
     reload();
   });
-  page.onResync(() => attempt(load));
 }
 
 function balanceTable(account) {

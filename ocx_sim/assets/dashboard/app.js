@@ -101,7 +101,11 @@ async function main() {
     await attempt(() => clock.refresh());
     setTimeout(() => (refreshing = false), 500);
   });
-  live.onResync(() => attempt(() => clock.refresh()));
+  // A reset or a restore changes the world under every page: the page is drawn again.
+  live.onResync(() => {
+    attempt(() => clock.refresh());
+    route();
+  });
   setInterval(() => attempt(() => clock.refresh()), 5000);
   window.addEventListener("hashchange", route);
   route();

@@ -40,7 +40,6 @@ export async function listPage(page) {
   page.root.append(h("h1", {}, "Markets"), body);
   await load();
   page.onEvents(throttle(() => attempt(load), 1000));
-  page.onResync(() => attempt(load));
 }
 
 // -- a market --------------------------------------------------------------------------------
@@ -262,6 +261,19 @@ function candleChart(box) {
     }
     ctx.restore();
   };
+  const xRange = (u) => {
+    const t = u.data[0];
+    if (!t.length) return [0, 1];
+    return [t[0] - step() / 2, t[t.length - 1] + step() / 2];
+  };
+  const yRange = (u) => {
+    const [, , hi, lo] = u.data;
+    if (!hi.length) return [0, 1];
+    const top = Math.max(...hi);
+    const bottom = Math.min(...lo);
+    const pad = Math.max((top - bottom) * 0.08, top * 0.0005);
+    return [bottom - pad, top + pad];
+  };
   const hidden = (label) => ({ label, paths: () => null, points: { show: false } });
   const size = () => ({ width: Math.max(300, box.clientWidth - 8), height: 300 });
   const axis = { stroke: "#9aa4b2", grid: { stroke: "#2a3140" }, ticks: { stroke: "#2a3140" } };
@@ -269,10 +281,14 @@ function candleChart(box) {
     {
       ...size(),
       legend: { show: false },
+      // The simulated clock is UTC, as every other time on the page.
+      tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), "Etc/UTC"),
       cursor: { points: { show: false } },
       series: [{}, hidden("open"), hidden("high"), hidden("low"), hidden("close")],
-      // Half a bar's room at either end, so the first and last candles are whole.
-      scales: { x: { range: (u, min, max) => [min - step(u) / 2, max + step(u) / 2] } },
+      // Ranges from the bars themselves (uPlot's own widen a single bar to years): half a
+      // bar's room at either end, so the first and last candles are whole, and a margin above
+      // the highest high and below the lowest low.
+      scales: { x: { time: true, range: xRange }, y: { range: yRange } },
       axes: [axis, { ...axis, size: 70 }],
       hooks: { draw: [candles] },
     },

@@ -148,10 +148,6 @@ export async function eventsPage(page) {
       page.onEvents(take);
     },
   });
-  page.onResync(() => {
-    events = [];
-    render();
-  });
 }
 
 // -- journal ---------------------------------------------------------------------------------
@@ -222,7 +218,6 @@ export async function journalPage(page) {
   await load(true);
   // The journal has no stream (it is not the event log): it is read again every second.
   page.every(() => attempt(() => load(false)), 1000);
-  page.onResync(() => attempt(() => load(true)));
 }
 
 function bodies(entry) {
@@ -416,7 +411,6 @@ export async function scenarioPage(page) {
   );
   await load();
   page.onEvents(throttle(() => attempt(load), 1000));
-  page.onResync(() => attempt(load));
 }
 
 function progress(run, nowMs) {

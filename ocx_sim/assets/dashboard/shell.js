@@ -40,8 +40,10 @@ export function connectLive() {
   });
   source.addEventListener("update", (message) => {
     const { payload } = JSON.parse(message.data);
+    const back = payload.seq < live.seq; // a restore took the log back: read everything again
     live.seq = payload.seq;
-    for (const fn of live.listeners) fn(payload.events);
+    if (back) for (const fn of live.resyncs) fn();
+    else for (const fn of live.listeners) fn(payload.events);
   });
   // The stream ends when the world is reset or restored (an `event: error` frame) or the server
   // goes; EventSource reconnects by itself unless the world is gone (a 404).
@@ -82,10 +84,6 @@ export class Page {
 
   onEvents(fn) {
     this.disposers.push(live.on(fn));
-  }
-
-  onResync(fn) {
-    this.disposers.push(live.onResync(fn));
   }
 
   onClock(fn) {
