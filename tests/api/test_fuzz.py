@@ -972,11 +972,13 @@ def test_the_document_lists_exactly_the_routes_the_app_serves_at_the_root_and_pe
     # Aliases are separate paths in the document, so the comparison is exact. `/openapi.json`
     # is served beside the API it describes and is the one route the document leaves out
     # (fuzzed on its own below); `/docs`, the page that shows the document, is served at the
-    # root only, and is no part of the API.
+    # root only, and the dashboard's page (`/_sim/ui/`, and `/_sim/ui` redirecting to it) with
+    # the control API: pages for people, no part of the API.
     documented = {(operation.method, operation.path) for operation in OPERATIONS}
+    pages = {("GET", "/openapi.json"), ("GET", "/_sim/ui"), ("GET", "/_sim/ui/")}
     expected = {
         (method, prefix + path)
-        for method, path in documented | {("GET", "/openapi.json")}
+        for method, path in documented | pages
         for prefix in ("", "/w/{world_id}")
     } | {("GET", "/docs")}
 
