@@ -15,6 +15,8 @@ from ocx_sim.engine.sim import HOUSE_ADDRESS
 from ocx_sim.scenarios.library import bundled, bundled_names
 from ocx_sim.worlds import NewAccount, World
 from tests.api.conftest import ApiClient, assert_error
+from tests.streams.conftest import get as as_user
+from tests.streams.conftest import order
 
 PERP = "BTC-PERP"
 FUNDING_MS = 300_000
@@ -22,21 +24,6 @@ FUNDING_MS = 300_000
 
 def read(client: ApiClient, path: str, **params: Any) -> Any:
     response = client.get(path, params=params or None)
-    assert response.status_code == 200, response.json()
-    return response.json()
-
-
-def order(client: ApiClient, account: NewAccount, side: str, price: str | None, size: str) -> Any:
-    """A BTC-PERP limit order (a market order when `price` is None); its answer."""
-    body: dict[str, Any] = {"marketId": PERP, "side": side, "quantity": size}
-    body.update({"type": "market"} if price is None else {"price": price})
-    response = client.post("/perps/orders", json=body, token=account.session_token)
-    assert response.status_code == 200, response.json()
-    return response.json()
-
-
-def as_user(client: ApiClient, account: NewAccount, path: str) -> Any:
-    response = client.get(path, token=account.session_token)
     assert response.status_code == 200, response.json()
     return response.json()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from ocx_sim.testing.wire import Answer
 from ocx_sim.testing.world import Account, OcxWorld
 
 SHOTS = os.environ.get("OCX_SIM_SCREENSHOTS")
@@ -27,11 +28,16 @@ def _grouped(amount: str) -> str:
     return f"{int(whole):,}" + (f".{fraction}" if fraction else "")
 
 
+def _bid(trader: Account, price: str, quantity: str) -> Answer:
+    """A BTC-PERP limit buy through the API, as a client sends it."""
+    order = {"marketId": "BTC-PERP", "side": "buy", "type": "limit"}
+    return trader.client.post("/perps/orders", json={**order, "price": price, "quantity": quantity})
+
+
 def _long_btc(world: OcxWorld) -> Account:
     """A user long 0.1 BTC-PERP, filled by an outside seller at 68,000."""
     trader = world.account(balances={"perps": 50_000})
-    order = {"marketId": "BTC-PERP", "side": "buy", "type": "limit"}
-    trader.client.post("/perps/orders", json={**order, "price": "68000.00", "quantity": "0.1"})
+    _bid(trader, "68000.00", "0.1")
     world.control(
         "POST",
         "/_sim/markets/BTC-PERP/trade",
@@ -73,8 +79,7 @@ def test_a_fault_added_from_the_form_fails_the_next_order_in_the_journal(
     form.get_by_role("button", name="Add fault").click()
     expect(page.get_by_test_id("faults")).to_contain_text("POST /perps/orders")
 
-    order = {"marketId": "BTC-PERP", "side": "buy", "type": "limit", "price": "67000.00"}
-    refused = trader.client.post("/perps/orders", json={**order, "quantity": "0.01"})
+    refused = _bid(trader, "67000.00", "0.01")
 
     assert refused.status_code == 503
     assert refused.json()["code"] == "EXCHANGE_BUSY"
@@ -92,8 +97,7 @@ def test_an_order_placed_through_the_api_shows_on_the_ladder(
     ladder = page.get_by_test_id("ladder")
     expect(ladder).to_contain_text("spread")
 
-    order = {"marketId": "BTC-PERP", "side": "buy", "type": "limit", "price": "67000.00"}
-    placed = trader.client.post("/perps/orders", json={**order, "quantity": "0.25"})
+    placed = _bid(trader, "67000.00", "0.25")
 
     assert placed.status_code == 200, placed.text
     expect(ladder.locator('tr.bid[data-price="67000.00"]')).to_contain_text("0.2500")
