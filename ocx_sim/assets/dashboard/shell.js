@@ -40,7 +40,9 @@ export function connectLive() {
   });
   source.addEventListener("update", (message) => {
     const { payload } = JSON.parse(message.data);
-    const back = payload.seq < live.seq; // a restore took the log back: read everything again
+    // A frame that does not move past the last seq: a restore took the log back (or to another
+    // log as long), so everything on screen is read again.
+    const back = payload.seq <= live.seq;
     live.seq = payload.seq;
     if (back) for (const fn of live.resyncs) fn();
     else for (const fn of live.listeners) fn(payload.events);
