@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from ocx_sim.testing.sandbox import Sandbox
 from ocx_sim.testing.wire import Answer
 from ocx_sim.testing.world import Account, OcxWorld
 
@@ -76,6 +77,7 @@ def test_a_fault_added_from_the_form_fails_the_next_order_in_the_journal(
     form.get_by_label("path").fill("/perps/orders")
     form.get_by_label("status").fill("503")
     form.get_by_label("code").fill("EXCHANGE_BUSY")
+    form.get_by_label("times").fill("2")
     form.get_by_role("button", name="Add fault").click()
     expect(page.get_by_test_id("faults")).to_contain_text("POST /perps/orders")
 
@@ -83,10 +85,34 @@ def test_a_fault_added_from_the_form_fails_the_next_order_in_the_journal(
 
     assert refused.status_code == 503
     assert refused.json()["code"] == "EXCHANGE_BUSY"
+    faults = page.get_by_test_id("faults")
+    expect(faults.locator("tbody td.num")).to_have_text("1")  # one hit of the two left
+    faults.get_by_role("button", name="Remove").click()
+    expect(page.get_by_test_id("faults")).to_contain_text("No fault is armed")
     page.get_by_role("link", name="Journal").click()
     row = page.get_by_test_id("journal").locator("tr", has_text="/perps/orders")
     expect(row).to_contain_text("503")
     expect(row).to_contain_text("POST")
+
+
+def test_the_journal_filters_by_status_and_shows_a_requests_bodies(
+    page: Page, ocx_sandbox: Sandbox
+) -> None:
+    with ocx_sandbox.world({"journalBodies": True}) as world:
+        trader = world.account(balances={"perps": 10_000})
+        assert _bid(trader, "67000.00", "0.01").status_code == 200
+        assert _bid(trader, "1.00", "0.01").status_code == 422  # outside the price band
+        _open(page, world, "/journal")
+        form = page.get_by_test_id("journal-filter")
+        form.get_by_label("status").fill("4xx")
+        form.get_by_role("button", name="Filter").click()
+
+        rows = page.get_by_test_id("journal").locator("tbody tr")
+        expect(rows).to_have_count(1)
+        expect(rows).to_contain_text("422")
+        rows.get_by_text("show").click()
+        expect(rows.locator("pre").first).to_contain_text('"price": "1.00"')
+        expect(rows.locator("pre").last).to_contain_text("PRICE_OUT_OF_BAND")
 
 
 def test_an_order_placed_through_the_api_shows_on_the_ladder(
@@ -141,7 +167,7 @@ def test_every_page_shows_its_world(page: Page, ocx_server: OcxWorld, tmp_path: 
     ocx_server.control("POST", "/_sim/snapshot")
     tour = {
         "clock": ("/", page.get_by_test_id("clock-facts"), "next funding"),
-        "markets": ("/markets", page.get_by_test_id("markets"), "XAUT-USDC-PERP"),
+        "markets": ("/markets", page.get_by_test_id("board"), "strike"),
         "market": ("/market/BTC-PERP", page.get_by_test_id("ladder"), "spread"),
         "accounts": ("/accounts", page.get_by_test_id("accounts"), trader.user_id),
         "account": (f"/account/{trader.user_id}", page.get_by_test_id("positions"), "BTC-PERP"),

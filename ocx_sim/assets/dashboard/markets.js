@@ -30,16 +30,68 @@ export async function listPage(page) {
           { title: "24 h volume", cell: (m) => num(m.stats.volume24hUsd), num: true },
           { title: "open interest", cell: (m) => num(m.stats.openInterest), num: true },
           { title: "funding rate", cell: (m) => num(m.stats.fundingRate), num: true },
-          { title: "next funding", cell: (m) => time(m.stats.nextFundingAt).slice(11, 19) },
+          { title: "next funding", cell: (m) => (m.stats.nextFundingAt ? time(m.stats.nextFundingAt).slice(11, 19) : "–") },
         ],
         rows,
         { testid: "markets", empty: "This world lists no market." },
       ),
     );
   };
-  page.root.append(h("h1", {}, "Markets"), body);
+  const board = h("div", { testid: "board" });
+  page.root.append(h("h1", {}, "Markets"), card(null, body), card("BTC options board", board));
   await load();
   page.onEvents(throttle(() => attempt(load), 1000));
+  await optionsBoard(page, board);
+}
+
+// `GET /markets/board`: one expiry's chain, calls left and puts right of the strike.
+async function optionsBoard(page, box) {
+  const expiry = h("select", { name: "expiry" });
+  const chain = h("div");
+  const load = async () => {
+    let answer;
+    try {
+      answer = await api("/markets/board?underlying=BTC");
+    } catch (error) {
+      replace(box, h("p", { class: "empty" }, `No board: ${error.message}`));
+      return;
+    }
+    if (!expiry.options.length) {
+      replace(expiry, answer.expiries.map((e) => h("option", { value: e }, e)));
+      expiry.value = answer.expiries[Math.min(1, answer.expiries.length - 1)] || "";
+    }
+    const forward = answer.expiryForwards[expiry.value];
+    const rows = new Map();
+    for (const option of answer.options.filter((o) => o.expiry === expiry.value)) {
+      const row = rows.get(option.strike) || { strike: option.strike };
+      row[option.type] = option;
+      rows.set(option.strike, row);
+    }
+    const side = (type, field) => ({ title: `${type} ${field}`, num: true, cell: (r) => (r[type] ? num(r[type][field]) : "–") });
+    replace(
+      chain,
+      h("p", { class: "hint" }, `index ${num(answer.underlyingPrice)}, forward ${forward ? num(forward.forwardPrice) : "–"}`),
+      table(
+        [
+          side("call", "iv"),
+          side("call", "bid"),
+          side("call", "mark"),
+          side("call", "ask"),
+          { title: "strike", cell: (r) => h("strong", {}, num(r.strike)), num: true },
+          side("put", "bid"),
+          side("put", "mark"),
+          side("put", "ask"),
+          side("put", "iv"),
+        ],
+        [...rows.values()],
+        { empty: "No option of this expiry." },
+      ),
+    );
+  };
+  expiry.addEventListener("change", () => attempt(load));
+  replace(box, h("div", { class: "toolbar" }, field("expiry", expiry)), chain);
+  await load();
+  page.onEvents(throttle(() => attempt(load), 2000));
 }
 
 // -- a market --------------------------------------------------------------------------------

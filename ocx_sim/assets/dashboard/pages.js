@@ -259,9 +259,12 @@ export async function faultsPage(page) {
     );
   };
   const remove = async (faultId) => {
-    await api(`/_sim/faults/${faultId}`, { method: "DELETE" });
-    toast("Fault removed");
-    await load();
+    try {
+      await api(`/_sim/faults/${faultId}`, { method: "DELETE" });
+      toast("Fault removed");
+    } finally {
+      await load(); // gone already (its last hit) or not, the list says what is armed
+    }
   };
   const form = faultForm(async (body) => {
     const made = await api("/_sim/faults", { method: "POST", body });
@@ -273,7 +276,8 @@ export async function faultsPage(page) {
     h("div", { class: "grid wide" }, card("Armed", list), card("Add a fault", form)),
   );
   await load();
-  page.onEvents(throttle(() => attempt(load), 1000));
+  // A fault's hits are no events: the list is read again every second.
+  page.every(() => attempt(load), 1000);
 }
 
 function actionText(action) {
