@@ -43,6 +43,7 @@ class ErrorCode(StrEnum):
     MARKET_HALTED = "MARKET_HALTED"
     MARKET_EXPIRED = "MARKET_EXPIRED"
     ORDER_NOT_OPEN = "ORDER_NOT_OPEN"
+    SNAPSHOT_LIMIT = "SNAPSHOT_LIMIT"
     # 422
     INSUFFICIENT_MARGIN = "INSUFFICIENT_MARGIN"
     POST_ONLY_WOULD_TAKE = "POST_ONLY_WOULD_TAKE"
@@ -105,6 +106,9 @@ CATALOG: Mapping[ErrorCode, CatalogEntry] = MappingProxyType(
         ErrorCode.MARKET_HALTED: _E(409, "Market is halted", "ConflictError"),
         ErrorCode.MARKET_EXPIRED: _E(409, "Market has expired", "ConflictError"),
         ErrorCode.ORDER_NOT_OPEN: _E(409, "Order is no longer open", "ConflictError"),
+        ErrorCode.SNAPSHOT_LIMIT: _E(
+            409, "The world keeps no more snapshots; delete one first", "ConflictError"
+        ),
         ErrorCode.INSUFFICIENT_MARGIN: _E(422, "Insufficient initial margin", "MarginError"),
         ErrorCode.POST_ONLY_WOULD_TAKE: _E(
             422, "Post-only order would take liquidity", "OrderError"

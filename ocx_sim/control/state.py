@@ -11,11 +11,14 @@
 - `GET /_sim/snapshots` answers the world's snapshots in the order they were taken, each with
   the world's instant when taken (the time part of its ULID id, so nothing is stored beside
   the pickled state and a restore is unchanged).
-- `events?since=N` answers the event log after `seq` N, oldest first, each event as the clock's
-  `advance` shows them (gateway/render.py `event_view`).
+- `events?since=N&limit=L` answers the event log after `seq` N, oldest first, at most L of them
+  (all when no limit), each event as the clock's `advance` shows them (gateway/render.py
+  `event_view`); a reader pages forward with `since` = the last `seq` it saw.
 - `invariants` answers every broken invariant of the exchange (engine/invariants.py): ledger
   conserved, books uncrossed, funding zero-sum, no negative bucket.
-- `digest` answers the SHA-256 of the event log and the last `seq` it covers.
+- `digest` answers the SHA-256 of the event log and the last `seq` it covers. The log keeps its
+  hash as it grows (engine/core/events.py), so a digest costs only the events since the last
+  one.
 - `clock/mode` switches the clock between manual and realtime, keeping the instant and every
   pending timer; realtime runs from the current instant at `speed` (as in `POST /_sim/worlds`;
   its own, or the config's, when not given). A speed for a manual clock is refused naming
@@ -26,6 +29,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from ocx_sim.auth.policy import Access
@@ -37,9 +41,13 @@ from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.render import event_view
 from ocx_sim.gateway.schemas import INSTANT, ULID, Schema, array, enum, obj, ref
 from ocx_sim.ids import decode_ulid_time
-from ocx_sim.worlds import ClockMode
+from ocx_sim.worlds import ClockMode, World
 
 MAX_SEQ = 2**63 - 1
+EVENTS_PAGE_MAX = 10_000
+SLICE = 10_000
+"""Events read (rendered, or hashed for the digest) between two turns of the event loop: a
+long log's events or first digest keep the server's other worlds answering meanwhile."""
 
 
 async def reset_world(call: Call) -> Any:
@@ -64,20 +72,40 @@ async def restore_snapshot(call: Call) -> Any:
 
 
 async def list_snapshots(call: Call) -> Any:
-    """`{snapshots: [{snapshotId, now, nowMs}]}`, oldest first."""
-    return {"snapshots": [_snapshot_view(snapshot_id) for snapshot_id in call.world.snapshots]}
+    """`{snapshots: [{snapshotId, now, nowMs, bytes}]}`, oldest first."""
+    world = call.world
+    return {"snapshots": [_snapshot_view(world, snapshot_id) for snapshot_id in world.snapshots]}
 
 
-def _snapshot_view(snapshot_id: str) -> dict[str, Any]:
+async def get_snapshot(call: Call) -> Any:
+    """One snapshot the world keeps: `{snapshotId, now, nowMs, bytes}`."""
+    return _snapshot_view(call.world, call.path_param("snapshotId"))
+
+
+async def delete_snapshot(call: Call) -> Any:
+    """Drop a snapshot and the memory it held."""
+    snapshot_id = call.path_param("snapshotId")
+    call.world.delete_snapshot(snapshot_id)
+    return {"snapshotId": snapshot_id, "deleted": True}
+
+
+def _snapshot_view(world: World, snapshot_id: str) -> dict[str, Any]:
+    size = len(world.stored_snapshot(snapshot_id))
     taken = decode_ulid_time(snapshot_id)
-    return {"snapshotId": snapshot_id, "now": format_ms(taken), "nowMs": taken}
+    return {"snapshotId": snapshot_id, "now": format_ms(taken), "nowMs": taken, "bytes": size}
 
 
 async def list_events(call: Call) -> Any:
-    """The events after `since` (default 0: all of them), oldest first."""
-    since = parse.query_int(call.query, "since", default=0, low=0, high=MAX_SEQ)
-    events = call.exchange.events.since(since or 0)
-    return {"events": [event_view(event) for event in events]}
+    """The events after `since` (default 0: all of them), oldest first; at most `limit`."""
+    since = parse.query_int(call.query, "since", default=0, low=0, high=MAX_SEQ) or 0
+    limit = parse.query_int(call.query, "limit", default=None, low=1, high=EVENTS_PAGE_MAX)
+    log = call.exchange.events
+    end = log.last_seq if limit is None else min(log.last_seq, since + limit)
+    views: list[dict[str, Any]] = []
+    for start in range(since, end, SLICE):
+        views.extend(event_view(event) for event in log.between(start, min(end, start + SLICE)))
+        await asyncio.sleep(0)
+    return {"events": views}
 
 
 async def check_invariants(call: Call) -> Any:
@@ -88,8 +116,10 @@ async def check_invariants(call: Call) -> Any:
 
 async def get_digest(call: Call) -> Any:
     """The SHA-256 of the event log and the last `seq` it covers."""
-    exchange = call.exchange
-    return {"digest": exchange.digest(), "seq": exchange.events.last_seq}
+    log = call.exchange.events
+    while not log.hash_some(SLICE):
+        await asyncio.sleep(0)
+    return {"digest": log.hashed_digest(), "seq": log.hashed}
 
 
 async def set_clock_mode(call: Call) -> Any:
@@ -103,6 +133,13 @@ async def set_clock_mode(call: Call) -> Any:
 
 NOW: dict[str, Schema] = {"now": INSTANT, "nowMs": {"type": "integer"}}
 COMPONENTS: dict[str, Schema] = {}
+SNAPSHOT: Schema = obj(
+    {
+        "snapshotId": ULID,
+        **NOW,
+        "bytes": {"type": "integer", "minimum": 0, "description": "the memory it holds"},
+    }
+)
 RESET: Schema = obj(
     {"seed": {"type": "integer", "minimum": SEED_LOW, "maximum": SEED_HIGH}},
     optional=("seed",),
@@ -157,7 +194,25 @@ ENDPOINTS = [
         list_snapshots,
         Access.PUBLIC,
         "The world's snapshots, oldest first, each with the instant it was taken",
-        response=obj({"snapshots": array(obj({"snapshotId": ULID, **NOW}))}),
+        response=obj({"snapshots": array(SNAPSHOT)}),
+        tag="control",
+    ),
+    Endpoint(
+        "GET",
+        "/_sim/snapshots/{snapshotId}",
+        get_snapshot,
+        Access.PUBLIC,
+        "One snapshot the world keeps: when it was taken and its size",
+        response=SNAPSHOT,
+        tag="control",
+    ),
+    Endpoint(
+        "DELETE",
+        "/_sim/snapshots/{snapshotId}",
+        delete_snapshot,
+        Access.PUBLIC,
+        "Drop a snapshot and the memory it held",
+        response=obj({"snapshotId": ULID, "deleted": {"type": "boolean"}}),
         tag="control",
     ),
     Endpoint(
@@ -165,9 +220,17 @@ ENDPOINTS = [
         "/_sim/events",
         list_events,
         Access.PUBLIC,
-        "The event log after a sequence number, oldest first",
+        "The event log after a sequence number, oldest first, a page at a time with limit",
         response=obj({"events": array(ref("SimEvent"))}),
-        query={"since": {"type": "integer", "minimum": 0, "maximum": MAX_SEQ}},
+        query={
+            "since": {"type": "integer", "minimum": 0, "maximum": MAX_SEQ},
+            "limit": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": EVENTS_PAGE_MAX,
+                "description": "at most this many (default: all)",
+            },
+        },
         tag="control",
     ),
     Endpoint(

@@ -48,6 +48,9 @@ __all__ = [
 ]
 
 DEFAULT_WORLD_ID = "default"
+MAX_SNAPSHOTS = 32
+"""Snapshots a world keeps at once (each is its whole state: a busy world's can be tens of
+MiB); beyond them taking one is 409 SNAPSHOT_LIMIT until one is deleted."""
 _OUTSIDE_STATE = ("snapshots", "_snapshot_ids", "_real_time", "_wall_time", "observers")
 """What a snapshot leaves out and a restore or reset keeps: the snapshots, the stream their ids
 come from (a restored world must not hand out an id again), the process's real time and
@@ -155,6 +158,13 @@ class World:
         the snapshot's id. The state is pickled: nothing a later command does can reach it,
         and it restores any number of times. A closure in the state (a lambda timer) would
         keep pointing into the original, so pickling refuses it rather than copy it wrong."""
+        if len(self.snapshots) >= MAX_SNAPSHOTS:
+            raise OcxError(
+                ErrorCode.SNAPSHOT_LIMIT,
+                f"This world keeps {MAX_SNAPSHOTS} snapshots at most: delete one "
+                "(DELETE /_sim/snapshots/{snapshotId}) before taking another",
+                {"limit": MAX_SNAPSHOTS},
+            )
         state = {name: value for name, value in vars(self).items() if name not in _OUTSIDE_STATE}
         # Its own stream: taking a snapshot moves no id the world hands out.
         tail = self._snapshot_ids.getrandbits(ULID_TAIL_BITS)
@@ -162,10 +172,9 @@ class World:
         self.snapshots[snapshot_id] = pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
         return snapshot_id
 
-    def restore(self, snapshot_id: str) -> None:
-        """Bring the world back to a snapshot: it continues exactly as it did from there. A
-        realtime clock runs on from the snapshot's instant, at its speed, from the real now.
-        404 NOT_FOUND for an id this world never answered."""
+    def stored_snapshot(self, snapshot_id: str) -> bytes:
+        """A snapshot's pickled state; 404 NOT_FOUND naming it for an id this world does not
+        keep (never answered, or deleted)."""
         stored = self.snapshots.get(snapshot_id)
         if stored is None:
             raise OcxError(
@@ -173,7 +182,18 @@ class World:
                 f"Unknown snapshot {snapshot_id!r}",
                 {"snapshotId": snapshot_id},
             )
-        self._adopt(pickle.loads(stored))
+        return stored
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        """Drop a snapshot and the memory it held; 404 as `stored_snapshot`."""
+        self.stored_snapshot(snapshot_id)
+        del self.snapshots[snapshot_id]
+
+    def restore(self, snapshot_id: str) -> None:
+        """Bring the world back to a snapshot: it continues exactly as it did from there. A
+        realtime clock runs on from the snapshot's instant, at its speed, from the real now.
+        404 NOT_FOUND for an id this world does not keep."""
+        self._adopt(pickle.loads(self.stored_snapshot(snapshot_id)))
         if isinstance(self.clock, WallClock):
             self.clock.resume(self._real_time)
 

@@ -13,7 +13,7 @@ from ocx_sim.engine.core.markets import Catalog
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.engine.sim import HOUSE_ADDRESS
 from ocx_sim.scenarios.library import bundled, bundled_names
-from ocx_sim.worlds import NewAccount, World
+from ocx_sim.worlds import MAX_SNAPSHOTS, NewAccount, World
 from tests.api.conftest import ApiClient, assert_error
 from tests.streams.conftest import get as as_user
 from tests.streams.conftest import order
@@ -263,12 +263,13 @@ def test_the_snapshots_are_listed_oldest_first_with_the_instant_each_was_taken(
     client.post("/_sim/clock/advance", json={"ms": 90_000})
     second = snapshot(client)
 
-    assert read(client, "/_sim/snapshots") == {
-        "snapshots": [
-            {"snapshotId": first, "now": "2026-01-02T00:00:00.000Z", "nowMs": 1_767_312_000_000},
-            {"snapshotId": second, "now": "2026-01-02T00:01:30.000Z", "nowMs": 1_767_312_090_000},
-        ]
-    }
+    listed = read(client, "/_sim/snapshots")["snapshots"]
+
+    assert [{k: s[k] for k in ("snapshotId", "now", "nowMs")} for s in listed] == [
+        {"snapshotId": first, "now": "2026-01-02T00:00:00.000Z", "nowMs": 1_767_312_000_000},
+        {"snapshotId": second, "now": "2026-01-02T00:01:30.000Z", "nowMs": 1_767_312_090_000},
+    ]
+    assert all(s["bytes"] > 1_000 for s in listed)  # each holds the world's whole state
 
 
 def test_the_snapshots_survive_a_restore_and_a_reset_and_listing_them_changes_no_digest(
@@ -302,3 +303,40 @@ def test_no_expiry_is_ahead_when_nothing_listed_expires() -> None:
 
     assert next_expiry_ms(Exchange(seed=7, catalog=undated)) is None
     assert next_expiry_ms(Exchange(seed=7, catalog=listed)) == 1_767_340_800_000
+
+
+# -- GET and DELETE /_sim/snapshots/{snapshotId}; at most MAX_SNAPSHOTS --------------------------
+
+
+def test_one_snapshot_is_read_and_deleted_and_then_unknown(client: ApiClient) -> None:
+    kept = snapshot(client)
+    dropped = snapshot(client)
+
+    one = read(client, f"/_sim/snapshots/{dropped}")
+    deleted = client.delete(f"/_sim/snapshots/{dropped}")
+
+    assert one["snapshotId"] == dropped and one["bytes"] > 1_000
+    assert deleted.status_code == 200
+    assert deleted.json() == {"snapshotId": dropped, "deleted": True}
+    assert [s["snapshotId"] for s in read(client, "/_sim/snapshots")["snapshots"]] == [kept]
+    for answer in (
+        client.get(f"/_sim/snapshots/{dropped}"),
+        client.delete(f"/_sim/snapshots/{dropped}"),
+        client.post("/_sim/restore", json={"snapshotId": dropped}),
+    ):
+        assert_error(answer, 404, "NOT_FOUND")
+        assert answer.json()["details"]["snapshotId"] == dropped
+
+
+def test_a_world_keeps_at_most_its_limit_of_snapshots_until_one_is_deleted(
+    client: ApiClient,
+) -> None:
+    taken = [snapshot(client) for _ in range(MAX_SNAPSHOTS)]
+
+    refused = client.post("/_sim/snapshot")
+
+    assert_error(refused, 409, "SNAPSHOT_LIMIT")
+    assert refused.json()["details"] == {"limit": MAX_SNAPSHOTS}
+    assert "DELETE /_sim/snapshots/" in refused.json()["message"]
+    assert client.delete(f"/_sim/snapshots/{taken[0]}").status_code == 200
+    assert client.post("/_sim/snapshot").status_code == 201

@@ -144,6 +144,10 @@ def test_the_worlds_page_snapshots_and_restores_a_world_and_makes_and_deletes_an
 
     expect(page.get_by_test_id("clock-now")).to_have_text("2026-01-02 00:00:00.000")
     assert ocx_server.clock.iso == "2026-01-02T00:00:00.000Z"
+    snapshots = page.get_by_test_id("snapshots")
+    snapshots.get_by_role("button", name="Delete").click()
+    expect(page.get_by_text("No snapshot of this world.")).to_be_visible()
+    assert ocx_server.control("GET", "/_sim/snapshots") == {"snapshots": []}
     form = page.get_by_test_id("create-world")
     form.get_by_label("scenario").select_option("sandbox")
     form.get_by_label("seed").fill("7")

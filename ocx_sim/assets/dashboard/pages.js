@@ -494,9 +494,14 @@ export async function worldsPage(page) {
         [
           { title: "snapshot", cell: (s) => s.snapshotId },
           { title: "taken at", cell: (s) => time(s.now) },
+          { title: "size", cell: (s) => `${(s.bytes / 1048576).toFixed(1)} MiB`, num: true },
           {
             title: "",
-            cell: (s) => h("button", { onclick: () => attempt(() => restore(s.snapshotId)) }, "Restore"),
+            cell: (s) => [
+              h("button", { onclick: () => attempt(() => restore(s.snapshotId)) }, "Restore"),
+              " ",
+              h("button", { class: "danger", onclick: () => attempt(() => forget(s.snapshotId)) }, "Delete"),
+            ],
           },
         ],
         kept,
@@ -510,6 +515,11 @@ export async function worldsPage(page) {
     toast(`World ${world.worldId} deleted`);
     if (world.worldId === WORLD) location.href = "/_sim/ui/#/worlds";
     else await load();
+  };
+  const forget = async (snapshotId) => {
+    await api(`/_sim/snapshots/${snapshotId}`, { method: "DELETE" });
+    toast(`Snapshot ${snapshotId} deleted`);
+    await load();
   };
   const restore = async (snapshotId) => {
     const answer = await api("/_sim/restore", { method: "POST", body: { snapshotId } });

@@ -371,12 +371,27 @@ class WithdrawalFailureArmed(NamedTuple):
 
 
 class EventLog:
-    """The append-only log."""
+    """The append-only log, and its digest: the SHA-256 of every event's canonical line, kept
+    as the log grows. The hash runs over the events appended since it last ran, never over the
+    whole log again, so that reading the digest of a long log costs only what is new, and a
+    reader can catch it up a slice at a time (`hash_some`) between other work. A hash object
+    does not pickle, so a snapshot leaves it out and a restored log hashes its events anew."""
 
     def __init__(self) -> None:
         self.rows: list[tuple[Any, ...]] = []
         """`(code, seq, ts, *fields)` per event, `code` its type's place in `EVENT_TYPES` and
         `seq` one more than the last: appended only by the typed emitters (emit.py)."""
+        self._hash = hashlib.sha256()
+        self._hashed = 0
+        """How many of the rows `_hash` covers (the first ones)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"rows": self.rows}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.rows = state["rows"]
+        self._hash = hashlib.sha256()
+        self._hashed = 0
 
     @property
     def last_seq(self) -> int:
@@ -385,6 +400,10 @@ class EventLog:
     def since(self, seq: int) -> list[Event]:
         """Events with `seq` greater than the given one, oldest first."""
         return [_materialize(row) for row in self.rows[max(seq, 0) :]]
+
+    def between(self, after: int, through: int) -> list[Event]:
+        """Events with `after` < `seq` <= `through`, oldest first."""
+        return [_materialize(row) for row in self.rows[max(after, 0) : max(through, 0)]]
 
     def newest(
         self, seq: int, most: int, codes: frozenset[int] | None = None
@@ -420,12 +439,31 @@ class EventLog:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def hash_some(self, most: int) -> bool:
+        """Hash at most `most` more events; whether the digest now covers the whole log."""
+        rows = self.rows
+        end = min(len(rows), self._hashed + most)
+        update = self._hash.update
+        for index in range(self._hashed, end):
+            update(canonical(_materialize(rows[index])).encode())
+            update(b"\n")
+        self._hashed = end
+        return end == len(rows)
+
+    @property
+    def hashed(self) -> int:
+        """The `seq` the hash covers up to."""
+        return self._hashed
+
     def digest(self) -> str:
-        h = hashlib.sha256()
-        for event in self:
-            h.update(canonical(event).encode())
-            h.update(b"\n")
-        return h.hexdigest()
+        """The SHA-256 of the whole log's canonical lines, one per event, each ended by a
+        line feed (the events not hashed yet are hashed now)."""
+        self.hash_some(len(self.rows))
+        return self._hash.hexdigest()
+
+    def hashed_digest(self) -> str:
+        """The digest of the events hashed so far (of the first `hashed` events)."""
+        return self._hash.hexdigest()
 
 
 EVENT_TYPES: tuple[type[Any], ...] = (

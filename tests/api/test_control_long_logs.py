@@ -1,0 +1,137 @@
+"""A world with a long event log: its digest and its events are read a slice at a time, so the
+server's other worlds keep answering meanwhile (docs/control-api.md "GET /_sim/digest",
+"GET /_sim/events"), and the digest stays exact however it was caught up."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from ocx_sim.app import create_app
+from ocx_sim.control import state
+from ocx_sim.engine.core.events import Event, EventLog, IndexSet, canonical, code_of
+from ocx_sim.gateway.render import event_view
+from ocx_sim.worlds import WorldConfig, Worlds
+
+LONG = 100_000
+
+
+def _pad(log: EventLog, count: int) -> None:
+    """`count` more index moves at the end of the log, as the emitters would append them."""
+    code = code_of(IndexSet)
+    start = log.last_seq
+    ts = log.rows[-1][2] if log.rows else 0
+    for seq in range(start + 1, start + count + 1):
+        log.rows.append((code, seq, ts, "BTC", Decimal(68_000 + seq % 100)))
+
+
+def _full_hash(log: EventLog) -> str:
+    h = hashlib.sha256()
+    for event in log:
+        h.update(canonical(event).encode() + b"\n")
+    return h.hexdigest()
+
+
+def test_the_digest_caught_up_in_pieces_is_the_digest_of_the_whole_log() -> None:
+    log = EventLog()
+    _pad(log, 25)
+    first = log.digest()
+    _pad(log, 10)
+    assert not log.hash_some(4)  # part of what is new
+    assert log.hashed == 29
+
+    assert log.digest() == _full_hash(log) != first
+    assert log.hashed == 35
+
+
+def test_a_restored_log_hashes_its_events_anew_to_the_same_digest() -> None:
+    import pickle
+
+    log = EventLog()
+    _pad(log, 40)
+    before = log.digest()
+
+    copy = pickle.loads(pickle.dumps(log))
+
+    assert copy.hashed == 0
+    assert copy.digest() == before
+
+
+def test_events_page_forward_with_since_and_limit() -> None:
+    worlds = Worlds(WorldConfig())
+    _pad(worlds.default.exchange.events, 30)
+
+    async def pages() -> list[list[int]]:
+        transport = httpx.ASGITransport(app=create_app(worlds))
+        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
+            out = []
+            for since in (0, 12, 24):
+                answer = await http.get("/_sim/events", params={"since": since, "limit": 12})
+                out.append([event["seq"] for event in answer.json()["events"]])
+            refused = await http.get("/_sim/events", params={"limit": 0})
+            assert refused.status_code == 400
+            assert refused.json()["details"]["field"] == "limit"
+            return out
+
+    assert asyncio.run(pages()) == [list(range(1, 13)), list(range(13, 25)), list(range(25, 31))]
+
+
+def _race(path: str, progress: Callable[[EventLog], int]) -> tuple[list[str], int]:
+    """Which finished first, `path` in a world with a long log or another world's market list
+    asked for just after it; and how far the long read had got (`progress`) when the other
+    answer came."""
+    worlds = Worlds(WorldConfig())
+    busy = worlds.create(WorldConfig())
+    log = busy.exchange.events
+    _pad(log, LONG)
+    finished: list[str] = []
+    got_to: list[int] = []
+
+    async def run() -> None:
+        transport = httpx.ASGITransport(app=create_app(worlds))
+        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
+
+            async def ask(name: str, url: str) -> None:
+                answer = await http.get(url)
+                assert answer.status_code == 200, answer.text
+                finished.append(name)
+
+            long = asyncio.create_task(ask("long", f"/w/{busy.world_id}{path}"))
+            await asyncio.sleep(0)  # the long read has started
+            await ask("other", "/perps/markets")
+            got_to.append(progress(log))
+            await long
+
+    asyncio.run(run())
+    return finished, got_to[0]
+
+
+def test_another_world_answers_while_a_long_logs_digest_is_taken() -> None:
+    finished, hashed = _race("/_sim/digest", lambda log: log.hashed)
+
+    assert finished == ["other", "long"]
+    assert hashed < LONG
+
+
+def test_another_world_answers_while_a_long_logs_events_are_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rendered = 0
+
+    def counting(event: Event) -> dict[str, Any]:
+        nonlocal rendered
+        rendered += 1
+        return event_view(event)
+
+    monkeypatch.setattr(state, "event_view", counting)
+
+    finished, so_far = _race("/_sim/events", lambda log: rendered)
+
+    assert finished == ["other", "long"]
+    assert so_far < LONG
