@@ -39,6 +39,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/fixture.py
 	$(BIN)/python bench/options.py
 	$(BIN)/python bench/streams.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
