@@ -24,6 +24,7 @@ from ocx_sim.gateway.responses import error_response, json_response, status_erro
 from ocx_sim.streams import endpoints as stream_routes
 from ocx_sim.ui import api_docs, dashboard
 from ocx_sim.worlds import WorldConfig, Worlds
+from ocx_sim.worlds.persistence import Keeper
 
 VERSION = version("ocx-sim")
 """The installed package's version, as pyproject.toml states it (the only place it is written)."""
@@ -80,6 +81,19 @@ class _Router(Router):
         await super().app(scope, receive, send)
 
 
+async def keep_saving(
+    worlds: Worlds, keeper: Keeper, sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
+) -> None:
+    """Save the worlds every `keeper.every_s` seconds, until cancelled; a failed save is logged
+    and the next one tried (the previous complete save stays on disk)."""
+    while True:
+        await sleep(keeper.every_s)
+        try:
+            keeper.save(worlds)
+        except Exception:
+            log.exception("saving the worlds to %s failed", keeper.directory)
+
+
 async def keep_time(
     worlds: Worlds, sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
 ) -> None:
@@ -94,9 +108,12 @@ async def keep_time(
         await sleep(TICK_SECONDS if wait is None else min(wait, TICK_SECONDS))
 
 
-def create_app(worlds: Worlds | None = None, *, control: bool = True) -> Starlette:
+def create_app(
+    worlds: Worlds | None = None, *, control: bool = True, keeper: Keeper | None = None
+) -> Starlette:
     """The OCX REST API over `worlds` (a default world on the default config when omitted):
-    every endpoint at `/` for the default world and under `/w/{worldId}` for the others."""
+    every endpoint at `/` for the default world and under `/w/{worldId}` for the others. With
+    a `keeper`, the worlds are saved to its directory now and then and as the server stops."""
     if worlds is None:
         worlds = Worlds(WorldConfig())
     endpoints: list[Endpoint] = [*api_routes.ENDPOINTS, *stream_routes.ENDPOINTS]
@@ -125,11 +142,16 @@ def create_app(worlds: Worlds | None = None, *, control: bool = True) -> Starlet
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        ticker = asyncio.create_task(keep_time(worlds))
+        tasks = [asyncio.create_task(keep_time(worlds))]
+        if keeper is not None:
+            tasks.append(asyncio.create_task(keep_saving(worlds, keeper)))
         yield
-        ticker.cancel()
-        with suppress(asyncio.CancelledError):
-            await ticker
+        for task in tasks:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        if keeper is not None:
+            keeper.save(worlds)
 
     # Starlette takes no router class, so ours is mounted at the root and holds everything.
     # The mount goes first: a world's request would otherwise be tried against every root

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import pickle
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -48,10 +49,22 @@ from ocx_sim.scenarios.library import descriptions, find
 from ocx_sim.scenarios.model import Scenario, ScenarioError
 from ocx_sim.scenarios.player import Run
 from ocx_sim.server import serve
-from ocx_sim.worlds import ClockMode, KeyRequest, NewAccount, World, WorldConfig, Worlds
+from ocx_sim.worlds import (
+    ClockMode,
+    KeyRequest,
+    NewAccount,
+    World,
+    WorldConfig,
+    Worlds,
+    persistence,
+)
 from ocx_sim.worlds.config import START_NOW, Start
+from ocx_sim.worlds.persistence import Keeper
 
 DEMO_BALANCES = {Bucket.WALLET: Decimal(50_000), Bucket.PERPS: Decimal(50_000)}
+DEMO_FILE = "demo"
+"""The demo account the banner printed, kept in --state-dir to print again on a restart."""
+DEFAULT_SAVE_EVERY_S = 30.0
 T = TypeVar("T")
 
 
@@ -134,6 +147,20 @@ def _parser() -> argparse.ArgumentParser:
         "repeat for several",
     )
     serve_cmd.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        type=Path,
+        help="keep every world in DIR: restored from it on start, saved to it every "
+        "--save-every seconds and on shutdown (docs/quickstart.md)",
+    )
+    serve_cmd.add_argument(
+        "--save-every",
+        metavar="SECONDS",
+        type=float,
+        default=DEFAULT_SAVE_EVERY_S,
+        help=f"with --state-dir: seconds between saves (default {DEFAULT_SAVE_EVERY_S:g})",
+    )
+    serve_cmd.add_argument(
         "--trusted-proxies",
         action="store_true",
         help="take the client's address from X-Forwarded-For (only behind your own proxy)",
@@ -190,6 +217,17 @@ def _parser() -> argparse.ArgumentParser:
     siwe_cmd.add_argument("--chain-id", type=int, default=DEFAULT_CHAIN_IDS[0])
     siwe_cmd.add_argument("--domain", help="default: the host and port of --url")
     return parser
+
+
+def _restore(worlds: Worlds, state_dir: Path) -> int:
+    """The worlds a previous server kept in `state_dir`, in place of the fresh ones; how many
+    (0: none kept there yet)."""
+    try:
+        return persistence.load(worlds, state_dir, worlds.real_time, worlds.wall_time)
+    except (OSError, ValueError, pickle.UnpicklingError) as error:
+        raise SystemExit(
+            f"ocx-sim: cannot restore the worlds kept in {state_dir}: {error}"
+        ) from None
 
 
 def _demo(account: NewAccount, base: str) -> str:
@@ -358,20 +396,31 @@ def _serve(args: argparse.Namespace) -> int:
         config = _scenario_config(config, args.scenario, args.seed, config.start)
         scenario = f", scenario {_open(args.scenario).meta.name}"
     worlds = _build(partial(Worlds, config))
-    demo = worlds.default.create_account(
-        balances=DEMO_BALANCES, api_keys=[KeyRequest("demo", Scope.TRADE)]
-    )
+    state_dir: Path | None = args.state_dir
+    restored = 0 if state_dir is None else _restore(worlds, state_dir)
+    if restored:
+        demo = persistence.load_extra(state_dir, DEMO_FILE) if state_dir else None
+    else:
+        demo = worlds.default.create_account(
+            balances=DEMO_BALANCES, api_keys=[KeyRequest("demo", Scope.TRADE)]
+        )
+        if state_dir is not None:
+            persistence.save_extra(state_dir, DEMO_FILE, demo)
     base = f"http://{args.host}:{args.port}"
     # Flushed at once: the server runs on, and a log or a pipe must see the banner now.
     print(
         f"ocx-sim: the default world (seed {config.seed}, {args.clock} clock{scenario}) on {base}"
     )
-    print(_demo(demo, base))
+    if restored:
+        print(f"restored {restored} worlds from {state_dir}, as last saved")
+    if isinstance(demo, NewAccount):
+        print(_demo(demo, base))
     pages = "" if args.no_control else f"dashboard: {base}/_sim/ui/   "
     print(f"{pages}API reference: {base}/docs", flush=True)
     if args.log_events:
         EventPrinter.attach(worlds.default, sys.stdout)
-    app = create_app(worlds, control=not args.no_control)
+    keeper = None if state_dir is None else Keeper(state_dir, args.save_every)
+    app = create_app(worlds, control=not args.no_control, keeper=keeper)
     serve(app, host=args.host, port=args.port, access_log=args.access_log)
     return 0
 

@@ -21,6 +21,7 @@ START_TIMEOUT_S = 30.0
 class Served:
     port: int
     banner: list[str]
+    process: subprocess.Popen[str]
 
     @property
     def url(self) -> str:
@@ -69,7 +70,8 @@ def ocx_sim_serve(
                     assert server.poll() is None, f"ocx-sim serve exited: {banner}"
                     assert time.monotonic() < deadline, "ocx-sim serve did not start"
                     time.sleep(0.05)
-            yield Served(port, banner)
+            yield Served(port, banner, server)
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            if server.poll() is None:
+                server.terminate()
+                server.wait(timeout=10)

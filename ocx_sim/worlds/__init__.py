@@ -172,6 +172,36 @@ class World:
         self.snapshots[snapshot_id] = pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
         return snapshot_id
 
+    def saved(self) -> bytes:
+        """The whole world, its snapshots included, as bytes a later process restores with
+        `from_saved` (worlds/persistence.py): its state exactly as a snapshot keeps it."""
+        state = {name: value for name, value in vars(self).items() if name not in _OUTSIDE_STATE}
+        kept = {"state": state, "snapshots": self.snapshots, "snapshot_ids": self._snapshot_ids}
+        return pickle.dumps(kept, pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def from_saved(
+        cls,
+        saved: bytes,
+        real_time: RealTimeSource | None = None,
+        wall_time: WallTimeSource | None = None,
+    ) -> World:
+        """A world `saved` kept, continuing where it was: the same state, sessions and keys, the
+        same snapshots; a realtime clock runs on from the saved instant, from the real now."""
+        kept = pickle.loads(saved)
+        # Not built from its config (its scenario file may be gone): its state, and what a world
+        # holds outside its state (`_OUTSIDE_STATE`) made anew or taken from what was saved.
+        world = cls.__new__(cls)
+        vars(world).update(kept["state"])
+        world.snapshots = kept["snapshots"]
+        world._snapshot_ids = kept["snapshot_ids"]
+        world._real_time = real_time
+        world._wall_time = wall_time
+        world.observers = []
+        if isinstance(world.clock, WallClock):
+            world.clock.resume(real_time)
+        return world
+
     def stored_snapshot(self, snapshot_id: str) -> bytes:
         """A snapshot's pickled state; 404 NOT_FOUND naming it for an id this world does not
         keep (never answered, or deleted)."""
@@ -313,6 +343,8 @@ class Worlds:
     default: World = field(init=False)
     _worlds: dict[str, World] = field(init=False, default_factory=dict)
     _ids: Ids = field(init=False)
+    created: int = field(init=False, default=0)
+    """Worlds created beside the default one, deleted ones included (each took an id)."""
 
     def __post_init__(self) -> None:
         self.default = World(DEFAULT_WORLD_ID, self.default_config, self.real_time, self.wall_time)
@@ -325,7 +357,18 @@ class Worlds:
     def create(self, config: WorldConfig) -> World:
         world = World(self._ids.ulid(), config, self.real_time, self.wall_time)
         self._worlds[world.world_id] = world
+        self.created += 1
         return world
+
+    def adopt(self, default: World, others: Sequence[World], created: int) -> None:
+        """Take over worlds a previous server kept (worlds/persistence.py): the default world,
+        the others in creation order, and how many worlds that server had created, so that a
+        new world's id is not one handed out before."""
+        self.default = default
+        self._worlds = {world.world_id: world for world in others}
+        while self.created < created:
+            self._ids.ulid()
+            self.created += 1
 
     def get(self, world_id: str) -> World | None:
         if world_id == DEFAULT_WORLD_ID:
