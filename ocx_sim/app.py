@@ -89,7 +89,7 @@ async def keep_saving(
     while True:
         await sleep(keeper.every_s)
         try:
-            keeper.save(worlds)
+            await keeper.save_aside(worlds)
         except Exception:
             log.exception("saving the worlds to %s failed", keeper.directory)
 

@@ -42,6 +42,7 @@ from ocx_sim.gateway.render import event_view
 from ocx_sim.gateway.schemas import INSTANT, ULID, Schema, array, enum, obj, ref
 from ocx_sim.ids import decode_ulid_time
 from ocx_sim.worlds import ClockMode, World
+from ocx_sim.worlds.aside import pickled_aside
 
 MAX_SEQ = 2**63 - 1
 EVENTS_PAGE_MAX = 10_000
@@ -59,8 +60,13 @@ async def reset_world(call: Call) -> Any:
 
 
 async def take_snapshot(call: Call) -> Any:
-    """Keep the world's whole state in memory."""
-    return {"snapshotId": call.world.snapshot()}
+    """Keep the world's whole state in memory: pickled aside (worlds/aside.py), so that the
+    server's other worlds keep answering while a big one is pickled."""
+    world = call.world
+    world.check_snapshot_room()
+    taken_ms = world.now_ms
+    data = await pickled_aside(world.state())
+    return {"snapshotId": world.keep_snapshot(data, taken_ms)}
 
 
 async def restore_snapshot(call: Call) -> Any:

@@ -32,6 +32,7 @@ from ocx_sim.scenarios.catalog import catalog_for
 from ocx_sim.scenarios.model import Scenario, ScenarioError
 from ocx_sim.scenarios.player import Run
 from ocx_sim.worlds.accounts import KeyRequest, NewAccount
+from ocx_sim.worlds.aside import pickled
 from ocx_sim.worlds.config import ClockMode, WorldConfig
 from ocx_sim.worlds.faults import Faults
 from ocx_sim.worlds.journal import Journal
@@ -158,6 +159,11 @@ class World:
         the snapshot's id. The state is pickled: nothing a later command does can reach it,
         and it restores any number of times. A closure in the state (a lambda timer) would
         keep pointing into the original, so pickling refuses it rather than copy it wrong."""
+        self.check_snapshot_room()
+        return self.keep_snapshot(pickled(self.state()), self.now_ms)
+
+    def check_snapshot_room(self) -> None:
+        """409 SNAPSHOT_LIMIT when the world keeps as many snapshots as it may."""
         if len(self.snapshots) >= MAX_SNAPSHOTS:
             raise OcxError(
                 ErrorCode.SNAPSHOT_LIMIT,
@@ -165,19 +171,27 @@ class World:
                 "(DELETE /_sim/snapshots/{snapshotId}) before taking another",
                 {"limit": MAX_SNAPSHOTS},
             )
-        state = {name: value for name, value in vars(self).items() if name not in _OUTSIDE_STATE}
+
+    def state(self) -> dict[str, Any]:
+        """What a snapshot keeps: everything but what lies outside the state."""
+        return {name: value for name, value in vars(self).items() if name not in _OUTSIDE_STATE}
+
+    def keep_snapshot(self, pickled_state: bytes, taken_ms: int) -> str:
+        """Keep a pickled `state()` taken at `taken_ms` as a snapshot; its id."""
         # Its own stream: taking a snapshot moves no id the world hands out.
         tail = self._snapshot_ids.getrandbits(ULID_TAIL_BITS)
-        snapshot_id = encode_ulid(self.now_ms, tail)
-        self.snapshots[snapshot_id] = pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
+        snapshot_id = encode_ulid(taken_ms, tail)
+        self.snapshots[snapshot_id] = pickled_state
         return snapshot_id
 
-    def saved(self) -> bytes:
-        """The whole world, its snapshots included, as bytes a later process restores with
-        `from_saved` (worlds/persistence.py): its state exactly as a snapshot keeps it."""
-        state = {name: value for name, value in vars(self).items() if name not in _OUTSIDE_STATE}
-        kept = {"state": state, "snapshots": self.snapshots, "snapshot_ids": self._snapshot_ids}
-        return pickle.dumps(kept, pickle.HIGHEST_PROTOCOL)
+    def saved(self) -> dict[str, Any]:
+        """The whole world, its snapshots included, for a later process to restore, pickled,
+        with `from_saved` (worlds/persistence.py): its state exactly as a snapshot keeps it."""
+        return {
+            "state": self.state(),
+            "snapshots": self.snapshots,
+            "snapshot_ids": self._snapshot_ids,
+        }
 
     @classmethod
     def from_saved(

@@ -25,6 +25,7 @@ from typing import Any
 
 from ocx_sim.clock import RealTimeSource, WallTimeSource
 from ocx_sim.worlds import DEFAULT_WORLD_ID, World, Worlds
+from ocx_sim.worlds.aside import pickled, pickled_aside
 
 INDEX = "worlds.json"
 VERSION = 1
@@ -46,10 +47,21 @@ def _file(world_id: str) -> str:
 
 def save(worlds: Worlds, directory: Path) -> None:
     """Write every world, then the list, then drop files of worlds that are gone."""
-    directory.mkdir(parents=True, exist_ok=True)
     every = worlds.all()
-    for world in every:
-        _write(directory / _file(world.world_id), world.saved())
+    _save(worlds, directory, every, [pickled(world.saved()) for world in every])
+
+
+async def save_aside(worlds: Worlds, directory: Path) -> None:
+    """`save`, each world pickled aside (worlds/aside.py) so the server answers meanwhile."""
+    every = worlds.all()
+    _save(worlds, directory, every, [await pickled_aside(world.saved()) for world in every])
+
+
+def _save(worlds: Worlds, directory: Path, every: list[World], data: list[bytes]) -> None:
+    """Write each of `every` world's `data`, then the list of them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for world, saved in zip(every, data, strict=True):
+        _write(directory / _file(world.world_id), saved)
     index = {
         "version": VERSION,
         "created": worlds.created,
@@ -108,3 +120,6 @@ class Keeper:
 
     def save(self, worlds: Worlds) -> None:
         save(worlds, self.directory)
+
+    async def save_aside(self, worlds: Worlds) -> None:
+        await save_aside(worlds, self.directory)

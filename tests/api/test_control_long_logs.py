@@ -82,7 +82,9 @@ def test_events_page_forward_with_since_and_limit() -> None:
     assert asyncio.run(pages()) == [list(range(1, 13)), list(range(13, 25)), list(range(25, 31))]
 
 
-def _race(path: str, progress: Callable[[EventLog], int]) -> tuple[list[str], int]:
+def _race(
+    path: str, progress: Callable[[EventLog], int], method: str = "GET"
+) -> tuple[list[str], int]:
     """Which finished first, `path` in a world with a long log or another world's market list
     asked for just after it; and how far the long read had got (`progress`) when the other
     answer came."""
@@ -98,8 +100,8 @@ def _race(path: str, progress: Callable[[EventLog], int]) -> tuple[list[str], in
         async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
 
             async def ask(name: str, url: str) -> None:
-                answer = await http.get(url)
-                assert answer.status_code == 200, answer.text
+                answer = await http.request(method if name == "long" else "GET", url)
+                assert answer.status_code in (200, 201), answer.text
                 finished.append(name)
 
             long = asyncio.create_task(ask("long", f"/w/{busy.world_id}{path}"))
@@ -135,3 +137,29 @@ def test_another_world_answers_while_a_long_logs_events_are_read(
 
     assert finished == ["other", "long"]
     assert so_far < LONG
+
+
+def test_another_world_answers_while_a_long_logs_snapshot_is_taken() -> None:
+    finished, _ = _race("/_sim/snapshot", lambda log: 0, method="POST")
+
+    assert finished == ["other", "long"]
+
+
+def test_a_snapshot_taken_aside_restores_the_world_as_it_was() -> None:
+    worlds = Worlds(WorldConfig())
+    world = worlds.default
+    _pad(world.exchange.events, 1_000)
+    digest = world.exchange.digest()
+
+    async def snapshot_then_restore() -> None:
+        transport = httpx.ASGITransport(app=create_app(worlds))
+        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
+            taken = (await http.post("/_sim/snapshot")).json()["snapshotId"]
+            _pad(world.exchange.events, 10)
+            restored = await http.post("/_sim/restore", json={"snapshotId": taken})
+            assert restored.status_code == 200
+
+    asyncio.run(snapshot_then_restore())
+
+    assert world.exchange.events.last_seq == 1_000
+    assert world.exchange.digest() == digest
