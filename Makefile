@@ -40,6 +40,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/options.py
 	$(BIN)/python bench/streams.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/isolation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

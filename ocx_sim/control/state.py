@@ -30,6 +30,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from ocx_sim.auth.policy import Access
@@ -46,9 +47,23 @@ from ocx_sim.worlds.aside import pickled_aside
 
 MAX_SEQ = 2**63 - 1
 EVENTS_PAGE_MAX = 10_000
-SLICE = 10_000
-"""Events read (rendered, or hashed for the digest) between two turns of the event loop: a
-long log's events or first digest keep the server's other worlds answering meanwhile."""
+PIECE = 100
+"""Events read (rendered, or hashed for the digest) at a time, between looks at the time."""
+TURN_S = 0.005
+"""The longest a long read keeps the event loop before it lets other requests run: a request
+of another world takes several turns of the loop, each waiting at most this long behind it."""
+
+
+class Turn:
+    """A long read's share of the event loop: it yields once it has held it `TURN_S`."""
+
+    def __init__(self) -> None:
+        self.since = time.perf_counter()
+
+    async def maybe_yield(self) -> None:
+        if time.perf_counter() - self.since >= TURN_S:
+            await asyncio.sleep(0)
+            self.since = time.perf_counter()
 
 
 async def reset_world(call: Call) -> Any:
@@ -108,9 +123,10 @@ async def list_events(call: Call) -> Any:
     log = call.exchange.events
     end = log.last_seq if limit is None else min(log.last_seq, since + limit)
     views: list[dict[str, Any]] = []
-    for start in range(since, end, SLICE):
-        views.extend(event_view(event) for event in log.between(start, min(end, start + SLICE)))
-        await asyncio.sleep(0)
+    turn = Turn()
+    for start in range(since, end, PIECE):
+        views.extend(event_view(event) for event in log.between(start, min(end, start + PIECE)))
+        await turn.maybe_yield()
     return {"events": views}
 
 
@@ -123,8 +139,9 @@ async def check_invariants(call: Call) -> Any:
 async def get_digest(call: Call) -> Any:
     """The SHA-256 of the event log and the last `seq` it covers."""
     log = call.exchange.events
-    while not log.hash_some(SLICE):
-        await asyncio.sleep(0)
+    turn = Turn()
+    while not log.hash_some(PIECE):
+        await turn.maybe_yield()
     return {"digest": log.hashed_digest(), "seq": log.hashed}
 
 

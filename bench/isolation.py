@@ -1,0 +1,171 @@
+"""Isolation benchmark: how long another world waits while a world with a long event log has its
+digest, a page of its events and a snapshot taken.
+
+`ocx-sim serve` runs as a subprocess. World A gets `--events` events (400,000 by default) from
+bulk quote ladders (`cancelAll`: each call cancels one ladder and places another, some hundred
+events a call). Then, for each of A's reads in turn (its digest, taken for the first time; a
+page of its events; a snapshot), a thread asks world B for its market list every 10 ms while
+the read runs, and the longest and the median of those answers are printed beside a baseline
+taken with A idle. Figures are printed, never asserted. With `--json` the last line is one
+JSON object.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this folder is first on the import path and its http.py would shadow the
+# standard library's `http` (which httpx imports): take the folder off first.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    del sys.path[0]
+
+import argparse
+import json
+import statistics
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+HOST = "127.0.0.1"
+LADDER = 50
+"""Quotes per bulk call (the most OCX takes)."""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_up(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/perps/markets", timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit("the server did not start")
+
+
+def _fill(http: httpx.Client, base: str, events: int) -> int:
+    """Bulk ladders in world `base` until its log holds `events` events; how many it holds."""
+    made = http.post(f"{base}/_sim/accounts", json={"balances": {"perps": "100000000"}}).json()
+    headers = {"Authorization": f"Bearer {made['sessionToken']}"}
+    added = 0
+    step = 0
+    while added < events:
+        step += 1
+        # Far from the mid (no trade), moved a little each call (each quote a new order).
+        quotes = [
+            {
+                "side": "buy" if i % 2 else "sell",
+                "price": f"{66_000 - i - step % 7 if i % 2 else 70_000 + i + step % 7}.00",
+                "quantity": "0.0010",
+            }
+            for i in range(LADDER)
+        ]
+        body = {"marketId": "BTC-PERP", "quotes": quotes, "cancelAll": True}
+        answer = http.post(f"{base}/perps/quotes/bulk", json=body, headers=headers)
+        if answer.status_code != 200:
+            raise SystemExit(f"bulk quotes answered {answer.status_code}: {answer.text}")
+        ladder = answer.json()
+        added += len(ladder["cancelled"]) + len(ladder["orders"])
+    return _last_seq(http, base)
+
+
+def _last_seq(http: httpx.Client, base: str) -> int:
+    """The log's last seq, read cheaply: the newest event of a one-event page from the end."""
+    low, high = 0, 1 << 30
+    while low < high:  # the last seq is the largest `since` whose page is not empty
+        middle = (low + high + 1) // 2
+        page = http.get(f"{base}/_sim/events", params={"since": middle - 1, "limit": 1}).json()
+        if page["events"]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _probe(url: str, stop: threading.Event, out: list[float]) -> None:
+    """World B's market list every 10 ms until `stop`: each answer's latency, in ms."""
+    with httpx.Client(base_url=url, timeout=60) as http:
+        while not stop.is_set():
+            start = time.perf_counter()
+            http.get("/perps/markets")
+            out.append((time.perf_counter() - start) * 1000)
+            time.sleep(0.01)
+
+
+def _while(url: str, action: Callable[[], object]) -> dict[str, float]:
+    """World B's latencies while `action` runs (and how long it took), in ms."""
+    stop = threading.Event()
+    latencies: list[float] = []
+    probe = threading.Thread(target=_probe, args=(url, stop, latencies))
+    probe.start()
+    time.sleep(0.05)
+    start = time.perf_counter()
+    action()
+    took = (time.perf_counter() - start) * 1000
+    time.sleep(0.05)
+    stop.set()
+    probe.join()
+    return {
+        "took_ms": round(took, 1),
+        "other_max_ms": round(max(latencies), 1),
+        "other_median_ms": round(statistics.median(latencies), 1),
+        "other_answers": len(latencies),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=400_000, help="events in world A")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line")
+    args = parser.parse_args()
+
+    port = _free_port()
+    url = f"http://{HOST}:{port}"
+    command = [sys.executable, "-m", "ocx_sim", "serve", "--port", str(port)]
+    command += ["--rate-limit", "1000000000"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_up(url)
+        with httpx.Client(base_url=url, timeout=600) as http:
+            base = http.post("/_sim/worlds", json={}).json()["baseUrl"]
+            started = time.perf_counter()
+            events = _fill(http, base, args.events)
+            filled_s = time.perf_counter() - started
+            results: dict[str, Any] = {"events": events, "fill_s": round(filled_s, 1)}
+            results["idle"] = _while(url, lambda: time.sleep(1))
+            results["digest"] = _while(url, lambda: http.get(f"{base}/_sim/digest"))
+            page = {"since": events // 2, "limit": 10_000}
+            results["events_page"] = _while(
+                url, lambda: http.get(f"{base}/_sim/events", params=page)
+            )
+            results["snapshot"] = _while(url, lambda: http.post(f"{base}/_sim/snapshot"))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    print(f"world A: {events:,} events (made in {results['fill_s']:g} s)")
+    for name in ("idle", "digest", "events_page", "snapshot"):
+        r = results[name]
+        print(
+            f"{name:12}: took {r['took_ms']:9,.1f} ms; world B meanwhile: "
+            f"max {r['other_max_ms']:7.1f} ms, median {r['other_median_ms']:6.1f} ms "
+            f"over {r['other_answers']} answers"
+        )
+    if args.json:
+        print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
