@@ -467,10 +467,10 @@ def _serve(args: argparse.Namespace) -> int:
     print(
         f"ocx-sim: the default world (seed {config.seed}, {args.clock} clock{scenario}) on {base}"
     )
-    # The default world's own config: a restored world keeps the secrets it was saved with.
-    print("\n".join(_secrets_lines(worlds.default.config, args)))
     if restored:
         print(f"restored {restored} worlds from {state_dir}, as last saved")
+    # The default world's own config: a restored world keeps the secrets it was saved with.
+    print("\n".join(_secrets_lines(worlds.default.config, args)))
     if isinstance(demo, NewAccount):
         print(_demo(demo, base))
     pages = "" if args.no_control else f"dashboard: {base}/_sim/ui/   "
