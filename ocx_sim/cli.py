@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import math
 import pickle
@@ -50,6 +51,7 @@ from ocx_sim.scenarios.model import Scenario, ScenarioError
 from ocx_sim.scenarios.player import Run
 from ocx_sim.server import serve
 from ocx_sim.worlds import (
+    AccountRequest,
     ClockMode,
     KeyRequest,
     NewAccount,
@@ -62,8 +64,10 @@ from ocx_sim.worlds.config import START_NOW, Start
 from ocx_sim.worlds.persistence import Keeper
 
 DEMO_BALANCES = {Bucket.WALLET: Decimal(50_000), Bucket.PERPS: Decimal(50_000)}
-DEMO_FILE = "demo"
-"""The demo account the banner printed, kept in --state-dir to print again on a restart."""
+DEMO_ACCOUNT = AccountRequest(
+    balances=tuple(DEMO_BALANCES.items()), api_keys=(KeyRequest("demo", Scope.TRADE),)
+)
+"""The account `serve` prints; part of the default world's config, so a reset makes it again."""
 DEFAULT_SAVE_EVERY_S = 30.0
 T = TypeVar("T")
 
@@ -109,6 +113,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve_cmd.add_argument(
         "--no-control", action="store_true", help="switch the /_sim control API off"
+    )
+    secret_source = serve_cmd.add_mutually_exclusive_group()
+    secret_source.add_argument(
+        "--random-secrets",
+        dest="random_secrets",
+        action="store_const",
+        const=True,
+        help="session-signing key, API-key secrets, nonces and generated keys from the "
+        "system's randomness (the default with --no-control)",
+    )
+    secret_source.add_argument(
+        "--deterministic-secrets",
+        dest="random_secrets",
+        action="store_const",
+        const=False,
+        help="secrets from the seed, replayable byte for byte (the default with the control API)",
     )
     serve_cmd.add_argument(
         "--rate-limit",
@@ -230,6 +250,40 @@ def _restore(worlds: Worlds, state_dir: Path) -> int:
         ) from None
 
 
+def _secrets_lines(config: WorldConfig, args: argparse.Namespace) -> list[str]:
+    """Where the secrets come from, and a warning when the control API is open beyond this
+    machine (docs/fidelity.md "Sign-in, sessions and keys")."""
+    if config.random_secrets:
+        lines = [f"secrets: random ({_random_because(args)})"]
+    else:
+        lines = [
+            f"secrets: seeded from {config.seed} (deterministic replays; anyone who reaches this "
+            "server can sign in as anyone)"
+        ]
+    if not args.no_control and not _loopback(args.host):
+        lines.append(
+            f"warning: {args.host} is reachable from other machines and the control API is on: "
+            "anyone who reaches this server can sign in as anyone and drive the world "
+            "(--no-control for a shared sandbox)"
+        )
+    return lines
+
+
+def _random_because(args: argparse.Namespace) -> str:
+    if args.random_secrets:
+        return "--random-secrets"
+    return "--no-control" if args.no_control and args.random_secrets is None else "as saved"
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _demo(account: NewAccount, base: str) -> str:
     key, secret = account.api_keys[0]
     return (
@@ -313,6 +367,8 @@ def _config(args: argparse.Namespace) -> WorldConfig:
         trusted_proxies=args.trusted_proxies,
         order_rate_limit=args.rate_limit,
         journal_bodies=args.journal_bodies,
+        random_secrets=args.no_control if args.random_secrets is None else args.random_secrets,
+        accounts=(DEMO_ACCOUNT,),
     )
 
 
@@ -398,14 +454,8 @@ def _serve(args: argparse.Namespace) -> int:
     worlds = _build(partial(Worlds, config))
     state_dir: Path | None = args.state_dir
     restored = 0 if state_dir is None else _restore(worlds, state_dir)
-    if restored:
-        demo = persistence.load_extra(state_dir, DEMO_FILE) if state_dir else None
-    else:
-        demo = worlds.default.create_account(
-            balances=DEMO_BALANCES, api_keys=[KeyRequest("demo", Scope.TRADE)]
-        )
-        if state_dir is not None:
-            persistence.save_extra(state_dir, DEMO_FILE, demo)
+    # The demo account is the default world's (its config makes it), restored with it.
+    demo = next(iter(worlds.default.initial_accounts), None)
     base = f"http://{args.host}:{args.port}"
     # Flushed at once: the server runs on, and a log or a pipe must see the banner now.
     print(
@@ -413,7 +463,9 @@ def _serve(args: argparse.Namespace) -> int:
     )
     if restored:
         print(f"restored {restored} worlds from {state_dir}, as last saved")
-    if isinstance(demo, NewAccount):
+    # The default world's own config: a restored world keeps the secrets it was saved with.
+    print("\n".join(_secrets_lines(worlds.default.config, args)))
+    if demo is not None:
         print(_demo(demo, base))
     pages = "" if args.no_control else f"dashboard: {base}/_sim/ui/   "
     print(f"{pages}API reference: {base}/docs", flush=True)

@@ -7,7 +7,10 @@ All of it comes from one seed. `Ids(seed, now_ms)` hands out:
   once per millisecond and then counted up by one for each further id in the same millisecond (the
   monotonic-ULID rule). Ids therefore sort in the order they were made, and the same seed and the
   same sequence of calls give the same ids.
-- API-key secrets (`ocx_sk_` + 40 url-safe characters) and SIWE nonces (16 hex characters).
+- API-key secrets (`ocx_sk_` + 40 url-safe characters), SIWE nonces (16 hex characters) and
+  key bytes (session-signing keys, generated private keys): seeded, or, with `random_secrets`,
+  from the operating system's randomness (`secrets`) for a server others reach
+  (docs/fidelity.md "Sign-in, sessions and keys").
 - Named independent streams (`stream("prices")`) for other seeded draws, so that adding a draw
   in one place never shifts the values another place sees.
 """
@@ -15,6 +18,7 @@ All of it comes from one seed. `Ids(seed, now_ms)` hands out:
 from __future__ import annotations
 
 import random
+import secrets
 from collections.abc import Callable
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -94,10 +98,26 @@ def is_ulid(text: str) -> bool:
 class Ids:
     """Seeded ids, secrets and nonces; time from the `now_ms` callable (the world's clock).
     ULIDs come from the stream named `ulid_stream`: ids made for another purpose on the same
-    seed (the registry's world ids) draw from a stream of their own and never repeat these."""
+    seed (the registry's world ids) draw from a stream of their own and never repeat these.
 
-    def __init__(self, seed: int, now_ms: Callable[[], int], ulid_stream: str = "ulid") -> None:
+    `random_secrets` makes `secret`, `nonce` and `key_bytes` answer the operating system's
+    randomness instead of the seed's. They still draw their seeded value, and drop it: the
+    seeded `secrets` stream also gives the public `token_bytes` (deposit transaction hashes, in
+    the event log), which must not move when secrets turn random."""
+
+    random_secrets: bool = False
+    """Also the class's, for generators pickled before the switch existed (`--state-dir`)."""
+
+    def __init__(
+        self,
+        seed: int,
+        now_ms: Callable[[], int],
+        ulid_stream: str = "ulid",
+        *,
+        random_secrets: bool = False,
+    ) -> None:
         self.seed = seed
+        self.random_secrets = random_secrets
         self._now_ms = now_ms
         self._ulid_rng = self.stream(ulid_stream)
         self._secret_rng = self.stream("secrets")
@@ -147,13 +167,26 @@ class Ids:
         """An API-key secret: `ocx_sk_` + 40 url-safe characters (docs/fidelity.md "Identifiers
         and time")."""
         rng = self._secret_rng
-        return SECRET_PREFIX + "".join(rng.choice(URL_SAFE) for _ in range(SECRET_LENGTH))
+        seeded = "".join(rng.choice(URL_SAFE) for _ in range(SECRET_LENGTH))
+        if self.random_secrets:
+            return SECRET_PREFIX + "".join(secrets.choice(URL_SAFE) for _ in range(SECRET_LENGTH))
+        return SECRET_PREFIX + seeded
 
     def nonce(self) -> str:
         """A SIWE nonce: 16 lowercase hex characters."""
         rng = self._secret_rng
-        return "".join(rng.choice(HEX) for _ in range(NONCE_LENGTH))
+        seeded = "".join(rng.choice(HEX) for _ in range(NONCE_LENGTH))
+        if self.random_secrets:
+            return secrets.token_hex(NONCE_LENGTH // 2)
+        return seeded
+
+    def key_bytes(self, n: int) -> bytes:
+        """`n` bytes of key material (session-signing keys, generated private keys): seeded,
+        or the system's with `random_secrets`."""
+        seeded = self.token_bytes(n)
+        return secrets.token_bytes(n) if self.random_secrets else seeded
 
     def token_bytes(self, n: int) -> bytes:
-        """`n` seeded bytes (session-signing keys, generated private keys)."""
+        """`n` seeded bytes for values that are public and must replay (deposit transaction
+        hashes): never random, whatever `random_secrets` says."""
         return self._secret_rng.getrandbits(8 * n).to_bytes(n, "big")

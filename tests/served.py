@@ -12,8 +12,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-BANNER_LINES = 7
-"""What `ocx-sim serve` prints before uvicorn's log: the world, the demo account, a curl line."""
+BANNER_LINES = 8
+"""What `ocx-sim serve` prints before uvicorn's log: the world, where its secrets come from, the
+demo account, a curl line."""
 START_TIMEOUT_S = 30.0
 
 

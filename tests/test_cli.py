@@ -140,6 +140,7 @@ def test_the_served_app_answers_the_market_list(fake_serve: FakeServe) -> None:
         ["serve", "--port", "abc"],
         ["serve", "--seed", "1.5"],
         ["serve", "--unknown"],
+        ["serve", "--random-secrets", "--deterministic-secrets"],
     ],
 )
 def test_bad_arguments_exit_2_without_serving(fake_serve: FakeServe, argv: list[str]) -> None:
@@ -496,6 +497,93 @@ def test_serve_with_no_control_serves_no_sim_path(fake_serve: FakeServe) -> None
     assert ocx_sim.cli.main(["serve"]) == 0
     with_control = [getattr(r, "path", "") for r in fake_serve.calls[1]["app"].routes[0].app.routes]
     assert "/_sim/clock" in with_control
+
+
+# -- where secrets come from ------------------------------------------------------------------
+
+SEEDED = (
+    "secrets: seeded from {seed} (deterministic replays; anyone who reaches this server can "
+    "sign in as anyone)"
+)
+
+
+@pytest.mark.parametrize(
+    ("flags", "line", "random_secrets"),
+    [
+        ([], SEEDED.format(seed=0), False),
+        (["--seed", "7"], SEEDED.format(seed=7), False),
+        (["--no-control"], "secrets: random (--no-control)", True),
+        (["--random-secrets"], "secrets: random (--random-secrets)", True),
+        (["--no-control", "--random-secrets"], "secrets: random (--random-secrets)", True),
+        (["--no-control", "--deterministic-secrets"], SEEDED.format(seed=0), False),
+    ],
+)
+def test_serve_says_after_the_world_where_its_secrets_come_from(
+    fake_serve: FakeServe,
+    capsys: pytest.CaptureFixture[str],
+    flags: list[str],
+    line: str,
+    random_secrets: bool,
+) -> None:
+    assert ocx_sim.cli.main(["serve", *flags]) == 0
+
+    banner = capsys.readouterr().out.splitlines()
+    assert banner[0].startswith("ocx-sim: the default world")
+    assert banner[1] == line
+    assert banner[2].startswith("demo account")
+    assert config_of(fake_serve).random_secrets is random_secrets
+
+
+@pytest.mark.parametrize(
+    ("flags", "warned"),
+    [
+        (["--host", "0.0.0.0"], True),
+        (["--host", "::"], True),
+        (["--host", "192.0.2.7"], True),
+        (["--host", "sandbox.example"], True),
+        (["--host", "0.0.0.0", "--random-secrets"], True),
+        (["--host", "0.0.0.0", "--no-control"], False),
+        (["--host", "127.0.0.1"], False),
+        (["--host", "127.0.0.2"], False),
+        (["--host", "::1"], False),
+        (["--host", "localhost"], False),
+    ],
+)
+def test_serve_warns_when_its_control_api_listens_beyond_loopback(
+    fake_serve: FakeServe, capsys: pytest.CaptureFixture[str], flags: list[str], warned: bool
+) -> None:
+    assert ocx_sim.cli.main(["serve", *flags]) == 0
+
+    host = flags[1]
+    warning = (
+        f"warning: {host} is reachable from other machines and the control API is on: anyone "
+        "who reaches this server can sign in as anyone and drive the world (--no-control for a "
+        "shared sandbox)"
+    )
+    banner = capsys.readouterr().out.splitlines()
+    assert (banner[2] == warning) is warned
+    assert banner[3 if warned else 2].startswith("demo account")
+
+
+def test_the_demo_account_belongs_to_the_default_world_and_new_worlds_draw_secrets_as_it_does(
+    fake_serve: FakeServe, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ocx_sim.cli.main(["serve", "--random-secrets"])
+    with InProcessClient(fake_serve.only_call["app"]) as client:
+        made = [client.post("/_sim/worlds", json={"seed": 3}).json() for _ in range(2)]
+        bases = [world["baseUrl"] for world in made]
+        default_accounts = client.get("/_sim/accounts").json()["accounts"]
+        new_accounts = [client.get(f"{base}/_sim/accounts").json()["accounts"] for base in bases]
+        nonces = [
+            client.post(f"{base}/auth/nonce", json={"walletAddress": "0x" + "ab" * 20}).json()
+            for base in bases
+        ]
+
+    demo = capsys.readouterr().out.split("wallet address : ")[1].split()[0]
+    assert [account["walletAddress"] for account in default_accounts] == [demo]
+    assert new_accounts == [[], []]
+    # Two worlds on one seed give the same nonce when secrets are seeded: not here.
+    assert nonces[0] != nonces[1]
 
 
 # -- the default world's start ----------------------------------------------------------------

@@ -26,11 +26,10 @@ import orjson
 import pytest
 
 from ocx_sim.app import create_app
-from ocx_sim.auth.keys import Scope
-from ocx_sim.cli import DEMO_BALANCES
+from ocx_sim.cli import DEMO_ACCOUNT
 from ocx_sim.testing.builders import FakeRealTime
 from ocx_sim.testing.client import InProcessClient
-from ocx_sim.worlds import KeyRequest, WorldConfig, Worlds
+from ocx_sim.worlds import WorldConfig, Worlds
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTROL_API = ROOT / "docs" / "control-api.md"
@@ -70,11 +69,10 @@ def steps(text: str) -> list[Step]:
 
 
 def sandbox(*, control: bool = True) -> InProcessClient:
-    """The app `ocx-sim serve` runs, with its demo account, on real time that stands still."""
-    worlds = Worlds(WorldConfig(), real_time=FakeRealTime(), wall_time=FakeRealTime(WALL_CLOCK))
-    worlds.default.create_account(
-        balances=DEMO_BALANCES, api_keys=[KeyRequest("demo", Scope.TRADE)]
-    )
+    """The app `ocx-sim serve` runs, with its demo account and its secrets (random without the
+    control API), on real time that stands still."""
+    config = WorldConfig(random_secrets=not control, accounts=(DEMO_ACCOUNT,))
+    worlds = Worlds(config, real_time=FakeRealTime(), wall_time=FakeRealTime(WALL_CLOCK))
     return InProcessClient(create_app(worlds, control=control), host="127.0.0.1:8000")
 
 

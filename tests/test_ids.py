@@ -167,6 +167,24 @@ def test_secrets_and_nonces_do_not_shift_the_ids() -> None:
     assert observed == expected
 
 
+def _secret_draws(ids: Ids) -> tuple[list[str], str]:
+    """Secrets, nonces and key bytes, then the public bytes drawn after them (a tx hash)."""
+    drawn = [ids.secret(), ids.nonce(), ids.key_bytes(32).hex(), ids.secret(), ids.nonce()]
+    return drawn, ids.token_bytes(32).hex()
+
+
+def test_random_secrets_differ_and_leave_the_tx_hash_bytes_and_ids_where_they_were() -> None:
+    seeded, _ = _ids(5)
+    randoms = [Ids(5, lambda: DEFAULT_START_MS, random_secrets=True) for _ in range(2)]
+    runs = [_secret_draws(ids) for ids in (seeded, *randoms)]
+
+    (seeded_secrets, seeded_hash), (first, first_hash), (second, second_hash) = runs
+    assert all(a != b != c != a for a, b, c in zip(seeded_secrets, first, second, strict=True))
+    assert SECRET.fullmatch(first[0]) and NONCE.fullmatch(first[1]) and len(first[2]) == 64
+    assert seeded_hash == first_hash == second_hash
+    assert seeded.ulid() == randoms[0].ulid() == randoms[1].ulid()
+
+
 @pytest.mark.parametrize("time_ms", [-1, TIME_MAX + 1, 2**60])
 def test_encode_ulid_rejects_times_outside_48_bits(time_ms: int) -> None:
     with pytest.raises(ValueError):

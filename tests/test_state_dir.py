@@ -16,7 +16,9 @@ import httpx
 
 from tests.served import Served, free_port, ocx_sim_serve
 
-BANNER = 8  # the world, the demo account (six lines), the dashboard's address
+BANNER = 8
+"""The banner up to the demo account's API key: the world, the secrets line (after a restore,
+the restored line before it), the demo account."""
 
 
 def _save_seen(state: Path, after: float) -> None:

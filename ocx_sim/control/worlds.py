@@ -81,7 +81,8 @@ def world_view(world: World) -> dict[str, Any]:
 
 
 async def create_world(call: Call) -> Any:
-    """A new world from the server's config with the body's overrides."""
+    """A new world from the server's config with the body's overrides (its secrets drawn as the
+    server's are; the default world's demo account is the default world's alone)."""
     body = call.body
     scenario = parse.optional_string(body, "scenario", max_length=MAX_SCENARIO_REFERENCE)
     seed = parse.integer(body, "seed", low=SEED_LOW, high=SEED_HIGH)
@@ -100,6 +101,7 @@ async def create_world(call: Call) -> Any:
         profile=profile or base.profile,
         journal_bodies=journal_bodies,
         scenario=None,
+        accounts=(),
     )
     if scenario is not None:
         config = with_scenario(config, scenario, seed, start)

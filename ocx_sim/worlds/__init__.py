@@ -4,7 +4,8 @@ A world is one simulated OCX: its clock, its exchange (books, accounts, event lo
 gateway state (SIWE nonces, sessions, API keys, the order-path rate limiter, the fault rules of
 faults.py and the request journal of journal.py), all built from a `WorldConfig`
 (docs/control-api.md "Worlds"). Worlds share nothing: each has its own seed-derived ids, secrets
-and session-signing key, so the same config and the same requests give byte-identical responses.
+and session-signing key, so the same config and the same requests give byte-identical responses;
+a config with `random_secrets` draws the secrets from the operating system instead.
 The server's default world answers at `/`; every other one at `/w/{worldId}/`.
 """
 
@@ -31,7 +32,7 @@ from ocx_sim.ids import ULID_TAIL_BITS, Ids, encode_ulid
 from ocx_sim.scenarios.catalog import catalog_for
 from ocx_sim.scenarios.model import Scenario, ScenarioError
 from ocx_sim.scenarios.player import Run
-from ocx_sim.worlds.accounts import KeyRequest, NewAccount
+from ocx_sim.worlds.accounts import AccountRequest, KeyRequest, NewAccount
 from ocx_sim.worlds.aside import pickled
 from ocx_sim.worlds.config import ClockMode, WorldConfig
 from ocx_sim.worlds.faults import Faults
@@ -40,6 +41,7 @@ from ocx_sim.worlds.scenario_run import Scenarios, load, open_scenario, refusal
 
 __all__ = [
     "DEFAULT_WORLD_ID",
+    "AccountRequest",
     "ClockMode",
     "KeyRequest",
     "NewAccount",
@@ -91,7 +93,8 @@ class World:
         catalog = None if scenario is None else _catalog(scenario, self.start_ms)
         self.exchange = Exchange(seed=config.seed, clock=self.clock, catalog=catalog)
         ids = self.exchange.ids
-        self.sessions = Sessions(ids.token_bytes(32), audience=world_id)
+        ids.random_secrets = config.random_secrets
+        self.sessions = Sessions(ids.key_bytes(32), audience=world_id)
         self.nonces = Nonces()
         self.keys = ApiKeys(ids)
         self.limiter = RateLimiter(config.order_rate_limit)
@@ -112,6 +115,11 @@ class World:
         if scenario is not None:
             # Last, on the whole world, whose catalog has the terms already.
             self.load_scenario(scenario.without_catalog_terms(), "scenario")
+        self.initial_accounts = tuple(
+            self.create_account(a.wallet_address, dict(a.balances), a.api_keys)
+            for a in config.accounts
+        )
+        """The accounts the config makes at every build (`WorldConfig.accounts`)."""
 
     @property
     def base_url(self) -> str:
@@ -245,7 +253,8 @@ class World:
         """Rebuild the world from its config (on `seed` from now on, if given), exactly as if
         just created (docs/control-api.md "State": a reset is construction): same id, a new
         exchange, clock (in the config's mode, at its start: a start of "now" is read again),
-        sessions, keys, faults and journal. Its snapshots stay, and restore as before."""
+        sessions, keys, faults and journal, and the config's accounts made again. Its snapshots
+        stay, and restore as before."""
         config = self.config if seed is None else replace(self.config, seed=seed)
         fresh = World(self.world_id, config, self._real_time, self._wall_time)
         self._adopt({k: v for k, v in vars(fresh).items() if k not in _OUTSIDE_STATE})
@@ -309,7 +318,7 @@ class World:
             ApiKeys.check(request.name, request.expires_in_days)
         private_key = None
         if wallet_address is None:
-            private_key = "0x" + self.ids.token_bytes(32).hex()
+            private_key = "0x" + self.ids.key_bytes(32).hex()
             wallet_address = str(Account.from_key(private_key).address)
         exchange = self.exchange
         user = exchange.register_user(wallet_address)

@@ -10,6 +10,7 @@ from ocx_sim.auth.policy import Profile
 from ocx_sim.auth.ratelimit import DEFAULT_LIMIT
 from ocx_sim.auth.siwe import DEFAULT_CHAIN_IDS
 from ocx_sim.clock import DEFAULT_START_MS, WallTimeSource, wall_now_ms
+from ocx_sim.worlds.accounts import AccountRequest
 
 START_NOW: Final = "now"
 Start = int | Literal["now"] | None
@@ -50,6 +51,14 @@ class WorldConfig:
     """A bundled scenario's name or a YAML file's path, loaded when the world is built (so a
     reset loads it again); see scenario_run.py for its seed and start. Its catalog terms
     (docs/scenarios.md "Catalog terms") make the world's catalog."""
+    random_secrets: bool = False
+    """Session-signing key, API-key secrets, SIWE nonces and generated private keys from the
+    operating system's randomness instead of the seed (`ocx-sim serve --no-control`): nobody
+    who knows the seed can forge a session or predict a key. Ids, events and digests stay
+    seeded (docs/fidelity.md "Sign-in, sessions and keys")."""
+    accounts: tuple[AccountRequest, ...] = ()
+    """Accounts made each time the world is built, after its scenario (the sandbox's demo
+    account): a reset makes them again, with the same credentials when secrets are seeded."""
 
     def start_instant(self, wall_time: WallTimeSource | None = None) -> int:
         """The instant a world built now from this config starts at (`wall_time`: the wall

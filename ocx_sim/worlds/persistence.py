@@ -7,10 +7,10 @@ Each world is one file, `world-{worldId}.pickle`: its whole state as a snapshot 
 snapshots (`World.saved`). `worlds.json` lists them, the default world first, and how many
 worlds the server has created (so that new ids are never ones handed out before). Every file is
 written whole beside its place and then renamed over it, the list last, so a save cut short
-leaves the last complete one of every world; files the list no longer names (deleted worlds) go
-after it. What is not kept: open streams and connections (clients reconnect), the demo account's
-printout (kept beside as `demo.pickle` by the CLI), and anything in memory only (a realtime
-clock's real-time origin: it runs on from the saved instant).
+leaves the last complete one of every world; files the list no longer names (deleted worlds)
+go after it. The demo account is the default world's own (its config makes it), so it comes
+back with it. What is not kept: open streams and connections (clients reconnect), and what
+lives in memory only (a realtime clock's real-time origin: it runs on from the saved instant).
 
 The files are pickles: load only a directory this server wrote (a pickle can run code).
 """
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -97,17 +96,6 @@ def load(
         raise ValueError(f"{index_path}: the first world is not the default one")
     worlds.adopt(default, others, int(index["created"]))
     return len(kept)
-
-
-def save_extra(directory: Path, name: str, value: object) -> None:
-    """Something of the server's own beside the worlds (the CLI's demo account)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    _write(directory / f"{name}.pickle", pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
-
-
-def load_extra(directory: Path, name: str) -> object | None:
-    path = directory / f"{name}.pickle"
-    return pickle.loads(path.read_bytes()) if path.exists() else None
 
 
 class Keeper:

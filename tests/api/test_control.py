@@ -3,6 +3,8 @@ deposits and market moves. Every answer is also checked against /openapi.json by
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -316,23 +318,46 @@ def _sell(quantity: str, price: str = "67990.00") -> dict[str, str]:
     return {"side": "sell", "price": price, "quantity": quantity}
 
 
+def _run_on_a_new_server(config: WorldConfig) -> tuple[list[bytes], World]:
+    """`_script` in a world made on seed 11 of a server of its own, built from `config`."""
+    worlds = Worlds(config)
+    http = InProcessClient(create_app(worlds))
+    client = ApiClient(http, OpenApi(http.get("/openapi.json").json()))
+    world_id = new_world(client, seed=11)
+    answers = _script(client, worlds, world_id)
+    http.close()
+    return answers, world_of(worlds, world_id)
+
+
 def test_the_same_seed_and_requests_give_byte_identical_answers_on_two_servers(
     config: WorldConfig,
 ) -> None:
-    runs = []
-    for _ in range(2):
-        worlds = Worlds(config)
-        http = InProcessClient(create_app(worlds))
-        client = ApiClient(http, OpenApi(http.get("/openapi.json").json()))
-        world_id = new_world(client, seed=11)
-        runs.append((_script(client, worlds, world_id), world_of(worlds, world_id)))
-        http.close()
+    (first, world_a), (second, world_b) = (_run_on_a_new_server(config) for _ in range(2))
 
-    (first, world_a), (second, world_b) = runs
     assert first == second
+    # Secrets included: the account's private key, session token and API-key secret.
+    made = json.loads(first[0])
+    assert made["privateKey"] and made["sessionToken"] and made["apiKeys"][0]["secret"]
     assert b'"fills":[{' in first[1]
     assert b"FundsDeposited" in first[4]
     assert world_a.exchange.digest() == world_b.exchange.digest()
+
+
+def test_random_secrets_change_every_secret_of_a_new_world_and_no_id_or_event(
+    config: WorldConfig,
+) -> None:
+    seeded, _ = _run_on_a_new_server(config)
+    runs = [_run_on_a_new_server(replace(config, random_secrets=True)) for _ in range(2)]
+    (first, _), (second, _) = runs
+
+    made = [json.loads(answers[0]) for answers in (seeded, first, second)]
+    for name in ("privateKey", "walletAddress", "sessionToken"):
+        assert len({account[name] for account in made}) == 3, name
+    assert len({account["apiKeys"][0]["secret"] for account in made}) == 3
+    # Ids stay the seed's; so do fills, tx hashes and events (the answers after the account's).
+    assert len({account["userId"] for account in made}) == 1
+    assert len({account["apiKeys"][0]["id"] for account in made}) == 1
+    assert first[1:] == second[1:] == seeded[1:]
 
 
 def test_two_worlds_on_one_seed_keep_the_same_ids_but_not_each_others_sessions(
