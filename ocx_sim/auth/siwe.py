@@ -27,6 +27,8 @@ from ocx_sim.engine.core.accounts import checksum_address
 from ocx_sim.errors import ErrorCode, OcxError
 
 NONCE_TTL_MS = 5 * 60_000
+MAX_OUTSTANDING = 100_000
+"""Nonces a world keeps at once; beyond them a new one makes the oldest unusable."""
 MAX_EXPIRY_AHEAD_MS = 7 * 86_400_000
 ISSUED_AT_SKEW_MS = 5 * 60_000
 DEFAULT_CHAIN_IDS = (84532, 8453)
@@ -197,20 +199,29 @@ class _Nonce:
 
 
 class Nonces:
-    """Nonces issued per address: single use, valid for 5 minutes of simulated time."""
+    """Nonces issued per address: single use, valid for 5 minutes of simulated time, at most
+    `MAX_OUTSTANDING` at once (docs/fidelity.md "Sign-in, sessions and keys")."""
 
-    def __init__(self) -> None:
+    def __init__(self, most: int = MAX_OUTSTANDING) -> None:
         self._issued: dict[str, _Nonce] = {}
+        self._most = most
+
+    def __len__(self) -> int:
+        return len(self._issued)
 
     def issue(self, nonce: str, address: str, now_ms: int) -> None:
-        # Forget nonces that can no longer be used (oldest first, as issued), so a public
-        # endpoint cannot grow this without bound.
+        # `POST /auth/nonce` is public: the table must not grow without bound, nor its upkeep
+        # cost more as it grows. Nonces that can no longer be used go first, oldest first (the
+        # dict keeps them in the order issued); on a clock that stands still none expires, so
+        # beyond the most kept the oldest goes, used or not.
         issued = self._issued
-        for stale in list(issued):
-            record = issued[stale]
-            if now_ms - record.issued_ms < NONCE_TTL_MS and not record.used:
+        while issued:
+            oldest = next(iter(issued))
+            record = issued[oldest]
+            fresh = now_ms - record.issued_ms < NONCE_TTL_MS and not record.used
+            if fresh and len(issued) < self._most:
                 break
-            del issued[stale]
+            del issued[oldest]
         issued[nonce] = _Nonce(checksum_address(address), now_ms)
 
     def consume(self, nonce: str, address: str, now_ms: int) -> None:

@@ -301,3 +301,29 @@ def test_issuing_a_nonce_to_a_malformed_address_names_wallet_address() -> None:
 
     assert error.code is ErrorCode.VALIDATION_ERROR
     assert error.details == {"field": "walletAddress"}
+
+
+def test_expired_and_used_nonces_are_forgotten_as_new_ones_are_issued(
+    wallet: LocalAccount,
+) -> None:
+    issued = Nonces()
+    for n in range(5):
+        issued.issue(f"old{n:05d}", wallet.address, NOW)
+    issued.consume("old00000", wallet.address, NOW)
+
+    issued.issue("newnonce1", wallet.address, NOW + NONCE_TTL_MS)
+
+    assert len(issued) == 1  # the four unused ones expired, the used one went before them
+
+
+def test_on_a_clock_that_stands_still_the_oldest_nonce_goes_beyond_the_most_kept(
+    wallet: LocalAccount,
+) -> None:
+    issued = Nonces(most=3)
+    for n in range(5):
+        issued.issue(f"nonce{n:04d}", wallet.address, NOW)
+
+    assert len(issued) == 3
+    error = error_of(lambda: issued.consume("nonce0001", wallet.address, NOW))
+    assert error.code is ErrorCode.NONCE_MISMATCH
+    issued.consume("nonce0004", wallet.address, NOW)  # the newest is still good
