@@ -326,6 +326,8 @@ def _config(args: argparse.Namespace) -> WorldConfig:
         raise SystemExit("--rate-limit must be at least 1")
     if args.max_connections < 1:
         raise SystemExit("--max-connections must be at least 1")
+    if args.scenario_dir is not None and not args.scenario_dir.is_dir():
+        raise SystemExit(f"--scenario-dir {args.scenario_dir} is not a directory")
     return WorldConfig(
         seed=0 if args.seed is None else args.seed,
         clock=ClockMode(args.clock),
@@ -338,6 +340,7 @@ def _config(args: argparse.Namespace) -> WorldConfig:
         trusted_proxies=args.trusted_proxies,
         order_rate_limit=args.rate_limit,
         journal_bodies=args.journal_bodies,
+        scenario_dir=args.scenario_dir,
     )
 
 

@@ -586,3 +586,34 @@ def test_make_serves_sandbox_accepts_a_wallets_sign_in_stamped_with_the_wall_clo
 
     assert signed_in.status_code == 200, signed_in.json()
     assert signed_in.json()["walletAddress"] == wallet.address
+
+
+def test_serve_scenario_dir_lets_the_control_api_load_files_inside_it_by_path(
+    fake_serve: FakeServe, tmp_path: Path
+) -> None:
+    (tmp_path / "mine.yaml").write_text("meta: {name: mine}\n")
+    ocx_sim.cli.main(["serve", "--scenario-dir", str(tmp_path)])
+    http = InProcessClient(fake_serve.only_call["app"])
+
+    loaded = http.post("/_sim/scenarios", json={"name": "mine.yaml"})
+    http.close()
+
+    assert (loaded.status_code, loaded.json()["scenario"]) == (200, "mine")
+
+
+def test_serve_without_a_scenario_dir_loads_no_file_by_path_over_http(
+    fake_serve: FakeServe, tmp_path: Path
+) -> None:
+    (tmp_path / "mine.yaml").write_text("meta: {name: mine}\n")
+    ocx_sim.cli.main(["serve"])
+    http = InProcessClient(fake_serve.only_call["app"])
+
+    refused = http.post("/_sim/scenarios", json={"name": str(tmp_path / "mine.yaml")})
+    http.close()
+
+    assert (refused.status_code, refused.json()["details"]["field"]) == (400, "name")
+
+
+def test_serve_refuses_a_scenario_dir_that_is_not_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="is not a directory"):
+        ocx_sim.cli.main(["serve", "--scenario-dir", str(tmp_path / "nowhere")])

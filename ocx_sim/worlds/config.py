@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network, ip_network
+from pathlib import Path
 from typing import Final, Literal
 
 from ocx_sim.auth.policy import Profile
@@ -65,9 +66,17 @@ class WorldConfig:
     """The journal keeps each request's and answer's JSON body, credentials redacted
     (docs/control-api.md "State", `GET /_sim/journal`)."""
     scenario: str | None = None
-    """A bundled scenario's name or a YAML file's path, loaded when the world is built (so a
-    reset loads it again); see scenario_run.py for its seed and start. Its catalog terms
-    (docs/scenarios.md "Catalog terms") make the world's catalog."""
+    """A bundled scenario's name, a YAML file's path or a scenario's YAML text (a value with a
+    line break), loaded when the world is built (so a reset loads it again); see
+    scenario_run.py for its seed and start. Its catalog terms (docs/scenarios.md "Catalog
+    terms") make the world's catalog."""
+    scenario_source: str | None = None
+    """What the errors of an inline `scenario` call it, in place of a file name (`<yaml>`
+    when None)."""
+    scenario_dir: Path | None = None
+    """The one directory whose YAML files the control API may name by path (`ocx-sim serve
+    --scenario-dir`); None: bundled names and inline YAML only (docs/control-api.md
+    "Scenarios over HTTP")."""
 
     def start_instant(self, wall_time: WallTimeSource | None = None) -> int:
         """The instant a world built now from this config starts at (`wall_time`: the wall
