@@ -16,8 +16,10 @@ only when the world is configured with trusted proxies (docs/fidelity.md "Sign-i
 keys", the client address).
 
 Both also bound what one client can hold of a shared sandbox, through uvicorn's own settings
-(docs/quickstart.md "A standalone sandbox"): a request's head (line and headers) is at most
-`MAX_HEADER_BYTES` (h11's `max_incomplete_event_size`; past it uvicorn answers 400 and closes),
+(docs/quickstart.md "The standalone sandbox"): a request's head (line and headers) still
+unfinished after `MAX_HEADER_BYTES` is refused (h11's `max_incomplete_event_size`: uvicorn
+answers 400 and closes; h11 checks what it holds between reads, so a head that arrives whole in
+one read, at most the event loop's read size, passes),
 an idle keep-alive connection is closed after `KEEP_ALIVE_S`, and past `max_connections` open
 connections uvicorn answers 503 at once. The HTTP implementation is h11 because httptools
 takes a head of any size; a body's bound is the gateway's (gateway/body.py).
@@ -36,7 +38,7 @@ PROXY_HEADERS = False
 HTTP = "h11"
 """uvicorn's HTTP implementation: the one that bounds a request's head (module docstring)."""
 MAX_HEADER_BYTES = 32 * 1024
-"""A request line and headers at most this long (a session cookie and a key are < 1 KiB)."""
+"""A request head unfinished after this many bytes is refused (a cookie and a key are < 1 KiB)."""
 KEEP_ALIVE_S = 15
 """An idle keep-alive connection is closed after this many seconds."""
 MAX_CONNECTIONS = 512
