@@ -27,6 +27,9 @@ def is_trusted(address: str | None, trusted: Sequence[Network]) -> bool:
         parsed = ip_address(address)
     except ValueError:
         return False
+    # A dual-stack socket shows an IPv4 peer as ::ffff:a.b.c.d; the list names it as a.b.c.d.
+    if parsed.version == 6 and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
     return any(parsed in network for network in trusted)
 
 
