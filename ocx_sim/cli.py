@@ -49,7 +49,7 @@ from ocx_sim.outputs.trace import Trace
 from ocx_sim.scenarios.library import descriptions, find
 from ocx_sim.scenarios.model import Scenario, ScenarioError
 from ocx_sim.scenarios.player import Run
-from ocx_sim.server import serve
+from ocx_sim.server import MAX_CONNECTIONS, serve
 from ocx_sim.worlds import (
     AccountRequest,
     ClockMode,
@@ -60,7 +60,7 @@ from ocx_sim.worlds import (
     Worlds,
     persistence,
 )
-from ocx_sim.worlds.config import START_NOW, Start
+from ocx_sim.worlds.config import START_NOW, Network, Start, proxy_networks
 from ocx_sim.worlds.persistence import Keeper
 
 DEMO_BALANCES = {Bucket.WALLET: Decimal(50_000), Bucket.PERPS: Decimal(50_000)}
@@ -182,8 +182,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve_cmd.add_argument(
         "--trusted-proxies",
-        action="store_true",
-        help="take the client's address from X-Forwarded-For (only behind your own proxy)",
+        metavar="ADDRESSES",
+        type=_trusted_proxies,
+        default=(),
+        help="comma list of proxy addresses and networks (127.0.0.1,10.0.0.0/8) whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed (default: none)",
+    )
+    serve_cmd.add_argument(
+        "--max-connections",
+        type=int,
+        default=MAX_CONNECTIONS,
+        help=f"open connections before the server answers 503 (default {MAX_CONNECTIONS})",
+    )
+    serve_cmd.add_argument(
+        "--scenario-dir",
+        metavar="DIR",
+        type=Path,
+        help="let POST /_sim/worlds and /_sim/scenarios read YAML files inside DIR by path "
+        "(default: bundled names and inline YAML only)",
     )
 
     run_cmd = commands.add_parser(
@@ -348,6 +364,13 @@ def _sandbox_now(base: str) -> int:
     return int(answer.json()["nowMs"])
 
 
+def _trusted_proxies(text: str) -> tuple[Network, ...]:
+    try:
+        return proxy_networks(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _config(args: argparse.Namespace) -> WorldConfig:
     """The default world's config; the same bounds as `POST /_sim/worlds`."""
     _check_seed(args.seed)
@@ -355,6 +378,10 @@ def _config(args: argparse.Namespace) -> WorldConfig:
         raise SystemExit(f"--speed must be greater than 0 and at most {MAX_SPEED:g}")
     if args.rate_limit < 1:
         raise SystemExit("--rate-limit must be at least 1")
+    if args.max_connections < 1:
+        raise SystemExit("--max-connections must be at least 1")
+    if args.scenario_dir is not None and not args.scenario_dir.is_dir():
+        raise SystemExit(f"--scenario-dir {args.scenario_dir} is not a directory")
     return WorldConfig(
         seed=0 if args.seed is None else args.seed,
         clock=ClockMode(args.clock),
@@ -369,6 +396,7 @@ def _config(args: argparse.Namespace) -> WorldConfig:
         journal_bodies=args.journal_bodies,
         random_secrets=args.no_control if args.random_secrets is None else args.random_secrets,
         accounts=(DEMO_ACCOUNT,),
+        scenario_dir=args.scenario_dir,
     )
 
 
@@ -473,7 +501,13 @@ def _serve(args: argparse.Namespace) -> int:
         EventPrinter.attach(worlds.default, sys.stdout)
     keeper = None if state_dir is None else Keeper(state_dir, args.save_every)
     app = create_app(worlds, control=not args.no_control, keeper=keeper)
-    serve(app, host=args.host, port=args.port, access_log=args.access_log)
+    serve(
+        app,
+        host=args.host,
+        port=args.port,
+        access_log=args.access_log,
+        max_connections=args.max_connections,
+    )
     return 0
 
 

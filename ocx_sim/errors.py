@@ -44,6 +44,10 @@ class ErrorCode(StrEnum):
     MARKET_EXPIRED = "MARKET_EXPIRED"
     ORDER_NOT_OPEN = "ORDER_NOT_OPEN"
     SNAPSHOT_LIMIT = "SNAPSHOT_LIMIT"
+    # 413
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    # 415
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     # 422
     INSUFFICIENT_MARGIN = "INSUFFICIENT_MARGIN"
     POST_ONLY_WOULD_TAKE = "POST_ONLY_WOULD_TAKE"
@@ -108,6 +112,10 @@ CATALOG: Mapping[ErrorCode, CatalogEntry] = MappingProxyType(
         ErrorCode.ORDER_NOT_OPEN: _E(409, "Order is no longer open", "ConflictError"),
         ErrorCode.SNAPSHOT_LIMIT: _E(
             409, "The world keeps no more snapshots; delete one first", "ConflictError"
+        ),
+        ErrorCode.PAYLOAD_TOO_LARGE: _E(413, "Request body is too large", "RequestError"),
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE: _E(
+            415, "Request body must be JSON (Content-Type: application/json)", "RequestError"
         ),
         ErrorCode.INSUFFICIENT_MARGIN: _E(422, "Insufficient initial margin", "MarginError"),
         ErrorCode.POST_ONLY_WOULD_TAKE: _E(

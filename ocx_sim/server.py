@@ -14,6 +14,15 @@ scheme before the app sees them, so any local client could name its own address,
 key's IP allowlist and set the key's `lastUsedIp`. The gateway reads those headers itself, and
 only when the world is configured with trusted proxies (docs/fidelity.md "Sign-in, sessions and
 keys", the client address).
+
+Both also bound what one client can hold of a shared sandbox, through uvicorn's own settings
+(docs/quickstart.md "The standalone sandbox"): a request's head (line and headers) still
+unfinished after `MAX_HEADER_BYTES` is refused (h11's `max_incomplete_event_size`: uvicorn
+answers 400 and closes; h11 checks what it holds between reads, so a head that arrives whole in
+one read, at most the event loop's read size, passes),
+an idle keep-alive connection is closed after `KEEP_ALIVE_S`, and past `max_connections` open
+connections uvicorn answers 503 at once. The HTTP implementation is h11 because httptools
+takes a head of any size; a body's bound is the gateway's (gateway/body.py).
 """
 
 from __future__ import annotations
@@ -26,24 +35,40 @@ import uvicorn
 from starlette.applications import Starlette
 
 PROXY_HEADERS = False
+HTTP = "h11"
+"""uvicorn's HTTP implementation: the one that bounds a request's head (module docstring)."""
+MAX_HEADER_BYTES = 32 * 1024
+"""A request head unfinished after this many bytes is refused (a cookie and a key are < 1 KiB)."""
+KEEP_ALIVE_S = 15
+"""An idle keep-alive connection is closed after this many seconds."""
+MAX_CONNECTIONS = 512
+"""Open connections (SSE streams included) before uvicorn answers 503; the default of
+`ocx-sim serve --max-connections`."""
 """uvicorn's `proxy_headers`: off wherever ocx-sim runs uvicorn (module docstring)."""
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 
 
 def serve(
-    app: Starlette, host: str = "127.0.0.1", port: int = 8000, access_log: bool = False
+    app: Starlette,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    access_log: bool = False,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> None:
     """Serve in the foreground until interrupted."""
     uvicorn.run(
         app,
         host=host,
         port=port,
-        http="httptools",
+        http=HTTP,
         loop="uvloop",
         access_log=access_log,
         log_level="info",
         proxy_headers=PROXY_HEADERS,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        limit_concurrency=max_connections,
     )
 
 
@@ -68,7 +93,13 @@ class ServerThread:
 
     Use it as a context manager, or call `stop()`; a stopped server has released its port."""
 
-    def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: Starlette,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
         self.host = host
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
@@ -80,12 +111,15 @@ class ServerThread:
         self.port: int = self._socket.getsockname()[1]
         config = uvicorn.Config(
             app,
-            http="auto",
+            http=HTTP,
             loop="auto",
             access_log=False,
             log_level="warning",
             lifespan="on",
             proxy_headers=PROXY_HEADERS,
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+            timeout_keep_alive=KEEP_ALIVE_S,
+            limit_concurrency=max_connections,
             timeout_graceful_shutdown=int(STOP_TIMEOUT_S),
         )
         self._server = _Server(config)
@@ -138,6 +172,11 @@ class ServerThread:
         self.stop()
 
 
-def serve_in_thread(app: Starlette, host: str = "127.0.0.1", port: int = 0) -> ServerThread:
+def serve_in_thread(
+    app: Starlette,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    max_connections: int = MAX_CONNECTIONS,
+) -> ServerThread:
     """Serve `app` on a thread (port 0: a free one) and return once it accepts requests."""
-    return ServerThread(app, host, port).start()
+    return ServerThread(app, host, port, max_connections).start()

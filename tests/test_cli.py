@@ -9,6 +9,7 @@ import re
 import socket
 import time
 from dataclasses import dataclass, field
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from ocx_sim.auth.siwe import parse_message, prepare_message, recover_signer, si
 from ocx_sim.clock import DEFAULT_START_MS
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.outputs.event_printer import EventPrinter
+from ocx_sim.server import MAX_CONNECTIONS
 from ocx_sim.testing.client import InProcessClient
 from ocx_sim.worlds import ClockMode, WorldConfig
 from ocx_sim.worlds.config import START_NOW
@@ -41,8 +43,17 @@ class FakeServe:
         host: str = "127.0.0.1",
         port: int = 8000,
         access_log: bool = False,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
-        self.calls.append({"app": app, "host": host, "port": port, "access_log": access_log})
+        self.calls.append(
+            {
+                "app": app,
+                "host": host,
+                "port": port,
+                "access_log": access_log,
+                "max_connections": max_connections,
+            }
+        )
 
     @property
     def only_call(self) -> dict[str, Any]:
@@ -95,6 +106,23 @@ def test_serve_passes_host_127_0_0_1_and_the_given_port(fake_serve: FakeServe) -
     assert call["host"] == "127.0.0.1"
     assert call["port"] == 9999
     assert call["access_log"] is False
+    assert call["max_connections"] == MAX_CONNECTIONS
+
+
+def test_serve_passes_max_connections_to_the_server(fake_serve: FakeServe) -> None:
+    ocx_sim.cli.main(["serve", "--max-connections", "40"])
+
+    assert fake_serve.only_call["max_connections"] == 40
+
+
+def test_serve_refuses_a_trusted_proxy_that_is_not_an_address_or_network(
+    fake_serve: FakeServe, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        ocx_sim.cli.main(["serve", "--trusted-proxies", "10.0.0.0/8,proxy.local"])
+
+    assert "'proxy.local' is not an IP address or network" in capsys.readouterr().err
+    assert fake_serve.calls == []
 
 
 def test_serve_prints_the_url_it_serves_on(
@@ -164,7 +192,7 @@ def test_serve_passes_clock_profile_rate_limit_and_sign_in_options_to_the_world(
             *("--clock", "realtime", "--speed", "60", "--profile", "permissive"),
             *("--rate-limit", "30", "--siwe-domain", "app.example", "--chain-id", "1"),
             *("--chain-id", "10", "--invite-code", "ALPHA", "--invite-code", "BETA"),
-            "--trusted-proxies",
+            *("--trusted-proxies", "127.0.0.1, 10.0.0.0/8"),
             "--journal-bodies",
         ]
     )
@@ -180,7 +208,10 @@ def test_serve_passes_clock_profile_rate_limit_and_sign_in_options_to_the_world(
         "app.example",
         (1, 10),
     )
-    assert (config.invite_codes, config.trusted_proxies) == (("ALPHA", "BETA"), True)
+    assert (config.invite_codes, config.trusted_proxies) == (
+        ("ALPHA", "BETA"),
+        (ip_network("127.0.0.1/32"), ip_network("10.0.0.0/8")),
+    )
     assert config.journal_bodies
 
 
@@ -193,7 +224,7 @@ def test_serve_defaults_leave_invites_off_and_accept_both_base_chains(
     assert (config.invite_codes, config.chain_ids, config.trusted_proxies) == (
         None,
         (84532, 8453),
-        False,
+        (),
     )
     assert not config.journal_bodies
 
@@ -643,3 +674,34 @@ def test_make_serves_sandbox_accepts_a_wallets_sign_in_stamped_with_the_wall_clo
 
     assert signed_in.status_code == 200, signed_in.json()
     assert signed_in.json()["walletAddress"] == wallet.address
+
+
+def test_serve_scenario_dir_lets_the_control_api_load_files_inside_it_by_path(
+    fake_serve: FakeServe, tmp_path: Path
+) -> None:
+    (tmp_path / "mine.yaml").write_text("meta: {name: mine}\n")
+    ocx_sim.cli.main(["serve", "--scenario-dir", str(tmp_path)])
+    http = InProcessClient(fake_serve.only_call["app"])
+
+    loaded = http.post("/_sim/scenarios", json={"name": "mine.yaml"})
+    http.close()
+
+    assert (loaded.status_code, loaded.json()["scenario"]) == (200, "mine")
+
+
+def test_serve_without_a_scenario_dir_loads_no_file_by_path_over_http(
+    fake_serve: FakeServe, tmp_path: Path
+) -> None:
+    (tmp_path / "mine.yaml").write_text("meta: {name: mine}\n")
+    ocx_sim.cli.main(["serve"])
+    http = InProcessClient(fake_serve.only_call["app"])
+
+    refused = http.post("/_sim/scenarios", json={"name": str(tmp_path / "mine.yaml")})
+    http.close()
+
+    assert (refused.status_code, refused.json()["details"]["field"]) == (400, "name")
+
+
+def test_serve_refuses_a_scenario_dir_that_is_not_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="is not a directory"):
+        ocx_sim.cli.main(["serve", "--scenario-dir", str(tmp_path / "nowhere")])

@@ -224,8 +224,8 @@ def test_every_example_of_the_control_api_reference_answers_what_it_shows() -> N
     [
         ("curl -s $OCX/_sim/clock", Curl("GET", "/_sim/clock", None, {})),
         (
-            """curl -s $OCX/_sim/worlds -d '{"seed": 42}'""",
-            Curl("POST", "/_sim/worlds", '{"seed": 42}', {}),
+            """curl -s $OCX/_sim/worlds -H 'content-type: application/json' -d '{"seed": 42}'""",
+            Curl("POST", "/_sim/worlds", '{"seed": 42}', {"content-type": "application/json"}),
         ),
         (
             'curl -sS -X DELETE "$OCX/w/1/x" -H "Authorization: Bearer $TOKEN"',

@@ -34,6 +34,8 @@ STATUS_CODES: dict[int, list[str]] = {
         "ORDER_NOT_OPEN",
         "SNAPSHOT_LIMIT",
     ],
+    413: ["PAYLOAD_TOO_LARGE"],
+    415: ["UNSUPPORTED_MEDIA_TYPE"],
     422: [
         "INSUFFICIENT_MARGIN",
         "POST_ONLY_WOULD_TAKE",

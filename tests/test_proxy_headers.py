@@ -1,8 +1,9 @@
 """The client's address and scheme over real sockets (docs/fidelity.md "Sign-in, sessions and
 keys"): uvicorn's proxy-header handling is off wherever ocx-sim runs it, the pytest plugin's
 threaded server and `ocx-sim serve` alike, so `X-Forwarded-For` and `X-Forwarded-Proto` from a
-local client count only when the server trusts proxies. Over plain http the session cookie is
-not `Secure`, so a cookie jar sends it back."""
+local client count only when the connection's peer is one of the trusted proxies, and then the
+client is the right-most forwarded hop that is not itself a trusted proxy. Over plain http the
+session cookie is not `Secure`, so a cookie jar sends it back."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ocx_sim.server import ServerThread, serve_in_thread
 from ocx_sim.testing.wire import HttpBackend
 from ocx_sim.testing.world import OcxWorld
 from ocx_sim.worlds import WorldConfig, Worlds
+from ocx_sim.worlds.config import proxy_networks
 from tests.served import ocx_sim_serve
 
 ALLOWED = "203.0.113.7"
@@ -30,10 +32,16 @@ PRIVATE_KEY = "0x" + "4f" * 32
 COOKIE = "astra_session"
 
 
+def serving(trusted: str) -> ServerThread:
+    """A threaded server whose worlds trust these proxies (`--trusted-proxies`)."""
+    config = WorldConfig(trusted_proxies=proxy_networks(trusted))
+    return serve_in_thread(create_app(Worlds(config)))
+
+
 @pytest.fixture
 def trusting() -> Iterator[ServerThread]:
-    """A threaded server whose worlds trust proxies (`--trusted-proxies`)."""
-    with serve_in_thread(create_app(Worlds(WorldConfig(trusted_proxies=True)))) as server:
+    """A server that trusts the test's own address as a proxy (and a private network)."""
+    with serving("127.0.0.1,10.0.0.0/8") as server:
         yield server
 
 
@@ -93,10 +101,14 @@ def test_behind_trusted_proxies_the_forwarded_address_passes_the_allowlist_and_i
 
 @pytest.mark.parametrize(
     ("flags", "recorded"),
-    [([], "127.0.0.1"), (["--trusted-proxies"], ALLOWED)],
-    ids=["plain", "trusted-proxies"],
+    [
+        ([], "127.0.0.1"),
+        (["--trusted-proxies", "10.0.0.0/8"], "127.0.0.1"),
+        (["--trusted-proxies", "10.0.0.0/8,127.0.0.1"], ALLOWED),
+    ],
+    ids=["plain", "another-proxy", "trusted-proxies"],
 )
-def test_ocx_sim_serve_takes_a_forwarded_address_only_with_trusted_proxies(
+def test_ocx_sim_serve_takes_a_forwarded_address_only_from_a_trusted_peer(
     tmp_path: Path, flags: list[str], recorded: str
 ) -> None:
     with ocx_sim_serve(flags, tmp_path) as served, httpx.Client(base_url=served.url) as http:
@@ -109,6 +121,43 @@ def test_ocx_sim_serve_takes_a_forwarded_address_only_with_trusted_proxies(
     assert used.status_code == 200
     (demo,) = keys.json()
     assert demo["lastUsedIp"] == recorded
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "client"),
+    [
+        (f"198.51.100.9, {ALLOWED}", ALLOWED),
+        (f"{ALLOWED}, 10.0.0.5, 10.1.2.3", ALLOWED),
+        (f"{ALLOWED}, 198.51.100.9", "198.51.100.9"),
+        (f"{ALLOWED}, not-an-address, 10.0.0.5", "10.0.0.5"),
+        ("10.0.0.7, 10.0.0.5", "10.0.0.7"),
+    ],
+    ids=["spoofed-left", "two-proxies", "untrusted-hop", "garbage-hop", "all-trusted"],
+)
+def test_the_client_is_the_right_most_forwarded_hop_that_is_not_a_trusted_proxy(
+    trusting: ServerThread, forwarded: str, client: str
+) -> None:
+    with httpx.Client() as http:
+        world = trusting_world(trusting, http)
+        account = world.account(api_keys=["read"])
+
+        used = account.key_client().get("/perps/balances", headers={"X-Forwarded-For": forwarded})
+
+        assert used.status_code == 200
+        (key,) = keys_of(world, account.session_token)
+        assert key["lastUsedIp"] == client
+
+
+def test_forwarded_headers_from_a_peer_outside_the_trusted_list_are_ignored() -> None:
+    with serving("10.0.0.0/8") as server, httpx.Client() as http:
+        world = trusting_world(server, http)
+        account = world.account(api_keys=[FENCED])
+
+        refused = account.key_client().get("/perps/balances", headers=FORWARDED)
+        signed_in = sign_in(http, world, {"X-Forwarded-Proto": "https"})
+
+    assert refused.json()["code"] == "IP_NOT_ALLOWED"
+    assert "secure" not in signed_in.headers["set-cookie"].lower()
 
 
 # -- the scheme and the session cookie --------------------------------------------------------

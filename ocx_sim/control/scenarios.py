@@ -1,8 +1,10 @@
 """Scenarios (docs/control-api.md "Scenarios"; the YAML schema is docs/scenarios.md).
 
-- `POST /_sim/scenarios` `{name}` (a bundled scenario) or `{yaml}` (a scenario's text) loads
-  it into the world and schedules its timeline on the world's clock, relative times counting
-  from now (its `meta.seed` and `meta.start` apply only to a world built from it). Answers
+- `POST /_sim/scenarios` `{name}` (a bundled scenario, or a file's path inside the server's
+  `--scenario-dir`: control/scenario_refs.py) or `{yaml, source?}` (a scenario's text, and
+  the name its errors give it, `<yaml>` by default) loads it into the world and schedules its
+  timeline on the world's clock, relative times counting from now (its `meta.seed` and
+  `meta.start` apply only to a world built from it). Answers
   `{scenario, steps, expectations}`: its name, how many timeline steps act and how many
   expect; and beside them `endsAt` (when its last step is done) and `accounts` (each account
   the scenario declares, by name, with its credentials as `POST /_sim/accounts` answers them).
@@ -19,49 +21,51 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ocx_sim.auth.policy import Access
 from ocx_sim.clock import format_ms
 from ocx_sim.control.accounts import account_view
+from ocx_sim.control.scenario_refs import MAX_SOURCE, scenario_reference, source_name
 from ocx_sim.errors import invalid
-from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import INSTANT, Schema, array, obj, ref
-from ocx_sim.scenarios.library import bundled, descriptions
+from ocx_sim.scenarios.library import descriptions
 from ocx_sim.scenarios.loader import MAX_TEXT, load_text
 from ocx_sim.scenarios.model import Scenario, ScenarioError
 from ocx_sim.scenarios.player import Run
-from ocx_sim.worlds.scenario_run import refusal
-
-INLINE_SOURCE = "<yaml>"
-"""What errors call the text of `{yaml}`, in place of a file name."""
+from ocx_sim.worlds.scenario_run import INLINE_SOURCE, open_scenario, refusal
 
 
-def _scenario(body: dict[str, Any]) -> tuple[Scenario, str]:
+def _scenario(body: dict[str, Any], scenario_dir: Path | None) -> tuple[Scenario, str]:
     """The scenario the body names or holds, and the field it came from."""
-    name = parse.optional_string(body, "name", max_length=64)
-    text = body.get("yaml")
+    name, text = body.get("name"), body.get("yaml")
     if name is not None and text is not None:
         raise invalid("yaml", "give either name (a bundled scenario) or yaml, not both")
     if name is None and text is None:
         raise invalid("name", "give name (a bundled scenario) or yaml (a scenario's text)")
+    if name is not None:
+        reference = scenario_reference(body, "name", scenario_dir, inline=False)
+        assert reference is not None
+        return open_scenario(reference, "name"), "name"
+    source = source_name(body, "source")
+    if not isinstance(text, str) or not text.strip():
+        raise invalid("yaml", "must be a scenario's YAML text")
+    if "\0" in text:
+        raise invalid("yaml", "must not contain a NUL character")
+    if len(text) > MAX_TEXT:
+        raise invalid("yaml", f"must be at most {MAX_TEXT} characters")
     try:
-        if name is not None:
-            return bundled(name), "name"
-        if not isinstance(text, str) or not text.strip():
-            raise invalid("yaml", "must be a scenario's YAML text")
-        if len(text) > MAX_TEXT:
-            raise invalid("yaml", f"must be at most {MAX_TEXT} characters")
-        return load_text(text, INLINE_SOURCE), "yaml"
+        return load_text(text, source or INLINE_SOURCE), "yaml"
     except ScenarioError as error:
-        raise refusal(error, "name" if name is not None else "yaml") from None
+        raise refusal(error, "yaml") from None
 
 
 async def load_scenario(call: Call) -> Any:
     """Load a scenario into the world and schedule its timeline from now."""
-    scenario, field = _scenario(call.body)
     world = call.world
+    scenario, field = _scenario(call.body, world.config.scenario_dir)
     run = world.load_scenario(scenario, field)
     accounts = world.scenarios.accounts
     return {
@@ -145,10 +149,19 @@ COMPONENTS: dict[str, Schema] = {
 LOAD: Schema = {
     **obj(
         {
-            "name": {"type": "string", "description": "a bundled scenario (`ocx-sim scenarios`)"},
+            "name": {
+                "type": "string",
+                "description": "a bundled scenario (`ocx-sim scenarios`), or a file's path "
+                "inside the server's --scenario-dir",
+            },
             "yaml": {"type": "string", "description": "a scenario's YAML (docs/scenarios.md)"},
+            "source": {
+                "type": "string",
+                "maxLength": MAX_SOURCE,
+                "description": "the name the YAML's errors give it (default <yaml>)",
+            },
         },
-        optional=("name", "yaml"),
+        optional=("name", "yaml", "source"),
     ),
     "description": "exactly one of `name` and `yaml`",
 }

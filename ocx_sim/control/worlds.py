@@ -9,11 +9,12 @@ gives a world that answers the same requests with the same bytes (a start of "no
 built and again at every reset); without one a world starts at the server's `--start`, else at
 its clock's default: 2026-01-02T00:00:00.000Z on a manual clock, "now" on a realtime one.
 
-`scenario` (a bundled scenario's name, or a YAML file's path on the server) is loaded when the
-world is built, and again on every reset. Its `meta.seed` and `meta.start` are the world's
-unless the body gives `seed` or `start` (they come before the server's); the server's own
-`--scenario` is not inherited. A scenario that does not load is 400 naming `scenario`
-(docs/scenarios.md "Errors").
+`scenario` (a bundled scenario's name, a scenario's YAML text, or a file's path inside the
+server's `--scenario-dir`: control/scenario_refs.py) is loaded when the world is built, and
+again on every reset; `scenarioSource` names inline YAML in its errors. Its `meta.seed` and
+`meta.start` are the world's unless the body gives `seed` or `start` (they come before the
+server's); the server's own `--scenario` is not inherited. A scenario that does not load is
+400 naming `scenario` (docs/scenarios.md "Errors").
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from ocx_sim.auth.policy import Access, Profile
 from ocx_sim.clock import format_ms, parse_iso
 from ocx_sim.control.clock import read_instant
+from ocx_sim.control.scenario_refs import MAX_SOURCE, scenario_reference, source_name
 from ocx_sim.errors import invalid
 from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint, unknown_world
@@ -38,8 +40,6 @@ SEED_LOW, SEED_HIGH = -(2**63), 2**63 - 1
 LATEST_START_MS = parse_iso("9998-12-31T23:59:59.999Z")
 """A world lists futures and options expiring up to half a year after its start, and every
 expiry must be an instant the wire can express (up to the year 9999)."""
-MAX_SCENARIO_REFERENCE = 4096
-"""Characters of a scenario's name or path."""
 MAX_SPEED = 10_000.0
 """A realtime clock runs at most this many simulated seconds per real second (a day of real
 time is then 27 simulated years, far inside what an instant can express)."""
@@ -84,7 +84,8 @@ async def create_world(call: Call) -> Any:
     """A new world from the server's config with the body's overrides (its secrets drawn as the
     server's are; the default world's demo account is the default world's alone)."""
     body = call.body
-    scenario = parse.optional_string(body, "scenario", max_length=MAX_SCENARIO_REFERENCE)
+    scenario = scenario_reference(body, "scenario", call.worlds.default_config.scenario_dir)
+    source = source_name(body, "scenarioSource")
     seed = parse.integer(body, "seed", low=SEED_LOW, high=SEED_HIGH)
     clock = parse.optional_choice(body, "clock", ClockMode)
     speed = read_speed(body)
@@ -104,7 +105,7 @@ async def create_world(call: Call) -> Any:
         accounts=(),
     )
     if scenario is not None:
-        config = with_scenario(config, scenario, seed, start)
+        config = with_scenario(config, scenario, seed, start, source)
         if isinstance(config.start, int) and config.start > LATEST_START_MS:
             raise invalid("scenario", "its meta.start must be at most 9998-12-31T23:59:59.999Z")
     return world_view(call.worlds.create(config))
@@ -148,7 +149,13 @@ CREATE_WORLD: Schema = obj(
         },
         "scenario": {
             "type": "string",
-            "description": "a bundled scenario's name, or a YAML file's path on the server",
+            "description": "a bundled scenario's name, or a scenario's YAML text (a value with "
+            "a line break), or a file's path inside the server's --scenario-dir",
+        },
+        "scenarioSource": {
+            "type": "string",
+            "maxLength": MAX_SOURCE,
+            "description": "the name inline YAML's errors give it (default <yaml>)",
         },
         "profile": enum(*(profile.value for profile in Profile)),
         "journalBodies": {
@@ -157,7 +164,16 @@ CREATE_WORLD: Schema = obj(
             'credentials as "***"',
         },
     },
-    optional=("seed", "clock", "speed", "start", "scenario", "profile", "journalBodies"),
+    optional=(
+        "seed",
+        "clock",
+        "speed",
+        "start",
+        "scenario",
+        "scenarioSource",
+        "profile",
+        "journalBodies",
+    ),
 )
 ENDPOINTS = [
     Endpoint(

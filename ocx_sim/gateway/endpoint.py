@@ -5,7 +5,8 @@ An `Endpoint` names its method, path (and aliases), handler, the credentials it 
 its request and answer (for `/openapi.json`). `serve` runs each request through the gateway in
 the order of docs/fidelity.md "Wire conventions" and "Rate limits":
 
-1. the world: the default one, or `/w/{worldId}` (404 for an unknown world);
+1. the world: the default one, or `/w/{worldId}` (404 for an unknown world), then the body
+   taken in whole (gateway/body.py: 413 over 1 MiB, 415 when it is not sent as JSON);
 2. credentials and the key policy (401/403);
 3. the world's fault rules (worlds/faults.py), on OCX paths only;
 4. invite gating (403), then the order-path rate limit (429), whose headers every order-path
@@ -74,6 +75,8 @@ from ocx_sim.auth.ratelimit import Verdict
 from ocx_sim.auth.sessions import COOKIE_NAME, SESSION_SECONDS
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import ErrorCode, OcxError, invalid
+from ocx_sim.gateway.body import take_body
+from ocx_sim.gateway.forwarded import client_address, scheme
 from ocx_sim.gateway.responses import (
     JSON_TYPE,
     error_response,
@@ -159,7 +162,7 @@ class Reply:
 class Call:
     """One request on its way through an endpoint: the world, the caller and the body."""
 
-    __slots__ = ("body", "endpoint", "principal", "request", "world", "worlds")
+    __slots__ = ("body", "endpoint", "principal", "raw", "request", "world", "worlds")
 
     def __init__(self, request: Request, worlds: Worlds, world: World, endpoint: Endpoint) -> None:
         self.request = request
@@ -169,6 +172,8 @@ class Call:
         self.endpoint = endpoint
         self.principal: Principal | None = None
         self.body: dict[str, Any] = {}
+        self.raw = b""
+        """The request's body as it came (gateway/body.py), once the gateway has taken it."""
 
     @property
     def exchange(self) -> Exchange:
@@ -189,24 +194,22 @@ class Call:
         return str(self.request.path_params[name])
 
     def client_ip(self) -> str | None:
-        """The client's address: the connection's peer, or behind trusted proxies the first
-        `X-Forwarded-For` entry (docs/fidelity.md "Sign-in, sessions and keys"). The server
-        leaves the header alone (server.py), so it is read here or nowhere."""
-        if self.world.config.trusted_proxies:
-            forwarded = self.request.headers.get("x-forwarded-for")
-            if forwarded:
-                return forwarded.split(",")[0].strip()
+        """The client's address: the connection's peer, or behind a trusted proxy the
+        right-most untrusted `X-Forwarded-For` hop (gateway/forwarded.py). The server leaves
+        the header alone (server.py), so it is read here or nowhere."""
         client = self.request.client
-        return client.host if client is not None else None
+        peer = client.host if client is not None else None
+        forwarded = self.request.headers.get("x-forwarded-for")
+        return client_address(peer, forwarded, self.world.config.trusted_proxies)
 
     def over_https(self) -> bool:
         """Whether the client reached the server over https: the connection's scheme, or
-        behind trusted proxies the first `X-Forwarded-Proto` entry."""
-        if self.world.config.trusted_proxies:
-            forwarded = self.request.headers.get("x-forwarded-proto")
-            if forwarded:
-                return forwarded.split(",")[0].strip().lower() == "https"
-        return self.request.scope.get("scheme") == "https"
+        behind a trusted proxy its `X-Forwarded-Proto` (gateway/forwarded.py)."""
+        client = self.request.client
+        peer = client.host if client is not None else None
+        connection = str(self.request.scope.get("scheme", "http"))
+        forwarded = self.request.headers.get("x-forwarded-proto")
+        return scheme(connection, peer, forwarded, self.world.config.trusted_proxies) == "https"
 
 
 def credential(request: Request) -> tuple[str, str] | None:
@@ -274,7 +277,7 @@ def _quiet(request: Request) -> tuple[str, str] | None:
 
 
 async def read_body(call: Call) -> dict[str, Any]:
-    raw = await call.request.body()
+    raw = call.raw
     if not raw.strip():
         if call.endpoint.body_optional:
             return {}
@@ -358,7 +361,7 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
         journal = world.journal
         account = None if call.principal is None else call.principal.user_id
         if isinstance(response, Streaming):
-            raw = await request.body() if journal.keeps_bodies else None
+            raw = call.raw if journal.keeps_bodies else None
             status = response.status_code
 
             def ended(frames: int) -> None:
@@ -378,8 +381,7 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
         dropped = isinstance(response, Dropped)
         bodies = None
         if journal.keeps_bodies:
-            # Read here if the endpoint did not (Starlette keeps a body once read).
-            bodies = (await request.body(), None if dropped else bytes(response.body))
+            bodies = (call.raw, None if dropped else bytes(response.body))
         journal.record(
             arrived_ms,
             request.method,
@@ -405,6 +407,7 @@ async def _answer(call: Call, path: str) -> Response:
     verdict: Verdict | None = None
     fault: Fault | None = None
     try:
+        call.raw = await take_body(request)
         refusal: OcxError | None = None
         try:
             call.principal = authenticate(call)
@@ -416,11 +419,10 @@ async def _answer(call: Call, path: str) -> Response:
             if fault is not None:
                 kind = fault.action.type
                 if kind is FaultType.DROP:
-                    log.info("fault %s drops %s %s", fault.fault_id, request.method, path)
-                    # Take the whole request in first: a socket closed with unread input is
-                    # reset (the client sees ECONNRESET, not a closed connection), and
+                    # The whole request is in (`take_body`): a socket closed with unread input
+                    # is reset (the client sees ECONNRESET, not a closed connection), and
                     # whether the body had arrived would be a race.
-                    await request.body()
+                    log.info("fault %s drops %s %s", fault.fault_id, request.method, path)
                     return Dropped(fault.fault_id)
                 if kind is FaultType.ERROR:
                     return _fault_error(fault, world)

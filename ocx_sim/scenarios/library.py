@@ -32,6 +32,11 @@ def bundled_names() -> list[str]:
     return sorted(path.stem for path in folder.glob("*.yaml")) if folder.is_dir() else []
 
 
+def is_bare_name(reference: str) -> bool:
+    """Whether a reference is a bundled scenario's name in form: no directory, no suffix."""
+    return _BARE_NAME.fullmatch(reference) is not None
+
+
 def bundled(name: str) -> Scenario:
     """A bundled scenario by name; its errors name `<name>.yaml`."""
     if _BARE_NAME.fullmatch(name) is None or name not in bundled_names():

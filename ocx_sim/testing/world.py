@@ -183,9 +183,20 @@ def _key_request(spec: str | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def scenario_body(scenario: str | os.PathLike[str], relative_to: Path | None = None) -> Any:
-    """`{name}` for a bundled scenario's name; `{yaml}` with a file's text for a path (anything
-    with a `.yaml`/`.yml` suffix or a directory part), looked up beside `relative_to` first.
-    The file is read here and its text sent, so the same call works against a remote server."""
+    """`{name}` for a bundled scenario's name; `{yaml, source}` with a file's text and path for
+    a path (anything with a `.yaml`/`.yml` suffix or a directory part), looked up beside
+    `relative_to` first. The file is read here and its text sent, so the same call works
+    against a remote server, which reads no file a request names (docs/control-api.md
+    "Scenarios over HTTP"); `source` keeps the file's name in the errors."""
+    found = _scenario_file(scenario, relative_to)
+    if found is None:
+        return {"name": os.fspath(scenario)}
+    return {"yaml": found.read_text(encoding="utf-8"), "source": str(found)}
+
+
+def _scenario_file(scenario: str | os.PathLike[str], relative_to: Path | None) -> Path | None:
+    """The file a scenario reference names (None for a bundled name); FileNotFoundError when
+    it names none."""
     text = os.fspath(scenario)
     is_path = (
         isinstance(scenario, os.PathLike)
@@ -194,14 +205,29 @@ def scenario_body(scenario: str | os.PathLike[str], relative_to: Path | None = N
         or os.sep in text
     )
     if not is_path:
-        return {"name": text}
+        return None
     path = Path(text)
     if not path.is_absolute() and relative_to is not None and (relative_to / path).is_file():
         path = relative_to / path
     if not path.is_file():
         where = [str(Path.cwd())] if relative_to is None else [str(relative_to), str(Path.cwd())]
         raise FileNotFoundError(f"no scenario file {text!r} (looked in {' and '.join(where)})")
-    return {"yaml": path.read_text(encoding="utf-8")}
+    return path
+
+
+def world_body(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The body of `POST /_sim/worlds` for `config`: a `scenario` that names a file is sent as
+    its YAML text (with a line break, so the server reads it as YAML) and `scenarioSource`,
+    as `scenario_body` sends one to `/_sim/scenarios`."""
+    body = dict(config or {})
+    scenario = body.get("scenario")
+    if isinstance(scenario, str | os.PathLike):
+        sent = scenario_body(scenario)
+        if "yaml" in sent:
+            text = sent["yaml"]
+            body["scenario"] = text if text.endswith("\n") else text + "\n"
+            body.setdefault("scenarioSource", sent["source"])
+    return body
 
 
 class OcxWorld:
@@ -231,7 +257,7 @@ class OcxWorld:
         answer = backend.send(
             "POST",
             "/_sim/worlds",
-            orjson.dumps(dict(config or {})),
+            orjson.dumps(world_body(config)),
             {"content-type": "application/json"},
         )
         if answer.status_code != 201:

@@ -89,7 +89,11 @@ class World:
         )
         # A file read anew each time the world is built; its catalog terms are the world's
         # before the exchange exists (scenarios/catalog.py), so a reset keeps them.
-        scenario = None if config.scenario is None else open_scenario(config.scenario)
+        scenario = (
+            None
+            if config.scenario is None
+            else open_scenario(config.scenario, source=config.scenario_source)
+        )
         catalog = None if scenario is None else _catalog(scenario, self.start_ms)
         self.exchange = Exchange(seed=config.seed, clock=self.clock, catalog=catalog)
         ids = self.exchange.ids

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from pathlib import Path
 from typing import Final, Literal
 
 from ocx_sim.auth.policy import Profile
@@ -15,6 +18,21 @@ from ocx_sim.worlds.accounts import AccountRequest
 START_NOW: Final = "now"
 Start = int | Literal["now"] | None
 """A world's configured start: an instant (unix ms), "now", or None for its clock's default."""
+Network = IPv4Network | IPv6Network
+
+
+def proxy_networks(addresses: str | Iterable[str]) -> tuple[Network, ...]:
+    """Trusted proxies from `127.0.0.1,10.0.0.0/8` (or a list of such entries): each an address
+    or a network; ValueError naming the entry that is neither."""
+    entries = addresses.split(",") if isinstance(addresses, str) else addresses
+    networks = []
+    for entry in entries:
+        text = entry.strip()
+        try:
+            networks.append(ip_network(text, strict=False))
+        except ValueError:
+            raise ValueError(f"{text!r} is not an IP address or network") from None
+    return tuple(networks)
 
 
 class ClockMode(StrEnum):
@@ -39,18 +57,27 @@ class WorldConfig:
     invite_codes: tuple[str, ...] | None = None
     """Codes that unlock trading; None: no invite gating (docs/fidelity.md "Sign-in, sessions and
     keys")."""
-    trusted_proxies: bool = False
-    """Take the client's address from X-Forwarded-For and its scheme from X-Forwarded-Proto
-    (only behind a proxy you run; docs/fidelity.md "Sign-in, sessions and keys")."""
+    trusted_proxies: tuple[Network, ...] = ()
+    """The proxies (addresses and networks, `proxy_networks`) whose X-Forwarded-For and
+    X-Forwarded-Proto are believed, when one of them is the connection's peer; none by default
+    (docs/fidelity.md "Sign-in, sessions and keys")."""
     order_rate_limit: int = DEFAULT_LIMIT
     """Order-path requests per user per 60 s (docs/fidelity.md "Rate limits")."""
     journal_bodies: bool = False
     """The journal keeps each request's and answer's JSON body, credentials redacted
     (docs/control-api.md "State", `GET /_sim/journal`)."""
     scenario: str | None = None
-    """A bundled scenario's name or a YAML file's path, loaded when the world is built (so a
-    reset loads it again); see scenario_run.py for its seed and start. Its catalog terms
-    (docs/scenarios.md "Catalog terms") make the world's catalog."""
+    """A bundled scenario's name, a YAML file's path or a scenario's YAML text (a value with a
+    line break), loaded when the world is built (so a reset loads it again); see
+    scenario_run.py for its seed and start. Its catalog terms (docs/scenarios.md "Catalog
+    terms") make the world's catalog."""
+    scenario_source: str | None = None
+    """What the errors of an inline `scenario` call it, in place of a file name (`<yaml>`
+    when None)."""
+    scenario_dir: Path | None = None
+    """The one directory whose YAML files the control API may name by path (`ocx-sim serve
+    --scenario-dir`); None: bundled names and inline YAML only (docs/control-api.md
+    "Scenarios over HTTP")."""
     random_secrets: bool = False
     """Session-signing key, API-key secrets, SIWE nonces and generated private keys from the
     operating system's randomness instead of the seed (`ocx-sim serve --no-control`): nobody

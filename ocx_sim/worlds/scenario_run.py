@@ -29,6 +29,7 @@ from ocx_sim.engine.core.accounts import Bucket, checksum_address
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.scenarios.library import find
+from ocx_sim.scenarios.loader import load_text
 from ocx_sim.scenarios.model import AccountSpec, FaultSpec, Scenario, ScenarioError
 from ocx_sim.scenarios.player import Result, Run, play
 from ocx_sim.worlds.accounts import KeyRequest, NewAccount
@@ -173,28 +174,45 @@ def refusal(error: ScenarioError, field: str) -> OcxError:
     )
 
 
-def open_scenario(reference: str, field: str = "scenario") -> Scenario:
-    """A bundled scenario by name or a file by path; 400 naming `field` when it cannot be
-    read or loaded."""
+INLINE_SOURCE = "<yaml>"
+"""What errors call a scenario's inline text when no source name comes with it."""
+
+
+def is_inline(reference: str) -> bool:
+    """Whether a scenario reference is the YAML itself: a name or a path has no line break."""
+    return "\n" in reference or "\r" in reference
+
+
+def open_scenario(reference: str, field: str = "scenario", source: str | None = None) -> Scenario:
+    """A bundled scenario by name, a file by path, or inline YAML (errors calling it `source`);
+    400 naming `field` when it cannot be read or loaded."""
     try:
+        if is_inline(reference):
+            return load_text(reference, source or INLINE_SOURCE)
         return find(reference)
     except ScenarioError as error:
         raise refusal(error, field) from None
 
 
 def with_scenario(
-    config: WorldConfig, reference: str, seed: int | None = None, start: Start = None
+    config: WorldConfig,
+    reference: str,
+    seed: int | None = None,
+    start: Start = None,
+    source: str | None = None,
 ) -> WorldConfig:
     """`config` for a world built from the scenario (400 naming `scenario` when it does not
     load). Its seed: `seed`, else the scenario's `meta.seed`, else the config's. Its start:
     `start` (an instant or "now"), else the scenario's `meta.start`, else the config's (whose
     None is the clock's default: 2026-01-02 on a manual clock, the wall clock's now on a
     realtime one; docs/control-api.md "Worlds"). A scenario that names its start keeps it on
-    either clock, because its timeline counts from there."""
-    meta = open_scenario(reference).meta
+    either clock, because its timeline counts from there. `source`: the name an inline
+    scenario's errors give it."""
+    meta = open_scenario(reference, source=source).meta
     return dataclasses.replace(
         config,
         scenario=reference,
+        scenario_source=source,
         seed=seed if seed is not None else meta.seed if meta.seed is not None else config.seed,
         start=(
             start

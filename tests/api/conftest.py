@@ -103,6 +103,9 @@ class ApiClient:
             sent["Authorization"] = f"Bearer {token}"
         if key is not None:
             sent["x-api-key"] = key
+        if content and not any(name.lower() == "content-type" for name in sent):
+            # Raw bytes are sent as a JSON client sends them: malformed JSON, not another type.
+            sent["content-type"] = "application/json"
         response = self.http.request(
             method,
             path,

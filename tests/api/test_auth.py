@@ -25,6 +25,7 @@ from ocx_sim.gateway.endpoint import Call, Endpoint, serve
 from ocx_sim.ids import is_ulid
 from ocx_sim.testing.client import InProcessClient, Response
 from ocx_sim.worlds import NewAccount, World, WorldConfig, Worlds
+from ocx_sim.worlds.config import proxy_networks
 from tests.api.conftest import ApiClient, OpenApi, assert_error, read_key, trade_key
 from tests.auth import sign, siwe_message
 
@@ -161,7 +162,8 @@ def test_the_session_cookie_and_its_clearing_are_secure_over_https(
 def test_x_forwarded_proto_https_makes_the_cookie_secure_only_behind_trusted_proxies(
     client: ApiClient, worlds: Worlds, wallet: LocalAccount, trusted: bool, secure: bool
 ) -> None:
-    world = worlds.create(WorldConfig(seed=8, trusted_proxies=trusted))
+    proxies = proxy_networks("127.0.0.1") if trusted else ()
+    world = worlds.create(WorldConfig(seed=8, trusted_proxies=proxies))
     base = world.base_url
     nonce = nonce_for(client, wallet.address, base)
     text = siwe_message(wallet.address, nonce, issued_at=world.now_ms)
@@ -176,7 +178,7 @@ def test_x_forwarded_proto_https_makes_the_cookie_secure_only_behind_trusted_pro
 def test_behind_trusted_proxies_x_forwarded_proto_http_wins_over_an_https_connection(
     worlds: Worlds, wallet: LocalAccount
 ) -> None:
-    world = worlds.create(WorldConfig(seed=8, trusted_proxies=True))
+    world = worlds.create(WorldConfig(seed=8, trusted_proxies=proxy_networks("127.0.0.1")))
     client = https_client(worlds)
     try:
         nonce = nonce_for(client, wallet.address, world.base_url)

@@ -107,8 +107,10 @@ def test_the_clock_advance_answers_the_events_a_scenario_step_produced(client: A
     [
         ({}, "name", "name: give name (a bundled scenario) or yaml (a scenario's text)"),
         ({"name": "sandbox", "yaml": "meta: {}"}, "yaml", "yaml: give either name"),
-        ({"name": 7}, "name", "name: must be a string"),
-        ({"name": "../secrets"}, "name", "name: ../secrets: no bundled scenario is named"),
+        ({"name": 7}, "name", "name: must be a bundled scenario's name"),
+        ({"name": "nope"}, "name", "name: nope: no bundled scenario is named"),
+        ({"name": "../secrets"}, "name", "name: must be a bundled scenario's name: this server"),
+        ({"name": "a\nb: c"}, "name", "name: must be a bundled scenario's name (send a"),
         ({"yaml": 7}, "yaml", "yaml: must be a scenario's YAML text"),
         ({"yaml": "  "}, "yaml", "yaml: must be a scenario's YAML text"),
         (
@@ -182,35 +184,39 @@ def test_a_seed_and_start_in_the_body_win_over_the_scenarios(client: ApiClient) 
     assert (created["seed"], created["now"]) == (3, "2026-05-01T00:00:00.000Z")
 
 
-def test_a_scenario_file_on_the_server_builds_a_world_and_reset_loads_it_again(
-    client: ApiClient, tmp_path: Path
+def test_a_scenario_file_in_the_scenario_dir_builds_a_world_and_reset_loads_it_again(
+    tmp_path: Path,
 ) -> None:
-    path = tmp_path / "mine.yaml"
-    path.write_text(YAML)
-    base = client.post("/_sim/worlds", json={"scenario": str(path)}).json()["baseUrl"]
-    advance(client, 120_000, base)
-    assert len(client.get(base + "/_sim/scenarios/status").json()["expectations"]) == 2
+    (tmp_path / "mine.yaml").write_text(YAML)
+    http = InProcessClient(create_app(Worlds(WorldConfig(seed=7, scenario_dir=tmp_path))))
+    base = http.post("/_sim/worlds", json={"scenario": "mine.yaml"}).json()["baseUrl"]
+    http.post(base + "/_sim/clock/advance", json={"ms": 120_000})
+    assert len(http.get(base + "/_sim/scenarios/status").json()["expectations"]) == 2
 
-    assert client.post(base + "/_sim/reset", json={}).status_code == 200
+    assert http.post(base + "/_sim/reset", json={}).status_code == 200
 
-    status = client.get(base + "/_sim/scenarios/status").json()
+    status = http.get(base + "/_sim/scenarios/status").json()
+    http.close()
     assert status["expectations"] == []
     assert status["scenarios"][0]["pending"] == 2
 
 
 def test_a_scenario_file_that_does_not_fit_the_world_is_400_naming_scenario(
-    client: ApiClient, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("timeline:\n  - {at: +1m, cancel: ghost}\n")
+    http = InProcessClient(create_app(Worlds(WorldConfig(seed=7, scenario_dir=tmp_path))))
 
-    response = client.post("/_sim/worlds", json={"scenario": str(path)})
+    response = http.post("/_sim/worlds", json={"scenario": str(path)})
 
-    assert_error(response, 400, "VALIDATION_ERROR", "scenario")
+    worlds = http.get("/_sim/worlds").json()["worlds"]
+    http.close()
+    assert (response.status_code, response.json()["details"]["field"]) == (400, "scenario")
     assert response.json()["message"] == (
-        f"scenario: {path}:2: timeline[0].cancel: no order is named 'ghost'"
+        f"scenario: {path.resolve()}:2: timeline[0].cancel: no order is named 'ghost'"
     )
-    assert len(client.get("/_sim/worlds").json()["worlds"]) == 1
+    assert len(worlds) == 1
 
 
 def test_a_new_world_does_not_inherit_the_servers_scenario() -> None:

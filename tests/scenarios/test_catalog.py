@@ -75,7 +75,8 @@ def build_problems(path: Path) -> list[str]:
     """What `POST /_sim/worlds {scenario}` says of a scenario whose terms cannot be."""
     client = InProcessClient(create_app(Worlds(WorldConfig(seed=7))))
     try:
-        answer = client.post("/_sim/worlds", json={"scenario": str(path)})
+        sent = {"scenario": path.read_text(), "scenarioSource": str(path)}
+        answer = client.post("/_sim/worlds", json=sent)
     finally:
         client.close()
     body = refused(answer, 400, "VALIDATION_ERROR", "scenario")

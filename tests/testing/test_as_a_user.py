@@ -199,7 +199,7 @@ def test_a_bundled_scenario_loads_by_name(ocx: OcxWorld) -> None:
     assert all(e["ok"] for e in ocx.scenario_status()["expectations"])
 
 
-def test_a_scenario_with_a_mistake_is_refused_naming_the_line_and_path(
+def test_a_scenario_file_with_a_mistake_is_refused_naming_the_file_line_and_path(
     ocx: OcxWorld, tmp_path: Path
 ) -> None:
     broken = tmp_path / "broken.yaml"
@@ -211,7 +211,7 @@ def test_a_scenario_with_a_mistake_is_refused_naming_the_line_and_path(
         ocx.load_scenario(broken)
 
     assert (refused.value.status, refused.value.body["code"]) == (400, "VALIDATION_ERROR")
-    assert "<yaml>:4: timeline[0].mark.set" in refused.value.body["message"]
+    assert f"{broken}:4: timeline[0].mark.set" in refused.value.body["message"]
 
 
 @pytest.mark.parametrize("where", ["ocx", "ocx_server"])

@@ -202,12 +202,14 @@ def test_a_balance_that_is_not_a_decimal_string_or_number_is_refused_in_python(
 # -- scenarios --------------------------------------------------------------------------------
 
 
-def test_a_scenario_name_is_sent_by_name_and_a_path_as_its_text(tmp_path: Path) -> None:
-    (tmp_path / "mine.yaml").write_text("meta: {name: mine}\n")
+def test_a_scenario_name_is_sent_by_name_and_a_path_as_its_text_and_name(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("meta: {name: mine}\n")
+    sent = {"yaml": "meta: {name: mine}\n", "source": str(mine)}
 
     assert scenario_body("funding-squeeze") == {"name": "funding-squeeze"}
-    assert scenario_body("mine.yaml", relative_to=tmp_path) == {"yaml": "meta: {name: mine}\n"}
-    assert scenario_body(tmp_path / "mine.yaml") == {"yaml": "meta: {name: mine}\n"}
+    assert scenario_body("mine.yaml", relative_to=tmp_path) == sent
+    assert scenario_body(mine) == sent
     with pytest.raises(FileNotFoundError, match=r"no scenario file 'other\.yml'"):
         scenario_body("other.yml", relative_to=tmp_path)
 
