@@ -80,6 +80,21 @@ class _Router(Router):
         await super().app(scope, receive, send)
 
 
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _by_method(handlers: dict[str, Handler]) -> Handler:
+    """One route per path, whatever the number of methods it serves: a wrong method is then
+    Starlette's 405 with an `Allow` naming every method of the path (and HEAD beside GET,
+    which Starlette answers as GET), not only the method of whichever route it met first."""
+
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return dispatch
+
+
 async def keep_time(
     worlds: Worlds, sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
 ) -> None:
@@ -113,11 +128,15 @@ def create_app(worlds: Worlds | None = None, *, control: bool = True) -> Starlet
         return json_response(spec)
 
     def table() -> list[BaseRoute]:
-        out: list[BaseRoute] = []
+        by_path: dict[str, dict[str, Handler]] = {}
         for endpoint in endpoints:
             handler = serve(endpoint, worlds)
             for path in (endpoint.path, *endpoint.aliases):
-                out.append(Route(path, handler, methods=[endpoint.method]))
+                by_path.setdefault(path, {})[endpoint.method] = handler
+        out: list[BaseRoute] = [
+            Route(path, _by_method(handlers), methods=list(handlers))
+            for path, handlers in by_path.items()
+        ]
         out.append(Route("/openapi.json", openapi, methods=["GET"]))
         if control:
             out += dashboard.routes(worlds)
