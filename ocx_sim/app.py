@@ -119,7 +119,14 @@ def create_app(worlds: Worlds | None = None, *, control: bool = True) -> Starlet
     if control:
         endpoints += [*control_routes.ENDPOINTS, *stream_routes.CONTROL_ENDPOINTS]
         components.update(control_routes.COMPONENTS)
-    spec = document(endpoints, components, title="ocx-sim: the OCX REST API", version=VERSION)
+    # One document per app: its security is what the default world's profile accepts.
+    spec = document(
+        endpoints,
+        components,
+        title="ocx-sim: the OCX REST API",
+        version=VERSION,
+        profile=worlds.default.config.profile,
+    )
 
     async def openapi(request: Request) -> Response:
         world_id = request.path_params.get("world_id")
