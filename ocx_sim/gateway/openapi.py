@@ -1,7 +1,10 @@
 """`/openapi.json`: an OpenAPI 3.1 document built from the declared endpoints.
 
 Every endpoint already declares its method, paths, access, request and answer schemas; this
-turns that list into the document, so the document cannot drift from what is served.
+turns that list into the document, so the document cannot drift from what is served. What the
+gateway refuses (credentials, the key policy, the rate limit, a bad body, an unknown world) and
+what an endpoint accepts are derived from the declaration and auth/policy.py, never written per
+endpoint; only the codes a handler itself answers are declared (`Endpoint.errors`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from ocx_sim.gateway.schemas import Schema, ref
 _SESSION: dict[str, list[str]] = {"session": []}
 _BEARER: dict[str, list[str]] = {"bearer": []}
 _KEY: dict[str, list[str]] = {"apiKey": []}
-_KEYS_EVERYWHERE = frozenset({Profile.PERMISSIVE, Profile.GITBOOK})
 
 _CREDENTIAL_REFUSALS = (
     ErrorCode.UNAUTHENTICATED,
@@ -74,16 +76,17 @@ status and code on any OCX path: that answer is the load balancer's, not the exc
 is outside what an operation lists."""
 
 
-def security(access: Access, profile: Profile) -> list[dict[str, list[str]]]:
-    """What `access` accepts under `profile` (auth/policy.py): `bearer` carries a session
-    token or, where keys are accepted, an API key."""
-    if access is Access.PUBLIC:
+def security(endpoint: Endpoint, profile: Profile) -> list[dict[str, list[str]]]:
+    """What the endpoint accepts under `profile`: an API key where the key policy
+    (auth/policy.py `check_key`) lets a key of scope `trade` through; `bearer` carries a
+    session token or, there, a key."""
+    if endpoint.access is Access.PUBLIC:
         return []
-    if access is Access.OPTIONAL:
+    if endpoint.access is Access.OPTIONAL:
         return [{}, _SESSION, _BEARER]
-    if access is Access.KEY_MANAGEMENT or (
-        access is Access.SESSION and profile not in _KEYS_EVERYWHERE
-    ):
+    try:
+        check_key(endpoint.access, profile, Scope.TRADE, endpoint.is_write)
+    except OcxError:
         return [_SESSION, _BEARER]
     return [_SESSION, _BEARER, _KEY]
 
@@ -188,7 +191,7 @@ def _operation(endpoint: Endpoint, path: str, profile: Profile) -> dict[str, Any
         "operationId": endpoint.operation_id + ("_alias_" + _slug(path) if alias else ""),
         "summary": endpoint.summary + (f" (alias of {endpoint.path})" if alias else ""),
         "tags": [endpoint.tag],
-        "security": security(endpoint.access, profile),
+        "security": security(endpoint, profile),
         "responses": {
             str(endpoint.status): success,
             **{
