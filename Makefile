@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test check bench clean
+.PHONY: serve test check bench dist clean
 
 # The stamp files record which install a target needs; they are rebuilt when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -32,6 +32,16 @@ check: $(VENV)/.installed-test
 test: check
 	$(BIN)/python -m pytest
 
+$(VENV)/.installed-build: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet build
+	touch $@
+
+# The sdist and the wheel, with the package data inside (the bundled scenarios, the dashboard,
+# uPlot, Swagger UI): `pip install dist/ocx_sim-*.whl` anywhere, no clone needed.
+dist: $(VENV)/.installed-build
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist
+
 bench: $(VENV)/.installed
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/http.py
@@ -43,4 +53,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/isolation.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -94,6 +94,21 @@ async def keep_saving(
             log.exception("saving the worlds to %s failed", keeper.directory)
 
 
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _by_method(handlers: dict[str, Handler]) -> Handler:
+    """One route per path, whatever the number of methods it serves: a wrong method is then
+    Starlette's 405 with an `Allow` naming every method of the path (and HEAD beside GET,
+    which Starlette answers as GET), not only the method of whichever route it met first."""
+
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return dispatch
+
+
 async def keep_time(
     worlds: Worlds, sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
 ) -> None:
@@ -121,7 +136,14 @@ def create_app(
     if control:
         endpoints += [*control_routes.ENDPOINTS, *stream_routes.CONTROL_ENDPOINTS]
         components.update(control_routes.COMPONENTS)
-    spec = document(endpoints, components, title="ocx-sim: the OCX REST API", version=VERSION)
+    # One document per app: its security is what the default world's profile accepts.
+    spec = document(
+        endpoints,
+        components,
+        title="ocx-sim: the OCX REST API",
+        version=VERSION,
+        profile=worlds.default.config.profile,
+    )
 
     async def openapi(request: Request) -> Response:
         world_id = request.path_params.get("world_id")
@@ -130,11 +152,15 @@ def create_app(
         return json_response(spec)
 
     def table() -> list[BaseRoute]:
-        out: list[BaseRoute] = []
+        by_path: dict[str, dict[str, Handler]] = {}
         for endpoint in endpoints:
             handler = serve(endpoint, worlds)
             for path in (endpoint.path, *endpoint.aliases):
-                out.append(Route(path, handler, methods=[endpoint.method]))
+                by_path.setdefault(path, {})[endpoint.method] = handler
+        out: list[BaseRoute] = [
+            Route(path, _by_method(handlers), methods=list(handlers))
+            for path, handlers in by_path.items()
+        ]
         out.append(Route("/openapi.json", openapi, methods=["GET"]))
         if control:
             out += dashboard.routes(worlds)

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 from eth_account import Account
 
-from ocx_sim.app import create_app
+from ocx_sim.app import VERSION, create_app
 from ocx_sim.auth.keys import Scope
 from ocx_sim.auth.policy import Profile
 from ocx_sim.auth.ratelimit import DEFAULT_LIMIT
@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ocx-sim", description="A simulator of the OCX exchange API."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve_cmd = commands.add_parser("serve", help="serve the default world over HTTP")
     serve_cmd.add_argument("--host", default="127.0.0.1")

@@ -17,6 +17,7 @@ from ocx_sim.app import create_app
 from ocx_sim.engine.core.markets import MarketType
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.testing.client import InProcessClient
+from ocx_sim.testing.sandbox import Sandbox
 from ocx_sim.worlds import WorldConfig, Worlds
 
 # The default catalog's linear markets, in the order of OCX's GitBook market listing
@@ -361,3 +362,23 @@ def test_without_the_control_api_every_sim_path_is_404_and_absent_from_openapi()
         )
         # The OCX surface is untouched.
         assert off.get("/perps/markets").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/_sim/faults", {"GET", "HEAD", "POST"}),
+        ("/perps/me/api-keys", {"GET", "HEAD", "POST"}),
+        ("/_sim/worlds", {"GET", "HEAD", "POST"}),
+    ],
+)
+@pytest.mark.parametrize("under_a_world", [False, True], ids=["root", "world"])
+def test_a_405_allows_every_method_the_path_serves_over_http(
+    ocx_sandbox: Sandbox, path: str, methods: set[str], under_a_world: bool
+) -> None:
+    with ocx_sandbox.world() as world:
+        base = world.url if under_a_world else ocx_sandbox.url
+        response = httpx.request("PATCH", base + path, timeout=10)
+    assert response.status_code == 405
+    assert response.json()["code"] == "METHOD_NOT_ALLOWED"
+    assert set(response.headers["allow"].split(", ")) == methods

@@ -18,10 +18,10 @@ from ocx_sim.auth import siwe
 from ocx_sim.auth.policy import Access
 from ocx_sim.auth.sessions import COOKIE_NAME
 from ocx_sim.engine.core.accounts import User, checksum_address
-from ocx_sim.errors import invalid
+from ocx_sim.errors import ErrorCode, invalid
 from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint, Reply
-from ocx_sim.gateway.schemas import ULID, Schema, nullable, obj, ref
+from ocx_sim.gateway.schemas import ULID, Schema, nullable, obj, ref, text
 
 MAX_MESSAGE_LENGTH = 8192
 """Far above any real SIWE message (a statement, a URI and a few resources)."""
@@ -114,8 +114,14 @@ ENDPOINTS = [
         Access.PUBLIC,
         "Sign in with Ethereum (EIP-4361): sets the astra_session cookie",
         response=ref("AuthUser"),
-        request=obj({"message": {"type": "string"}, "signature": {"type": "string"}}),
+        request=obj({"message": text(MAX_MESSAGE_LENGTH), "signature": text(MAX_SIGNATURE_LENGTH)}),
         tag="auth",
+        errors=(
+            ErrorCode.INVALID_SIWE_MESSAGE,
+            ErrorCode.NONCE_MISMATCH,
+            ErrorCode.NONCE_EXPIRED,
+            ErrorCode.INVALID_SIGNATURE,
+        ),
     ),
     Endpoint(
         "GET",
@@ -142,7 +148,7 @@ ENDPOINTS = [
         Access.SESSION,
         "Redeem an invite code to enable trading",
         response=_OK,
-        request=obj({"code": {"type": "string"}}),
+        request=obj({"code": text()}),
         tag="auth",
     ),
 ]

@@ -28,10 +28,19 @@ from ocx_sim.auth.policy import Access
 from ocx_sim.engine.commands.strategy import MAX_LEGS, MIN_LEGS, StrategyLeg
 from ocx_sim.engine.core.orders import Side
 from ocx_sim.engine.exchange import Exchange
-from ocx_sim.errors import invalid
+from ocx_sim.errors import ErrorCode, invalid
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
-from ocx_sim.gateway.schemas import DECIMAL, Schema, array, enum, obj, ref
+from ocx_sim.gateway.schemas import (
+    DECIMAL,
+    POSITIVE_DECIMAL,
+    Schema,
+    array,
+    enum,
+    obj,
+    ref,
+    text,
+)
 
 
 async def place_clob_order(call: Call) -> Any:
@@ -141,17 +150,17 @@ async def preview_strategy(call: Call) -> Any:
 _STRING: Schema = {"type": "string"}
 _LEG: Schema = obj(
     {
-        "market": _STRING,
+        "market": text(64),
         "side": enum("buy", "sell"),
-        "quantity": DECIMAL,
-        "price": DECIMAL,
+        "quantity": POSITIVE_DECIMAL,
+        "price": POSITIVE_DECIMAL,
         "timeInForce": enum("gtc", "ioc", "fok"),
     },
     optional=("timeInForce",),
 )
 STRATEGY_REQUEST: Schema = obj(
     {
-        "strategyName": _STRING,
+        "strategyName": text(64),
         "allOrNone": {"type": "boolean"},
         "cancelOnFailure": {"type": "boolean"},
         "legs": {**array(_LEG), "minItems": MIN_LEGS, "maxItems": MAX_LEGS},
@@ -203,6 +212,7 @@ ENDPOINTS = [
         request=STRATEGY_REQUEST,
         aliases=("/options/orders/strategy",),
         order_path=True,
+        errors=(*orders.PLACING, ErrorCode.STRATEGY_NOT_FILLED, ErrorCode.UNKNOWN_MARKET),
     ),
     Endpoint(
         "POST",
@@ -213,6 +223,7 @@ ENDPOINTS = [
         response=ref("StrategyPreview"),
         request=STRATEGY_REQUEST,
         aliases=("/options/orders/strategy/preview",),
+        errors=(ErrorCode.UNKNOWN_MARKET,),
     ),
     Endpoint(
         "POST",
@@ -224,6 +235,7 @@ ENDPOINTS = [
         request=ORDER_REQUEST,
         aliases=("/options/orders",),
         order_path=True,
+        errors=orders.PLACING,
     ),
     Endpoint(
         "POST",
@@ -245,6 +257,7 @@ ENDPOINTS = [
         request=MODIFY,
         aliases=("/options/orders/{id}/modify",),
         order_path=True,
+        errors=orders.ON_AN_ORDER + orders.PLACING,
     ),
     Endpoint(
         "POST",
@@ -255,6 +268,7 @@ ENDPOINTS = [
         response=ref("Order"),
         aliases=("/options/orders/{id}/cancel",),
         order_path=True,
+        errors=orders.ON_AN_ORDER,
     ),
     Endpoint(
         "POST",
@@ -278,6 +292,7 @@ ENDPOINTS = [
         request=TWO_SIDED_QUOTE,
         aliases=("/options/quotes",),
         order_path=True,
+        errors=orders.PLACING,
     ),
     Endpoint(
         "POST",
@@ -289,5 +304,6 @@ ENDPOINTS = [
         request=BULK_QUOTES,
         aliases=("/options/quotes/bulk",),
         order_path=True,
+        errors=orders.PLACING,
     ),
 ]

@@ -26,11 +26,37 @@ from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call
-from ocx_sim.gateway.schemas import DECIMAL, Schema, array, enum, obj, ref
+from ocx_sim.gateway.schemas import (
+    DECIMAL,
+    POSITIVE_DECIMAL,
+    Schema,
+    array,
+    enum,
+    obj,
+    ref,
+    requires_price_unless,
+    text,
+)
 
 PERPS: frozenset[Venue] = frozenset({Venue.PERPS})
 CLOB: frozenset[Venue] = frozenset({Venue.SPOT, Venue.OPTIONS})
 _ID_LENGTH = 64
+PLACING: tuple[ErrorCode, ...] = (
+    ErrorCode.INSUFFICIENT_BALANCE,
+    ErrorCode.DUPLICATE_CLIENT_ORDER_ID,
+    ErrorCode.MARKET_HALTED,
+    ErrorCode.MARKET_EXPIRED,
+    ErrorCode.INSUFFICIENT_MARGIN,
+    ErrorCode.POST_ONLY_WOULD_TAKE,
+    ErrorCode.REDUCE_ONLY_WOULD_INCREASE,
+    ErrorCode.PRICE_OUT_OF_BAND,
+    ErrorCode.NO_LIQUIDITY,
+    ErrorCode.SELF_TRADE,
+)
+"""What admitting an order can refuse (engine/commands/admission.py), for `/openapi.json`:
+spot inventory (400), the market's state and the account (409), margin and the book (422)."""
+ON_AN_ORDER: tuple[ErrorCode, ...] = (ErrorCode.ORDER_NOT_FOUND, ErrorCode.ORDER_NOT_OPEN)
+"""An order named by its id: unknown or another user's (404), no longer open (409)."""
 
 
 def perps_venues(profile: Profile) -> frozenset[Venue]:
@@ -233,23 +259,25 @@ async def bulk_quotes(call: Call, venues: Collection[Venue]) -> Any:
 # -- schemas ----------------------------------------------------------------------------------
 
 _STRING: Schema = {"type": "string"}
+_ID: Schema = text(_ID_LENGTH)
+_CLIENT_ORDER_ID: Schema = text(64)
 _ORDER_ID: Schema = {"type": "string", "minLength": 26, "maxLength": 26}
 
 ORDER_REQUEST: Schema = obj(
     {
-        "marketId": _STRING,
+        "marketId": _ID,
         "side": enum("buy", "sell"),
-        "quantity": DECIMAL,
+        "quantity": POSITIVE_DECIMAL,
         "type": enum("limit", "market"),
-        "price": DECIMAL,
+        "price": POSITIVE_DECIMAL,
         "timeInForce": enum("gtc", "ioc", "fok"),
         "postOnly": {"type": "boolean"},
         "reduceOnly": {"type": "boolean"},
         "marginMode": enum("cross", "isolated"),
-        "clientOrderId": _STRING,
-        "stopPrice": DECIMAL,
-        "takeProfitPrice": DECIMAL,
-        "stopLossPrice": DECIMAL,
+        "clientOrderId": _CLIENT_ORDER_ID,
+        "stopPrice": POSITIVE_DECIMAL,
+        "takeProfitPrice": POSITIVE_DECIMAL,
+        "stopLossPrice": POSITIVE_DECIMAL,
     },
     optional=(
         "type",
@@ -263,13 +291,13 @@ ORDER_REQUEST: Schema = obj(
         "takeProfitPrice",
         "stopLossPrice",
     ),
-)
+) | requires_price_unless("type", "market")
 QUOTE: Schema = obj(
     {
         "side": enum("buy", "sell"),
-        "price": DECIMAL,
-        "quantity": DECIMAL,
-        "clientOrderId": _STRING,
+        "price": POSITIVE_DECIMAL,
+        "quantity": POSITIVE_DECIMAL,
+        "clientOrderId": _CLIENT_ORDER_ID,
         "timeInForce": enum("gtc", "ioc", "fok"),
         "postOnly": {"type": "boolean"},
         "reduceOnly": {"type": "boolean"},
@@ -281,24 +309,26 @@ _SIDE_QUOTE: Schema = obj(
     {k: v for k, v in QUOTE["properties"].items() if k != "side"},
     optional=("clientOrderId", "timeInForce", "postOnly", "reduceOnly", "marginMode"),
 )
-MODIFY: Schema = obj({"price": DECIMAL, "quantity": DECIMAL}, optional=("price", "quantity"))
+MODIFY: Schema = obj(
+    {"price": POSITIVE_DECIMAL, "quantity": POSITIVE_DECIMAL}, optional=("price", "quantity")
+)
 CANCEL_ALL: Schema = obj(
     {
-        "marketId": _STRING,
-        "quoteId": _STRING,
-        "clientOrderId": _STRING,
+        "marketId": _ID,
+        "quoteId": _ID,
+        "clientOrderId": _CLIENT_ORDER_ID,
         "marginMode": enum("cross", "isolated"),
     },
     optional=("marketId", "quoteId", "clientOrderId", "marginMode"),
 )
 TWO_SIDED_QUOTE: Schema = obj(
-    {"marketId": _STRING, "bid": _SIDE_QUOTE, "ask": _SIDE_QUOTE, "quoteId": _STRING},
+    {"marketId": _ID, "bid": _SIDE_QUOTE, "ask": _SIDE_QUOTE, "quoteId": _ID},
     optional=("bid", "ask", "quoteId"),
 )
 BULK_QUOTES: Schema = obj(
     {
-        "marketId": _STRING,
-        "quoteId": _STRING,
+        "marketId": _ID,
+        "quoteId": _ID,
         "cancelAll": {"type": "boolean"},
         "quotes": {**array(QUOTE), "maxItems": MAX_BULK_QUOTES},
     },

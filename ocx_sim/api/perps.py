@@ -26,7 +26,7 @@ from ocx_sim.engine.core.markets import Venue
 from ocx_sim.engine.core.orders import MarginMode, OrderType, TimeInForce
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
-from ocx_sim.gateway.schemas import DECIMAL, Schema, enum, obj, ref
+from ocx_sim.gateway.schemas import POSITIVE_DECIMAL, Schema, enum, obj, ref, text
 
 
 def _venues(call: Call) -> frozenset[Venue]:
@@ -85,15 +85,19 @@ async def close_perps_position(call: Call) -> Any:
 
 _CLOSE: Schema = obj(
     {
-        "marketId": {"type": "string"},
-        "quantity": DECIMAL,
+        "marketId": text(64),
+        "quantity": POSITIVE_DECIMAL,
         "marginMode": enum("cross", "isolated"),
         "orderType": enum("limit", "market"),
-        "price": DECIMAL,
+        "price": POSITIVE_DECIMAL,
         "timeInForce": enum("gtc", "ioc", "fok"),
     },
     optional=("quantity", "marginMode", "orderType", "price", "timeInForce"),
-)
+) | {
+    # A limit close names its price; a market close (the default) may name its worst one.
+    "if": {"properties": {"orderType": {"const": "limit"}}, "required": ["orderType"]},
+    "then": {"required": ["price"]},
+}
 
 COMPONENTS: dict[str, Schema] = dict(orders.COMPONENTS)
 ENDPOINTS = [
@@ -107,6 +111,7 @@ ENDPOINTS = [
         request=ORDER_REQUEST,
         order_path=True,
         tag="perps",
+        errors=orders.PLACING,
     ),
     Endpoint(
         "POST",
@@ -139,6 +144,7 @@ ENDPOINTS = [
         response=ref("Order"),
         order_path=True,
         tag="perps",
+        errors=orders.ON_AN_ORDER,
     ),
     Endpoint(
         "POST",
@@ -150,6 +156,7 @@ ENDPOINTS = [
         request=MODIFY,
         order_path=True,
         tag="perps",
+        errors=orders.ON_AN_ORDER + orders.PLACING,
     ),
     Endpoint(
         "POST",
@@ -161,6 +168,7 @@ ENDPOINTS = [
         request=TWO_SIDED_QUOTE,
         order_path=True,
         tag="perps",
+        errors=orders.PLACING,
     ),
     Endpoint(
         "POST",
@@ -172,6 +180,7 @@ ENDPOINTS = [
         request=BULK_QUOTES,
         order_path=True,
         tag="perps",
+        errors=orders.PLACING,
     ),
     Endpoint(
         "POST",
@@ -183,5 +192,6 @@ ENDPOINTS = [
         request=_CLOSE,
         order_path=True,
         tag="perps",
+        errors=orders.PLACING,
     ),
 ]

@@ -21,9 +21,10 @@ from typing import Any
 from ocx_sim.auth.policy import Access
 from ocx_sim.engine.core.accounts import Bucket
 from ocx_sim.engine.core.settlements import SettlementKind, SettlementStatus
+from ocx_sim.errors import ErrorCode
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
-from ocx_sim.gateway.schemas import DECIMAL, Schema, array, enum, obj, ref
+from ocx_sim.gateway.schemas import DECIMAL, POSITIVE_DECIMAL, Schema, array, enum, obj, ref
 
 HISTORY_LIMIT_DEFAULT = 100
 HISTORY_LIMIT_MAX = 500
@@ -151,8 +152,9 @@ ENDPOINTS = [
         transfer_funds,
         Access.SESSION,
         "Move USDC between two of your buckets",
-        request=obj({"from": _BUCKET, "to": _BUCKET, "amount": DECIMAL}),
+        request=obj({"from": _BUCKET, "to": _BUCKET, "amount": POSITIVE_DECIMAL}),
         response=ref("BucketBalances"),
+        errors=(ErrorCode.INSUFFICIENT_BALANCE,),
     ),
     Endpoint(
         "POST",
@@ -160,8 +162,9 @@ ENDPOINTS = [
         withdraw_funds,
         Access.SESSION,
         "Withdraw USDC from the wallet bucket to your wallet on chain",
-        request=obj({"amount": DECIMAL}),
+        request=obj({"amount": POSITIVE_DECIMAL}),
         response=obj({"withdrawalId": {"type": "string", "minLength": 26, "maxLength": 26}}),
+        errors=(ErrorCode.INSUFFICIENT_BALANCE,),
     ),
     Endpoint(
         "GET",

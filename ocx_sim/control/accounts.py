@@ -35,7 +35,18 @@ from ocx_sim.engine.sim import HOUSE_ADDRESS, LIQUIDITY_ADDRESS, TAKERS_ADDRESS
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
-from ocx_sim.gateway.schemas import DECIMAL, ULID, Schema, array, enum, nullable, obj, ref
+from ocx_sim.gateway.schemas import (
+    DECIMAL,
+    POSITIVE_DECIMAL,
+    ULID,
+    Schema,
+    array,
+    enum,
+    nullable,
+    obj,
+    ref,
+    text,
+)
 from ocx_sim.worlds import KeyRequest, NewAccount
 
 TX_HASH_MAX_LENGTH = 128
@@ -260,7 +271,11 @@ CREATE_ACCOUNT: Schema = obj(
     optional=("walletAddress", "balances", "apiKeys"),
 )
 DEPOSIT: Schema = obj(
-    {"walletAddress": {"type": "string"}, "amount": DECIMAL, "txHash": {"type": "string"}},
+    {
+        "walletAddress": text(64),
+        "amount": POSITIVE_DECIMAL,
+        "txHash": text(TX_HASH_MAX_LENGTH),
+    },
     optional=("txHash",),
 )
 ENDPOINTS = [

@@ -23,7 +23,16 @@ from ocx_sim.engine.core.orders import Side
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
-from ocx_sim.gateway.schemas import DECIMAL, Schema, array, enum, nullable, obj, ref
+from ocx_sim.gateway.schemas import (
+    DECIMAL,
+    POSITIVE_DECIMAL,
+    Schema,
+    array,
+    enum,
+    nullable,
+    obj,
+    ref,
+)
 
 
 def _price(spec: MarketSpec, value: Decimal | None) -> str | None:
@@ -103,8 +112,10 @@ COMPONENTS: dict[str, Schema] = {
         {"marketId": {"type": "string"}, "tradingStatus": enum("active", "halted")}
     ),
 }
-PRICE: Schema = obj({"price": DECIMAL})
-TRADE: Schema = obj({"side": enum("buy", "sell"), "price": DECIMAL, "quantity": DECIMAL})
+PRICE: Schema = obj({"price": POSITIVE_DECIMAL})
+TRADE: Schema = obj(
+    {"side": enum("buy", "sell"), "price": POSITIVE_DECIMAL, "quantity": POSITIVE_DECIMAL}
+)
 ENDPOINTS = [
     Endpoint(
         "POST",

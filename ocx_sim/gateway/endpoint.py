@@ -112,6 +112,9 @@ class Endpoint:
     status: int = 200
     media_type: str = "application/json"
     """What a success answers: JSON, or `text/event-stream` for a stream (streams/)."""
+    errors: tuple[ErrorCode, ...] = ()
+    """The catalog codes the handler itself can answer; gateway/openapi.py adds the gateway's
+    (credentials, key policy, rate limit, body, unknown world) from the fields above."""
 
     @property
     def operation_id(self) -> str:

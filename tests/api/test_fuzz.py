@@ -51,7 +51,7 @@ from ocx_sim.clock import DEFAULT_START_MS, format_ms
 from ocx_sim.engine.core.markets import MarketSpec
 from ocx_sim.engine.core.orders import OrderRequest, Side
 from ocx_sim.errors import CATALOG, ErrorCode
-from ocx_sim.gateway.schemas import DECIMAL, INSTANT, ULID
+from ocx_sim.gateway.schemas import DECIMAL, INSTANT, POSITIVE_DECIMAL, ULID
 from ocx_sim.testing.builders import credit_spot
 from ocx_sim.testing.client import InProcessClient, Response
 from ocx_sim.worlds import DEFAULT_WORLD_ID, KeyRequest, NewAccount, World, WorldConfig, Worlds
@@ -296,6 +296,7 @@ IPS: Strategy = st.lists(
 ULIDS: Strategy = st.text(alphabet="0123456789ABCDEFGHJKMNPQRSTVWXYZ", min_size=26, max_size=26)
 PATTERNS: dict[str, Strategy] = {
     DECIMAL["pattern"]: DECIMALS,
+    POSITIVE_DECIMAL["pattern"]: DECIMALS,
     INSTANT["pattern"]: INSTANTS,
     ULID["pattern"]: ULIDS,
     "^0x[0-9a-fA-F]{40}$": ADDRESSES,

@@ -1,0 +1,196 @@
+"""`/openapi.json` as strict as the server: the errors each operation can answer, request
+schemas that refuse what the parsers refuse, the `/w/{worldId}` prefix, and the security the
+default world's profile accepts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from ocx_sim.app import create_app
+from ocx_sim.auth.policy import Profile
+from ocx_sim.errors import CATALOG, ErrorCode
+from ocx_sim.testing.client import InProcessClient
+from ocx_sim.worlds import NewAccount, WorldConfig, Worlds
+from tests.api.conftest import ApiClient
+
+ORDER = {"marketId": "BTC-PERP", "side": "buy", "quantity": "0.01", "price": "67000.00"}
+RATE_LIMIT_HEADERS = {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"}
+
+
+def document_of(config: WorldConfig) -> dict[str, Any]:
+    with InProcessClient(create_app(Worlds(config))) as http:
+        document: dict[str, Any] = http.get("/openapi.json").json()
+    return document
+
+
+def operation(client: ApiClient, method: str, path: str) -> dict[str, Any]:
+    found: dict[str, Any] = client.openapi.document["paths"][path][method]
+    return found
+
+
+def codes(client: ApiClient, method: str, path: str, status: int) -> list[str]:
+    schema = operation(client, method, path)["responses"][str(status)]["content"]
+    listed: list[str] = schema["application/json"]["schema"]["allOf"][1]["properties"]["code"][
+        "enum"
+    ]
+    return listed
+
+
+def accepts(client: ApiClient, method: str, path: str, body: dict[str, Any]) -> bool:
+    schema = operation(client, method, path)["requestBody"]["content"]["application/json"]
+    root = {**schema["schema"], "components": client.openapi.document["components"]}
+    return Draft202012Validator(root).is_valid(body)
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+def test_an_order_path_lists_its_429_with_retry_after_and_the_window_headers(
+    client: ApiClient,
+) -> None:
+    refused = operation(client, "post", "/perps/orders")["responses"]["429"]
+
+    assert set(refused["headers"]) == {"Retry-After"} | RATE_LIMIT_HEADERS
+    assert codes(client, "post", "/perps/orders", 429) == ["ORDER_RATE_LIMIT"]
+
+
+@pytest.mark.parametrize("config", [WorldConfig(seed=7, order_rate_limit=1)])
+def test_a_429_carries_every_header_the_document_lists_for_it(
+    client: ApiClient, trader: NewAccount
+) -> None:
+    first = client.post("/perps/orders", json=ORDER, token=trader.session_token)
+    assert first.status_code == 200
+    response = client.post("/perps/orders", json=ORDER, token=trader.session_token)
+
+    assert response.status_code == 429
+    listed = operation(client, "post", "/perps/orders")["responses"]["429"]["headers"]
+    assert {name.lower() for name in listed} <= set(response.headers.keys())
+
+
+def test_an_order_lists_the_gateways_refusals_and_the_engines_by_status(
+    client: ApiClient,
+) -> None:
+    assert codes(client, "post", "/perps/orders", 400) == [
+        "VALIDATION_ERROR",
+        "INSUFFICIENT_BALANCE",
+    ]
+    assert "API_KEY_REVOKED" in codes(client, "post", "/perps/orders", 401)
+    assert codes(client, "post", "/perps/orders", 403) == [
+        "INSUFFICIENT_SCOPE",
+        "IP_NOT_ALLOWED",
+        "API_KEY_NOT_ACCEPTED",
+        "INVITE_REQUIRED",
+    ]
+    assert codes(client, "post", "/perps/orders", 404) == ["UNKNOWN_MARKET", "NOT_FOUND"]
+    assert "INSUFFICIENT_MARGIN" in codes(client, "post", "/perps/orders", 422)
+    assert codes(client, "post", "/perps/orders/{id}/cancel", 404) == [
+        "ORDER_NOT_FOUND",
+        "NOT_FOUND",
+    ]
+
+
+def test_a_public_read_without_parameters_lists_only_an_unknown_world(client: ApiClient) -> None:
+    responses = operation(client, "get", "/perps/markets")["responses"]
+
+    assert set(responses) == {"200", "404", "default"}
+    assert codes(client, "get", "/perps/markets", 404) == ["NOT_FOUND"]
+
+
+def test_every_listed_code_is_the_catalogs_at_its_status_in_the_shared_error_body(
+    client: ApiClient,
+) -> None:
+    document = client.openapi.document
+    assert set(document["components"]["schemas"]["Error"]["properties"]) >= {
+        "error",
+        "code",
+        "message",
+        "details",
+    }
+    for methods in document["paths"].values():
+        for spec in methods.values():
+            for status, response in spec["responses"].items():
+                if status.startswith(("4", "5")):
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema["allOf"][0] == {"$ref": "#/components/schemas/Error"}
+                    for code in schema["allOf"][1]["properties"]["code"]["enum"]:
+                        assert CATALOG[ErrorCode(code)].status == int(status)
+
+
+# -- request schemas ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("quantity", ["-1", "0", "0.000", "１"])
+def test_a_quantity_that_is_not_a_positive_ascii_decimal_is_outside_the_order_schema(
+    client: ApiClient, quantity: str
+) -> None:
+    assert accepts(client, "post", "/perps/orders", ORDER)
+    assert not accepts(client, "post", "/perps/orders", {**ORDER, "quantity": quantity})
+
+
+def test_a_limit_order_without_a_price_is_outside_the_schema_and_a_market_order_is_not(
+    client: ApiClient,
+) -> None:
+    bare = {k: v for k, v in ORDER.items() if k != "price"}
+
+    assert not accepts(client, "post", "/perps/orders", bare)
+    assert not accepts(client, "post", "/orders", {**bare, "type": "limit"})
+    assert accepts(client, "post", "/perps/orders", {**bare, "type": "market"})
+
+
+def test_strings_longer_than_the_parsers_take_are_outside_the_schema(client: ApiClient) -> None:
+    assert accepts(client, "post", "/perps/orders", {**ORDER, "clientOrderId": "c" * 64})
+    assert not accepts(client, "post", "/perps/orders", {**ORDER, "clientOrderId": "c" * 65})
+    assert not accepts(client, "post", "/perps/orders", {**ORDER, "clientOrderId": ""})
+    assert not accepts(client, "post", "/perps/orders", {**ORDER, "marketId": "M" * 65})
+
+
+def test_a_zero_transfer_is_outside_the_schema(client: ApiClient) -> None:
+    transfer = {"from": "wallet", "to": "perps", "amount": "10"}
+
+    assert accepts(client, "post", "/wallet/transfer", transfer)
+    assert not accepts(client, "post", "/wallet/transfer", {**transfer, "amount": "0.00"})
+
+
+def test_a_schema_refusal_is_the_servers_too(client: ApiClient, trader: NewAccount) -> None:
+    # The document refuses no request the server takes, and the other way round, here.
+    for body in ({**ORDER, "quantity": "-1"}, {k: v for k, v in ORDER.items() if k != "price"}):
+        assert not accepts(client, "post", "/perps/orders", body)
+        response = client.post("/perps/orders", json=body, token=trader.session_token)
+        assert response.status_code == 400
+
+
+# -- worlds and security --------------------------------------------------------------------------
+
+
+def test_the_document_states_the_world_prefix_as_a_server(client: ApiClient) -> None:
+    servers = client.openapi.document["servers"]
+
+    assert servers[0]["url"] == "/"
+    assert servers[1]["url"] == "/w/{worldId}"
+    assert servers[1]["variables"]["worldId"]["default"] == "default"
+
+
+def test_a_session_endpoint_takes_an_api_key_only_under_a_permissive_default_world() -> None:
+    strict = document_of(WorldConfig())
+    permissive = document_of(WorldConfig(profile=Profile.PERMISSIVE))
+
+    def schemes(document: dict[str, Any], method: str, path: str) -> set[str]:
+        return {name for option in document["paths"][path][method]["security"] for name in option}
+
+    assert "apiKey" not in schemes(strict, "post", "/perps/orders")
+    assert "apiKey" in schemes(permissive, "post", "/perps/orders")
+    # Key management takes a session under every profile; a read takes a key under each.
+    assert "apiKey" not in schemes(permissive, "post", "/perps/me/api-keys")
+    assert "apiKey" in schemes(strict, "get", "/perps/positions")
+    assert "profile (`permissive`)" in permissive["info"]["description"]
+
+
+def test_an_operation_with_a_body_lists_413_and_415_and_one_without_lists_neither(
+    client: ApiClient,
+) -> None:
+    assert codes(client, "post", "/perps/orders", 413) == ["PAYLOAD_TOO_LARGE"]
+    assert codes(client, "post", "/perps/orders", 415) == ["UNSUPPORTED_MEDIA_TYPE"]
+    assert {"413", "415"}.isdisjoint(operation(client, "get", "/perps/markets")["responses"])
