@@ -29,6 +29,10 @@ PROXY_HEADERS = False
 """uvicorn's `proxy_headers`: off wherever ocx-sim runs uvicorn (module docstring)."""
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
+SHUTDOWN_GRACE_S = 2
+"""How long `ocx-sim serve` lets requests in flight finish once told to stop (SIGTERM, Ctrl-C)
+before uvicorn cancels them (`timeout_graceful_shutdown`): a request held by a latency fault,
+or an open stream, never keeps the server up."""
 
 
 def serve(
@@ -44,6 +48,7 @@ def serve(
         access_log=access_log,
         log_level="info",
         proxy_headers=PROXY_HEADERS,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
 
 
