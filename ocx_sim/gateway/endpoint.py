@@ -386,7 +386,7 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
                     path,
                     account,
                     status,
-                    round((loop.time() - started) * 1000, 3),
+                    (loop.time() - started) * 1000,
                     (raw, None),
                     frames=frames,
                 )
@@ -407,7 +407,7 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
             path,
             account,
             None if dropped else response.status_code,
-            round((loop.time() - started) * 1000, 3),
+            (loop.time() - started) * 1000,
             bodies,
         )
         return response
