@@ -32,6 +32,12 @@ TICK_SECONDS = 0.25
 """The longest the realtime ticker sleeps: a timer scheduled while it sleeps (a new deposit's
 confirmations) is seen within this much real time. Requests never wait for it: each fires
 its world's due timers first (gateway/endpoint.py)."""
+MIN_TICK_SECONDS = 0.001
+"""The shortest the realtime ticker sleeps. At a high speed the next timer is often due in less
+than a millisecond of real time, and a shorter sleep returns at once (the event loop's timers
+have millisecond resolution): the ticker would spin. Each wake fires every timer due by then,
+and a request fires its world's own first, so nothing is late but an open stream's frame, by
+at most this much."""
 
 log = logging.getLogger("ocx_sim")
 
@@ -112,7 +118,8 @@ def _by_method(handlers: dict[str, Handler]) -> Handler:
 async def keep_time(
     worlds: Worlds, sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
 ) -> None:
-    """Fire the timers of realtime worlds as real time passes, until cancelled."""
+    """Fire the timers of realtime worlds as real time passes, until cancelled: sleep until the
+    next timer is due, at least `MIN_TICK_SECONDS` and at most `TICK_SECONDS`."""
     while True:
         try:
             wait = worlds.keep_time()
@@ -120,7 +127,9 @@ async def keep_time(
             # A failing timer is already off its clock; the others must keep running.
             log.exception("a timer failed")
             wait = 0.0
-        await sleep(TICK_SECONDS if wait is None else min(wait, TICK_SECONDS))
+        await sleep(
+            TICK_SECONDS if wait is None else max(MIN_TICK_SECONDS, min(wait, TICK_SECONDS))
+        )
 
 
 def create_app(

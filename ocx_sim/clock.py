@@ -218,6 +218,14 @@ class Clock:
         clock._run_at(speed, real_time, start)
         return clock
 
+    def hold(self) -> int:
+        """Fire what is due and read the same instant until `release`: a request's instant
+        (a manual clock's reads only move when told anyway). Answers that instant."""
+        return self.now_ms
+
+    def release(self) -> None:
+        """End a `hold`."""
+
     def _refuse_switch_while_running(self) -> None:
         if self._target_ms is not None:
             raise ClockError("a clock cannot switch mode while its timers are firing")
@@ -244,15 +252,22 @@ class Clock:
             return ordinary or None
         return deferrable
 
-    def _run_until(self, target_ms: int) -> int:
+    def _run_until(self, target_ms: int, limit: int | None = None) -> int:
         """Fire every timer due at or before `target_ms`, moving `_now_ms` to each one's instant
-        while it runs, then leave the clock at `target_ms`. Returns how many fired."""
+        while it runs, then leave the clock at `target_ms`. Returns how many fired. With a
+        `limit`, fire at most that many: when more are due the clock stays at the instant of
+        the last one fired, and the next run fires the rest exactly as one run would have
+        (a callback's horizon is the target either way)."""
         fired = 0
+        finished = True
         outer_target, self._target_ms = self._target_ms, target_ms
         try:
             while True:
                 queue = self._next_queue()
                 if queue is None or queue[0][0] > target_ms:
+                    break
+                if limit is not None and fired >= limit:
+                    finished = False
                     break
                 due, _, _, timer = heapq.heappop(queue)
                 # A timer scheduled in the past (due before now) fires "now": time never goes
@@ -265,7 +280,8 @@ class Clock:
                 fired += 1
         finally:
             self._target_ms = outer_target
-        self._now_ms = max(self._now_ms, target_ms)
+        if finished:
+            self._now_ms = max(self._now_ms, target_ms)
         return fired
 
 
@@ -274,14 +290,16 @@ class SimClock(Clock):
 
     mode = "manual"
 
-    def advance_to(self, target_ms: int) -> int:
-        """Move to `target_ms`, firing due timers in (due, seq) order. Returns how many fired."""
+    def advance_to(self, target_ms: int, limit: int | None = None) -> int:
+        """Move to `target_ms`, firing due timers in (due, seq) order. Returns how many fired.
+        With a `limit`, at most that many fire (`_run_until`): fewer than `limit` fired means
+        the clock has reached `target_ms`."""
         if target_ms < self._now_ms:
             raise ClockError(
                 f"the clock cannot go backwards: now is {format_ms(self._now_ms)}, "
                 f"asked for {format_ms(target_ms)}"
             )
-        return self._run_until(target_ms)
+        return self._run_until(target_ms, limit)
 
     def advance_by(self, delta_ms: int) -> int:
         if delta_ms < 0:
@@ -310,6 +328,11 @@ class WallClock(Clock):
     magnitude that float seconds keep sub-millisecond precision); `now_ms` is also clamped to
     never decrease, whatever the source does. What it reads (`_read_ms`) runs ahead of the
     instant its timers have reached (`_now_ms`) until `fire_due` catches them up.
+
+    While held (`hold`, for one request: docs/control-api.md "Clock"), it fires what is due
+    and then reads that one instant until `release`: whatever the request stamps comes after
+    every timer due by then, and no timer due later has been skipped, so the event log's
+    timestamps never go backwards and a trade never lands before a funding due earlier.
     """
 
     mode = "realtime"
@@ -332,6 +355,7 @@ class WallClock(Clock):
         self._real_time = real_time or time.monotonic
         self._real_origin = self._real_time()
         self._sim_origin = self._read_ms = from_ms
+        self._held = False
 
     @property
     def speed(self) -> float:
@@ -339,9 +363,10 @@ class WallClock(Clock):
 
     @property
     def now_ms(self) -> int:
-        if self._target_ms is not None:
+        if self._target_ms is not None or self._held:
             # Timers are firing: each reads its own instant, as on a manual clock, so that a
-            # callback running ahead stays within its horizon (module docstring).
+            # callback running ahead stays within its horizon (module docstring). Held: the
+            # instant its timers were fired to (`hold`).
             return self._now_ms
         elapsed = (self._real_time() - self._real_origin) * self._speed
         sim = self._sim_origin + int(elapsed * 1000)
@@ -363,9 +388,18 @@ class WallClock(Clock):
         its world's source of real time without jumping over the time it spent stored."""
         self._run_at(self._speed, real_time, self._read_ms)
 
+    def hold(self) -> int:
+        self.fire_due()
+        self._held = True
+        return self._now_ms
+
+    def release(self) -> None:
+        self._held = False
+
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state["_read_ms"] = self.now_ms
+        state["_held"] = False
         for name in _REALTIME_SOURCE:
             del state[name]
         return state
@@ -403,7 +437,7 @@ def wall_now_ms(wall_time: WallTimeSource | None = None) -> int:
 
 _REALTIME_SOURCE = ("_real_time", "_real_origin", "_sim_origin")
 """Where a realtime clock reads real time from: the process's, never copied."""
-_REALTIME_STATE = ("_speed", "_read_ms", *_REALTIME_SOURCE)
+_REALTIME_STATE = ("_speed", "_read_ms", "_held", *_REALTIME_SOURCE)
 
 
 @lru_cache(maxsize=4096)

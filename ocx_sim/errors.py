@@ -44,6 +44,7 @@ class ErrorCode(StrEnum):
     MARKET_EXPIRED = "MARKET_EXPIRED"
     ORDER_NOT_OPEN = "ORDER_NOT_OPEN"
     SNAPSHOT_LIMIT = "SNAPSHOT_LIMIT"
+    WORLD_RESET = "WORLD_RESET"
     # 413
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     # 415
@@ -58,6 +59,8 @@ class ErrorCode(StrEnum):
     SELF_TRADE = "SELF_TRADE"
     # 429
     ORDER_RATE_LIMIT = "ORDER_RATE_LIMIT"
+    # 499: the client went away before its request was read (never sent; journaled)
+    CLIENT_CLOSED_REQUEST = "CLIENT_CLOSED_REQUEST"
     # 500: always a bug; the web layer's last resort
     INTERNAL_ERROR = "INTERNAL_ERROR"
     # 503
@@ -110,6 +113,9 @@ CATALOG: Mapping[ErrorCode, CatalogEntry] = MappingProxyType(
         ErrorCode.MARKET_HALTED: _E(409, "Market is halted", "ConflictError"),
         ErrorCode.MARKET_EXPIRED: _E(409, "Market has expired", "ConflictError"),
         ErrorCode.ORDER_NOT_OPEN: _E(409, "Order is no longer open", "ConflictError"),
+        ErrorCode.WORLD_RESET: _E(
+            409, "The world was reset while the request waited; send it again", "ConflictError"
+        ),
         ErrorCode.SNAPSHOT_LIMIT: _E(
             409, "The world keeps no more snapshots; delete one first", "ConflictError"
         ),
@@ -133,6 +139,9 @@ CATALOG: Mapping[ErrorCode, CatalogEntry] = MappingProxyType(
         ),
         ErrorCode.SELF_TRADE: _E(422, "Order would trade against your own order", "OrderError"),
         ErrorCode.ORDER_RATE_LIMIT: _E(429, "Order rate limit exceeded", "RateLimitError"),
+        ErrorCode.CLIENT_CLOSED_REQUEST: _E(
+            499, "The client closed the connection before its request was read", "RequestError"
+        ),
         ErrorCode.INTERNAL_ERROR: _E(500, "Internal error", "ServerError"),
         ErrorCode.UPSTREAM_DEGRADED: _E(
             503, "Reference data unavailable; retry shortly", "ServerError"

@@ -47,6 +47,10 @@ MAX_CONNECTIONS = 512
 """uvicorn's `proxy_headers`: off wherever ocx-sim runs uvicorn (module docstring)."""
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
+SHUTDOWN_GRACE_S = 2
+"""How long `ocx-sim serve` lets requests in flight finish once told to stop (SIGTERM, Ctrl-C)
+before uvicorn cancels them (`timeout_graceful_shutdown`): a request held by a latency fault,
+or an open stream, never keeps the server up."""
 
 
 def serve(
@@ -69,6 +73,7 @@ def serve(
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         timeout_keep_alive=KEEP_ALIVE_S,
         limit_concurrency=max_connections,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
 
 

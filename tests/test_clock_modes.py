@@ -162,3 +162,53 @@ def test_a_realtime_callback_may_run_ahead_up_to_the_next_timer() -> None:
     real.now += 10.0
     clock.fire_due()
     assert reached == [3_000, 3_000, 4_000]
+
+
+# -- a request's instant, and an advance in steps --------------------------------------------
+
+
+def test_a_held_realtime_clock_fires_what_is_due_then_reads_one_instant_until_released() -> None:
+    real = FakeRealTime()
+    clock = WallClock(APRIL_NOON, speed=60, real_time=real)
+    fired: list[int] = []
+    clock.schedule_at(APRIL_NOON + 30_000, fired.append, "funding")
+    clock.schedule_at(APRIL_NOON + 90_000, fired.append, "later")
+    real.now += 1.0  # 60 simulated seconds
+
+    held = clock.hold()
+    real.now += 1.0  # the request is still running: its instant does not move
+    during = clock.now_ms
+    clock.release()
+
+    assert held == during == APRIL_NOON + 60_000
+    assert fired == [APRIL_NOON + 30_000]
+    assert clock.now_ms == APRIL_NOON + 120_000  # released: real time again
+    assert pickle.loads(pickle.dumps(clock))._held is False
+
+
+def test_an_advance_in_steps_of_a_few_timers_fires_exactly_what_one_advance_fires() -> None:
+    def clock_with_timers(log: list[tuple[str, int, int]]) -> SimClock:
+        clock = SimClock(APRIL_NOON)
+
+        def tick(due: int) -> None:
+            log.append(("tick", due, clock.now_ms))
+            if due < APRIL_NOON + 10_000:
+                clock.schedule_at(due + 1_000, tick, "tick", first=True)
+
+        clock.schedule_at(APRIL_NOON, tick, "tick", first=True)
+        for ms in (0, 2_500, 2_500, 7_000):
+            clock.schedule_at(APRIL_NOON + ms, lambda d: log.append(("other", d, d)), "other")
+        return clock
+
+    whole: list[tuple[str, int, int]] = []
+    clock_with_timers(whole).advance_to(APRIL_NOON + 20_000)
+    stepped: list[tuple[str, int, int]] = []
+    clock = clock_with_timers(stepped)
+    counts = []
+    while (fired := clock.advance_to(APRIL_NOON + 20_000, limit=3)) == 3:
+        counts.append(fired)
+        assert clock.now_ms <= APRIL_NOON + 20_000
+
+    assert stepped == whole
+    assert len(counts) >= 4
+    assert clock.now_ms == APRIL_NOON + 20_000

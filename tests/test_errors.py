@@ -33,6 +33,7 @@ STATUS_CODES: dict[int, list[str]] = {
         "MARKET_EXPIRED",
         "ORDER_NOT_OPEN",
         "SNAPSHOT_LIMIT",
+        "WORLD_RESET",
     ],
     413: ["PAYLOAD_TOO_LARGE"],
     415: ["UNSUPPORTED_MEDIA_TYPE"],
@@ -46,6 +47,7 @@ STATUS_CODES: dict[int, list[str]] = {
         "SELF_TRADE",
     ],
     429: ["ORDER_RATE_LIMIT"],
+    499: ["CLIENT_CLOSED_REQUEST"],
     500: ["INTERNAL_ERROR"],
     503: ["UPSTREAM_DEGRADED"],
 }

@@ -140,3 +140,15 @@ def test_state_of_another_version_is_refused_with_a_message(tmp_path: Path) -> N
     assert refused.returncode != 0
     assert "cannot restore the worlds kept in" in refused.stderr
     assert "version 99" in refused.stderr
+
+
+def test_every_part_of_a_world_outside_its_state_is_made_anew_on_restore() -> None:
+    from ocx_sim.worlds import _OUTSIDE_STATE, World, WorldConfig
+    from ocx_sim.worlds.aside import pickled
+
+    world = World("w", WorldConfig())
+
+    restored = World.from_saved(pickled(world.saved()))
+
+    assert set(vars(restored)) == set(vars(world))
+    assert set(_OUTSIDE_STATE) <= set(vars(restored))

@@ -4,7 +4,11 @@ A sliding window of 60 s per user across all of the user's credentials, 120 requ
 default, raised per account (market makers ×10). A refused request does not count. Every
 order-path response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` (counting the current
 request) and `X-RateLimit-Reset` = floor((oldest request in the window + 60 s) / 1000); a
-refusal is 429 ORDER_RATE_LIMIT with `Retry-After` = ceil(retryAfterMs / 1000). An answer
+refusal is 429 ORDER_RATE_LIMIT with `retryAfterMs` in simulated milliseconds. Its `Retry-After`
+tells a client how long to wait in its own time: on a realtime clock the real seconds until the
+window frees (simulated ones divided by the speed, rounded up, at least 1); on a manual clock,
+whose window never empties by itself, the simulated seconds (rounded up), and the message says
+the clock must be advanced to free it. An answer
 refused before the request was counted, for a caller whose user is known, carries the window
 as it stands (`peek`); an anonymous or unrecognised caller has no window to show.
 
@@ -14,6 +18,7 @@ world owns all of its state (worlds.py sits below the web layers).
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -29,15 +34,33 @@ class Verdict:
     reset_s: int
     retry_after_ms: int
 
-    def headers(self) -> dict[str, str]:
+    def headers(self, realtime_speed: float | None = None) -> dict[str, str]:
+        """The rate-limit headers; `realtime_speed` is the clock's speed, None on a manual
+        clock (module docstring)."""
         out = {
             "X-RateLimit-Limit": str(self.limit),
             "X-RateLimit-Remaining": str(self.remaining),
             "X-RateLimit-Reset": str(self.reset_s),
         }
         if not self.allowed:
-            out["Retry-After"] = str(-(-self.retry_after_ms // 1000))
+            out["Retry-After"] = str(self.retry_after_s(realtime_speed))
         return out
+
+    def retry_after_s(self, realtime_speed: float | None = None) -> int:
+        """`Retry-After`: real seconds on a realtime clock, simulated ones on a manual clock."""
+        if realtime_speed is None:
+            return -(-self.retry_after_ms // 1000)
+        return max(1, math.ceil(self.retry_after_ms / 1000 / realtime_speed))
+
+    def refusal(self, realtime_speed: float | None = None) -> str:
+        """The 429's message: on a manual clock, how the window frees."""
+        message = f"Order rate limit of {self.limit} per minute exceeded"
+        if realtime_speed is None:
+            message += (
+                "; the window moves with the simulated clock: advance the clock"
+                " (POST /_sim/clock/advance) to free it"
+            )
+        return message
 
 
 class RateLimiter:

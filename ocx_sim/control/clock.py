@@ -4,7 +4,9 @@ Advancing fires every timer due up to the target in (due, seq) order (deposit co
 and funding, expiries, keeper runs and scenario steps as they arrive) and answers the events
 they produced, each as `{seq, ts, type, …its other fields camelCased}` with decimals as
 strings. A manual clock never goes backwards (400, nothing changes); a realtime clock moves by
-itself, so advancing it by hand is refused naming `mode`.
+itself, so advancing it by hand is refused naming `mode`. A long advance hands the event loop
+back between slices of simulated time, so other worlds keep answering while this world's own
+requests wait for it (`World.advance`).
 """
 
 from __future__ import annotations
@@ -104,7 +106,8 @@ async def advance_clock(call: Call) -> Any:
         # Funding fires every 5 minutes: a century in one call would hold the server for
         # hours. Longer spans go in steps, each answering its events.
         raise invalid("ms" if to is None else "to", "advance at most 366 days per call")
-    events = call.exchange.advance_to(target)
+    # In slices: other worlds answer meanwhile; this world's requests wait (worlds/__init__.py).
+    events = await world.advance(target)
     return {**time_view(world), "events": [event_view(event) for event in events]}
 
 

@@ -21,6 +21,7 @@ from ocx_sim.auth.policy import Access
 from ocx_sim.engine.core.markets import MarketSpec
 from ocx_sim.engine.core.orders import Side
 from ocx_sim.engine.exchange import Exchange
+from ocx_sim.errors import ErrorCode
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import (
@@ -146,6 +147,7 @@ ENDPOINTS = [
         response=obj({"fills": array(ref("Fill"))}),
         request=TRADE,
         tag="control",
+        errors=(ErrorCode.MARKET_HALTED, ErrorCode.MARKET_EXPIRED),
     ),
     Endpoint(
         "POST",

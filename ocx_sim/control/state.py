@@ -37,6 +37,7 @@ from ocx_sim.auth.policy import Access
 from ocx_sim.clock import format_ms
 from ocx_sim.control.clock import clock_view, time_view
 from ocx_sim.control.worlds import MAX_SPEED, SEED_HIGH, SEED_LOW, read_speed
+from ocx_sim.errors import ErrorCode
 from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.render import event_view
@@ -200,6 +201,7 @@ ENDPOINTS = [
         response=obj({"snapshotId": ULID}),
         tag="control",
         status=201,
+        errors=(ErrorCode.SNAPSHOT_LIMIT,),
     ),
     Endpoint(
         "POST",

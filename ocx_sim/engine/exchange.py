@@ -420,18 +420,25 @@ class Exchange:
         """Move the simulated clock to `ts_ms`, firing every timer due on the way (each
         followed by the reaction loop); returns the events that produced. Going backwards is
         400 and changes nothing."""
+        before = self.events.last_seq
+        self.advance_timers(ts_ms)
+        return self.events.since(before)
+
+    def advance_timers(self, ts_ms: int, limit: int | None = None) -> int:
+        """`advance_to` a step at a time: fire at most `limit` of the timers due by `ts_ms`
+        and answer how many fired; fewer than `limit` means the clock is at `ts_ms`. Steps
+        fire exactly what one advance fires (clock.py), for a caller that does something
+        else in between (worlds: other worlds' requests)."""
         if not isinstance(self.clock, SimClock):
             raise OcxError(
                 ErrorCode.VALIDATION_ERROR,
                 "a realtime clock cannot be advanced by hand",
                 {"field": "mode"},
             )
-        before = self.events.last_seq
         try:
-            self.clock.advance_to(ts_ms)
+            return self.clock.advance_to(ts_ms, limit)
         except ClockError as refusal:
             raise OcxError(ErrorCode.VALIDATION_ERROR, str(refusal), {"field": "to"}) from refusal
-        return self.events.since(before)
 
     def advance_by(self, ms: int) -> list[Event]:
         return self.advance_to(self.now_ms + ms)

@@ -50,6 +50,14 @@ stream ends, not when it opens: `latencyMs` is then the time the connection was 
 
 The journal's `latencyMs` is read on the event loop's clock, the one a latency fault sleeps
 on: real time, by design the one thing in an answer that differs between two runs.
+
+One request of a world runs at a time (worlds/__init__.py): `serve` takes the world's lock for
+everything but a latency fault's hold (which only delays an answer already made), and runs
+the request at one instant (`World.held`: on a realtime clock, every timer due by it fired
+first). A request that waited for the lock across its world's reset answers 409 WORLD_RESET,
+across its deletion 404, never an answer from a world that is gone. A client that closes the
+connection before its body arrived is journaled with status 499 CLIENT_CLOSED_REQUEST (the
+answer is never sent) and logged on one line, without a traceback.
 """
 
 from __future__ import annotations
@@ -65,7 +73,7 @@ from typing import Any
 
 import orjson
 from starlette.background import BackgroundTask
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -73,6 +81,7 @@ from ocx_sim.auth.keys import ApiKey
 from ocx_sim.auth.policy import Access, check_key
 from ocx_sim.auth.ratelimit import Verdict
 from ocx_sim.auth.sessions import COOKIE_NAME, SESSION_SECONDS
+from ocx_sim.clock import WallClock
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.gateway.body import take_body
@@ -165,7 +174,16 @@ class Reply:
 class Call:
     """One request on its way through an endpoint: the world, the caller and the body."""
 
-    __slots__ = ("body", "endpoint", "principal", "raw", "request", "world", "worlds")
+    __slots__ = (
+        "body",
+        "endpoint",
+        "held_back_s",
+        "principal",
+        "raw",
+        "request",
+        "world",
+        "worlds",
+    )
 
     def __init__(self, request: Request, worlds: Worlds, world: World, endpoint: Endpoint) -> None:
         self.request = request
@@ -177,6 +195,8 @@ class Call:
         self.body: dict[str, Any] = {}
         self.raw = b""
         """The request's body as it came (gateway/body.py), once the gateway has taken it."""
+        self.held_back_s = 0.0
+        """A latency fault's hold on the answer, in real seconds (after the world's lock)."""
 
     @property
     def exchange(self) -> Exchange:
@@ -342,17 +362,24 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
         world = worlds.default if world_id is None else worlds.get(world_id)
         if world is None:
             return error_response(unknown_world(str(world_id)))
-        # A request sees every timer due by its instant, whatever the background ticker's lag.
-        world.keep_time()
         # The event loop's clock: the one a latency fault sleeps on (real time, for latencyMs).
         loop = asyncio.get_running_loop()
         started = loop.time()
-        arrived_ms = world.now_ms
         path: str = request.scope["path"]
         if world_id is not None:
             path = path[len(f"/w/{world_id}") :] or "/"
         call = Call(request, worlds, world, endpoint)
-        response = await _answer(call, path)
+        resets = world.resets
+        async with world.lock:
+            # A request sees every timer due by its instant, whatever the ticker's lag.
+            with world.held() as arrived_ms:
+                stale = _stale(world, resets)
+                if stale is not None:
+                    response = error_response(stale, world.config.profile)
+                else:
+                    response = await _answer(call, path)
+        if call.held_back_s:
+            await asyncio.sleep(call.held_back_s)
         if isinstance(response, Streaming | Dropped):
             world.changed()
         else:
@@ -374,7 +401,7 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
                     path,
                     account,
                     status,
-                    round((loop.time() - started) * 1000, 3),
+                    (loop.time() - started) * 1000,
                     (raw, None),
                     frames=frames,
                 )
@@ -391,7 +418,7 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
             path,
             account,
             None if dropped else response.status_code,
-            round((loop.time() - started) * 1000, 3),
+            (loop.time() - started) * 1000,
             bodies,
         )
         return response
@@ -402,6 +429,16 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
 
 async def _publish(world: World) -> None:
     world.changed()
+
+
+def _stale(world: World, resets: int) -> OcxError | None:
+    """Why a request that waited for its world's lock must not run there: the world was
+    deleted (404) or reset (409) meanwhile."""
+    if world.deleted:
+        return unknown_world(world.world_id)
+    if world.resets != resets:
+        return OcxError(ErrorCode.WORLD_RESET)
+    return None
 
 
 async def _answer(call: Call, path: str) -> Response:
@@ -441,10 +478,7 @@ async def _answer(call: Call, path: str) -> Response:
                 raise OcxError(ErrorCode.INVITE_REQUIRED)
             verdict = world.limiter.hit(user_id, world.now_ms)
             if not verdict.allowed:
-                raise OcxError(
-                    ErrorCode.ORDER_RATE_LIMIT,
-                    f"Order rate limit of {verdict.limit} per minute exceeded",
-                )
+                raise OcxError(ErrorCode.ORDER_RATE_LIMIT, verdict.refusal(_speed(world)))
         if endpoint.request is not None:
             call.body = await read_body(call)
         result = await endpoint.handler(call)
@@ -458,6 +492,9 @@ async def _answer(call: Call, path: str) -> Response:
         if endpoint.order_path and verdict is None and call.principal is not None:
             verdict = world.limiter.peek(call.principal.user_id, world.now_ms)
         response = error_response(error, world.config.profile, verdict)
+    except ClientDisconnect:
+        log.info("the client closed %s %s before sending its body", request.method, path)
+        response = error_response(OcxError(ErrorCode.CLIENT_CLOSED_REQUEST), world.config.profile)
     except Exception:
         log.exception("unexpected error in %s %s", request.method, request.url.path)
         response = error_response(OcxError(ErrorCode.INTERNAL_ERROR), world.config.profile)
@@ -472,10 +509,17 @@ async def _answer(call: Call, path: str) -> Response:
                 return Dropped(fault.fault_id)
             return _fault_error(fault, world)
         if action.type is FaultType.LATENCY and action.ms is not None:
-            await asyncio.sleep(action.ms / 1000)
+            # Slept by `serve` once the world's lock is released: it delays the answer only.
+            call.held_back_s = action.ms / 1000
     if verdict is not None:
-        response.headers.update(verdict.headers())
+        response.headers.update(verdict.headers(_speed(world)))
     return response
+
+
+def _speed(world: World) -> float | None:
+    """A realtime clock's speed; None for a manual clock (docs/fidelity.md "Rate limits")."""
+    clock = world.clock
+    return clock.speed if isinstance(clock, WallClock) else None
 
 
 def _hit(call: Call, path: str, *, stream: bool = False) -> Fault | None:

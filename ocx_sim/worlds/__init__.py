@@ -7,12 +7,20 @@ faults.py and the request journal of journal.py), all built from a `WorldConfig`
 and session-signing key, so the same config and the same requests give byte-identical responses;
 a config with `random_secrets` draws the secrets from the operating system instead.
 The server's default world answers at `/`; every other one at `/w/{worldId}/`.
+
+A world serves one request at a time (docs/control-api.md "Clock", "Worlds"): every request
+of a world takes its `lock` (gateway/endpoint.py), so a long advance, which hands the event loop
+back between slices of simulated time (`World.advance`), never interleaves with another request
+of its world while the other worlds keep answering. A request that waited checks the world is
+still the one it arrived at (`resets`, `deleted`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import pickle
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Protocol
@@ -23,8 +31,16 @@ from ocx_sim.auth.keys import ApiKeys
 from ocx_sim.auth.ratelimit import RateLimiter
 from ocx_sim.auth.sessions import Sessions
 from ocx_sim.auth.siwe import Nonces
-from ocx_sim.clock import Clock, RealTimeSource, SimClock, WallClock, WallTimeSource
+from ocx_sim.clock import (
+    Clock,
+    RealTimeSource,
+    SimClock,
+    WallClock,
+    WallTimeSource,
+    real_seconds,
+)
 from ocx_sim.engine.core.accounts import Bucket
+from ocx_sim.engine.core.events import Event
 from ocx_sim.engine.core.markets import Catalog
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import ErrorCode, OcxError, invalid
@@ -54,10 +70,25 @@ DEFAULT_WORLD_ID = "default"
 MAX_SNAPSHOTS = 32
 """Snapshots a world keeps at once (each is its whole state: a busy world's can be tens of
 MiB); beyond them taking one is 409 SNAPSHOT_LIMIT until one is deleted."""
-_OUTSIDE_STATE = ("snapshots", "_snapshot_ids", "_real_time", "_wall_time", "observers")
+SLICE_SECONDS = 0.005
+"""About how much real time a long advance spends firing timers before it lets other worlds'
+requests run (`World.advance`)."""
+FIRST_SLICE_TIMERS = 16
+LARGEST_SLICE_TIMERS = 65_536
+_OUTSIDE_STATE = (
+    "snapshots",
+    "_snapshot_ids",
+    "_real_time",
+    "_wall_time",
+    "observers",
+    "lock",
+    "resets",
+    "deleted",
+)
 """What a snapshot leaves out and a restore or reset keeps: the snapshots, the stream their ids
 come from (a restored world must not hand out an id again), the process's real time and
-wall clock, and the open streams' hub (it tells its streams the world was reset)."""
+wall clock, the open streams' hub (it tells its streams the world was reset), and what the
+requests waiting on the world hold (its lock, the count of resets, whether it was deleted)."""
 
 
 class Observer(Protocol):
@@ -116,6 +147,12 @@ class World:
         """Snapshot id → the world's state, pickled (`snapshot`)."""
         self._snapshot_ids = ids.stream("snapshot-ids")
         self.observers: list[Observer] = []
+        self.lock = asyncio.Lock()
+        """Held by every request of the world while it runs (module docstring)."""
+        self.resets = 0
+        """How many times the world was reset: a request that waited across one sees it."""
+        self.deleted = False
+        """Set when the registry lets go of the world (`Worlds.delete`)."""
         if scenario is not None:
             # Last, on the whole world, whose catalog has the terms already.
             self.load_scenario(scenario.without_catalog_terms(), "scenario")
@@ -151,6 +188,39 @@ class World:
         clock.fire_due()
         self.changed()
         return clock.seconds_until_next_timer()
+
+    @contextmanager
+    def held(self) -> Iterator[int]:
+        """One request's instant: a realtime world fires every timer due by now and reads that
+        instant until the request is done (`Clock.hold`), so whatever the request does comes
+        after every timer due by the instant it is stamped with (docs/control-api.md "Clock").
+        A manual world's instant moves only when told. Yields the instant."""
+        clock = self.clock
+        instant = clock.hold()
+        try:
+            yield instant
+        finally:
+            clock.release()
+
+    async def advance(self, target_ms: int) -> list[Event]:
+        """`Exchange.advance_to` in slices of a few timers, handing the event loop back between
+        them so that other worlds keep answering (module docstring). A slice is sized to take
+        about `SLICE_SECONDS` of real time: a sandbox world's market makers make hundreds of
+        events at one instant, an idle world's timers a few each. Steps fire every timer
+        exactly as one advance does (clock.py), so the events answered are the same whatever
+        the slices. A world deleted meanwhile stops there: 404."""
+        exchange = self.exchange
+        real_time = self._real_time or real_seconds
+        before = exchange.events.last_seq
+        limit = FIRST_SLICE_TIMERS
+        while True:
+            began = real_time()
+            if exchange.advance_timers(target_ms, limit) < limit:
+                return exchange.events.since(before)
+            limit = _next_slice(limit, real_time() - began)
+            await asyncio.sleep(0)
+            if self.deleted:
+                raise gone(self.world_id)
 
     def changed(self) -> None:
         """Tell the observers the world may have changed (`Observer.changed`)."""
@@ -224,6 +294,9 @@ class World:
         world._real_time = real_time
         world._wall_time = wall_time
         world.observers = []
+        world.lock = asyncio.Lock()
+        world.resets = 0
+        world.deleted = False
         if isinstance(world.clock, WallClock):
             world.clock.resume(real_time)
         return world
@@ -262,6 +335,7 @@ class World:
         config = self.config if seed is None else replace(self.config, seed=seed)
         fresh = World(self.world_id, config, self._real_time, self._wall_time)
         self._adopt({k: v for k, v in vars(fresh).items() if k not in _OUTSIDE_STATE})
+        self.resets += 1
         self.end("WORLD_RESET", "The world was reset: reconnect for a fresh snapshot", True)
 
     def _adopt(self, state: dict[str, Any]) -> None:
@@ -349,6 +423,20 @@ class World:
         )
 
 
+def _next_slice(limit: int, spent_s: float) -> int:
+    """How many timers the next slice of a long advance fires: the last slice's count scaled
+    to take `SLICE_SECONDS`, at most twice it, between 1 and `LARGEST_SLICE_TIMERS`."""
+    if spent_s <= 0:
+        return min(limit * 2, LARGEST_SLICE_TIMERS)
+    scaled = int(limit * SLICE_SECONDS / spent_s)
+    return max(1, min(scaled, limit * 2, LARGEST_SLICE_TIMERS))
+
+
+def gone(world_id: str) -> OcxError:
+    """404 for a world the registry does not hold (never created, or deleted)."""
+    return OcxError(ErrorCode.NOT_FOUND, f"Unknown world {world_id!r}", {"worldId": world_id})
+
+
 def _catalog(scenario: Scenario, start_ms: int) -> Catalog | None:
     """The catalog of a world built from `scenario`; 400 naming `scenario` when its terms
     cannot be."""
@@ -406,12 +494,19 @@ class Worlds:
         world = self._worlds.pop(world_id, None)
         if world is None:
             return False
+        world.deleted = True
         world.end("NOT_FOUND", f"World {world_id} was deleted", False)
         return True
 
     def keep_time(self) -> float | None:
-        """`World.keep_time` for every world: real seconds until the soonest next timer."""
-        waits = [wait for world in self.all() if (wait := world.keep_time()) is not None]
+        """`World.keep_time` for every world not serving a request (that request fired what
+        was due; the world's next request or tick fires the rest): real seconds until the
+        soonest next timer."""
+        waits = [
+            wait
+            for world in self.all()
+            if not world.lock.locked() and (wait := world.keep_time()) is not None
+        ]
         return min(waits, default=None)
 
     def all(self) -> list[World]:

@@ -12,7 +12,9 @@ Invariants kept here:
   injected latency a later entry may carry an earlier time.
 - Only the latest `CAPACITY` entries are kept (a sandbox serves requests for days); `seq` keeps
   counting, so a reader sees a gap at the front rather than renumbered entries.
-- `latency_ms` is real time, the only field that differs between two runs of the same requests.
+- `latency_ms` is real time, the only field that differs between two runs of the same requests,
+  kept rounded to `LATENCY_DECIMALS` decimals (whole microseconds, docs/control-api.md
+  "`GET /_sim/journal`") whatever the caller measured.
 - A journal made to keep bodies (a world's `journalBodies`) holds each request's and answer's
   parsed JSON (None when there is none or it is not JSON), with every credential a body can
   carry (`SECRET_KEYS`: session tokens, API-key secrets, private keys) replaced by `REDACTED`
@@ -40,6 +42,7 @@ CAPACITY = 10_000
 SECRET_KEYS = frozenset({"sessionToken", "secret", "privateKey"})
 """Keys whose values a journal never keeps (docs/control-api.md "State")."""
 REDACTED = "***"
+LATENCY_DECIMALS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +124,9 @@ class Journal:
         if self.keeps_bodies:
             request, answer = bodies or (None, None)
             kept = (parse_body(request), parse_body(answer))
+        latency = round(latency_ms, LATENCY_DECIMALS)
         entry = JournalEntry(
-            self._seq, time_ms, method, path, account, status, latency_ms, kept, frames
+            self._seq, time_ms, method, path, account, status, latency, kept, frames
         )
         self._entries.append(entry)
         return entry

@@ -192,6 +192,23 @@ def test_the_journal_keeps_the_latest_entries_and_their_seqs() -> None:
     assert kept.last_seq == 5
 
 
+def test_latency_is_kept_in_milliseconds_to_three_decimals() -> None:
+    journal = Journal()
+
+    entry = journal.record(0, "GET", "/perps/markets", None, 200, 1.23456789)
+
+    assert entry.latency_ms == 1.235  # whole microseconds (docs/control-api.md)
+
+
+def test_every_journaled_latency_has_at_most_three_decimals(client: ApiClient) -> None:
+    for _ in range(5):
+        client.get("/perps/markets")
+
+    latencies = [e["latencyMs"] for e in client.get("/_sim/journal").json()["entries"]]
+
+    assert all(round(latency, 3) == latency for latency in latencies)
+
+
 def test_a_world_starts_with_an_empty_journal_of_its_own(world: World) -> None:
     assert len(world.journal) == 0
     assert world.journal.last_seq == 0

@@ -10,11 +10,14 @@ from typing import Any
 
 import pytest
 
+from ocx_sim.app import create_app
 from ocx_sim.auth.policy import Profile
+from ocx_sim.engine.core.accounts import Bucket
 from ocx_sim.engine.core.markets import MarketType
 from ocx_sim.engine.core.orders import OrderRequest, Side
-from ocx_sim.testing.client import Response
-from ocx_sim.worlds import NewAccount, World, WorldConfig
+from ocx_sim.testing.builders import FakeRealTime
+from ocx_sim.testing.client import InProcessClient, Response
+from ocx_sim.worlds import ClockMode, NewAccount, World, WorldConfig, Worlds
 from tests.api.conftest import ApiClient, assert_error, read_key, trade_key
 
 PERP = "BTC-PERP"
@@ -1170,6 +1173,42 @@ def test_the_121st_order_path_request_in_60_seconds_is_429_with_retry_after(
     assert response.headers["x-ratelimit-remaining"] == "0"
     assert response.headers["x-ratelimit-reset"] == str((start + 60_000) // 1000)
     assert world.exchange.orders(trader.user_id) == []
+
+
+def test_on_a_manual_clock_the_429_says_the_window_frees_only_as_the_clock_is_advanced(
+    client: ApiClient, trader: NewAccount, world: World
+) -> None:
+    for _ in range(120):
+        kill(client, trader)
+    world.exchange.advance_by(10_000)
+
+    refused = place(client, trader)
+    world.exchange.advance_by(refused.json()["retryAfterMs"])
+    accepted = kill(client, trader)
+
+    assert_error(refused, 429, "ORDER_RATE_LIMIT")
+    assert refused.headers["retry-after"] == "50"  # simulated seconds
+    assert "the window moves with the simulated clock" in refused.json()["message"]
+    assert "advance the clock" in refused.json()["message"]
+    assert accepted.status_code == 200
+
+
+def test_on_a_realtime_clock_retry_after_is_in_real_seconds_rounded_up() -> None:
+    real = FakeRealTime()
+    worlds = Worlds(WorldConfig(seed=7, clock=ClockMode.REALTIME, speed=4), real_time=real)
+    trader = worlds.default.create_account(balances={Bucket.PERPS: Decimal(1000)})
+    bearer = {"Authorization": f"Bearer {trader.session_token}"}
+    with InProcessClient(create_app(worlds)) as http:
+        for _ in range(120):
+            assert http.post("/perps/orders/cancel-all", headers=bearer).status_code == 200
+        real.now += 2.5  # ten simulated seconds at 4x
+
+        refused = http.post("/perps/orders/cancel-all", headers=bearer)
+
+    assert refused.status_code == 429
+    assert refused.json()["retryAfterMs"] == 50_000  # simulated
+    assert refused.headers["retry-after"] == "13"  # 12.5 real seconds, rounded up
+    assert "simulated clock" not in refused.json()["message"]
 
 
 def test_the_window_slides_on_the_simulated_clock(

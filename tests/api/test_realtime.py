@@ -5,12 +5,19 @@ these tests never wait on the wall clock."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections.abc import AsyncIterator
 from decimal import Decimal
+from typing import Any
 
+import httpx
+import orjson
 import pytest
 from starlette.types import Message
 
-from ocx_sim.app import TICK_SECONDS, create_app, keep_time
+from ocx_sim.app import MIN_TICK_SECONDS, TICK_SECONDS, create_app, keep_time
+from ocx_sim.engine.core.accounts import Bucket
+from ocx_sim.engine.core.events import FundingPaid, TradeExecuted
 from ocx_sim.engine.core.settlements import SettlementStatus
 from ocx_sim.testing.builders import FakeRealTime
 from ocx_sim.testing.client import InProcessClient
@@ -96,3 +103,89 @@ def test_the_app_runs_the_ticker_for_its_lifetime(worlds: Worlds, real: FakeReal
 
     assert deposit.status is SettlementStatus.CONFIRMED
     assert events == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+def _time_ordered(events: list[Any]) -> bool:
+    return all(a.ts <= b.ts for a, b in itertools.pairwise(events))
+
+
+def test_a_request_whose_body_arrives_after_a_funding_boundary_runs_at_one_instant(
+    real: FakeRealTime,
+) -> None:
+    """The order's instant is read once its world's due timers have fired, and the request runs
+    at it (docs/control-api.md "Clock"): real time passing while its body arrives cannot put
+    a trade stamped after a funding boundary in the log before that funding."""
+    worlds = Worlds(WorldConfig(seed=3, clock=ClockMode.REALTIME, speed=60), real_time=real)
+    world = worlds.default
+    exchange = world.exchange
+    exchange.sim.start_sandbox()
+    exchange.sim.set_next_funding_rate("BTC-PERP", Decimal("0.0001"))
+    trader = world.create_account(balances={Bucket.PERPS: Decimal(100_000)})
+    boundary = exchange.next_funding_at
+    real.now += (boundary - world.now_ms - 1_000) / 1000 / 60  # a simulated second before it
+    order = orjson.dumps(
+        {"marketId": "BTC-PERP", "side": "buy", "type": "market", "quantity": "0.01"}
+    )
+
+    async def slow_body() -> AsyncIterator[bytes]:
+        real.now += 2 / 60  # two simulated seconds go by while the body arrives
+        yield order
+
+    async def place() -> int:
+        transport = httpx.ASGITransport(app=create_app(worlds))
+        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as client:
+            answer = await client.post(
+                "/perps/orders",
+                content=slow_body(),
+                headers={
+                    "Authorization": f"Bearer {trader.session_token}",
+                    "Content-Type": "application/json",
+                },
+            )
+            await client.get("/perps/markets")  # fires what is due by now: the funding
+            return answer.status_code
+
+    assert asyncio.run(place()) == 200
+    events = list(exchange.events)
+    assert _time_ordered(events)
+    (trade,) = [
+        e for e in events if isinstance(e, TradeExecuted) and trader.user_id == e.taker_user_id
+    ]
+    paid = [e for e in events if isinstance(e, FundingPaid) and e.user_id == trader.user_id]
+    # Funding is paid on the position held at the boundary, by the trade's own timestamp.
+    assert trade.ts <= boundary
+    assert [e.ts for e in paid] == [boundary]
+
+
+class _Counted(Exception):
+    pass
+
+
+def test_the_ticker_at_3600x_sleeps_at_least_a_millisecond_however_close_the_next_timer(
+    real: FakeRealTime,
+) -> None:
+    """At 3600× the price tick is due every 0.28 ms of real time, and a sleep that short
+    returns at once: the ticker must not spin (app.py `MIN_TICK_SECONDS`)."""
+    worlds = Worlds(WorldConfig(seed=3, clock=ClockMode.REALTIME, speed=3600), real_time=real)
+    worlds.default.exchange.sim.start_sandbox()  # the price tick, every simulated second
+    clock = worlds.default.clock
+    start_ms = clock.now_ms
+    wakes = 0
+    real_seconds = 1.0  # a simulated hour
+
+    async def sleep(seconds: float) -> None:
+        nonlocal wakes
+        wakes += 1
+        # What the event loop does: a sleep under its millisecond resolution returns at once.
+        real.now += seconds if seconds >= MIN_TICK_SECONDS else 0.0
+        if real.now - start_real >= real_seconds or wakes > 100_000:
+            raise _Counted
+
+    start_real = real.now
+    with pytest.raises(_Counted):
+        asyncio.run(keep_time(worlds, sleep))
+
+    print(f"{wakes} wakes over a simulated hour at 3600x")
+    assert clock.now_ms - start_ms >= 3_600_000 - 4_000
+    # At most one wake a millisecond of real time, however many timers fall due in it.
+    assert wakes <= real_seconds / MIN_TICK_SECONDS + 2

@@ -57,6 +57,7 @@ QUERIES = {
     "now_ms",
     "advance_to",
     "advance_by",
+    "advance_timers",
     "events_of",
     "digest",
     "check_invariants",
