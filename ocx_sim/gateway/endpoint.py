@@ -6,7 +6,8 @@ its request and answer (for `/openapi.json`). `serve` runs each request through 
 the order of docs/fidelity.md "Wire conventions" and "Rate limits":
 
 1. the world: the default one, or `/w/{worldId}` (404 for an unknown world), then the body
-   taken in whole (gateway/body.py: 413 over 1 MiB, 415 when it is not sent as JSON);
+   taken in whole before the world's lock (gateway/body.py: 413 over 1 MiB, 415 when it is
+   not sent as JSON);
 2. credentials and the key policy (401/403);
 3. the world's fault rules (worlds/faults.py), on OCX paths only;
 4. invite gating (403), then the order-path rate limit (429), whose headers every order-path
@@ -176,6 +177,7 @@ class Call:
 
     __slots__ = (
         "body",
+        "body_refusal",
         "endpoint",
         "held_back_s",
         "principal",
@@ -195,6 +197,8 @@ class Call:
         self.body: dict[str, Any] = {}
         self.raw = b""
         """The request's body as it came (gateway/body.py), once the gateway has taken it."""
+        self.body_refusal: OcxError | ClientDisconnect | None = None
+        """Why the body could not be taken, if it could not (`_take_body`)."""
         self.held_back_s = 0.0
         """A latency fault's hold on the answer, in real seconds (after the world's lock)."""
 
@@ -369,6 +373,8 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
         if world_id is not None:
             path = path[len(f"/w/{world_id}") :] or "/"
         call = Call(request, worlds, world, endpoint)
+        # The body is in before the world is taken: a slow upload holds up no other request.
+        await _take_body(call)
         resets = world.resets
         async with world.lock:
             # A request sees every timer due by its instant, whatever the ticker's lag.
@@ -431,6 +437,15 @@ async def _publish(world: World) -> None:
     world.changed()
 
 
+async def _take_body(call: Call) -> None:
+    """The request's whole body into `call.raw` (gateway/body.py), or why it was not taken into
+    `call.body_refusal` (too big, not JSON, or the client gone), for `_answer` to answer."""
+    try:
+        call.raw = await take_body(call.request)
+    except (OcxError, ClientDisconnect) as refusal:
+        call.body_refusal = refusal
+
+
 def _stale(world: World, resets: int) -> OcxError | None:
     """Why a request that waited for its world's lock must not run there: the world was
     deleted (404) or reset (409) meanwhile."""
@@ -447,7 +462,8 @@ async def _answer(call: Call, path: str) -> Response:
     verdict: Verdict | None = None
     fault: Fault | None = None
     try:
-        call.raw = await take_body(request)
+        if call.body_refusal is not None:
+            raise call.body_refusal
         refusal: OcxError | None = None
         try:
             call.principal = authenticate(call)

@@ -18,6 +18,7 @@ from starlette.types import Message
 from ocx_sim.app import MIN_TICK_SECONDS, TICK_SECONDS, create_app, keep_time
 from ocx_sim.engine.core.accounts import Bucket
 from ocx_sim.engine.core.events import FundingPaid, TradeExecuted
+from ocx_sim.engine.core.orders import OrderRequest, OrderType, Side
 from ocx_sim.engine.core.settlements import SettlementStatus
 from ocx_sim.testing.builders import FakeRealTime
 from ocx_sim.testing.client import InProcessClient
@@ -112,15 +113,21 @@ def _time_ordered(events: list[Any]) -> bool:
 def test_a_request_whose_body_arrives_after_a_funding_boundary_runs_at_one_instant(
     real: FakeRealTime,
 ) -> None:
-    """The order's instant is read once its world's due timers have fired, and the request runs
-    at it (docs/control-api.md "Clock"): real time passing while its body arrives cannot put
-    a trade stamped after a funding boundary in the log before that funding."""
+    """A request runs once its body is in, at one instant read after its world's due timers
+    have fired (docs/control-api.md "Clock"): a body that arrives after a funding boundary
+    makes a trade stamped after it and logged after that funding, which is paid on the
+    position held at the boundary (none yet)."""
     worlds = Worlds(WorldConfig(seed=3, clock=ClockMode.REALTIME, speed=60), real_time=real)
     world = worlds.default
     exchange = world.exchange
     exchange.sim.start_sandbox()
     exchange.sim.set_next_funding_rate("BTC-PERP", Decimal("0.0001"))
     trader = world.create_account(balances={Bucket.PERPS: Decimal(100_000)})
+    holder = world.create_account(balances={Bucket.PERPS: Decimal(100_000)})
+    exchange.place_order(
+        holder.user_id,
+        OrderRequest("BTC-PERP", Side.BUY, Decimal("0.01"), type=OrderType.MARKET),
+    )
     boundary = exchange.next_funding_at
     real.now += (boundary - world.now_ms - 1_000) / 1000 / 60  # a simulated second before it
     order = orjson.dumps(
@@ -151,10 +158,11 @@ def test_a_request_whose_body_arrives_after_a_funding_boundary_runs_at_one_insta
     (trade,) = [
         e for e in events if isinstance(e, TradeExecuted) and trader.user_id == e.taker_user_id
     ]
-    paid = [e for e in events if isinstance(e, FundingPaid) and e.user_id == trader.user_id]
-    # Funding is paid on the position held at the boundary, by the trade's own timestamp.
-    assert trade.ts <= boundary
-    assert [e.ts for e in paid] == [boundary]
+    paid = {e.user_id: e for e in events if isinstance(e, FundingPaid)}
+    assert trade.ts > boundary
+    assert paid[holder.user_id].ts == boundary
+    assert paid[holder.user_id].seq < trade.seq
+    assert trader.user_id not in paid
 
 
 class _Counted(Exception):

@@ -131,3 +131,37 @@ def test_a_world_deleted_during_its_advance_answers_404_to_it_and_to_what_waited
     assert deleted.status_code == 200
     assert (advanced.status_code, markets.status_code) == (404, 404)
     assert advanced.json()["details"] == {"worldId": world_id}
+
+
+def test_a_body_still_on_its_way_holds_up_no_request_of_its_world() -> None:
+    """The gateway takes a request's whole body before its world's lock: a slow upload (or a
+    client that stalls half-way) never keeps the world from answering others."""
+    worlds = Worlds(WorldConfig())
+    sent = asyncio.Event()
+    finished: list[str] = []
+
+    async def stalled_body() -> Any:
+        yield b'{"balances": '
+        await sent.wait()
+        yield b'{"perps": "100"}}'
+
+    async def run() -> None:
+        transport = httpx.ASGITransport(app=create_app(worlds))
+        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
+
+            async def slow() -> None:
+                headers = {"Content-Type": "application/json"}
+                answer = await http.post("/_sim/accounts", content=stalled_body(), headers=headers)
+                assert answer.status_code == 201, answer.text
+                finished.append("slow")
+
+            upload = asyncio.create_task(slow())
+            await asyncio.sleep(0.05)  # the upload has begun and stalls
+            assert (await http.get("/perps/markets")).status_code == 200
+            finished.append("other")
+            sent.set()
+            await upload
+
+    asyncio.run(asyncio.wait_for(run(), timeout=10))
+
+    assert finished == ["other", "slow"]
