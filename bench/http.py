@@ -1,7 +1,7 @@
 """HTTP benchmark: `POST /perps/orders` on a real server, beside a trivial endpoint.
 
-Two servers are started as subprocesses on 127.0.0.1, each under uvicorn with h11 and
-uvloop and no access log, exactly as `ocx-sim serve` runs (h11: ocx_sim/server.py):
+Two servers are started as subprocesses on 127.0.0.1, each under uvicorn with httptools and
+uvloop and no access log, exactly as `ocx-sim serve` runs on loopback (ocx_sim/server.py):
 1. ocx-sim itself (`python -m ocx_sim serve`), with two funded accounts created through the
    control API; the load is passive limit orders on BTC-PERP from both accounts' sessions
    (authentication, parsing, the engine, rendering: the whole path);
@@ -268,7 +268,7 @@ def main() -> None:
             "--port",
             str(port),
             "--http",
-            "h11",
+            "httptools",
             "--loop",
             "uvloop",
             "--no-access-log",

@@ -388,7 +388,7 @@ def _yardstick(seconds: float, processes: int) -> float:
         port = bench_http.free_port()
         command = [sys.executable, "-m", "uvicorn", "trivial_app:app", "--port", str(port)]
         command += ["--host", bench_http.HOST, "--no-access-log", "--log-level", "warning"]
-        command += ["--http", "h11", "--loop", "uvloop"]  # as ocx-sim serve runs (server.py)
+        command += ["--http", "httptools", "--loop", "uvloop"]  # as ocx-sim serve on loopback
         with bench_http.server(command, port, cwd=tmp):
             rps, _, _ = bench_http.python_load(port, "/order", bodies, [], seconds, processes)
     return float(rps)

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import math
 import pickle
@@ -49,7 +48,7 @@ from ocx_sim.outputs.trace import Trace
 from ocx_sim.scenarios.library import descriptions, find
 from ocx_sim.scenarios.model import Scenario, ScenarioError
 from ocx_sim.scenarios.player import Run
-from ocx_sim.server import MAX_CONNECTIONS, serve
+from ocx_sim.server import HTTP_CHOICES, MAX_CONNECTIONS, is_loopback, serve
 from ocx_sim.worlds import (
     AccountRequest,
     ClockMode,
@@ -196,6 +195,13 @@ def _parser() -> argparse.ArgumentParser:
         help=f"open connections before the server answers 503 (default {MAX_CONNECTIONS})",
     )
     serve_cmd.add_argument(
+        "--http",
+        choices=HTTP_CHOICES,
+        default="auto",
+        help="uvicorn's HTTP implementation: h11 bounds a request's head, httptools is faster; "
+        "auto: httptools on loopback, h11 beyond it",
+    )
+    serve_cmd.add_argument(
         "--scenario-dir",
         metavar="DIR",
         type=Path,
@@ -277,7 +283,7 @@ def _secrets_lines(config: WorldConfig, args: argparse.Namespace) -> list[str]:
             f"secrets: seeded from {config.seed} (deterministic replays; anyone who reaches this "
             "server can sign in as anyone)"
         ]
-    if not args.no_control and not _loopback(args.host):
+    if not args.no_control and not is_loopback(args.host):
         lines.append(
             f"warning: {args.host} is reachable from other machines and the control API is on: "
             "anyone who reaches this server can sign in as anyone and drive the world "
@@ -290,15 +296,6 @@ def _random_because(args: argparse.Namespace) -> str:
     if args.random_secrets:
         return "--random-secrets"
     return "--no-control" if args.no_control and args.random_secrets is None else "as saved"
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _demo(account: NewAccount, base: str) -> str:
@@ -508,6 +505,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         access_log=args.access_log,
         max_connections=args.max_connections,
+        http=None if args.http == "auto" else args.http,
     )
     return 0
 

@@ -21,12 +21,16 @@ unfinished after `MAX_HEADER_BYTES` is refused (h11's `max_incomplete_event_size
 answers 400 and closes; h11 checks what it holds between reads, so a head that arrives whole in
 one read, at most the event loop's read size, passes),
 an idle keep-alive connection is closed after `KEEP_ALIVE_S`, and past `max_connections` open
-connections uvicorn answers 503 at once. The HTTP implementation is h11 because httptools
-takes a head of any size; a body's bound is the gateway's (gateway/body.py).
+connections uvicorn answers 503 at once. Only h11 bounds a request's head (httptools takes a
+head of any size), but h11 is pure Python and costs about a quarter of the order throughput
+(bench/http.py): so a server others can reach (bound beyond loopback) runs h11, and one on
+loopback, where only its own machine's clients can reach it, httptools (`http_for`; `ocx-sim
+serve --http` chooses). A body's bound is the gateway's (gateway/body.py), whichever runs.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
 from types import TracebackType
@@ -35,8 +39,9 @@ import uvicorn
 from starlette.applications import Starlette
 
 PROXY_HEADERS = False
-HTTP = "h11"
-"""uvicorn's HTTP implementation: the one that bounds a request's head (module docstring)."""
+"""uvicorn's `proxy_headers`: off wherever ocx-sim runs uvicorn (module docstring)."""
+HTTP_CHOICES = ("auto", "h11", "httptools")
+"""`ocx-sim serve --http`: auto is `http_for` the host."""
 MAX_HEADER_BYTES = 32 * 1024
 """A request head unfinished after this many bytes is refused (a cookie and a key are < 1 KiB)."""
 KEEP_ALIVE_S = 15
@@ -44,7 +49,6 @@ KEEP_ALIVE_S = 15
 MAX_CONNECTIONS = 512
 """Open connections (SSE streams included) before uvicorn answers 503; the default of
 `ocx-sim serve --max-connections`."""
-"""uvicorn's `proxy_headers`: off wherever ocx-sim runs uvicorn (module docstring)."""
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 SHUTDOWN_GRACE_S = 2
@@ -53,19 +57,36 @@ before uvicorn cancels them (`timeout_graceful_shutdown`): a request held by a l
 or an open stream, never keeps the server up."""
 
 
+def is_loopback(host: str) -> bool:
+    """Whether only this machine's clients can reach `host` (`localhost`, 127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def http_for(host: str) -> str:
+    """uvicorn's HTTP implementation for a server bound to `host` (module docstring)."""
+    return "httptools" if is_loopback(host) else "h11"
+
+
 def serve(
     app: Starlette,
     host: str = "127.0.0.1",
     port: int = 8000,
     access_log: bool = False,
     max_connections: int = MAX_CONNECTIONS,
+    http: str | None = None,
 ) -> None:
-    """Serve in the foreground until interrupted."""
+    """Serve in the foreground until interrupted (`http`: uvicorn's HTTP implementation,
+    `http_for(host)` when None)."""
     uvicorn.run(
         app,
         host=host,
         port=port,
-        http=HTTP,
+        http=http or http_for(host),
         loop="uvloop",
         access_log=access_log,
         log_level="info",
@@ -104,6 +125,7 @@ class ServerThread:
         host: str = "127.0.0.1",
         port: int = 0,
         max_connections: int = MAX_CONNECTIONS,
+        http: str | None = None,
     ) -> None:
         self.host = host
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -116,7 +138,7 @@ class ServerThread:
         self.port: int = self._socket.getsockname()[1]
         config = uvicorn.Config(
             app,
-            http=HTTP,
+            http=http or http_for(host),
             loop="auto",
             access_log=False,
             log_level="warning",
@@ -182,6 +204,7 @@ def serve_in_thread(
     host: str = "127.0.0.1",
     port: int = 0,
     max_connections: int = MAX_CONNECTIONS,
+    http: str | None = None,
 ) -> ServerThread:
     """Serve `app` on a thread (port 0: a free one) and return once it accepts requests."""
-    return ServerThread(app, host, port, max_connections).start()
+    return ServerThread(app, host, port, max_connections, http).start()

@@ -44,6 +44,7 @@ class FakeServe:
         port: int = 8000,
         access_log: bool = False,
         max_connections: int = MAX_CONNECTIONS,
+        http: str | None = None,
     ) -> None:
         self.calls.append(
             {
@@ -52,6 +53,7 @@ class FakeServe:
                 "port": port,
                 "access_log": access_log,
                 "max_connections": max_connections,
+                "http": http,
             }
         )
 
@@ -107,6 +109,15 @@ def test_serve_passes_host_127_0_0_1_and_the_given_port(fake_serve: FakeServe) -
     assert call["port"] == 9999
     assert call["access_log"] is False
     assert call["max_connections"] == MAX_CONNECTIONS
+
+
+def test_serve_leaves_the_http_implementation_to_the_host_unless_told(
+    fake_serve: FakeServe,
+) -> None:
+    ocx_sim.cli.main(["serve"])
+    ocx_sim.cli.main(["serve", "--http", "h11"])
+
+    assert [call["http"] for call in fake_serve.calls] == [None, "h11"]
 
 
 def test_serve_passes_max_connections_to_the_server(fake_serve: FakeServe) -> None:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from ocx_sim.app import create_app
-from ocx_sim.server import MAX_HEADER_BYTES, ServerThread, serve_in_thread
+from ocx_sim.server import MAX_HEADER_BYTES, ServerThread, http_for, serve_in_thread
 from ocx_sim.worlds import WorldConfig, Worlds
 from tests.served import ocx_sim_serve
 
@@ -25,8 +25,16 @@ TIMEOUT_S = 30.0
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerThread]:
-    with serve_in_thread(create_app(Worlds(WorldConfig()))) as running:
+    """A server as one bound beyond loopback runs (h11, which bounds a request's head)."""
+    with serve_in_thread(create_app(Worlds(WorldConfig())), http="h11") as running:
         yield running
+
+
+def test_a_server_others_can_reach_runs_h11_and_one_on_loopback_httptools() -> None:
+    assert [http_for(host) for host in ("127.0.0.1", "localhost", "::1")] == ["httptools"] * 3
+    assert [http_for(host) for host in ("0.0.0.0", "10.1.2.3", "::", "sandbox.example")] == [
+        "h11"
+    ] * 4
 
 
 def head(path: str, headers: dict[str, str]) -> bytes:
