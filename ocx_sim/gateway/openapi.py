@@ -210,23 +210,66 @@ def _operation(endpoint: Endpoint, path: str, profile: Profile) -> dict[str, Any
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in re.findall(r"{(\w+)}", path)
     ]
-    parameters += [
-        {
-            "name": name,
-            "in": "query",
-            "required": bool(schema.get("x-required")),
-            "schema": {k: v for k, v in schema.items() if k != "x-required"},
-        }
-        for name, schema in endpoint.query.items()
-    ]
+    parameters += [_query_parameter(name, schema) for name, schema in endpoint.query.items()]
     if parameters:
         operation["parameters"] = parameters
     if endpoint.request is not None:
         operation["requestBody"] = {
             "required": not endpoint.body_optional,
-            "content": {"application/json": {"schema": endpoint.request}},
+            "content": {"application/json": {"schema": _nullable_optionals(endpoint.request)}},
         }
     return operation
+
+
+def _query_parameter(name: str, schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A query parameter. The parsers read an empty value as an absent one (gateway/parse.py):
+    an optional one may be empty, a required one may not (`?symbol=` is 400 naming `symbol`)."""
+    required = bool(schema.get("x-required"))
+    described = {k: v for k, v in schema.items() if k != "x-required"}
+    if not required:
+        # `?kind=` is the same as no `kind` (gateway/parse.py), whatever the schema's values.
+        return {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "allowEmptyValue": True,
+            "schema": described,
+        }
+    if described.get("type") == "string":
+        described.setdefault("minLength", 1)
+    return {"name": name, "in": "query", "required": True, "schema": described}
+
+
+def _nullable_optionals(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The request schema with `null` allowed wherever a field is optional: the parsers read a
+    `null` field as an absent one (gateway/parse.py). A field some branch requires (a limit
+    order's `price`) keeps its type, since `null` there is "price is required"."""
+    required = _required_anywhere(schema)
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out = {key: walk(value) for key, value in node.items()}
+        if isinstance(node.get("properties"), dict):
+            out["properties"] = {
+                name: sub if name in required else {"anyOf": [sub, {"type": "null"}]}
+                for name, sub in out["properties"].items()
+            }
+        return out
+
+    nullable: dict[str, Any] = walk(schema)
+    return nullable
+
+
+def _required_anywhere(node: Any) -> set[str]:
+    if isinstance(node, list):
+        return {name for item in node for name in _required_anywhere(item)}
+    if not isinstance(node, dict):
+        return set()
+    found = set(node["required"]) if isinstance(node.get("required"), list) else set()
+    return found | {name for value in node.values() for name in _required_anywhere(value)}
 
 
 def _error_response(status: int, codes: list[ErrorCode], order_path: bool) -> dict[str, Any]:

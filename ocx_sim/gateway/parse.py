@@ -97,13 +97,21 @@ def optional_choice(
     return kind(raw)
 
 
+_EXACT_FLOAT = 2**53
+"""Every integer up to this is a float exactly, and none beyond it is read without rounding."""
+
+
 def integer(
     body: Mapping[str, Any], name: str, *, low: int, high: int, prefix: str = ""
 ) -> int | None:
-    """An optional JSON integer within [low, high]."""
+    """An optional JSON integer within [low, high]. JSON has one kind of number, and JSON Schema
+    (so /openapi.json's `integer`) counts `7.0` as the integer 7: so does this, up to 2**53,
+    past which a JSON number with a fraction part no longer reads as the number written."""
     raw = body.get(name)
     if raw is None:
         return None
+    if isinstance(raw, float) and raw.is_integer() and abs(raw) <= _EXACT_FLOAT:
+        raw = int(raw)
     if isinstance(raw, bool) or not isinstance(raw, int):
         raise invalid(prefix + name, "must be an integer")
     if not low <= raw <= high:

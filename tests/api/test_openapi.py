@@ -162,6 +162,47 @@ def test_a_schema_refusal_is_the_servers_too(client: ApiClient, trader: NewAccou
         assert response.status_code == 400
 
 
+def test_an_empty_required_query_parameter_is_outside_the_schema_and_refused(
+    client: ApiClient,
+) -> None:
+    # The parser reads `?symbol=` as no symbol at all, so the document does not call "" valid.
+    parameter = operation(client, "get", "/perps/ohlc")["parameters"][0]
+    schema = {**parameter["schema"], "components": client.openapi.document["components"]}
+
+    assert parameter["name"] == "symbol" and parameter["required"]
+    assert Draft202012Validator(schema).is_valid("BTC-PERP")
+    assert not Draft202012Validator(schema).is_valid("")
+    response = client.get("/perps/ohlc", params={"symbol": "", "resolution": "1"})
+    assert response.status_code == 400
+    assert response.json()["details"]["field"] == "symbol"
+
+
+def test_an_optional_query_parameter_may_be_empty_as_the_parser_reads_it_as_absent(
+    client: ApiClient, trader: NewAccount
+) -> None:
+    kind = next(
+        p
+        for p in operation(client, "get", "/wallet/settlements")["parameters"]
+        if p["name"] == "kind"
+    )
+
+    assert kind["allowEmptyValue"] is True and not kind["required"]
+    response = client.get("/wallet/settlements", params={"kind": ""}, token=trader.session_token)
+    assert response.status_code == 200
+
+
+def test_an_optional_body_field_may_be_null_and_one_a_branch_requires_may_not(
+    client: ApiClient, trader: NewAccount
+) -> None:
+    cancel_all = {"marketId": None, "marginMode": "cross"}
+
+    assert accepts(client, "post", "/perps/orders/cancel-all", cancel_all)
+    response = client.post("/perps/orders/cancel-all", json=cancel_all, token=trader.session_token)
+    assert response.status_code == 200
+    # A limit order requires its price: null is no price.
+    assert not accepts(client, "post", "/perps/orders", {**ORDER, "price": None})
+
+
 # -- worlds and security --------------------------------------------------------------------------
 
 

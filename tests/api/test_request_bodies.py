@@ -101,3 +101,15 @@ def test_a_cross_site_text_plain_order_with_the_session_cookie_places_nothing(
 
     assert response.status_code == 415
     assert world.exchange.orders(trader.user_id) == []
+
+
+def test_a_whole_number_written_with_a_fraction_is_read_as_that_integer(
+    client: ApiClient, world: World
+) -> None:
+    # JSON Schema, and so /openapi.json's `integer`, counts 7.0 as the integer 7.
+    assert client.post("/_sim/reset", json={"seed": 7.0}).json()["seed"] == 7
+    assert client.post("/_sim/reset", json={"seed": -3.0}).json()["seed"] == -3
+    assert_error(client.post("/_sim/reset", json={"seed": 7.5}), 400, "VALIDATION_ERROR", "seed")
+    # Past 2**53 the parsed float is no longer the number written: refused, not rounded.
+    past = {"seed": -9223372036854775809.0}
+    assert_error(client.post("/_sim/reset", json=past), 400, "VALIDATION_ERROR", "seed")
