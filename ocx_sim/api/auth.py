@@ -114,7 +114,12 @@ ENDPOINTS = [
         Access.PUBLIC,
         "Sign in with Ethereum (EIP-4361): sets the astra_session cookie",
         response=ref("AuthUser"),
-        request=obj({"message": text(MAX_MESSAGE_LENGTH), "signature": text(MAX_SIGNATURE_LENGTH)}),
+        request=obj(
+            {
+                "message": text(MAX_MESSAGE_LENGTH),
+                "signature": {**text(MAX_SIGNATURE_LENGTH), "pattern": f"^{_HEX.pattern}$"},
+            }
+        ),
         tag="auth",
         errors=(
             ErrorCode.INVALID_SIWE_MESSAGE,

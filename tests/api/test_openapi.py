@@ -235,3 +235,11 @@ def test_an_operation_with_a_body_lists_413_and_415_and_one_without_lists_neithe
     assert codes(client, "post", "/perps/orders", 413) == ["PAYLOAD_TOO_LARGE"]
     assert codes(client, "post", "/perps/orders", 415) == ["UNSUPPORTED_MEDIA_TYPE"]
     assert {"413", "415"}.isdisjoint(operation(client, "get", "/perps/markets")["responses"])
+
+
+def test_a_siwe_signature_outside_0x_hex_is_outside_the_request_schema(
+    client: ApiClient,
+) -> None:
+    assert accepts(client, "post", "/auth/siwe", {"message": "m", "signature": "0xabcd"})
+    assert not accepts(client, "post", "/auth/siwe", {"message": "m", "signature": "abcd"})
+    assert not accepts(client, "post", "/auth/siwe", {"message": "m", "signature": "0xabc"})

@@ -97,7 +97,7 @@ LOOSER_THAN_THE_SERVER = {
     "POST /perps/orders/{id}/modify": "a new `price`, a new `quantity`, or both",
     "POST /orders/{id}/modify": "a new `price`, a new `quantity`, or both",
     "POST /options/orders/{id}/modify": "a new `price`, a new `quantity`, or both",
-    "POST /auth/siwe": "`signature` is 0x-prefixed hex",
+    "POST /auth/siwe": "`message` is an EIP-4361 message (a grammar, not a pattern)",
     "POST /perps/me/api-keys": "`allowedIps` are IP addresses or networks",
     "POST /_sim/accounts": "`apiKeys[].allowedIps` are IP addresses or networks",
     "POST /wallet/withdraw": "USDC amounts have at most 6 decimal places",
