@@ -30,11 +30,10 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from ocx_sim.auth.policy import Access
-from ocx_sim.clock import format_ms
+from ocx_sim.clock import format_ms, real_seconds
 from ocx_sim.control.clock import clock_view, time_view
 from ocx_sim.control.worlds import MAX_SPEED, SEED_HIGH, SEED_LOW, read_speed
 from ocx_sim.errors import ErrorCode
@@ -43,28 +42,26 @@ from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.render import event_view
 from ocx_sim.gateway.schemas import INSTANT, ULID, Schema, array, enum, obj, ref
 from ocx_sim.ids import decode_ulid_time
-from ocx_sim.worlds import ClockMode, World
+from ocx_sim.worlds import SLICE_SECONDS, ClockMode, World
 from ocx_sim.worlds.aside import pickled_aside
 
 MAX_SEQ = 2**63 - 1
 EVENTS_PAGE_MAX = 10_000
 PIECE = 100
 """Events read (rendered, or hashed for the digest) at a time, between looks at the time."""
-TURN_S = 0.005
-"""The longest a long read keeps the event loop before it lets other requests run: a request
-of another world takes several turns of the loop, each waiting at most this long behind it."""
 
 
 class Turn:
-    """A long read's share of the event loop: it yields once it has held it `TURN_S`."""
+    """A long read's share of the event loop: it yields once it has held it `SLICE_SECONDS`,
+    the share a long clock advance takes too (worlds/__init__.py), read on real time."""
 
     def __init__(self) -> None:
-        self.since = time.perf_counter()
+        self.since = real_seconds()
 
     async def maybe_yield(self) -> None:
-        if time.perf_counter() - self.since >= TURN_S:
+        if real_seconds() - self.since >= SLICE_SECONDS:
             await asyncio.sleep(0)
-            self.since = time.perf_counter()
+            self.since = real_seconds()
 
 
 async def reset_world(call: Call) -> Any:

@@ -72,7 +72,8 @@ MAX_SNAPSHOTS = 32
 MiB); beyond them taking one is 409 SNAPSHOT_LIMIT until one is deleted."""
 SLICE_SECONDS = 0.005
 """About how much real time a long advance spends firing timers before it lets other worlds'
-requests run (`World.advance`)."""
+requests run (`World.advance`); a long read of the event log takes the same share
+(control/state.py `Turn`)."""
 FIRST_SLICE_TIMERS = 16
 LARGEST_SLICE_TIMERS = 65_536
 _OUTSIDE_STATE = (
