@@ -59,7 +59,14 @@ from ocx_sim.worlds import (
     Worlds,
     persistence,
 )
-from ocx_sim.worlds.config import START_NOW, Network, Start, proxy_networks
+from ocx_sim.worlds.config import (
+    DEFAULT_RETENTION_MS,
+    SHORTEST_RETENTION_MS,
+    START_NOW,
+    Network,
+    Start,
+    proxy_networks,
+)
 from ocx_sim.worlds.persistence import Keeper
 
 DEMO_BALANCES = {Bucket.WALLET: Decimal(50_000), Bucket.PERPS: Decimal(50_000)}
@@ -142,6 +149,15 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print a line on stdout for each fill, liquidation, funding payment, expiry and "
         "settlement, withdrawal status and fault hit of the default world",
+    )
+    serve_cmd.add_argument(
+        "--retention",
+        type=_retention,
+        default=DEFAULT_RETENTION_MS,
+        metavar="HOURS",
+        help="simulated hours every world keeps an order that ended, a fill, a ledger entry "
+        "and an event before forgetting it (at least 24; `forever` keeps everything; "
+        "default: 24)",
     )
     serve_cmd.add_argument(
         "--journal-bodies",
@@ -369,6 +385,19 @@ def _trusted_proxies(text: str) -> tuple[Network, ...]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _retention(text: str) -> int | None:
+    """`--retention`: hours (at least 24) as milliseconds, or None for `forever`."""
+    if text == "forever":
+        return None
+    try:
+        hours = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("give hours (at least 24) or `forever`") from None
+    if not (math.isfinite(hours) and hours * 3_600_000 >= SHORTEST_RETENTION_MS):
+        raise argparse.ArgumentTypeError("the window is at least 24 hours")
+    return round(hours * 3_600_000)
+
+
 def _config(args: argparse.Namespace) -> WorldConfig:
     """The default world's config; the same bounds as `POST /_sim/worlds`."""
     _check_seed(args.seed)
@@ -392,6 +421,7 @@ def _config(args: argparse.Namespace) -> WorldConfig:
         trusted_proxies=args.trusted_proxies,
         order_rate_limit=args.rate_limit,
         journal_bodies=args.journal_bodies,
+        retention_ms=args.retention,
         random_secrets=args.no_control if args.random_secrets is None else args.random_secrets,
         accounts=(DEMO_ACCOUNT,),
         scenario_dir=args.scenario_dir,
@@ -524,7 +554,8 @@ def _progress(done: float, now_ms: int) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     _check_seed(args.seed)
-    config = _scenario_config(WorldConfig(), args.scenario, args.seed)
+    # A run keeps everything: its summary, trace and report read the whole history.
+    config = _scenario_config(WorldConfig(retention_ms=None), args.scenario, args.seed)
     started = real_seconds()
     world = _build(partial(World, "run", config))
     run = world.scenarios.runs[0]

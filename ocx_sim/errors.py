@@ -57,6 +57,7 @@ class ErrorCode(StrEnum):
     NO_LIQUIDITY = "NO_LIQUIDITY"
     STRATEGY_NOT_FILLED = "STRATEGY_NOT_FILLED"
     SELF_TRADE = "SELF_TRADE"
+    TOO_MANY_OPEN_ORDERS = "TOO_MANY_OPEN_ORDERS"
     # 429
     ORDER_RATE_LIMIT = "ORDER_RATE_LIMIT"
     # 499: the client went away before its request was read (never sent; journaled)
@@ -138,6 +139,9 @@ CATALOG: Mapping[ErrorCode, CatalogEntry] = MappingProxyType(
             422, "Strategy could not be filled in full", "OrderError"
         ),
         ErrorCode.SELF_TRADE: _E(422, "Order would trade against your own order", "OrderError"),
+        ErrorCode.TOO_MANY_OPEN_ORDERS: _E(
+            422, "Too many open orders on this market", "OrderError"
+        ),
         ErrorCode.ORDER_RATE_LIMIT: _E(429, "Order rate limit exceeded", "RateLimitError"),
         ErrorCode.CLIENT_CLOSED_REQUEST: _E(
             499, "The client closed the connection before its request was read", "RequestError"

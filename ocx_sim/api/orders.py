@@ -52,6 +52,7 @@ PLACING: tuple[ErrorCode, ...] = (
     ErrorCode.PRICE_OUT_OF_BAND,
     ErrorCode.NO_LIQUIDITY,
     ErrorCode.SELF_TRADE,
+    ErrorCode.TOO_MANY_OPEN_ORDERS,
 )
 """What admitting an order can refuse (engine/commands/admission.py), for `/openapi.json`:
 spot inventory (400), the market's state and the account (409), margin and the book (422)."""

@@ -115,10 +115,13 @@ def _snapshot_view(world: World, snapshot_id: str) -> dict[str, Any]:
 
 
 async def list_events(call: Call) -> Any:
-    """The events after `since` (default 0: all of them), oldest first; at most `limit`."""
+    """The events after `since` (default 0: all of them), oldest first; at most `limit`. Those
+    the world forgot are not answered (docs/fidelity.md "Retention"): a page starts at the
+    oldest event held, and the gap shows in the `seq` numbers."""
     since = parse.query_int(call.query, "since", default=0, low=0, high=MAX_SEQ) or 0
     limit = parse.query_int(call.query, "limit", default=None, low=1, high=EVENTS_PAGE_MAX)
     log = call.exchange.events
+    since = max(since, log.first_seq - 1)
     end = log.last_seq if limit is None else min(log.last_seq, since + limit)
     views: list[dict[str, Any]] = []
     turn = Turn()

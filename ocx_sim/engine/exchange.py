@@ -28,11 +28,12 @@ from typing import TypeVar
 
 from ocx_sim.clock import DEFAULT_START_MS, Clock, ClockError, SimClock, parse_iso
 from ocx_sim.engine import invariants, views
-from ocx_sim.engine.commands import preview, strategy, trading, wallet
+from ocx_sim.engine.commands import preview, retention, strategy, trading, wallet
 from ocx_sim.engine.commands import quotes as quoting
 from ocx_sim.engine.commands.execution import Placement
 from ocx_sim.engine.commands.preview import Preview
 from ocx_sim.engine.commands.quotes import QuoteRequest, QuotesResult
+from ocx_sim.engine.commands.retention import Forgotten
 from ocx_sim.engine.commands.strategy import StrategyLeg, StrategyPreview, StrategyResult
 from ocx_sim.engine.core import board as options_board
 from ocx_sim.engine.core.accounts import Bucket, User
@@ -442,6 +443,11 @@ class Exchange:
 
     def advance_by(self, ms: int) -> list[Event]:
         return self.advance_to(self.now_ms + ms)
+
+    def forget(self, before_ms: int, keep_events_after: int | None = None) -> Forgotten:
+        """Forget the orders that ended, and the fills, ledger entries and events made, before
+        `before_ms` (commands/retention.py); events after `keep_events_after` stay."""
+        return retention.forget(self._state, before_ms, keep_events_after)
 
     def events_of(self, event_type: type[EventT]) -> list[EventT]:
         """Every event of one type, oldest first."""

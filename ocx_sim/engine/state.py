@@ -12,6 +12,7 @@ reaction loop hands them to the reactions after every command and every timer
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import partial
@@ -72,6 +73,11 @@ class State:
     tape: Tape = field(default_factory=Tape)
     books: dict[str, Book] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
+    ended: deque[Order] = field(default_factory=deque)
+    """Orders in the order they ended (`records.end`), for a world's retention to forget the
+    oldest first (retention.py)."""
+    fill_owners: deque[User] = field(default_factory=deque)
+    """Whose each fill was, in the order the fills were made (retention.py)."""
     halted: set[str] = field(default_factory=set)
     triggers: TriggerBook = field(default_factory=TriggerBook)
     settlements: Settlements = field(default_factory=Settlements)

@@ -124,10 +124,10 @@ def orders(
 ) -> list[Order]:
     """The user's orders, newest first."""
     user = state.user(user_id)
-    source = list(user.open_orders.values()) if open_only else user.orders
+    source = user.open_orders if open_only else user.orders
     markets = state.catalog.markets
     out: list[Order] = []
-    for order in reversed(source):
+    for order in reversed(source.values()):
         if limit is not None and len(out) >= limit:
             break
         if (

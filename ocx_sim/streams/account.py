@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from ocx_sim.engine.core.accounts import User
 from ocx_sim.engine.core.markets import MarketSpec, Venue
 from ocx_sim.engine.core.orders import MarginMode
 from ocx_sim.engine.exchange import Exchange
@@ -74,7 +75,7 @@ class AccountChannel:
             if market is None or p.market_id == market.id
         )
         book = None if self.book is None else self.book.view(exchange)
-        return AccountView(len(exchange.user(self.user_id).fills), positions, book)
+        return AccountView(_fill_count(exchange.user(self.user_id)), positions, book)
 
     def snapshot(self, exchange: Exchange, view: AccountView) -> dict[str, Any]:
         market = self.market
@@ -153,3 +154,9 @@ def _closed(exchange: Exchange, user_id: str, key: PositionKey, row: render.Json
         "leverage": None,
         "status": "closed",
     }
+
+
+def _fill_count(user: User) -> int:
+    """How many fills the user ever had (forgotten ones too: docs/fidelity.md "Retention"),
+    so that a stream's count of new fills never goes backwards."""
+    return user.fills_forgotten + len(user.fills)

@@ -187,6 +187,7 @@ class World:
         if not isinstance(clock, WallClock):
             return None
         clock.fire_due()
+        self.forget()
         self.changed()
         return clock.seconds_until_next_timer()
 
@@ -198,6 +199,7 @@ class World:
         A manual world's instant moves only when told. Yields the instant."""
         clock = self.clock
         instant = clock.hold()
+        self.forget()
         try:
             yield instant
         finally:
@@ -219,9 +221,21 @@ class World:
             if exchange.advance_timers(target_ms, limit) < limit:
                 return exchange.events.since(before)
             limit = _next_slice(limit, real_time() - began)
+            self.forget(keep_events_after=before)
             await asyncio.sleep(0)
             if self.deleted:
                 raise gone(self.world_id)
+
+    def forget(self, keep_events_after: int | None = None) -> None:
+        """Forget what ended or happened longer ago than the world's retention window
+        (`Exchange.forget`, docs/fidelity.md "Retention"), before each request, each realtime
+        tick and each slice of a long advance, so that a request sees exactly what is younger
+        than the window. Nothing while a scenario still has expectations to judge: they read
+        the run's whole history. Events after `keep_events_after` stay (an advance answers
+        every event it made)."""
+        retention = self.config.retention_ms
+        if retention is not None and not self.scenarios.pending:
+            self.exchange.forget(self.clock.now_ms - retention, keep_events_after)
 
     def changed(self) -> None:
         """Tell the observers the world may have changed (`Observer.changed`)."""

@@ -13,12 +13,17 @@ from ocx_sim.auth.policy import Profile
 from ocx_sim.auth.ratelimit import DEFAULT_LIMIT
 from ocx_sim.auth.siwe import DEFAULT_CHAIN_IDS
 from ocx_sim.clock import DEFAULT_START_MS, WallTimeSource, wall_now_ms
+from ocx_sim.engine.commands.retention import SHORTEST_MS
 from ocx_sim.worlds.accounts import AccountRequest
 
 START_NOW: Final = "now"
 Start = int | Literal["now"] | None
 """A world's configured start: an instant (unix ms), "now", or None for its clock's default."""
 Network = IPv4Network | IPv6Network
+DEFAULT_RETENTION_MS = 24 * 3_600_000
+"""A world keeps what ended for a simulated day (docs/fidelity.md "Retention")."""
+SHORTEST_RETENTION_MS = SHORTEST_MS
+"""No shorter: an order that ended holds its clientOrderId for 24 hours."""
 
 
 def proxy_networks(addresses: str | Iterable[str]) -> tuple[Network, ...]:
@@ -83,9 +88,20 @@ class WorldConfig:
     operating system's randomness instead of the seed (`ocx-sim serve --no-control`): nobody
     who knows the seed can forge a session or predict a key. Ids, events and digests stay
     seeded (docs/fidelity.md "Sign-in, sessions and keys")."""
+    retention_ms: int | None = DEFAULT_RETENTION_MS
+    """How long (simulated) the world keeps an order that ended, a fill, a ledger entry and an
+    event before forgetting it; None: forever, as `ocx-sim run` does (docs/fidelity.md
+    "Retention"). At least 24 hours."""
     accounts: tuple[AccountRequest, ...] = ()
     """Accounts made each time the world is built, after its scenario (the sandbox's demo
     account): a reset makes them again, with the same credentials when secrets are seeded."""
+
+    def __post_init__(self) -> None:
+        if self.retention_ms is not None and self.retention_ms < SHORTEST_RETENTION_MS:
+            raise ValueError(
+                "the retention window is at least 24 hours: an order that ended holds its "
+                "clientOrderId that long"
+            )
 
     def start_instant(self, wall_time: WallTimeSource | None = None) -> int:
         """The instant a world built now from this config starts at (`wall_time`: the wall

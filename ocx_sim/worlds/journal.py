@@ -16,7 +16,8 @@ Invariants kept here:
   kept rounded to `LATENCY_DECIMALS` decimals (whole microseconds, docs/control-api.md
   "`GET /_sim/journal`") whatever the caller measured.
 - A journal made to keep bodies (a world's `journalBodies`) holds each request's and answer's
-  parsed JSON (None when there is none or it is not JSON), with every credential a body can
+  parsed JSON (None when there is none or it is not JSON; a note of its size when larger
+  than `LARGEST_KEPT_BODY`), with every credential a body can
   carry (`SECRET_KEYS`: session tokens, API-key secrets, private keys) replaced by `REDACTED`
   at any depth before it is kept: nothing read from the journal can sign anyone in. Without
   it, no entry holds bodies.
@@ -43,6 +44,9 @@ SECRET_KEYS = frozenset({"sessionToken", "secret", "privateKey"})
 """Keys whose values a journal never keeps (docs/control-api.md "State")."""
 REDACTED = "***"
 LATENCY_DECIMALS = 3
+LARGEST_KEPT_BODY = 16 * 1024
+"""Bytes of a body the journal keeps at most: a larger one is kept as a note of its size, so
+a journal of `CAPACITY` entries holds a bounded amount (docs/control-api.md "State")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,10 @@ def parse_body(raw: bytes | None) -> Any:
     JSON."""
     if not raw:
         return None
+    if len(raw) > LARGEST_KEPT_BODY:
+        return (
+            f"({len(raw)} bytes, not kept: the journal keeps bodies of at most {LARGEST_KEPT_BODY})"
+        )
     try:
         return redact(orjson.loads(raw))
     except orjson.JSONDecodeError:

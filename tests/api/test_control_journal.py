@@ -491,3 +491,15 @@ def test_the_filters_apply_together_and_before_the_limit(
 
     assert [e["seq"] for e in page] == [2, 4]
     assert [e["seq"] for e in journal_page(client, "path=orders&since=2&limit=2")] == [4, 6]
+
+
+def test_a_body_larger_than_16_kib_is_kept_as_a_note_of_its_size() -> None:
+    journal = Journal(bodies=True)
+    small = b'{"marketId": "BTC-PERP"}'
+    large = b'{"quotes": "' + b"x" * (16 * 1024) + b'"}'
+
+    entry = journal.record(0, "POST", "/perps/quotes/bulk", None, 400, 1.0, (large, small))
+
+    request, answer = entry.bodies or (None, None)
+    assert request == f"({len(large)} bytes, not kept: the journal keeps bodies of at most 16384)"
+    assert answer == {"marketId": "BTC-PERP"}

@@ -118,7 +118,7 @@ class MoneyMachine(RuleBasedStateMachine):
         orders = tuple(
             (o.id, o.status, o.remaining, o.ticks, o.lots, o.held_lots, o.lock)
             for u in self.user_ids
-            for o in ex.user(u).orders
+            for o in ex.user(u).orders.values()
         )
         # The margin as read (the perps figure is worked out lazily from the ladders).
         held = tuple(

@@ -63,9 +63,10 @@ QUERIES = {
     "check_invariants",
     "vault_liquidity",
     "index_curve",
+    "forget",
 }
 """What changes nothing (`advance_*` move the clock, whose timers are each followed by the
-loop)."""
+loop; `forget` drops only what ended, which no reaction reads)."""
 
 
 def test_every_public_method_of_the_exchange_and_its_levers_is_a_command_or_a_query() -> None:

@@ -40,6 +40,7 @@ from ocx_sim.engine.core.orders import (
     OrderStatus,
     OrderType,
     Side,
+    TimeInForce,
 )
 from ocx_sim.engine.state import State
 from ocx_sim.errors import ErrorCode, OcxError, invalid
@@ -74,6 +75,8 @@ def admit(state: State, user: User, spec: MarketSpec, request: OrderRequest, now
     ticket = validate(spec, request)
     check_tradable(state, spec, now)  # `check_market`, written out: every order passes here
     price_ticket(state, spec, ticket, now)
+    if may_rest(request):
+        check_room(user, spec, 1)
     check_account(state, user, spec, ticket, now)
     return ticket
 
@@ -100,6 +103,32 @@ def admit_activation(state: State, user: User, spec: MarketSpec, order: Order, n
     check_market(state, spec, ticket, now)
     check_account(state, user, spec, ticket, now, ignore=(order.id,))
     return ticket
+
+
+MAX_OPEN_ORDERS = 1_000
+"""Open orders (untriggered ones included) a user may have on one market (docs/fidelity.md
+"Orders")."""
+
+
+def may_rest(request: OrderRequest) -> bool:
+    """Whether the order can stay open: a good-till-cancelled limit, or any trigger order
+    (it waits untriggered). Market, IOC and FOK orders end at once."""
+    return (
+        request.type is not OrderType.MARKET and request.time_in_force is TimeInForce.GTC
+    ) or request.stop_price is not None
+
+
+def check_room(user: User, spec: MarketSpec, adding: int, leaving: int = 0) -> None:
+    """422 TOO_MANY_OPEN_ORDERS when `adding` more orders that may rest, with `leaving` of the
+    user's open ones on the market cancelled first, would pass `MAX_OPEN_ORDERS` there."""
+    held = user.open_counts.get(spec.id, 0) - leaving
+    if held + adding > MAX_OPEN_ORDERS:
+        raise OcxError(
+            ErrorCode.TOO_MANY_OPEN_ORDERS,
+            f"{held} orders are open on {spec.id}, and a user may have at most "
+            f"{MAX_OPEN_ORDERS} open on one market: cancel some first",
+            {"marketId": spec.id, "open": held, "limit": MAX_OPEN_ORDERS},
+        )
 
 
 def check_market(

@@ -98,6 +98,9 @@ def place_quotes(
         doomed = [
             o for o in replacing if o.market_id == market_id and user.open_orders.get(o.id) is o
         ]
+    resting = sum(admission.may_rest(r) for r in requests)
+    if resting:
+        admission.check_room(user, spec, resting, leaving=len(doomed))
     tickets = _admit(state, user, spec, requests, doomed, names)
     now = state.clock.now_ms
     for order in doomed:

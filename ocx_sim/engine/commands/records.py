@@ -40,8 +40,10 @@ _UNTRIGGERED = OrderStatus.UNTRIGGERED
 def accept(state: State, user: User, spec: MarketSpec, order: Order) -> None:
     """Put a new order in the exchange's and the user's lists and log `OrderAccepted`."""
     state.orders[order.id] = order
-    user.orders.append(order)
+    user.orders[order.id] = order
     user.open_orders[order.id] = order
+    counts = user.open_counts
+    counts[order.market_id] = counts.get(order.market_id, 0) + 1
     if order.reduce_only:
         user.reduce_only_orders[order.id] = order
     if order.client_order_id is not None:
@@ -156,9 +158,11 @@ def end(
     order.status = status
     order.updated_at = now
     release(user, spec, order)
-    user.open_orders.pop(order.id, None)
+    if user.open_orders.pop(order.id, None) is not None:
+        user.open_counts[order.market_id] -= 1
     if order.reduce_only:
         user.reduce_only_orders.pop(order.id, None)
+    state.ended.append(order)
     if spec.type is _PERP:
         state.facts.perp_book = True
     if status is _CANCELLED:

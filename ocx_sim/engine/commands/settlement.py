@@ -225,6 +225,7 @@ def _trade(
             maker_pnl,
         )
     )
+    state.fill_owners += (taker_user, maker_user)
     if maker.remaining:
         maker.status = _PARTIALLY_FILLED
         records.reserve(state, maker_user, spec, maker)

@@ -25,6 +25,7 @@ allocation out of the cross part of the bucket's figures.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -139,17 +140,23 @@ class User:
     positions: dict[tuple[str, MarginMode], Position] = field(default_factory=dict)
     position_epoch: int = 0
     """Counts changes to the positions, so margin figures can be cached between them."""
-    orders: list[Order] = field(default_factory=list)
-    """Every order, oldest first."""
+    orders: dict[str, Order] = field(default_factory=dict)
+    """Every order by id, oldest first (those that ended before a world's retention window
+    forgotten: docs/fidelity.md "Retention")."""
     open_orders: dict[str, Order] = field(default_factory=dict)
     """Non-terminal orders by id, oldest first."""
+    open_counts: dict[str, int] = field(default_factory=dict)
+    """Per market, how many of `open_orders` are on it (the cap on them: admission.py)."""
     reduce_only_orders: dict[str, Order] = field(default_factory=dict)
     """The reduce-only subset of `open_orders` (checked on every position change)."""
     client_order_ids: dict[tuple[str, str], Order] = field(default_factory=dict)
     """(venue, clientOrderId) → the latest order that carried it: taken while that order is
     open and for 24 hours after it ended (docs/fidelity.md "Orders")."""
-    fills: list[FillRow] = field(default_factory=list)
-    """Every fill, oldest first, as plain tuples (`Fill._make` reads one)."""
+    fills: deque[FillRow] = field(default_factory=deque)
+    """Every fill, oldest first, as plain tuples (`Fill._make` reads one); those before a
+    world's retention window forgotten."""
+    fills_forgotten: int = 0
+    """How many fills were forgotten: with `fills`, how many the user ever had."""
     spot_locked: dict[str, Decimal] = field(default_factory=dict)
     """Per asset, what resting spot orders hold out of the available inventory."""
     order_margin: dict[str, Decimal] = field(default_factory=dict)

@@ -80,21 +80,23 @@ _WITHDRAWAL_FAILURE_ARMED = code_of(WithdrawalFailureArmed)
 
 def user_registered(log: EventLog, *, ts: int, user_id: str, wallet_address: str) -> None:
     rows = log.rows
-    rows.append((_USER_REGISTERED, len(rows) + 1, ts, user_id, wallet_address))
+    rows.append((_USER_REGISTERED, log.offset + len(rows) + 1, ts, user_id, wallet_address))
 
 
 def funds_deposited(
     log: EventLog, *, ts: int, user_id: str, amount: Decimal, tx_hash: str | None
 ) -> None:
     rows = log.rows
-    rows.append((_FUNDS_DEPOSITED, len(rows) + 1, ts, user_id, amount, tx_hash))
+    rows.append((_FUNDS_DEPOSITED, log.offset + len(rows) + 1, ts, user_id, amount, tx_hash))
 
 
 def funds_transferred(
     log: EventLog, *, ts: int, user_id: str, source: str, target: str, amount: Decimal
 ) -> None:
     rows = log.rows
-    rows.append((_FUNDS_TRANSFERRED, len(rows) + 1, ts, user_id, source, target, amount))
+    rows.append(
+        (_FUNDS_TRANSFERRED, log.offset + len(rows) + 1, ts, user_id, source, target, amount)
+    )
 
 
 def order_accepted(log: EventLog, *, ts: int, order: Order) -> None:
@@ -103,7 +105,7 @@ def order_accepted(log: EventLog, *, ts: int, order: Order) -> None:
     rows.append(
         (
             _ORDER_ACCEPTED,
-            len(rows) + 1,
+            log.offset + len(rows) + 1,
             ts,
             order.id,
             order.owner,
@@ -148,7 +150,7 @@ def trade_executed(
     rows.append(
         (
             _TRADE_EXECUTED,
-            len(rows) + 1,
+            log.offset + len(rows) + 1,
             ts,
             trade_id,
             market_id,
@@ -181,7 +183,16 @@ def order_cancelled(
 ) -> None:
     rows = log.rows
     rows.append(
-        (_ORDER_CANCELLED, len(rows) + 1, ts, order_id, user_id, market_id, reason, remaining)
+        (
+            _ORDER_CANCELLED,
+            log.offset + len(rows) + 1,
+            ts,
+            order_id,
+            user_id,
+            market_id,
+            reason,
+            remaining,
+        )
     )
 
 
@@ -189,7 +200,9 @@ def order_expired(
     log: EventLog, *, ts: int, order_id: str, user_id: str, market_id: str, remaining: Decimal
 ) -> None:
     rows = log.rows
-    rows.append((_ORDER_EXPIRED, len(rows) + 1, ts, order_id, user_id, market_id, remaining))
+    rows.append(
+        (_ORDER_EXPIRED, log.offset + len(rows) + 1, ts, order_id, user_id, market_id, remaining)
+    )
 
 
 def order_modified(
@@ -207,7 +220,7 @@ def order_modified(
     rows.append(
         (
             _ORDER_MODIFIED,
-            len(rows) + 1,
+            log.offset + len(rows) + 1,
             ts,
             order_id,
             user_id,
@@ -221,22 +234,22 @@ def order_modified(
 
 def market_halted(log: EventLog, *, ts: int, market_id: str) -> None:
     rows = log.rows
-    rows.append((_MARKET_HALTED, len(rows) + 1, ts, market_id))
+    rows.append((_MARKET_HALTED, log.offset + len(rows) + 1, ts, market_id))
 
 
 def market_resumed(log: EventLog, *, ts: int, market_id: str) -> None:
     rows = log.rows
-    rows.append((_MARKET_RESUMED, len(rows) + 1, ts, market_id))
+    rows.append((_MARKET_RESUMED, log.offset + len(rows) + 1, ts, market_id))
 
 
 def index_set(log: EventLog, *, ts: int, underlying: str, price: Decimal | None) -> None:
     rows = log.rows
-    rows.append((_INDEX_SET, len(rows) + 1, ts, underlying, price))
+    rows.append((_INDEX_SET, log.offset + len(rows) + 1, ts, underlying, price))
 
 
 def mark_pinned(log: EventLog, *, ts: int, market_id: str, price: Decimal | None) -> None:
     rows = log.rows
-    rows.append((_MARK_PINNED, len(rows) + 1, ts, market_id, price))
+    rows.append((_MARK_PINNED, log.offset + len(rows) + 1, ts, market_id, price))
 
 
 def settlement_changed(
@@ -254,7 +267,7 @@ def settlement_changed(
     rows.append(
         (
             _SETTLEMENT_CHANGED,
-            len(rows) + 1,
+            log.offset + len(rows) + 1,
             ts,
             settlement_id,
             user_id,
@@ -270,7 +283,9 @@ def funding_paid(
     log: EventLog, *, ts: int, user_id: str, market_id: str, margin_mode: str, amount: Decimal
 ) -> None:
     rows = log.rows
-    rows.append((_FUNDING_PAID, len(rows) + 1, ts, user_id, market_id, margin_mode, amount))
+    rows.append(
+        (_FUNDING_PAID, log.offset + len(rows) + 1, ts, user_id, market_id, margin_mode, amount)
+    )
 
 
 def funding_settled(
@@ -284,17 +299,28 @@ def funding_settled(
     amount: Decimal,
 ) -> None:
     rows = log.rows
-    rows.append((_FUNDING_SETTLED, len(rows) + 1, ts, market_id, rate, mark, open_interest, amount))
+    rows.append(
+        (
+            _FUNDING_SETTLED,
+            log.offset + len(rows) + 1,
+            ts,
+            market_id,
+            rate,
+            mark,
+            open_interest,
+            amount,
+        )
+    )
 
 
 def market_expired(log: EventLog, *, ts: int, market_id: str, price: Decimal) -> None:
     rows = log.rows
-    rows.append((_MARKET_EXPIRED, len(rows) + 1, ts, market_id, price))
+    rows.append((_MARKET_EXPIRED, log.offset + len(rows) + 1, ts, market_id, price))
 
 
 def market_listed(log: EventLog, *, ts: int, market_id: str) -> None:
     rows = log.rows
-    rows.append((_MARKET_LISTED, len(rows) + 1, ts, market_id))
+    rows.append((_MARKET_LISTED, log.offset + len(rows) + 1, ts, market_id))
 
 
 def position_settled(
@@ -312,7 +338,7 @@ def position_settled(
     rows.append(
         (
             _POSITION_SETTLED,
-            len(rows) + 1,
+            log.offset + len(rows) + 1,
             ts,
             user_id,
             market_id,
@@ -328,12 +354,12 @@ def curve_set(
     log: EventLog, *, ts: int, underlying: str, front: Decimal, following: Decimal
 ) -> None:
     rows = log.rows
-    rows.append((_CURVE_SET, len(rows) + 1, ts, underlying, front, following))
+    rows.append((_CURVE_SET, log.offset + len(rows) + 1, ts, underlying, front, following))
 
 
 def volatility_set(log: EventLog, *, ts: int, underlying: str, volatility: Decimal) -> None:
     rows = log.rows
-    rows.append((_VOLATILITY_SET, len(rows) + 1, ts, underlying, volatility))
+    rows.append((_VOLATILITY_SET, log.offset + len(rows) + 1, ts, underlying, volatility))
 
 
 def surface_set(
@@ -347,7 +373,9 @@ def surface_set(
     smile: Decimal,
 ) -> None:
     rows = log.rows
-    rows.append((_SURFACE_SET, len(rows) + 1, ts, underlying, atm_vol, term_slope, skew, smile))
+    rows.append(
+        (_SURFACE_SET, log.offset + len(rows) + 1, ts, underlying, atm_vol, term_slope, skew, smile)
+    )
 
 
 def account_liquidated(
@@ -365,7 +393,7 @@ def account_liquidated(
     rows.append(
         (
             _ACCOUNT_LIQUIDATED,
-            len(rows) + 1,
+            log.offset + len(rows) + 1,
             ts,
             user_id,
             bucket,
@@ -393,7 +421,7 @@ def position_liquidated(
     rows.append(
         (
             _POSITION_LIQUIDATED,
-            len(rows) + 1,
+            log.offset + len(rows) + 1,
             ts,
             user_id,
             market_id,
@@ -411,27 +439,37 @@ def liquidation_fee_charged(
 ) -> None:
     rows = log.rows
     rows.append(
-        (_LIQUIDATION_FEE_CHARGED, len(rows) + 1, ts, user_id, bucket, closed_notional, fee)
+        (
+            _LIQUIDATION_FEE_CHARGED,
+            log.offset + len(rows) + 1,
+            ts,
+            user_id,
+            bucket,
+            closed_notional,
+            fee,
+        )
     )
 
 
 def insurance_paid(log: EventLog, *, ts: int, user_id: str, bucket: str, amount: Decimal) -> None:
     rows = log.rows
-    rows.append((_INSURANCE_PAID, len(rows) + 1, ts, user_id, bucket, amount))
+    rows.append((_INSURANCE_PAID, log.offset + len(rows) + 1, ts, user_id, bucket, amount))
 
 
 def order_triggered(
     log: EventLog, *, ts: int, order_id: str, user_id: str, market_id: str, mark: Decimal
 ) -> None:
     rows = log.rows
-    rows.append((_ORDER_TRIGGERED, len(rows) + 1, ts, order_id, user_id, market_id, mark))
+    rows.append(
+        (_ORDER_TRIGGERED, log.offset + len(rows) + 1, ts, order_id, user_id, market_id, mark)
+    )
 
 
 def vault_liquidity_set(log: EventLog, *, ts: int, amount: Decimal | None) -> None:
     rows = log.rows
-    rows.append((_VAULT_LIQUIDITY_SET, len(rows) + 1, ts, amount))
+    rows.append((_VAULT_LIQUIDITY_SET, log.offset + len(rows) + 1, ts, amount))
 
 
 def withdrawal_failure_armed(log: EventLog, *, ts: int, armed: int) -> None:
     rows = log.rows
-    rows.append((_WITHDRAWAL_FAILURE_ARMED, len(rows) + 1, ts, armed))
+    rows.append((_WITHDRAWAL_FAILURE_ARMED, log.offset + len(rows) + 1, ts, armed))

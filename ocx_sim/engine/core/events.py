@@ -17,11 +17,12 @@ the same facts at the same instants.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from decimal import Decimal
 from enum import Enum
 from typing import Any, NamedTuple, Protocol
+
+from ocx_sim.engine.core.sha256 import RESUMABLE, Sha256
 
 
 class Event(Protocol):
@@ -370,52 +371,83 @@ class WithdrawalFailureArmed(NamedTuple):
     armed: int
 
 
+_HASHED_AT_ONCE = 4096
+"""Events whose lines are joined into one update of the hash (each update is a call into
+OpenSSL; a whole long log at once would be one string of its size)."""
+
+
 class EventLog:
     """The append-only log, and its digest: the SHA-256 of every event's canonical line, kept
     as the log grows. The hash runs over the events appended since it last ran, never over the
     whole log again, so that reading the digest of a long log costs only what is new, and a
-    reader can catch it up a slice at a time (`hash_some`) between other work. A hash object
-    does not pickle, so a snapshot leaves it out and a restored log hashes its events anew."""
+    reader can catch it up a slice at a time (`hash_some`) between other work.
+
+    A world may forget the oldest events (`forget_before`, docs/fidelity.md "Retention"): they
+    are hashed first, so the digest still covers every event ever appended, and their `seq`
+    numbers are never reused. The hash's state pickles with the log (sha256.py); where it
+    cannot, the log never forgets and a restored log hashes its events anew."""
 
     def __init__(self) -> None:
-        self.rows: list[tuple[Any, ...]] = []
+        self.rows: list[Any] = []
         """`(code, seq, ts, *fields)` per event, `code` its type's place in `EVENT_TYPES` and
-        `seq` one more than the last: appended only by the typed emitters (emit.py)."""
-        self._hash = hashlib.sha256()
+        `seq` one more than the last: appended only by the typed emitters (emit.py). The
+        first `start` are forgotten (None) until the list is compacted."""
+        self.offset = 0
+        """How many events came before `rows[0]`: the event `seq` is `rows[seq - offset - 1]`."""
+        self.start = 0
+        """`rows[:start]` are forgotten."""
+        self._hash = Sha256()
         self._hashed = 0
-        """How many of the rows `_hash` covers (the first ones)."""
+        """The `seq` the hash covers up to."""
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"rows": self.rows}
+        state = {"rows": self.rows, "offset": self.offset, "start": self.start}
+        if RESUMABLE:
+            state.update(hash=self._hash, hashed=self._hashed)
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.rows = state["rows"]
-        self._hash = hashlib.sha256()
-        self._hashed = 0
+        self.rows, self.offset, self.start = state["rows"], state["offset"], state["start"]
+        self._hash = state.get("hash") or Sha256()
+        self._hashed = state.get("hashed", 0)
 
     @property
     def last_seq(self) -> int:
-        return len(self.rows)
+        return self.offset + len(self.rows)
+
+    @property
+    def first_seq(self) -> int:
+        """The `seq` of the oldest event still held (one more than `last_seq` when none)."""
+        return self.offset + self.start + 1
+
+    def _index(self, seq: int) -> int:
+        """The place in `rows` of the first event after `seq` still held."""
+        return max(seq - self.offset, self.start)
+
+    def _held(self, after: int, through: int | None = None) -> list[Any]:
+        rows = self.rows
+        end = len(rows) if through is None else max(through - self.offset, self.start)
+        return rows[self._index(after) : end]
 
     def since(self, seq: int) -> list[Event]:
-        """Events with `seq` greater than the given one, oldest first."""
-        return [_materialize(row) for row in self.rows[max(seq, 0) :]]
+        """Events still held with `seq` greater than the given one, oldest first."""
+        return [_materialize(row) for row in self._held(seq)]
 
     def between(self, after: int, through: int) -> list[Event]:
-        """Events with `after` < `seq` <= `through`, oldest first."""
-        return [_materialize(row) for row in self.rows[max(after, 0) : max(through, 0)]]
+        """Events still held with `after` < `seq` <= `through`, oldest first."""
+        return [_materialize(row) for row in self._held(after, through)]
 
     def newest(
         self, seq: int, most: int, codes: frozenset[int] | None = None
     ) -> tuple[list[Event], int]:
-        """The newest `most` events with `seq` greater than the given one (only those whose
-        type code is in `codes`, when given), oldest first, and how many more matched. Only
-        the events answered are materialised: a reader of a long log's tail reads no more.
-        """
+        """The newest `most` events held with `seq` greater than the given one (only those
+        whose type code is in `codes`, when given), oldest first, and how many more matched.
+        Only the events answered are materialised: a reader of a long log's tail reads no
+        more."""
         rows = self.rows
         picked: list[Event] = []
         matched = 0
-        for index in range(len(rows) - 1, max(seq, 0) - 1, -1):
+        for index in range(len(rows) - 1, self._index(seq) - 1, -1):
             row = rows[index]
             if codes is not None and row[0] not in codes:
                 continue
@@ -426,29 +458,32 @@ class EventLog:
         return picked, matched - len(picked)
 
     def row(self, seq: int) -> tuple[Any, ...] | None:
-        """The stored row of the event `seq` (None outside the log): equal rows are the same
+        """The stored row of the event `seq` (None when not held): equal rows are the same
         event, so a reader can tell whether the log still holds what it saw."""
-        return self.rows[seq - 1] if 0 < seq <= len(self.rows) else None
+        index = seq - self.offset - 1
+        return self.rows[index] if self.start <= index < len(self.rows) else None
 
     def last(self) -> Event:
         return _materialize(self.rows[-1])
 
     def __iter__(self) -> Iterator[Event]:
-        return (_materialize(row) for row in self.rows)
+        return (_materialize(row) for row in self._held(0))
 
     def __len__(self) -> int:
-        return len(self.rows)
+        """How many events the log holds (`last_seq` counts every one ever appended)."""
+        return len(self.rows) - self.start
 
     def hash_some(self, most: int) -> bool:
         """Hash at most `most` more events; whether the digest now covers the whole log."""
-        rows = self.rows
-        end = min(len(rows), self._hashed + most)
-        update = self._hash.update
-        for index in range(self._hashed, end):
-            update(canonical(_materialize(rows[index])).encode())
-            update(b"\n")
+        rows, offset, update = self.rows, self.offset, self._hash.update
+        end = min(self.last_seq, self._hashed + most)
+        for first in range(self._hashed, end, _HASHED_AT_ONCE):
+            last = min(first + _HASHED_AT_ONCE, end)
+            lines = [canonical(_materialize(rows[seq - offset])) for seq in range(first, last)]
+            lines.append("")
+            update("\n".join(lines).encode())
         self._hashed = end
-        return end == len(rows)
+        return end == self.last_seq
 
     @property
     def hashed(self) -> int:
@@ -456,14 +491,37 @@ class EventLog:
         return self._hashed
 
     def digest(self) -> str:
-        """The SHA-256 of the whole log's canonical lines, one per event, each ended by a
-        line feed (the events not hashed yet are hashed now)."""
-        self.hash_some(len(self.rows))
+        """The SHA-256 of the whole log's canonical lines, one per event ever appended, each
+        ended by a line feed (the events not hashed yet are hashed now)."""
+        self.hash_some(self.last_seq)
         return self._hash.hexdigest()
 
     def hashed_digest(self) -> str:
         """The digest of the events hashed so far (of the first `hashed` events)."""
         return self._hash.hexdigest()
+
+    def forget_before(self, ts: int, keep_after: int | None = None) -> int:
+        """Forget the oldest events stamped before `ts` (none after the event `keep_after`),
+        hashing them first; how many were forgotten. Nothing is forgotten where the hash's
+        state cannot be saved (sha256.py). The list is compacted once more than half of it
+        is forgotten, so forgetting costs what it forgets."""
+        if not RESUMABLE:
+            return 0
+        rows, start = self.rows, self.start
+        stop = len(rows) if keep_after is None else max(keep_after - self.offset, start)
+        end = start
+        while end < stop and rows[end][2] < ts:
+            end += 1
+        if end == start:
+            return 0
+        self.hash_some(self.offset + end - self._hashed)
+        rows[start:end] = [None] * (end - start)
+        self.start = end
+        if end * 2 > len(rows):
+            del rows[:end]
+            self.offset += end
+            self.start = 0
+        return end - start
 
 
 EVENT_TYPES: tuple[type[Any], ...] = (

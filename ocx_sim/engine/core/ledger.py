@@ -14,7 +14,8 @@ An account is `(owner, bucket, asset)`: a user id with one of the four buckets
 Invariants (checked by `check_invariants` and by the ledger state machine test):
 - every movement is a set of entries that sums to zero in each asset, so the sum of all
   balances in each asset is zero, always: money is neither created nor destroyed;
-- every account's balance equals the sum of its entries.
+- every account's balance equals the sum of its entries (those forgotten by a world's
+  retention, `forget_before`, counted by their sum).
 
 Entry `amount` is signed from the account owner's view (docs/fidelity.md "Money"). The ledger
 records; it does not refuse: commands check balances before they move money.
@@ -22,7 +23,7 @@ records; it does not refuse: commands check balances before they move money.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
@@ -110,17 +111,23 @@ class Ledger:
         """Entry ids are ULIDs numbered from `first_tail` (`Ids.counted_tails`): the n-th
         entry, made at `t`, is `(t << ULID_TAIL_BITS) | (first_tail + n)`."""
         self._first_tail = first_tail
-        self._rows: list[Row] = []
+        self._rows: deque[Row] = deque()
+        self._count = 0
+        """Entries ever posted (the ones forgotten included): the next entry's number."""
         self.balances: dict[AccountKey, Decimal] = {}
-        self._by_owner: dict[str, list[Row]] = defaultdict(list)
+        self._by_owner: dict[str, deque[Row]] = defaultdict(deque)
         self._movements = 0
+        self._forgotten: dict[AccountKey, Decimal] = {}
+        """Per account, the sum of its entries forgotten (`forget_before`): with the entries
+        held, still its balance."""
 
     @property
     def entries(self) -> list[LedgerEntry]:
-        """Every entry, oldest first."""
+        """Every entry held, oldest first."""
         return [LedgerEntry._make(row) for row in self._rows]
 
     def __len__(self) -> int:
+        """How many entries the ledger holds."""
         return len(self._rows)
 
     def balance(self, account: AccountKey) -> Decimal:
@@ -180,7 +187,7 @@ class Ledger:
                 continue
             owner = account[0]
             row: Row = (
-                stamp | (self._first_tail + len(rows)),
+                stamp | (self._first_tail + self._count),
                 movement,
                 owner,
                 account[1],
@@ -192,10 +199,27 @@ class Ledger:
                 ref,
             )
             rows.append(row)
+            self._count += 1
             if owner != SYSTEM:
                 # System accounts are read by scanning (`entries_of`); users' by this index.
                 by_owner[owner].append(row)
             balances[account] = balances.get(account, ZERO) + amount
+
+    def forget_before(self, ts: int) -> int:
+        """Forget the entries posted before `ts` (docs/fidelity.md "Retention"), keeping
+        their sums per account so the balances still add up; how many were forgotten. A
+        movement's entries share their instant, so none is forgotten in part."""
+        rows, by_owner, forgotten = self._rows, self._by_owner, self._forgotten
+        count = 0
+        while rows and rows[0][7] < ts:
+            row = rows.popleft()
+            owner = row[2]
+            if owner != SYSTEM:
+                by_owner[owner].popleft()
+            account = (owner, row[3], row[4])
+            forgotten[account] = forgotten.get(account, ZERO) + row[5]
+            count += 1
+        return count
 
     def entries_of(self, owner: str) -> list[LedgerEntry]:
         """An owner's entries, oldest first."""
@@ -218,7 +242,7 @@ class Ledger:
             if total
         ]
         movements: dict[tuple[int, str], Decimal] = {}
-        recomputed: dict[AccountKey, Decimal] = {}
+        recomputed = dict(self._forgotten)
         for _, movement, owner, bucket, asset, amount, *_rest in self._rows:
             key = (movement, asset)
             movements[key] = movements.get(key, ZERO) + amount
