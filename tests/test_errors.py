@@ -45,6 +45,7 @@ STATUS_CODES: dict[int, list[str]] = {
         "NO_LIQUIDITY",
         "STRATEGY_NOT_FILLED",
         "SELF_TRADE",
+        "TOO_MANY_OPEN_ORDERS",
     ],
     429: ["ORDER_RATE_LIMIT"],
     499: ["CLIENT_CLOSED_REQUEST"],

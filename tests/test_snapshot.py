@@ -261,17 +261,22 @@ def test_a_restored_world_shares_no_mutable_object_with_the_one_it_replaced(worl
 
 def test_a_level_thousands_of_orders_deep_survives_a_snapshot_in_time_priority() -> None:
     # Copying the linked queue order by order would recurse past Python's limit.
+    # Three makers: one user may have only 1,000 open orders on a market (docs/fidelity.md).
     world = World("w", WorldConfig(seed=1))
-    maker = world.create_account(balances={Bucket.PERPS: D(10_000_000)}).user_id
+    makers = [
+        world.create_account(balances={Bucket.PERPS: D(10_000_000)}).user_id for _ in range(3)
+    ]
     price = D("66000.00")
     placed = [
         world.exchange.place_order(maker, OrderRequest(PERP, Side.BUY, D("0.001"), price=price))
-        for _ in range(3_000)
+        for _ in range(1_000)
+        for maker in makers
     ]
     world.restore(world.snapshot())
 
     world.exchange.sim.outside_trade(PERP, Side.SELL, price, D("0.005"))
-    filled = [fill.order_id for fill in reversed(world.exchange.fills(maker))]
+    fills = [f for maker in makers for f in world.exchange.fills(maker)]
+    filled = [f.order_id for f in sorted(fills, key=lambda f: f.trade_id)]
     assert filled == [p.order.id for p in placed[:5]]
     assert world.exchange.depth(PERP).bids[0] == (price, D("2.995"))
     assert world.exchange.check_invariants() == []

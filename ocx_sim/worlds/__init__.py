@@ -53,6 +53,7 @@ from ocx_sim.worlds.aside import pickled
 from ocx_sim.worlds.config import ClockMode, WorldConfig
 from ocx_sim.worlds.faults import Faults
 from ocx_sim.worlds.journal import Journal
+from ocx_sim.worlds.memory import TRIM_AFTER, give_back
 from ocx_sim.worlds.scenario_run import Scenarios, load, open_scenario, refusal
 
 __all__ = [
@@ -154,6 +155,8 @@ class World:
         """How many times the world was reset: a request that waited across one sees it."""
         self.deleted = False
         """Set when the registry lets go of the world (`Worlds.delete`)."""
+        self._forgotten = 0
+        """Things forgotten since memory was last given back (`forget`)."""
         if scenario is not None:
             # Last, on the whole world, whose catalog has the terms already.
             self.load_scenario(scenario.without_catalog_terms(), "scenario")
@@ -234,8 +237,14 @@ class World:
         the run's whole history. Events after `keep_events_after` stay (an advance answers
         every event it made)."""
         retention = self.config.retention_ms
-        if retention is not None and not self.scenarios.pending:
-            self.exchange.forget(self.clock.now_ms - retention, keep_events_after)
+        if retention is None or self.scenarios.pending:
+            return
+        forgotten = self.exchange.forget(self.clock.now_ms - retention, keep_events_after)
+        if forgotten:
+            self._forgotten += forgotten.count
+            if self._forgotten >= TRIM_AFTER:
+                self._forgotten = 0
+                give_back()
 
     def changed(self) -> None:
         """Tell the observers the world may have changed (`Observer.changed`)."""

@@ -40,8 +40,12 @@ class Forgotten:
     ledger_entries: int = 0
     events: int = 0
 
+    @property
+    def count(self) -> int:
+        return self.orders + self.fills + self.ledger_entries + self.events
+
     def __bool__(self) -> bool:
-        return bool(self.orders or self.fills or self.ledger_entries or self.events)
+        return bool(self.count)
 
 
 def forget(state: State, before_ms: int, keep_events_after: int | None = None) -> Forgotten:
