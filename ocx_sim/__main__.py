@@ -1,5 +1,5 @@
 """`python -m ocx_sim`."""
 
-from ocx_sim.cli import main
+from ocx_sim.launch import main
 
 raise SystemExit(main())

@@ -270,6 +270,7 @@ class Sim:
         # The order's own terms first: a refused trade must leave no house account behind.
         admit_terms(state, spec, request, state.now)
         house = wallet.register_user(state, HOUSE_ADDRESS)
+        house.house = True
         self._fund_house(house, spec, side, price, quantity)
         return place_order(state, house.user_id, request)
 
@@ -379,6 +380,7 @@ class Sim:
         taker = state.accounts.find_address(TAKERS_ADDRESS)
         if taker is None:
             taker = wallet.register_user(state, TAKERS_ADDRESS)
+            taker.house = True
             self._fund(taker, AGENT_FUNDS, Bucket.PERPS, Bucket.OPTIONS, Bucket.SPOT)
         if market.is_spot:
             self._stock_spot(taker, market)
@@ -390,6 +392,7 @@ class Sim:
         agent = state.accounts.find_address(LIQUIDITY_ADDRESS)
         if agent is None:
             agent = wallet.register_user(state, LIQUIDITY_ADDRESS)
+            agent.house = True
             self._fund(agent, AGENT_FUNDS, Bucket.PERPS, Bucket.OPTIONS)
         return agent
 

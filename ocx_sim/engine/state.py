@@ -76,6 +76,8 @@ class State:
     ended: deque[Order] = field(default_factory=deque)
     """Orders in the order they ended (`records.end`), for a world's retention to forget the
     oldest first (retention.py)."""
+    house_ended: deque[Order] = field(default_factory=deque)
+    """The same for the simulator's own traders (`User.house`), forgotten at once."""
     fill_owners: deque[User] = field(default_factory=deque)
     """Whose each fill was, in the order the fills were made (retention.py)."""
     halted: set[str] = field(default_factory=set)

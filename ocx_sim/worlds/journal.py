@@ -24,7 +24,8 @@ Invariants kept here:
 - A stream's entry (one per connection) is written when the stream ends, so its `seq` follows
   the requests answered while it was open; its `latency_ms` is the time it was open and its
   `frames` the frames sent (None on every other entry).
-- Plain data only, so a world deep-copies and pickles with its journal.
+- Plain data only, so a world deep-copies and pickles with its journal; it is kept column
+  by column (`Journal`), so that a kept entry is no object of its own.
 
 Not in the journal: requests no world answered (an unknown world's paths, unrouted paths and
 wrong methods, `/openapi.json`).
@@ -32,9 +33,8 @@ wrong methods, `/openapi.json`).
 
 from __future__ import annotations
 
-from collections import deque
+from array import array
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
 import orjson
@@ -44,6 +44,8 @@ SECRET_KEYS = frozenset({"sessionToken", "secret", "privateKey"})
 """Keys whose values a journal never keeps (docs/control-api.md "State")."""
 REDACTED = "***"
 LATENCY_DECIMALS = 3
+SHARED_STRINGS = 4096
+"""Distinct methods, paths and accounts a journal shares among its entries at most."""
 LARGEST_KEPT_BODY = 16 * 1024
 """Bytes of a body the journal keeps at most: a larger one is kept as a note of its size, so
 a journal of `CAPACITY` entries holds a bounded amount (docs/control-api.md "State")."""
@@ -99,14 +101,33 @@ def redact(value: Any) -> Any:
 
 
 class Journal:
+    """The latest `capacity` entries, kept column by column in a ring (the `seq`-th entry in
+    slot `(seq - 1) % capacity`): numbers in typed arrays, strings shared with the entries
+    before them. A journal entry then costs no object of its own while it is kept, and a burst
+    of requests leaves nothing scattered among the memory its orders took, which a world gives
+    back once it forgets them (docs/fidelity.md "Retention"). `JournalEntry`s are made as they
+    are read."""
+
     def __init__(self, capacity: int = CAPACITY, *, bodies: bool = False) -> None:
-        self._entries: deque[JournalEntry] = deque(maxlen=capacity)
+        self._capacity = capacity
         self._seq = 0
         self.keeps_bodies = bodies
         """Whether entries hold the request's and answer's bodies (`record`'s `bodies`)."""
+        self._times = array("q")
+        self._statuses = array("h")
+        """-1 for None."""
+        self._latencies = array("d")
+        self._frames = array("q")
+        """-1 for None."""
+        self._methods: list[str] = []
+        self._paths: list[str] = []
+        self._accounts: list[str | None] = []
+        self._bodies: list[tuple[Any, Any] | None] = []
+        self._strings: dict[str, str] = {}
+        """The strings kept, each once: an entry's method, path and account are these."""
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._times)
 
     @property
     def last_seq(self) -> int:
@@ -132,17 +153,69 @@ class Journal:
         if self.keeps_bodies:
             request, answer = bodies or (None, None)
             kept = (parse_body(request), parse_body(answer))
-        latency = round(latency_ms, LATENCY_DECIMALS)
         entry = JournalEntry(
-            self._seq, time_ms, method, path, account, status, latency, kept, frames
+            self._seq,
+            time_ms,
+            self._shared(method),
+            self._shared(path),
+            None if account is None else self._shared(account),
+            status,
+            round(latency_ms, LATENCY_DECIMALS),
+            kept,
+            frames,
         )
-        self._entries.append(entry)
+        slot = (self._seq - 1) % self._capacity
+        if slot == len(self._times):
+            self._grow()
+        self._times[slot] = time_ms
+        self._statuses[slot] = -1 if status is None else status
+        self._latencies[slot] = entry.latency_ms
+        self._frames[slot] = -1 if frames is None else frames
+        self._methods[slot] = entry.method
+        self._paths[slot] = entry.path
+        self._accounts[slot] = entry.account
+        self._bodies[slot] = kept
         return entry
+
+    def _grow(self) -> None:
+        """One more slot in every column (until the ring is full)."""
+        for numbers in (self._times, self._statuses, self._frames):
+            numbers.append(0)
+        self._latencies.append(0.0)
+        self._methods.append("")
+        self._paths.append("")
+        self._accounts.append(None)
+        self._bodies.append(None)
+
+    def _shared(self, text: str) -> str:
+        """`text`, as the journal already holds it when it does (the cache starts over past
+        `SHARED_STRINGS`, so paths that name an order each cannot grow it for ever)."""
+        strings = self._strings
+        held = strings.get(text)
+        if held is None:
+            if len(strings) >= SHARED_STRINGS:
+                strings.clear()
+            held = strings[text] = text
+        return held
 
     def entries(self, since: int = 0, limit: int | None = None) -> list[JournalEntry]:
         """The entries with `seq > since`, oldest first; only the oldest `limit` of them when
         given (so a reader pages forward with `since` = the last seq it saw)."""
-        kept = self._entries
-        first = 0 if not kept or since < kept[0].seq else since - kept[0].seq + 1
-        # Seqs are consecutive within what is kept: the first wanted one is at a known index.
-        return list(islice(kept, first, None if limit is None else first + limit))
+        first = max(since, self._seq - len(self._times)) + 1
+        last = self._seq if limit is None else min(self._seq, first + limit - 1)
+        return [self._entry(seq) for seq in range(first, last + 1)]
+
+    def _entry(self, seq: int) -> JournalEntry:
+        slot = (seq - 1) % self._capacity
+        status, frames = self._statuses[slot], self._frames[slot]
+        return JournalEntry(
+            seq,
+            self._times[slot],
+            self._methods[slot],
+            self._paths[slot],
+            self._accounts[slot],
+            None if status < 0 else status,
+            self._latencies[slot],
+            self._bodies[slot],
+            None if frames < 0 else frames,
+        )

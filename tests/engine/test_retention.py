@@ -165,3 +165,20 @@ def test_orders_placed_and_cancelled_leave_no_memory_behind_once_forgotten() -> 
 
     assert kept > 2_000_000  # about a kilobyte an order while they are kept
     assert forgotten - baseline < 50_000
+
+
+def test_the_houses_orders_are_forgotten_as_soon_as_they_end() -> None:
+    exchange = Exchange.create(seed=3)
+    exchange.sim.start_sandbox()
+    client, _, _ = _trading_day(exchange)  # a day of the house's quotes and trades
+    recent = exchange.place_order(client, limit(PERP, "buy", "0.1", "63000.00")).order.id
+    exchange.cancel_order(client, recent)
+    house = [u for u in exchange.users if u.house]
+    ended = sum(1 for u in house for o in u.orders.values() if not o.is_open)
+
+    exchange.forget(exchange.now_ms - 24 * HOUR_MS)
+
+    assert house and ended > 1_000
+    assert all(o.is_open for u in house for o in u.orders.values())
+    assert exchange.order(client, recent).status.value == "cancelled"  # a client's: kept
+    assert exchange.check_invariants() == []

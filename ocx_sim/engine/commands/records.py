@@ -162,7 +162,7 @@ def end(
         user.open_counts[order.market_id] -= 1
     if order.reduce_only:
         user.reduce_only_orders.pop(order.id, None)
-    state.ended.append(order)
+    (state.house_ended if user.house else state.ended).append(order)
     if spec.type is _PERP:
         state.facts.perp_book = True
     if status is _CANCELLED:

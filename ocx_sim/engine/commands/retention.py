@@ -5,7 +5,9 @@ keep every order, fill, ledger entry and event it ever made, or its memory only 
 retention window behind its clock):
 - orders that ended (filled, cancelled, expired) before it leave the exchange's and their
   owner's lists and free their clientOrderId: an order is then 404, as on an exchange whose
-  order history is kept for a time;
+  order history is kept for a time. The simulator's own traders' orders (`User.house`: the
+  sandbox's market makers and takers, some 37,000 an hour) leave as soon as they end: no
+  client can read their history;
 - fills and ledger entries made before it leave their owner's lists; the ledger keeps what
   each account's forgotten entries summed to, so balances still equal their entries;
 - events stamped before it leave the log once hashed (the digest still covers them).
@@ -18,12 +20,14 @@ forgets: a call with nothing due costs a few comparisons.
 from __future__ import annotations
 
 import sys
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 from ocx_sim.engine.commands.admission import CLIENT_ORDER_ID_HELD_MS
 from ocx_sim.engine.commands.records import cid_venue
 from ocx_sim.engine.core.accounts import User
+from ocx_sim.engine.core.orders import Order
 from ocx_sim.engine.state import State
 
 SHORTEST_MS = CLIENT_ORDER_ID_HELD_MS
@@ -52,19 +56,20 @@ def forget(state: State, before_ms: int, keep_events_after: int | None = None) -
     """Forget what ended or happened before `before_ms` (module docstring); events after the
     event `keep_events_after` stay whatever their instant (someone will still read them)."""
     return Forgotten(
-        _orders(state, before_ms),
+        _orders(state, state.ended, before_ms) + _orders(state, state.house_ended, None),
         _fills(state, before_ms),
         state.ledger.forget_before(before_ms),
         state.events.forget_before(before_ms, keep_events_after),
     )
 
 
-def _orders(state: State, before_ms: int) -> int:
-    ended, orders, users = state.ended, state.orders, state.accounts.by_id
+def _orders(state: State, ended: deque[Order], before_ms: int | None) -> int:
+    """Forget the orders of `ended` that ended before `before_ms` (every one when None)."""
+    orders, users = state.orders, state.accounts.by_id
     markets = state.catalog.markets
     owners: set[User] = set()
     count = 0
-    while ended and ended[0].updated_at < before_ms:
+    while ended and (before_ms is None or ended[0].updated_at < before_ms):
         order = ended.popleft()
         del orders[order.id]
         user = users[order.owner]

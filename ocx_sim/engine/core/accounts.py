@@ -137,6 +137,9 @@ class User:
     user_id: str
     wallet_address: str
     created_at: int
+    house: bool = False
+    """One of the simulator's own traders (engine/sim.py): nobody reads its order history, so
+    its orders leave memory as soon as they end (commands/retention.py)."""
     positions: dict[tuple[str, MarginMode], Position] = field(default_factory=dict)
     position_epoch: int = 0
     """Counts changes to the positions, so margin figures can be cached between them."""
