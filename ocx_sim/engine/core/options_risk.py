@@ -79,6 +79,12 @@ class OptionsRisk:
         # An option's scenario values change only with its inputs: the instant and the marks'
         # version (an index, a surface, a future's mark).
         self._units: dict[str, tuple[int, int, span.Unit | None]] = {}
+        self._spans: dict[tuple[tuple[str, Decimal], ...], Decimal] = {}
+        """SPAN of a portfolio (its signed sizes in order), at `_spans_at`. The options market
+        maker's look asks about the same portfolios over and over at one instant (the
+        positions alone; the set it just placed is the next set's "before"), and each is
+        sixteen scenarios over every option: worked out once per instant and marks."""
+        self._spans_at: tuple[int, int] = (0, -1)
         self._figures: dict[str, tuple[int, int, int, int, OptionFigures]] = {}
 
     def figures(self, user: User, now_ms: int) -> OptionFigures:
@@ -201,6 +207,22 @@ class OptionsRisk:
         return self._span(sizes, now_ms, False)
 
     def _span(self, sizes: Sizes, now_ms: int, fresh: bool) -> Decimal:
+        """SPAN of `sizes`, remembered for the instant and the marks' inputs (`_spans`): a
+        pure function of the sizes in their order and of the units, which change only with
+        those, so a figure read back is the one worked out again, to the bit."""
+        if fresh:
+            return self._work_out_span(sizes, now_ms, fresh)
+        at = (now_ms, self._prices.version)
+        if at != self._spans_at:
+            self._spans.clear()
+            self._spans_at = at
+        key = tuple(sizes.items())
+        known = self._spans.get(key)
+        if known is None:
+            known = self._spans[key] = self._work_out_span(sizes, now_ms, fresh)
+        return known
+
+    def _work_out_span(self, sizes: Sizes, now_ms: int, fresh: bool) -> Decimal:
         markets = self._catalog.markets
         rows = []
         for market_id, size in sizes.items():

@@ -110,15 +110,18 @@ def combine(rows: Iterable[tuple[Unit, float]]) -> Losses:
     expiries: dict[float, list[tuple[Unit, float]]] = {}
     for row in rows:
         expiries.setdefault(row[0].t, []).append(row)
+    # Whole arrays at a time (comprehensions over zip), each element summed with the same
+    # operations in the same order as one scenario at a time: the same floats, to the bit.
     array = [0.0] * len(SCENARIOS)
     for t, options in expiries.items():
         raw = [0.0] * len(SCENARIOS)
         for option, size in options:
-            for i, loss in enumerate(option.losses):
-                raw[i] += size * loss
+            raw = [r + size * loss for r, loss in zip(raw, option.losses, strict=True)]
         most = _maximum_loss(t, options)
-        for i, loss in enumerate(raw):
-            array[i] += min(loss, _WEIGHTS[i] * most)
+        array = [
+            a + min(loss, weight * most)
+            for a, loss, weight in zip(array, raw, _WEIGHTS, strict=True)
+        ]
     return tuple(array)
 
 
