@@ -1,13 +1,23 @@
 """Isolation benchmark: how long another world waits while a world with a long event log has its
-digest, a page of its events and a snapshot taken.
+digest, a page of its events and a snapshot taken, and while a world running the sandbox
+advances a long span of simulated time.
 
 `ocx-sim serve` runs as a subprocess. World A gets `--events` events (400,000 by default) from
 bulk quote ladders (`cancelAll`: each call cancels one ladder and places another, some hundred
 events a call). Then, for each of A's reads in turn (its digest, taken for the first time; a
 page of its events; a snapshot), a thread asks world B for its market list every 10 ms while
 the read runs, and the longest and the median of those answers are printed beside a baseline
-taken with A idle. Figures are printed, never asserted. With `--json` the last line is one
-JSON object.
+taken with A idle.
+
+The advance (`--advance-days`, 30 by default): world C runs the bundled `sandbox` scenario
+(every market quoted, the BTC options board quoted, house takers) on a manual clock and is
+advanced that many simulated days in one `POST /_sim/clock/advance`, which fires its timers in
+slices and hands the event loop back between them (docs/control-api.md "Worlds"). World B is
+asked for its market list every 10 ms meanwhile; its answers' median, 99th percentile and
+longest are printed with the advance's duration, beside the same requests with nothing
+running (the baseline, in the same server) and their ratio. Either part is left out with
+`--events 0` or `--advance-days 0`. Figures are printed, never asserted. With `--json` the
+last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 
 import argparse
 import json
+import math
 import statistics
 import subprocess
 import threading
@@ -32,6 +43,7 @@ from typing import Any
 import httpx
 
 HOST = "127.0.0.1"
+DAY_MS = 86_400_000
 LADDER = 50
 """Quotes per bulk call (the most OCX takes)."""
 
@@ -120,14 +132,54 @@ def _while(url: str, action: Callable[[], object]) -> dict[str, float]:
     return {
         "took_ms": round(took, 1),
         "other_max_ms": round(max(latencies), 1),
+        "other_p99_ms": round(_percentile(latencies, 0.99), 1),
         "other_median_ms": round(statistics.median(latencies), 1),
         "other_answers": len(latencies),
     }
 
 
+def _percentile(values: list[float], share: float) -> float:
+    """The value `share` of `values` are at or below (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
+
+
+def _reads(http: httpx.Client, url: str, events: int) -> dict[str, Any]:
+    """World A's log filled with `events` events, then B's answers during A's long reads."""
+    base = http.post("/_sim/worlds", json={}).json()["baseUrl"]
+    started = time.perf_counter()
+    events = _fill(http, base, events)
+    results: dict[str, Any] = {"events": events}
+    results["fill_s"] = round(time.perf_counter() - started, 1)
+    results["digest"] = _while(url, lambda: http.get(f"{base}/_sim/digest"))
+    page = {"since": events // 2, "limit": 10_000}
+    results["events_page"] = _while(url, lambda: http.get(f"{base}/_sim/events", params=page))
+    results["snapshot"] = _while(url, lambda: http.post(f"{base}/_sim/snapshot"))
+    return results
+
+
+def _advance(http: httpx.Client, url: str, days: float) -> dict[str, Any]:
+    """B's answers while world C, running the sandbox, advances `days` simulated days."""
+    made = http.post("/_sim/worlds", json={"scenario": "sandbox", "clock": "manual"})
+    if made.status_code != 201:
+        raise SystemExit(f"making the sandbox world answered {made.status_code}: {made.text}")
+    base = made.json()["baseUrl"]
+    body = {"ms": int(days * DAY_MS)}
+
+    def advance() -> None:
+        answer = http.post(f"{base}/_sim/clock/advance", json=body, timeout=None)
+        if answer.status_code != 200:
+            raise SystemExit(f"the advance answered {answer.status_code}: {answer.text}")
+
+    return _while(url, advance)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=400_000, help="events in world A")
+    parser.add_argument("--events", type=int, default=400_000, help="events in world A (0: none)")
+    parser.add_argument(
+        "--advance-days", type=float, default=30.0, help="simulated days world C advances (0: none)"
+    )
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
     args = parser.parse_args()
 
@@ -136,32 +188,40 @@ def main() -> None:
     command = [sys.executable, "-m", "ocx_sim", "serve", "--port", str(port)]
     command += ["--rate-limit", "1000000000"]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    results: dict[str, Any] = {}
     try:
         _wait_up(url)
         with httpx.Client(base_url=url, timeout=600) as http:
-            base = http.post("/_sim/worlds", json={}).json()["baseUrl"]
-            started = time.perf_counter()
-            events = _fill(http, base, args.events)
-            filled_s = time.perf_counter() - started
-            results: dict[str, Any] = {"events": events, "fill_s": round(filled_s, 1)}
             results["idle"] = _while(url, lambda: time.sleep(1))
-            results["digest"] = _while(url, lambda: http.get(f"{base}/_sim/digest"))
-            page = {"since": events // 2, "limit": 10_000}
-            results["events_page"] = _while(
-                url, lambda: http.get(f"{base}/_sim/events", params=page)
-            )
-            results["snapshot"] = _while(url, lambda: http.post(f"{base}/_sim/snapshot"))
+            if args.events:
+                results.update(_reads(http, url, args.events))
+            if args.advance_days:
+                advanced = _advance(http, url, args.advance_days)
+                advanced["ratio_p99"] = round(
+                    advanced["other_p99_ms"] / results["idle"]["other_p99_ms"], 1
+                )
+                results["advance"] = advanced
+                results["advance_days"] = args.advance_days
     finally:
         server.terminate()
         server.wait(timeout=30)
 
-    print(f"world A: {events:,} events (made in {results['fill_s']:g} s)")
-    for name in ("idle", "digest", "events_page", "snapshot"):
+    if args.events:
+        print(f"world A: {results['events']:,} events (made in {results['fill_s']:g} s)")
+    for name in ("idle", "digest", "events_page", "snapshot", "advance"):
+        if name not in results:
+            continue
         r = results[name]
         print(
-            f"{name:12}: took {r['took_ms']:9,.1f} ms; world B meanwhile: "
-            f"max {r['other_max_ms']:7.1f} ms, median {r['other_median_ms']:6.1f} ms "
-            f"over {r['other_answers']} answers"
+            f"{name:12}: took {r['took_ms']:11,.1f} ms; world B meanwhile: "
+            f"median {r['other_median_ms']:6.1f} ms, p99 {r['other_p99_ms']:7.1f} ms, "
+            f"max {r['other_max_ms']:7.1f} ms over {r['other_answers']} answers"
+        )
+    if "advance" in results:
+        ratio = results["advance"]["ratio_p99"]
+        print(
+            f"advance: {results['advance_days']:g} simulated days of the sandbox; world B's "
+            f"p99 {ratio:g} × its idle p99"
         )
     if args.json:
         print(json.dumps(results))

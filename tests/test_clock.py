@@ -126,6 +126,21 @@ def test_advance_fires_only_timers_due_by_the_target() -> None:
     assert fired == [100, 200, 201]
 
 
+def test_a_run_stops_once_told_and_the_next_run_fires_the_rest_in_their_place() -> None:
+    clock = SimClock(0)
+    fired: list[int] = []
+    for due in (100, 100, 200, 300):
+        clock.schedule_at(due, fired.append)
+
+    # Asked after each timer: the first always fires, then the run stops where it is told.
+    assert clock.advance_to(1_000, stop=lambda: True) == 1
+    assert (fired, clock.now_ms, clock.due_by(1_000)) == ([100], 100, True)
+    assert clock.advance_to(1_000, stop=lambda: len(fired) >= 3) == 2
+    assert (fired, clock.now_ms, clock.due_by(1_000)) == ([100, 100, 200], 200, True)
+    assert clock.advance_to(1_000, stop=lambda: False) == 1
+    assert (fired, clock.now_ms, clock.due_by(1_000)) == ([100, 100, 200, 300], 1_000, False)
+
+
 def test_clock_reads_exactly_the_timers_due_instant_inside_its_callback() -> None:
     clock = SimClock(0)
     seen: list[tuple[int, int]] = []

@@ -22,7 +22,7 @@ are `exchange.sim` (sim.py).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from decimal import Decimal
 from typing import TypeVar
 
@@ -425,11 +425,14 @@ class Exchange:
         self.advance_timers(ts_ms)
         return self.events.since(before)
 
-    def advance_timers(self, ts_ms: int, limit: int | None = None) -> int:
-        """`advance_to` a step at a time: fire at most `limit` of the timers due by `ts_ms`
-        and answer how many fired; fewer than `limit` means the clock is at `ts_ms`. Steps
-        fire exactly what one advance fires (clock.py), for a caller that does something
-        else in between (worlds: other worlds' requests)."""
+    def advance_timers(
+        self, ts_ms: int, limit: int | None = None, stop: Callable[[], bool] | None = None
+    ) -> int:
+        """`advance_to` a step at a time: fire at most `limit` of the timers due by `ts_ms`,
+        none after `stop()` answers True (it is asked after each one), and answer how many
+        fired; `clock.due_by(ts_ms)` then tells whether any are left. Steps fire exactly what
+        one advance fires (clock.py), for a caller that does something else in between
+        (worlds: other worlds' requests)."""
         if not isinstance(self.clock, SimClock):
             raise OcxError(
                 ErrorCode.VALIDATION_ERROR,
@@ -437,7 +440,7 @@ class Exchange:
                 {"field": "mode"},
             )
         try:
-            return self.clock.advance_to(ts_ms, limit)
+            return self.clock.advance_to(ts_ms, limit, stop)
         except ClockError as refusal:
             raise OcxError(ErrorCode.VALIDATION_ERROR, str(refusal), {"field": "to"}) from refusal
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import pickle
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -75,8 +75,6 @@ SLICE_SECONDS = 0.005
 """About how much real time a long advance spends firing timers before it lets other worlds'
 requests run (`World.advance`); a long read of the event log takes the same share
 (control/state.py `Turn`)."""
-FIRST_SLICE_TIMERS = 16
-LARGEST_SLICE_TIMERS = 65_536
 _OUTSIDE_STATE = (
     "snapshots",
     "_snapshot_ids",
@@ -209,21 +207,20 @@ class World:
             clock.release()
 
     async def advance(self, target_ms: int) -> list[Event]:
-        """`Exchange.advance_to` in slices of a few timers, handing the event loop back between
-        them so that other worlds keep answering (module docstring). A slice is sized to take
-        about `SLICE_SECONDS` of real time: a sandbox world's market makers make hundreds of
-        events at one instant, an idle world's timers a few each. Steps fire every timer
-        exactly as one advance does (clock.py), so the events answered are the same whatever
-        the slices. A world deleted meanwhile stops there: 404."""
+        """`Exchange.advance_to` in slices, handing the event loop back between them so that
+        other worlds keep answering (module docstring). A slice fires timers until it has
+        taken `SLICE_SECONDS` of real time (a sandbox world's market makers make hundreds of
+        events at one instant, an idle world's timers a few each), so it overruns that by
+        one timer at most. Steps fire every timer exactly as one advance does (clock.py), so
+        the events answered are the same whatever the slices. A world deleted meanwhile stops
+        there: 404."""
         exchange = self.exchange
         real_time = self._real_time or real_seconds
         before = exchange.events.last_seq
-        limit = FIRST_SLICE_TIMERS
         while True:
-            began = real_time()
-            if exchange.advance_timers(target_ms, limit) < limit:
+            exchange.advance_timers(target_ms, stop=_slice_spent(real_time))
+            if not exchange.clock.due_by(target_ms):
                 return exchange.events.since(before)
-            limit = _next_slice(limit, real_time() - began)
             self.forget(keep_events_after=before)
             await asyncio.sleep(0)
             if self.deleted:
@@ -447,13 +444,10 @@ class World:
         )
 
 
-def _next_slice(limit: int, spent_s: float) -> int:
-    """How many timers the next slice of a long advance fires: the last slice's count scaled
-    to take `SLICE_SECONDS`, at most twice it, between 1 and `LARGEST_SLICE_TIMERS`."""
-    if spent_s <= 0:
-        return min(limit * 2, LARGEST_SLICE_TIMERS)
-    scaled = int(limit * SLICE_SECONDS / spent_s)
-    return max(1, min(scaled, limit * 2, LARGEST_SLICE_TIMERS))
+def _slice_spent(real_time: Callable[[], float]) -> Callable[[], bool]:
+    """Whether a slice of a long advance begun now has had its `SLICE_SECONDS`."""
+    ends = real_time() + SLICE_SECONDS
+    return lambda: real_time() >= ends
 
 
 def gone(world_id: str) -> OcxError:

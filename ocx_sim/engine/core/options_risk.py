@@ -79,6 +79,15 @@ class OptionsRisk:
         # An option's scenario values change only with its inputs: the instant and the marks'
         # version (an index, a surface, a future's mark).
         self._units: dict[str, tuple[int, int, span.Unit | None]] = {}
+        self._spans: dict[tuple[tuple[str, Decimal], ...], Decimal] = {}
+        """SPAN of a portfolio (its signed sizes in order), at `_spans_at`. The options market
+        maker's look asks about the same portfolios over and over at one instant (the
+        positions alone; the set it just placed is the next set's "before"), and each is
+        sixteen scenarios over every option: worked out once per instant and marks."""
+        self._expiries: dict[tuple[tuple[str, float], ...], span.Losses] = {}
+        """One expiry's part of a risk array (`span.expiry_losses`) by its options and sizes
+        in order, at `_spans_at`: a set placed on one book changes one expiry's part only."""
+        self._spans_at: tuple[int, int] = (0, -1)
         self._figures: dict[str, tuple[int, int, int, int, OptionFigures]] = {}
 
     def figures(self, user: User, now_ms: int) -> OptionFigures:
@@ -201,17 +210,53 @@ class OptionsRisk:
         return self._span(sizes, now_ms, False)
 
     def _span(self, sizes: Sizes, now_ms: int, fresh: bool) -> Decimal:
+        """SPAN of `sizes`, remembered for the instant and the marks' inputs (`_spans`): a
+        pure function of the sizes in their order and of the units, which change only with
+        those, so a figure read back is the one worked out again, to the bit."""
+        if fresh:
+            return self._work_out_span(sizes, now_ms, fresh)
+        at = (now_ms, self._prices.version)
+        if at != self._spans_at:
+            self._spans.clear()
+            self._expiries.clear()
+            self._spans_at = at
+        key = tuple(sizes.items())
+        known = self._spans.get(key)
+        if known is None:
+            known = self._spans[key] = self._work_out_span(sizes, now_ms, fresh)
+        return known
+
+    def _work_out_span(self, sizes: Sizes, now_ms: int, fresh: bool) -> Decimal:
         markets = self._catalog.markets
-        rows = []
+        rows: list[tuple[span.Unit, float, str]] = []
         for market_id, size in sizes.items():
             if not size:
                 continue
             option = self.unit(markets[market_id], now_ms, fresh)
             if option is not None:
-                rows.append((option, float(size)))
+                rows.append((option, float(size), market_id))
         if not rows:
             return ZERO
-        return usdc(Decimal(repr(span.worst(span.combine(rows)))))
+        return usdc(Decimal(repr(span.worst(span.total(self._parts(rows, fresh))))))
+
+    def _parts(self, rows: list[tuple[span.Unit, float, str]], fresh: bool) -> list[span.Losses]:
+        """Each expiry's part of the risk array (`span.combine`, expiry by expiry), those
+        already worked out at this instant and marks read back (`_expiries`)."""
+        expiries: dict[float, list[tuple[span.Unit, float, str]]] = {}
+        for row in rows:
+            expiries.setdefault(row[0].t, []).append(row)
+        parts = []
+        for t, group in expiries.items():
+            options = [(option, size) for option, size, _ in group]
+            if fresh:
+                parts.append(span.expiry_losses(t, options))
+                continue
+            key = tuple((market_id, size) for _, size, market_id in group)
+            part = self._expiries.get(key)
+            if part is None:
+                part = self._expiries[key] = span.expiry_losses(t, options)
+            parts.append(part)
+        return parts
 
     def unit(self, spec: MarketSpec, now_ms: int, fresh: bool = False) -> span.Unit | None:
         """The option's value and weighted loss per long unit in each scenario

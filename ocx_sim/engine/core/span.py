@@ -107,18 +107,33 @@ def combine(rows: Iterable[tuple[Unit, float]]) -> Losses:
     """The risk array of a portfolio of one underlying, each option's `Unit` with its signed
     size: per expiry, Σ size × unit loss in each scenario, bounded by the expiry's maximum
     loss (module docstring); then summed over the expiries in the order first met."""
+    return total(expiry_losses(t, options) for t, options in by_expiry(rows).items())
+
+
+def by_expiry(rows: Iterable[tuple[Unit, float]]) -> dict[float, list[tuple[Unit, float]]]:
+    """The rows of each expiry (by years to it), expiries and rows in the order first met."""
     expiries: dict[float, list[tuple[Unit, float]]] = {}
     for row in rows:
         expiries.setdefault(row[0].t, []).append(row)
+    return expiries
+
+
+def expiry_losses(t: float, options: list[tuple[Unit, float]]) -> Losses:
+    """One expiry's part of the risk array: Σ size × unit loss in each scenario, each bounded
+    by the expiry's maximum loss. Whole arrays at a time (comprehensions over zip), each
+    element summed with the same operations in the same order as one scenario at a time."""
+    raw = [0.0] * len(SCENARIOS)
+    for option, size in options:
+        raw = [r + size * loss for r, loss in zip(raw, option.losses, strict=True)]
+    most = _maximum_loss(t, options)
+    return tuple(min(loss, weight * most) for loss, weight in zip(raw, _WEIGHTS, strict=True))
+
+
+def total(parts: Iterable[Losses]) -> Losses:
+    """The expiries' parts summed in the order given, from zero."""
     array = [0.0] * len(SCENARIOS)
-    for t, options in expiries.items():
-        raw = [0.0] * len(SCENARIOS)
-        for option, size in options:
-            for i, loss in enumerate(option.losses):
-                raw[i] += size * loss
-        most = _maximum_loss(t, options)
-        for i, loss in enumerate(raw):
-            array[i] += min(loss, _WEIGHTS[i] * most)
+    for part in parts:
+        array = [a + loss for a, loss in zip(array, part, strict=True)]
     return tuple(array)
 
 
