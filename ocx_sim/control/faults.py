@@ -337,7 +337,7 @@ ENDPOINTS = [
         "Every request the world answered, oldest first",
         response=obj({"entries": array(ref("SimJournalEntry"))}),
         query={
-            "since": {"type": "integer", "minimum": 0},
+            "since": {"type": "integer", "minimum": 0, "maximum": SEQ_HIGH},
             "limit": {"type": "integer", "minimum": 1, "maximum": JOURNAL_CAPACITY},
             "path": {"type": "string", "description": "keep entries whose path contains it"},
             "status": {

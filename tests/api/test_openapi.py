@@ -335,3 +335,17 @@ def test_the_request_schema_and_the_server_agree_on_what_is_refused(
     response = client.post(path, json=body, token=trader.session_token)
     # An unknown order is 404 once its body is read: the body was taken.
     assert (response.status_code != 400) is valid, response.text
+
+
+def test_a_journal_since_past_the_largest_seq_is_outside_the_schema_and_refused(
+    client: ApiClient,
+) -> None:
+    since = next(
+        p for p in operation(client, "get", "/_sim/journal")["parameters"] if p["name"] == "since"
+    )
+    validator = Draft202012Validator(since["schema"])
+
+    assert validator.is_valid(2**63 - 1)
+    assert not validator.is_valid(2**63)
+    assert client.get("/_sim/journal", params={"since": str(2**63)}).status_code == 400
+    assert client.get("/_sim/journal", params={"since": str(2**63 - 1)}).status_code == 200
