@@ -21,14 +21,13 @@ from ocx_sim.engine.core.accounts import User, checksum_address
 from ocx_sim.errors import ErrorCode, invalid
 from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint, Reply
-from ocx_sim.gateway.schemas import ULID, Schema, nullable, obj, ref, text
+from ocx_sim.gateway.schemas import ADDRESS, ULID, Schema, nullable, obj, ref, text
 
 MAX_MESSAGE_LENGTH = 8192
 """Far above any real SIWE message (a statement, a URI and a few resources)."""
 MAX_SIGNATURE_LENGTH = 4096
 _HEX = re.compile(r"0x(?:[0-9a-fA-F]{2})+")
 
-_ADDRESS: Schema = {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}
 _OK: Schema = obj({"ok": {"const": True}})
 
 
@@ -94,7 +93,7 @@ async def auth_redeem_invite(call: Call) -> Any:
 
 
 COMPONENTS: dict[str, Schema] = {
-    "AuthUser": obj({"userId": ULID, "walletAddress": _ADDRESS}),
+    "AuthUser": obj({"userId": ULID, "walletAddress": ADDRESS}),
 }
 ENDPOINTS = [
     Endpoint(
@@ -104,7 +103,7 @@ ENDPOINTS = [
         Access.PUBLIC,
         "Request a one-time SIWE nonce for a wallet address",
         response=obj({"nonce": {"type": "string", "pattern": "^[0-9a-f]{16}$"}}),
-        request=obj({"walletAddress": _ADDRESS}),
+        request=obj({"walletAddress": ADDRESS}),
         tag="auth",
     ),
     Endpoint(

@@ -31,6 +31,7 @@ from ocx_sim.gateway.schemas import (
     POSITIVE_DECIMAL,
     Schema,
     array,
+    at_least_one_of,
     enum,
     obj,
     ref,
@@ -312,7 +313,8 @@ _SIDE_QUOTE: Schema = obj(
 )
 MODIFY: Schema = obj(
     {"price": POSITIVE_DECIMAL, "quantity": POSITIVE_DECIMAL}, optional=("price", "quantity")
-)
+) | at_least_one_of("price", "quantity")
+"""A new price, a new quantity, or both (engine/commands/trading.py `modify_order`)."""
 CANCEL_ALL: Schema = obj(
     {
         "marketId": _ID,
@@ -325,7 +327,8 @@ CANCEL_ALL: Schema = obj(
 TWO_SIDED_QUOTE: Schema = obj(
     {"marketId": _ID, "bid": _SIDE_QUOTE, "ask": _SIDE_QUOTE, "quoteId": _ID},
     optional=("bid", "ask", "quoteId"),
-)
+) | at_least_one_of("bid", "ask")
+"""A bid, an ask, or both (`two_sided_quote`)."""
 BULK_QUOTES: Schema = obj(
     {
         "marketId": _ID,

@@ -24,7 +24,7 @@ from ocx_sim.engine.core.settlements import SettlementKind, SettlementStatus
 from ocx_sim.errors import ErrorCode
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
-from ocx_sim.gateway.schemas import DECIMAL, POSITIVE_DECIMAL, Schema, array, enum, obj, ref
+from ocx_sim.gateway.schemas import DECIMAL, USDC_AMOUNT, Schema, array, enum, obj, ref
 
 HISTORY_LIMIT_DEFAULT = 100
 HISTORY_LIMIT_MAX = 500
@@ -95,7 +95,8 @@ async def get_settlement(call: Call) -> Any:
 
 # -- schemas ----------------------------------------------------------------------------------
 
-_BUCKET = enum(*(b.value for b in Bucket))
+_BUCKETS = tuple(b.value for b in Bucket)
+_BUCKET = enum(*_BUCKETS)
 _BALANCES: Schema = obj(
     {
         "walletBalance": DECIMAL,
@@ -129,6 +130,19 @@ COMPONENTS: dict[str, Schema] = {
     "BucketBalances": _BALANCES,
 }
 
+
+def _others(bucket: str) -> tuple[str, ...]:
+    return tuple(b for b in _BUCKETS if b != bucket)
+
+
+TRANSFER: Schema = obj({"from": _BUCKET, "to": _BUCKET, "amount": USDC_AMOUNT}) | {
+    "anyOf": [
+        {"properties": {"from": {"const": source}, "to": enum(*_others(source))}}
+        for source in _BUCKETS
+    ]
+}
+"""`to` differs from `from` (engine/commands/wallet.py `transfer`): from each bucket, to any
+other."""
 ENDPOINTS = [
     Endpoint(
         "GET",
@@ -152,7 +166,7 @@ ENDPOINTS = [
         transfer_funds,
         Access.SESSION,
         "Move USDC between two of your buckets",
-        request=obj({"from": _BUCKET, "to": _BUCKET, "amount": POSITIVE_DECIMAL}),
+        request=TRANSFER,
         response=ref("BucketBalances"),
         errors=(ErrorCode.INSUFFICIENT_BALANCE,),
     ),
@@ -162,7 +176,7 @@ ENDPOINTS = [
         withdraw_funds,
         Access.SESSION,
         "Withdraw USDC from the wallet bucket to your wallet on chain",
-        request=obj({"amount": POSITIVE_DECIMAL}),
+        request=obj({"amount": USDC_AMOUNT}),
         response=obj({"withdrawalId": {"type": "string", "minLength": 26, "maxLength": 26}}),
         errors=(ErrorCode.INSUFFICIENT_BALANCE,),
     ),

@@ -36,9 +36,11 @@ from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.schemas import (
+    ADDRESS,
     DECIMAL,
-    POSITIVE_DECIMAL,
     ULID,
+    USDC_AMOUNT,
+    USDC_BALANCE,
     Schema,
     array,
     enum,
@@ -247,9 +249,9 @@ COMPONENTS: dict[str, Schema] = {
 }
 CREATE_ACCOUNT: Schema = obj(
     {
-        "walletAddress": {"type": "string"},
+        "walletAddress": ADDRESS,
         "balances": obj(
-            {bucket.value: DECIMAL for bucket in Bucket},
+            {bucket.value: USDC_BALANCE for bucket in Bucket},
             optional=tuple(bucket.value for bucket in Bucket),
         ),
         "apiKeys": array(
@@ -272,8 +274,8 @@ CREATE_ACCOUNT: Schema = obj(
 )
 DEPOSIT: Schema = obj(
     {
-        "walletAddress": text(64),
-        "amount": POSITIVE_DECIMAL,
+        "walletAddress": ADDRESS,
+        "amount": USDC_AMOUNT,
         "txHash": text(TX_HASH_MAX_LENGTH),
     },
     optional=("txHash",),

@@ -20,7 +20,16 @@ from ocx_sim.errors import invalid
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
 from ocx_sim.gateway.render import event_view
-from ocx_sim.gateway.schemas import INSTANT, Schema, array, enum, nullable, obj, ref
+from ocx_sim.gateway.schemas import (
+    INSTANT,
+    Schema,
+    array,
+    enum,
+    exactly_one_of,
+    nullable,
+    obj,
+    ref,
+)
 from ocx_sim.worlds import ClockMode, World
 
 EARLIEST_MS = 0
@@ -130,11 +139,16 @@ COMPONENTS: dict[str, Schema] = {
 ADVANCE: Schema = {
     **obj(
         {
-            "ms": {"type": "integer", "minimum": 0},
-            "to": {"type": "string", "description": "ISO-8601 instant"},
+            "ms": {"type": "integer", "minimum": 0, "maximum": MAX_ADVANCE_MS},
+            "to": {
+                "type": "string",
+                "description": "an ISO-8601 instant (`Z`, an offset, or none: UTC), ahead of "
+                "now by at most 366 days",
+            },
         },
         optional=("ms", "to"),
     ),
+    **exactly_one_of("ms", "to"),
     "description": "exactly one of `ms` and `to`",
 }
 ENDPOINTS = [

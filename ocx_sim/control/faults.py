@@ -37,6 +37,13 @@ from typing import Any
 from ocx_sim.auth.policy import Access
 from ocx_sim.clock import format_ms
 from ocx_sim.control.accounts import find_account
+from ocx_sim.control.fault_rules import (
+    ACTION_RULES,
+    MATCH_ACCOUNT,
+    MATCH_PATH,
+    MESSAGE,
+    STREAM_MATCHES_GET,
+)
 from ocx_sim.errors import ErrorCode, OcxError, invalid
 from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint
@@ -213,7 +220,7 @@ _MATCH: Schema = obj(
     {
         "method": enum(*METHODS),
         "path": {"type": "string", "description": "an OCX path; {name} segments match any"},
-        "account": {**nullable({"type": "string"}), "description": "a userId or wallet address"},
+        "account": {**nullable(MATCH_ACCOUNT), "description": "a userId or wallet address"},
     },
     optional=("account",),
 )
@@ -278,17 +285,20 @@ COMPONENTS: dict[str, Schema] = {
         optional=("request", "response", "frames"),
     ),
 }
-ADD_FAULT: Schema = {
-    **obj(
+ADD_FAULT: Schema = (
+    obj(
         {
-            "match": _MATCH,
-            "action": _ACTION,
+            "match": _MATCH | {"properties": {**_MATCH["properties"], "path": MATCH_PATH}},
+            "action": _ACTION
+            | {"properties": {**_ACTION["properties"], "message": MESSAGE}}
+            | ACTION_RULES,
             "times": {**nullable(_TIMES), "description": "default 1; null: until removed"},
             "probability": _PROBABILITY,
         },
         optional=("times", "probability"),
-    ),
-}
+    )
+    | STREAM_MATCHES_GET
+)
 ENDPOINTS = [
     Endpoint(
         "POST",
@@ -327,7 +337,7 @@ ENDPOINTS = [
         "Every request the world answered, oldest first",
         response=obj({"entries": array(ref("SimJournalEntry"))}),
         query={
-            "since": {"type": "integer", "minimum": 0},
+            "since": {"type": "integer", "minimum": 0, "maximum": SEQ_HIGH},
             "limit": {"type": "integer", "minimum": 1, "maximum": JOURNAL_CAPACITY},
             "path": {"type": "string", "description": "keep entries whose path contains it"},
             "status": {

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ocx_sim.errors import invalid
+from ocx_sim.gateway.schemas import Schema
 from ocx_sim.scenarios.library import bundled, is_bare_name
 from ocx_sim.scenarios.loader import MAX_TEXT
 from ocx_sim.scenarios.model import ScenarioError
@@ -25,6 +26,13 @@ MAX_PATH = 4096
 """Characters of a bundled name or a path."""
 MAX_SOURCE = 256
 """Characters of the name an inline scenario's errors give it."""
+SOURCE_NAME: Schema = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_SOURCE,
+    "pattern": "^[^\\u0000]*$",
+}
+"""That name as `source_name` takes it: 1 to MAX_SOURCE characters, no NUL."""
 
 
 def scenario_reference(

@@ -27,10 +27,10 @@ from typing import Any
 from ocx_sim.auth.policy import Access
 from ocx_sim.clock import format_ms
 from ocx_sim.control.accounts import account_view
-from ocx_sim.control.scenario_refs import MAX_SOURCE, scenario_reference, source_name
+from ocx_sim.control.scenario_refs import SOURCE_NAME, scenario_reference, source_name
 from ocx_sim.errors import invalid
 from ocx_sim.gateway.endpoint import Call, Endpoint
-from ocx_sim.gateway.schemas import INSTANT, Schema, array, obj, ref
+from ocx_sim.gateway.schemas import INSTANT, Schema, array, exactly_one_of, obj, ref
 from ocx_sim.scenarios.library import descriptions
 from ocx_sim.scenarios.loader import MAX_TEXT, load_text
 from ocx_sim.scenarios.model import Scenario, ScenarioError
@@ -156,13 +156,13 @@ LOAD: Schema = {
             },
             "yaml": {"type": "string", "description": "a scenario's YAML (docs/scenarios.md)"},
             "source": {
-                "type": "string",
-                "maxLength": MAX_SOURCE,
+                **SOURCE_NAME,
                 "description": "the name the YAML's errors give it (default <yaml>)",
             },
         },
         optional=("name", "yaml", "source"),
     ),
+    **exactly_one_of("name", "yaml"),
     "description": "exactly one of `name` and `yaml`",
 }
 ENDPOINTS = [

@@ -179,7 +179,11 @@ CLOCK_MODE: Schema = obj(
         },
     },
     optional=("speed",),
-)
+) | {
+    "if": {"properties": {"mode": {"const": ClockMode.MANUAL.value}}},
+    "then": {"properties": {"speed": {"type": "null"}}},
+}
+"""Only a realtime clock takes a speed (worlds/__init__.py `World.set_clock_mode`)."""
 ENDPOINTS = [
     Endpoint(
         "POST",

@@ -19,7 +19,7 @@ from ocx_sim.auth.policy import Access
 from ocx_sim.errors import invalid
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
-from ocx_sim.gateway.schemas import DECIMAL, Schema, nullable, obj, ref
+from ocx_sim.gateway.schemas import DECIMAL, USDC_BALANCE, Schema, nullable, obj, ref
 
 
 async def set_vault_liquidity(call: Call) -> Any:
@@ -57,7 +57,8 @@ COMPONENTS: dict[str, Schema] = {
         }
     ),
 }
-LIQUIDITY: Schema = obj({"amount": nullable(DECIMAL)})
+LIQUIDITY: Schema = obj({"amount": nullable(USDC_BALANCE)})
+"""`amount` present: a USDC amount, zero or more, or null (unlimited)."""
 ENDPOINTS = [
     Endpoint(
         "POST",

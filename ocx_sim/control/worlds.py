@@ -26,7 +26,7 @@ from typing import Any
 from ocx_sim.auth.policy import Access, Profile
 from ocx_sim.clock import format_ms, parse_iso
 from ocx_sim.control.clock import read_instant
-from ocx_sim.control.scenario_refs import MAX_SOURCE, scenario_reference, source_name
+from ocx_sim.control.scenario_refs import SOURCE_NAME, scenario_reference, source_name
 from ocx_sim.errors import invalid
 from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint, unknown_world
@@ -153,8 +153,7 @@ CREATE_WORLD: Schema = obj(
             "a line break), or a file's path inside the server's --scenario-dir",
         },
         "scenarioSource": {
-            "type": "string",
-            "maxLength": MAX_SOURCE,
+            **SOURCE_NAME,
             "description": "the name inline YAML's errors give it (default <yaml>)",
         },
         "profile": enum(*(profile.value for profile in Profile)),

@@ -241,10 +241,11 @@ def _query_parameter(name: str, schema: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _nullable_optionals(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """The request schema with `null` allowed wherever a field is optional: the parsers read a
-    `null` field as an absent one (gateway/parse.py). A field some branch requires (a limit
-    order's `price`) keeps its type, since `null` there is "price is required"."""
-    required = _required_anywhere(schema)
+    """The request schema with `null` allowed for every optional field of each object: the
+    parsers read a `null` field as an absent one (gateway/parse.py). A field the object itself
+    requires keeps its type; a rule that needs an optional field (a limit order's `price`, a
+    modify's new `price` or `quantity`) says it is not null where it says it is required
+    (gateway/schemas.py `not_null`)."""
 
     def walk(node: Any) -> Any:
         if isinstance(node, list):
@@ -252,7 +253,8 @@ def _nullable_optionals(schema: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(node, dict):
             return node
         out = {key: walk(value) for key, value in node.items()}
-        if isinstance(node.get("properties"), dict):
+        if node.get("type") == "object" and isinstance(node.get("properties"), dict):
+            required = set(node.get("required", ()))
             out["properties"] = {
                 name: sub if name in required else {"anyOf": [sub, {"type": "null"}]}
                 for name, sub in out["properties"].items()
@@ -261,15 +263,6 @@ def _nullable_optionals(schema: Mapping[str, Any]) -> dict[str, Any]:
 
     nullable: dict[str, Any] = walk(schema)
     return nullable
-
-
-def _required_anywhere(node: Any) -> set[str]:
-    if isinstance(node, list):
-        return {name for item in node for name in _required_anywhere(item)}
-    if not isinstance(node, dict):
-        return set()
-    found = set(node["required"]) if isinstance(node.get("required"), list) else set()
-    return found | {name for value in node.values() for name in _required_anywhere(value)}
 
 
 def _error_response(status: int, codes: list[ErrorCode], order_path: bool) -> dict[str, Any]:

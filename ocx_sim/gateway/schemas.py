@@ -20,6 +20,42 @@ POSITIVE_DECIMAL: Schema = {
 }
 """A request's decimal that must be greater than zero, as gateway/parse.py reads one: ASCII
 digits, no sign, not all zeros (docs/fidelity.md "Wire conventions", "HTTP": digits are ASCII)."""
+USDC_AMOUNT: Schema = {
+    "type": "string",
+    "pattern": r"^(0*[1-9][0-9]{0,14}(\.[0-9]{1,6}0*)?|0+\.[0-9]{0,5}[1-9]0*)$",
+}
+"""A USDC amount that must be greater than zero, as engine/core/money.py `usdc_amount` takes
+one: a positive decimal below 1e15 (15 digits before the point, leading zeros aside) with at
+most 6 decimal places (zeros past the sixth change nothing, so they are taken)."""
+USDC_BALANCE: Schema = {
+    "type": "string",
+    "pattern": r"^(0*[0-9]{1,15}(\.[0-9]{1,6}0*)?|-0+(\.0+)?)$",
+}
+"""A USDC amount that may be zero (`usdc_amount(..., zero_ok=True)`): as `USDC_AMOUNT`, or a
+zero, which the wire's decimal lets carry a minus sign (`-0` is zero)."""
+ADDRESS: Schema = {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}
+"""A wallet address as engine/core/accounts.py `checksum_address` takes one: `0x` and 20 bytes of
+hex in either case, the EIP-55 checksum not checked."""
+
+
+def not_null(*names: str) -> Schema:
+    """`names` are present and not null: the parsers read a null field as an absent one
+    (gateway/parse.py), so a rule that needs a field needs it non-null."""
+    return {
+        "required": list(names),
+        "properties": {name: {"not": {"type": "null"}} for name in names},
+    }
+
+
+def at_least_one_of(*names: str) -> Schema:
+    """One of `names` or more, not null: a modify's new price and/or quantity."""
+    return {"anyOf": [not_null(name) for name in names]}
+
+
+def exactly_one_of(*names: str) -> Schema:
+    """Exactly one of `names`, not null (the others absent or null): a scenario's `name` or
+    its `yaml`."""
+    return {"oneOf": [not_null(name) for name in names]}
 
 
 def requires_price_unless(field: str, value: str) -> Schema:
@@ -27,7 +63,7 @@ def requires_price_unless(field: str, value: str) -> Schema:
     a market order names its worst price only where a market has no price band."""
     return {
         "if": {"properties": {field: {"const": value}}, "required": [field]},
-        "else": {"required": ["price"]},
+        "else": not_null("price"),
     }
 
 

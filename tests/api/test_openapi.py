@@ -243,3 +243,109 @@ def test_a_siwe_signature_outside_0x_hex_is_outside_the_request_schema(
     assert accepts(client, "post", "/auth/siwe", {"message": "m", "signature": "0xabcd"})
     assert not accepts(client, "post", "/auth/siwe", {"message": "m", "signature": "abcd"})
     assert not accepts(client, "post", "/auth/siwe", {"message": "m", "signature": "0xabc"})
+
+
+# -- rules across fields and values, in the schema as the server checks them ---------------------
+
+UNKNOWN_ORDER = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+ADDRESS = "0x" + "ab" * 20
+AGREEMENT: list[tuple[str, dict[str, Any], bool]] = [
+    # A modify needs a new price, a new quantity, or both; null is neither.
+    (f"/perps/orders/{UNKNOWN_ORDER}/modify", {}, False),
+    (f"/perps/orders/{UNKNOWN_ORDER}/modify", {"price": None, "quantity": None}, False),
+    (f"/orders/{UNKNOWN_ORDER}/modify", {"quantity": "2", "price": None}, True),
+    (f"/options/orders/{UNKNOWN_ORDER}/modify", {"price": "5"}, True),
+    # A two-sided quote needs a bid, an ask, or both.
+    ("/perps/quotes", {"marketId": "BTC-PERP", "bid": None}, False),
+    # A market order may send a null price; a limit order may not.
+    ("/perps/orders", {**ORDER, "type": "market", "price": None}, True),
+    ("/perps/orders", {**ORDER, "type": None, "price": None}, False),
+    # Only a realtime clock takes a speed.
+    ("/_sim/clock/mode", {"mode": "manual", "speed": 2}, False),
+    ("/_sim/clock/mode", {"mode": "manual", "speed": None}, True),
+    ("/_sim/clock/mode", {"mode": "realtime", "speed": 2}, True),
+    # Exactly one of ms and to.
+    ("/_sim/clock/advance", {"ms": 1000, "to": "2026-04-24T12:00:00.000Z"}, False),
+    ("/_sim/clock/advance", {"ms": 1000, "to": None}, True),
+    ("/_sim/clock/advance", {"ms": 367 * 86_400_000}, False),
+    # Exactly one of name and yaml.
+    ("/_sim/scenarios", {"name": "calm-market", "yaml": "meta: {}\n"}, False),
+    ("/_sim/scenarios", {"source": "s.yaml"}, False),
+    # USDC amounts: positive (or zero where a balance may be), at most 6 decimal places
+    # (zeros past the sixth change nothing), below 1e15.
+    ("/wallet/withdraw", {"amount": "1.1234567"}, False),
+    ("/wallet/withdraw", {"amount": "1.123456000"}, True),
+    ("/wallet/withdraw", {"amount": "0.000000"}, False),
+    ("/_sim/deposits", {"walletAddress": ADDRESS, "amount": "1" + "0" * 15}, False),
+    ("/_sim/deposits", {"walletAddress": ADDRESS, "amount": "00999999999999999.9"}, True),
+    ("/_sim/vault/liquidity", {"amount": "-0"}, True),
+    ("/_sim/vault/liquidity", {"amount": "-0.5"}, False),
+    ("/_sim/accounts", {"balances": {"perps": "0.0000001"}}, False),
+    # A wallet address is 0x and 20 bytes of hex.
+    ("/_sim/deposits", {"walletAddress": "0X" + "ab" * 20, "amount": "1"}, False),
+    ("/_sim/accounts", {"walletAddress": ADDRESS[:-1]}, False),
+    # A transfer moves between two distinct buckets.
+    ("/wallet/transfer", {"from": "perps", "to": "perps", "amount": "1"}, False),
+    ("/wallet/transfer", {"from": "perps", "to": "spot", "amount": "1"}, True),
+    # An inline scenario's name for its errors is 1 to 256 characters.
+    ("/_sim/worlds", {"scenarioSource": ""}, False),
+    ("/_sim/worlds", {"scenarioSource": "s" * 256}, True),
+]
+
+
+def _fault(path: str = "/perps/orders", **action: Any) -> dict[str, Any]:
+    return {"match": {"method": "POST", "path": path}, "action": {"type": "error", **action}}
+
+
+ERROR: dict[str, Any] = {"status": 503, "code": "UPSTREAM_DEGRADED"}
+AGREEMENT += [
+    # A fault matches an OCX path, never a /_sim one nor one under a world's prefix.
+    ("/_sim/faults", _fault("/perps/orders/{id}/cancel", **ERROR), True),
+    ("/_sim/faults", _fault("/_sim/faults", **ERROR), False),
+    ("/_sim/faults", _fault("/w/abc/perps/orders", **ERROR), False),
+    ("/_sim/faults", _fault("/perps/orders/", **ERROR), False),
+    # An action takes the fields its type uses, and needs those it cannot do without.
+    ("/_sim/faults", _fault(status=503), False),
+    ("/_sim/faults", _fault(**ERROR, ms=5), False),
+    ("/_sim/faults", _fault(type="ambiguous", drop=True, status=503), False),
+    ("/_sim/faults", _fault(type="ambiguous", drop=True), True),
+    # A stream fault matches GET.
+    ("/_sim/faults", _fault(type="stream_gap"), False),
+    (
+        "/_sim/faults",
+        {"match": {"method": "GET", "path": "/perps/stream"}, "action": {"type": "stream_gap"}},
+        True,
+    ),
+    # An account is a userId (in either case) or a wallet address.
+    ("/_sim/faults", {**_fault(**ERROR), "match": {**_fault()["match"], "account": "me"}}, False),
+    (
+        "/_sim/faults",
+        {**_fault(**ERROR), "match": {**_fault()["match"], "account": UNKNOWN_ORDER.lower()}},
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "valid"), AGREEMENT)
+def test_the_request_schema_and_the_server_agree_on_what_is_refused(
+    client: ApiClient, trader: NewAccount, path: str, body: dict[str, Any], valid: bool
+) -> None:
+    template = path.replace(UNKNOWN_ORDER, "{id}")
+    assert accepts(client, "post", template, body) is valid
+    response = client.post(path, json=body, token=trader.session_token)
+    # An unknown order is 404 once its body is read: the body was taken.
+    assert (response.status_code != 400) is valid, response.text
+
+
+def test_a_journal_since_past_the_largest_seq_is_outside_the_schema_and_refused(
+    client: ApiClient,
+) -> None:
+    since = next(
+        p for p in operation(client, "get", "/_sim/journal")["parameters"] if p["name"] == "since"
+    )
+    validator = Draft202012Validator(since["schema"])
+
+    assert validator.is_valid(2**63 - 1)
+    assert not validator.is_valid(2**63)
+    assert client.get("/_sim/journal", params={"since": str(2**63)}).status_code == 400
+    assert client.get("/_sim/journal", params={"since": str(2**63 - 1)}).status_code == 200
