@@ -29,39 +29,26 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
+from starlette.responses import Response
+
 from ocx_sim.auth.policy import Access
-from ocx_sim.clock import format_ms, real_seconds
+from ocx_sim.clock import format_ms
 from ocx_sim.control.clock import clock_view, time_view
+from ocx_sim.control.pieces import PIECE, Turn, events_json
 from ocx_sim.control.worlds import MAX_SPEED, SEED_HIGH, SEED_LOW, read_speed
 from ocx_sim.errors import ErrorCode
 from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint
-from ocx_sim.gateway.render import event_view
+from ocx_sim.gateway.responses import JSON_TYPE
 from ocx_sim.gateway.schemas import INSTANT, ULID, Schema, array, enum, obj, ref
 from ocx_sim.ids import decode_ulid_time
-from ocx_sim.worlds import SLICE_SECONDS, ClockMode, World
+from ocx_sim.worlds import ClockMode, World
 from ocx_sim.worlds.aside import pickled_aside
 
 MAX_SEQ = 2**63 - 1
 EVENTS_PAGE_MAX = 10_000
-PIECE = 100
-"""Events read (rendered, or hashed for the digest) at a time, between looks at the time."""
-
-
-class Turn:
-    """A long read's share of the event loop: it yields once it has held it `SLICE_SECONDS`,
-    the share a long clock advance takes too (worlds/__init__.py), read on real time."""
-
-    def __init__(self) -> None:
-        self.since = real_seconds()
-
-    async def maybe_yield(self) -> None:
-        if real_seconds() - self.since >= SLICE_SECONDS:
-            await asyncio.sleep(0)
-            self.since = real_seconds()
 
 
 async def reset_world(call: Call) -> Any:
@@ -123,12 +110,8 @@ async def list_events(call: Call) -> Any:
     log = call.exchange.events
     since = max(since, log.first_seq - 1)
     end = log.last_seq if limit is None else min(log.last_seq, since + limit)
-    views: list[dict[str, Any]] = []
-    turn = Turn()
-    for start in range(since, end, PIECE):
-        views.extend(event_view(event) for event in log.between(start, min(end, start + PIECE)))
-        await turn.maybe_yield()
-    return {"events": views}
+    events = await events_json(log, since, end)
+    return Response(b'{"events":' + events + b"}", media_type=JSON_TYPE)
 
 
 async def check_invariants(call: Call) -> Any:

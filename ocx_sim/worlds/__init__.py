@@ -40,7 +40,6 @@ from ocx_sim.clock import (
     real_seconds,
 )
 from ocx_sim.engine.core.accounts import Bucket
-from ocx_sim.engine.core.events import Event
 from ocx_sim.engine.core.markets import Catalog
 from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import ErrorCode, OcxError, invalid
@@ -206,21 +205,22 @@ class World:
         finally:
             clock.release()
 
-    async def advance(self, target_ms: int) -> list[Event]:
+    async def advance(self, target_ms: int) -> int:
         """`Exchange.advance_to` in slices, handing the event loop back between them so that
         other worlds keep answering (module docstring). A slice fires timers until it has
         taken `SLICE_SECONDS` of real time (a sandbox world's market makers make hundreds of
         events at one instant, an idle world's timers a few each), so it overruns that by
         one timer at most. Steps fire every timer exactly as one advance does (clock.py), so
-        the events answered are the same whatever the slices. A world deleted meanwhile stops
-        there: 404."""
+        the events made are the same whatever the slices. Answers the `seq` of the last event
+        before the advance: it made those after it, which the world keeps until its next
+        request whatever their age (`forget`). A world deleted meanwhile stops there: 404."""
         exchange = self.exchange
         real_time = self._real_time or real_seconds
         before = exchange.events.last_seq
         while True:
             exchange.advance_timers(target_ms, stop=_slice_spent(real_time))
             if not exchange.clock.due_by(target_ms):
-                return exchange.events.since(before)
+                return before
             self.forget(keep_events_after=before)
             await asyncio.sleep(0)
             if self.deleted:

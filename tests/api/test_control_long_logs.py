@@ -11,11 +11,12 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from ocx_sim.app import create_app
 from ocx_sim.clock import DEFAULT_START_MS
-from ocx_sim.control import state
+from ocx_sim.control import pieces
 from ocx_sim.engine.core.events import Event, EventLog, IndexSet, canonical, code_of
 from ocx_sim.gateway.render import event_view
 from ocx_sim.worlds import WorldConfig, Worlds
@@ -134,7 +135,7 @@ def test_another_world_answers_while_a_long_logs_events_are_read(
         rendered += 1
         return event_view(event)
 
-    monkeypatch.setattr(state, "event_view", counting)
+    monkeypatch.setattr(pieces, "event_view", counting)
 
     finished, so_far = _race("/_sim/events", lambda log: rendered)
 
@@ -166,3 +167,32 @@ def test_a_snapshot_taken_aside_restores_the_world_as_it_was() -> None:
 
     assert world.exchange.events.last_seq == 1_000
     assert world.exchange.digest() == digest
+
+
+def test_a_long_answer_of_events_is_written_a_piece_at_a_time_between_other_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a long advance answers and a whole log's page are written by `events_json`: with
+    no time allowed per piece, other work runs between every two pieces."""
+    monkeypatch.setattr(pieces, "SLICE_SECONDS", 0.0)
+    log = EventLog()
+    _pad(log, 1_000)
+    ticks = 0
+
+    async def other_work() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    async def write() -> bytes:
+        ticking = asyncio.create_task(other_work())
+        await asyncio.sleep(0)
+        written = await pieces.events_json(log, 0, log.last_seq)
+        ticking.cancel()
+        return written
+
+    written = asyncio.run(write())
+
+    assert [e["seq"] for e in orjson.loads(written)] == list(range(1, 1_001))
+    assert ticks >= 1_000 // pieces.PIECE
