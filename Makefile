@@ -53,6 +53,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/streams.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/isolation.py --advance-days 1
+	$(BIN)/python bench/retention.py
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

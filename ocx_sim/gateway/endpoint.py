@@ -305,7 +305,7 @@ def _quiet(request: Request) -> tuple[str, str] | None:
 
 async def read_body(call: Call) -> dict[str, Any]:
     raw = call.raw
-    if not raw.strip():
+    if not raw:
         if call.endpoint.body_optional:
             return {}
         raise invalid("body", "a JSON object is required")

@@ -113,3 +113,17 @@ def test_a_whole_number_written_with_a_fraction_is_read_as_that_integer(
     # Past 2**53 the parsed float is no longer the number written: refused, not rounded.
     past = {"seed": -9223372036854775809.0}
     assert_error(client.post("/_sim/reset", json=past), 400, "VALIDATION_ERROR", "seed")
+
+
+def test_a_body_of_whitespace_is_not_json_even_where_a_body_may_be_left_out(
+    client: ApiClient, trader: NewAccount
+) -> None:
+    response = client.http.request(
+        "POST",
+        "/perps/orders/cancel-all",
+        content=b"\n",
+        headers={**JSON_TYPE, "authorization": f"Bearer {trader.session_token}"},
+    )
+
+    assert_error(response, 400, "VALIDATION_ERROR")
+    assert response.json()["details"] == {"field": "body"}
