@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from ocx_sim.engine.core.board import BoardEntry
-from ocx_sim.engine.core.events import event_type
 from ocx_sim.engine.core.markets import Venue
 from ocx_sim.engine.core.orders import MarginMode
 from ocx_sim.engine.exchange import Exchange
@@ -125,8 +124,8 @@ def _events(exchange: Exchange, e: ExpectEvent, names: Names) -> tuple[str, bool
         for name, wanted in e.where
     ]
     found = 0
-    for event in exchange.events.since(names.origin_seq):
-        if event_type(event) != e.type or event.ts < since:
+    for event in exchange.events.of_type(names.origin_seq, e.type):
+        if event.ts < since:
             continue
         fields = event._asdict()
         if user_id is not None and fields.get("user_id") != user_id:

@@ -457,6 +457,17 @@ class EventLog:
         picked.reverse()
         return picked, matched - len(picked)
 
+    def of_type(self, seq: int, name: str) -> Iterator[Event]:
+        """The events held with `seq` greater than the given one whose type is `name`
+        (`EVENT_TYPE_NAMES`), oldest first; only those are materialised, so a reader after
+        one kind in a long log reads no more of it."""
+        if name not in EVENT_TYPE_NAMES:
+            return
+        code = EVENT_TYPE_NAMES.index(name)
+        for row in self._held(seq):
+            if row[0] == code:
+                yield _materialize(row)
+
     def row(self, seq: int) -> tuple[Any, ...] | None:
         """The stored row of the event `seq` (None when not held): equal rows are the same
         event, so a reader can tell whether the log still holds what it saw."""
