@@ -77,6 +77,7 @@ def check_invariants(state: State) -> list[str]:
         problems += _order_margin_problems(state, user)
     problems += _allocation_problems(state)
     problems += _reduce_only_problems(state)
+    problems += _open_count_problems(state)
     problems += _funding_problems(state)
     fund = state.accounts.by_address.get(INSURANCE_FUND_ADDRESS)
     exempt = {SYSTEM, fund.user_id if fund is not None else SYSTEM}
@@ -152,6 +153,19 @@ def _allocation_problems(state: State) -> list[str]:
                 problems.append(f"{user.user_id} {position!r} holds allocation {position.margin}")
             elif not isolated and position.margin:
                 problems.append(f"{user.user_id} {position!r} is not isolated but holds margin")
+    return problems
+
+
+def _open_count_problems(state: State) -> list[str]:
+    """Each user's count of open orders per market (the cap, commands/admission.py) agrees
+    with its open orders."""
+    problems = []
+    for user in state.accounts:
+        counts: dict[str, int] = {}
+        for order in user.open_orders.values():
+            counts[order.market_id] = counts.get(order.market_id, 0) + 1
+        if counts != {m: n for m, n in user.open_counts.items() if n}:
+            problems.append(f"{user.user_id} open order counts differ from its open orders")
     return problems
 
 
