@@ -121,12 +121,13 @@ class OptionsRisk:
         without: Collection[Order] = (),
     ) -> OptionNeed:
         """What resting `added` (and no longer resting `without`: the order a modify
-        changes, the quotes a set replaces) does to the order margin and the bids' premium."""
-        only = {leg.spec.underlying for leg in added}
-        only.update(self._catalog.markets[order.market_id].underlying for order in without)
-        before = self.compute(user, now_ms, only=only)
+        changes, the quotes a set replaces) does to the order margin and the bids' premium.
+        Both sides are worked out over every underlying, so "before" is the user's cached
+        `figures` (the admission reads them next): the other underlyings add the same exact
+        decimal terms to both sides, so the difference is theirs alone."""
+        before = self.figures(user, now_ms)
         ids = {order.id for order in without}
-        after = self.compute(user, now_ms, added=added, without=ids, only=only)
+        after = self.compute(user, now_ms, added=added, without=ids)
         return OptionNeed(after.order_margin - before.order_margin, after.bids - before.bids)
 
     def compute(
