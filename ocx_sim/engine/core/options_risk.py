@@ -32,7 +32,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from ocx_sim.engine.core import span
-from ocx_sim.engine.core.accounts import User
+from ocx_sim.engine.core.accounts import Position, User
 from ocx_sim.engine.core.markets import Catalog, MarketSpec
 from ocx_sim.engine.core.money import ZERO, usdc
 from ocx_sim.engine.core.orders import MarginMode, Order, Side
@@ -89,6 +89,9 @@ class OptionsRisk:
         in order, at `_spans_at`: a set placed on one book changes one expiry's part only."""
         self._spans_at: tuple[int, int] = (0, -1)
         self._figures: dict[str, tuple[int, int, int, int, OptionFigures]] = {}
+        self._held: dict[str, tuple[int, list[Position]]] = {}
+        """Per user, its option positions that may still hold anything (`_option_positions`),
+        as of when it had that many positions."""
 
     def figures(self, user: User, now_ms: int) -> OptionFigures:
         """The user's options figures, cached until the instant, the marks, the positions or
@@ -147,12 +150,12 @@ class OptionsRisk:
         scenarios out again rather than reading them from the cache (invariants.py)."""
         markets = self._catalog.markets
         positions: dict[str, Sizes] = {}
-        for position in user.positions.values():
+        for position in self._option_positions(user, now_ms):
             size = position.size
             if not size:
                 continue
             spec = markets[position.market_id]
-            if spec.is_option and (only is None or spec.underlying in only):
+            if only is None or spec.underlying in only:
                 _add(positions, spec, size)
         for spec, signed in fills:
             _add(positions, spec, signed)
@@ -188,6 +191,25 @@ class OptionsRisk:
                     filled[market_id] = filled.get(market_id, ZERO) + size
                 order_margin += max(ZERO, self._span(filled, now_ms, fresh) - alone)
         return OptionFigures(position_margin, order_margin, bids)
+
+    def _option_positions(self, user: User, now_ms: int) -> list[Position]:
+        """The user's option positions in the order they were opened, but those of expired
+        markets that are flat (settled: they can never hold anything again). A market maker's
+        positions pile up over the days, one per option it ever traded, and `compute` runs on
+        every quote; the list is made again only when the user has a position more."""
+        count = len(user.positions)
+        cached = self._held.get(user.user_id)
+        if cached is not None and cached[0] == count:
+            return cached[1]
+        markets = self._catalog.markets
+        held = [
+            position
+            for position in user.positions.values()
+            if (spec := markets[position.market_id]).is_option
+            and (position.size or not spec.expired_at(now_ms))
+        ]
+        self._held[user.user_id] = (count, held)
+        return held
 
     def legs_requirement(
         self, user: User, legs: Sequence[tuple[MarketSpec, Side, Decimal, Decimal]], now_ms: int
