@@ -24,7 +24,8 @@ def main() -> int:
     argv = sys.argv[1:]
     if argv[:1] == ["serve"] and sys.platform == "linux" and "PYTHONMALLOC" not in os.environ:
         environment = {**os.environ, "PYTHONMALLOC": SERVER_ALLOCATOR}
-        os.execve(sys.executable, [sys.executable, "-m", "ocx_sim", *argv], environment)
+        # The same command line, interpreter options (`-X`, `-W`) included.
+        os.execve(sys.executable, sys.orig_argv, environment)
     from ocx_sim.cli import main as run
 
     return run(argv)
