@@ -75,6 +75,14 @@ def wait_until_up(port: int, timeout: float = 30.0) -> None:
     raise SystemExit(f"server on port {port} did not start")
 
 
+def rss_kib(pid: int) -> int:
+    """The resident memory of process `pid` (Linux's `VmRSS`), in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
 @contextmanager
 def server(argv: list[str], port: int, cwd: str | None = None) -> Iterator[None]:
     process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -248,13 +248,6 @@ def reconcile(
 # -- the run ----------------------------------------------------------------------------------
 
 
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
 def load(
     url: str, tokens: list[tuple[int, str]], seconds: float, processes: int
 ) -> list[dict[str, Any]]:
@@ -313,12 +306,12 @@ def _run(
         ).json()
         for n in range(args.clients)
     ]
-    rss_before = rss_kib(pid)
+    rss_before = bench_http.rss_kib(pid)
     tokens = [(n, a["sessionToken"]) for n, a in enumerate(accounts)]
     started = time.perf_counter()
     results = load(url, tokens, args.seconds, args.processes)
     elapsed = time.perf_counter() - started
-    rss_after = rss_kib(pid)
+    rss_after = bench_http.rss_kib(pid)
     return rss_before, rss_after, elapsed, results, reconcile(http, accounts, results)
 
 

@@ -52,10 +52,7 @@ bench_http = _sibling("http")
 
 
 def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
+    return float(bench_http.rss_kib(pid)) / 1024
 
 
 def _ladder(round_: int) -> list[dict[str, object]]:

@@ -257,15 +257,13 @@ class Clock:
             return ordinary or None
         return deferrable
 
-    def _run_until(
-        self, target_ms: int, limit: int | None = None, stop: Callable[[], bool] | None = None
-    ) -> int:
+    def _run_until(self, target_ms: int, stop: Callable[[], bool] | None = None) -> int:
         """Fire every timer due at or before `target_ms`, moving `_now_ms` to each one's instant
-        while it runs, then leave the clock at `target_ms`. Returns how many fired. With a
-        `limit`, fire at most that many, and with `stop`, no more once it answers True (asked
-        after each timer, so at least one fires): when more are due the clock stays at the
-        instant of the last one fired, and the next run fires the rest exactly as one run
-        would have (a callback's horizon is the target either way)."""
+        while it runs, then leave the clock at `target_ms`. Returns how many fired. With
+        `stop`, no more once it answers True (asked after each timer, so at least one fires):
+        when more are due the clock stays at the instant of the last one fired, and the next
+        run fires the rest exactly as one run would have (a callback's horizon is the target
+        either way)."""
         fired = 0
         finished = True
         outer_target, self._target_ms = self._target_ms, target_ms
@@ -274,9 +272,7 @@ class Clock:
                 queue = self._next_queue()
                 if queue is None or queue[0][0] > target_ms:
                     break
-                if (limit is not None and fired >= limit) or (
-                    stop is not None and fired and stop()
-                ):
+                if stop is not None and fired and stop():
                     finished = False
                     break
                 due, _, _, timer = heapq.heappop(queue)
@@ -300,18 +296,16 @@ class SimClock(Clock):
 
     mode = "manual"
 
-    def advance_to(
-        self, target_ms: int, limit: int | None = None, stop: Callable[[], bool] | None = None
-    ) -> int:
+    def advance_to(self, target_ms: int, stop: Callable[[], bool] | None = None) -> int:
         """Move to `target_ms`, firing due timers in (due, seq) order. Returns how many fired.
-        With a `limit`, at most that many fire, and with `stop`, none after it answers True
-        (`_run_until`): then `due_by(target_ms)` tells whether timers are left."""
+        With `stop`, none after it answers True (`_run_until`): then `due_by(target_ms)` tells
+        whether timers are left."""
         if target_ms < self._now_ms:
             raise ClockError(
                 f"the clock cannot go backwards: now is {format_ms(self._now_ms)}, "
                 f"asked for {format_ms(target_ms)}"
             )
-        return self._run_until(target_ms, limit, stop)
+        return self._run_until(target_ms, stop)
 
     def advance_by(self, delta_ms: int) -> int:
         if delta_ms < 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import pickle
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 
@@ -205,10 +206,22 @@ def test_an_advance_in_steps_of_a_few_timers_fires_exactly_what_one_advance_fire
     stepped: list[tuple[str, int, int]] = []
     clock = clock_with_timers(stepped)
     counts = []
-    while (fired := clock.advance_to(APRIL_NOON + 20_000, limit=3)) == 3:
+    while (fired := clock.advance_to(APRIL_NOON + 20_000, stop=_after(3))) == 3:
         counts.append(fired)
         assert clock.now_ms <= APRIL_NOON + 20_000
 
     assert stepped == whole
     assert len(counts) >= 4
     assert clock.now_ms == APRIL_NOON + 20_000
+
+
+def _after(count: int) -> Callable[[], bool]:
+    """A run's `stop` that ends it once `count` timers have fired."""
+    asked = 0
+
+    def stop() -> bool:
+        nonlocal asked
+        asked += 1
+        return asked >= count
+
+    return stop

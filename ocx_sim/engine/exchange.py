@@ -425,14 +425,12 @@ class Exchange:
         self.advance_timers(ts_ms)
         return self.events.since(before)
 
-    def advance_timers(
-        self, ts_ms: int, limit: int | None = None, stop: Callable[[], bool] | None = None
-    ) -> int:
-        """`advance_to` a step at a time: fire at most `limit` of the timers due by `ts_ms`,
-        none after `stop()` answers True (it is asked after each one), and answer how many
-        fired; `clock.due_by(ts_ms)` then tells whether any are left. Steps fire exactly what
-        one advance fires (clock.py), for a caller that does something else in between
-        (worlds: other worlds' requests)."""
+    def advance_timers(self, ts_ms: int, stop: Callable[[], bool] | None = None) -> int:
+        """`advance_to` a step at a time: fire the timers due by `ts_ms`, none after `stop()`
+        answers True (it is asked after each one), and answer how many fired;
+        `clock.due_by(ts_ms)` then tells whether any are left. Steps fire exactly what one
+        advance fires (clock.py), for a caller that does something else in between (worlds:
+        other worlds' requests)."""
         if not isinstance(self.clock, SimClock):
             raise OcxError(
                 ErrorCode.VALIDATION_ERROR,
@@ -440,7 +438,7 @@ class Exchange:
                 {"field": "mode"},
             )
         try:
-            return self.clock.advance_to(ts_ms, limit, stop)
+            return self.clock.advance_to(ts_ms, stop)
         except ClockError as refusal:
             raise OcxError(ErrorCode.VALIDATION_ERROR, str(refusal), {"field": "to"}) from refusal
 
