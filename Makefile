@@ -52,7 +52,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/options.py
 	$(BIN)/python bench/streams.py
 	$(BIN)/python bench/load.py
-	$(BIN)/python bench/isolation.py --advance-days 1
+	$(BIN)/python bench/isolation.py
 	$(BIN)/python bench/retention.py
 
 clean:

@@ -95,7 +95,7 @@ async def keep_saving(
     while True:
         await sleep(keeper.every_s)
         try:
-            await keeper.save_aside(worlds)
+            await keeper.save(worlds)
         except Exception:
             log.exception("saving the worlds to %s failed", keeper.directory)
 
@@ -186,7 +186,7 @@ def create_app(
             with suppress(asyncio.CancelledError):
                 await task
         if keeper is not None:
-            keeper.save(worlds)
+            await keeper.save(worlds)
 
     # Starlette takes no router class, so ours is mounted at the root and holds everything.
     # The mount goes first: a world's request would otherwise be tried against every root

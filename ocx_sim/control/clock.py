@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.responses import Response
 
 from ocx_sim.auth.policy import Access
 from ocx_sim.clock import format_ms, parse_iso
@@ -23,7 +22,7 @@ from ocx_sim.engine.exchange import Exchange
 from ocx_sim.errors import invalid
 from ocx_sim.gateway import parse, render
 from ocx_sim.gateway.endpoint import Call, Endpoint
-from ocx_sim.gateway.responses import JSON_TYPE
+from ocx_sim.gateway.responses import Piecewise
 from ocx_sim.gateway.schemas import (
     INSTANT,
     Schema,
@@ -125,7 +124,7 @@ async def advance_clock(call: Call) -> Any:
     log = world.exchange.events
     events = await events_json(log, before, log.last_seq)
     now = orjson.dumps(time_view(world))
-    return Response(now[:-1] + b',"events":' + events + b"}", media_type=JSON_TYPE)
+    return Piecewise([now[:-1] + b',"events":', *events, b"}"])
 
 
 COMPONENTS: dict[str, Schema] = {

@@ -30,15 +30,19 @@ class Turn:
             self.since = real_seconds()
 
 
-async def events_json(log: EventLog, after: int, through: int) -> bytes:
-    """The JSON array of the events held with `after` < `seq` <= `through`, rendered and
-    encoded a piece at a time, yielding between pieces (`Turn`): a long advance's answer or a
-    whole log's page holds up no other world while it is written."""
-    pieces: list[bytes] = []
+async def events_json(log: EventLog, after: int, through: int) -> list[bytes]:
+    """The JSON array of the events held with `after` < `seq` <= `through`, in parts (to be
+    sent as they are: gateway/responses.py `Piecewise`), rendered and encoded a piece at a
+    time, yielding between pieces (`Turn`): a long advance's answer or a whole log's page holds
+    up no other world while it is written."""
+    parts = [b"["]
     turn = Turn()
     for start in range(after, through, PIECE):
         events = log.between(start, min(through, start + PIECE))
         if events:
-            pieces.append(orjson.dumps([event_view(event) for event in events])[1:-1])
+            if len(parts) > 1:
+                parts.append(b",")
+            parts.append(orjson.dumps([event_view(event) for event in events])[1:-1])
         await turn.maybe_yield()
-    return b"[" + b",".join(pieces) + b"]"
+    parts.append(b"]")
+    return parts

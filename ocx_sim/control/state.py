@@ -31,8 +31,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import Response
-
 from ocx_sim.auth.policy import Access
 from ocx_sim.clock import format_ms
 from ocx_sim.control.clock import clock_view, time_view
@@ -41,7 +39,7 @@ from ocx_sim.control.worlds import MAX_SPEED, SEED_HIGH, SEED_LOW, read_speed
 from ocx_sim.errors import ErrorCode
 from ocx_sim.gateway import parse
 from ocx_sim.gateway.endpoint import Call, Endpoint
-from ocx_sim.gateway.responses import JSON_TYPE
+from ocx_sim.gateway.responses import Piecewise
 from ocx_sim.gateway.schemas import INSTANT, ULID, Schema, array, enum, obj, ref
 from ocx_sim.ids import decode_ulid_time
 from ocx_sim.worlds import ClockMode, World
@@ -65,7 +63,7 @@ async def take_snapshot(call: Call) -> Any:
     world = call.world
     world.check_snapshot_room()
     taken_ms = world.now_ms
-    data = await pickled_aside(world.state())
+    data = await pickled_aside(world.state(), world.stepping)
     return {"snapshotId": world.keep_snapshot(data, taken_ms)}
 
 
@@ -111,7 +109,7 @@ async def list_events(call: Call) -> Any:
     since = max(since, log.first_seq - 1)
     end = log.last_seq if limit is None else min(log.last_seq, since + limit)
     events = await events_json(log, since, end)
-    return Response(b'{"events":' + events + b"}", media_type=JSON_TYPE)
+    return Piecewise([b'{"events":', *events, b"}"])
 
 
 async def check_invariants(call: Call) -> Any:

@@ -89,6 +89,7 @@ from ocx_sim.gateway.body import take_body
 from ocx_sim.gateway.forwarded import client_address, scheme
 from ocx_sim.gateway.responses import (
     JSON_TYPE,
+    Piecewise,
     error_response,
     injected_error_body,
     json_response,
@@ -417,7 +418,7 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
         dropped = isinstance(response, Dropped)
         bodies = None
         if journal.keeps_bodies:
-            bodies = (call.raw, None if dropped else bytes(response.body))
+            bodies = (call.raw, None if dropped else _whole(response))
         journal.record(
             arrived_ms,
             request.method,
@@ -431,6 +432,10 @@ def serve(endpoint: Endpoint, worlds: Worlds) -> Callable[[Request], Awaitable[R
 
     run.__name__ = endpoint.operation_id
     return run
+
+
+def _whole(response: Response) -> bytes:
+    return response.whole() if isinstance(response, Piecewise) else bytes(response.body)
 
 
 async def _publish(world: World) -> None:

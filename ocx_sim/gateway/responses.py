@@ -4,11 +4,13 @@ raise `OcxError`, never build error JSON (docs/architecture.md "A request's path
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
 import orjson
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from ocx_sim.auth.policy import Profile
 from ocx_sim.auth.ratelimit import Verdict
@@ -19,6 +21,32 @@ JSON_TYPE = "application/json"
 
 def json_response(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status, media_type=JSON_TYPE)
+
+
+class Piecewise(Response):
+    """A JSON answer sent as the parts it was written in, never joined into one string: a long
+    answer (a long advance's events, a whole event log) is tens of MiB, and joining it would
+    hold the event loop while it is copied and double its memory. Each part goes out in turn
+    (the server waits for a slow client between them); its length is known, so the client sees
+    an ordinary body with a Content-Length."""
+
+    def __init__(self, parts: Sequence[bytes]) -> None:
+        super().__init__(media_type=JSON_TYPE)
+        self.parts = parts
+        self.headers["content-length"] = str(sum(map(len, parts)))
+
+    def whole(self) -> bytes:
+        """The answer in one string (for the journal)."""
+        return b"".join(self.parts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = {"type": "http.response.start", "status": self.status_code}
+        await send({**start, "headers": self.raw_headers})
+        for part in self.parts:
+            await send({"type": "http.response.body", "body": part, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        if self.background is not None:
+            await self.background()
 
 
 def error_body(

@@ -9,10 +9,10 @@ a config with `random_secrets` draws the secrets from the operating system inste
 The server's default world answers at `/`; every other one at `/w/{worldId}/`.
 
 A world serves one request at a time (docs/control-api.md "Clock", "Worlds"): every request
-of a world takes its `lock` (gateway/endpoint.py), so a long advance, which hands the event loop
-back between slices of simulated time (`World.advance`), never interleaves with another request
-of its world while the other worlds keep answering. A request that waited checks the world is
-still the one it arrived at (`resets`, `deleted`).
+of a world takes its `lock` (gateway/endpoint.py), so a long advance, which fires its timers in
+slices of simulated time on a worker thread (`World.advance`, worlds/aside.py), never
+interleaves with another request of its world while the other worlds keep answering. A request
+that waited checks the world is still the one it arrived at (`resets`, `deleted`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from ocx_sim.scenarios.catalog import catalog_for
 from ocx_sim.scenarios.model import Scenario, ScenarioError
 from ocx_sim.scenarios.player import Run
 from ocx_sim.worlds.accounts import AccountRequest, KeyRequest, NewAccount
-from ocx_sim.worlds.aside import pickled
+from ocx_sim.worlds.aside import in_thread, pickled
 from ocx_sim.worlds.config import ClockMode, WorldConfig
 from ocx_sim.worlds.faults import Faults
 from ocx_sim.worlds.journal import Journal
@@ -71,9 +71,9 @@ MAX_SNAPSHOTS = 32
 """Snapshots a world keeps at once (each is its whole state: a busy world's can be tens of
 MiB); beyond them taking one is 409 SNAPSHOT_LIMIT until one is deleted."""
 SLICE_SECONDS = 0.005
-"""About how much real time a long advance spends firing timers before it lets other worlds'
-requests run (`World.advance`); a long read of the event log takes the same share
-(control/state.py `Turn`)."""
+"""About how much real time a long advance spends firing timers before it looks whether its
+world was deleted and forgets what has aged (`World.advance`); a long read of the event log
+holds the event loop as long before it lets other requests run (control/pieces.py `Turn`)."""
 _OUTSIDE_STATE = (
     "snapshots",
     "_snapshot_ids",
@@ -81,13 +81,14 @@ _OUTSIDE_STATE = (
     "_wall_time",
     "observers",
     "lock",
+    "stepping",
     "resets",
     "deleted",
 )
 """What a snapshot leaves out and a restore or reset keeps: the snapshots, the stream their ids
 come from (a restored world must not hand out an id again), the process's real time and
 wall clock, the open streams' hub (it tells its streams the world was reset), and what the
-requests waiting on the world hold (its lock, the count of resets, whether it was deleted)."""
+requests waiting on the world hold (its locks, the count of resets, whether it was deleted)."""
 
 
 class Observer(Protocol):
@@ -148,6 +149,9 @@ class World:
         self.observers: list[Observer] = []
         self.lock = asyncio.Lock()
         """Held by every request of the world while it runs (module docstring)."""
+        self.stepping = asyncio.Lock()
+        """Held by a long advance while a worker thread fires the world's timers, and by
+        whoever copies the world's state meanwhile (worlds/aside.py)."""
         self.resets = 0
         """How many times the world was reset: a request that waited across one sees it."""
         self.deleted = False
@@ -206,23 +210,32 @@ class World:
             clock.release()
 
     async def advance(self, target_ms: int) -> int:
-        """`Exchange.advance_to` in slices, handing the event loop back between them so that
-        other worlds keep answering (module docstring). A slice fires timers until it has
-        taken `SLICE_SECONDS` of real time (a sandbox world's market makers make hundreds of
-        events at one instant, an idle world's timers a few each), so it overruns that by
-        one timer at most. Steps fire every timer exactly as one advance does (clock.py), so
-        the events made are the same whatever the slices. Answers the `seq` of the last event
-        before the advance: it made those after it, which the world keeps until its next
-        request whatever their age (`forget`). A world deleted meanwhile stops there: 404."""
+        """`Exchange.advance_to` in slices on a worker thread (worlds/aside.py `in_thread`), so
+        that other worlds keep answering however long one instant takes. A slice fires timers
+        until it has taken `SLICE_SECONDS` of real time (a sandbox world's market makers make
+        hundreds of events at one instant, an idle world's timers a few each), so it overruns
+        that by one timer at most, and forgets what has aged meanwhile. Steps fire every timer
+        exactly as one advance does (clock.py), so the events made are the same whatever the
+        slices. Answers the `seq` of the last event before the advance: it made those after
+        it, which the world keeps until its next request whatever their age (`forget`). A
+        world deleted meanwhile stops there: 404."""
         exchange = self.exchange
         real_time = self._real_time or real_seconds
         before = exchange.events.last_seq
-        while True:
+
+        def step() -> bool:
+            """One slice; whether timers due by the target are left."""
             exchange.advance_timers(target_ms, stop=_slice_spent(real_time))
             if not exchange.clock.due_by(target_ms):
-                return before
+                return False
             self.forget(keep_events_after=before)
-            await asyncio.sleep(0)
+            return True
+
+        while True:
+            async with self.stepping:
+                more = await in_thread(step)
+            if not more:
+                return before
             if self.deleted:
                 raise gone(self.world_id)
 
@@ -316,6 +329,7 @@ class World:
         world._wall_time = wall_time
         world.observers = []
         world.lock = asyncio.Lock()
+        world.stepping = asyncio.Lock()
         world.resets = 0
         world.deleted = False
         if isinstance(world.clock, WallClock):

@@ -24,7 +24,7 @@ from typing import Any
 
 from ocx_sim.clock import RealTimeSource, WallTimeSource
 from ocx_sim.worlds import DEFAULT_WORLD_ID, World, Worlds
-from ocx_sim.worlds.aside import pickled, pickled_aside
+from ocx_sim.worlds.aside import pickled_aside
 
 INDEX = "worlds.json"
 VERSION = 1
@@ -44,16 +44,13 @@ def _file(world_id: str) -> str:
     return f"world-{world_id}.pickle"
 
 
-def save(worlds: Worlds, directory: Path) -> None:
-    """Write every world, then the list, then drop files of worlds that are gone."""
+async def save(worlds: Worlds, directory: Path) -> None:
+    """Write every world, then the list, then drop files of worlds that are gone. Each world
+    is pickled aside (worlds/aside.py), so the server answers meanwhile, and between two slices
+    of an advance it is in (its `stepping` lock)."""
     every = worlds.all()
-    _save(worlds, directory, every, [pickled(world.saved()) for world in every])
-
-
-async def save_aside(worlds: Worlds, directory: Path) -> None:
-    """`save`, each world pickled aside (worlds/aside.py) so the server answers meanwhile."""
-    every = worlds.all()
-    _save(worlds, directory, every, [await pickled_aside(world.saved()) for world in every])
+    data = [await pickled_aside(world.saved(), world.stepping) for world in every]
+    _save(worlds, directory, every, data)
 
 
 def _save(worlds: Worlds, directory: Path, every: list[World], data: list[bytes]) -> None:
@@ -106,8 +103,5 @@ class Keeper:
         self.directory = directory
         self.every_s = every_s
 
-    def save(self, worlds: Worlds) -> None:
-        save(worlds, self.directory)
-
-    async def save_aside(self, worlds: Worlds) -> None:
-        await save_aside(worlds, self.directory)
+    async def save(self, worlds: Worlds) -> None:
+        await save(worlds, self.directory)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,7 @@ from ocx_sim.control import pieces
 from ocx_sim.engine.core.events import Event, EventLog, IndexSet, canonical, code_of
 from ocx_sim.gateway.render import event_view
 from ocx_sim.worlds import WorldConfig, Worlds
+from ocx_sim.worlds.journal import parse_body
 
 LONG = 100_000
 
@@ -185,7 +186,7 @@ def test_a_long_answer_of_events_is_written_a_piece_at_a_time_between_other_work
             ticks += 1
             await asyncio.sleep(0)
 
-    async def write() -> bytes:
+    async def write() -> list[bytes]:
         ticking = asyncio.create_task(other_work())
         await asyncio.sleep(0)
         written = await pieces.events_json(log, 0, log.last_seq)
@@ -194,5 +195,50 @@ def test_a_long_answer_of_events_is_written_a_piece_at_a_time_between_other_work
 
     written = asyncio.run(write())
 
-    assert [e["seq"] for e in orjson.loads(written)] == list(range(1, 1_001))
+    assert [e["seq"] for e in orjson.loads(b"".join(written))] == list(range(1, 1_001))
     assert ticks >= 1_000 // pieces.PIECE
+
+
+def test_a_long_advances_answer_goes_out_in_parts_and_whole_into_the_journal() -> None:
+    """A long advance's answer is never joined into one string (copying tens of MiB would hold
+    the event loop): its parts go out one by one under one Content-Length, and a journal that
+    keeps bodies notes the whole answer (by its size: it is over the journal's bound)."""
+    worlds = Worlds(WorldConfig(journal_bodies=True))
+    world = worlds.default
+    world.exchange.sim.start_sandbox(options=True, everywhere=True)
+    messages: list[dict[str, Any]] = []
+    body = orjson.dumps({"ms": 60_000})
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/_sim/clock/advance",
+        "raw_path": b"/_sim/clock/advance",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"sim"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50_000),
+        "server": ("sim", 80),
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        messages.append(dict(message))
+
+    asyncio.run(create_app(worlds)(scope, receive, send))
+
+    start, *parts = messages
+    headers = dict(start["headers"])
+    written = b"".join(part["body"] for part in parts)
+    answer = orjson.loads(written)
+    assert start["status"] == 200
+    assert int(headers[b"content-length"]) == len(written)
+    assert len(answer["events"]) > 1_000
+    assert len([part for part in parts if part["body"]]) > len(answer["events"]) // pieces.PIECE
+    request_kept, answer_kept = world.journal.entries()[-1].bodies or (None, None)
+    assert request_kept == {"ms": 60_000}
+    assert answer_kept == parse_body(written)
+    assert f"({len(written)} bytes" in answer_kept
