@@ -4,9 +4,9 @@ Advancing fires every timer due up to the target in (due, seq) order (deposit co
 and funding, expiries, keeper runs and scenario steps as they arrive) and answers the events
 they produced, each as `{seq, ts, type, …its other fields camelCased}` with decimals as
 strings. A manual clock never goes backwards (400, nothing changes); a realtime clock moves by
-itself, so advancing it by hand is refused naming `mode`. A long advance hands the event loop
-back between slices of simulated time, so other worlds keep answering while this world's own
-requests wait for it (`World.advance`).
+itself, so advancing it by hand is refused naming `mode`. A long advance fires its timers on a
+worker thread, so other worlds keep answering while this world's own requests wait for it
+(`World.advance`), and its answer goes out in parts (`Piecewise`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """One request of a world at a time, and no world waits on another (docs/control-api.md
-"Worlds"): a long advance hands the event loop back between slices of simulated time, so other
-worlds keep answering, while its own world's requests wait for it and see where it ended. A
-request that waited across its world's reset answers 409 WORLD_RESET, across its deletion 404."""
+"Worlds"): a long advance fires its timers on a worker thread, a slice of simulated time at a
+time, so other worlds keep answering, while its own world's requests wait for it and see where
+it ended. A request that waited across its world's reset answers 409 WORLD_RESET, across its
+deletion 404."""
 
 from __future__ import annotations
 
