@@ -35,43 +35,37 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     del sys.path[0]
 
 import argparse
+import importlib.util
 import json
 import math
 import multiprocessing
 import statistics
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
 
 import httpx
 import yaml
 
-HOST = "127.0.0.1"
-REPO = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
 DAY_MS = 86_400_000
 LADDER = 50
 """Quotes per bulk call (the most OCX takes)."""
 
 
-def _free_port() -> int:
-    import socket
+def _sibling(name: str) -> ModuleType:
+    """bench/http.py (its server helpers), loaded by path: the folder is off the import path."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", HERE / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
-
-def _wait_up(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/perps/markets", timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit("the server did not start")
+bench_http = _sibling("http")
 
 
 def _fill(http: httpx.Client, base: str, events: int) -> int:
@@ -214,18 +208,13 @@ def _advance(http: httpx.Client, url: str, days: float, world: str) -> dict[str,
 @contextmanager
 def _server() -> Iterator[tuple[httpx.Client, str]]:
     """`ocx-sim serve` on a free port, and a client of it, until the block ends."""
-    port = _free_port()
-    url = f"http://{HOST}:{port}"
+    port = bench_http.free_port()
     command = [sys.executable, "-m", "ocx_sim", "serve", "--port", str(port)]
     command += ["--rate-limit", "1000000000"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_up(url)
+    with bench_http.server(command, port):
+        url = f"http://{bench_http.HOST}:{port}"
         with httpx.Client(base_url=url, timeout=600) as http:
             yield http, url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def main() -> None:
