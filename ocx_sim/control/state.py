@@ -63,7 +63,7 @@ async def take_snapshot(call: Call) -> Any:
     world = call.world
     world.check_snapshot_room()
     taken_ms = world.now_ms
-    data = await pickled_aside(world.state(), world.stepping)
+    data = await pickled_aside(world.state, world.stepping)
     return {"snapshotId": world.keep_snapshot(data, taken_ms)}
 
 

@@ -41,19 +41,19 @@ def pickled(state: object) -> bytes:
     return pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
 
 
-async def pickled_aside(state: object, stepping: asyncio.Lock) -> bytes:
-    """`pickled(state)` as of now, made by a forked child where the system can fork. The
-    world's `stepping` lock is held while the state is copied (the fork, or the pickling here):
-    no slice of an advance changes it meanwhile."""
+async def pickled_aside(state: Callable[[], object], stepping: asyncio.Lock) -> bytes:
+    """`pickled(state())` as of now, made by a forked child where the system can fork. The
+    world's `stepping` lock is held while the state is read and copied (the fork, or the
+    pickling here): no slice of an advance changes it meanwhile."""
     if hasattr(os, "fork"):
         async with stepping:
-            read_end, pid = _fork_pickler(state)
+            read_end, pid = _fork_pickler(state())
         data, status = await asyncio.to_thread(_collect, read_end, pid)
         if os.waitstatus_to_exitcode(status) == 0:
             return data
         log.warning("pickling in a child process failed; pickling in the server instead")
     async with stepping:
-        return pickled(state)
+        return pickled(state())
 
 
 async def in_thread(work: Callable[[], T]) -> T:

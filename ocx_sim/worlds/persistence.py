@@ -49,7 +49,7 @@ async def save(worlds: Worlds, directory: Path) -> None:
     is pickled aside (worlds/aside.py), so the server answers meanwhile, and between two slices
     of an advance it is in (its `stepping` lock)."""
     every = worlds.all()
-    data = [await pickled_aside(world.saved(), world.stepping) for world in every]
+    data = [await pickled_aside(world.saved, world.stepping) for world in every]
     _save(worlds, directory, every, data)
 
 
