@@ -145,3 +145,27 @@ def test_the_compose_client_trades_against_a_real_server(ocx_server: OcxWorld) -
     assert marked == f"{ocx_server.url}: BTC-PERP marked at 68000.00"
     assert re.fullmatch(r"order (\w+): buy 0\.0100 at 61200\.00, open", placed)
     assert cancelled.endswith(": cancelled")
+
+
+QUICKSTART = (ROOT / "docs" / "quickstart.md").read_text()
+SECTION = QUICKSTART.split("### The sandbox in a container", 1)[1].split("\n### ", 1)[0]
+
+
+def test_the_quickstart_shows_compose_yaml_as_it_is() -> None:
+    [shown] = [
+        block
+        for block in re.findall(r"```yaml\n(.*?)```", SECTION, flags=re.S)
+        if "services:" in block
+    ]
+    assert yaml.safe_load(shown) == compose()
+
+
+def test_every_docker_run_of_the_quickstart_passes_options_ocx_sim_serve_takes() -> None:
+    runs = re.findall(r"^docker run (.*?)(?:  +#.*)?$", SECTION, flags=re.M)
+    assert len(runs) >= 3
+    for run in runs:
+        # The image's name, not the volume's: "ocx-sim" followed by its options, if any.
+        before, after = re.split(r" ocx-sim(?= |$)", run)
+        assert "-v ocx-sim-data:/data" in before and "-p 8000:8000" in before
+        args = _parser().parse_args([*entrypoint()[1:], *after.split()])
+        assert args.state_dir is not None
