@@ -10,7 +10,7 @@ ARG BASE_IMAGE=python:3.11-slim
 
 # The base with a Python that can make a virtual environment; both later stages start here, so a
 # base without Python gets it once.
-FROM ${BASE_IMAGE} AS python
+FROM ${BASE_IMAGE} AS base
 RUN if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then \
         apt-get update \
         && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -21,7 +21,7 @@ RUN if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then \
 # The virtual environment, installed from the wheels alone. Pip and setuptools are removed once
 # done (the server never installs anything), and so are the C and Cython sources some wheels
 # ship beside their compiled modules (some 6 MB nothing reads at run time).
-FROM python AS build
+FROM base AS build
 COPY build/image-wheels/ /tmp/wheels/
 RUN python3 -m venv /opt/ocx-sim \
     && if ! /opt/ocx-sim/bin/pip install --quiet --no-cache-dir --no-index \
@@ -35,8 +35,8 @@ RUN python3 -m venv /opt/ocx-sim \
         -o -name '*.pxd' \) -delete
 COPY docker/healthcheck.py /opt/ocx-sim/healthcheck.py
 
-FROM python
-# The venv's interpreter links to the base's, which is why this stage starts from `python` too.
+FROM base
+# The venv's interpreter links to the base's, which is why this stage starts from `base` too.
 COPY --from=build /opt/ocx-sim /opt/ocx-sim
 # A user of its own, who owns /data, so that a new named volume mounted there is writable by it.
 RUN useradd --uid 10001 --user-group --home-dir /data --no-create-home ocx-sim \

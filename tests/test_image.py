@@ -71,7 +71,7 @@ def test_the_server_runs_as_a_user_of_its_own_not_root() -> None:
 
 def test_the_base_is_a_build_argument_defaulting_to_the_official_slim_python() -> None:
     assert re.search(r"^ARG BASE_IMAGE=python:3\.\d+-slim$", DOCKERFILE, flags=re.M)
-    assert re.search(r"^FROM \$\{BASE_IMAGE\} AS python$", DOCKERFILE, flags=re.M)
+    assert re.search(r"^FROM \$\{BASE_IMAGE\} AS base$", DOCKERFILE, flags=re.M)
     # Python packages come only from the wheels in the build context.
     assert "pip install" in DOCKERFILE and "--no-index" in DOCKERFILE
 
