@@ -51,7 +51,8 @@ dist: $(VENV)/.installed-build
 # (e.g. host) is the network the build's apt-get and the test's containers use.
 DOCKER ?= docker
 IMAGE ?= ocx-sim:latest
-BASE_IMAGE ?= python:$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')-slim
+# Expanded when the recipe runs, after the venv exists: the slim image of the venv's Python.
+BASE_IMAGE ?= python:$(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')-slim
 IMAGE_NETWORK ?=
 MAX_IMAGE_MB ?= 250
 
