@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test check bench dist clean
+.PHONY: serve test check bench dist image image-test clean
 
 # The stamp files record which install a target needs; they are rebuilt when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -24,8 +24,8 @@ serve: $(VENV)/.installed
 	$(BIN)/ocx-sim serve --host $(HOST) --port $(PORT) --scenario sandbox --clock realtime
 
 check: $(VENV)/.installed-test
-	$(BIN)/ruff format --check ocx_sim tests bench
-	$(BIN)/ruff check ocx_sim tests bench
+	$(BIN)/ruff format --check ocx_sim tests bench scripts docker
+	$(BIN)/ruff check ocx_sim tests bench scripts docker
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -44,6 +44,31 @@ dist: $(VENV)/.installed-build
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist
 
+# The container image (Dockerfile). Its Python packages come from wheels built here, so the
+# build needs no index: the project's wheel and all it depends on, for this machine's Python, into
+# build/image-wheels/ (the build context's only Python input). BASE_IMAGE is any Debian-like image,
+# with Python of this minor version or without Python (Debian's is installed then); IMAGE_NETWORK
+# (e.g. host) is the network the build's apt-get and the test's containers use.
+DOCKER ?= docker
+IMAGE ?= ocx-sim:latest
+# Expanded when the recipe runs, after the venv exists: the slim image of the venv's Python.
+BASE_IMAGE ?= python:$(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')-slim
+IMAGE_NETWORK ?=
+MAX_IMAGE_MB ?= 250
+
+image: $(VENV)/.installed-build
+	rm -rf build/image-wheels
+	$(BIN)/python -m build --wheel --outdir build/image-wheels
+	$(BIN)/python -m pip wheel --quiet --wheel-dir build/image-wheels build/image-wheels/ocx_sim-*.whl
+	$(DOCKER) build --force-rm $(if $(IMAGE_NETWORK),--network $(IMAGE_NETWORK)) \
+		--build-arg BASE_IMAGE=$(BASE_IMAGE) --tag $(IMAGE) .
+
+# Runs the image as a user would and checks it survives a restart on its volume
+# (scripts/image_test.py); fails when the image is over MAX_IMAGE_MB.
+image-test: image
+	$(BIN)/python scripts/image_test.py --docker $(DOCKER) --image $(IMAGE) \
+		--max-mb $(MAX_IMAGE_MB) $(if $(IMAGE_NETWORK),--network $(IMAGE_NETWORK))
+
 bench: $(VENV)/.installed
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/http.py
@@ -56,4 +81,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/retention.py
 
 clean:
-	rm -rf $(VENV) dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache .hypothesis
