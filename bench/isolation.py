@@ -30,12 +30,12 @@ import sys
 from pathlib import Path
 
 # Run as a script, this folder is first on the import path and its http.py would shadow the
-# standard library's `http` (which httpx imports): take the folder off first.
+# standard library's `http` (which httpx imports): the repository's root takes its place, so
+# that bench/http.py's server helpers are `bench.http`.
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import argparse
-import importlib.util
 import json
 import math
 import multiprocessing
@@ -43,29 +43,17 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from types import ModuleType
 from typing import Any
 
 import httpx
 import yaml
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+from bench import http as bench_http
+
+REPO = Path(__file__).resolve().parent.parent
 DAY_MS = 86_400_000
 LADDER = 50
 """Quotes per bulk call (the most OCX takes)."""
-
-
-def _sibling(name: str) -> ModuleType:
-    """bench/http.py (its server helpers), loaded by path: the folder is off the import path."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", HERE / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench_http = _sibling("http")
 
 
 def _fill(http: httpx.Client, base: str, events: int) -> int:

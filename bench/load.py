@@ -25,13 +25,13 @@ import sys
 from pathlib import Path
 
 # Run as a script, this folder is first on the import path and its http.py would shadow the
-# standard library's `http` (which httpx imports): take the folder off first.
+# standard library's `http` (which httpx imports): the repository's root takes its place, so
+# that bench/http.py's server helpers are `bench.http`.
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import multiprocessing
 import os
@@ -42,28 +42,15 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from decimal import Decimal
-from types import ModuleType
 from typing import Any
 
 import httpx
 
-HERE = Path(__file__).resolve().parent
+from bench import http as bench_http
+
 PERP = "BTC-PERP"
 SPOT = "BTC-USDC-SPOT"
 MID = 68_000
-
-
-def _sibling(name: str) -> ModuleType:
-    """bench/http.py (its server helpers and yardstick app), loaded by path: the folder is off
-    the import path, as above."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", HERE / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench_http = _sibling("http")
 
 
 # -- the clients --------------------------------------------------------------------------------

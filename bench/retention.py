@@ -20,35 +20,23 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as a script, this folder is first on the import path, and its `http.py` would shadow the
-# standard library's `http` package that httpx uses. Take that folder off first.
+# Run as a script, this folder is first on the import path and its http.py would shadow the
+# standard library's `http` (which httpx imports): the repository's root takes its place, so
+# that bench/http.py's server helpers are `bench.http`.
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import argparse
-import importlib.util
 import json
 import subprocess
-from types import ModuleType
 
 import httpx
 
-HERE = Path(__file__).resolve().parent
+from bench import http as bench_http
+
 PERP = "BTC-PERP"
 LADDER = 50
 DAY_AND_AN_HOUR_MS = 25 * 3_600_000
-
-
-def _sibling(name: str) -> ModuleType:
-    """bench/http.py (its server helpers), loaded by path: the folder is off the import path."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", HERE / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench_http = _sibling("http")
 
 
 def rss_mib(pid: int) -> float:
